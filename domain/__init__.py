@@ -1,0 +1,1 @@
+"""What a defect segmentation is: frozen specs and numpy maths, free of TensorFlow."""

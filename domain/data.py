@@ -1,0 +1,106 @@
+"""The input data spec (`train_input` / `eval_input`) and the normalizations it names."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import attrs
+import numpy as np
+
+from domain.errors import ConfigError
+from domain.validation import (
+    int_at_least,
+    int_tuple,
+    is_bool,
+    is_mapping,
+    is_str,
+    number_in,
+    one_of,
+    optional,
+    to_float,
+    to_tuple,
+)
+
+DATASETS = (
+    "external",  # a reader supplied by embedding code (override the container's `dataset`)
+    "DAGM2007Dataset",
+    "DAGM2007TFRecordsDataset",
+    "SeverstalDataset",
+    "SeverstalTFRecordsDataset",
+)
+# (scale, offset): normalized = raw * scale + offset, raw in 0..255.
+NORMALIZATIONS: dict[str, tuple[float, float]] = {
+    "zero_centered": (1.0 / 127.5, -1.0),
+    "zero_one": (1.0 / 255.0, 0.0),
+}
+
+
+def _image_shape(instance: Any, attribute: Any, value: Any) -> None:
+    int_tuple(1, min_length=3)(instance, attribute, value)
+    if len(value) != 3:
+        raise ConfigError(f"train_input.image_shape: expected [height, width, channels], got {list(value)}")
+
+
+def _two_classes(instance: Any, attribute: Any, value: Any) -> None:
+    int_at_least(2)(instance, attribute, value)
+    if value != 2:
+        raise ConfigError(f"train_input.num_classes: only binary segmentation is supported (2), got {value}")
+
+
+@attrs.frozen(kw_only=True)
+class DataSpec:
+    SECTION: ClassVar[str] = "train_input"
+
+    dataset: str = attrs.field(validator=one_of(DATASETS))
+    dataset_path: str = attrs.field(default="", validator=is_str)
+    image_shape: tuple[int, ...] = attrs.field(converter=to_tuple, validator=_image_shape)
+    description: str | None = attrs.field(default=None, validator=optional(is_str))
+    shuffle: bool = attrs.field(default=True, validator=is_bool)
+    shuffle_buffer_size: int = attrs.field(default=1000, validator=int_at_least(1))
+    train_batch_size: int = attrs.field(default=8, validator=int_at_least(1))
+    eval_batch_size: int = attrs.field(default=8, validator=int_at_least(1))
+    normalize_data_method: str | None = attrs.field(
+        default=None, validator=optional(one_of(tuple(NORMALIZATIONS)))
+    )
+    only_defective_images: bool = attrs.field(default=False, validator=is_bool)
+    augment_data: bool = attrs.field(default=True, validator=is_bool)
+    class_id: int | None = attrs.field(default=None, validator=optional(int_at_least(1)))
+    train_test_split: float | None = attrs.field(
+        default=None, converter=to_float, validator=optional(number_in(0.0, 1.0, low_open=True, high_open=True))
+    )
+    num_parallel_reads: int = attrs.field(default=16, validator=int_at_least(1))
+    num_classes: int = attrs.field(default=2, validator=_two_classes)
+    seed: int | None = attrs.field(default=None, validator=optional(int_at_least(0)))
+    use_multiple_workers: bool = attrs.field(default=False, validator=is_bool)
+    # Beyond the reference: generate a synthetic DAGM-layout dataset here when it is missing.
+    synthetic: dict | None = attrs.field(default=None, validator=optional(is_mapping))
+
+    @property
+    def height(self) -> int:
+        return self.image_shape[0]
+
+    @property
+    def width(self) -> int:
+        return self.image_shape[1]
+
+    @property
+    def channels(self) -> int:
+        return self.image_shape[2]
+
+    def normalization(self) -> tuple[float, float]:
+        """(scale, offset) mapping raw 0..255 pixels to model inputs; identity when unset."""
+        if self.normalize_data_method is None:
+            return 1.0, 0.0
+        return NORMALIZATIONS[self.normalize_data_method]
+
+
+def normalize(raw: np.ndarray, scale_offset: tuple[float, float]) -> np.ndarray:
+    scale, offset = scale_offset
+    return np.asarray(raw, np.float32) * np.float32(scale) + np.float32(offset)
+
+
+def denormalize(values: np.ndarray, scale_offset: tuple[float, float]) -> np.ndarray:
+    """Model inputs back to uint8 pixels, for pictures."""
+    scale, offset = scale_offset
+    raw = (np.asarray(values, np.float32) - offset) / scale
+    return np.clip(np.rint(raw), 0, 255).astype(np.uint8)

@@ -1,0 +1,107 @@
+"""The whole resolved configuration of one run, and the rules that span sections."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import attrs
+
+from domain.data import DataSpec
+from domain.errors import ConfigError
+from domain.masks import DECISION_SPACES, DecisionRule
+from domain.metrics import SCORE_NAMES
+from domain.topology import UNetSpec
+from domain.training import OptimizerSpec, RunSpec
+from domain.validation import fail, is_bool, number_in, one_of, to_float, to_tuple
+
+REFERENCE_METRICS = ("mIOU", "DSC", "MPCA", "Acc")
+PRECISIONS = ("auto", "float32", "mixed_bfloat16", "mixed_float16")
+
+
+def _metric_names(instance: Any, attribute: Any, value: Any) -> None:
+    if not isinstance(value, tuple):
+        fail(instance, attribute, f"expected a list of metric names, got {value!r}")
+    for name in value:
+        if name not in REFERENCE_METRICS:
+            fail(instance, attribute, f"unknown metric {name!r}; expected any of: {', '.join(REFERENCE_METRICS)}")
+
+
+def _label_values(instance: Any, attribute: Any, value: Any) -> None:
+    if not isinstance(value, tuple) or any(not isinstance(v, int) or isinstance(v, bool) for v in value):
+        fail(instance, attribute, f"expected a list of integer label values, got {value!r}")
+
+
+@attrs.frozen(kw_only=True)
+class EvalSpec:
+    SECTION: ClassVar[str] = "model"
+
+    eval_metrics: tuple[str, ...] = attrs.field(default=REFERENCE_METRICS, converter=to_tuple, validator=_metric_names)
+    eval_ignore_classes: tuple[int, ...] = attrs.field(default=(), converter=to_tuple, validator=_label_values)
+    decision_threshold: float = attrs.field(default=0.5, converter=to_float, validator=number_in(-1e6, 1e6))
+    decision_space: str = attrs.field(default="probability", validator=one_of(DECISION_SPACES))
+    log_image_summaries: bool = attrs.field(default=False, validator=is_bool)
+
+    def __attrs_post_init__(self) -> None:
+        try:
+            self.rule
+        except ValueError as error:
+            raise ConfigError(f"model.decision_threshold: {error}") from None
+
+    @property
+    def rule(self) -> DecisionRule:
+        return DecisionRule(threshold=self.decision_threshold, space=self.decision_space)
+
+    def reported_scores(self) -> tuple[str, ...]:
+        """The reference metrics asked for, then the defect-only scores this project adds."""
+        extra = tuple(name for name in SCORE_NAMES if name not in REFERENCE_METRICS)
+        return self.eval_metrics + extra
+
+
+@attrs.frozen(kw_only=True)
+class PrecisionSpec:
+    SECTION: ClassVar[str] = "model"
+
+    mixed_precision: bool = attrs.field(default=False, validator=is_bool)
+    # Beyond the reference: force a precision instead of the per-device choice.
+    precision: str = attrs.field(default="auto", validator=one_of(PRECISIONS))
+
+
+@attrs.frozen(kw_only=True)
+class CerebrasSpec:
+    """Knobs passed to the Cerebras stack only; they change nothing elsewhere."""
+
+    SECTION: ClassVar[str] = "csconfig"
+
+    use_cbfloat16: bool = attrs.field(default=False, validator=is_bool)
+
+
+@attrs.frozen(kw_only=True)
+class CerebrasModelKnobs:
+    """`model` keys that only the Cerebras compiler reads; accepted and kept, no effect elsewhere."""
+
+    SECTION: ClassVar[str] = "model"
+
+    boundary_casting: bool = attrs.field(default=False, validator=is_bool)
+    tf_summary: bool = attrs.field(default=False, validator=is_bool)
+
+
+@attrs.frozen(kw_only=True)
+class ExperimentSpec:
+    data: DataSpec
+    eval_data: DataSpec
+    model: UNetSpec
+    evaluation: EvalSpec
+    precision: PrecisionSpec
+    optimizer: OptimizerSpec
+    run: RunSpec
+    cerebras: CerebrasSpec
+    cerebras_model: CerebrasModelKnobs = attrs.field(factory=CerebrasModelKnobs)
+
+    def __attrs_post_init__(self) -> None:
+        if self.run.enable_distributed and self.optimizer.loss_scaling_factor == "dynamic":
+            raise ConfigError(
+                "optimizer.loss_scaling_factor: 'dynamic' cannot be used with runconfig.enable_distributed; "
+                "use 'tf_dynamic'"
+            )
+        if self.cerebras.use_cbfloat16 and not self.precision.mixed_precision:
+            raise ConfigError("csconfig.use_cbfloat16: needs model.mixed_precision: True")

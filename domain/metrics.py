@@ -1,0 +1,126 @@
+"""Segmentation scores from a 2x2 confusion matrix (background, defect).
+
+Definitions (the README repeats them):
+- mIOU, DSC: per-class IoU / Dice averaged over the classes whose denominator is not zero,
+  background included, as the reference reports them.
+- MPCA: per-class recall averaged over the classes present in the truth. Acc: pixel accuracy.
+- defect_IoU, defect_Dice: the defect class alone; 1.0 when truth and prediction are both empty.
+- per_image_Dice: defect Dice of each image averaged over images, empty/empty = 1 (Kaggle).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import attrs
+import numpy as np
+
+SCORE_NAMES = ("mIOU", "DSC", "MPCA", "Acc", "defect_IoU", "defect_Dice", "per_image_Dice")
+
+
+@attrs.frozen
+class ConfusionMatrix:
+    """Pixel counts: tn, fp, fn, tp, with the defect class as positive."""
+
+    tn: int = 0
+    fp: int = 0
+    fn: int = 0
+    tp: int = 0
+
+    @classmethod
+    def from_masks(
+        cls, truth: np.ndarray, prediction: np.ndarray, weights: np.ndarray | None = None
+    ) -> "ConfusionMatrix":
+        """Counts from boolean masks of equal shape; pixels with weight 0 are not counted."""
+        truth = np.asarray(truth, dtype=bool)
+        prediction = np.asarray(prediction, dtype=bool)
+        if truth.shape != prediction.shape:
+            raise ValueError(f"truth shape {truth.shape} differs from prediction shape {prediction.shape}")
+        keep = np.ones(truth.shape, bool) if weights is None else np.asarray(weights) > 0
+        return cls(
+            tn=int(np.count_nonzero(~truth & ~prediction & keep)),
+            fp=int(np.count_nonzero(~truth & prediction & keep)),
+            fn=int(np.count_nonzero(truth & ~prediction & keep)),
+            tp=int(np.count_nonzero(truth & prediction & keep)),
+        )
+
+    @classmethod
+    def from_counts(cls, counts: Sequence[int]) -> "ConfusionMatrix":
+        tn, fp, fn, tp = (int(c) for c in counts)
+        return cls(tn=tn, fp=fp, fn=fn, tp=tp)
+
+    def __add__(self, other: "ConfusionMatrix") -> "ConfusionMatrix":
+        return ConfusionMatrix(
+            self.tn + other.tn, self.fp + other.fp, self.fn + other.fn, self.tp + other.tp
+        )
+
+    @property
+    def total(self) -> int:
+        return self.tn + self.fp + self.fn + self.tp
+
+    def per_class(self) -> tuple[tuple[int, int, int], tuple[int, int, int]]:
+        """(tp, fp, fn) of the background class and of the defect class."""
+        return (self.tn, self.fn, self.fp), (self.tp, self.fp, self.fn)
+
+
+def _mean_defined(values: Iterable[tuple[int, int]]) -> float:
+    """Mean of numerator/denominator over the pairs whose denominator is not zero."""
+    ratios = [num / den for num, den in values if den > 0]
+    return float(np.mean(ratios)) if ratios else 0.0
+
+
+def mean_iou(cm: ConfusionMatrix) -> float:
+    return _mean_defined((tp, tp + fp + fn) for tp, fp, fn in cm.per_class())
+
+
+def mean_dice(cm: ConfusionMatrix) -> float:
+    return _mean_defined((2 * tp, 2 * tp + fp + fn) for tp, fp, fn in cm.per_class())
+
+
+def mean_per_class_accuracy(cm: ConfusionMatrix) -> float:
+    return _mean_defined((tp, tp + fn) for tp, fp, fn in cm.per_class())
+
+
+def pixel_accuracy(cm: ConfusionMatrix) -> float:
+    return (cm.tp + cm.tn) / cm.total if cm.total else 0.0
+
+
+def defect_iou(cm: ConfusionMatrix) -> float:
+    denominator = cm.tp + cm.fp + cm.fn
+    return cm.tp / denominator if denominator else 1.0
+
+
+def defect_dice(cm: ConfusionMatrix) -> float:
+    denominator = 2 * cm.tp + cm.fp + cm.fn
+    return 2 * cm.tp / denominator if denominator else 1.0
+
+
+def per_image_dice(images: Sequence[ConfusionMatrix]) -> float:
+    """Mean over images of the defect Dice, an empty truth with an empty prediction scoring 1."""
+    return float(np.mean([defect_dice(cm) for cm in images])) if images else 0.0
+
+
+@attrs.frozen
+class Scores:
+    mIOU: float
+    DSC: float
+    MPCA: float
+    Acc: float
+    defect_IoU: float
+    defect_Dice: float
+    per_image_Dice: float
+
+    @classmethod
+    def compute(cls, total: ConfusionMatrix, images: Sequence[ConfusionMatrix]) -> "Scores":
+        return cls(
+            mIOU=mean_iou(total),
+            DSC=mean_dice(total),
+            MPCA=mean_per_class_accuracy(total),
+            Acc=pixel_accuracy(total),
+            defect_IoU=defect_iou(total),
+            defect_Dice=defect_dice(total),
+            per_image_Dice=per_image_dice(images),
+        )
+
+    def as_dict(self) -> dict[str, float]:
+        return attrs.asdict(self)

@@ -1,0 +1,179 @@
+"""The UNet topology of the reference, as a frozen spec with its parameter count and FLOPs."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import attrs
+
+from domain.errors import ConfigError
+from domain.validation import (
+    int_at_least,
+    int_tuple,
+    is_bool,
+    is_mapping,
+    one_of,
+    optional,
+    to_tuple,
+)
+
+# Keras activation layers the reference could name through getattr(tf.keras.layers, name).
+NONLINEARITIES = ("ReLU", "LeakyReLU", "PReLU", "ELU")
+INITIALIZERS = (
+    "glorot_uniform", "glorot_normal", "he_uniform", "he_normal", "lecun_uniform",
+    "lecun_normal", "zeros", "ones", "constant", "random_uniform", "random_normal",
+    "truncated_normal", "orthogonal", "variance_scaling",
+)
+CONV_KERNELS = {"3x3_conv": 3, "1x1_conv": 1}
+DATA_FORMATS = ("channels_first", "channels_last")
+
+
+def _conv_types(instance: Any, attribute: Any, value: Any) -> None:
+    if not isinstance(value, tuple) or not value:
+        raise ConfigError(f"model.{attribute.name}: expected a non-empty list, got {value!r}")
+    for item in value:
+        if item not in CONV_KERNELS:
+            raise ConfigError(
+                f"model.{attribute.name}: unknown convolution {item!r}; expected 3x3_conv or 1x1_conv"
+            )
+
+
+def _image_shape(instance: Any, attribute: Any, value: Any) -> None:
+    int_tuple(1, min_length=3)(instance, attribute, value)
+    if len(value) != 3:
+        raise ConfigError(f"train_input.image_shape: expected [height, width, channels], got {list(value)}")
+
+
+@attrs.frozen(kw_only=True)
+class ConvLayer:
+    """One weight layer of the network: what the parameter count and FLOPs are made of."""
+
+    name: str
+    kernel: int
+    in_channels: int
+    out_channels: int
+    out_height: int
+    out_width: int
+    bias: bool
+    transposed: bool = False
+
+    @property
+    def parameters(self) -> int:
+        weights = self.kernel * self.kernel * self.in_channels * self.out_channels
+        return weights + (self.out_channels if self.bias else 0)
+
+    @property
+    def flops(self) -> int:
+        # A transposed 2x2/2 conv touches each output pixel with one kernel tap.
+        taps = 1 if self.transposed else self.kernel * self.kernel
+        return 2 * self.out_height * self.out_width * taps * self.in_channels * self.out_channels
+
+
+@attrs.frozen(kw_only=True)
+class UNetSpec:
+    """Every `model` key of the reference that shapes the network, validated."""
+
+    SECTION: ClassVar[str] = "model"
+
+    image_shape: tuple[int, ...] = attrs.field(converter=to_tuple, validator=_image_shape)
+    encoder_filters: tuple[int, ...] = attrs.field(
+        default=(32, 64, 128, 256), converter=to_tuple, validator=int_tuple(1, min_length=2)
+    )
+    decoder_filters: tuple[int, ...] = attrs.field(
+        default=(128, 64, 32), converter=to_tuple, validator=int_tuple(1, min_length=1)
+    )
+    convs_per_block: tuple[str, ...] = attrs.field(
+        default=("3x3_conv", "3x3_conv"), converter=to_tuple, validator=_conv_types
+    )
+    skip_connect: bool = attrs.field(default=True, validator=is_bool)
+    enable_bias: bool = attrs.field(default=True, validator=is_bool)
+    data_format: str = attrs.field(default="channels_first", validator=one_of(DATA_FORMATS))
+    downscale_method: str = attrs.field(default="max_pool", validator=one_of(("max_pool",)))
+    nonlinearity: str = attrs.field(default="ReLU", validator=one_of(NONLINEARITIES))
+    nonlinearity_params: dict = attrs.field(factory=dict, validator=is_mapping)
+    initializer: str = attrs.field(default="glorot_uniform", validator=one_of(INITIALIZERS))
+    initializer_params: dict | None = attrs.field(default=None, validator=optional(is_mapping))
+    bias_initializer: str = attrs.field(default="zeros", validator=one_of(INITIALIZERS))
+    bias_initializer_params: dict | None = attrs.field(default=None, validator=optional(is_mapping))
+    initial_conv_filters: int | None = attrs.field(default=None, validator=optional(int_at_least(1)))
+    num_classes: int = attrs.field(default=2, validator=int_at_least(2))
+
+    def __attrs_post_init__(self) -> None:
+        if self.num_classes != 2:
+            raise ConfigError(
+                f"train_input.num_classes: only binary segmentation is supported (2), got {self.num_classes}"
+            )
+        if len(self.encoder_filters) != len(self.decoder_filters) + 1:
+            raise ConfigError(
+                "model.decoder_filters: must be one shorter than model.encoder_filters "
+                f"(the last encoder entry is the bottleneck); got {len(self.encoder_filters)} encoder "
+                f"and {len(self.decoder_filters)} decoder entries"
+            )
+        stride = self.stride
+        height, width, _ = self.image_shape
+        for side_name, side in (("height", height), ("width", width)):
+            if side % stride:
+                raise ConfigError(
+                    f"train_input.image_shape: {side_name} {side} is not divisible by {stride} "
+                    f"(2 to the power of the {self.poolings} poolings)"
+                )
+
+    @property
+    def poolings(self) -> int:
+        return len(self.encoder_filters) - 1
+
+    @property
+    def stride(self) -> int:
+        """Image sides must be multiples of this: the total downsampling factor."""
+        return 2**self.poolings
+
+    @property
+    def in_channels(self) -> int:
+        return self.image_shape[2]
+
+    def layers(self) -> list[ConvLayer]:
+        """The weight layers in build order, with their output sizes."""
+        height, width, channels = self.image_shape
+        layers: list[ConvLayer] = []
+
+        def conv(name: str, kernel: int, cin: int, cout: int, h: int, w: int, transposed=False) -> None:
+            layers.append(
+                ConvLayer(
+                    name=name, kernel=kernel, in_channels=cin, out_channels=cout,
+                    out_height=h, out_width=w, bias=self.enable_bias, transposed=transposed,
+                )
+            )
+
+        def block(prefix: str, cin: int, cout: int, h: int, w: int) -> int:
+            for index, kind in enumerate(self.convs_per_block):
+                conv(f"{prefix}_{index}", CONV_KERNELS[kind], cin, cout, h, w)
+                cin = cout
+            return cout
+
+        if self.initial_conv_filters:
+            conv("initial_conv", 3, channels, self.initial_conv_filters, height, width)
+            channels = self.initial_conv_filters
+        skips: list[int] = []
+        for index, filters in enumerate(self.encoder_filters[:-1]):
+            channels = block(f"enc_conv{index}", channels, filters, height, width)
+            skips.append(channels)
+            height, width = height // 2, width // 2
+        channels = block(f"bottleneck_conv{self.poolings}", channels, self.encoder_filters[-1], height, width)
+        for index, filters in enumerate(self.decoder_filters):
+            height, width = height * 2, width * 2
+            conv(f"dec_convt{index}", 2, channels, filters, height, width, transposed=True)
+            channels = filters + (skips[-1 - index] if self.skip_connect else 0)
+            channels = block(f"dec_conv{index}", channels, filters, height, width)
+        conv("output_conv", 1, channels, 1, height, width)
+        return layers
+
+    def parameter_count(self) -> int:
+        return sum(layer.parameters for layer in self.layers())
+
+    def forward_flops(self) -> int:
+        """Multiply-adds x 2 of the convolutions for one image (bias and activations ignored)."""
+        return sum(layer.flops for layer in self.layers())
+
+    def training_flops(self) -> int:
+        """Forward plus backward (gradients of inputs and of weights): about 3x the forward pass."""
+        return 3 * self.forward_flops()

@@ -1,0 +1,152 @@
+"""Optimizer and run specs (`optimizer`, `runconfig`) and the step arithmetic of a run."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import attrs
+
+from domain.errors import ConfigError
+from domain.validation import (
+    fail,
+    int_at_least,
+    is_bool,
+    is_str,
+    number_in,
+    one_of,
+    optional,
+    to_float,
+)
+
+OPTIMIZERS = ("sgd", "momentum", "adam", "adamw", "rmsprop")
+SCHEDULERS = ("Constant", "Exponential", "PiecewiseConstant", "Polynomial", "Linear", "Cosine")
+LOSS_SCALING_MODES = ("dynamic", "tf_dynamic")
+MODES = ("train", "eval", "eval_all", "train_and_eval")
+
+
+def _learning_rate(instance: Any, attribute: Any, value: Any) -> None:
+    """A positive number, or a scheduler mapping / list of mappings naming a known scheduler."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if value <= 0:
+            fail(instance, attribute, f"must be > 0, got {value}")
+        return
+    schedules = value if isinstance(value, (list, tuple)) else [value]
+    for schedule in schedules:
+        if not isinstance(schedule, dict) or "scheduler" not in schedule:
+            fail(instance, attribute, f"expected a number or a mapping with a 'scheduler' key, got {value!r}")
+        if schedule["scheduler"] not in SCHEDULERS:
+            fail(
+                instance,
+                attribute,
+                f"unknown scheduler {schedule['scheduler']!r}; expected one of: {', '.join(SCHEDULERS)}",
+            )
+
+
+def _loss_scaling(instance: Any, attribute: Any, value: Any) -> None:
+    if isinstance(value, str):
+        one_of(LOSS_SCALING_MODES)(instance, attribute, value)
+    else:
+        number_in(0.0, 1e12, low_open=True)(instance, attribute, value)
+
+
+def _learning_rate_converter(value: Any) -> Any:
+    return to_float(value) if isinstance(value, (str, int)) else value
+
+
+def _loss_scaling_converter(value: Any) -> Any:
+    return value if value in LOSS_SCALING_MODES else to_float(value)
+
+
+positive = number_in(0.0, 1e12, low_open=True)
+non_negative = number_in(0.0, 1e12)
+fraction = number_in(0.0, 1.0)
+
+
+@attrs.frozen(kw_only=True)
+class OptimizerSpec:
+    SECTION: ClassVar[str] = "optimizer"
+
+    optimizer_type: str = attrs.field(default="adam", validator=one_of(OPTIMIZERS))
+    learning_rate: Any = attrs.field(default=1.0e-4, converter=_learning_rate_converter, validator=_learning_rate)
+    loss_scaling_factor: Any = attrs.field(default=1.0, converter=_loss_scaling_converter, validator=_loss_scaling)
+    log_summaries: bool = attrs.field(default=False, validator=is_bool)
+    log_grads: bool = attrs.field(default=False, validator=is_bool)
+    log_hists: bool = attrs.field(default=False, validator=is_bool)
+    beta1: float = attrs.field(default=0.9, converter=to_float, validator=fraction)
+    beta2: float = attrs.field(default=0.999, converter=to_float, validator=fraction)
+    epsilon: float | None = attrs.field(default=None, converter=to_float, validator=optional(positive))
+    momentum: float = attrs.field(default=0.9, converter=to_float, validator=fraction)
+    weight_decay_rate: float = attrs.field(default=0.0, converter=to_float, validator=non_negative)
+    rmsprop_decay: float = attrs.field(default=0.9, converter=to_float, validator=fraction)
+    rmsprop_momentum: float = attrs.field(default=0.0, converter=to_float, validator=fraction)
+    max_gradient_norm: float | None = attrs.field(default=None, converter=to_float, validator=optional(positive))
+    max_gradient_value: float = attrs.field(default=0.0, converter=to_float, validator=non_negative)
+    grad_accum_steps: int = attrs.field(default=1, validator=int_at_least(1))
+    initial_loss_scale: float = attrs.field(default=2.0**15, converter=to_float, validator=positive)
+    steps_per_increase: int = attrs.field(default=2000, validator=int_at_least(1))
+    min_loss_scale: float = attrs.field(default=2.0**-14, converter=to_float, validator=positive)
+    max_loss_scale: float = attrs.field(default=2.0**15, converter=to_float, validator=positive)
+    overflow_tolerance: float = attrs.field(default=0.05, converter=to_float, validator=fraction)
+
+    def resolved_epsilon(self, reduced_precision: bool) -> float:
+        """The reference's default: 1e-5 under mixed precision, else 1e-8."""
+        if self.epsilon is not None:
+            return self.epsilon
+        return 1e-5 if reduced_precision else 1e-8
+
+
+@attrs.frozen(kw_only=True)
+class RunSpec:
+    SECTION: ClassVar[str] = "runconfig"
+
+    model_dir: str = attrs.field(validator=is_str)
+    mode: str = attrs.field(default="train", validator=one_of(MODES))
+    max_steps: int = attrs.field(default=1000, validator=int_at_least(0))
+    steps: int | None = attrs.field(default=None, validator=optional(int_at_least(0)))
+    eval_steps: int | None = attrs.field(default=None, validator=optional(int_at_least(-(2**62))))
+    save_summary_steps: int = attrs.field(default=100, validator=int_at_least(1))
+    save_checkpoints_steps: int = attrs.field(default=1000, validator=int_at_least(1))
+    keep_checkpoint_max: int = attrs.field(default=5, validator=int_at_least(1))
+    log_step_count_steps: int = attrs.field(default=100, validator=int_at_least(1))
+    checkpoint_path: str | None = attrs.field(default=None, validator=optional(is_str))
+    cs_ip: str | None = attrs.field(default=None, validator=optional(is_str))
+    device: str | None = attrs.field(default=None, validator=optional(is_str))
+    tf_random_seed: int | None = attrs.field(default=None, validator=optional(int_at_least(0)))
+    enable_distributed: bool = attrs.field(default=False, validator=is_bool)
+    multiple_workers: bool = attrs.field(default=False, validator=is_bool)
+    throttle_secs: int = attrs.field(default=0, validator=int_at_least(0))
+    validate_only: bool = attrs.field(default=False, validator=is_bool)
+    compile_only: bool = attrs.field(default=False, validator=is_bool)
+
+    def __attrs_post_init__(self) -> None:
+        if self.validate_only and self.compile_only:
+            raise ConfigError("runconfig.validate_only: cannot be combined with --compile_only; choose one")
+        if (self.validate_only or self.compile_only) and self.mode != "train":
+            flag = "validate_only" if self.validate_only else "compile_only"
+            raise ConfigError(f"runconfig.{flag}: only allowed with mode train, got mode {self.mode}")
+
+    def target_step(self, current_step: int) -> int:
+        """The step this call trains to, as the reference: `steps` more, or up to `max_steps`."""
+        if self.steps is not None:
+            return current_step + self.steps
+        return max(current_step, self.max_steps)
+
+    def eval_batches(self) -> int | None:
+        """How many eval batches to run; None (all) when eval_steps is unset or <= 0."""
+        if self.eval_steps is None or self.eval_steps <= 0:
+            return None
+        return self.eval_steps
+
+
+def next_boundary(step: int, target: int, every: tuple[int, ...]) -> int:
+    """The first step after `step` that is a multiple of one of `every`, or `target`.
+
+    The executor runs several steps per compiled call up to this boundary, so that logging,
+    summaries and checkpoints happen exactly on their steps without a host sync per step.
+    """
+    candidates = [target] + [(step // period + 1) * period for period in every if period > 0]
+    return min(c for c in candidates if c > step) if target > step else step
+
+
+def is_due(step: int, period: int) -> bool:
+    return period > 0 and step % period == 0

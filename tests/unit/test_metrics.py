@@ -1,0 +1,79 @@
+import numpy as np
+import pytest
+
+from domain.masks import DecisionRule, binarize_truth, to_uint8_mask
+from domain.metrics import (
+    ConfusionMatrix,
+    Scores,
+    defect_dice,
+    defect_iou,
+    mean_dice,
+    mean_iou,
+    mean_per_class_accuracy,
+    per_image_dice,
+    pixel_accuracy,
+)
+
+TRUTH = np.array([[1, 1, 0, 0], [1, 1, 0, 0], [0, 0, 0, 0], [0, 0, 0, 0]], bool)
+PRED = np.array([[1, 0, 0, 0], [1, 1, 1, 0], [0, 0, 0, 0], [0, 0, 0, 1]], bool)
+
+
+def test_confusion_matrix_counts_literal_masks():
+    cm = ConfusionMatrix.from_masks(TRUTH, PRED)
+    assert (cm.tn, cm.fp, cm.fn, cm.tp) == (10, 2, 1, 3)
+
+
+def test_scores_against_hand_computed_values():
+    cm = ConfusionMatrix(tn=10, fp=2, fn=1, tp=3)
+    # background: tp=10, fp=1 (missed defects), fn=2 (false alarms)
+    assert mean_iou(cm) == pytest.approx((10 / 13 + 3 / 6) / 2)
+    assert mean_dice(cm) == pytest.approx((20 / 23 + 6 / 9) / 2)
+    assert mean_per_class_accuracy(cm) == pytest.approx((10 / 12 + 3 / 4) / 2)
+    assert pixel_accuracy(cm) == pytest.approx(13 / 16)
+    assert defect_iou(cm) == pytest.approx(3 / 6)
+    assert defect_dice(cm) == pytest.approx(6 / 9)
+
+
+def test_empty_truth_and_empty_prediction():
+    empty = np.zeros((4, 4), bool)
+    cm = ConfusionMatrix.from_masks(empty, empty)
+    # Only the background class is defined: it is perfect.
+    assert mean_iou(cm) == 1.0 and mean_dice(cm) == 1.0 and mean_per_class_accuracy(cm) == 1.0
+    assert defect_dice(cm) == 1.0  # Kaggle convention
+    missed = ConfusionMatrix.from_masks(empty, TRUTH)
+    assert defect_dice(missed) == 0.0
+    assert mean_iou(missed) == pytest.approx((12 / 16 + 0.0) / 2)
+
+
+def test_per_image_dice_averages_images_with_empty_empty_as_one():
+    images = [ConfusionMatrix(tn=16), ConfusionMatrix(tn=10, fp=2, fn=1, tp=3), ConfusionMatrix(tn=12, fn=4)]
+    assert per_image_dice(images) == pytest.approx((1.0 + 6 / 9 + 0.0) / 3)
+
+
+def test_ignored_pixels_do_not_count():
+    weights = np.ones((4, 4))
+    weights[0, 0] = 0  # a true positive pixel
+    cm = ConfusionMatrix.from_masks(TRUTH, PRED, weights)
+    assert (cm.tn, cm.fp, cm.fn, cm.tp) == (10, 2, 1, 2)
+
+
+def test_scores_compute_all_names_and_add_up():
+    total = ConfusionMatrix(1, 2, 3, 4) + ConfusionMatrix(10, 20, 30, 40)
+    assert total == ConfusionMatrix(11, 22, 33, 44)
+    scores = Scores.compute(total, [total])
+    assert set(scores.as_dict()) == {"mIOU", "DSC", "MPCA", "Acc", "defect_IoU", "defect_Dice", "per_image_Dice"}
+
+
+def test_default_rule_is_probability_one_half_and_reference_rule_is_logit_one_half():
+    logits = np.array([-0.1, 0.0, 0.1, 0.4, 0.6])
+    assert DecisionRule().on_logits(logits).tolist() == [False, False, True, True, True]
+    reference = DecisionRule(threshold=0.5, space="logit")
+    assert reference.on_logits(logits).tolist() == [False, False, False, False, True]
+    assert reference.probability_cutoff == pytest.approx(0.6225, abs=1e-4)
+    probabilities = 1 / (1 + np.exp(-logits))
+    assert DecisionRule(threshold=0.3).on_probabilities(probabilities).tolist() == [True] * 5
+
+
+def test_truth_binarization_and_uint8_masks():
+    assert binarize_truth(np.array([0.0, 0.49, 0.5, 1.0])).tolist() == [False, False, True, True]
+    assert to_uint8_mask(np.array([True, False])).tolist() == [255, 0]
