@@ -1,0 +1,1 @@
+"""How it is done with real technology: TensorFlow, image files, dataset layouts."""

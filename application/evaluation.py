@@ -1,0 +1,100 @@
+"""Use cases: eval (one checkpoint) and eval_all (every kept checkpoint, in step order)."""
+
+from __future__ import annotations
+
+import attrs
+
+from application.ports import (
+    ArtifactStore,
+    DatasetReader,
+    EvaluationCounts,
+    Executor,
+    ModelBuilder,
+    SamplePicture,
+)
+from domain.experiment import EvalSpec
+from domain.metrics import Scores, defect_dice
+from domain.topology import UNetSpec
+from domain.training import RunSpec
+
+SAMPLE_PICTURES = 3
+
+
+@attrs.frozen
+class EvaluationResult:
+    step: int
+    scores: Scores
+    num_images: int
+    per_image_dice: tuple[float, ...]
+    samples: tuple[SamplePicture, ...] = ()
+    written: tuple[str, ...] = ()
+
+    def as_dict(self) -> dict:
+        return {**self.scores.as_dict(), "global_step": self.step, "num_images": self.num_images}
+
+
+def pick_samples(counts: EvaluationCounts, how_many: int) -> tuple[SamplePicture, ...]:
+    """The best, the worst and a typical image by per-image Dice, among the kept samples."""
+    kept = sorted(counts.samples, key=lambda s: (defect_dice(counts.per_image[s.index]), s.index))
+    if len(kept) <= how_many:
+        return tuple(kept)
+    chosen = [kept[-1], kept[0], kept[len(kept) // 2]]
+    return tuple(chosen[:how_many])
+
+
+class EvaluateUseCase:
+    """Score one checkpoint on the evaluation data and store the result."""
+
+    def __init__(
+        self,
+        builder: ModelBuilder,
+        reader: DatasetReader,
+        executor: Executor,
+        artifacts: ArtifactStore,
+        topology: UNetSpec,
+        evaluation: EvalSpec,
+        run: RunSpec,
+        keep_samples: int = 32,
+    ) -> None:
+        self._builder = builder
+        self._reader = reader
+        self._executor = executor
+        self._artifacts = artifacts
+        self._topology = topology
+        self._evaluation = evaluation
+        self._run = run
+        self._keep_samples = keep_samples
+        self._model = None
+
+    def execute(self, checkpoint: str | None = None) -> EvaluationResult:
+        if self._model is None:
+            self._model = self._builder.build(self._topology)
+        self._executor.restore(self._model, checkpoint or self._run.checkpoint_path)
+        counts = self._executor.evaluate(
+            self._model,
+            self._reader.evaluation_stream(),
+            self._evaluation.rule,
+            self._evaluation.eval_ignore_classes,
+            self._run.eval_batches(),
+            self._keep_samples,
+        )
+        result = EvaluationResult(
+            step=counts.step,
+            scores=Scores.compute(counts.total, counts.per_image),
+            num_images=counts.num_images,
+            per_image_dice=tuple(defect_dice(cm) for cm in counts.per_image),
+            samples=pick_samples(counts, SAMPLE_PICTURES),
+        )
+        written = self._artifacts.write_evaluation(result)
+        return attrs.evolve(result, written=tuple(written))
+
+
+class EvaluateAllUseCase:
+    """Evaluate every kept checkpoint, oldest first."""
+
+    def __init__(self, evaluate: EvaluateUseCase, executor: Executor) -> None:
+        self._evaluate = evaluate
+        self._executor = executor
+
+    def execute(self) -> list[EvaluationResult]:
+        return [self._evaluate.execute(ref.path) for ref in self._executor.checkpoints()]

@@ -1,0 +1,145 @@
+"""Ports (typing.Protocol) owned by the use cases; adapters and fakes implement them.
+
+Tensors never pass through application code: streams and models are opaque objects that a
+reader or builder hands to the executor.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
+
+import attrs
+import numpy as np
+
+from domain.masks import DecisionRule
+from domain.metrics import ConfusionMatrix
+from domain.topology import UNetSpec
+
+
+@attrs.frozen
+class CheckpointRef:
+    step: int
+    path: str
+
+
+@attrs.frozen
+class TrainOutcome:
+    start_step: int
+    final_step: int
+    last_loss: float | None = None
+    images_per_second: float | None = None
+    seconds: float = 0.0
+
+    @property
+    def steps_run(self) -> int:
+        return self.final_step - self.start_step
+
+
+@attrs.frozen
+class SamplePicture:
+    """One evaluation image with its truth and prediction, for the sample pictures."""
+
+    index: int
+    image: np.ndarray = attrs.field(eq=False)  # uint8 (H, W)
+    truth: np.ndarray = attrs.field(eq=False)  # bool (H, W)
+    prediction: np.ndarray = attrs.field(eq=False)  # bool (H, W)
+
+
+@attrs.frozen
+class EvaluationCounts:
+    step: int
+    total: ConfusionMatrix
+    per_image: tuple[ConfusionMatrix, ...]
+    samples: tuple[SamplePicture, ...] = ()
+
+    @property
+    def num_images(self) -> int:
+        return len(self.per_image)
+
+
+class ModelBuilder(Protocol):
+    def build(self, spec: UNetSpec) -> Any:
+        """A model object the executor can train, evaluate and run."""
+
+
+class DatasetReader(Protocol):
+    def training_stream(self) -> Any:
+        """An endless stream of shuffled, augmented (image, mask) batches."""
+
+    def evaluation_stream(self) -> Any:
+        """Every evaluation image exactly once, in a fixed order."""
+
+    def training_size(self) -> int: ...
+
+    def evaluation_size(self) -> int: ...
+
+
+class TrainingObserver(Protocol):
+    def started(self, start_step: int, target_step: int) -> None: ...
+
+    def progressed(self, step: int, loss: float, images_per_second: float, log_line: bool) -> None: ...
+
+    def checkpointed(self, step: int, path: str) -> None: ...
+
+    def finished(self, outcome: TrainOutcome) -> None: ...
+
+    def message(self, text: str) -> None: ...
+
+
+class Executor(Protocol):
+    def latest_step(self) -> int:
+        """The step of the newest checkpoint in model_dir, 0 when there is none."""
+
+    def checkpoints(self) -> list[CheckpointRef]:
+        """Every kept checkpoint, in step order."""
+
+    def train(
+        self,
+        model: Any,
+        stream: Any,
+        target_step: int,
+        observer: TrainingObserver,
+        after_checkpoint: Callable[[int], None] | None = None,
+    ) -> TrainOutcome:
+        """Resume from the latest checkpoint and train until `target_step`."""
+
+    def restore(self, model: Any, checkpoint: str | None = None) -> int:
+        """Load the given (or latest) checkpoint into `model`; return its step."""
+
+    def evaluate(
+        self,
+        model: Any,
+        stream: Any,
+        rule: DecisionRule,
+        ignore_labels: Sequence[int] = (),
+        max_batches: int | None = None,
+        keep_samples: int = 0,
+    ) -> EvaluationCounts:
+        """Confusion counts of the restored model over the stream."""
+
+    def predict(self, model: Any, images: Sequence[np.ndarray], size: tuple[int, int]) -> list[np.ndarray]:
+        """Defect probabilities for normalized (H, W, C) float images, at each image's own size."""
+
+
+class ImageSource(Protocol):
+    def list(self, inputs: Sequence[str]) -> list[str]:
+        """The image files named by files and folders, in a stable order."""
+
+    def read(self, name: str) -> np.ndarray:
+        """A (H, W) uint8 grayscale image."""
+
+
+class ArtifactStore(Protocol):
+    def write_evaluation(self, result: "EvaluationResultLike") -> list[str]:
+        """Persist scores and sample pictures; return what was written."""
+
+    def write_prediction(
+        self, output: str, name: str, image: np.ndarray, probabilities: np.ndarray, decision: np.ndarray
+    ) -> list[str]:
+        """Persist one image's mask and overlay; return what was written."""
+
+
+class EvaluationResultLike(Protocol):
+    step: int
+    num_images: int

@@ -1,0 +1,130 @@
+"""The use cases with TF-free fakes: end state, not calls."""
+
+import numpy as np
+import pytest
+
+from adapters.fakes import (
+    FakeDatasetReader,
+    FakeExecutor,
+    FakeImageSource,
+    FakeModelBuilder,
+    InMemoryArtifactStore,
+    RecordingObserver,
+)
+from application.evaluation import EvaluateAllUseCase, EvaluateUseCase
+from application.prediction import PredictUseCase
+from application.training import TrainAndEvaluateUseCase, TrainUseCase
+from domain.data import DataSpec
+from domain.errors import CheckpointError, DataError
+from domain.experiment import EvalSpec
+from domain.topology import UNetSpec
+from domain.training import RunSpec
+
+TOPOLOGY = UNetSpec(image_shape=(8, 8, 1), encoder_filters=(2, 4), decoder_filters=(2,))
+
+
+def batch(bright_pixels: list[tuple[int, int]], defects: list[tuple[int, int]], size: int = 2):
+    images = np.zeros((size, 8, 8, 1), np.float32)
+    masks = np.zeros((size, 8, 8, 1), np.float32)
+    for y, x in bright_pixels:
+        images[:, y, x, 0] = 1.0
+    for y, x in defects:
+        masks[:, y, x, 0] = 1.0
+    return images, masks
+
+
+class World:
+    def __init__(self, run: RunSpec, evaluation: EvalSpec = EvalSpec()):
+        self.run = run
+        self.builder = FakeModelBuilder()
+        self.reader = FakeDatasetReader([batch([(0, 0)], [(0, 0)])])
+        self.executor = FakeExecutor(run)
+        self.observer = RecordingObserver()
+        self.artifacts = InMemoryArtifactStore()
+        self.train = TrainUseCase(self.builder, self.reader, self.executor, self.observer, TOPOLOGY, run)
+        self.evaluate = EvaluateUseCase(
+            self.builder, self.reader, self.executor, self.artifacts, TOPOLOGY, evaluation, run
+        )
+
+
+def test_train_reaches_max_steps_and_keeps_the_newest_checkpoints():
+    world = World(RunSpec(model_dir="m", max_steps=25, save_checkpoints_steps=10, keep_checkpoint_max=2,
+                          log_step_count_steps=5))
+    outcome = world.train.execute()
+    assert (outcome.start_step, outcome.final_step) == (0, 25)
+    assert sorted(world.executor.saved) == [20, 25]
+    assert world.executor.batches_seen == 25
+    logged = [e[1] for e in world.observer.of_kind("progressed") if e[2]]
+    assert logged == [5, 10, 15, 20, 25]
+
+
+def test_train_resumes_and_does_nothing_at_max_steps():
+    world = World(RunSpec(model_dir="m", max_steps=10, save_checkpoints_steps=5))
+    world.train.execute()
+    again = world.train.execute()
+    assert again.steps_run == 0 and world.executor.batches_seen == 10
+    assert "nothing to train" in world.observer.of_kind("message")[0][1]
+    world.run = RunSpec(model_dir="m", max_steps=10, steps=4)
+    more = TrainUseCase(world.builder, world.reader, world.executor, world.observer, TOPOLOGY, world.run).execute()
+    assert (more.start_step, more.final_step) == (10, 14)
+
+
+def test_evaluate_scores_the_restored_model_and_stores_the_result():
+    world = World(RunSpec(model_dir="m", max_steps=3))
+    world.reader = FakeDatasetReader(
+        [batch([(0, 0)], [(0, 0)])],
+        eval_batches=[batch([(0, 0), (0, 1)], [(0, 0)], size=3), batch([], [], size=1)],
+    )
+    world.evaluate = EvaluateUseCase(world.builder, world.reader, world.executor, world.artifacts, TOPOLOGY,
+                                     EvalSpec(), world.run)
+    with pytest.raises(CheckpointError, match="no checkpoint"):
+        world.evaluate.execute()
+    world.train.execute()
+    result = world.evaluate.execute()
+    assert result.step == 3 and result.num_images == 4
+    # 3 images with tp=1, fp=1, tn=62; one empty/empty image.
+    assert result.scores.defect_IoU == pytest.approx(3 / 6)
+    assert result.scores.defect_Dice == pytest.approx(6 / 9)
+    assert result.scores.per_image_Dice == pytest.approx((3 * (2 / 3) + 1.0) / 4)
+    assert result.as_dict()["global_step"] == 3 and result.as_dict()["num_images"] == 4
+    assert [r.step for r in world.artifacts.evaluations] == [3]
+    assert len(result.samples) == 3
+
+
+def test_eval_steps_limits_batches_and_ignore_classes_drop_pixels():
+    run = RunSpec(model_dir="m", max_steps=1, eval_steps=1)
+    world = World(run, EvalSpec(eval_ignore_classes=[1]))
+    world.train.execute()
+    result = world.evaluate.execute()
+    assert result.num_images == 2
+    assert result.scores.defect_IoU == 1.0  # defect pixels are ignored, nothing else predicted
+
+
+def test_train_and_eval_evaluates_after_each_checkpoint_and_eval_all_in_step_order():
+    world = World(RunSpec(model_dir="m", max_steps=12, save_checkpoints_steps=5, keep_checkpoint_max=5))
+    outcome, results = TrainAndEvaluateUseCase(world.train, world.evaluate).execute()
+    assert outcome.final_step == 12
+    assert [r.step for r in results] == [5, 10, 12]
+    all_results = EvaluateAllUseCase(world.evaluate, world.executor).execute()
+    assert [r.step for r in all_results] == [5, 10, 12]
+
+
+def test_predict_writes_every_readable_image_and_lists_failures():
+    run = RunSpec(model_dir="m", max_steps=1)
+    world = World(run)
+    world.train.execute()
+    bright = np.zeros((5, 7), np.uint8)
+    bright[1, 2] = 255
+    images = FakeImageSource({"in/a.png": bright, "in/b.png": None, "in/c.png": np.zeros((3, 3), np.uint8)})
+    data = DataSpec(dataset="DAGM2007Dataset", dataset_path="d", image_shape=(8, 8, 1),
+                    normalize_data_method="zero_one")
+    predict = PredictUseCase(world.builder, world.executor, images, world.artifacts, TOPOLOGY, data,
+                             EvalSpec().rule, batch_size=2)
+    seen = []
+    report = predict.execute(["in/"], "out", progress=lambda done, total: seen.append((done, total)))
+    assert report.images_done == 2 and len(report.failures) == 1 and "in/b.png" in report.failures[0]
+    assert world.artifacts.predictions["in/a.png"].shape == (5, 7)
+    assert world.artifacts.predictions["in/a.png"].sum() == 1 and world.artifacts.predictions["in/a.png"][1, 2]
+    assert seen[-1] == (3, 3)
+    with pytest.raises(DataError, match="no image files"):
+        predict.execute(["elsewhere/"], "out")
