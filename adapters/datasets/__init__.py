@@ -1,0 +1,1 @@
+"""Dataset readers and generators: DAGM 2007 layout, synthetic DAGM-style data."""

@@ -1,0 +1,1 @@
+"""TensorFlow adapters. Importing this package does not import TensorFlow."""

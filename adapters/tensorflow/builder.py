@@ -1,0 +1,100 @@
+"""KerasUNetBuilder: the reference UNet topology from a UNetSpec, as a Keras functional model.
+
+The model always takes NHWC images and returns NHWC logits (one channel, float32), so input
+pipelines do not depend on the data format; with channels_first the body runs in NCHW
+between two transposes, as the reference's layers did.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from domain.topology import CONV_KERNELS, UNetSpec
+
+
+def _keras():
+    import keras
+
+    return keras
+
+
+def _initializer(name: str, params: dict | None) -> Any:
+    if not params:
+        return name
+    return _keras().initializers.get({"class_name": name, "config": dict(params)})
+
+
+def _activation(spec: UNetSpec, dtype: str, name: str):
+    layers = _keras().layers
+    params = dict(spec.nonlinearity_params)
+    if spec.nonlinearity == "LeakyReLU" and "alpha" in params:
+        # TF1/Keras 2 spelled the slope `alpha`; Keras 3 calls it `negative_slope`.
+        params["negative_slope"] = params.pop("alpha")
+    return getattr(layers, spec.nonlinearity)(**params, dtype=dtype, name=name)
+
+
+class KerasUNetBuilder:
+    """Builds the reference UNet; `precision` is a Keras dtype policy name."""
+
+    def __init__(self, precision: str = "float32", data_format: str | None = None, seed: int | None = None) -> None:
+        self._precision = precision
+        self._data_format = data_format
+        self._seed = seed
+
+    def name(self) -> str:
+        return "keras"
+
+    def build(self, spec: UNetSpec) -> Any:
+        keras = _keras()
+        if self._seed is not None:
+            keras.utils.set_random_seed(self._seed)  # same initial weights on every build
+        layers = keras.layers
+        data_format = self._data_format or spec.data_format
+        policy = self._precision
+        axis = 1 if data_format == "channels_first" else -1
+        kernel_init = _initializer(spec.initializer, spec.initializer_params)
+        bias_init = _initializer(spec.bias_initializer, spec.bias_initializer_params)
+
+        def conv(x, filters: int, kernel: int, name: str, dtype: str = policy):
+            return layers.Conv2D(
+                filters, kernel, strides=1, padding="same", data_format=data_format,
+                use_bias=spec.enable_bias, kernel_initializer=kernel_init,
+                bias_initializer=bias_init, dtype=dtype, name=name,
+            )(x)
+
+        def block(x, filters: int, prefix: str):
+            for index, kind in enumerate(spec.convs_per_block):
+                x = conv(x, filters, CONV_KERNELS[kind], f"{prefix}_{index}")
+                x = _activation(spec, policy, f"{prefix}_{index}_act")(x)
+            return x
+
+        height, width, channels = spec.image_shape
+        inputs = keras.Input(shape=(None, None, channels), name="image", dtype="float32")
+        x = inputs
+        if data_format == "channels_first":
+            x = layers.Permute((3, 1, 2), dtype=policy, name="to_channels_first")(x)
+        if spec.initial_conv_filters:
+            x = conv(x, spec.initial_conv_filters, 3, "initial_conv")
+            x = _activation(spec, policy, "initial_conv_act")(x)
+        skips = []
+        for index, filters in enumerate(spec.encoder_filters[:-1]):
+            x = block(x, filters, f"enc_conv{index}")
+            skips.append(x)
+            x = layers.MaxPooling2D(2, 2, data_format=data_format, dtype=policy, name=f"pool{index}")(x)
+        x = block(x, spec.encoder_filters[-1], f"bottleneck_conv{spec.poolings}")
+        for index, filters in enumerate(spec.decoder_filters):
+            x = layers.Conv2DTranspose(
+                filters, 2, strides=2, padding="same", data_format=data_format,
+                use_bias=spec.enable_bias, kernel_initializer=kernel_init,
+                bias_initializer=bias_init, dtype=policy, name=f"dec_convt{index}",
+            )(x)
+            if spec.skip_connect:
+                x = layers.Concatenate(axis=axis, dtype=policy, name=f"dec_concat{index}")(
+                    [x, skips[-1 - index]]
+                )
+            x = block(x, filters, f"dec_conv{index}")
+        # Logits stay float32 whatever the compute precision, for a stable loss.
+        logits = conv(x, 1, 1, "output_conv", dtype="float32")
+        if data_format == "channels_first":
+            logits = layers.Permute((2, 3, 1), dtype="float32", name="to_channels_last")(logits)
+        return keras.Model(inputs, logits, name="unet")

@@ -1,0 +1,321 @@
+"""TensorFlowExecutor: the train / evaluate / predict loops on the local device.
+
+Training runs several steps per compiled call (a tf.range loop inside one tf.function), up
+to the next log, summary or checkpoint step, so there is one host sync per call, not per step.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+import re
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from adapters.tensorflow.optimizers import make_optimizer
+from application.ports import (
+    CheckpointRef,
+    EvaluationCounts,
+    SamplePicture,
+    TrainingObserver,
+    TrainOutcome,
+)
+from domain.data import denormalize
+from domain.errors import CheckpointError, UnetError
+from domain.masks import TRUTH_THRESHOLD, DecisionRule
+from domain.metrics import ConfusionMatrix
+from domain.training import OptimizerSpec, RunSpec, is_due, next_boundary
+
+log = logging.getLogger("unet")
+
+CHECKPOINT_NAME = "model.ckpt"
+# Aim for a compiled call of about this many seconds, so progress shows while steps stay batched.
+SECONDS_PER_CALL = 2.0
+
+
+class TrainingDiverged(UnetError):
+    """The loss became NaN or infinite."""
+
+
+def _step_of(path: str) -> int:
+    match = re.search(r"-(\d+)$", path)
+    return int(match.group(1)) if match else 0
+
+
+class TensorFlowExecutor:
+    def __init__(
+        self,
+        run: RunSpec,
+        optimizer: OptimizerSpec,
+        policy: str,
+        normalization: tuple[float, float] = (1.0, 0.0),
+        batch_size: int = 1,
+    ) -> None:
+        self._run = run
+        self._optimizer_spec = optimizer
+        self._policy = policy
+        self._normalization = normalization
+        self._batch_size = batch_size
+        self._model_dir = Path(run.model_dir)
+        self._restored_step = 0
+        self._compiled: dict[tuple, Any] = {}  # compiled eval / inference functions per model
+
+    def name(self) -> str:
+        return "tensorflow"
+
+    def _device(self):
+        import tensorflow as tf
+
+        return tf.device(self._run.device) if self._run.device else contextlib.nullcontext()
+
+    # -- checkpoints -------------------------------------------------------------------------
+
+    def checkpoints(self) -> list[CheckpointRef]:
+        import tensorflow as tf
+
+        state = tf.train.get_checkpoint_state(str(self._model_dir)) if self._model_dir.is_dir() else None
+        paths = list(state.all_model_checkpoint_paths) if state else []
+        refs = [CheckpointRef(_step_of(p), p) for p in paths if tf.io.gfile.exists(p + ".index")]
+        return sorted(refs, key=lambda ref: ref.step)
+
+    def latest_step(self) -> int:
+        refs = self.checkpoints()
+        return refs[-1].step if refs else 0
+
+    def _restore_into(self, checkpoint: Any, path: str) -> None:
+        try:
+            status = checkpoint.restore(path)
+            status.assert_existing_objects_matched()
+        except (ValueError, AssertionError) as error:
+            first = str(error).splitlines()[0][:200]
+            raise CheckpointError(
+                f"{path}: checkpoint does not match the configured model ({first})"
+            ) from None
+        except Exception as error:  # NotFoundError, DataLossError
+            raise CheckpointError(f"{path}: cannot read checkpoint ({type(error).__name__})") from None
+        return status
+
+    def restore(self, model: Any, checkpoint: str | None = None) -> int:
+        import tensorflow as tf
+
+        if checkpoint is None:
+            refs = self.checkpoints()
+            if not refs:
+                raise CheckpointError(f"{self._model_dir}: no checkpoint found; train first")
+            checkpoint = refs[-1].path
+        elif Path(checkpoint).is_dir():
+            latest = tf.train.latest_checkpoint(checkpoint)
+            if latest is None:
+                raise CheckpointError(f"{checkpoint}: no checkpoint found in this directory")
+            checkpoint = latest
+        if not tf.io.gfile.exists(checkpoint + ".index"):
+            raise CheckpointError(f"{checkpoint}: checkpoint not found")
+        self._restore_into(tf.train.Checkpoint(model=model), checkpoint).expect_partial()
+        self._restored_step = _step_of(checkpoint)
+        return self._restored_step
+
+    def _cached(self, key: tuple, make: Callable[[], Any]) -> Any:
+        if key not in self._compiled:
+            self._compiled[key] = make()
+        return self._compiled[key]
+
+    # -- training ----------------------------------------------------------------------------
+
+    def train(
+        self,
+        model: Any,
+        stream: Any,
+        target_step: int,
+        observer: TrainingObserver,
+        after_checkpoint: Callable[[int], None] | None = None,
+    ) -> TrainOutcome:
+        import tensorflow as tf
+
+        with self._device():
+            optimizer = make_optimizer(self._optimizer_spec, self._policy)
+            optimizer.build(model.trainable_variables)
+            step = tf.Variable(0, dtype=tf.int64, trainable=False, name="global_step")
+            checkpoint = tf.train.Checkpoint(model=model, optimizer=optimizer, step=step)
+            manager = tf.train.CheckpointManager(
+                checkpoint, str(self._model_dir), max_to_keep=self._run.keep_checkpoint_max,
+                checkpoint_name=CHECKPOINT_NAME,
+            )
+            if manager.latest_checkpoint:
+                self._restore_into(checkpoint, manager.latest_checkpoint)
+                step.assign(_step_of(manager.latest_checkpoint))
+            start = int(step.numpy())
+            run_steps = self._compile_steps(model, optimizer, iter(stream), step)
+            writer = tf.summary.create_file_writer(str(self._model_dir))
+            return self._loop(run_steps, manager, writer, optimizer, start, target_step, observer, after_checkpoint)
+
+    def _compile_steps(self, model, optimizer, iterator, step):
+        import tensorflow as tf
+
+        variables = model.trainable_variables
+        scaled = hasattr(optimizer, "scale_loss") and self._policy == "mixed_float16"
+
+        @tf.function
+        def run_steps(count):
+            total = tf.constant(0.0, tf.float32)
+            first_bad = tf.constant(-1, tf.int64)
+            for _ in tf.range(count):
+                images, masks = next(iterator)
+                with tf.GradientTape() as tape:
+                    logits = model(images, training=True)
+                    loss = tf.reduce_mean(
+                        tf.nn.sigmoid_cross_entropy_with_logits(labels=masks, logits=tf.cast(logits, tf.float32))
+                    )
+                    objective = optimizer.scale_loss(loss) if scaled else loss
+                gradients = tape.gradient(objective, variables)
+                optimizer.apply_gradients(zip(gradients, variables))
+                step.assign_add(1)
+                bad = tf.logical_and(first_bad < 0, tf.logical_not(tf.math.is_finite(loss)))
+                first_bad = tf.where(bad, step, first_bad)
+                total += loss
+            return total / tf.cast(count, tf.float32), first_bad
+
+        return run_steps
+
+    def _loop(self, run_steps, manager, writer, optimizer, start, target, observer, after_checkpoint):
+        import tensorflow as tf
+
+        run = self._run
+        periods = (run.save_checkpoints_steps, run.save_summary_steps, run.log_step_count_steps)
+        observer.started(start, target)
+        began = time.perf_counter()
+        current, per_call, loss = start, 1, float("nan")
+        images_per_second = 0.0
+        while current < target:
+            boundary = min(next_boundary(current, target, periods), current + per_call)
+            count = boundary - current
+            tick = time.perf_counter()
+            mean_loss, first_bad = run_steps(tf.constant(count, tf.int64))
+            loss, bad = float(mean_loss), int(first_bad)
+            elapsed = time.perf_counter() - tick
+            if bad >= 0 or not math.isfinite(loss):
+                kept = self.latest_step()
+                raise TrainingDiverged(
+                    f"step {bad if bad >= 0 else boundary}: the loss is not finite ({loss}); training stopped, "
+                    f"the last good checkpoint is step {kept}"
+                )
+            current = boundary
+            images_per_second = count * self._batch_size / elapsed if elapsed > 0 else 0.0
+            # First call includes tracing; later calls size themselves to about SECONDS_PER_CALL.
+            if current - start > count or per_call > 1:
+                per_call = max(1, min(10_000, int(SECONDS_PER_CALL * count / max(elapsed, 1e-6))))
+            else:
+                per_call = 2
+            if is_due(current, run.save_summary_steps):
+                with writer.as_default(step=current):
+                    tf.summary.scalar("loss", loss)
+                    tf.summary.scalar("images_per_second", images_per_second)
+                writer.flush()
+            observer.progressed(current, loss, images_per_second, is_due(current, run.log_step_count_steps))
+            if is_due(current, run.save_checkpoints_steps) or current == target:
+                path = manager.save(checkpoint_number=current)
+                observer.checkpointed(current, path)
+                if after_checkpoint is not None:
+                    after_checkpoint(current)
+        outcome = TrainOutcome(
+            start_step=start, final_step=current, last_loss=loss,
+            images_per_second=images_per_second, seconds=time.perf_counter() - began,
+        )
+        observer.finished(outcome)
+        return outcome
+
+    # -- evaluation --------------------------------------------------------------------------
+
+    def evaluate(
+        self,
+        model: Any,
+        stream: Any,
+        rule: DecisionRule,
+        ignore_labels: Sequence[int] = (),
+        max_batches: int | None = None,
+        keep_samples: int = 0,
+    ) -> EvaluationCounts:
+        import tensorflow as tf
+
+        count = self._cached(
+            ("eval", id(model), rule, tuple(ignore_labels)), lambda: self._counter(model, rule, ignore_labels)
+        )
+        per_image: list[ConfusionMatrix] = []
+        samples: list[SamplePicture] = []
+        with self._device():
+            for batch_index, (images, masks) in enumerate(stream):
+                if max_batches is not None and batch_index >= max_batches:
+                    break
+                counts, predicted = count(images, masks)
+                for row in counts.numpy():
+                    per_image.append(ConfusionMatrix.from_counts(row))
+                if len(samples) < keep_samples:
+                    samples += self._samples(images, masks, predicted, len(per_image), keep_samples - len(samples))
+        total = sum(per_image, ConfusionMatrix())
+        return EvaluationCounts(step=self._restored_step, total=total, per_image=tuple(per_image),
+                                samples=tuple(samples))
+
+    @staticmethod
+    def _counter(model: Any, rule: DecisionRule, ignore_labels: Sequence[int]):
+        """A compiled function: per-image (tn, fp, fn, tp) counts and the decision mask."""
+        import tensorflow as tf
+
+        cutoff = tf.constant(rule.logit_cutoff, tf.float32)
+        ignored = tf.constant(list(ignore_labels) or [-1], tf.int32)
+
+        @tf.function(reduce_retracing=True)
+        def count(images, masks):
+            logits = tf.cast(model(images, training=False), tf.float32)
+            predicted = logits > cutoff
+            truth = masks >= TRUTH_THRESHOLD
+            labels = tf.cast(truth, tf.int32)
+            keep = tf.logical_not(tf.reduce_any(labels[..., None] == ignored, axis=-1))
+
+            def pixels(condition):
+                return tf.reduce_sum(tf.cast(condition & keep, tf.int64), axis=[1, 2, 3])
+
+            counts = tf.stack(
+                [pixels(~truth & ~predicted), pixels(~truth & predicted),
+                 pixels(truth & ~predicted), pixels(truth & predicted)], axis=1,
+            )
+            return counts, predicted
+
+        return count
+
+    def _samples(self, images, masks, predicted, seen: int, room: int) -> list[SamplePicture]:
+        images, masks, predicted = images.numpy(), masks.numpy(), predicted.numpy()
+        first = seen - len(images)
+        return [
+            SamplePicture(
+                index=first + i,
+                image=denormalize(images[i, ..., 0], self._normalization),
+                truth=masks[i, ..., 0] >= TRUTH_THRESHOLD,
+                prediction=predicted[i, ..., 0],
+            )
+            for i in range(min(room, len(images)))
+        ]
+
+    # -- prediction --------------------------------------------------------------------------
+
+    def predict(self, model: Any, images: Sequence[np.ndarray], size: tuple[int, int]) -> list[np.ndarray]:
+        import tensorflow as tf
+
+        def make():
+            @tf.function(reduce_retracing=True)
+            def probabilities(batch):
+                return tf.sigmoid(tf.cast(model(batch, training=False), tf.float32))
+
+            return probabilities
+
+        probabilities = self._cached(("predict", id(model)), make)
+        with self._device():
+            resized = tf.stack([tf.image.resize(np.asarray(image, np.float32), size) for image in images])
+            outputs = probabilities(resized)
+            return [
+                tf.image.resize(output, image.shape[:2]).numpy()[..., 0]
+                for output, image in zip(tf.unstack(outputs), images)
+            ]

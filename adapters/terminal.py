@@ -1,0 +1,66 @@
+"""Training progress for people: a progress bar on a terminal, log lines elsewhere."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from typing import TextIO
+
+log = logging.getLogger("unet")
+
+
+def _bar(done: int, total: int, width: int = 28) -> str:
+    filled = int(width * done / total) if total else width
+    return "[" + "#" * filled + "." * (width - filled) + "]"
+
+
+class TerminalObserver:
+    """Reports training: a live bar when `stream` is a terminal, plus a log line every
+    `log_step_count_steps` steps (loss and images/s) wherever the output goes."""
+
+    def __init__(self, stream: TextIO | None = None, interactive: bool | None = None) -> None:
+        self._stream = stream or sys.stderr
+        self._interactive = self._stream.isatty() if interactive is None else interactive
+        self._start = 0
+        self._target = 0
+        self._began = 0.0
+
+    def started(self, start_step: int, target_step: int) -> None:
+        self._start, self._target = start_step, target_step
+        self._began = time.perf_counter()
+        log.info("training from step %d to step %d", start_step, target_step)
+
+    def progressed(self, step: int, loss: float, images_per_second: float, log_line: bool) -> None:
+        if self._interactive:
+            done, total = step - self._start, self._target - self._start
+            elapsed = time.perf_counter() - self._began
+            eta = elapsed / done * (total - done) if done else 0.0
+            self._stream.write(
+                f"\r{_bar(done, total)} step {step}/{self._target} loss {loss:.4f} "
+                f"{images_per_second:.1f} img/s eta {eta:.0f}s "
+            )
+            self._stream.flush()
+        if log_line:
+            self._clear_line()
+            log.info("step %d: loss %.4f, %.1f images/s", step, loss, images_per_second)
+
+    def checkpointed(self, step: int, path: str) -> None:
+        self._clear_line()
+        log.info("checkpoint saved: %s", path)
+
+    def finished(self, outcome) -> None:
+        self._clear_line()
+        log.info(
+            "trained steps %d..%d in %.1fs (last loss %.4f)",
+            outcome.start_step, outcome.final_step, outcome.seconds, outcome.last_loss or float("nan"),
+        )
+
+    def message(self, text: str) -> None:
+        self._clear_line()
+        log.info("%s", text)
+
+    def _clear_line(self) -> None:
+        if self._interactive:
+            self._stream.write("\r\033[K")
+            self._stream.flush()

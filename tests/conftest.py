@@ -1,0 +1,42 @@
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+REAL_DATA = Path(__file__).resolve().parents[2] / "shared" / "realdata"
+
+
+@pytest.fixture(scope="session")
+def real_data() -> Path:
+    if not REAL_DATA.is_dir():
+        pytest.skip("../shared/realdata is absent")
+    return REAL_DATA
+
+
+@pytest.fixture(scope="session")
+def tiny_dagm(tmp_path_factory) -> Path:
+    """A small synthetic DAGM-layout dataset (32x32 images), generated once per session."""
+    from adapters.datasets.synthetic_dagm import SyntheticDagmSpec, generate
+
+    root = tmp_path_factory.mktemp("tiny_dagm")
+    generate(SyntheticDagmSpec(class_ids=(1, 2), train_images=12, test_images=5, image_size=32, seed=3), root)
+    return root
+
+
+def tiny_params(dataset_path: Path, model_dir: Path, **runconfig) -> dict:
+    """A config mapping for fast tests: 32x32 images, a narrow two-level UNet."""
+    return {
+        "train_input": {
+            "dataset": "DAGM2007Dataset", "dataset_path": str(dataset_path), "class_id": 1,
+            "image_shape": [32, 32, 1], "train_batch_size": 4, "eval_batch_size": 3,
+            "normalize_data_method": "zero_centered", "seed": 5,
+        },
+        "model": {"encoder_filters": [4, 8], "decoder_filters": [4], "data_format": "channels_last"},
+        "optimizer": {"learning_rate": 1.0e-3},
+        "runconfig": {
+            "model_dir": str(model_dir), "max_steps": 4, "save_checkpoints_steps": 2,
+            "save_summary_steps": 2, "log_step_count_steps": 2, "tf_random_seed": 7, **runconfig,
+        },
+    }

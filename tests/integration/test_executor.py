@@ -1,0 +1,103 @@
+"""The TensorFlow executor on tiny generated data: train, resume, evaluate, predict."""
+
+import numpy as np
+import pytest
+
+from adapters.tensorflow.executor import TrainingDiverged
+from domain.errors import CheckpointError
+from domain.metrics import ConfusionMatrix
+from entrypoints.container import build_container
+from tests.conftest import tiny_params
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def trained(tiny_dagm, tmp_path_factory):
+    model_dir = tmp_path_factory.mktemp("model")
+    container = build_container(tiny_params(tiny_dagm, model_dir))
+    outcome = container.train().execute()
+    return container, model_dir, outcome
+
+
+def test_training_writes_checkpoints_on_their_steps_and_summaries(trained):
+    container, model_dir, outcome = trained
+    assert (outcome.start_step, outcome.final_step) == (0, 4)
+    assert np.isfinite(outcome.last_loss)
+    assert [ref.step for ref in container.executor().checkpoints()] == [2, 4]
+    assert list(model_dir.glob("events.out.tfevents.*"))
+
+
+def test_a_second_call_resumes_and_steps_trains_more(trained, tiny_dagm):
+    container, model_dir, _ = trained
+    assert container.train().execute().steps_run == 0
+    more = build_container(tiny_params(tiny_dagm, model_dir, steps=2, keep_checkpoint_max=5))
+    outcome = more.train().execute()
+    assert (outcome.start_step, outcome.final_step) == (4, 6)
+    assert more.executor().latest_step() == 6
+
+
+def test_in_graph_counts_equal_the_domain_scoring_of_the_same_predictions(trained):
+    container, _, _ = trained
+    executor, reader = container.executor(), container.dataset()
+    model = container.builder().build(container.experiment().model)
+    executor.restore(model)
+    rule = container.experiment().evaluation.rule
+    counts = executor.evaluate(model, reader.evaluation_stream(), rule)
+    expected = []
+    for images, masks in reader.evaluation_stream():
+        logits = model(images, training=False).numpy()
+        for logit, mask in zip(logits, masks.numpy()):
+            expected.append(ConfusionMatrix.from_masks(mask >= 0.5, rule.on_logits(logit)))
+    assert list(counts.per_image) == expected
+    assert counts.num_images == reader.evaluation_size() == 5
+
+
+def test_eval_use_case_writes_results_json_with_every_key(trained):
+    import json
+
+    container, model_dir, _ = trained
+    result = container.evaluate().execute()
+    saved = json.loads((model_dir / "eval" / "results.json").read_text())
+    assert set(saved) == {"mIOU", "DSC", "MPCA", "Acc", "defect_IoU", "defect_Dice", "per_image_Dice",
+                          "global_step", "num_images"}
+    assert saved["global_step"] == result.step and saved["num_images"] == 5
+    assert (model_dir / "eval" / f"results-{result.step}.json").is_file()
+    assert list((model_dir / "eval" / "samples").glob("*.png"))
+
+
+def test_predict_returns_probabilities_at_each_image_size(trained):
+    container, _, _ = trained
+    executor = container.executor()
+    model = container.builder().build(container.experiment().model)
+    executor.restore(model)
+    images = [np.zeros((20, 30, 1), np.float32), np.ones((64, 48, 1), np.float32)]
+    probabilities = executor.predict(model, images, (32, 32))
+    assert [p.shape for p in probabilities] == [(20, 30), (64, 48)]
+    assert all(((p >= 0) & (p <= 1)).all() for p in probabilities)
+
+
+def test_a_checkpoint_of_another_topology_is_refused_with_one_line(trained, tiny_dagm, tmp_path):
+    _, model_dir, _ = trained
+    params = tiny_params(tiny_dagm, model_dir)
+    params["model"]["encoder_filters"] = [4, 16]
+    other = build_container(params)
+    with pytest.raises(CheckpointError, match="does not match the configured model"):
+        other.evaluate().execute()
+
+
+def test_same_seed_gives_the_same_initial_weights(tiny_dagm, tmp_path):
+    params = tiny_params(tiny_dagm, tmp_path / "a")
+    first = build_container(params).builder().build(build_container(params).experiment().model)
+    second = build_container(params).builder().build(build_container(params).experiment().model)
+    for a, b in zip(first.get_weights(), second.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_a_non_finite_loss_stops_training_naming_the_step(tiny_dagm, tmp_path):
+    params = tiny_params(tiny_dagm, tmp_path / "nan", max_steps=6, save_checkpoints_steps=100)
+    params["optimizer"]["learning_rate"] = 1.0e30
+    container = build_container(params)
+    with pytest.raises(TrainingDiverged, match=r"step \d+: the loss is not finite"):
+        container.train().execute()
+    assert container.executor().checkpoints() == []
