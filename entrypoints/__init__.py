@@ -1,0 +1,1 @@
+"""The edges: the dependency-injection container and the command-line interface."""

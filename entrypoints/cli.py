@@ -1,0 +1,190 @@
+"""The `unet` command: run (the reference's run.py flags), predict, synth.
+
+Errors a user can fix end with one line and exit status 2; `--debug` shows the traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from domain.errors import UnetError
+from domain.training import MODES
+
+log = logging.getLogger("unet")
+
+EXIT_USAGE = 2
+EXIT_FAILURES = 1
+
+
+def _quiet_tensorflow() -> None:
+    # TensorFlow's C++ start-up chatter hides the project's own output; users can override.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def _setup_logging(debug: bool) -> None:
+    """The project's own logger only: TensorFlow's loggers keep their own levels."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s unet: %(message)s", datefmt="%H:%M:%S"))
+    log.handlers[:] = [handler]
+    log.setLevel(logging.DEBUG if debug else logging.INFO)
+    log.propagate = False
+
+
+def add_run_arguments(parser: argparse.ArgumentParser) -> None:
+    """The reference's run.py flags, plus --set and --debug."""
+    parser.add_argument("-p", "--params", help="YAML params file (default: the built-in demo preset)")
+    parser.add_argument("-o", "--model_dir", help="checkpoints, summaries and results; training resumes here")
+    parser.add_argument("-m", "--mode", choices=MODES + ("validate_only", "compile_only"),
+                        help="train, eval, eval_all or train_and_eval (default: runconfig.mode)")
+    parser.add_argument("--steps", type=int, help="train this many more steps in this call")
+    parser.add_argument("--max_steps", type=int, help="train until this global step")
+    parser.add_argument("--eval_steps", type=int, help="evaluation batches (<= 0: all images)")
+    parser.add_argument("--checkpoint_path", help="checkpoint to evaluate or predict with")
+    parser.add_argument("--cs_ip", help="Cerebras system address")
+    parser.add_argument("--device", help="force a device, e.g. /gpu:0 or /cpu:0")
+    parser.add_argument("--validate_only", action="store_true", help="validate the model and pipeline only")
+    parser.add_argument("--compile_only", action="store_true", help="compile the training step only")
+    parser.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                        help="override any config key, e.g. --set train_input.class_id=2 (repeatable)")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks")
+
+
+def _runconfig_overrides(args: argparse.Namespace) -> dict:
+    mode = args.mode
+    flags = {"validate_only": args.validate_only, "compile_only": args.compile_only}
+    if mode in flags:  # `--mode validate_only` is the same as `--mode train --validate_only`
+        flags[mode], mode = True, "train"
+    return {
+        "model_dir": args.model_dir, "mode": mode, "steps": args.steps, "max_steps": args.max_steps,
+        "eval_steps": args.eval_steps, "checkpoint_path": args.checkpoint_path, "cs_ip": args.cs_ip,
+        "device": args.device,
+        **{key: True for key, value in flags.items() if value},
+    }
+
+
+def command_run(args: argparse.Namespace) -> int:
+    from configs.loader import write_resolved
+    from entrypoints.container import build_container
+    from entrypoints.reporting import print_evaluation, print_training
+
+    container = build_container(args.params, _runconfig_overrides(args), args.set)
+    experiment = container.experiment()
+    run = experiment.run
+    if run.cs_ip:
+        raise UnetError("--cs_ip: training on a Cerebras system arrives with the executors issue")
+    if run.validate_only or run.compile_only:
+        flag = "--validate_only" if run.validate_only else "--compile_only"
+        raise UnetError(f"{flag}: compile and validate modes arrive with the executors issue")
+    log.info("mode %s, model_dir %s, params %s", run.mode, run.model_dir, args.params or "built-in demo preset")
+    if run.mode in ("train", "train_and_eval"):
+        log.info("resolved parameters written to %s", write_resolved(experiment, run.model_dir))
+    handlers: dict[str, Callable[[], None]] = {
+        "train": lambda: print_training(container.train().execute()),
+        "eval": lambda: print_evaluation([container.evaluate().execute()], experiment),
+        "eval_all": lambda: print_evaluation(container.evaluate_all().execute(), experiment),
+        "train_and_eval": lambda: _train_and_eval(container, experiment),
+    }
+    handlers[run.mode]()
+    return 0
+
+
+def _train_and_eval(container, experiment) -> None:
+    from entrypoints.reporting import print_evaluation, print_training
+
+    outcome, results = container.train_and_evaluate().execute()
+    print_training(outcome)
+    print_evaluation(results[-1:], experiment)
+
+
+def command_predict(args: argparse.Namespace) -> int:
+    from entrypoints.container import build_container
+    from entrypoints.reporting import progress_printer
+
+    params = args.params or str(Path(args.model_dir) / "params.yaml")
+    if not Path(params).is_file():
+        raise UnetError(f"{params}: no params.yaml in the model_dir; pass --params with the training config")
+    container = build_container(params, {"model_dir": args.model_dir}, args.set)
+    report = container.predict().execute(
+        args.input, args.output, checkpoint=args.checkpoint_path, threshold=args.threshold,
+        progress=progress_printer("predicted"),
+    )
+    log.info("wrote %d masks and overlays to %s (checkpoint step %d)", report.images_done, args.output, report.step)
+    for failure in report.failures:
+        print(f"unet: failed: {failure}", file=sys.stderr)
+    return EXIT_FAILURES if report.failures else 0
+
+
+def command_synth(args: argparse.Namespace) -> int:
+    from adapters.datasets.synthetic_dagm import SyntheticDagmSpec, generate
+
+    spec = SyntheticDagmSpec(
+        class_ids=tuple(args.class_ids), train_images=args.train_images, test_images=args.test_images,
+        defective_fraction=args.defective_fraction, image_size=args.image_size, seed=args.seed,
+    )
+    generate(spec, args.output, progress=lambda text: log.info("writing %s", text))
+    log.info("wrote a DAGM-layout dataset to %s", args.output)
+    return 0
+
+
+def make_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="unet", description="UNet defect segmentation (DAGM, Severstal, your own).")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    run = commands.add_parser("run", help="train / evaluate (the reference's run.py)")
+    add_run_arguments(run)
+    run.set_defaults(handler=command_run)
+
+    predict = commands.add_parser("predict", help="predict defect masks for images")
+    predict.add_argument("--model_dir", required=True)
+    predict.add_argument("--input", required=True, nargs="+", help="image files or folders")
+    predict.add_argument("--output", required=True, help="folder for <stem>_mask.png and <stem>_overlay.png")
+    predict.add_argument("--threshold", type=float, help="defect probability threshold (default: the config's rule)")
+    predict.add_argument("--checkpoint_path", help="checkpoint to use (default: the latest)")
+    predict.add_argument("--params", help="params file (default: <model_dir>/params.yaml)")
+    predict.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE")
+    predict.add_argument("--debug", action="store_true")
+    predict.set_defaults(handler=command_predict)
+
+    synth = commands.add_parser("synth", help="generate a synthetic dataset")
+    kinds = synth.add_subparsers(dest="kind", required=True)
+    dagm = kinds.add_parser("dagm", help="a DAGM 2007 layout of textures with elliptical defects")
+    dagm.add_argument("--output", required=True)
+    dagm.add_argument("--class_ids", type=int, nargs="+", default=[1])
+    dagm.add_argument("--train_images", type=int, default=100)
+    dagm.add_argument("--test_images", type=int, default=40)
+    dagm.add_argument("--defective_fraction", type=float, default=0.8)
+    dagm.add_argument("--image_size", type=int, default=512)
+    dagm.add_argument("--seed", type=int, default=0)
+    dagm.add_argument("--debug", action="store_true")
+    dagm.set_defaults(handler=command_synth)
+    return parser
+
+
+def run_guarded(handler: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
+    """Run a command, mapping the project's errors to one line and an exit status."""
+    _quiet_tensorflow()
+    _setup_logging(args.debug)
+    try:
+        return handler(args)
+    except UnetError as error:
+        if args.debug:
+            raise
+        print(f"unet: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("unet: interrupted", file=sys.stderr)
+        return 130
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = make_parser().parse_args(argv)
+    return run_guarded(args.handler, args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,119 @@
+"""The composition root: resolved specs -> adapters -> use cases (dependency-injector).
+
+Build it from a YAML file or a plain mapping, override any adapter (tests swap in fakes,
+services their own dataset reader), then ask it for a use case:
+
+    container = build_container({"train_input": {...}, "runconfig": {...}})
+    container.dataset.override(providers.Object(MyReader()))
+    container.train().execute()
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from dependency_injector import containers, providers
+
+from adapters.artifacts import FileArtifactStore, FileImageSource
+from adapters.terminal import TerminalObserver
+from application.evaluation import EvaluateAllUseCase, EvaluateUseCase
+from application.prediction import PredictUseCase
+from application.training import TrainAndEvaluateUseCase, TrainUseCase
+from configs.loader import load_experiment
+from domain.errors import ConfigError, NotYetSupported
+from domain.experiment import ExperimentSpec
+
+log = logging.getLogger("unet")
+
+
+def _device_plan(experiment: ExperimentSpec):
+    from adapters.tensorflow.device import plan_device
+
+    plan = plan_device(experiment.precision, experiment.model.data_format)
+    for note in plan.notes:
+        log.info("%s", note)
+    return plan
+
+
+def _dagm_reader(experiment: ExperimentSpec):
+    from adapters.datasets.dagm import open_dagm
+
+    return open_dagm(
+        experiment.data, experiment.eval_data, experiment.run.tf_random_seed,
+        progress=lambda text: log.info("generating the synthetic dataset: %s", text),
+    )
+
+
+def _external():
+    raise ConfigError(
+        "train_input.dataset: 'external' means your code supplies the reader: "
+        "container.dataset.override(providers.Object(your_reader))"
+    )
+
+
+def _not_yet(dataset: str):
+    raise NotYetSupported(f"train_input.dataset: {dataset} arrives with the datasets issue; use DAGM2007Dataset")
+
+
+def _builder(experiment: ExperimentSpec, plan) -> Any:
+    from adapters.tensorflow.builder import KerasUNetBuilder
+
+    return KerasUNetBuilder(plan.policy, plan.data_format, experiment.run.tf_random_seed)
+
+
+def _executor(experiment: ExperimentSpec, plan) -> Any:
+    from adapters.tensorflow.executor import TensorFlowExecutor
+
+    return TensorFlowExecutor(
+        experiment.run, experiment.optimizer, plan.policy,
+        normalization=experiment.eval_data.normalization(),
+        batch_size=experiment.data.train_batch_size,
+    )
+
+
+class Container(containers.DeclarativeContainer):
+    experiment = providers.Dependency(instance_of=ExperimentSpec)
+
+    device_plan = providers.Singleton(_device_plan, experiment)
+    builder = providers.Singleton(_builder, experiment, device_plan)
+    executor = providers.Singleton(_executor, experiment, device_plan)
+    dataset = providers.Selector(
+        providers.Callable(lambda e: e.data.dataset, experiment),
+        external=providers.Callable(_external),
+        DAGM2007Dataset=providers.Singleton(_dagm_reader, experiment),
+        DAGM2007TFRecordsDataset=providers.Callable(_not_yet, "DAGM2007TFRecordsDataset"),
+        SeverstalDataset=providers.Callable(_not_yet, "SeverstalDataset"),
+        SeverstalTFRecordsDataset=providers.Callable(_not_yet, "SeverstalTFRecordsDataset"),
+    )
+    observer = providers.Singleton(TerminalObserver)
+    artifacts = providers.Singleton(FileArtifactStore, experiment.provided.run.model_dir)
+    images = providers.Singleton(FileImageSource)
+
+    train = providers.Factory(
+        TrainUseCase, builder, dataset, executor, observer,
+        experiment.provided.model, experiment.provided.run,
+    )
+    evaluate = providers.Singleton(
+        EvaluateUseCase, builder, dataset, executor, artifacts,
+        experiment.provided.model, experiment.provided.evaluation, experiment.provided.run,
+    )
+    evaluate_all = providers.Factory(EvaluateAllUseCase, evaluate, executor)
+    train_and_evaluate = providers.Factory(TrainAndEvaluateUseCase, train, evaluate)
+    predict = providers.Factory(
+        PredictUseCase, builder, executor, images, artifacts,
+        experiment.provided.model, experiment.provided.eval_data,
+        experiment.provided.evaluation.rule,
+    )
+
+
+def build_container(
+    source: str | os.PathLike | Mapping[str, Any] | ExperimentSpec | None = None,
+    runconfig: Mapping[str, Any] | None = None,
+    overrides: Iterable[str] = (),
+) -> Container:
+    """A container from a YAML path, a mapping of sections, or resolved specs."""
+    experiment = source if isinstance(source, ExperimentSpec) else load_experiment(source, runconfig, overrides)
+    return Container(experiment=experiment)

@@ -1,0 +1,19 @@
+"""`python -m entrypoints.run` with the reference's run.py flags (the same as `unet run`)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from entrypoints.cli import add_run_arguments, command_run, run_guarded
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m entrypoints.run", description="Train or evaluate the UNet.")
+    add_run_arguments(parser)
+    return run_guarded(command_run, parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

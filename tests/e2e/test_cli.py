@@ -1,0 +1,132 @@
+"""The `unet` command as a user types it, on a tiny generated dataset."""
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.conftest import tiny_params
+
+ROOT = Path(__file__).resolve().parents[2]
+
+pytestmark = pytest.mark.slow
+
+
+def unet(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "entrypoints.cli", *args], cwd=cwd, capture_output=True, text=True, timeout=600
+    )
+
+
+def write_params(path: Path, params: dict) -> Path:
+    path.write_text(yaml.safe_dump(params))
+    return path
+
+
+def one_line_error(result: subprocess.CompletedProcess) -> str:
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("unet: error: ")]
+    assert len(errors) == 1, result.stderr
+    return errors[0]
+
+
+@pytest.fixture(scope="module")
+def trained_dir(tiny_dagm, tmp_path_factory):
+    root = tmp_path_factory.mktemp("cli")
+    params = write_params(root / "params.yaml", tiny_params(tiny_dagm, root / "model"))
+    result = unet("run", "--params", str(params), "--mode", "train")
+    assert result.returncode == 0, result.stderr
+    return root, params
+
+
+def test_train_writes_params_checkpoints_and_resumes(trained_dir):
+    root, params = trained_dir
+    model = root / "model"
+    assert yaml.safe_load((model / "params.yaml").read_text())["runconfig"]["max_steps"] == 4
+    assert (model / "model.ckpt-4.index").is_file()
+    again = unet("run", "--params", str(params), "--mode", "train")
+    assert again.returncode == 0 and "nothing to train" in again.stderr
+    more = unet("run", "--params", str(params), "--mode", "train", "--max_steps", "6")
+    assert more.returncode == 0, more.stderr
+    assert "training from step 4 to step 6" in more.stderr
+    assert (model / "model.ckpt-6.index").is_file()
+
+
+def test_eval_prints_scores_and_writes_results(trained_dir):
+    root, params = trained_dir
+    result = subprocess.run(
+        [sys.executable, "-m", "entrypoints.run", "--params", str(params), "--mode", "eval"],
+        cwd=ROOT, capture_output=True, text=True, timeout=600,
+    )
+    assert result.returncode == 0, result.stderr
+    for name in ("mIOU", "DSC", "MPCA", "Acc", "defect_IoU", "defect_Dice", "per_image_Dice"):
+        assert name in result.stdout
+    saved = json.loads((root / "model" / "eval" / "results.json").read_text())
+    assert saved["num_images"] == 5 and 0.0 <= saved["mIOU"] <= 1.0
+
+
+def test_predict_writes_masks_and_reports_unreadable_files(trained_dir, tiny_dagm, tmp_path):
+    root, _ = trained_dir
+    inputs = tmp_path / "in"
+    shutil.copytree(tiny_dagm / "Class1" / "Test", inputs, ignore=shutil.ignore_patterns("Label"))
+    result = unet("predict", "--model_dir", str(root / "model"), "--input", str(inputs), "--output", str(tmp_path / "out"))
+    assert result.returncode == 0, result.stderr
+    written = sorted(p.name for p in (tmp_path / "out").iterdir())
+    assert written == sorted(f"{p.stem}_{kind}.png" for p in inputs.glob("*.PNG") for kind in ("mask", "overlay"))
+    (inputs / "broken.png").write_bytes(b"not an image")
+    partial = unet("predict", "--model_dir", str(root / "model"), "--input", str(inputs), "--output", str(tmp_path / "out2"))
+    assert partial.returncode == 1
+    assert "broken.png" in partial.stderr and "Traceback" not in partial.stderr
+    assert len(list((tmp_path / "out2").glob("*_mask.png"))) == 5
+
+
+def test_a_bad_yaml_key_is_one_line_naming_the_key(tiny_dagm, tmp_path):
+    params = tiny_params(tiny_dagm, tmp_path / "m")
+    params["train_input"]["shufle"] = True
+    line = one_line_error(unet("run", "--params", str(write_params(tmp_path / "p.yaml", params))))
+    assert "train_input.shufle: unknown key; did you mean 'train_input.shuffle'?" in line
+
+
+@pytest.mark.parametrize(
+    "breakage, expected",
+    [
+        ("missing_dataset", "dataset_path does not exist"),
+        ("missing_image", "0008.PNG is listed but"),
+        ("unreadable_image", "0008.PNG: cannot read image"),
+    ],
+)
+def test_data_errors_are_one_line_naming_the_file(tiny_dagm, tmp_path, breakage, expected):
+    data = tmp_path / "data"
+    shutil.copytree(tiny_dagm, data)
+    if breakage == "missing_dataset":
+        shutil.rmtree(data)
+    elif breakage == "missing_image":
+        (data / "Class1" / "Train" / "0008.PNG").unlink()
+    else:
+        (data / "Class1" / "Train" / "0008.PNG").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 20)
+    params = write_params(tmp_path / "p.yaml", tiny_params(data, tmp_path / "m"))
+    line = one_line_error(unet("run", "--params", str(params), "--mode", "train"))
+    assert expected in line
+
+
+def test_later_features_say_so_in_one_line(tiny_dagm, tmp_path):
+    params = write_params(tmp_path / "p.yaml", tiny_params(tiny_dagm, tmp_path / "m"))
+    assert "arrive with the executors issue" in one_line_error(unet("run", "--params", str(params), "--validate_only"))
+    conflict = one_line_error(unet("run", "--params", str(params), "--validate_only", "--compile_only"))
+    assert "cannot be combined" in conflict
+    assert "only allowed with mode train" in one_line_error(
+        unet("run", "--params", str(params), "--mode", "eval", "--compile_only")
+    )
+
+
+def test_synth_writes_a_dagm_layout(tmp_path):
+    result = unet("synth", "dagm", "--output", str(tmp_path / "d"), "--class_ids", "2", "--train_images", "3",
+                  "--test_images", "2", "--image_size", "32")
+    assert result.returncode == 0, result.stderr
+    labels = (tmp_path / "d" / "Class2" / "Train" / "Label" / "Labels.txt").read_bytes()
+    assert labels.startswith(b"1\r\n") and labels.count(b"\r\n") == 4
