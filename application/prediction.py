@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 import attrs
+import numpy as np
 
 from application.ports import ArtifactStore, Executor, ImageSource, ModelBuilder
 from domain.data import DataSpec, normalize
@@ -73,7 +74,12 @@ class PredictUseCase:
                 except DataError as error:
                     failures.append(str(error))
             if images:
-                inputs_ = [normalize(image[..., None], self._data.normalization()) for image in images]
+                # Gray images feed every input channel the model was trained with.
+                channels = self._data.channels
+                inputs_ = [
+                    np.repeat(normalize(image[..., None], self._data.normalization()), channels, axis=-1)
+                    for image in images
+                ]
                 for name, image, probabilities in zip(names, images, self._executor.predict(model, inputs_, size)):
                     decision = rule.on_probabilities(probabilities)
                     written += self._artifacts.write_prediction(output, name, image, probabilities, decision)

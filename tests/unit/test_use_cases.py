@@ -128,3 +128,21 @@ def test_predict_writes_every_readable_image_and_lists_failures():
     assert seen[-1] == (3, 3)
     with pytest.raises(DataError, match="no image files"):
         predict.execute(["elsewhere/"], "out")
+
+
+def test_predict_feeds_gray_images_to_every_model_channel():
+    world = World(RunSpec(model_dir="m", max_steps=1))
+    world.train.execute()
+    shapes = []
+    original = world.executor.predict
+
+    def recording(model, images, size):
+        shapes.extend(image.shape for image in images)
+        return original(model, images, size)
+
+    world.executor.predict = recording
+    data = DataSpec(dataset="DAGM2007Dataset", dataset_path="d", image_shape=(8, 8, 3))
+    predict = PredictUseCase(world.builder, world.executor, FakeImageSource({"a.png": np.zeros((4, 6), np.uint8)}),
+                             world.artifacts, TOPOLOGY, data, EvalSpec().rule)
+    predict.execute(["a"], "out")
+    assert shapes == [(4, 6, 3)]
