@@ -14,7 +14,7 @@ from typing import Any
 import attrs
 import numpy as np
 
-from application.ports import CheckpointRef, EvaluationCounts, SamplePicture, TrainOutcome
+from application.ports import BenchmarkRun, CheckpointRef, EvaluationCounts, SamplePicture, TrainOutcome
 from domain.errors import CheckpointError, DataError
 from domain.masks import DecisionRule, binarize_truth
 from domain.metrics import ConfusionMatrix
@@ -93,6 +93,7 @@ class FakeExecutor:
         self._run = run
         self.saved: dict[int, int] = {}  # step -> trained_steps of the model at that step
         self.batches_seen = 0
+        self.step_seconds = 0.5  # what benchmark() reports for every measured step
         self._restored_step = 0
 
     def latest_step(self) -> int:
@@ -159,6 +160,15 @@ class FakeExecutor:
 
     def predict(self, model: FakeModel, images: Sequence[np.ndarray], size: tuple[int, int]) -> list[np.ndarray]:
         return [1.0 / (1.0 + np.exp(-model.logits(image)[..., 0])) for image in images]
+
+    def benchmark(self, model: FakeModel, stream: Any, kind: str, steps: int, warmup_steps: int) -> BenchmarkRun:
+        """Consumes the batches a real run would and reports `step_seconds` per measured step."""
+        iterator = itertools.cycle(stream) if isinstance(stream, list) else iter(stream)
+        for _ in range(warmup_steps + steps):
+            next(iterator)
+            self.batches_seen += 1
+        return BenchmarkRun(step_seconds=(self.step_seconds,) * steps, peak_memory_bytes=100 * 2**20,
+                            device="fake", precision="float32", data_format="channels_last")
 
 
 class FakeImageSource:

@@ -58,6 +58,17 @@ class EvaluationCounts:
         return len(self.per_image)
 
 
+@attrs.frozen
+class BenchmarkRun:
+    """Per-step seconds of the measured steps (warm-up excluded) and what ran them."""
+
+    step_seconds: tuple[float, ...]
+    peak_memory_bytes: int
+    device: str
+    precision: str
+    data_format: str
+
+
 class ModelBuilder(Protocol):
     def build(self, spec: UNetSpec) -> Any:
         """A model object the executor can train, evaluate and run."""
@@ -120,6 +131,9 @@ class Executor(Protocol):
 
     def predict(self, model: Any, images: Sequence[np.ndarray], size: tuple[int, int]) -> list[np.ndarray]:
         """Defect probabilities for normalized (H, W, C) float images, at each image's own size."""
+
+    def benchmark(self, model: Any, stream: Any, kind: str, steps: int, warmup_steps: int) -> BenchmarkRun:
+        """Run `warmup_steps` then `steps` training ("train") or inference ("inference") steps."""
 
 
 class ImageSource(Protocol):

@@ -62,8 +62,10 @@ class PrecisionSpec:
     SECTION: ClassVar[str] = "model"
 
     mixed_precision: bool = attrs.field(default=False, validator=is_bool)
-    # Beyond the reference: force a precision instead of the per-device choice.
+    # Beyond the reference: force a precision instead of the per-device choice, and keep
+    # model.data_format as written instead of the device's faster layout.
     precision: str = attrs.field(default="auto", validator=one_of(PRECISIONS))
+    force_data_format: bool = attrs.field(default=False, validator=is_bool)
 
 
 @attrs.frozen(kw_only=True)

@@ -21,7 +21,7 @@ from domain.validation import (
 OPTIMIZERS = ("sgd", "momentum", "adam", "adamw", "rmsprop")
 SCHEDULERS = ("Constant", "Exponential", "PiecewiseConstant", "Polynomial", "Linear", "Cosine")
 LOSS_SCALING_MODES = ("dynamic", "tf_dynamic")
-MODES = ("train", "eval", "eval_all", "train_and_eval")
+MODES = ("train", "eval", "eval_all", "train_and_eval", "train_benchmark", "inference_benchmark")
 
 
 def _learning_rate(instance: Any, attribute: Any, value: Any) -> None:
@@ -115,6 +115,9 @@ class RunSpec:
     enable_distributed: bool = attrs.field(default=False, validator=is_bool)
     multiple_workers: bool = attrs.field(default=False, validator=is_bool)
     throttle_secs: int = attrs.field(default=0, validator=int_at_least(0))
+    # Benchmark modes: steps excluded from the figures, and whether to read the real dataset.
+    warmup_steps: int = attrs.field(default=5, validator=int_at_least(0))
+    with_input_pipeline: bool = attrs.field(default=False, validator=is_bool)
     validate_only: bool = attrs.field(default=False, validator=is_bool)
     compile_only: bool = attrs.field(default=False, validator=is_bool)
 

@@ -40,13 +40,16 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-p", "--params", help="YAML params file (default: the built-in demo preset)")
     parser.add_argument("-o", "--model_dir", help="checkpoints, summaries and results; training resumes here")
     parser.add_argument("-m", "--mode", choices=MODES + ("validate_only", "compile_only"),
-                        help="train, eval, eval_all or train_and_eval (default: runconfig.mode)")
+                        help="train, eval, eval_all, train_and_eval, train_benchmark or inference_benchmark (default: runconfig.mode)")
     parser.add_argument("--steps", type=int, help="train this many more steps in this call")
     parser.add_argument("--max_steps", type=int, help="train until this global step")
     parser.add_argument("--eval_steps", type=int, help="evaluation batches (<= 0: all images)")
     parser.add_argument("--checkpoint_path", help="checkpoint to evaluate or predict with")
     parser.add_argument("--cs_ip", help="Cerebras system address")
     parser.add_argument("--device", help="force a device, e.g. /gpu:0 or /cpu:0")
+    parser.add_argument("--warmup_steps", type=int, help="benchmark modes: steps run before timing starts")
+    parser.add_argument("--with_input_pipeline", action="store_true",
+                        help="benchmark modes: read the configured dataset instead of in-memory batches")
     parser.add_argument("--validate_only", action="store_true", help="validate the model and pipeline only")
     parser.add_argument("--compile_only", action="store_true", help="compile the training step only")
     parser.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
@@ -62,7 +65,8 @@ def _runconfig_overrides(args: argparse.Namespace) -> dict:
     return {
         "model_dir": args.model_dir, "mode": mode, "steps": args.steps, "max_steps": args.max_steps,
         "eval_steps": args.eval_steps, "checkpoint_path": args.checkpoint_path, "cs_ip": args.cs_ip,
-        "device": args.device,
+        "device": args.device, "warmup_steps": args.warmup_steps,
+        "with_input_pipeline": True if args.with_input_pipeline else None,
         **{key: True for key, value in flags.items() if value},
     }
 
@@ -81,13 +85,15 @@ def command_run(args: argparse.Namespace) -> int:
         flag = "--validate_only" if run.validate_only else "--compile_only"
         raise UnetError(f"{flag}: compile and validate modes arrive with the executors issue")
     log.info("mode %s, model_dir %s, params %s", run.mode, run.model_dir, args.params or "built-in demo preset")
-    if run.mode in ("train", "train_and_eval"):
+    if run.mode in ("train", "train_and_eval"):  # the runs that write checkpoints
         log.info("resolved parameters written to %s", write_resolved(experiment, run.model_dir))
     handlers: dict[str, Callable[[], None]] = {
         "train": lambda: print_training(container.train().execute()),
         "eval": lambda: print_evaluation([container.evaluate().execute()], experiment),
         "eval_all": lambda: print_evaluation(container.evaluate_all().execute(), experiment),
         "train_and_eval": lambda: _train_and_eval(container, experiment),
+        "train_benchmark": lambda: _benchmark(container, run),
+        "inference_benchmark": lambda: _benchmark(container, run),
     }
     handlers[run.mode]()
     return 0
@@ -99,6 +105,15 @@ def _train_and_eval(container, experiment) -> None:
     outcome, results = container.train_and_evaluate().execute()
     print_training(outcome)
     print_evaluation(results[-1:], experiment)
+
+
+def _benchmark(container, run) -> None:
+    import json
+
+    use_case = container.benchmark_with_input_pipeline() if run.with_input_pipeline else container.benchmark()
+    report = use_case.execute(run.mode, steps=run.steps, warmup_steps=run.warmup_steps)
+    log.info("%s: %.2f images/s (%s, %s)", run.mode, report.images_per_second, report.precision, report.device)
+    print(json.dumps(report.as_dict()))
 
 
 def command_predict(args: argparse.Namespace) -> int:

@@ -19,6 +19,7 @@ from dependency_injector import containers, providers
 
 from adapters.artifacts import FileArtifactStore, FileImageSource
 from adapters.terminal import TerminalObserver
+from application.benchmark import BenchmarkUseCase
 from application.evaluation import EvaluateAllUseCase, EvaluateUseCase
 from application.prediction import PredictUseCase
 from application.training import TrainAndEvaluateUseCase, TrainUseCase
@@ -58,6 +59,12 @@ def _not_yet(dataset: str):
     raise NotYetSupported(f"train_input.dataset: {dataset} arrives with the datasets issue; use DAGM2007Dataset")
 
 
+def _random_batches(experiment: ExperimentSpec):
+    from adapters.datasets.random_batches import RandomBatchReader
+
+    return RandomBatchReader(experiment.data, seed=experiment.run.tf_random_seed or 0)
+
+
 def _builder(experiment: ExperimentSpec, plan) -> Any:
     from adapters.tensorflow.builder import KerasUNetBuilder
 
@@ -68,7 +75,7 @@ def _executor(experiment: ExperimentSpec, plan) -> Any:
     from adapters.tensorflow.executor import TensorFlowExecutor
 
     return TensorFlowExecutor(
-        experiment.run, experiment.optimizer, plan.policy,
+        experiment.run, experiment.optimizer, plan,
         normalization=experiment.eval_data.normalization(),
         batch_size=experiment.data.train_batch_size,
     )
@@ -102,6 +109,15 @@ class Container(containers.DeclarativeContainer):
     )
     evaluate_all = providers.Factory(EvaluateAllUseCase, evaluate, executor)
     train_and_evaluate = providers.Factory(TrainAndEvaluateUseCase, train, evaluate)
+    random_batches = providers.Singleton(_random_batches, experiment)
+    benchmark = providers.Factory(
+        BenchmarkUseCase, builder, random_batches, executor, experiment.provided.model,
+        experiment.provided.data, input_pipeline=False,
+    )
+    benchmark_with_input_pipeline = providers.Factory(
+        BenchmarkUseCase, builder, dataset, executor, experiment.provided.model,
+        experiment.provided.data, input_pipeline=True,
+    )
     predict = providers.Factory(
         PredictUseCase, builder, executor, images, artifacts,
         experiment.provided.model, experiment.provided.eval_data,

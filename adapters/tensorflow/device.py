@@ -75,6 +75,9 @@ def resolve_data_format(requested: str, on_gpu: bool) -> tuple[str, str | None]:
 def plan_device(spec: PrecisionSpec, data_format: str) -> DevicePlan:
     on_gpu = gpu_count() > 0
     policy, reason = resolve_precision(spec, on_gpu, cpu_flags())
-    fmt, fmt_note = resolve_data_format(data_format, on_gpu)
+    if spec.force_data_format:
+        fmt, fmt_note = data_format, f"data_format {data_format} kept (model.force_data_format)"
+    else:
+        fmt, fmt_note = resolve_data_format(data_format, on_gpu)
     notes = (f"precision {policy}: {reason}",) + ((fmt_note,) if fmt_note else ())
     return DevicePlan(device="GPU" if on_gpu else "CPU", policy=policy, data_format=fmt, notes=notes)

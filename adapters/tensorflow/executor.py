@@ -17,8 +17,10 @@ from typing import Any
 
 import numpy as np
 
+from adapters.tensorflow.device import DevicePlan
 from adapters.tensorflow.optimizers import make_optimizer
 from application.ports import (
+    BenchmarkRun,
     CheckpointRef,
     EvaluationCounts,
     SamplePicture,
@@ -52,13 +54,14 @@ class TensorFlowExecutor:
         self,
         run: RunSpec,
         optimizer: OptimizerSpec,
-        policy: str,
+        plan: DevicePlan,
         normalization: tuple[float, float] = (1.0, 0.0),
         batch_size: int = 1,
     ) -> None:
         self._run = run
         self._optimizer_spec = optimizer
-        self._policy = policy
+        self._plan = plan
+        self._policy = plan.policy
         self._normalization = normalization
         self._batch_size = batch_size
         self._model_dir = Path(run.model_dir)
@@ -319,3 +322,63 @@ class TensorFlowExecutor:
                 tf.image.resize(output, image.shape[:2]).numpy()[..., 0]
                 for output, image in zip(tf.unstack(outputs), images)
             ]
+
+    # -- benchmarks --------------------------------------------------------------------------
+
+    def benchmark(self, model: Any, stream: Any, kind: str, steps: int, warmup_steps: int) -> BenchmarkRun:
+        """Time `steps` steps after `warmup_steps` (the first call also compiles).
+
+        Steps run in compiled calls of several steps, as training does; each step of a call is
+        credited with the call's mean step time.
+        """
+        import tensorflow as tf
+
+        with self._device():
+            if kind == "train":
+                optimizer = make_optimizer(self._optimizer_spec, self._policy)
+                optimizer.build(model.trainable_variables)
+                step = tf.Variable(0, dtype=tf.int64, trainable=False)
+                compiled = self._compile_steps(model, optimizer, iter(stream), step)
+            else:
+                compiled = self._compile_inference_steps(model, iter(stream.repeat() if hasattr(stream, "repeat") else stream))
+
+            def call(count: int) -> None:
+                result = compiled(tf.constant(count, tf.int64))
+                float(result[0] if isinstance(result, tuple) else result)  # wait for the device
+
+            if warmup_steps:
+                call(warmup_steps)
+            per_call = max(1, steps // 10)
+            seconds: list[float] = []
+            while len(seconds) < steps:
+                count = min(per_call, steps - len(seconds))
+                tick = time.perf_counter()
+                call(count)
+                seconds += [(time.perf_counter() - tick) / count] * count
+        return BenchmarkRun(
+            step_seconds=tuple(seconds), peak_memory_bytes=peak_resident_bytes(),
+            device=self._plan.device, precision=self._policy, data_format=self._plan.data_format,
+        )
+
+    @staticmethod
+    def _compile_inference_steps(model: Any, iterator: Any):
+        import tensorflow as tf
+
+        @tf.function
+        def infer_steps(count):
+            total = tf.constant(0.0, tf.float32)
+            for _ in tf.range(count):
+                images, _ = next(iterator)
+                total += tf.reduce_sum(tf.cast(model(images, training=False), tf.float32))
+            return total
+
+        return infer_steps
+
+
+def peak_resident_bytes() -> int:
+    """The process's peak resident memory (Linux reports kilobytes, macOS bytes)."""
+    import resource
+    import sys
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return int(peak if sys.platform == "darwin" else peak * 1024)

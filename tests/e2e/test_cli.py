@@ -130,3 +130,20 @@ def test_synth_writes_a_dagm_layout(tmp_path):
     assert result.returncode == 0, result.stderr
     labels = (tmp_path / "d" / "Class2" / "Train" / "Label" / "Labels.txt").read_bytes()
     assert labels.startswith(b"1\r\n") and labels.count(b"\r\n") == 4
+
+
+@pytest.mark.parametrize("mode, extra", [
+    ("train_benchmark", []),
+    ("inference_benchmark", []),
+    ("train_benchmark", ["--with_input_pipeline"]),
+])
+def test_benchmark_modes_print_one_valid_json_line(tiny_dagm, tmp_path, mode, extra):
+    params = write_params(tmp_path / "p.yaml", tiny_params(tiny_dagm, tmp_path / "m"))
+    result = unet("run", "--params", str(params), "--mode", mode, "--steps", "3", "--warmup_steps", "1", *extra)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report["mode"] == mode and report["steps"] == 3 and report["warmup_steps"] == 1
+    assert report["images_per_second"] > 0 and report["step_time_p90_s"] >= report["step_time_median_s"] > 0
+    assert report["input_pipeline"] is bool(extra) and report["device"] in ("CPU", "GPU")
+    assert report["batch_size"] == (4 if mode == "train_benchmark" else 3)
+    assert not list((tmp_path / "m").glob("*.index"))  # benchmarks write no checkpoints

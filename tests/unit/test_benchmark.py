@@ -1,0 +1,47 @@
+import pytest
+
+from adapters.fakes import FakeDatasetReader, FakeExecutor, FakeModelBuilder
+from application.benchmark import BenchmarkUseCase
+from domain.benchmark import summarize
+from domain.data import DataSpec
+from domain.topology import UNetSpec
+from domain.training import RunSpec
+from tests.unit.test_use_cases import TOPOLOGY, batch
+
+
+def test_summary_figures_from_literal_step_times():
+    report = summarize(
+        mode="train_benchmark", step_seconds=[1.0, 2.0, 1.0, 4.0], batch_size=8, flops_per_image=10**9,
+        warmup_steps=2, precision="float32", data_format="channels_last", device="CPU",
+        input_pipeline=False, peak_memory_bytes=3 * 2**20,
+    )
+    assert report.images_per_second == pytest.approx(32 / 8)
+    assert report.step_time_median_s == pytest.approx(1.5)
+    assert report.step_time_p90_s == pytest.approx(3.4)  # sorted 1,1,2,4: position 2.7 -> 2 + 0.7 * 2
+    assert report.achieved_gflops == pytest.approx(4.0)
+    assert report.peak_memory_mb == 3.0 and report.steps == 4
+    assert set(report.as_dict()) >= {"images_per_second", "step_time_median_s", "step_time_p90_s", "batch_size",
+                                     "precision", "data_format", "device", "peak_memory_mb", "flops_per_image",
+                                     "achieved_gflops"}
+
+
+def test_summary_refuses_an_empty_measurement():
+    with pytest.raises(ValueError):
+        summarize(mode="m", step_seconds=[], batch_size=1, flops_per_image=1, warmup_steps=0, precision="p",
+                  data_format="f", device="d", input_pipeline=False, peak_memory_bytes=0)
+
+
+@pytest.mark.parametrize("mode, batch_size, flops", [
+    ("train_benchmark", 4, TOPOLOGY.training_flops()),
+    ("inference_benchmark", 2, TOPOLOGY.forward_flops()),
+])
+def test_benchmark_use_case_runs_warmup_plus_steps_and_reports_the_mode(mode, batch_size, flops):
+    data = DataSpec(dataset="external", image_shape=(8, 8, 1), train_batch_size=4, eval_batch_size=2)
+    executor = FakeExecutor(RunSpec(model_dir="m"))
+    use_case = BenchmarkUseCase(FakeModelBuilder(), FakeDatasetReader([batch([], [])]), executor, TOPOLOGY, data,
+                                input_pipeline=False)
+    report = use_case.execute(mode, steps=6, warmup_steps=3)
+    assert executor.batches_seen == 9
+    assert (report.mode, report.batch_size, report.steps, report.warmup_steps) == (mode, batch_size, 6, 3)
+    assert report.flops_per_image == flops
+    assert report.images_per_second == pytest.approx(batch_size / 0.5)
