@@ -1,0 +1,31 @@
+import io
+import logging
+
+from adapters.terminal import TerminalObserver
+from application.ports import TrainOutcome
+
+
+def test_progress_bar_on_a_terminal_and_log_lines_on_their_steps(caplog):
+    stream = io.StringIO()
+    observer = TerminalObserver(stream, interactive=True)
+    with caplog.at_level(logging.INFO, logger="unet"):
+        observer.started(0, 10)
+        observer.progressed(5, 0.25, 12.5, log_line=False)
+        observer.progressed(10, 0.125, 13.0, log_line=True)
+        observer.finished(TrainOutcome(start_step=0, final_step=10, last_loss=0.125, seconds=2.0))
+    shown = stream.getvalue()
+    assert "\r[##############..............] step 5/10 loss 0.2500 12.5 img/s" in shown
+    assert "step 10/10" in shown
+    assert [r.getMessage() for r in caplog.records if "images/s" in r.getMessage()] == [
+        "step 10: loss 0.1250, 13.0 images/s"
+    ]
+
+
+def test_no_bar_when_output_is_not_a_terminal(caplog):
+    stream = io.StringIO()
+    observer = TerminalObserver(stream, interactive=False)
+    with caplog.at_level(logging.INFO, logger="unet"):
+        observer.started(0, 4)
+        observer.progressed(2, 0.5, 1.0, log_line=True)
+    assert stream.getvalue() == ""
+    assert any("step 2: loss 0.5000" in r.getMessage() for r in caplog.records)
