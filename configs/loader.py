@@ -57,12 +57,19 @@ def known_keys(section: str) -> tuple[str, ...]:
     return tuple(keys)
 
 
+def _printable(name: object) -> str:
+    """A user-supplied key as it can stand in a one-line message."""
+    text = str(name)
+    return text if text.isprintable() else repr(text)
+
+
 def _closest(word: str, candidates: Iterable[str]) -> str | None:
     matches = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
     return matches[0] if matches else None
 
 
 def _unknown_key_message(section: str, key: str) -> str:
+    key = _printable(key)
     suggestion = _closest(key, known_keys(section))
     if suggestion is None:
         # Perhaps a known key placed in the wrong section.
@@ -102,7 +109,7 @@ def _check_sections(params: Mapping[str, Any]) -> None:
         if section not in SECTION_SPECS:
             suggestion = _closest(str(section), SECTION_SPECS)
             hint = f"; did you mean '{suggestion}'?" if suggestion else f"; known: {', '.join(SECTION_SPECS)}"
-            raise ConfigError(f"{section}: unknown section{hint}")
+            raise ConfigError(f"{_printable(section)}: unknown section{hint}")
         if body is None:
             continue
         if not isinstance(body, dict):
@@ -230,8 +237,11 @@ def to_mapping(spec: ExperimentSpec) -> dict[str, dict[str, Any]]:
 def write_resolved(spec: ExperimentSpec, model_dir: str | os.PathLike) -> Path:
     """Write `<model_dir>/params.yaml` atomically (a temp file renamed over the old one)."""
     target = Path(model_dir) / "params.yaml"
-    target.parent.mkdir(parents=True, exist_ok=True)
     temporary = target.with_suffix(".yaml.tmp")
-    temporary.write_text(yaml.safe_dump(to_mapping(spec), sort_keys=False), encoding="utf-8")
-    os.replace(temporary, target)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        temporary.write_text(yaml.safe_dump(to_mapping(spec), sort_keys=False), encoding="utf-8")
+        os.replace(temporary, target)
+    except OSError as error:
+        raise ConfigError(f"{model_dir}: model_dir is not writable ({error.strerror or error})") from None
     return target

@@ -44,6 +44,10 @@ def _image_shape(instance: Any, attribute: Any, value: Any) -> None:
         raise ConfigError(f"train_input.image_shape: expected [height, width, channels], got {list(value)}")
 
 
+def _show(value: Any) -> str:
+    return str(list(value)) if isinstance(value, tuple) else str(value)
+
+
 @attrs.frozen(kw_only=True)
 class ConvLayer:
     """One weight layer of the network: what the parameter count and FLOPs are made of."""
@@ -117,6 +121,23 @@ class UNetSpec:
                     f"train_input.image_shape: {side_name} {side} is not divisible by {stride} "
                     f"(2 to the power of the {self.poolings} poolings)"
                 )
+
+    # Keys that change the weights a checkpoint holds (data_format and initializers do not).
+    WEIGHT_KEYS: ClassVar[tuple[str, ...]] = (
+        "encoder_filters", "decoder_filters", "convs_per_block", "skip_connect", "enable_bias",
+        "initial_conv_filters", "nonlinearity",
+    )
+
+    def weight_differences(self, other: "UNetSpec") -> list[str]:
+        """`key old -> new` for every key whose change makes checkpoints incompatible."""
+        changes = [
+            f"model.{key} {_show(getattr(self, key))} -> {_show(getattr(other, key))}"
+            for key in self.WEIGHT_KEYS
+            if getattr(self, key) != getattr(other, key)
+        ]
+        if self.in_channels != other.in_channels:
+            changes.append(f"train_input.image_shape channels {self.in_channels} -> {other.in_channels}")
+        return changes
 
     @property
     def poolings(self) -> int:

@@ -86,6 +86,7 @@ def command_run(args: argparse.Namespace) -> int:
         raise UnetError(f"{flag}: compile and validate modes arrive with the executors issue")
     log.info("mode %s, model_dir %s, params %s", run.mode, run.model_dir, args.params or "built-in demo preset")
     if run.mode in ("train", "train_and_eval"):  # the runs that write checkpoints
+        _refuse_other_topology(experiment)
         log.info("resolved parameters written to %s", write_resolved(experiment, run.model_dir))
     handlers: dict[str, Callable[[], None]] = {
         "train": lambda: print_training(container.train().execute()),
@@ -97,6 +98,27 @@ def command_run(args: argparse.Namespace) -> int:
     }
     handlers[run.mode]()
     return 0
+
+
+def _refuse_other_topology(experiment) -> None:
+    """Resuming into a model_dir trained with other weight shapes fails here, in one line,
+    rather than in a checkpoint restore."""
+    from configs.loader import load_experiment
+
+    saved_path = Path(experiment.run.model_dir) / "params.yaml"
+    if not saved_path.is_file():
+        return
+    try:
+        saved = load_experiment(saved_path)
+    except UnetError as error:
+        log.warning("cannot compare with the saved %s (%s)", saved_path, error)
+        return
+    changes = saved.model.weight_differences(experiment.model)
+    if changes:
+        raise UnetError(
+            f"{experiment.run.model_dir}: holds a model of another topology ({'; '.join(changes)}); "
+            "use a new --model_dir or restore the saved params.yaml"
+        )
 
 
 def _train_and_eval(container, experiment) -> None:
@@ -190,10 +212,17 @@ def run_guarded(handler: Callable[[argparse.Namespace], int], args: argparse.Nam
         if args.debug:
             raise
         print(f"unet: error: {error}", file=sys.stderr)
-        return EXIT_USAGE
+        return getattr(error, "exit_status", EXIT_USAGE)
     except KeyboardInterrupt:
         print("unet: interrupted", file=sys.stderr)
         return 130
+    except Exception as error:  # a bug, not a user error: still one line unless --debug
+        if args.debug:
+            raise
+        first = str(error).splitlines()[0] if str(error) else ""
+        print(f"unet: internal error: {type(error).__name__}: {first} (run with --debug for the traceback)",
+              file=sys.stderr)
+        return EXIT_FAILURES
 
 
 def main(argv: Sequence[str] | None = None) -> int:

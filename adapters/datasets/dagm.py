@@ -68,6 +68,7 @@ def check_readable(samples: list[Sample], workers: int = 4) -> None:
         image = read_gray(sample.image)
         if sample.mask is not None:
             mask = read_gray(sample.mask)
+            check_mask_values(mask, sample.mask)
             if mask.shape != image.shape:
                 raise DataError(
                     f"{sample.mask}: mask is {mask.shape[1]}x{mask.shape[0]} but its image is "
@@ -77,6 +78,19 @@ def check_readable(samples: list[Sample], workers: int = 4) -> None:
     with ThreadPoolExecutor(max_workers=workers) as pool:
         for _ in pool.map(check, samples):
             pass
+
+
+BINARY_MASK_VALUES = ({0, 255}, {0, 1})
+
+
+def check_mask_values(mask, path: Path) -> None:
+    """Masks are 0/255 (DAGM) or 0/1; anything else would silently become a wrong mask."""
+    import numpy as np
+
+    values = set(np.unique(mask).tolist())
+    if not any(values <= allowed for allowed in BINARY_MASK_VALUES):
+        shown = ", ".join(str(v) for v in sorted(values)[:6]) + (", ..." if len(values) > 6 else "")
+        raise DataError(f"{path}: a mask must hold only 0 and 255 (or 0 and 1), found {shown}")
 
 
 class DagmReader:

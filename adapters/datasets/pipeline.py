@@ -18,6 +18,11 @@ def _decode(path: tf.Tensor, channels: int) -> tf.Tensor:
     return tf.cast(image, tf.float32)
 
 
+def _binary(mask: tf.Tensor) -> tf.Tensor:
+    """0/255 and 0/1 masks (checked before training) both to 0/1."""
+    return mask / tf.maximum(tf.reduce_max(mask), 1.0)
+
+
 def _load(spec: DataSpec):
     scale, offset = spec.normalization()
     size = (spec.height, spec.width)
@@ -28,7 +33,7 @@ def _load(spec: DataSpec):
         image = image * scale + offset
         mask = tf.cond(
             has_mask,
-            lambda: tf.image.resize(_decode(mask_path, 1), size, method="bilinear") / 255.0,
+            lambda: tf.image.resize(_binary(_decode(mask_path, 1)), size, method="bilinear"),
             lambda: tf.zeros((*size, 1), tf.float32),
         )
         return image, mask

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from adapters.locking import ModelDirLock
 from adapters.tensorflow.device import DevicePlan
 from adapters.tensorflow.optimizers import make_optimizer
 from application.ports import (
@@ -42,6 +43,61 @@ SECONDS_PER_CALL = 2.0
 
 class TrainingDiverged(UnetError):
     """The loss became NaN or infinite."""
+
+    exit_status = 1
+
+
+class TrainingInterrupted(UnetError):
+    """SIGINT or SIGTERM arrived; a checkpoint of the current step was written first."""
+
+    def __init__(self, message: str, signum: int) -> None:
+        super().__init__(message)
+        self.exit_status = 128 + signum
+
+
+class StopSignals:
+    """Turns SIGINT and SIGTERM into a flag the training loop checks between compiled calls,
+    so that it can write a checkpoint before it exits."""
+
+    def __init__(self) -> None:
+        self.signum: int | None = None
+        self._previous: dict[int, Any] = {}
+
+    def __enter__(self) -> "StopSignals":
+        import signal
+        import threading
+
+        if threading.current_thread() is threading.main_thread():
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                self._previous[signum] = signal.signal(signum, self._record)
+        return self
+
+    def _record(self, signum: int, frame: Any) -> None:
+        self.signum = signum
+
+    def __exit__(self, *exc_info) -> None:
+        import signal
+
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)
+
+
+def check_writable(model_dir: Path, needed_bytes: int) -> None:
+    """Fail before training when model_dir cannot take a checkpoint."""
+    import shutil
+
+    try:
+        model_dir.mkdir(parents=True, exist_ok=True)
+        probe = model_dir / ".write-test"
+        probe.write_bytes(b"ok")
+        probe.unlink()
+    except OSError as error:
+        raise UnetError(f"{model_dir}: model_dir is not writable ({error.strerror or error})") from None
+    free = shutil.disk_usage(model_dir).free
+    if free < needed_bytes:
+        raise UnetError(
+            f"{model_dir}: {free / 2**20:.0f} MB free, a checkpoint needs about {needed_bytes / 2**20:.0f} MB"
+        )
 
 
 def _step_of(path: str) -> int:
@@ -139,7 +195,9 @@ class TensorFlowExecutor:
     ) -> TrainOutcome:
         import tensorflow as tf
 
-        with self._device():
+        # Weights plus two optimizer slots each, in float32, twice over (old and new checkpoint).
+        check_writable(self._model_dir, needed_bytes=2 * 3 * 4 * int(model.count_params()))
+        with self._device(), ModelDirLock(self._model_dir), StopSignals() as stop:
             optimizer = make_optimizer(self._optimizer_spec, self._policy)
             optimizer.build(model.trainable_variables)
             step = tf.Variable(0, dtype=tf.int64, trainable=False, name="global_step")
@@ -154,7 +212,7 @@ class TensorFlowExecutor:
             start = int(step.numpy())
             run_steps = self._compile_steps(model, optimizer, iter(stream), step)
             writer = tf.summary.create_file_writer(str(self._model_dir))
-            return self._loop(run_steps, manager, writer, optimizer, start, target_step, observer, after_checkpoint)
+            return self._loop(run_steps, manager, writer, start, target_step, observer, after_checkpoint, stop)
 
     def _compile_steps(self, model, optimizer, iterator, step):
         import tensorflow as tf
@@ -184,7 +242,19 @@ class TensorFlowExecutor:
 
         return run_steps
 
-    def _loop(self, run_steps, manager, writer, optimizer, start, target, observer, after_checkpoint):
+    def _save(self, manager, step: int) -> str:
+        import tensorflow as tf
+
+        try:
+            return manager.save(checkpoint_number=step)
+        except (tf.errors.OpError, OSError) as error:
+            reason = getattr(error, "message", None) or str(error)
+            raise UnetError(
+                f"{self._model_dir}: cannot write the checkpoint of step {step} ({reason.splitlines()[0][:160]}); "
+                f"the last complete checkpoint is step {self.latest_step()}"
+            ) from None
+
+    def _loop(self, run_steps, manager, writer, start, target, observer, after_checkpoint, stop):
         import tensorflow as tf
 
         run = self._run
@@ -219,8 +289,16 @@ class TensorFlowExecutor:
                     tf.summary.scalar("images_per_second", images_per_second)
                 writer.flush()
             observer.progressed(current, loss, images_per_second, is_due(current, run.log_step_count_steps))
+            if stop.signum is not None:
+                import signal
+
+                path = self._save(manager, current)
+                observer.checkpointed(current, path)
+                name = signal.Signals(stop.signum).name
+                raise TrainingInterrupted(f"{name} received: stopped at step {current}, checkpoint saved: {path}",
+                                          stop.signum)
             if is_due(current, run.save_checkpoints_steps) or current == target:
-                path = manager.save(checkpoint_number=current)
+                path = self._save(manager, current)
                 observer.checkpointed(current, path)
                 if after_checkpoint is not None:
                     after_checkpoint(current)
