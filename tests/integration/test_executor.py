@@ -94,9 +94,11 @@ def test_same_seed_gives_the_same_initial_weights(tiny_dagm, tmp_path):
         np.testing.assert_array_equal(a, b)
 
 
-def test_a_non_finite_loss_stops_training_naming_the_step(tiny_dagm, tmp_path):
+@pytest.mark.parametrize("precision", ["float32", "mixed_bfloat16"])
+def test_a_non_finite_loss_stops_training_naming_the_step(tiny_dagm, tmp_path, precision):
     params = tiny_params(tiny_dagm, tmp_path / "nan", max_steps=6, save_checkpoints_steps=100)
     params["optimizer"]["learning_rate"] = 1.0e30
+    params["model"]["precision"] = precision
     container = build_container(params)
     with pytest.raises(TrainingDiverged, match=r"step \d+: the loss is not finite"):
         container.train().execute()
