@@ -141,22 +141,28 @@ class FakeExecutor:
         return step
 
     def evaluate(self, model: FakeModel, stream: Any, rule: DecisionRule, ignore_labels: Sequence[int] = (),
-                 max_batches: int | None = None, keep_samples: int = 0) -> EvaluationCounts:
+                 max_batches: int | None = None, keep_samples: int = 0,
+                 extra_rules: Sequence[DecisionRule] = ()) -> EvaluationCounts:
         per_image: list[ConfusionMatrix] = []
+        extra: list[list[ConfusionMatrix]] = [[] for _ in extra_rules]
         samples: list[SamplePicture] = []
         for index, (images, masks) in enumerate(stream):
             if max_batches is not None and index >= max_batches:
                 break
-            decisions = rule.on_logits(model.logits(images))
-            for image, mask, decision in zip(images, masks, decisions):
+            logits = model.logits(images)
+            decisions = rule.on_logits(logits)
+            for position, (image, mask, decision) in enumerate(zip(images, masks, decisions)):
                 truth = binarize_truth(mask)
                 weights = ~np.isin(truth.astype(int), list(ignore_labels))
                 per_image.append(ConfusionMatrix.from_masks(truth, decision, weights))
+                for counts, other in zip(extra, extra_rules):
+                    counts.append(ConfusionMatrix.from_masks(truth, other.on_logits(logits[position]), weights))
                 if len(samples) < keep_samples:
                     gray = np.clip(image[..., 0] * 255, 0, 255).astype(np.uint8)
                     samples.append(SamplePicture(len(per_image) - 1, gray, truth[..., 0], decision[..., 0]))
         total = sum(per_image, ConfusionMatrix())
-        return EvaluationCounts(self._restored_step, total, tuple(per_image), tuple(samples))
+        return EvaluationCounts(self._restored_step, total, tuple(per_image), tuple(samples),
+                                tuple(tuple(counts) for counts in extra))
 
     def predict(self, model: FakeModel, images: Sequence[np.ndarray], size: tuple[int, int]) -> list[np.ndarray]:
         return [1.0 / (1.0 + np.exp(-model.logits(image)[..., 0])) for image in images]

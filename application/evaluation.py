@@ -13,7 +13,7 @@ from application.ports import (
     SamplePicture,
 )
 from domain.experiment import EvalSpec
-from domain.metrics import Scores, defect_dice
+from domain.metrics import ConfusionMatrix, Scores, defect_dice
 from domain.topology import UNetSpec
 from domain.training import RunSpec
 
@@ -28,9 +28,14 @@ class EvaluationResult:
     per_image_dice: tuple[float, ...]
     samples: tuple[SamplePicture, ...] = ()
     written: tuple[str, ...] = ()
+    # (probability threshold, scores) for each of model.eval_thresholds.
+    threshold_scores: tuple[tuple[float, Scores], ...] = ()
 
     def as_dict(self) -> dict:
-        return {**self.scores.as_dict(), "global_step": self.step, "num_images": self.num_images}
+        result = {**self.scores.as_dict(), "global_step": self.step, "num_images": self.num_images}
+        if self.threshold_scores:
+            result["thresholds"] = {f"{t:g}": scores.as_dict() for t, scores in self.threshold_scores}
+        return result
 
 
 def pick_samples(counts: EvaluationCounts, how_many: int) -> tuple[SamplePicture, ...]:
@@ -77,6 +82,11 @@ class EvaluateUseCase:
             self._evaluation.eval_ignore_classes,
             self._run.eval_batches(),
             self._keep_samples,
+            self._evaluation.threshold_rules(),
+        )
+        by_threshold = tuple(
+            (rule.threshold, Scores.compute(sum(images, ConfusionMatrix()), images))
+            for rule, images in zip(self._evaluation.threshold_rules(), counts.extra)
         )
         result = EvaluationResult(
             step=counts.step,
@@ -84,6 +94,7 @@ class EvaluateUseCase:
             num_images=counts.num_images,
             per_image_dice=tuple(defect_dice(cm) for cm in counts.per_image),
             samples=pick_samples(counts, SAMPLE_PICTURES),
+            threshold_scores=by_threshold,
         )
         written = self._artifacts.write_evaluation(result)
         return attrs.evolve(result, written=tuple(written))

@@ -52,6 +52,8 @@ class EvaluationCounts:
     total: ConfusionMatrix
     per_image: tuple[ConfusionMatrix, ...]
     samples: tuple[SamplePicture, ...] = ()
+    # Per-image counts under each extra decision rule, in the order the rules were given.
+    extra: tuple[tuple[ConfusionMatrix, ...], ...] = ()
 
     @property
     def num_images(self) -> int:
@@ -126,8 +128,9 @@ class Executor(Protocol):
         ignore_labels: Sequence[int] = (),
         max_batches: int | None = None,
         keep_samples: int = 0,
+        extra_rules: Sequence[DecisionRule] = (),
     ) -> EvaluationCounts:
-        """Confusion counts of the restored model over the stream."""
+        """Confusion counts of the restored model over the stream, under `rule` and each extra rule."""
 
     def predict(self, model: Any, images: Sequence[np.ndarray], size: tuple[int, int]) -> list[np.ndarray]:
         """Defect probabilities for normalized (H, W, C) float images, at each image's own size."""

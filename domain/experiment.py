@@ -26,6 +26,14 @@ def _metric_names(instance: Any, attribute: Any, value: Any) -> None:
             fail(instance, attribute, f"unknown metric {name!r}; expected any of: {', '.join(REFERENCE_METRICS)}")
 
 
+def _probabilities(instance: Any, attribute: Any, value: Any) -> None:
+    if not isinstance(value, tuple):
+        fail(instance, attribute, f"expected a list of probabilities, got {value!r}")
+    for item in value:
+        if isinstance(item, bool) or not isinstance(item, (int, float)) or not 0.0 < item < 1.0:
+            fail(instance, attribute, f"every threshold must be a probability in (0, 1), got {item!r}")
+
+
 def _label_values(instance: Any, attribute: Any, value: Any) -> None:
     if not isinstance(value, tuple) or any(not isinstance(v, int) or isinstance(v, bool) for v in value):
         fail(instance, attribute, f"expected a list of integer label values, got {value!r}")
@@ -40,6 +48,8 @@ class EvalSpec:
     decision_threshold: float = attrs.field(default=0.5, converter=to_float, validator=number_in(-1e6, 1e6))
     decision_space: str = attrs.field(default="probability", validator=one_of(DECISION_SPACES))
     log_image_summaries: bool = attrs.field(default=False, validator=is_bool)
+    # Beyond the reference: the scores are also reported at these probability thresholds.
+    eval_thresholds: tuple[float, ...] = attrs.field(default=(), converter=to_tuple, validator=_probabilities)
 
     def __attrs_post_init__(self) -> None:
         try:
@@ -50,6 +60,9 @@ class EvalSpec:
     @property
     def rule(self) -> DecisionRule:
         return DecisionRule(threshold=self.decision_threshold, space=self.decision_space)
+
+    def threshold_rules(self) -> tuple[DecisionRule, ...]:
+        return tuple(DecisionRule(threshold=float(t)) for t in self.eval_thresholds)
 
     def reported_scores(self) -> tuple[str, ...]:
         """The reference metrics asked for, then the defect-only scores this project adds."""

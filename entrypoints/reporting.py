@@ -34,6 +34,12 @@ def print_evaluation(results, experiment) -> None:
         print(f"evaluation at step {result.step} on {result.num_images} images:")
         for name in names:
             print(f"  {name:<15} {scores[name]:.4f}   {DESCRIPTIONS[name]}")
+        if result.threshold_scores:
+            columns = ("mIOU", "DSC", "defect_IoU", "defect_Dice", "per_image_Dice")
+            print("  " + f"{'threshold':<10}" + "".join(f"{c:>15}" for c in columns))
+            for threshold, scores in result.threshold_scores:
+                values = scores.as_dict()
+                print("  " + f"{threshold:<10g}" + "".join(f"{values[c]:>15.4f}" for c in columns))
         for path in result.written:
             if path.endswith("results.json") or "/samples/" in path:
                 print(f"  wrote {path}")

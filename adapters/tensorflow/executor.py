@@ -319,33 +319,37 @@ class TensorFlowExecutor:
         ignore_labels: Sequence[int] = (),
         max_batches: int | None = None,
         keep_samples: int = 0,
+        extra_rules: Sequence[DecisionRule] = (),
     ) -> EvaluationCounts:
-        import tensorflow as tf
-
+        rules = (rule, *extra_rules)
         count = self._cached(
-            ("eval", id(model), rule, tuple(ignore_labels)), lambda: self._counter(model, rule, ignore_labels)
+            ("eval", id(model), rules, tuple(ignore_labels)), lambda: self._counter(model, rules, ignore_labels)
         )
         per_image: list[ConfusionMatrix] = []
+        extra: list[list[ConfusionMatrix]] = [[] for _ in extra_rules]
         samples: list[SamplePicture] = []
         with self._device():
             for batch_index, (images, masks) in enumerate(stream):
                 if max_batches is not None and batch_index >= max_batches:
                     break
                 counts, predicted = count(images, masks)
-                for row in counts.numpy():
-                    per_image.append(ConfusionMatrix.from_counts(row))
+                for rows in counts.numpy():  # (rules, 4) per image
+                    per_image.append(ConfusionMatrix.from_counts(rows[0]))
+                    for index, row in enumerate(rows[1:]):
+                        extra[index].append(ConfusionMatrix.from_counts(row))
                 if len(samples) < keep_samples:
                     samples += self._samples(images, masks, predicted, len(per_image), keep_samples - len(samples))
         total = sum(per_image, ConfusionMatrix())
         return EvaluationCounts(step=self._restored_step, total=total, per_image=tuple(per_image),
-                                samples=tuple(samples))
+                                samples=tuple(samples), extra=tuple(tuple(counts) for counts in extra))
 
     @staticmethod
-    def _counter(model: Any, rule: DecisionRule, ignore_labels: Sequence[int]):
-        """A compiled function: per-image (tn, fp, fn, tp) counts and the decision mask."""
+    def _counter(model: Any, rules: Sequence[DecisionRule], ignore_labels: Sequence[int]):
+        """A compiled function: per-image (tn, fp, fn, tp) counts under each rule, shape
+        (batch, rules, 4), and the first rule's decision mask."""
         import tensorflow as tf
 
-        cutoff = tf.constant(rule.logit_cutoff, tf.float32)
+        cutoff = tf.constant([rule.logit_cutoff for rule in rules], tf.float32)
         ignored = tf.constant(list(ignore_labels) or [-1], tf.int32)
 
         @tf.function(reduce_retracing=True)
@@ -356,14 +360,14 @@ class TensorFlowExecutor:
             labels = tf.cast(truth, tf.int32)
             keep = tf.logical_not(tf.reduce_any(labels[..., None] == ignored, axis=-1))
 
-            def pixels(condition):
-                return tf.reduce_sum(tf.cast(condition & keep, tf.int64), axis=[1, 2, 3])
+            def pixels(condition):  # (batch, H, W, rules) -> (batch, rules)
+                return tf.reduce_sum(tf.cast(condition & keep, tf.int64), axis=[1, 2])
 
             counts = tf.stack(
                 [pixels(~truth & ~predicted), pixels(~truth & predicted),
-                 pixels(truth & ~predicted), pixels(truth & predicted)], axis=1,
+                 pixels(truth & ~predicted), pixels(truth & predicted)], axis=2,
             )
-            return counts, predicted
+            return counts, predicted[..., :1]
 
         return count
 

@@ -5,6 +5,7 @@ import pytest
 
 from adapters.tensorflow.executor import TrainingDiverged
 from domain.errors import CheckpointError
+from domain.masks import DecisionRule
 from domain.metrics import ConfusionMatrix
 from entrypoints.container import build_container
 from tests.conftest import tiny_params
@@ -43,13 +44,16 @@ def test_in_graph_counts_equal_the_domain_scoring_of_the_same_predictions(traine
     model = container.builder().build(container.experiment().model)
     executor.restore(model)
     rule = container.experiment().evaluation.rule
-    counts = executor.evaluate(model, reader.evaluation_stream(), rule)
-    expected = []
+    others = (DecisionRule(threshold=0.05), DecisionRule(threshold=0.5, space="logit"))
+    counts = executor.evaluate(model, reader.evaluation_stream(), rule, extra_rules=others)
+    expected: list[list[ConfusionMatrix]] = [[], [], []]
     for images, masks in reader.evaluation_stream():
         logits = model(images, training=False).numpy()
         for logit, mask in zip(logits, masks.numpy()):
-            expected.append(ConfusionMatrix.from_masks(mask >= 0.5, rule.on_logits(logit)))
-    assert list(counts.per_image) == expected
+            for found, each in zip(expected, (rule, *others)):
+                found.append(ConfusionMatrix.from_masks(mask >= 0.5, each.on_logits(logit)))
+    assert list(counts.per_image) == expected[0]
+    assert [list(found) for found in counts.extra] == expected[1:]
     assert counts.num_images == reader.evaluation_size() == 5
 
 

@@ -76,6 +76,7 @@ def test_missing_keys_get_the_reference_defaults():
         (minimal(csconfig={"use_cbfloat16": True}), "csconfig.use_cbfloat16: needs model.mixed_precision"),
         (minimal(model={"decision_threshold": 1.5}), "model.decision_threshold: a probability threshold must be in (0, 1)"),
         (minimal(model={"decision_space": "odds"}), "model.decision_space: unknown value 'odds'"),
+        (minimal(model={"eval_thresholds": [0.5, 1.0]}), "model.eval_thresholds: every threshold must be a probability"),
     ],
 )
 def test_bad_configs_fail_with_one_line_naming_the_key(params, message):

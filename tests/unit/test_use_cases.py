@@ -146,3 +146,16 @@ def test_predict_feeds_gray_images_to_every_model_channel():
                              world.artifacts, TOPOLOGY, data, EvalSpec().rule)
     predict.execute(["a"], "out")
     assert shapes == [(4, 6, 3)]
+
+
+def test_scores_are_also_reported_at_each_configured_threshold():
+    run = RunSpec(model_dir="m", max_steps=1)
+    world = World(run, EvalSpec(eval_thresholds=[0.4, 0.9]))
+    world.train.execute()
+    result = world.evaluate.execute()
+    # The fake model's probability is 0.62 on a bright pixel and 0.38 on a dark one.
+    (low, at_low), (high, at_high) = result.threshold_scores
+    assert (low, high) == (0.4, 0.9)
+    assert at_low.defect_Dice == result.scores.defect_Dice == 1.0
+    assert at_high.defect_Dice == 0.0 and at_high.per_image_Dice == 0.0
+    assert set(result.as_dict()["thresholds"]) == {"0.4", "0.9"}
