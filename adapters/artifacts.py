@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 from collections.abc import Sequence
@@ -35,6 +36,7 @@ class FileArtifactStore:
         write_json(by_step, payload)
         write_json(latest, payload)
         written = [str(latest), str(by_step)]
+        self._write_scalars(result)
         if result.samples:
             samples = self._eval_dir / "samples"
             samples.mkdir(exist_ok=True)
@@ -44,8 +46,22 @@ class FileArtifactStore:
                 written.append(str(path))
         return written
 
+    def _write_scalars(self, result) -> None:
+        """The scores as TensorBoard scalars under <model_dir>/eval, beside the training loss."""
+        import tensorflow as tf
+
+        writer = tf.summary.create_file_writer(str(self._eval_dir))
+        with writer.as_default(step=result.step):
+            for name, value in result.scores.as_dict().items():
+                tf.summary.scalar(f"eval/{name}", value)
+            for threshold, scores in result.threshold_scores:
+                for name, value in scores.as_dict().items():
+                    tf.summary.scalar(f"eval_at_{threshold:g}/{name}", value)
+        writer.close()
+
     def write_prediction(
-        self, output: str, name: str, image: np.ndarray, probabilities: np.ndarray, decision: np.ndarray
+        self, output: str, name: str, image: np.ndarray, probabilities: np.ndarray, decision: np.ndarray,
+        save_probabilities: bool = False,
     ) -> list[str]:
         folder = Path(output)
         folder.mkdir(parents=True, exist_ok=True)
@@ -54,7 +70,24 @@ class FileArtifactStore:
         overlay_path = folder / f"{stem}_overlay.png"
         write_png(mask_path, to_uint8_mask(decision))
         write_png(overlay_path, overlay(image, decision))
-        return [str(mask_path), str(overlay_path)]
+        written = [str(mask_path), str(overlay_path)]
+        if save_probabilities:
+            # 16 bits keep the probability to 1/65535, enough to re-threshold later.
+            probability_path = folder / f"{stem}_probability.png"
+            write_png(probability_path, np.rint(np.clip(probabilities, 0, 1) * 65535).astype(np.uint16))
+            written.append(str(probability_path))
+        return written
+
+    def write_submission(self, path: str, rows: Sequence[tuple[str, int, str]]) -> str:
+        target = Path(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        temporary = target.with_name(f".{target.name}.tmp")
+        with open(temporary, "w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle, lineterminator="\n")
+            writer.writerow(["ImageId", "ClassId", "EncodedPixels"])
+            writer.writerows(rows)
+        os.replace(temporary, target)
+        return str(target)
 
 
 class FileImageSource:

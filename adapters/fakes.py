@@ -195,12 +195,18 @@ class InMemoryArtifactStore:
     def __init__(self) -> None:
         self.evaluations: list[Any] = []
         self.predictions: dict[str, np.ndarray] = {}
+        self.submissions: dict[str, list[tuple[str, int, str]]] = {}
 
     def write_evaluation(self, result: Any) -> list[str]:
         self.evaluations.append(result)
         return [f"memory://eval/results-{result.step}.json"]
 
     def write_prediction(self, output: str, name: str, image: np.ndarray, probabilities: np.ndarray,
-                         decision: np.ndarray) -> list[str]:
+                         decision: np.ndarray, save_probabilities: bool = False) -> list[str]:
         self.predictions[name] = decision
-        return [f"{output}/{name}_mask.png", f"{output}/{name}_overlay.png"]
+        written = [f"{output}/{name}_mask.png", f"{output}/{name}_overlay.png"]
+        return written + ([f"{output}/{name}_probability.png"] if save_probabilities else [])
+
+    def write_submission(self, path: str, rows: Sequence[tuple[str, int, str]]) -> str:
+        self.submissions[path] = list(rows)
+        return path

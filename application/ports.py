@@ -152,9 +152,13 @@ class ArtifactStore(Protocol):
         """Persist scores and sample pictures; return what was written."""
 
     def write_prediction(
-        self, output: str, name: str, image: np.ndarray, probabilities: np.ndarray, decision: np.ndarray
+        self, output: str, name: str, image: np.ndarray, probabilities: np.ndarray, decision: np.ndarray,
+        save_probabilities: bool = False,
     ) -> list[str]:
-        """Persist one image's mask and overlay; return what was written."""
+        """Persist one image's mask and overlay (and probabilities); return what was written."""
+
+    def write_submission(self, path: str, rows: Sequence[tuple[str, int, str]]) -> str:
+        """Write `ImageId,ClassId,EncodedPixels` rows as a CSV file; return its path."""
 
 
 class EvaluationResultLike(Protocol):

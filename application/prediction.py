@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 import attrs
 import numpy as np
 
 from application.ports import ArtifactStore, Executor, ImageSource, ModelBuilder
+from domain import rle
 from domain.data import DataSpec, normalize
 from domain.errors import DataError
 from domain.masks import DecisionRule
@@ -15,14 +17,25 @@ from domain.topology import UNetSpec
 
 
 @attrs.frozen
+class Submission:
+    """A Kaggle Severstal submission: one row per image for `class_id`, empty when the
+    predicted defect area is below `min_area` pixels."""
+
+    path: str
+    class_id: int
+    min_area: int = 0
+
+    def row(self, name: str, decision: np.ndarray) -> tuple[str, int, str]:
+        encoded = rle.encode(decision) if int(np.count_nonzero(decision)) >= max(self.min_area, 1) else ""
+        return Path(name).name, self.class_id, encoded
+
+
+@attrs.frozen
 class PredictionReport:
     step: int
+    images_done: int
     written: tuple[str, ...]
     failures: tuple[str, ...]  # one line per file that could not be read
-
-    @property
-    def images_done(self) -> int:
-        return len(self.written) // 2
 
 
 class PredictUseCase:
@@ -55,6 +68,8 @@ class PredictUseCase:
         checkpoint: str | None = None,
         threshold: float | None = None,
         progress: Callable[[int, int], None] | None = None,
+        save_probabilities: bool = False,
+        submission: Submission | None = None,
     ) -> PredictionReport:
         rule = self._rule if threshold is None else DecisionRule(threshold=threshold, space="probability")
         files = self._images.list(inputs)
@@ -65,6 +80,8 @@ class PredictUseCase:
         size = (self._data.height, self._data.width)
         written: list[str] = []
         failures: list[str] = []
+        rows: list[tuple[str, int, str]] = []
+        done = 0
         for start in range(0, len(files), self._batch_size):
             names, images = [], []
             for name in files[start : start + self._batch_size]:
@@ -82,7 +99,14 @@ class PredictUseCase:
                 ]
                 for name, image, probabilities in zip(names, images, self._executor.predict(model, inputs_, size)):
                     decision = rule.on_probabilities(probabilities)
-                    written += self._artifacts.write_prediction(output, name, image, probabilities, decision)
+                    written += self._artifacts.write_prediction(
+                        output, name, image, probabilities, decision, save_probabilities
+                    )
+                    if submission is not None:
+                        rows.append(submission.row(name, decision))
+                    done += 1
             if progress:
                 progress(min(start + self._batch_size, len(files)), len(files))
-        return PredictionReport(step=step, written=tuple(written), failures=tuple(failures))
+        if submission is not None:
+            written.append(self._artifacts.write_submission(submission.path, rows))
+        return PredictionReport(step=step, images_done=done, written=tuple(written), failures=tuple(failures))

@@ -139,6 +139,7 @@ def _benchmark(container, run) -> None:
 
 
 def command_predict(args: argparse.Namespace) -> int:
+    from application.prediction import Submission
     from entrypoints.container import build_container
     from entrypoints.reporting import progress_printer
 
@@ -146,9 +147,15 @@ def command_predict(args: argparse.Namespace) -> int:
     if not Path(params).is_file():
         raise UnetError(f"{params}: no params.yaml in the model_dir; pass --params with the training config")
     container = build_container(params, {"model_dir": args.model_dir}, args.set)
+    submission = None
+    if args.rle_csv:
+        class_id = args.class_id or container.experiment().data.class_id
+        if class_id is None:
+            raise UnetError("--class_id: required with --rle-csv (the config names no train_input.class_id)")
+        submission = Submission(args.rle_csv, class_id, args.min_area)
     report = container.predict().execute(
         args.input, args.output, checkpoint=args.checkpoint_path, threshold=args.threshold,
-        progress=progress_printer("predicted"),
+        progress=progress_printer("predicted"), save_probabilities=args.probabilities, submission=submission,
     )
     log.info("wrote %d masks and overlays to %s (checkpoint step %d)", report.images_done, args.output, report.step)
     for failure in report.failures:
@@ -182,6 +189,13 @@ def make_parser() -> argparse.ArgumentParser:
     predict.add_argument("--output", required=True, help="folder for <stem>_mask.png and <stem>_overlay.png")
     predict.add_argument("--threshold", type=float, help="defect probability threshold (default: the config's rule)")
     predict.add_argument("--checkpoint_path", help="checkpoint to use (default: the latest)")
+    predict.add_argument("--probabilities", action="store_true",
+                         help="also write <stem>_probability.png (16-bit, probability x 65535)")
+    predict.add_argument("--rle-csv", dest="rle_csv", metavar="FILE",
+                         help="write a Kaggle Severstal submission (ImageId,ClassId,EncodedPixels)")
+    predict.add_argument("--class_id", type=int, help="ClassId of the submission rows (default: the config's)")
+    predict.add_argument("--min_area", type=int, default=0,
+                         help="submission: leave a row empty when the predicted area is below this many pixels")
     predict.add_argument("--params", help="params file (default: <model_dir>/params.yaml)")
     predict.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE")
     predict.add_argument("--debug", action="store_true")

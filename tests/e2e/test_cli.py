@@ -2,6 +2,8 @@
 
 import json
 import shutil
+
+import numpy as np
 import subprocess
 import sys
 from pathlib import Path
@@ -78,6 +80,25 @@ def test_predict_writes_masks_and_reports_unreadable_files(trained_dir, tiny_dag
     assert result.returncode == 0, result.stderr
     written = sorted(p.name for p in (tmp_path / "out").iterdir())
     assert written == sorted(f"{p.stem}_{kind}.png" for p in inputs.glob("*.PNG") for kind in ("mask", "overlay"))
+    with_extras = unet("predict", "--model_dir", str(root / "model"), "--input", str(inputs), "--output",
+                       str(tmp_path / "extras"), "--probabilities", "--rle-csv", str(tmp_path / "sub.csv"))
+    assert with_extras.returncode == 0, with_extras.stderr
+    rows = (tmp_path / "sub.csv").read_text().splitlines()
+    assert rows[0] == "ImageId,ClassId,EncodedPixels" and len(rows) == 6
+    from domain import rle
+    import imageio.v3 as iio
+
+    for row in rows[1:]:
+        image_id, class_id, encoded = row.split(",")
+        stem = image_id.rsplit(".", 1)[0]
+        mask = iio.imread(tmp_path / "extras" / f"{stem}_mask.png") > 0
+        np.testing.assert_array_equal(rle.decode(encoded, mask.shape), mask)  # round trip
+        probability = iio.imread(tmp_path / "extras" / f"{stem}_probability.png")
+        assert probability.dtype == np.uint16
+        # Re-thresholding the 16-bit probabilities gives the mask, but within 1/65535 of 0.5.
+        near_half = np.abs(probability / 65535.0 - 0.5) <= 1 / 65535
+        assert not ((probability > 32767.5) != mask)[~near_half].any()
+        assert class_id == "1"
     (inputs / "broken.png").write_bytes(b"not an image")
     partial = unet("predict", "--model_dir", str(root / "model"), "--input", str(inputs), "--output", str(tmp_path / "out2"))
     assert partial.returncode == 1

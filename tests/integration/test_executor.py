@@ -68,6 +68,7 @@ def test_eval_use_case_writes_results_json_with_every_key(trained):
     assert saved["global_step"] == result.step and saved["num_images"] == 5
     assert (model_dir / "eval" / f"results-{result.step}.json").is_file()
     assert list((model_dir / "eval" / "samples").glob("*.png"))
+    assert list((model_dir / "eval").glob("events.out.tfevents.*"))  # TensorBoard scalars
 
 
 def test_predict_returns_probabilities_at_each_image_size(trained):

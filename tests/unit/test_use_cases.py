@@ -159,3 +159,26 @@ def test_scores_are_also_reported_at_each_configured_threshold():
     assert at_low.defect_Dice == result.scores.defect_Dice == 1.0
     assert at_high.defect_Dice == 0.0 and at_high.per_image_Dice == 0.0
     assert set(result.as_dict()["thresholds"]) == {"0.4", "0.9"}
+
+
+def test_predict_writes_a_submission_row_per_image_that_round_trips():
+    from application.prediction import Submission
+    from domain import rle
+
+    world = World(RunSpec(model_dir="m", max_steps=1))
+    world.train.execute()
+    one = np.zeros((6, 5), np.uint8)
+    one[1:3, 2] = 255
+    small = np.zeros((6, 5), np.uint8)
+    small[4, 4] = 255
+    images = FakeImageSource({"in/one.jpg": one, "in/small.jpg": small, "in/empty.jpg": np.zeros((6, 5), np.uint8)})
+    data = DataSpec(dataset="DAGM2007Dataset", dataset_path="d", image_shape=(8, 8, 1), normalize_data_method="zero_one")
+    predict = PredictUseCase(world.builder, world.executor, images, world.artifacts, TOPOLOGY, data, EvalSpec().rule)
+    report = predict.execute(["in/"], "out", save_probabilities=True,
+                             submission=Submission("out/sub.csv", class_id=3, min_area=2))
+    rows = world.artifacts.submissions["out/sub.csv"]
+    assert [(name, class_id) for name, class_id, _ in rows] == [("one.jpg", 3), ("small.jpg", 3), ("empty.jpg", 3)]
+    np.testing.assert_array_equal(rle.decode(rows[0][2], (6, 5)), one > 0)
+    assert rows[1][2] == "" and rows[2][2] == ""  # below min_area, and nothing predicted
+    assert report.images_done == 3 and "out/sub.csv" in report.written
+    assert sum(path.endswith("_probability.png") for path in report.written) == 3
