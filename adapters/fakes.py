@@ -94,6 +94,7 @@ class FakeExecutor:
         self.saved: dict[int, int] = {}  # step -> trained_steps of the model at that step
         self.batches_seen = 0
         self.step_seconds = 0.5  # what benchmark() reports for every measured step
+        self.exports: dict[str, dict] = {}
         self._restored_step = 0
 
     def latest_step(self) -> int:
@@ -166,6 +167,11 @@ class FakeExecutor:
 
     def predict(self, model: FakeModel, images: Sequence[np.ndarray], size: tuple[int, int]) -> list[np.ndarray]:
         return [1.0 / (1.0 + np.exp(-model.logits(image)[..., 0])) for image in images]
+
+    def export(self, model: FakeModel, output: str, size: tuple[int, int], normalization: tuple[float, float],
+               threshold: float, step: int) -> str:
+        self.exports[output] = {"size": size, "normalization": normalization, "threshold": threshold, "step": step}
+        return output
 
     def benchmark(self, model: FakeModel, stream: Any, kind: str, steps: int, warmup_steps: int) -> BenchmarkRun:
         """Consumes the batches a real run would and reports `step_seconds` per measured step."""

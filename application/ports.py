@@ -135,6 +135,10 @@ class Executor(Protocol):
     def predict(self, model: Any, images: Sequence[np.ndarray], size: tuple[int, int]) -> list[np.ndarray]:
         """Defect probabilities for normalized (H, W, C) float images, at each image's own size."""
 
+    def export(self, model: Any, output: str, size: tuple[int, int], normalization: tuple[float, float],
+               threshold: float, step: int) -> str:
+        """Write a serving artifact: uint8 gray images of any size in, probabilities and mask out."""
+
     def benchmark(self, model: Any, stream: Any, kind: str, steps: int, warmup_steps: int) -> BenchmarkRun:
         """Run `warmup_steps` then `steps` training ("train") or inference ("inference") steps."""
 

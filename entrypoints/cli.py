@@ -85,6 +85,7 @@ def command_run(args: argparse.Namespace) -> int:
         flag = "--validate_only" if run.validate_only else "--compile_only"
         raise UnetError(f"{flag}: compile and validate modes arrive with the executors issue")
     log.info("mode %s, model_dir %s, params %s", run.mode, run.model_dir, args.params or "built-in demo preset")
+    _warn_ignored(experiment)
     if run.mode in ("train", "train_and_eval"):  # the runs that write checkpoints
         _refuse_other_topology(experiment)
         log.info("resolved parameters written to %s", write_resolved(experiment, run.model_dir))
@@ -98,6 +99,18 @@ def command_run(args: argparse.Namespace) -> int:
     }
     handlers[run.mode]()
     return 0
+
+
+def _warn_ignored(experiment) -> None:
+    """Keys the reference reads that this release accepts but does not act on yet."""
+    ignored = {
+        "model.log_image_summaries": experiment.evaluation.log_image_summaries,
+        "optimizer.log_grads": experiment.optimizer.log_grads,
+        "optimizer.log_hists": experiment.optimizer.log_hists,
+    }
+    for key, value in ignored.items():
+        if value:
+            log.warning("%s: not implemented yet, ignored", key)
 
 
 def _refuse_other_topology(experiment) -> None:
@@ -140,13 +153,9 @@ def _benchmark(container, run) -> None:
 
 def command_predict(args: argparse.Namespace) -> int:
     from application.prediction import Submission
-    from entrypoints.container import build_container
     from entrypoints.reporting import progress_printer
 
-    params = args.params or str(Path(args.model_dir) / "params.yaml")
-    if not Path(params).is_file():
-        raise UnetError(f"{params}: no params.yaml in the model_dir; pass --params with the training config")
-    container = build_container(params, {"model_dir": args.model_dir}, args.set)
+    container = _model_dir_container(args)
     submission = None
     if args.rle_csv:
         class_id = args.class_id or container.experiment().data.class_id
@@ -161,6 +170,25 @@ def command_predict(args: argparse.Namespace) -> int:
     for failure in report.failures:
         print(f"unet: failed: {failure}", file=sys.stderr)
     return EXIT_FAILURES if report.failures else 0
+
+
+def _model_dir_container(args: argparse.Namespace):
+    """A container from `<model_dir>/params.yaml` (or --params) for a trained model."""
+    from entrypoints.container import build_container
+
+    params = args.params or str(Path(args.model_dir) / "params.yaml")
+    if not Path(params).is_file():
+        raise UnetError(f"{params}: no params.yaml in the model_dir; pass --params with the training config")
+    return build_container(params, {"model_dir": args.model_dir}, args.set)
+
+
+def command_export(args: argparse.Namespace) -> int:
+    report = _model_dir_container(args).export().execute(
+        args.output, checkpoint=args.checkpoint_path, threshold=args.threshold
+    )
+    print(f"exported step {report.step} to {report.path} (SavedModel, signature serving_default, "
+          f"mask threshold {report.threshold:g})")
+    return 0
 
 
 def command_synth(args: argparse.Namespace) -> int:
@@ -200,6 +228,16 @@ def make_parser() -> argparse.ArgumentParser:
     predict.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE")
     predict.add_argument("--debug", action="store_true")
     predict.set_defaults(handler=command_predict)
+
+    export = commands.add_parser("export", help="export a trained model as a TensorFlow SavedModel")
+    export.add_argument("--model_dir", required=True)
+    export.add_argument("--output", required=True, help="folder for the SavedModel")
+    export.add_argument("--threshold", type=float, help="mask probability threshold stored in the export")
+    export.add_argument("--checkpoint_path", help="checkpoint to export (default: the latest)")
+    export.add_argument("--params", help="params file (default: <model_dir>/params.yaml)")
+    export.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE")
+    export.add_argument("--debug", action="store_true")
+    export.set_defaults(handler=command_export)
 
     synth = commands.add_parser("synth", help="generate a synthetic dataset")
     kinds = synth.add_subparsers(dest="kind", required=True)

@@ -21,6 +21,7 @@ from adapters.artifacts import FileArtifactStore, FileImageSource
 from adapters.terminal import TerminalObserver
 from application.benchmark import BenchmarkUseCase
 from application.evaluation import EvaluateAllUseCase, EvaluateUseCase
+from application.export import ExportUseCase
 from application.prediction import PredictUseCase
 from application.training import TrainAndEvaluateUseCase, TrainUseCase
 from configs.loader import load_experiment
@@ -117,6 +118,10 @@ class Container(containers.DeclarativeContainer):
     benchmark_with_input_pipeline = providers.Factory(
         BenchmarkUseCase, builder, dataset, executor, experiment.provided.model,
         experiment.provided.data, input_pipeline=True,
+    )
+    export = providers.Factory(
+        ExportUseCase, builder, executor, experiment.provided.model, experiment.provided.eval_data,
+        experiment.provided.evaluation.rule,
     )
     predict = providers.Factory(
         PredictUseCase, builder, executor, images, artifacts,

@@ -405,6 +405,47 @@ class TensorFlowExecutor:
                 for output, image in zip(tf.unstack(outputs), images)
             ]
 
+    # -- export ------------------------------------------------------------------------------
+
+    def export(self, model: Any, output: str, size: tuple[int, int], normalization: tuple[float, float],
+               threshold: float, step: int) -> str:
+        """A TensorFlow SavedModel whose `serving_default` takes uint8 images (N, H, W, 1) of any
+        size and returns `probabilities` (float32) and `mask` (uint8 0/255) at that size,
+        with the same preprocessing as `unet predict` (normalize, resize, predict, resize back)."""
+        import json
+
+        import tensorflow as tf
+
+        channels = int(model.input_shape[-1])
+        scale, offset = normalization
+
+        class Serving(tf.Module):
+            def __init__(self, network):
+                super().__init__()
+                self.network = network
+
+            @tf.function(input_signature=[tf.TensorSpec([None, None, None, 1], tf.uint8, name="images")])
+            def serve(self, images):
+                original = tf.shape(images)[1:3]
+                inputs = tf.cast(images, tf.float32) * scale + offset
+                inputs = tf.image.resize(tf.tile(inputs, [1, 1, 1, channels]), size)
+                probabilities = tf.sigmoid(tf.cast(self.network(inputs, training=False), tf.float32))
+                probabilities = tf.image.resize(probabilities, original)
+                mask = tf.cast(probabilities > threshold, tf.uint8) * 255
+                return {"probabilities": probabilities, "mask": mask}
+
+        module = Serving(model)
+        target = Path(output)
+        try:
+            tf.saved_model.save(module, str(target), signatures={"serving_default": module.serve})
+            (target / "unet_export.json").write_text(json.dumps({
+                "step": step, "threshold": threshold, "input_size": list(size),
+                "normalization": {"scale": scale, "offset": offset}, "precision": self._policy,
+            }, indent=2) + "\n")
+        except (OSError, tf.errors.OpError) as error:
+            raise UnetError(f"{target}: cannot write the export ({str(error).splitlines()[0][:160]})") from None
+        return str(target)
+
     # -- benchmarks --------------------------------------------------------------------------
 
     def benchmark(self, model: Any, stream: Any, kind: str, steps: int, warmup_steps: int) -> BenchmarkRun:

@@ -168,3 +168,13 @@ def test_benchmark_modes_print_one_valid_json_line(tiny_dagm, tmp_path, mode, ex
     assert report["input_pipeline"] is bool(extra) and report["device"] in ("CPU", "GPU")
     assert report["batch_size"] == (4 if mode == "train_benchmark" else 3)
     assert not list((tmp_path / "m").glob("*.index"))  # benchmarks write no checkpoints
+
+
+def test_export_writes_a_savedmodel(trained_dir, tmp_path):
+    root, _ = trained_dir
+    result = unet("export", "--model_dir", str(root / "model"), "--output", str(tmp_path / "exported"))
+    assert result.returncode == 0, result.stderr
+    assert "signature serving_default" in result.stdout
+    assert (tmp_path / "exported" / "saved_model.pb").is_file()
+    manifest = json.loads((tmp_path / "exported" / "unet_export.json").read_text())
+    assert manifest["threshold"] == 0.5 and manifest["input_size"] == [32, 32]

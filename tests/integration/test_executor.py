@@ -108,3 +108,31 @@ def test_a_non_finite_loss_stops_training_naming_the_step(tiny_dagm, tmp_path, p
     with pytest.raises(TrainingDiverged, match=r"step \d+: the loss is not finite"):
         container.train().execute()
     assert container.executor().checkpoints() == []
+
+
+def test_the_exported_savedmodel_reloads_and_equals_predict(trained, tmp_path):
+    import tensorflow as tf
+
+    from domain.data import normalize
+
+    container, _, _ = trained
+    report = container.export().execute(str(tmp_path / "export"))
+    assert report.step == container.executor().latest_step()
+    serving = tf.saved_model.load(str(tmp_path / "export")).signatures["serving_default"]
+    rng = np.random.default_rng(4)
+    data = container.experiment().eval_data
+    model = container.builder().build(container.experiment().model)
+    container.executor().restore(model)
+    for height, width in ((32, 32), (45, 70)):
+        image = rng.integers(0, 256, size=(height, width), dtype=np.uint8)
+        outputs = serving(images=tf.constant(image[None, ..., None]))
+        expected = container.executor().predict(
+            model, [normalize(image[..., None], data.normalization())], (data.height, data.width)
+        )[0]
+        probabilities = outputs["probabilities"].numpy()[0, ..., 0]
+        assert probabilities.shape == (height, width)
+        np.testing.assert_allclose(probabilities, expected, atol=1e-5)
+        mask = outputs["mask"].numpy()[0, ..., 0]
+        assert set(np.unique(mask)) <= {0, 255}
+        clear = np.abs(expected - report.threshold) > 1e-4
+        np.testing.assert_array_equal((mask > 0)[clear], (expected > report.threshold)[clear])

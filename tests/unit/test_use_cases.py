@@ -182,3 +182,15 @@ def test_predict_writes_a_submission_row_per_image_that_round_trips():
     assert rows[1][2] == "" and rows[2][2] == ""  # below min_area, and nothing predicted
     assert report.images_done == 3 and "out/sub.csv" in report.written
     assert sum(path.endswith("_probability.png") for path in report.written) == 3
+
+
+def test_export_restores_the_latest_checkpoint_and_stores_the_rule():
+    from application.export import ExportUseCase
+
+    world = World(RunSpec(model_dir="m", max_steps=3))
+    world.train.execute()
+    data = DataSpec(dataset="DAGM2007Dataset", dataset_path="d", image_shape=(8, 8, 1), normalize_data_method="zero_one")
+    report = ExportUseCase(world.builder, world.executor, TOPOLOGY, data, EvalSpec().rule).execute("out", threshold=0.7)
+    assert (report.step, report.threshold) == (3, pytest.approx(0.7))
+    assert world.executor.exports["out"] == {"size": (8, 8), "normalization": (1 / 255, 0.0),
+                                             "threshold": pytest.approx(0.7), "step": 3}

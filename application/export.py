@@ -1,0 +1,39 @@
+"""Use case: export a trained model as a self-contained serving artifact."""
+
+from __future__ import annotations
+
+import attrs
+
+from application.ports import Executor, ModelBuilder
+from domain.data import DataSpec
+from domain.masks import DecisionRule
+from domain.topology import UNetSpec
+
+
+@attrs.frozen
+class ExportReport:
+    path: str
+    step: int
+    threshold: float
+
+
+class ExportUseCase:
+    """Restore the latest (or given) checkpoint and export it with its preprocessing and rule."""
+
+    def __init__(self, builder: ModelBuilder, executor: Executor, topology: UNetSpec, data: DataSpec,
+                 rule: DecisionRule) -> None:
+        self._builder = builder
+        self._executor = executor
+        self._topology = topology
+        self._data = data
+        self._rule = rule
+
+    def execute(self, output: str, checkpoint: str | None = None, threshold: float | None = None) -> ExportReport:
+        rule = self._rule if threshold is None else DecisionRule(threshold=threshold)
+        model = self._builder.build(self._topology)
+        step = self._executor.restore(model, checkpoint)
+        path = self._executor.export(
+            model, output, (self._data.height, self._data.width), self._data.normalization(),
+            rule.probability_cutoff, step,
+        )
+        return ExportReport(path=path, step=step, threshold=rule.probability_cutoff)
