@@ -17,7 +17,7 @@ import numpy as np
 from application.ports import BenchmarkRun, CheckpointRef, EvaluationCounts, SamplePicture, TrainOutcome
 from domain.errors import CheckpointError, DataError
 from domain.masks import DecisionRule, binarize_truth
-from domain.metrics import ConfusionMatrix
+from domain.metrics import ConfusionMatrix, defect_dice
 from domain.topology import UNetSpec
 from domain.training import RunSpec, is_due, next_boundary
 
@@ -142,11 +142,10 @@ class FakeExecutor:
         return step
 
     def evaluate(self, model: FakeModel, stream: Any, rule: DecisionRule, ignore_labels: Sequence[int] = (),
-                 max_batches: int | None = None, keep_samples: int = 0,
+                 max_batches: int | None = None, keeper: Any = None,
                  extra_rules: Sequence[DecisionRule] = ()) -> EvaluationCounts:
         per_image: list[ConfusionMatrix] = []
         extra: list[list[ConfusionMatrix]] = [[] for _ in extra_rules]
-        samples: list[SamplePicture] = []
         for index, (images, masks) in enumerate(stream):
             if max_batches is not None and index >= max_batches:
                 break
@@ -158,12 +157,14 @@ class FakeExecutor:
                 per_image.append(ConfusionMatrix.from_masks(truth, decision, weights))
                 for counts, other in zip(extra, extra_rules):
                     counts.append(ConfusionMatrix.from_masks(truth, other.on_logits(logits[position]), weights))
-                if len(samples) < keep_samples:
+                if keeper is not None:
                     gray = np.clip(image[..., 0] * 255, 0, 255).astype(np.uint8)
-                    samples.append(SamplePicture(len(per_image) - 1, gray, truth[..., 0], decision[..., 0]))
+                    number = len(per_image) - 1
+                    keeper.offer(number, defect_dice(per_image[-1]),
+                                 lambda n=number, g=gray, t=truth, d=decision: SamplePicture(n, g, t[..., 0], d[..., 0]))
         total = sum(per_image, ConfusionMatrix())
-        return EvaluationCounts(self._restored_step, total, tuple(per_image), tuple(samples),
-                                tuple(tuple(counts) for counts in extra))
+        return EvaluationCounts(self._restored_step, total, tuple(per_image),
+                                extra=tuple(tuple(counts) for counts in extra))
 
     def predict(self, model: FakeModel, images: Sequence[np.ndarray], size: tuple[int, int]) -> list[np.ndarray]:
         return [1.0 / (1.0 + np.exp(-model.logits(image)[..., 0])) for image in images]

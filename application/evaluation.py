@@ -4,20 +4,13 @@ from __future__ import annotations
 
 import attrs
 
-from application.ports import (
-    ArtifactStore,
-    DatasetReader,
-    EvaluationCounts,
-    Executor,
-    ModelBuilder,
-    SamplePicture,
-)
+from application.ports import ArtifactStore, DatasetReader, Executor, ModelBuilder, SamplePicture
+from application.samples import SampleKeeper
 from domain.experiment import EvalSpec
 from domain.metrics import ConfusionMatrix, Scores, defect_dice
 from domain.topology import UNetSpec
 from domain.training import RunSpec
 
-SAMPLE_PICTURES = 3
 
 
 @attrs.frozen
@@ -38,15 +31,6 @@ class EvaluationResult:
         return result
 
 
-def pick_samples(counts: EvaluationCounts, how_many: int) -> tuple[SamplePicture, ...]:
-    """The best, the worst and a typical image by per-image Dice, among the kept samples."""
-    kept = sorted(counts.samples, key=lambda s: (defect_dice(counts.per_image[s.index]), s.index))
-    if len(kept) <= how_many:
-        return tuple(kept)
-    chosen = [kept[-1], kept[0], kept[len(kept) // 2]]
-    return tuple(chosen[:how_many])
-
-
 class EvaluateUseCase:
     """Score one checkpoint on the evaluation data and store the result."""
 
@@ -59,7 +43,7 @@ class EvaluateUseCase:
         topology: UNetSpec,
         evaluation: EvalSpec,
         run: RunSpec,
-        keep_samples: int = 32,
+        sample_reservoir: int = 16,
     ) -> None:
         self._builder = builder
         self._reader = reader
@@ -68,20 +52,21 @@ class EvaluateUseCase:
         self._topology = topology
         self._evaluation = evaluation
         self._run = run
-        self._keep_samples = keep_samples
+        self._sample_reservoir = sample_reservoir
         self._model = None
 
     def execute(self, checkpoint: str | None = None) -> EvaluationResult:
         if self._model is None:
             self._model = self._builder.build(self._topology)
         self._executor.restore(self._model, checkpoint or self._run.checkpoint_path)
+        keeper = SampleKeeper(self._sample_reservoir)
         counts = self._executor.evaluate(
             self._model,
             self._reader.evaluation_stream(),
             self._evaluation.rule,
             self._evaluation.eval_ignore_classes,
             self._run.eval_batches(),
-            self._keep_samples,
+            keeper,
             self._evaluation.threshold_rules(),
         )
         by_threshold = tuple(
@@ -93,7 +78,7 @@ class EvaluateUseCase:
             scores=Scores.compute(counts.total, counts.per_image),
             num_images=counts.num_images,
             per_image_dice=tuple(defect_dice(cm) for cm in counts.per_image),
-            samples=pick_samples(counts, SAMPLE_PICTURES),
+            samples=keeper.chosen(),
             threshold_scores=by_threshold,
         )
         written = self._artifacts.write_evaluation(result)

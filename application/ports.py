@@ -51,7 +51,6 @@ class EvaluationCounts:
     step: int
     total: ConfusionMatrix
     per_image: tuple[ConfusionMatrix, ...]
-    samples: tuple[SamplePicture, ...] = ()
     # Per-image counts under each extra decision rule, in the order the rules were given.
     extra: tuple[tuple[ConfusionMatrix, ...], ...] = ()
 
@@ -127,10 +126,12 @@ class Executor(Protocol):
         rule: DecisionRule,
         ignore_labels: Sequence[int] = (),
         max_batches: int | None = None,
-        keep_samples: int = 0,
+        keeper: Any = None,
         extra_rules: Sequence[DecisionRule] = (),
     ) -> EvaluationCounts:
-        """Confusion counts of the restored model over the stream, under `rule` and each extra rule."""
+        """Confusion counts of the restored model over the stream, under `rule` and each extra rule.
+
+        Each image is offered to `keeper` (an application.samples.SampleKeeper) with its Dice."""
 
     def predict(self, model: Any, images: Sequence[np.ndarray], size: tuple[int, int]) -> list[np.ndarray]:
         """Defect probabilities for normalized (H, W, C) float images, at each image's own size."""

@@ -31,7 +31,7 @@ from application.ports import (
 from domain.data import denormalize
 from domain.errors import CheckpointError, UnetError
 from domain.masks import TRUTH_THRESHOLD, DecisionRule
-from domain.metrics import ConfusionMatrix
+from domain.metrics import ConfusionMatrix, defect_dice
 from domain.training import OptimizerSpec, RunSpec, is_due, next_boundary
 
 log = logging.getLogger("unet")
@@ -318,7 +318,7 @@ class TensorFlowExecutor:
         rule: DecisionRule,
         ignore_labels: Sequence[int] = (),
         max_batches: int | None = None,
-        keep_samples: int = 0,
+        keeper: Any = None,
         extra_rules: Sequence[DecisionRule] = (),
     ) -> EvaluationCounts:
         rules = (rule, *extra_rules)
@@ -327,7 +327,6 @@ class TensorFlowExecutor:
         )
         per_image: list[ConfusionMatrix] = []
         extra: list[list[ConfusionMatrix]] = [[] for _ in extra_rules]
-        samples: list[SamplePicture] = []
         with self._device():
             for batch_index, (images, masks) in enumerate(stream):
                 if max_batches is not None and batch_index >= max_batches:
@@ -337,11 +336,11 @@ class TensorFlowExecutor:
                     per_image.append(ConfusionMatrix.from_counts(rows[0]))
                     for index, row in enumerate(rows[1:]):
                         extra[index].append(ConfusionMatrix.from_counts(row))
-                if len(samples) < keep_samples:
-                    samples += self._samples(images, masks, predicted, len(per_image), keep_samples - len(samples))
+                if keeper is not None:
+                    self._offer(keeper, images, masks, predicted, per_image)
         total = sum(per_image, ConfusionMatrix())
         return EvaluationCounts(step=self._restored_step, total=total, per_image=tuple(per_image),
-                                samples=tuple(samples), extra=tuple(tuple(counts) for counts in extra))
+                                extra=tuple(tuple(counts) for counts in extra))
 
     @staticmethod
     def _counter(model: Any, rules: Sequence[DecisionRule], ignore_labels: Sequence[int]):
@@ -371,18 +370,20 @@ class TensorFlowExecutor:
 
         return count
 
-    def _samples(self, images, masks, predicted, seen: int, room: int) -> list[SamplePicture]:
-        images, masks, predicted = images.numpy(), masks.numpy(), predicted.numpy()
-        first = seen - len(images)
-        return [
-            SamplePicture(
+    def _offer(self, keeper, images, masks, predicted, per_image: list[ConfusionMatrix]) -> None:
+        """Offer this batch's images to the sample keeper; pictures are built only if kept."""
+        first = len(per_image) - len(images)
+
+        def picture(i: int) -> SamplePicture:
+            return SamplePicture(
                 index=first + i,
-                image=denormalize(images[i, ..., 0], self._normalization),
-                truth=masks[i, ..., 0] >= TRUTH_THRESHOLD,
-                prediction=predicted[i, ..., 0],
+                image=denormalize(images[i, ..., 0].numpy(), self._normalization),
+                truth=masks[i, ..., 0].numpy() >= TRUTH_THRESHOLD,
+                prediction=predicted[i, ..., 0].numpy(),
             )
-            for i in range(min(room, len(images)))
-        ]
+
+        for i in range(len(images)):
+            keeper.offer(first + i, defect_dice(per_image[first + i]), lambda i=i: picture(i))
 
     # -- prediction --------------------------------------------------------------------------
 
