@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import attrs
 import numpy as np
 
-from domain.errors import ConfigError
 from domain.validation import (
+    binary_classes,
+    image_shape,
     int_at_least,
-    int_tuple,
     is_bool,
     is_mapping,
     is_str,
@@ -35,25 +35,13 @@ NORMALIZATIONS: dict[str, tuple[float, float]] = {
 }
 
 
-def _image_shape(instance: Any, attribute: Any, value: Any) -> None:
-    int_tuple(1, min_length=3)(instance, attribute, value)
-    if len(value) != 3:
-        raise ConfigError(f"train_input.image_shape: expected [height, width, channels], got {list(value)}")
-
-
-def _two_classes(instance: Any, attribute: Any, value: Any) -> None:
-    int_at_least(2)(instance, attribute, value)
-    if value != 2:
-        raise ConfigError(f"train_input.num_classes: only binary segmentation is supported (2), got {value}")
-
-
 @attrs.frozen(kw_only=True)
 class DataSpec:
     SECTION: ClassVar[str] = "train_input"
 
     dataset: str = attrs.field(validator=one_of(DATASETS))
     dataset_path: str = attrs.field(default="", validator=is_str)
-    image_shape: tuple[int, ...] = attrs.field(converter=to_tuple, validator=_image_shape)
+    image_shape: tuple[int, ...] = attrs.field(converter=to_tuple, validator=image_shape)
     description: str | None = attrs.field(default=None, validator=optional(is_str))
     shuffle: bool = attrs.field(default=True, validator=is_bool)
     shuffle_buffer_size: int = attrs.field(default=1000, validator=int_at_least(1))
@@ -69,7 +57,7 @@ class DataSpec:
         default=None, converter=to_float, validator=optional(number_in(0.0, 1.0, low_open=True, high_open=True))
     )
     num_parallel_reads: int = attrs.field(default=16, validator=int_at_least(1))
-    num_classes: int = attrs.field(default=2, validator=_two_classes)
+    num_classes: int = attrs.field(default=2, validator=binary_classes)
     seed: int | None = attrs.field(default=None, validator=optional(int_at_least(0)))
     use_multiple_workers: bool = attrs.field(default=False, validator=is_bool)
     # Beyond the reference: generate a synthetic DAGM-layout dataset here when it is missing.

@@ -8,6 +8,8 @@ import attrs
 
 from domain.errors import ConfigError
 from domain.validation import (
+    binary_classes,
+    image_shape,
     int_at_least,
     int_tuple,
     is_bool,
@@ -36,12 +38,6 @@ def _conv_types(instance: Any, attribute: Any, value: Any) -> None:
             raise ConfigError(
                 f"model.{attribute.name}: unknown convolution {item!r}; expected 3x3_conv or 1x1_conv"
             )
-
-
-def _image_shape(instance: Any, attribute: Any, value: Any) -> None:
-    int_tuple(1, min_length=3)(instance, attribute, value)
-    if len(value) != 3:
-        raise ConfigError(f"train_input.image_shape: expected [height, width, channels], got {list(value)}")
 
 
 def _show(value: Any) -> str:
@@ -79,7 +75,7 @@ class UNetSpec:
 
     SECTION: ClassVar[str] = "model"
 
-    image_shape: tuple[int, ...] = attrs.field(converter=to_tuple, validator=_image_shape)
+    image_shape: tuple[int, ...] = attrs.field(converter=to_tuple, validator=image_shape)
     encoder_filters: tuple[int, ...] = attrs.field(
         default=(32, 64, 128, 256), converter=to_tuple, validator=int_tuple(1, min_length=2)
     )
@@ -100,13 +96,9 @@ class UNetSpec:
     bias_initializer: str = attrs.field(default="zeros", validator=one_of(INITIALIZERS))
     bias_initializer_params: dict | None = attrs.field(default=None, validator=optional(is_mapping))
     initial_conv_filters: int | None = attrs.field(default=None, validator=optional(int_at_least(1)))
-    num_classes: int = attrs.field(default=2, validator=int_at_least(2))
+    num_classes: int = attrs.field(default=2, validator=binary_classes)
 
     def __attrs_post_init__(self) -> None:
-        if self.num_classes != 2:
-            raise ConfigError(
-                f"train_input.num_classes: only binary segmentation is supported (2), got {self.num_classes}"
-            )
         if len(self.encoder_filters) != len(self.decoder_filters) + 1:
             raise ConfigError(
                 "model.decoder_filters: must be one shorter than model.encoder_filters "

@@ -93,6 +93,18 @@ def int_tuple(minimum: int, *, min_length: int = 1):
     return check
 
 
+def image_shape(instance: Any, attribute: Any, value: Any) -> None:
+    """[height, width, channels] of positive integers; named as the train_input key wherever it is checked."""
+    if not isinstance(value, tuple) or len(value) != 3 or any(not _is_int(v) or v < 1 for v in value):
+        shown = list(value) if isinstance(value, tuple) else repr(value)
+        raise ConfigError(f"train_input.image_shape: expected [height, width, channels] of positive integers, got {shown}")
+
+
+def binary_classes(instance: Any, attribute: Any, value: Any) -> None:
+    if not _is_int(value) or value != 2:
+        raise ConfigError(f"train_input.num_classes: only binary segmentation is supported (2), got {value!r}")
+
+
 def to_tuple(value: Any) -> Any:
     """Lists from YAML become tuples so specs stay immutable; other values pass to the validator."""
     return tuple(value) if isinstance(value, list) else value

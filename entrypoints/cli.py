@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from domain.errors import UnetError
+from entrypoints.reporting import print_evaluation, print_training, progress_printer
 from domain.training import MODES
 
 log = logging.getLogger("unet")
@@ -74,7 +75,6 @@ def _runconfig_overrides(args: argparse.Namespace) -> dict:
 def command_run(args: argparse.Namespace) -> int:
     from configs.loader import write_resolved
     from entrypoints.container import build_container
-    from entrypoints.reporting import print_evaluation, print_training
 
     container = build_container(args.params, _runconfig_overrides(args), args.set)
     experiment = container.experiment()
@@ -135,7 +135,6 @@ def _refuse_other_topology(experiment) -> None:
 
 
 def _train_and_eval(container, experiment) -> None:
-    from entrypoints.reporting import print_evaluation, print_training
 
     outcome, results = container.train_and_evaluate().execute()
     print_training(outcome)
@@ -153,7 +152,6 @@ def _benchmark(container, run) -> None:
 
 def command_predict(args: argparse.Namespace) -> int:
     from application.prediction import Submission
-    from entrypoints.reporting import progress_printer
 
     container = _model_dir_container(args)
     submission = None

@@ -10,6 +10,8 @@ import contextlib
 import logging
 import math
 import re
+import signal
+import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -64,9 +66,6 @@ class StopSignals:
         self._previous: dict[int, Any] = {}
 
     def __enter__(self) -> "StopSignals":
-        import signal
-        import threading
-
         if threading.current_thread() is threading.main_thread():
             for signum in (signal.SIGINT, signal.SIGTERM):
                 self._previous[signum] = signal.signal(signum, self._record)
@@ -76,8 +75,6 @@ class StopSignals:
         self.signum = signum
 
     def __exit__(self, *exc_info) -> None:
-        import signal
-
         for signum, handler in self._previous.items():
             signal.signal(signum, handler)
 
@@ -206,9 +203,8 @@ class TensorFlowExecutor:
                 checkpoint, str(self._model_dir), max_to_keep=self._run.keep_checkpoint_max,
                 checkpoint_name=CHECKPOINT_NAME,
             )
-            if manager.latest_checkpoint:
+            if manager.latest_checkpoint:  # restores the step variable with the weights
                 self._restore_into(checkpoint, manager.latest_checkpoint)
-                step.assign(_step_of(manager.latest_checkpoint))
             start = int(step.numpy())
             run_steps = self._compile_steps(model, optimizer, iter(stream), step)
             writer = tf.summary.create_file_writer(str(self._model_dir))
@@ -290,8 +286,6 @@ class TensorFlowExecutor:
                 writer.flush()
             observer.progressed(current, loss, images_per_second, is_due(current, run.log_step_count_steps))
             if stop.signum is not None:
-                import signal
-
                 path = self._save(manager, current)
                 observer.checkpointed(current, path)
                 name = signal.Signals(stop.signum).name

@@ -4,7 +4,6 @@ from adapters.fakes import FakeDatasetReader, FakeExecutor, FakeModelBuilder
 from application.benchmark import BenchmarkUseCase
 from domain.benchmark import summarize
 from domain.data import DataSpec
-from domain.topology import UNetSpec
 from domain.training import RunSpec
 from tests.unit.test_use_cases import TOPOLOGY, batch
 
