@@ -5,12 +5,13 @@ from __future__ import annotations
 import csv
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
 
-from adapters.images import list_images, overlay, read_gray, triptych, write_png
+from adapters.images import colour_mask, list_images, overlay, read_gray, triptych, write_png
+from domain.errors import DataError
 from domain.masks import to_uint8_mask
 
 SAMPLE_LABELS = ("best", "worst", "typical")
@@ -22,11 +23,24 @@ def write_json(path: Path, payload: dict) -> None:
     os.replace(temporary, path)
 
 
+def sample_panels(sample) -> dict[str, np.ndarray]:
+    """The pictures TensorBoard shows for one sample, each (H, W, 3) uint8."""
+    gray = np.repeat(np.asarray(sample.image, np.uint8)[..., None], 3, axis=2)
+    return {
+        "input": gray,
+        "true_mask": colour_mask(sample.truth).astype(np.uint8),
+        "predicted_mask": colour_mask(sample.prediction).astype(np.uint8),
+        "true_overlay": overlay(sample.image, sample.truth),
+        "predicted_overlay": overlay(sample.image, sample.prediction),
+    }
+
+
 class FileArtifactStore:
     """Writes under `<model_dir>/eval/` and into prediction output folders."""
 
-    def __init__(self, model_dir: str | os.PathLike) -> None:
+    def __init__(self, model_dir: str | os.PathLike, image_summaries: bool = False) -> None:
         self._eval_dir = Path(model_dir) / "eval"
+        self._image_summaries = image_summaries
 
     def write_evaluation(self, result) -> list[str]:
         self._eval_dir.mkdir(parents=True, exist_ok=True)
@@ -57,6 +71,10 @@ class FileArtifactStore:
             for threshold, scores in result.threshold_scores:
                 for name, value in scores.as_dict().items():
                     tf.summary.scalar(f"eval_at_{threshold:g}/{name}", value)
+            if self._image_summaries:
+                for label, sample in zip(SAMPLE_LABELS, result.samples):
+                    for kind, picture in sample_panels(sample).items():
+                        tf.summary.image(f"samples/{label}/{kind}", picture[None], step=result.step)
         writer.close()
 
     def write_prediction(
@@ -101,3 +119,23 @@ class FileImageSource:
 
     def read(self, name: str) -> np.ndarray:
         return read_gray(name)
+
+    def stream(self, names: Sequence[str], parallel: int = 4) -> Iterator[tuple[str, np.ndarray | None, str]]:
+        """(name, image, "") per file in order, or (name, None, error line) for one that cannot
+        be read. Files are decoded by a tf.data map with `parallel` readers at once."""
+        import tensorflow as tf
+
+        def decode(name: bytes) -> tuple[np.ndarray, bytes]:
+            try:
+                return read_gray(name.decode()), b""
+            except DataError as error:
+                return np.zeros((0, 0), np.uint8), str(error).encode()
+
+        def load(name):
+            image, error = tf.numpy_function(decode, [name], (tf.uint8, tf.string), stateful=False)
+            return name, image, error
+
+        dataset = (tf.data.Dataset.from_tensor_slices(list(names))
+                   .map(load, num_parallel_calls=parallel, deterministic=True).prefetch(parallel))
+        for name, image, error in dataset.as_numpy_iterator():
+            yield name.decode(), (None if error else image), error.decode()

@@ -15,7 +15,7 @@ import attrs
 import numpy as np
 
 from application.ports import BenchmarkRun, CheckpointRef, EvaluationCounts, SamplePicture, TrainOutcome
-from domain.errors import CheckpointError, DataError
+from domain.errors import CheckpointError
 from domain.masks import DecisionRule, binarize_truth
 from domain.metrics import ConfusionMatrix, defect_dice
 from domain.topology import UNetSpec
@@ -95,6 +95,7 @@ class FakeExecutor:
         self.batches_seen = 0
         self.step_seconds = 0.5  # what benchmark() reports for every measured step
         self.exports: dict[str, dict] = {}
+        self.tile_batches: list[tuple[int, ...]] = []  # shapes predict_tiles was called with
         self._restored_step = 0
 
     def latest_step(self) -> int:
@@ -169,9 +170,14 @@ class FakeExecutor:
     def predict(self, model: FakeModel, images: Sequence[np.ndarray], size: tuple[int, int]) -> list[np.ndarray]:
         return [1.0 / (1.0 + np.exp(-model.logits(image)[..., 0])) for image in images]
 
+    def predict_tiles(self, model: FakeModel, tiles: np.ndarray) -> np.ndarray:
+        self.tile_batches.append(tiles.shape)
+        return np.stack(self.predict(model, list(tiles), tiles.shape[1:3]))
+
     def export(self, model: FakeModel, output: str, size: tuple[int, int], normalization: tuple[float, float],
-               threshold: float, step: int) -> str:
-        self.exports[output] = {"size": size, "normalization": normalization, "threshold": threshold, "step": step}
+               threshold: float, step: int, native_stride: int | None = None) -> str:
+        self.exports[output] = {"size": size, "normalization": normalization, "threshold": threshold, "step": step,
+                                "native_stride": native_stride}
         return output
 
     def benchmark(self, model: FakeModel, stream: Any, kind: str, steps: int, warmup_steps: int) -> BenchmarkRun:
@@ -191,11 +197,10 @@ class FakeImageSource:
     def list(self, inputs: Sequence[str]) -> list[str]:
         return [name for name in self._images if any(name.startswith(item) for item in inputs)]
 
-    def read(self, name: str) -> np.ndarray:
-        image = self._images.get(name)
-        if image is None:
-            raise DataError(f"{name}: cannot read image (fake unreadable file)")
-        return image
+    def stream(self, names: Sequence[str]) -> Iterator[tuple[str, np.ndarray | None, str]]:
+        for name in names:
+            image = self._images.get(name)
+            yield name, image, "" if image is not None else f"{name}: cannot read image (fake unreadable file)"
 
 
 class InMemoryArtifactStore:

@@ -28,12 +28,15 @@ class ExportUseCase:
         self._data = data
         self._rule = rule
 
-    def execute(self, output: str, checkpoint: str | None = None, threshold: float | None = None) -> ExportReport:
+    def execute(self, output: str, checkpoint: str | None = None, threshold: float | None = None,
+                geometry: str = "resize") -> ExportReport:
+        """`resize` exports the squash-to-training-size preprocessing; `native` pads to the
+        network's stride and runs the whole image at its own scale."""
         rule = self._rule if threshold is None else DecisionRule(threshold=threshold)
         model = self._builder.build(self._topology)
         step = self._executor.restore(model, checkpoint)
         path = self._executor.export(
             model, output, (self._data.height, self._data.width), self._data.normalization(),
-            rule.probability_cutoff, step,
+            rule.probability_cutoff, step, native_stride=self._topology.stride if geometry == "native" else None,
         )
         return ExportReport(path=path, step=step, threshold=rule.probability_cutoff)

@@ -6,7 +6,7 @@ reader or builder hands to the executor.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Protocol
 
 import attrs
@@ -136,8 +136,12 @@ class Executor(Protocol):
     def predict(self, model: Any, images: Sequence[np.ndarray], size: tuple[int, int]) -> list[np.ndarray]:
         """Defect probabilities for normalized (H, W, C) float images, at each image's own size."""
 
+    def predict_tiles(self, model: Any, tiles: np.ndarray) -> np.ndarray:
+        """Defect probabilities (N, h, w) for a batch of normalized (N, h, w, C) tiles, h and w
+        multiples of the network's stride."""
+
     def export(self, model: Any, output: str, size: tuple[int, int], normalization: tuple[float, float],
-               threshold: float, step: int) -> str:
+               threshold: float, step: int, native_stride: int | None = None) -> str:
         """Write a serving artifact: uint8 gray images of any size in, probabilities and mask out."""
 
     def benchmark(self, model: Any, stream: Any, kind: str, steps: int, warmup_steps: int) -> BenchmarkRun:
@@ -148,8 +152,9 @@ class ImageSource(Protocol):
     def list(self, inputs: Sequence[str]) -> list[str]:
         """The image files named by files and folders, in a stable order."""
 
-    def read(self, name: str) -> np.ndarray:
-        """A (H, W) uint8 grayscale image."""
+    def stream(self, names: Sequence[str]) -> Iterator[tuple[str, np.ndarray | None, str]]:
+        """(name, (H, W) uint8 grayscale image, "") per name in order, or (name, None, one-line
+        error) for a file that cannot be read."""
 
 
 class ArtifactStore(Protocol):
@@ -169,3 +174,20 @@ class ArtifactStore(Protocol):
 class EvaluationResultLike(Protocol):
     step: int
     num_images: int
+
+
+class RunHistory(Protocol):
+    def scalars(self, part: str) -> dict[str, list[tuple[int, float]]]:
+        """Scalar series by tag of one part of a run ("train" or "eval"), each in step order."""
+
+
+class ChartRenderer(Protocol):
+    def draw(self, path: str, title: str, panels: Sequence["ChartPanel"]) -> str:
+        """Draw the panels into one picture at `path`; return the path written."""
+
+
+@attrs.frozen
+class ChartPanel:
+    title: str
+    x_label: str
+    lines: tuple[tuple[str, tuple[tuple[float, float], ...]], ...]  # (label, ((x, y), ...))

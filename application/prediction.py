@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import itertools
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import attrs
 import numpy as np
@@ -13,6 +15,7 @@ from domain import rle
 from domain.data import DataSpec, normalize
 from domain.errors import DataError
 from domain.masks import DecisionRule
+from domain.tiling import PredictGeometry, TilePlan
 from domain.topology import UNetSpec
 
 
@@ -39,7 +42,13 @@ class PredictionReport:
 
 
 class PredictUseCase:
-    """Read images, run the model from the latest (or given) checkpoint, write masks and overlays."""
+    """Read images, run the model from the latest (or given) checkpoint, write masks and overlays.
+
+    `resize` geometry squashes each image to the training size; `native` keeps its scale,
+    padding it to the network's stride and cutting large images into blended tiles. Either
+    way images go through the model in batches of `batch_size` (tiles of several images share
+    a batch) while the image source reads the next files.
+    """
 
     def __init__(
         self,
@@ -61,6 +70,14 @@ class PredictUseCase:
         self._rule = rule
         self._batch_size = batch_size
 
+    def default_geometry(self, mode: str = "resize", tile: tuple[int, int] | None = None,
+                         overlap: int | None = None) -> PredictGeometry:
+        """Tiles of the training size unless given, at the network's stride; by default tiles
+        overlap by an eighth of their shorter side, at most 32 pixels."""
+        tile = tile or (self._data.height, self._data.width)
+        overlap = min(32, min(tile) // 8) if overlap is None else overlap
+        return PredictGeometry(mode=mode, tile=tile, overlap=overlap, stride=self._topology.stride)
+
     def execute(
         self,
         inputs: Sequence[str],
@@ -70,43 +87,102 @@ class PredictUseCase:
         progress: Callable[[int, int], None] | None = None,
         save_probabilities: bool = False,
         submission: Submission | None = None,
+        geometry: PredictGeometry | None = None,
     ) -> PredictionReport:
         rule = self._rule if threshold is None else DecisionRule(threshold=threshold, space="probability")
+        geometry = geometry or self.default_geometry()
         files = self._images.list(inputs)
         if not files:
             raise DataError(f"{', '.join(inputs)}: no image files found")
         model = self._builder.build(self._topology)
         step = self._executor.restore(model, checkpoint)
-        size = (self._data.height, self._data.width)
         written: list[str] = []
         failures: list[str] = []
         rows: list[tuple[str, int, str]] = []
         done = 0
-        for start in range(0, len(files), self._batch_size):
-            names, images = [], []
-            for name in files[start : start + self._batch_size]:
-                try:
-                    images.append(self._images.read(name))
-                    names.append(name)
-                except DataError as error:
-                    failures.append(str(error))
-            if images:
-                # Gray images feed every input channel the model was trained with.
-                channels = self._data.channels
-                inputs_ = [
-                    np.repeat(normalize(image[..., None], self._data.normalization()), channels, axis=-1)
-                    for image in images
-                ]
-                for name, image, probabilities in zip(names, images, self._executor.predict(model, inputs_, size)):
-                    decision = rule.on_probabilities(probabilities)
-                    written += self._artifacts.write_prediction(
-                        output, name, image, probabilities, decision, save_probabilities
-                    )
-                    if submission is not None:
-                        rows.append(submission.row(name, decision))
-                    done += 1
+        predictions = (self._resized if geometry.mode == "resize" else self._tiled)(model, files, failures, geometry)
+        for name, image, probabilities in predictions:
+            decision = rule.on_probabilities(probabilities)
+            written += self._artifacts.write_prediction(output, name, image, probabilities, decision, save_probabilities)
+            if submission is not None:
+                rows.append(submission.row(name, decision))
+            done += 1
             if progress:
-                progress(min(start + self._batch_size, len(files)), len(files))
+                progress(done + len(failures), len(files))
         if submission is not None:
             written.append(self._artifacts.write_submission(submission.path, rows))
         return PredictionReport(step=step, images_done=done, written=tuple(written), failures=tuple(failures))
+
+    def _readable(self, files: Sequence[str], failures: list[str]) -> Iterator[tuple[str, np.ndarray]]:
+        for name, image, error in self._images.stream(files):
+            if image is None:
+                failures.append(error)
+            else:
+                yield name, image
+
+    def _model_input(self, image: np.ndarray) -> np.ndarray:
+        """(H, W) uint8 -> normalized (H, W, C); a gray image feeds every input channel."""
+        normalized = normalize(image[..., None], self._data.normalization())
+        return np.repeat(normalized, self._data.channels, axis=-1)
+
+    def _resized(self, model: Any, files: Sequence[str], failures: list[str],
+                 geometry: PredictGeometry) -> Iterator[Prediction]:
+        size = (self._data.height, self._data.width)
+        pending: list[tuple[str, np.ndarray]] = []
+        for item in itertools.chain(self._readable(files, failures), [None]):
+            if item is not None:
+                pending.append(item)
+            if pending and (item is None or len(pending) == self._batch_size):
+                outputs = self._executor.predict(model, [self._model_input(image) for _, image in pending], size)
+                for (name, image), probabilities in zip(pending, outputs):
+                    yield name, image, probabilities
+                pending = []
+
+    def _tiled(self, model: Any, files: Sequence[str], failures: list[str],
+               geometry: PredictGeometry) -> Iterator[Prediction]:
+        """Tiles wait in one queue per tile shape; a full queue runs as one batch. An image is
+        yielded (in input order) once all its tiles are back."""
+        jobs: list[_TiledImage] = []
+        queues: dict[tuple[int, int], list[tuple[_TiledImage, int, np.ndarray]]] = {}
+
+        def run(shape: tuple[int, int]) -> None:
+            queue = queues.pop(shape)
+            outputs = self._executor.predict_tiles(model, np.stack([tile for _, _, tile in queue]))
+            for (job, index, _), output in zip(queue, outputs):
+                job.outputs[index] = output
+
+        def finished() -> Iterator[Prediction]:
+            while jobs and jobs[0].complete():
+                job = jobs.pop(0)
+                yield job.name, job.image, job.plan.stitch(job.outputs)
+
+        for name, image in self._readable(files, failures):
+            plan = TilePlan.for_image(*image.shape, geometry)
+            job = _TiledImage(name, image, plan, [None] * len(plan.origins))
+            jobs.append(job)
+            for index, tile in enumerate(plan.tiles(self._model_input(image))):
+                queue = queues.setdefault(plan.tile_shape, [])
+                queue.append((job, index, tile))
+                if len(queue) == self._batch_size:
+                    run(plan.tile_shape)
+            if len(jobs) > 4 * self._batch_size:  # a lone tile shape must not hold every image back
+                for shape in list(queues):
+                    run(shape)
+            yield from finished()
+        for shape in list(queues):
+            run(shape)
+        yield from finished()
+
+
+Prediction = tuple[str, np.ndarray, np.ndarray]  # name, (H, W) uint8 image, (H, W) probabilities
+
+
+@attrs.define
+class _TiledImage:
+    name: str
+    image: np.ndarray
+    plan: TilePlan
+    outputs: list[np.ndarray | None]
+
+    def complete(self) -> bool:
+        return all(output is not None for output in self.outputs)

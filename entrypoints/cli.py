@@ -14,6 +14,7 @@ from pathlib import Path
 
 from domain.errors import UnetError
 from entrypoints.reporting import print_evaluation, print_training, progress_printer
+from domain.tiling import GEOMETRIES
 from domain.training import MODES
 
 log = logging.getLogger("unet")
@@ -104,7 +105,6 @@ def command_run(args: argparse.Namespace) -> int:
 def _warn_ignored(experiment) -> None:
     """Keys the reference reads that this release accepts but does not act on yet."""
     ignored = {
-        "model.log_image_summaries": experiment.evaluation.log_image_summaries,
         "optimizer.log_grads": experiment.optimizer.log_grads,
         "optimizer.log_hists": experiment.optimizer.log_hists,
     }
@@ -160,9 +160,15 @@ def command_predict(args: argparse.Namespace) -> int:
         if class_id is None:
             raise UnetError("--class_id: required with --rle-csv (the config names no train_input.class_id)")
         submission = Submission(args.rle_csv, class_id, args.min_area)
-    report = container.predict().execute(
+    predict = container.predict()
+    geometry = predict.default_geometry(args.geometry, args.tile, args.tile_overlap)
+    if geometry.mode == "native":
+        log.info("native resolution: padded to multiples of %d, tiles of %dx%d overlapping by %d pixels",
+                 geometry.stride, *geometry.tile, geometry.overlap)
+    report = predict.execute(
         args.input, args.output, checkpoint=args.checkpoint_path, threshold=args.threshold,
         progress=progress_printer("predicted"), save_probabilities=args.probabilities, submission=submission,
+        geometry=geometry,
     )
     log.info("wrote %d masks and overlays to %s (checkpoint step %d)", report.images_done, args.output, report.step)
     for failure in report.failures:
@@ -182,10 +188,16 @@ def _model_dir_container(args: argparse.Namespace):
 
 def command_export(args: argparse.Namespace) -> int:
     report = _model_dir_container(args).export().execute(
-        args.output, checkpoint=args.checkpoint_path, threshold=args.threshold
+        args.output, checkpoint=args.checkpoint_path, threshold=args.threshold, geometry=args.geometry
     )
     print(f"exported step {report.step} to {report.path} (SavedModel, signature serving_default, "
           f"mask threshold {report.threshold:g})")
+    return 0
+
+
+def command_report(args: argparse.Namespace) -> int:
+    outcome = _model_dir_container(args).report().execute(args.output)
+    print(f"wrote {outcome.path} ({'; '.join(outcome.panels)})")
     return 0
 
 
@@ -199,6 +211,21 @@ def command_synth(args: argparse.Namespace) -> int:
     generate(spec, args.output, progress=lambda text: log.info("writing %s", text))
     log.info("wrote a DAGM-layout dataset to %s", args.output)
     return 0
+
+
+def tile_size(text: str) -> tuple[int, int]:
+    height, _, width = text.lower().partition("x")
+    try:
+        return int(height), int(width or height)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected HxW such as 256x256, got {text!r}") from None
+
+
+def add_geometry_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--geometry", choices=GEOMETRIES, default="resize",
+                        help="resize: squash each image to the training size (for models trained on resized "
+                             "images, the default); native: keep the pixel scale, pad to the network's stride "
+                             "and tile large images")
 
 
 def make_parser() -> argparse.ArgumentParser:
@@ -222,16 +249,30 @@ def make_parser() -> argparse.ArgumentParser:
     predict.add_argument("--class_id", type=int, help="ClassId of the submission rows (default: the config's)")
     predict.add_argument("--min_area", type=int, default=0,
                          help="submission: leave a row empty when the predicted area is below this many pixels")
+    add_geometry_arguments(predict)
+    predict.add_argument("--tile", type=tile_size, metavar="HxW",
+                         help="native geometry: largest piece run at once (default: the training image size)")
+    predict.add_argument("--tile_overlap", type=int, metavar="PIXELS",
+                         help="native geometry: overlap of neighbouring tiles (default: 1/8 of the tile, <= 32)")
     predict.add_argument("--params", help="params file (default: <model_dir>/params.yaml)")
     predict.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE")
     predict.add_argument("--debug", action="store_true")
     predict.set_defaults(handler=command_predict)
+
+    report = commands.add_parser("report", help="draw the training loss and evaluation scores into report.png")
+    report.add_argument("--model_dir", required=True)
+    report.add_argument("--output", help="picture to write (default: <model_dir>/report.png)")
+    report.add_argument("--params", help="params file (default: <model_dir>/params.yaml)")
+    report.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE")
+    report.add_argument("--debug", action="store_true")
+    report.set_defaults(handler=command_report)
 
     export = commands.add_parser("export", help="export a trained model as a TensorFlow SavedModel")
     export.add_argument("--model_dir", required=True)
     export.add_argument("--output", required=True, help="folder for the SavedModel")
     export.add_argument("--threshold", type=float, help="mask probability threshold stored in the export")
     export.add_argument("--checkpoint_path", help="checkpoint to export (default: the latest)")
+    add_geometry_arguments(export)
     export.add_argument("--params", help="params file (default: <model_dir>/params.yaml)")
     export.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE")
     export.add_argument("--debug", action="store_true")

@@ -18,11 +18,13 @@ from typing import Any
 from dependency_injector import containers, providers
 
 from adapters.artifacts import FileArtifactStore, FileImageSource
+from adapters.report_chart import MatplotlibRenderer, TensorBoardHistory
 from adapters.terminal import TerminalObserver
 from application.benchmark import BenchmarkUseCase
 from application.evaluation import EvaluateAllUseCase, EvaluateUseCase
 from application.export import ExportUseCase
 from application.prediction import PredictUseCase
+from application.report import ReportUseCase
 from application.training import TrainAndEvaluateUseCase, TrainUseCase
 from configs.loader import load_experiment
 from domain.errors import ConfigError, NotYetSupported
@@ -97,7 +99,9 @@ class Container(containers.DeclarativeContainer):
         SeverstalTFRecordsDataset=providers.Callable(_not_yet, "SeverstalTFRecordsDataset"),
     )
     observer = providers.Singleton(TerminalObserver)
-    artifacts = providers.Singleton(FileArtifactStore, experiment.provided.run.model_dir)
+    artifacts = providers.Singleton(
+        FileArtifactStore, experiment.provided.run.model_dir, experiment.provided.evaluation.log_image_summaries
+    )
     images = providers.Singleton(FileImageSource)
 
     train = providers.Factory(
@@ -128,6 +132,9 @@ class Container(containers.DeclarativeContainer):
         experiment.provided.model, experiment.provided.eval_data,
         experiment.provided.evaluation.rule,
     )
+    history = providers.Factory(TensorBoardHistory, experiment.provided.run.model_dir)
+    renderer = providers.Singleton(MatplotlibRenderer)
+    report = providers.Factory(ReportUseCase, history, renderer, experiment.provided.run.model_dir)
 
 
 def build_container(

@@ -381,17 +381,20 @@ class TensorFlowExecutor:
 
     # -- prediction --------------------------------------------------------------------------
 
+    @staticmethod
+    def _probabilities(model: Any) -> Any:
+        import tensorflow as tf
+
+        @tf.function(reduce_retracing=True)
+        def probabilities(batch):
+            return tf.sigmoid(tf.cast(model(batch, training=False), tf.float32))
+
+        return probabilities
+
     def predict(self, model: Any, images: Sequence[np.ndarray], size: tuple[int, int]) -> list[np.ndarray]:
         import tensorflow as tf
 
-        def make():
-            @tf.function(reduce_retracing=True)
-            def probabilities(batch):
-                return tf.sigmoid(tf.cast(model(batch, training=False), tf.float32))
-
-            return probabilities
-
-        probabilities = self._cached(("predict", id(model)), make)
+        probabilities = self._cached(("predict", id(model)), lambda: self._probabilities(model))
         with self._device():
             resized = tf.stack([tf.image.resize(np.asarray(image, np.float32), size) for image in images])
             outputs = probabilities(resized)
@@ -400,13 +403,21 @@ class TensorFlowExecutor:
                 for output, image in zip(tf.unstack(outputs), images)
             ]
 
+    def predict_tiles(self, model: Any, tiles: np.ndarray) -> np.ndarray:
+        import tensorflow as tf
+
+        probabilities = self._cached(("predict", id(model)), lambda: self._probabilities(model))
+        with self._device():
+            return probabilities(tf.constant(tiles, tf.float32)).numpy()[..., 0]
+
     # -- export ------------------------------------------------------------------------------
 
     def export(self, model: Any, output: str, size: tuple[int, int], normalization: tuple[float, float],
-               threshold: float, step: int) -> str:
+               threshold: float, step: int, native_stride: int | None = None) -> str:
         """A TensorFlow SavedModel whose `serving_default` takes uint8 images (N, H, W, 1) of any
         size and returns `probabilities` (float32) and `mask` (uint8 0/255) at that size,
-        with the same preprocessing as `unet predict` (normalize, resize, predict, resize back)."""
+        with the same preprocessing as `unet predict`: normalize, resize to `size`, predict,
+        resize back; or with `native_stride`, mirror-pad to a multiple of it, predict, crop."""
         import json
 
         import tensorflow as tf
@@ -422,10 +433,17 @@ class TensorFlowExecutor:
             @tf.function(input_signature=[tf.TensorSpec([None, None, None, 1], tf.uint8, name="images")])
             def serve(self, images):
                 original = tf.shape(images)[1:3]
-                inputs = tf.cast(images, tf.float32) * scale + offset
-                inputs = tf.image.resize(tf.tile(inputs, [1, 1, 1, channels]), size)
+                inputs = tf.tile(tf.cast(images, tf.float32) * scale + offset, [1, 1, 1, channels])
+                if native_stride:
+                    extra = (native_stride - original % native_stride) % native_stride
+                    inputs = tf.pad(inputs, [[0, 0], [0, extra[0]], [0, extra[1]], [0, 0]], mode="SYMMETRIC")
+                else:
+                    inputs = tf.image.resize(inputs, size)
                 probabilities = tf.sigmoid(tf.cast(self.network(inputs, training=False), tf.float32))
-                probabilities = tf.image.resize(probabilities, original)
+                if native_stride:
+                    probabilities = probabilities[:, : original[0], : original[1]]
+                else:
+                    probabilities = tf.image.resize(probabilities, original)
                 mask = tf.cast(probabilities > threshold, tf.uint8) * 255
                 return {"probabilities": probabilities, "mask": mask}
 
@@ -436,6 +454,7 @@ class TensorFlowExecutor:
             (target / "unet_export.json").write_text(json.dumps({
                 "step": step, "threshold": threshold, "input_size": list(size),
                 "normalization": {"scale": scale, "offset": offset}, "precision": self._policy,
+                "geometry": "native" if native_stride else "resize", "stride": native_stride,
             }, indent=2) + "\n")
         except (OSError, tf.errors.OpError) as error:
             raise UnetError(f"{target}: cannot write the export ({str(error).splitlines()[0][:160]})") from None

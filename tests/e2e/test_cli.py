@@ -106,6 +106,31 @@ def test_predict_writes_masks_and_reports_unreadable_files(trained_dir, tiny_dag
     assert len(list((tmp_path / "out2").glob("*_mask.png"))) == 5
 
 
+def test_predict_at_native_resolution_tiles_a_wide_image_and_report_draws_the_run(trained_dir, tmp_path):
+    import imageio.v3 as iio
+
+    from adapters.images import write_png
+
+    root, params = trained_dir
+    model = str(root / "model")
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    write_png(inputs / "wide.png", np.random.default_rng(1).integers(0, 256, (50, 200), dtype=np.uint8))
+    result = unet("predict", "--model_dir", model, "--input", str(inputs), "--output", str(tmp_path / "out"),
+                  "--geometry", "native", "--tile", "32x32", "--tile_overlap", "8")
+    assert result.returncode == 0, result.stderr
+    assert "tiles of 32x32 overlapping by 8 pixels" in result.stderr
+    assert iio.imread(tmp_path / "out" / "wide_mask.png").shape == (50, 200)
+    bad = unet("predict", "--model_dir", model, "--input", str(inputs), "--output", str(tmp_path / "o"),
+               "--geometry", "native", "--tile", "33x32")
+    assert bad.returncode == 2 and "predict.tile: 33 is not a multiple" in bad.stderr
+    assert unet("run", "--params", str(params), "--mode", "eval").returncode == 0
+    report = unet("report", "--model_dir", model)
+    assert report.returncode == 0, report.stderr
+    assert f"wrote {model}/report.png (training loss; evaluation scores" in report.stdout
+    assert iio.imread(root / "model" / "report.png").shape[2] in (3, 4)
+
+
 def test_a_bad_yaml_key_is_one_line_naming_the_key(tiny_dagm, tmp_path):
     params = tiny_params(tiny_dagm, tmp_path / "m")
     params["train_input"]["shufle"] = True

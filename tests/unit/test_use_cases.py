@@ -193,4 +193,29 @@ def test_export_restores_the_latest_checkpoint_and_stores_the_rule():
     report = ExportUseCase(world.builder, world.executor, TOPOLOGY, data, EvalSpec().rule).execute("out", threshold=0.7)
     assert (report.step, report.threshold) == (3, pytest.approx(0.7))
     assert world.executor.exports["out"] == {"size": (8, 8), "normalization": (1 / 255, 0.0),
-                                             "threshold": pytest.approx(0.7), "step": 3}
+                                             "threshold": pytest.approx(0.7), "step": 3, "native_stride": None}
+    ExportUseCase(world.builder, world.executor, TOPOLOGY, data, EvalSpec().rule).execute("native", geometry="native")
+    assert world.executor.exports["native"]["native_stride"] == TOPOLOGY.stride
+
+
+def test_native_geometry_tiles_large_images_batches_tiles_across_images_and_stitches_back():
+    from domain.tiling import PredictGeometry
+
+    world = World(RunSpec(model_dir="m", max_steps=1))
+    world.train.execute()
+    rng = np.random.default_rng(3)
+    wide = (rng.random((20, 70)) > 0.5).astype(np.uint8) * 255
+    small = (rng.random((9, 13)) > 0.5).astype(np.uint8) * 255
+    images = FakeImageSource({"in/wide.png": wide, "in/bad.png": None, "in/small.png": small})
+    data = DataSpec(dataset="DAGM2007Dataset", dataset_path="d", image_shape=(16, 32, 1),
+                    normalize_data_method="zero_one")
+    predict = PredictUseCase(world.builder, world.executor, images, world.artifacts, TOPOLOGY, data,
+                             EvalSpec().rule, batch_size=4)
+    geometry = PredictGeometry(mode="native", tile=(16, 32), overlap=8, stride=4)
+    report = predict.execute(["in/"], "out", geometry=geometry)
+    assert report.images_done == 2 and len(report.failures) == 1
+    # The fake model is pixel-wise, so blended tiles must equal the untiled answer exactly.
+    for name, image in (("in/wide.png", wide), ("in/small.png", small)):
+        np.testing.assert_array_equal(world.artifacts.predictions[name], image > 127)
+    # wide: padded to 20x72 -> 2 rows x 3 columns of 16x32 tiles; small: one 12x16 tile.
+    assert sorted(world.executor.tile_batches) == [(1, 12, 16, 1), (2, 16, 32, 1), (4, 16, 32, 1)]

@@ -1,0 +1,53 @@
+"""Charts drawn with matplotlib (headless), written atomically as PNG."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+from application.ports import ChartPanel
+from domain.errors import UnetError
+
+
+class MatplotlibRenderer:
+    def draw(self, path: str, title: str, panels: Sequence[ChartPanel]) -> str:
+        import matplotlib
+
+        matplotlib.use("Agg")  # no display on servers and CI
+        import matplotlib.pyplot as plt
+
+        figure, axes = plt.subplots(len(panels), 1, figsize=(8, 3.2 * len(panels)), squeeze=False)
+        for axis, panel in zip(axes[:, 0], panels):
+            for label, points in panel.lines:
+                xs, ys = zip(*points)
+                axis.plot(xs, ys, marker="o" if len(points) < 30 else None, markersize=3, label=label)
+            axis.set_title(panel.title)
+            axis.set_xlabel(panel.x_label)
+            axis.grid(alpha=0.3)
+            axis.legend(fontsize="small")
+        figure.suptitle(title)
+        figure.tight_layout()
+        target = Path(path)
+        temporary = target.with_name(f".{target.stem}.tmp.png")
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            figure.savefig(temporary, dpi=100)
+            os.replace(temporary, target)
+        except OSError as error:
+            raise UnetError(f"{target}: cannot write the report ({error.strerror})") from None
+        finally:
+            plt.close(figure)
+        return str(target)
+
+
+class TensorBoardHistory:
+    """A model_dir's event files: training summaries at its top, evaluation ones in eval/."""
+
+    def __init__(self, model_dir: str) -> None:
+        self._model_dir = Path(model_dir)
+
+    def scalars(self, part: str) -> dict[str, list[tuple[int, float]]]:
+        from adapters.tensorboard_events import read_scalars
+
+        return read_scalars(self._model_dir / "eval" if part == "eval" else self._model_dir)

@@ -1,0 +1,45 @@
+import pytest
+
+from application.report import ReportUseCase
+from domain.errors import DataError
+
+
+class FakeHistory:
+    def __init__(self, train, evaluation):
+        self._parts = {"train": train, "eval": evaluation}
+
+    def scalars(self, part):
+        return self._parts[part]
+
+
+class RecordingRenderer:
+    def __init__(self):
+        self.drawn = []
+
+    def draw(self, path, title, panels):
+        self.drawn.append((path, title, panels))
+        return path
+
+
+def test_report_draws_loss_scores_and_the_threshold_curve_of_the_last_evaluation():
+    evaluation = {
+        "eval/mIOU": [(10, 0.5), (20, 0.7)],
+        "eval/defect_Dice": [(10, 0.4), (20, 0.6)],
+        "eval_at_0.1/defect_Dice": [(10, 0.1), (20, 0.3)],
+        "eval_at_0.5/defect_Dice": [(10, 0.2), (20, 0.6)],
+        "eval_at_0.9/defect_Dice": [(20, 0.5)],
+    }
+    renderer = RecordingRenderer()
+    outcome = ReportUseCase(FakeHistory({"loss": [(0, 0.9), (10, 0.5)]}, evaluation), renderer, "m").execute()
+    assert outcome.path == "m/report.png"
+    (_, _, panels), = renderer.drawn
+    loss, scores, thresholds = panels
+    assert loss.lines == (("loss", ((0.0, 0.9), (10.0, 0.5))),)
+    assert [label for label, _ in scores.lines] == ["mIOU", "defect_Dice"]
+    assert "step 20" in thresholds.title
+    assert thresholds.lines == (("defect_Dice", ((0.1, 0.3), (0.5, 0.6), (0.9, 0.5))),)
+
+
+def test_report_without_any_summaries_says_to_train_first():
+    with pytest.raises(DataError, match="m: no training or evaluation summaries found"):
+        ReportUseCase(FakeHistory({}, {}), RecordingRenderer(), "m").execute()
