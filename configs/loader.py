@@ -16,6 +16,7 @@ from typing import Any
 import attrs
 import yaml
 
+from domain.augmentation import AugmentationSpec
 from domain.data import DataSpec
 from domain.errors import ConfigError
 from domain.experiment import (
@@ -39,6 +40,7 @@ SECTION_SPECS: dict[str, tuple[type, ...]] = {
     "optimizer": (OptimizerSpec,),
     "runconfig": (RunSpec,),
     "csconfig": (CerebrasSpec,),
+    "augmentation": (AugmentationSpec,),
 }
 # UNetSpec reads these from train_input, not from model.
 FROM_INPUT = ("image_shape", "num_classes")
@@ -180,6 +182,7 @@ def build_experiment(params: Mapping[str, Any]) -> ExperimentSpec:
         run=_build(RunSpec, "runconfig", params.get("runconfig", {})),
         cerebras=_build(CerebrasSpec, "csconfig", params.get("csconfig", {})),
         cerebras_model=_build(CerebrasModelKnobs, "model", model),
+        augmentation=_build(AugmentationSpec, "augmentation", params.get("augmentation", {})),
     )
 
 
@@ -225,6 +228,7 @@ def to_mapping(spec: ExperimentSpec) -> dict[str, dict[str, Any]]:
         "optimizer": section(spec.optimizer),
         "runconfig": section(spec.run),
         "csconfig": section(spec.cerebras),
+        "augmentation": section(spec.augmentation),
     }
     eval_diff = {
         k: v for k, v in section(spec.eval_data).items() if mapping["train_input"].get(k) != v

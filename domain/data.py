@@ -27,7 +27,11 @@ DATASETS = (
     "DAGM2007TFRecordsDataset",
     "SeverstalDataset",
     "SeverstalTFRecordsDataset",
+    "ImageFolderDataset",  # your own images/ and masks/ folders
 )
+# How images meet image_shape: `resize` squashes them to it (the reference); `crop` keeps the
+# pixel scale, training on random crops of image_shape and evaluating on whole images.
+IMAGE_FITS = ("resize", "crop")
 # (scale, offset): normalized = raw * scale + offset, raw in 0..255.
 NORMALIZATIONS: dict[str, tuple[float, float]] = {
     "zero_centered": (1.0 / 127.5, -1.0),
@@ -62,6 +66,13 @@ class DataSpec:
     use_multiple_workers: bool = attrs.field(default=False, validator=is_bool)
     # Beyond the reference: generate a synthetic DAGM-layout dataset here when it is missing.
     synthetic: dict | None = attrs.field(default=None, validator=optional(is_mapping))
+    image_fit: str = attrs.field(default="resize", validator=one_of(IMAGE_FITS))
+    # Severstal: also train and evaluate on images of train_images/ that have no defect row.
+    include_defect_free: bool = attrs.field(default=False, validator=is_bool)
+    # Severstal train.csv: skip malformed rows (counted in a warning) instead of stopping.
+    skip_bad_rows: bool = attrs.field(default=False, validator=is_bool)
+    # ImageFolderDataset: a mask pixel is a defect when its value is >= this (0..255).
+    mask_threshold: int = attrs.field(default=128, validator=number_in(1, 255))
 
     @property
     def height(self) -> int:

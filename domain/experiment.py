@@ -6,6 +6,7 @@ from typing import Any, ClassVar
 
 import attrs
 
+from domain.augmentation import AugmentationSpec
 from domain.data import DataSpec
 from domain.errors import ConfigError
 from domain.masks import DECISION_SPACES, DecisionRule
@@ -111,6 +112,7 @@ class ExperimentSpec:
     run: RunSpec
     cerebras: CerebrasSpec
     cerebras_model: CerebrasModelKnobs = attrs.field(factory=CerebrasModelKnobs)
+    augmentation: AugmentationSpec = attrs.field(factory=AugmentationSpec)
 
     def __attrs_post_init__(self) -> None:
         if self.run.enable_distributed and self.optimizer.loss_scaling_factor == "dynamic":

@@ -1,4 +1,4 @@
-"""The `unet` command: run (the reference's run.py flags), predict, synth.
+"""The `unet` command: run (the reference's run.py flags), predict, export, report, synth.
 
 Errors a user can fix end with one line and exit status 2; `--debug` shows the traceback.
 """
@@ -161,7 +161,9 @@ def command_predict(args: argparse.Namespace) -> int:
             raise UnetError("--class_id: required with --rle-csv (the config names no train_input.class_id)")
         submission = Submission(args.rle_csv, class_id, args.min_area)
     predict = container.predict()
-    geometry = predict.default_geometry(args.geometry, args.tile, args.tile_overlap)
+    fit = container.experiment().data.image_fit
+    geometry = predict.default_geometry(args.geometry or ("native" if fit == "crop" else "resize"),
+                                        args.tile, args.tile_overlap)
     if geometry.mode == "native":
         log.info("native resolution: padded to multiples of %d, tiles of %dx%d overlapping by %d pixels",
                  geometry.stride, *geometry.tile, geometry.overlap)
@@ -187,8 +189,10 @@ def _model_dir_container(args: argparse.Namespace):
 
 
 def command_export(args: argparse.Namespace) -> int:
-    report = _model_dir_container(args).export().execute(
-        args.output, checkpoint=args.checkpoint_path, threshold=args.threshold, geometry=args.geometry
+    container = _model_dir_container(args)
+    report = container.export().execute(
+        args.output, checkpoint=args.checkpoint_path, threshold=args.threshold,
+        geometry=args.geometry or ("native" if container.experiment().data.image_fit == "crop" else "resize"),
     )
     print(f"exported step {report.step} to {report.path} (SavedModel, signature serving_default, "
           f"mask threshold {report.threshold:g})")
@@ -213,6 +217,15 @@ def command_synth(args: argparse.Namespace) -> int:
     return 0
 
 
+def command_synth_severstal(args: argparse.Namespace) -> int:
+    from adapters.datasets.synthetic_severstal import SyntheticSeverstalSpec, generate
+
+    spec = SyntheticSeverstalSpec(images=args.images, defect_free_fraction=args.defect_free_fraction, seed=args.seed)
+    generate(spec, args.output, progress=lambda text: log.info("writing %s", text))
+    log.info("wrote a Severstal-layout dataset to %s", args.output)
+    return 0
+
+
 def tile_size(text: str) -> tuple[int, int]:
     height, _, width = text.lower().partition("x")
     try:
@@ -222,10 +235,10 @@ def tile_size(text: str) -> tuple[int, int]:
 
 
 def add_geometry_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--geometry", choices=GEOMETRIES, default="resize",
-                        help="resize: squash each image to the training size (for models trained on resized "
-                             "images, the default); native: keep the pixel scale, pad to the network's stride "
-                             "and tile large images")
+    parser.add_argument("--geometry", choices=GEOMETRIES,
+                        help="resize: squash each image to the training size (for models trained with "
+                             "image_fit: resize); native: keep the pixel scale, pad to the network's stride "
+                             "and tile large images (default for image_fit: crop)")
 
 
 def make_parser() -> argparse.ArgumentParser:
@@ -290,6 +303,13 @@ def make_parser() -> argparse.ArgumentParser:
     dagm.add_argument("--seed", type=int, default=0)
     dagm.add_argument("--debug", action="store_true")
     dagm.set_defaults(handler=command_synth)
+    severstal = kinds.add_parser("severstal", help="a Severstal layout: 1600x256 JPEGs and a train.csv of RLE rows")
+    severstal.add_argument("--output", required=True)
+    severstal.add_argument("--images", type=int, default=60)
+    severstal.add_argument("--defect_free_fraction", type=float, default=0.25)
+    severstal.add_argument("--seed", type=int, default=0)
+    severstal.add_argument("--debug", action="store_true")
+    severstal.set_defaults(handler=command_synth_severstal)
     return parser
 
 

@@ -48,7 +48,22 @@ def _dagm_reader(experiment: ExperimentSpec):
     return open_dagm(
         experiment.data, experiment.eval_data, experiment.run.tf_random_seed,
         progress=lambda text: log.info("generating the synthetic dataset: %s", text),
+        augmentation=experiment.augmentation, stride=experiment.model.stride,
     )
+
+
+def _severstal_reader(experiment: ExperimentSpec):
+    from adapters.datasets.severstal import open_severstal
+
+    return open_severstal(experiment.data, experiment.eval_data, experiment.run.tf_random_seed,
+                          experiment.augmentation, experiment.model.stride)
+
+
+def _image_folder_reader(experiment: ExperimentSpec):
+    from adapters.datasets.image_folder import open_image_folder
+
+    return open_image_folder(experiment.data, experiment.eval_data, experiment.run.tf_random_seed,
+                             experiment.augmentation, experiment.model.stride)
 
 
 def _external():
@@ -59,7 +74,7 @@ def _external():
 
 
 def _not_yet(dataset: str):
-    raise NotYetSupported(f"train_input.dataset: {dataset} arrives with the datasets issue; use DAGM2007Dataset")
+    raise NotYetSupported(f"train_input.dataset: {dataset} is not here yet (TFRecords arrive with the datasets issue); use DAGM2007Dataset, SeverstalDataset or ImageFolderDataset")
 
 
 def _random_batches(experiment: ExperimentSpec):
@@ -81,6 +96,7 @@ def _executor(experiment: ExperimentSpec, plan) -> Any:
         experiment.run, experiment.optimizer, plan,
         normalization=experiment.eval_data.normalization(),
         batch_size=experiment.data.train_batch_size,
+        image_summaries=experiment.evaluation.log_image_summaries,
     )
 
 
@@ -95,7 +111,8 @@ class Container(containers.DeclarativeContainer):
         external=providers.Callable(_external),
         DAGM2007Dataset=providers.Singleton(_dagm_reader, experiment),
         DAGM2007TFRecordsDataset=providers.Callable(_not_yet, "DAGM2007TFRecordsDataset"),
-        SeverstalDataset=providers.Callable(_not_yet, "SeverstalDataset"),
+        SeverstalDataset=providers.Singleton(_severstal_reader, experiment),
+        ImageFolderDataset=providers.Singleton(_image_folder_reader, experiment),
         SeverstalTFRecordsDataset=providers.Callable(_not_yet, "SeverstalTFRecordsDataset"),
     )
     observer = providers.Singleton(TerminalObserver)

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from adapters.artifacts import sample_panels
 from adapters.locking import ModelDirLock
 from adapters.tensorflow.device import DevicePlan
 from adapters.tensorflow.optimizers import make_optimizer
@@ -41,6 +42,7 @@ log = logging.getLogger("unet")
 CHECKPOINT_NAME = "model.ckpt"
 # Aim for a compiled call of about this many seconds, so progress shows while steps stay batched.
 SECONDS_PER_CALL = 2.0
+PREVIEW_IMAGES = 3  # images per training summary step with model.log_image_summaries
 
 
 class TrainingDiverged(UnetError):
@@ -110,8 +112,10 @@ class TensorFlowExecutor:
         plan: DevicePlan,
         normalization: tuple[float, float] = (1.0, 0.0),
         batch_size: int = 1,
+        image_summaries: bool = False,
     ) -> None:
         self._run = run
+        self._image_summaries = image_summaries
         self._optimizer_spec = optimizer
         self._plan = plan
         self._policy = plan.policy
@@ -216,11 +220,25 @@ class TensorFlowExecutor:
         variables = model.trainable_variables
         scaled = hasattr(optimizer, "scale_loss") and self._policy == "mixed_float16"
 
+        image_spec, mask_spec = iterator.element_spec
+
+        def empty(spec, dtype):
+            return tf.zeros([0, *spec.shape[1:]], dtype)
+
         @tf.function
         def run_steps(count):
             total = tf.constant(0.0, tf.float32)
             first_bad = tf.constant(-1, tf.int64)
+            # The first PREVIEW_IMAGES images of the call's last batch, for image summaries.
+            preview_images = empty(image_spec, image_spec.dtype)
+            preview_masks = empty(mask_spec, mask_spec.dtype)
+            preview_probabilities = empty(mask_spec, tf.float32)
             for _ in tf.range(count):
+                tf.autograph.experimental.set_loop_options(shape_invariants=[
+                    (preview_images, tf.TensorShape([None, *image_spec.shape[1:]])),
+                    (preview_masks, tf.TensorShape([None, *mask_spec.shape[1:]])),
+                    (preview_probabilities, tf.TensorShape([None, *mask_spec.shape[1:]])),
+                ])
                 images, masks = next(iterator)
                 with tf.GradientTape() as tape:
                     logits = model(images, training=True)
@@ -234,9 +252,24 @@ class TensorFlowExecutor:
                 bad = tf.logical_and(first_bad < 0, tf.logical_not(tf.math.is_finite(loss)))
                 first_bad = tf.where(bad, step, first_bad)
                 total += loss
-            return total / tf.cast(count, tf.float32), first_bad
+                if self._image_summaries:
+                    preview_images, preview_masks = images[:PREVIEW_IMAGES], masks[:PREVIEW_IMAGES]
+                    preview_probabilities = tf.sigmoid(tf.cast(logits[:PREVIEW_IMAGES], tf.float32))
+            preview = (preview_images, preview_masks, preview_probabilities)
+            return total / tf.cast(count, tf.float32), first_bad, preview
 
         return run_steps
+
+    def _write_previews(self, images, masks, probabilities) -> None:
+        """Input, true and predicted masks (at probability 0.5) and both overlays of a few
+        training images, into the default summary writer."""
+        import tensorflow as tf
+
+        for index, (image, mask, probability) in enumerate(zip(images.numpy(), masks.numpy(), probabilities.numpy())):
+            sample = SamplePicture(index=index, image=denormalize(image[..., 0], self._normalization),
+                                   truth=mask[..., 0] >= TRUTH_THRESHOLD, prediction=probability[..., 0] > 0.5)
+            for kind, picture in sample_panels(sample).items():
+                tf.summary.image(f"train_samples/{index}/{kind}", picture[None])
 
     def _save(self, manager, step: int) -> str:
         import tensorflow as tf
@@ -263,7 +296,7 @@ class TensorFlowExecutor:
             boundary = min(next_boundary(current, target, periods), current + per_call)
             count = boundary - current
             tick = time.perf_counter()
-            mean_loss, first_bad = run_steps(tf.constant(count, tf.int64))
+            mean_loss, first_bad, preview = run_steps(tf.constant(count, tf.int64))
             loss, bad = float(mean_loss), int(first_bad)
             elapsed = time.perf_counter() - tick
             if bad >= 0 or not math.isfinite(loss):
@@ -283,6 +316,8 @@ class TensorFlowExecutor:
                 with writer.as_default(step=current):
                     tf.summary.scalar("loss", loss)
                     tf.summary.scalar("images_per_second", images_per_second)
+                    if self._image_summaries:
+                        self._write_previews(*preview)
                 writer.flush()
             observer.progressed(current, loss, images_per_second, is_due(current, run.log_step_count_steps))
             if stop.signum is not None:

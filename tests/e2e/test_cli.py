@@ -203,3 +203,30 @@ def test_export_writes_a_savedmodel(trained_dir, tmp_path):
     assert (tmp_path / "exported" / "saved_model.pb").is_file()
     manifest = json.loads((tmp_path / "exported" / "unet_export.json").read_text())
     assert manifest["threshold"] == 0.5 and manifest["input_size"] == [32, 32]
+
+
+def test_synth_severstal_then_train_on_crops_and_evaluate_whole_images(tmp_path):
+    data = tmp_path / "severstal"
+    made = unet("synth", "severstal", "--output", str(data), "--images", "12", "--seed", "3")
+    assert made.returncode == 0, made.stderr
+    assert (data / "train.csv").read_text().startswith("ImageId,ClassId,EncodedPixels\n")
+    params = {
+        "train_input": {"dataset": "SeverstalDataset", "dataset_path": str(data), "class_id": 3,
+                        "image_shape": [64, 64, 1], "image_fit": "crop", "include_defect_free": True,
+                        "train_batch_size": 2, "eval_batch_size": 2, "normalize_data_method": "zero_centered",
+                        "train_test_split": 0.75, "seed": 1},
+        "model": {"encoder_filters": [4, 8], "decoder_filters": [4], "data_format": "channels_last"},
+        "runconfig": {"model_dir": str(tmp_path / "m"), "max_steps": 2, "save_checkpoints_steps": 2},
+    }
+    path = write_params(tmp_path / "params.yaml", params)
+    result = unet("run", "--params", str(path), "--mode", "train_and_eval")
+    assert result.returncode == 0, result.stderr
+    saved = json.loads((tmp_path / "m" / "eval" / "results.json").read_text())
+    rows = [line.split(",") for line in (data / "train.csv").read_text().splitlines()[1:]]
+    usable = {r[0] for r in rows if r[1] == "3"} | ({p.name for p in (data / "train_images").iterdir()}
+                                                    - {r[0] for r in rows})
+    assert saved["num_images"] == len(usable) - round(0.75 * len(usable))  # held out, each whole at 1600x256
+    sample = next((tmp_path / "m" / "eval" / "samples").glob("*.png"))
+    import imageio.v3 as iio
+
+    assert iio.imread(sample).shape[0] == 256

@@ -6,7 +6,7 @@ import imageio.v3 as iio
 import numpy as np
 import pytest
 
-from adapters.datasets.dagm import DagmReader, list_samples
+from adapters.datasets.dagm import list_samples, open_dagm
 from adapters.images import read_gray
 from domain.data import DataSpec
 from domain.errors import DataError
@@ -29,7 +29,7 @@ def spec(root) -> DataSpec:
 
 
 def first_batches(root):
-    reader = DagmReader(spec(root), spec(root))
+    reader = open_dagm(spec(root), spec(root))
     images, masks = [], []
     for image, mask in reader.training_stream().take(6):
         images.append(image.numpy())
@@ -61,7 +61,7 @@ def test_broken_files_are_named_in_one_line(tiny_dagm, tmp_path, name):
     root, train = dataset_copy(tiny_dagm, tmp_path)
     BROKEN[name](train)
     with pytest.raises(DataError) as caught:
-        DagmReader(spec(root), spec(root)).training_size()
+        open_dagm(spec(root), spec(root)).training_size()
     message = str(caught.value)
     assert IMAGE_ID in message and "\n" not in message
 
@@ -101,5 +101,5 @@ def test_labels_rows_with_missing_or_extra_columns(tiny_dagm, tmp_path, row, rea
     lines[number] = row
     labels.write_bytes("\r\n".join(lines).encode())
     with pytest.raises(DataError) as caught:
-        DagmReader(spec(root), spec(root)).training_size()
+        open_dagm(spec(root), spec(root)).training_size()
     assert str(caught.value).startswith(f"{labels}:{number + 1}: {reason}")

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from adapters.datasets.dagm import DagmReader, list_samples, open_dagm
+from adapters.datasets.dagm import list_samples, open_dagm
 from adapters.images import read_gray
 from domain.data import DataSpec
 from domain.errors import ConfigError, DataError
@@ -36,7 +36,7 @@ def test_real_samples_are_listed_with_their_masks(real_data, class_id, defective
 
 def test_real_samples_stream_resized_normalized_and_augmented(real_data):
     train = spec(real_data / "dagm", only_defective_images=True, shuffle=False, augment_data=False)
-    reader = DagmReader(train, train)
+    reader = open_dagm(train, train)
     images, masks = next(iter(reader.training_stream()))
     assert images.shape == (2, 64, 64, 1) and masks.shape == (2, 64, 64, 1)
     assert 0.0 <= float(np.min(images)) and float(np.max(images)) <= 1.0
@@ -48,7 +48,7 @@ def test_real_samples_stream_resized_normalized_and_augmented(real_data):
 
 def test_synthetic_data_reads_back_with_exact_masks(tiny_dagm):
     train = spec(tiny_dagm, image_shape=(32, 32, 1), shuffle=False, augment_data=False)
-    reader = DagmReader(train, train)
+    reader = open_dagm(train, train)
     assert reader.training_size() == 12 and reader.evaluation_size() == 5
     batches = list(reader.evaluation_stream())
     assert [len(images) for images, _ in batches] == [2, 2, 1]  # every test image, remainder kept
@@ -61,8 +61,8 @@ def test_synthetic_data_reads_back_with_exact_masks(tiny_dagm):
 
 def test_augmentation_is_seeded_and_moves_image_and_mask_together(tiny_dagm):
     train = spec(tiny_dagm, image_shape=(32, 32, 1), only_defective_images=True, train_batch_size=4)
-    first = next(iter(DagmReader(train, train).training_stream()))
-    again = next(iter(DagmReader(train, train).training_stream()))
+    first = next(iter(open_dagm(train, train).training_stream()))
+    again = next(iter(open_dagm(train, train).training_stream()))
     np.testing.assert_array_equal(first[0].numpy(), again[0].numpy())
     plain = spec(tiny_dagm, image_shape=(32, 32, 1), only_defective_images=True, shuffle=False, augment_data=False)
     originals = {read_gray(s.image).tobytes(): read_gray(s.mask) > 0 for s in list_samples(plain, "Train")}
@@ -102,7 +102,7 @@ def test_broken_datasets_fail_with_one_line_naming_the_file(tmp_path, tiny_dagm,
     breakage(root)
     train = spec(root, image_shape=(32, 32, 1), class_id=class_id)
     with pytest.raises(DataError) as caught:
-        DagmReader(train, train).training_size()
+        open_dagm(train, train).training_size()
     assert message in str(caught.value) and "\n" not in str(caught.value)
 
 

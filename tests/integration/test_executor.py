@@ -187,6 +187,9 @@ def test_image_summaries_and_the_report_read_back_from_tensorboard(tiny_dagm, tm
     result = container.evaluate().execute()
     tags = image_tags(tmp_path / "m" / "eval")
     assert "samples/best/predicted_overlay" in tags and "samples/worst/true_mask" in tags
+    training_tags = image_tags(tmp_path / "m")
+    assert {f"train_samples/{i}/{kind}" for i in range(3) for kind in ("input", "true_overlay", "predicted_mask")} \
+        <= set(training_tags)
     scalars = read_scalars(tmp_path / "m" / "eval")
     assert scalars["eval/defect_Dice"] == [(result.step, pytest.approx(result.scores.defect_Dice))]
     assert [step for step, _ in read_scalars(tmp_path / "m")["loss"]] == [2, 4]

@@ -1,0 +1,122 @@
+"""A DatasetReader over lists of (image, mask) samples: checks every file once, then serves
+tf.data streams. DAGM, Severstal and image folders differ only in how they list samples."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+from adapters.images import read_gray
+from domain import rle
+from domain.augmentation import AugmentationSpec
+from domain.data import DataSpec
+from domain.errors import DataError
+
+log = logging.getLogger("unet")
+SPLITS = ("train", "eval")
+BINARY_MASK_VALUES = ({0, 255}, {0, 1})
+
+
+def check_mask_values(mask: np.ndarray, path) -> None:
+    """Masks are 0/255 (DAGM) or 0/1; anything else would silently become a wrong mask."""
+    values = set(np.unique(mask).tolist())
+    if not any(values <= allowed for allowed in BINARY_MASK_VALUES):
+        shown = ", ".join(str(v) for v in sorted(values)[:6]) + (", ..." if len(values) > 6 else "")
+        raise DataError(f"{path}: a mask must hold only 0 and 255 (or 0 and 1), found {shown}")
+
+
+def check_readable(samples: list, workers: int = 4, binary_masks: bool = True) -> list[tuple[int, int]]:
+    """Decode every file once; the first broken one fails with its path. Returns image sizes."""
+
+    def check(sample) -> tuple[int, int]:
+        image = read_gray(sample.image)
+        if getattr(sample, "encoded", ""):
+            try:
+                rle.decode(sample.encoded, image.shape)
+            except ValueError as error:
+                raise DataError(f"{sample.image}: its RLE mask does not fit the "
+                                f"{image.shape[1]}x{image.shape[0]} image ({error})") from None
+        if sample.mask is not None:
+            mask = read_gray(sample.mask)
+            if binary_masks:
+                check_mask_values(mask, sample.mask)
+            if mask.shape != image.shape:
+                raise DataError(
+                    f"{sample.mask}: mask is {mask.shape[1]}x{mask.shape[0]} but its image is "
+                    f"{image.shape[1]}x{image.shape[0]}"
+                )
+        return image.shape
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(check, samples))
+
+
+class FileDatasetReader:
+    """`training_stream` (infinite, shuffled, augmented, batched) and `evaluation_stream`
+    (every evaluation sample exactly once, in listing order)."""
+
+    def __init__(self, name: str, train: DataSpec, evaluation: DataSpec, list_split: Callable[[str], list],
+                 seed: int | None = None, augmentation: AugmentationSpec | None = None, stride: int = 1,
+                 mask_method: str = "bilinear", mask_threshold: float | None = None) -> None:
+        self._name = name
+        self._train = train
+        self._eval = evaluation
+        self._list_split = list_split
+        self._seed = train.seed if train.seed is not None else seed
+        self._augmentation = augmentation
+        self._stride = stride
+        self._mask_method = mask_method
+        self._mask_threshold = mask_threshold
+        self._checked: dict[str, tuple[list, list[tuple[int, int]]]] = {}
+
+    def name(self) -> str:
+        return self._name
+
+    def _samples(self, split: str) -> list:
+        if split not in self._checked:
+            samples = self._list_split(split)
+            sizes = check_readable(samples, binary_masks=self._mask_threshold is None)
+            spec = self._train if split == "train" else self._eval
+            if spec.image_fit == "crop":
+                self._check_crop_sizes(split, samples, sizes, spec)
+            self._checked[split] = (samples, sizes)
+        return self._checked[split][0]
+
+    def _check_crop_sizes(self, split: str, samples: list, sizes: list, spec: DataSpec) -> None:
+        """Crops need images at least image_shape; whole-image evaluation needs sides that are
+        multiples of the network's stride, and one size for a batch."""
+        for sample, (height, width) in zip(samples, sizes):
+            if split == "train" and (height < spec.height or width < spec.width):
+                raise DataError(f"{sample.image}: {width}x{height} is smaller than the "
+                                f"{spec.width}x{spec.height} crops of train_input.image_fit: crop")
+            if split == "eval" and (height % self._stride or width % self._stride):
+                raise DataError(f"{sample.image}: {width}x{height} is not a multiple of the network's stride "
+                                f"{self._stride}, needed to evaluate whole images (train_input.image_fit: crop)")
+        if split == "eval" and len(set(sizes)) > 1:
+            raise DataError(f"{samples[0].image}: evaluation images differ in size ({len(set(sizes))} sizes); "
+                            "image_fit: crop evaluates whole images, which must share one size")
+
+    def training_size(self) -> int:
+        return len(self._samples("train"))
+
+    def evaluation_size(self) -> int:
+        return len(self._samples("eval"))
+
+    def training_stream(self):
+        from adapters.datasets import pipeline
+
+        samples = self._samples("train")
+        sizes = self._checked["train"][1]
+        return pipeline.training_stream(
+            samples, self._train, self._seed, self._augmentation, mask_method=self._mask_method,
+            mask_threshold=self._mask_threshold, native_pixels=max(h * w for h, w in sizes),
+        )
+
+    def evaluation_stream(self):
+        from adapters.datasets import pipeline
+
+        return pipeline.evaluation_stream(self._samples("eval"), self._eval, mask_method=self._mask_method,
+                                          mask_threshold=self._mask_threshold)

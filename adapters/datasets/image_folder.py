@@ -1,0 +1,77 @@
+"""ImageFolderDataset: your own `images/` and `masks/` folders.
+
+`dataset_path` holds either `train/` and `test/`, each with `images/` and `masks/`, or one
+`images/` and `masks/` pair split by a seeded `train_test_split`. A mask is matched to its
+image by file stem (`a.jpg` <- `a.png`); an image without a mask is defect-free. Any size and
+format imageio reads; masks are binarized at `mask_threshold`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from adapters.datasets.dagm import Sample
+from adapters.datasets.file_reader import FileDatasetReader
+from adapters.datasets.severstal import split
+from adapters.images import IMAGE_SUFFIXES
+from domain.augmentation import AugmentationSpec
+from domain.data import DataSpec
+from domain.errors import ConfigError, DataError
+
+DEFAULT_SPLIT = 0.8
+
+
+def _files_by_stem(folder: Path) -> dict[str, Path]:
+    found: dict[str, Path] = {}
+    for path in sorted(folder.iterdir()):
+        if path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES:
+            if path.stem in found:
+                raise DataError(f"{path}: two files share the stem {path.stem!r} ({found[path.stem].name})")
+            found[path.stem] = path
+    return found
+
+
+def list_pairs(folder: Path) -> list[Sample]:
+    images_dir, masks_dir = folder / "images", folder / "masks"
+    if not images_dir.is_dir():
+        raise DataError(f"{images_dir}: not found (ImageFolderDataset expects images/ and masks/)")
+    images = _files_by_stem(images_dir)
+    masks = _files_by_stem(masks_dir) if masks_dir.is_dir() else {}
+    orphans = sorted(set(masks) - set(images))
+    if orphans:
+        raise DataError(f"{masks[orphans[0]]}: a mask with no image of the same stem in {images_dir}")
+    if not images:
+        raise DataError(f"{images_dir}: no image files ({', '.join(IMAGE_SUFFIXES)})")
+    return [Sample(images[stem], masks.get(stem)) for stem in sorted(images)]
+
+
+def _usable(folder: Path, spec: DataSpec) -> list[Sample]:
+    samples = list_pairs(folder)
+    if spec.only_defective_images:
+        samples = [sample for sample in samples if sample.mask is not None]
+        if not samples:
+            raise DataError(f"{folder / 'masks'}: no image has a mask (train_input.only_defective_images)")
+    return samples
+
+
+def open_image_folder(train: DataSpec, evaluation: DataSpec, seed: int | None = None,
+                      augmentation: AugmentationSpec | None = None, stride: int = 1) -> FileDatasetReader:
+    if not train.dataset_path:
+        raise ConfigError("train_input.dataset_path: required for ImageFolderDataset")
+    root = Path(train.dataset_path)
+    if not root.is_dir():
+        raise DataError(f"{root}: dataset_path does not exist (train_input.dataset_path)")
+    split_seed = train.seed if train.seed is not None else seed
+    parts: dict[str, list[Sample]] = {}
+
+    def list_split(which: str) -> list[Sample]:
+        if not parts:
+            if (root / "train").is_dir() and (root / "test").is_dir():
+                parts["train"], parts["eval"] = _usable(root / "train", train), _usable(root / "test", train)
+            else:
+                share = DEFAULT_SPLIT if train.train_test_split is None else train.train_test_split
+                parts["train"], parts["eval"] = split(_usable(root, train), share, split_seed)
+        return parts[which]
+
+    return FileDatasetReader("image_folder", train, evaluation, list_split, seed, augmentation, stride,
+                             mask_threshold=float(train.mask_threshold))

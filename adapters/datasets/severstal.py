@@ -1,0 +1,99 @@
+"""Severstal Steel Defect Detection (`train.csv` + `train_images/`) as one binary task.
+
+The rows of `class_id` give the defective images and their RLE masks; with
+`include_defect_free`, images with no row at all join as negatives. The train/eval split is
+seeded and made over images, so every row of an image lands on the same side.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+
+from adapters.datasets.dagm import Sample
+from adapters.datasets.file_reader import FileDatasetReader
+from adapters.datasets.severstal_csv import CLASS_IDS, read_train_csv
+from domain.augmentation import AugmentationSpec
+from domain.data import DataSpec
+from domain.errors import ConfigError, DataError
+
+log = logging.getLogger("unet")
+DEFAULT_SPLIT = 0.85  # the reference's train share
+IMAGE_SUFFIX = ".jpg"
+
+
+def _root(spec: DataSpec) -> Path:
+    if spec.class_id not in CLASS_IDS:
+        raise ConfigError(f"train_input.class_id: SeverstalDataset needs a class in 1..4, got {spec.class_id}")
+    if not spec.dataset_path:
+        raise ConfigError("train_input.dataset_path: required for SeverstalDataset")
+    root = Path(spec.dataset_path)
+    if not (root / "train.csv").is_file():
+        raise DataError(f"{root / 'train.csv'}: not found (train_input.dataset_path must hold train.csv "
+                        "and train_images/)")
+    if not (root / "train_images").is_dir():
+        raise DataError(f"{root / 'train_images'}: not found")
+    return root
+
+
+def list_all(spec: DataSpec) -> list[Sample]:
+    """Every usable image of the task, in ImageId order, before the split."""
+    root = _root(spec)
+    rows, problems = read_train_csv(root / "train.csv", skip_bad_rows=spec.skip_bad_rows)
+    images = root / "train_images"
+    present = {p.name for p in images.iterdir() if p.is_file()}
+    chosen: dict[str, str] = {}
+    for row in rows:
+        where = f"{root / 'train.csv'}:{row.line}"
+        problem = None
+        if row.image_id not in present:
+            problem = f"{where}: {row.image_id} is listed but {images / row.image_id} does not exist"
+        elif row.class_id == spec.class_id and row.image_id in chosen:
+            problem = f"{where}: a second row for {row.image_id} class {row.class_id}"
+        if problem is not None:
+            if not spec.skip_bad_rows:
+                raise DataError(problem)
+            problems.append(problem)
+            continue
+        if row.class_id == spec.class_id:
+            chosen[row.image_id] = row.encoded
+    if problems:
+        log.warning("%s: skipped %d bad rows (train_input.skip_bad_rows), the first: %s",
+                    root / "train.csv", len(problems), problems[0])
+    samples = {image_id: Sample(images / image_id, None, encoded) for image_id, encoded in chosen.items()}
+    if spec.include_defect_free:
+        with_rows = {row.image_id for row in rows}
+        for name in present - with_rows:
+            if name.lower().endswith((IMAGE_SUFFIX, ".jpeg", ".png")):
+                samples[name] = Sample(images / name, None, "")
+    if not samples:
+        raise DataError(f"{root / 'train.csv'}: no images of class {spec.class_id}"
+                        + ("" if spec.include_defect_free else " (include_defect_free is off)"))
+    return [samples[name] for name in sorted(samples)]
+
+
+def split(samples: list[Sample], share: float | None, seed: int | None) -> tuple[list[Sample], list[Sample]]:
+    """A seeded shuffle of the images, the first `share` for training; both sides non-empty."""
+    share = DEFAULT_SPLIT if share is None else share
+    order = np.random.default_rng(0 if seed is None else seed).permutation(len(samples))
+    cut = min(max(1, round(share * len(samples))), len(samples) - 1)
+    if len(samples) < 2:
+        raise DataError(f"{samples[0].image.parent}: one image cannot be split into training and evaluation")
+    return [samples[i] for i in sorted(order[:cut])], [samples[i] for i in sorted(order[cut:])]
+
+
+def open_severstal(train: DataSpec, evaluation: DataSpec, seed: int | None = None,
+                   augmentation: AugmentationSpec | None = None, stride: int = 1) -> FileDatasetReader:
+    split_seed = train.seed if train.seed is not None else seed
+    parts: dict[str, list[Sample]] = {}
+
+    def list_split(which: str) -> list[Sample]:
+        if not parts:
+            parts["train"], parts["eval"] = split(list_all(train), train.train_test_split, split_seed)
+        return parts[which]
+
+    # Masks resize nearest-neighbour, as the reference's Severstal pipeline.
+    return FileDatasetReader("severstal", train, evaluation, list_split, seed, augmentation, stride,
+                             mask_method="nearest")

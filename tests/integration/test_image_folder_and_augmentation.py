@@ -1,0 +1,100 @@
+"""Your own folders of images and masks; augmentation applied identically to image and mask."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from adapters.datasets import pipeline
+from adapters.datasets.dagm import Sample
+from adapters.datasets.image_folder import open_image_folder
+from adapters.images import write_png
+from domain.augmentation import AugmentationSpec
+from domain.data import DataSpec
+from domain.errors import DataError
+
+
+def folder_spec(root, **keys):
+    values = {"dataset": "ImageFolderDataset", "dataset_path": str(root), "image_shape": [32, 32, 1],
+              "train_batch_size": 2, "eval_batch_size": 3, "seed": 4, **keys}
+    return DataSpec(**values)
+
+
+def write_pairs(folder, count, rng, size=(40, 56), mask_every=2):
+    (folder / "images").mkdir(parents=True)
+    (folder / "masks").mkdir()
+    for index in range(count):
+        write_png(folder / "images" / f"img{index:02d}.png", rng.integers(0, 256, size, dtype=np.uint8))
+        if index % mask_every == 0:
+            mask = np.zeros(size, np.uint8)
+            mask[5:20, 10:30] = 200  # soft-edged masks are binarized at mask_threshold (128)
+            mask[5:20, 10] = 100
+            write_png(folder / "masks" / f"img{index:02d}.png", mask)
+
+
+def test_a_single_folder_is_split_and_masks_are_thresholded(tmp_path):
+    write_pairs(tmp_path, 10, np.random.default_rng(0))
+    native = folder_spec(tmp_path, train_test_split=0.7, image_shape=[40, 56, 1])
+    reader = open_image_folder(native, native)
+    assert (reader.training_size(), reader.evaluation_size()) == (7, 3)
+    expected = np.zeros((40, 56), np.float32)
+    expected[5:20, 11:30] = 1.0  # the column of 100 is below mask_threshold 128
+    names = [sample.image.name for sample in reader._samples("eval")]
+    images, masks = next(iter(reader.evaluation_stream()))
+    assert images.shape == (3, 40, 56, 1)
+    for name, mask in zip(names, masks.numpy()[..., 0]):
+        np.testing.assert_array_equal(mask, expected if int(name[3:5]) % 2 == 0 else 0 * expected)
+    resized = open_image_folder(folder_spec(tmp_path), folder_spec(tmp_path))
+    assert next(iter(resized.evaluation_stream()))[0].shape == (2, 32, 32, 1)  # default split 0.8
+    defective = open_image_folder(folder_spec(tmp_path, only_defective_images=True), folder_spec(tmp_path))
+    assert defective.training_size() + defective.evaluation_size() == 5
+
+
+def test_train_and_test_subfolders_and_an_orphan_mask(tmp_path):
+    rng = np.random.default_rng(1)
+    write_pairs(tmp_path / "train", 4, rng)
+    write_pairs(tmp_path / "test", 2, rng)
+    reader = open_image_folder(folder_spec(tmp_path), folder_spec(tmp_path))
+    assert (reader.training_size(), reader.evaluation_size()) == (4, 2)
+    write_png(tmp_path / "test" / "masks" / "lonely.png", np.zeros((4, 4), np.uint8))
+    with pytest.raises(DataError, match="lonely.png: a mask with no image"):
+        open_image_folder(folder_spec(tmp_path), folder_spec(tmp_path)).evaluation_size()
+
+
+def test_a_mask_of_another_size_is_named(tmp_path):
+    write_pairs(tmp_path, 3, np.random.default_rng(2))
+    write_png(tmp_path / "masks" / "img00.png", np.zeros((10, 10), np.uint8))
+    with pytest.raises(DataError, match="img00.png: mask is 10x10 but its image is 56x40"):
+        reader = open_image_folder(folder_spec(tmp_path, train_test_split=0.5), folder_spec(tmp_path))
+        reader.training_size(), reader.evaluation_size()
+
+
+@pytest.mark.parametrize("augmentation", [
+    AugmentationSpec(),
+    AugmentationSpec(vertical_flip=True, rotations="all", brightness=0.3, brightness_probability=1.0, contrast=0.5),
+])
+def test_augmentation_moves_image_and_mask_together_and_clips_to_the_range(tmp_path, augmentation):
+    # The image is its own mask (0 or 255), so after any geometric change they must still agree.
+    rng = np.random.default_rng(3)
+    (tmp_path / "images").mkdir()
+    (tmp_path / "masks").mkdir()
+    for index in range(6):
+        mask = (rng.random((32, 32)) > 0.7).astype(np.uint8) * 255
+        write_png(tmp_path / "images" / f"{index}.png", mask)
+        write_png(tmp_path / "masks" / f"{index}.png", mask)
+    spec = folder_spec(tmp_path, normalize_data_method="zero_centered", train_batch_size=6)
+    samples = [Sample(tmp_path / "images" / f"{i}.png", tmp_path / "masks" / f"{i}.png") for i in range(6)]
+    stream = pipeline.training_stream(samples, spec, seed=1, augmentation=augmentation, mask_threshold=128.0)
+    changed = 0
+    for images, masks in stream.take(4):
+        images, masks = images.numpy(), masks.numpy()
+        assert images.min() >= -1.0 and images.max() <= 1.0
+        np.testing.assert_array_equal(masks > 0.5, images > images.mean(axis=(1, 2, 3), keepdims=True))
+        changed += 1
+    assert changed == 4
+
+
+def test_augmentation_defaults_follow_the_reference():
+    spec = AugmentationSpec()
+    assert spec.quarter_turns(square=True) == (0, 1, 2) and spec.quarter_turns(square=False) == (0, 2)
+    assert spec.brightness_for("SeverstalDataset") == 0.2 and spec.brightness_for("DAGM2007Dataset") == 0.0
+    assert AugmentationSpec(rotations="all").quarter_turns(square=True) == (0, 1, 2, 3)
