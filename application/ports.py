@@ -191,3 +191,12 @@ class ChartPanel:
     title: str
     x_label: str
     lines: tuple[tuple[str, tuple[tuple[float, float], ...]], ...]  # (label, ((x, y), ...))
+
+
+class RecordWriter(Protocol):
+    def write_split(self, samples: Sequence[Any], directory: str, split: str, images_per_file: int,
+                    progress: Callable[[int, int], None] | None = None) -> list[str]:
+        """Write the samples of one split ("train" or "eval") as shards; return their paths."""
+
+    def write_manifest(self, directory: str, counts: dict[str, int], spec: Any, source: dict) -> str:
+        """Write what the shards hold and where they came from; return its path."""

@@ -28,6 +28,7 @@ DATASETS = (
     "SeverstalDataset",
     "SeverstalTFRecordsDataset",
     "ImageFolderDataset",  # your own images/ and masks/ folders
+    "TFRecordsDataset",  # records written by unet write-tfrecords from any of the above
 )
 # How images meet image_shape: `resize` squashes them to it (the reference); `crop` keeps the
 # pixel scale, training on random crops of image_shape and evaluating on whole images.

@@ -205,6 +205,20 @@ def command_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def command_write_tfrecords(args: argparse.Namespace) -> int:
+    from entrypoints.container import build_container
+
+    container = build_container(args.params, None, args.set)
+    bars = {split: progress_printer(f"converted {split}") for split in ("train", "eval")}
+    report = container.write_records().execute(
+        args.output_directory, args.images_per_file, progress=lambda split, done, total: bars[split](done, total),
+    )
+    shards = len(report.files) - 1
+    print(f"wrote {report.counts['train']} train and {report.counts['eval']} test records in {shards} files "
+          f"under {report.directory} (manifest.json beside them)")
+    return 0
+
+
 def command_synth(args: argparse.Namespace) -> int:
     from adapters.datasets.synthetic_dagm import SyntheticDagmSpec, generate
 
@@ -290,6 +304,14 @@ def make_parser() -> argparse.ArgumentParser:
     export.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE")
     export.add_argument("--debug", action="store_true")
     export.set_defaults(handler=command_export)
+
+    records = commands.add_parser("write-tfrecords", help="convert the dataset a params file names to TFRecords")
+    records.add_argument("-p", "--params", help="YAML params file (default: the built-in demo preset)")
+    records.add_argument("--output_directory", required=True, help="gets train/, test/ and manifest.json")
+    records.add_argument("--images_per_file", type=int, default=256, help="records per shard (default 256)")
+    records.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE")
+    records.add_argument("--debug", action="store_true")
+    records.set_defaults(handler=command_write_tfrecords)
 
     synth = commands.add_parser("synth", help="generate a synthetic dataset")
     kinds = synth.add_subparsers(dest="kind", required=True)

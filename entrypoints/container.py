@@ -21,13 +21,14 @@ from adapters.artifacts import FileArtifactStore, FileImageSource
 from adapters.report_chart import MatplotlibRenderer, TensorBoardHistory
 from adapters.terminal import TerminalObserver
 from application.benchmark import BenchmarkUseCase
+from application.conversion import WriteRecordsUseCase
 from application.evaluation import EvaluateAllUseCase, EvaluateUseCase
 from application.export import ExportUseCase
 from application.prediction import PredictUseCase
 from application.report import ReportUseCase
 from application.training import TrainAndEvaluateUseCase, TrainUseCase
 from configs.loader import load_experiment
-from domain.errors import ConfigError, NotYetSupported
+from domain.errors import ConfigError
 from domain.experiment import ExperimentSpec
 
 log = logging.getLogger("unet")
@@ -66,15 +67,32 @@ def _image_folder_reader(experiment: ExperimentSpec):
                              experiment.augmentation, experiment.model.stride)
 
 
+def _tfrecords_reader(experiment: ExperimentSpec):
+    from adapters.datasets.tfrecords import TfRecordsReader
+
+    mask_method = "nearest" if experiment.data.dataset.startswith("Severstal") else "bilinear"
+    return TfRecordsReader(experiment.data.dataset, experiment.data, experiment.eval_data,
+                           experiment.run.tf_random_seed, experiment.augmentation, mask_method)
+
+
+def _records_writer(experiment: ExperimentSpec):
+    from adapters.datasets.tfrecords import TfRecordsWriter
+
+    folder = experiment.data.dataset == "ImageFolderDataset"
+    return TfRecordsWriter(float(experiment.data.mask_threshold) if folder else None)
+
+
+def _source(experiment: ExperimentSpec) -> dict:
+    from configs.loader import to_mapping
+
+    return to_mapping(experiment)
+
+
 def _external():
     raise ConfigError(
         "train_input.dataset: 'external' means your code supplies the reader: "
         "container.dataset.override(providers.Object(your_reader))"
     )
-
-
-def _not_yet(dataset: str):
-    raise NotYetSupported(f"train_input.dataset: {dataset} is not here yet (TFRecords arrive with the datasets issue); use DAGM2007Dataset, SeverstalDataset or ImageFolderDataset")
 
 
 def _random_batches(experiment: ExperimentSpec):
@@ -110,10 +128,11 @@ class Container(containers.DeclarativeContainer):
         providers.Callable(lambda e: e.data.dataset, experiment),
         external=providers.Callable(_external),
         DAGM2007Dataset=providers.Singleton(_dagm_reader, experiment),
-        DAGM2007TFRecordsDataset=providers.Callable(_not_yet, "DAGM2007TFRecordsDataset"),
+        DAGM2007TFRecordsDataset=providers.Singleton(_tfrecords_reader, experiment),
         SeverstalDataset=providers.Singleton(_severstal_reader, experiment),
         ImageFolderDataset=providers.Singleton(_image_folder_reader, experiment),
-        SeverstalTFRecordsDataset=providers.Callable(_not_yet, "SeverstalTFRecordsDataset"),
+        SeverstalTFRecordsDataset=providers.Singleton(_tfrecords_reader, experiment),
+        TFRecordsDataset=providers.Singleton(_tfrecords_reader, experiment),
     )
     observer = providers.Singleton(TerminalObserver)
     artifacts = providers.Singleton(
@@ -148,6 +167,10 @@ class Container(containers.DeclarativeContainer):
         PredictUseCase, builder, executor, images, artifacts,
         experiment.provided.model, experiment.provided.eval_data,
         experiment.provided.evaluation.rule,
+    )
+    write_records = providers.Factory(
+        WriteRecordsUseCase, dataset, providers.Singleton(_records_writer, experiment), experiment.provided.data,
+        providers.Callable(_source, experiment),
     )
     history = providers.Factory(TensorBoardHistory, experiment.provided.run.model_dir)
     renderer = providers.Singleton(MatplotlibRenderer)

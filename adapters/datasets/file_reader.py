@@ -75,7 +75,8 @@ class FileDatasetReader:
     def name(self) -> str:
         return self._name
 
-    def _samples(self, split: str) -> list:
+    def samples(self, split: str) -> list:
+        """The checked samples of "train" or "eval", listed once."""
         if split not in self._checked:
             samples = self._list_split(split)
             sizes = check_readable(samples, binary_masks=self._mask_threshold is None)
@@ -100,15 +101,15 @@ class FileDatasetReader:
                             "image_fit: crop evaluates whole images, which must share one size")
 
     def training_size(self) -> int:
-        return len(self._samples("train"))
+        return len(self.samples("train"))
 
     def evaluation_size(self) -> int:
-        return len(self._samples("eval"))
+        return len(self.samples("eval"))
 
     def training_stream(self):
         from adapters.datasets import pipeline
 
-        samples = self._samples("train")
+        samples = self.samples("train")
         sizes = self._checked["train"][1]
         return pipeline.training_stream(
             samples, self._train, self._seed, self._augmentation, mask_method=self._mask_method,
@@ -118,5 +119,5 @@ class FileDatasetReader:
     def evaluation_stream(self):
         from adapters.datasets import pipeline
 
-        return pipeline.evaluation_stream(self._samples("eval"), self._eval, mask_method=self._mask_method,
+        return pipeline.evaluation_stream(self.samples("eval"), self._eval, mask_method=self._mask_method,
                                           mask_threshold=self._mask_threshold)

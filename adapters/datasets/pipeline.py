@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
 import tensorflow as tf
 
 from domain.augmentation import AugmentationSpec
@@ -18,10 +19,63 @@ AUTOTUNE = tf.data.AUTOTUNE
 CACHE_BUDGET = 2 * 1024**3  # bytes of decoded images kept in memory between epochs
 
 
+TF_DECODABLE = (".png", ".jpg", ".jpeg", ".bmp", ".gif")  # what tf.io.decode_image reads
+
+
+def tf_decodable(path) -> bool:
+    return str(path).lower().endswith(TF_DECODABLE)
+
+
+def _read_with_imageio(path: bytes) -> np.ndarray:
+    from adapters.images import read_gray
+
+    return read_gray(path.decode())
+
+
+def _to_gray(image: tf.Tensor) -> tf.Tensor:
+    """(H, W, C) -> (H, W, 1): gray stored as RGB(A) keeps its value, colour becomes ITU-R 601 luma."""
+
+    def from_rgb():
+        rgb = image[..., :3]
+        same = tf.reduce_all(rgb[..., 0] == rgb[..., 1]) & tf.reduce_all(rgb[..., 1] == rgb[..., 2])
+        luma = tf.round(tf.tensordot(rgb, tf.constant([0.299, 0.587, 0.114], tf.float32), 1))[..., None]
+        return tf.cond(same, lambda: rgb[..., :1], lambda: luma)
+
+    return tf.cond(tf.shape(image)[-1] >= 3, from_rgb, lambda: image[..., :1])
+
+
 def _decode(path: tf.Tensor, channels: int) -> tf.Tensor:
-    # decode_image handles PNG, JPEG, BMP and GIF by content, not by suffix.
-    image = tf.io.decode_image(tf.io.read_file(path), channels=channels, expand_animations=False)
-    return tf.cast(image, tf.float32)
+    """PNG, JPEG, BMP and GIF in the graph (by content); other formats (TIFF) through imageio."""
+
+    def by_tensorflow():
+        return decode_bytes(tf.io.read_file(path), channels)
+
+    def by_imageio():
+        gray = tf.numpy_function(_read_with_imageio, [path], tf.uint8, stateful=False)
+        return tf.tile(tf.cast(gray[..., None], tf.float32), [1, 1, channels])
+
+    lowered = tf.strings.lower(path)
+    decodable = tf.reduce_any([tf.strings.regex_full_match(lowered, f".*\\{suffix}") for suffix in TF_DECODABLE])
+    image = tf.cond(decodable, by_tensorflow, by_imageio)
+    image.set_shape([None, None, channels])
+    return image
+
+
+def decode_bytes(raw: tf.Tensor, channels: int) -> tf.Tensor:
+    """Encoded PNG/JPEG/BMP/GIF bytes -> (H, W, channels) float32 pixel values."""
+    if channels != 1:
+        image = tf.cast(tf.io.decode_image(raw, channels=channels, expand_animations=False), tf.float32)
+        image.set_shape([None, None, channels])
+        return image
+    # JPEG: the decoder's own luma plane. Others (BMP cannot decode to one channel): as
+    # adapters.images.read_gray converts, so that every reader sees the same pixels.
+    image = tf.cond(
+        tf.io.is_jpeg(raw),
+        lambda: tf.cast(tf.io.decode_jpeg(raw, channels=1), tf.float32),
+        lambda: _to_gray(tf.cast(tf.io.decode_image(raw, channels=0, expand_animations=False), tf.float32)),
+    )
+    image.set_shape([None, None, 1])
+    return image
 
 
 def decode_rle(encoded: tf.Tensor, height: tf.Tensor, width: tf.Tensor) -> tf.Tensor:
@@ -45,9 +99,23 @@ def _binary(mask: tf.Tensor, threshold: float | None) -> tf.Tensor:
     return mask / tf.maximum(tf.reduce_max(mask), 1.0)
 
 
-def _load(spec: DataSpec, resize: bool, mask_method: str, mask_threshold: float | None):
+def fit(spec: DataSpec, resize: bool, mask_method: str = "bilinear"):
+    """(raw image, 0/1 mask) at their own size -> resized to image_shape (unless cropping later)
+    and normalized."""
     scale, offset = spec.normalization()
     size = (spec.height, spec.width)
+
+    def apply(image, mask):
+        if resize:
+            image = tf.image.resize(image, size, method="bilinear")
+            mask = tf.image.resize(mask, size, method=mask_method)
+        return image * scale + offset, mask
+
+    return apply
+
+
+def _load(spec: DataSpec, resize: bool, mask_method: str, mask_threshold: float | None):
+    fitted = fit(spec, resize, mask_method)
 
     def load(image_path, mask_path, encoded):
         image = _decode(image_path, spec.channels)
@@ -57,10 +125,7 @@ def _load(spec: DataSpec, resize: bool, mask_method: str, mask_threshold: float 
             lambda: _binary(_decode(mask_path, 1), mask_threshold),
             lambda: decode_rle(encoded, shape[0], shape[1]),  # all zeros for an empty string
         )
-        if resize:
-            image = tf.image.resize(image, size, method="bilinear")
-            mask = tf.image.resize(mask, size, method=mask_method)
-        return image * scale + offset, mask
+        return fitted(image, mask)
 
     return load
 
@@ -118,21 +183,29 @@ def _fits_in_memory(count: int, pixels: int, spec: DataSpec) -> bool:
 def training_stream(samples: Sequence, spec: DataSpec, seed: int | None,
                     augmentation: AugmentationSpec | None = None, mask_method: str = "bilinear",
                     mask_threshold: float | None = None, native_pixels: int | None = None) -> tf.data.Dataset:
-    """Infinite batches (image NHWC float32, mask NHWC float32 in [0, 1]).
+    """Infinite batches (image NHWC float32, mask NHWC float32 in [0, 1]) from files.
 
     With `image_fit: crop` images are decoded whole (cached when they fit; `native_pixels` is
     their pixel count) and each draw takes a random crop of image_shape from one."""
+    load = _load(spec, resize=spec.image_fit != "crop", mask_method=mask_method, mask_threshold=mask_threshold)
+    prepared = _files(samples).map(load, num_parallel_calls=AUTOTUNE)
+    return training_batches(prepared, len(samples), spec, seed, augmentation, native_pixels)
+
+
+def training_batches(prepared: tf.data.Dataset, count: int, spec: DataSpec, seed: int | None,
+                     augmentation: AugmentationSpec | None = None,
+                     native_pixels: int | None = None) -> tf.data.Dataset:
+    """Fitted, normalized (image, mask) pairs -> cached, shuffled, repeated, augmented batches."""
     seed = 0 if seed is None else seed
     crop = spec.image_fit == "crop"
     augmentation = augmentation or AugmentationSpec()
-    load = _load(spec, resize=not crop, mask_method=mask_method, mask_threshold=mask_threshold)
-    dataset = _files(samples).map(load, num_parallel_calls=AUTOTUNE)
     pixels = native_pixels if crop and native_pixels else spec.height * spec.width
-    if _fits_in_memory(len(samples), pixels, spec):
+    dataset = prepared
+    if _fits_in_memory(count, pixels, spec):
         dataset = dataset.cache()
     if spec.shuffle:
-        buffer = min(spec.shuffle_buffer_size, len(samples))
-        dataset = dataset.shuffle(buffer, seed=seed, reshuffle_each_iteration=True)
+        dataset = dataset.shuffle(max(1, min(spec.shuffle_buffer_size, count)), seed=seed,
+                                  reshuffle_each_iteration=True)
     dataset = dataset.repeat()
     if crop or spec.augment_data:
         dataset = dataset.enumerate().map(_augment(spec, augmentation, seed, crop), num_parallel_calls=AUTOTUNE)
@@ -145,5 +218,8 @@ def evaluation_stream(samples: Sequence, spec: DataSpec, mask_method: str = "bil
     """Every sample once, in order, the last batch possibly smaller; with `image_fit: crop`,
     whole images at their own size."""
     load = _load(spec, resize=spec.image_fit != "crop", mask_method=mask_method, mask_threshold=mask_threshold)
-    dataset = _files(samples).map(load, num_parallel_calls=AUTOTUNE, deterministic=True)
-    return dataset.batch(spec.eval_batch_size, drop_remainder=False).prefetch(AUTOTUNE)
+    return evaluation_batches(_files(samples).map(load, num_parallel_calls=AUTOTUNE, deterministic=True), spec)
+
+
+def evaluation_batches(prepared: tf.data.Dataset, spec: DataSpec) -> tf.data.Dataset:
+    return prepared.batch(spec.eval_batch_size, drop_remainder=False).prefetch(AUTOTUNE)

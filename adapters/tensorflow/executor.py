@@ -223,7 +223,7 @@ class TensorFlowExecutor:
         image_spec, mask_spec = iterator.element_spec
 
         def empty(spec, dtype):
-            return tf.zeros([0, *spec.shape[1:]], dtype)
+            return tf.zeros([0, *(side if side is not None else 0 for side in spec.shape[1:])], dtype)
 
         @tf.function
         def run_steps(count):

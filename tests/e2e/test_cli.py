@@ -230,3 +230,19 @@ def test_synth_severstal_then_train_on_crops_and_evaluate_whole_images(tmp_path)
     import imageio.v3 as iio
 
     assert iio.imread(sample).shape[0] == 256
+
+
+def test_write_tfrecords_then_train_from_them(tiny_dagm, tmp_path):
+    params = write_params(tmp_path / "params.yaml", tiny_params(tiny_dagm, tmp_path / "m"))
+    result = unet("write-tfrecords", "--params", str(params), "--output_directory", str(tmp_path / "rec"),
+                  "--images_per_file", "5")
+    assert result.returncode == 0, result.stderr
+    assert "wrote 12 train and 5 test records in 4 files" in result.stdout
+    converted = tiny_params(tmp_path / "rec", tmp_path / "m2", max_steps=2)
+    converted["train_input"]["dataset"] = "DAGM2007TFRecordsDataset"
+    trained = unet("run", "--params", str(write_params(tmp_path / "p2.yaml", converted)), "--mode", "train_and_eval")
+    assert trained.returncode == 0, trained.stderr
+    assert json.loads((tmp_path / "m2" / "eval" / "results.json").read_text())["num_images"] == 5
+    empty = unet("write-tfrecords", "--params", str(params), "--output_directory", str(tmp_path / "r2"),
+                 "--images_per_file", "0")
+    assert empty.returncode == 2 and "--images_per_file: must be >= 1" in empty.stderr

@@ -38,7 +38,7 @@ def test_a_single_folder_is_split_and_masks_are_thresholded(tmp_path):
     assert (reader.training_size(), reader.evaluation_size()) == (7, 3)
     expected = np.zeros((40, 56), np.float32)
     expected[5:20, 11:30] = 1.0  # the column of 100 is below mask_threshold 128
-    names = [sample.image.name for sample in reader._samples("eval")]
+    names = [sample.image.name for sample in reader.samples("eval")]
     images, masks = next(iter(reader.evaluation_stream()))
     assert images.shape == (3, 40, 56, 1)
     for name, mask in zip(names, masks.numpy()[..., 0]):
@@ -98,3 +98,22 @@ def test_augmentation_defaults_follow_the_reference():
     assert spec.quarter_turns(square=True) == (0, 1, 2) and spec.quarter_turns(square=False) == (0, 2)
     assert spec.brightness_for("SeverstalDataset") == 0.2 and spec.brightness_for("DAGM2007Dataset") == 0.0
     assert AugmentationSpec(rotations="all").quarter_turns(square=True) == (0, 1, 2, 3)
+
+
+def test_tiff_and_bmp_images_are_read_like_png(tmp_path):
+    import imageio.v3 as iio
+
+    rng = np.random.default_rng(8)
+    pixels = rng.integers(0, 256, (32, 32), dtype=np.uint8)
+    for name in ("train", "test"):
+        (tmp_path / name / "images").mkdir(parents=True)
+        (tmp_path / name / "masks").mkdir()
+        iio.imwrite(tmp_path / name / "images" / "a.tif", pixels)
+        iio.imwrite(tmp_path / name / "images" / "b.bmp", pixels)
+        write_png(tmp_path / name / "images" / "c.png", pixels)
+        write_png(tmp_path / name / "masks" / "a.png", (pixels > 128).astype(np.uint8) * 255)
+    spec = folder_spec(tmp_path, normalize_data_method="zero_one")
+    images, masks = next(iter(open_image_folder(spec, spec).evaluation_stream()))
+    for image in images.numpy():
+        np.testing.assert_allclose(image[..., 0], pixels / 255.0, atol=1e-6)
+    np.testing.assert_array_equal(masks.numpy()[0, ..., 0], (pixels > 128).astype(np.float32))

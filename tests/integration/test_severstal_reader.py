@@ -45,8 +45,8 @@ def test_real_severstal_class_3_split_by_image_and_masks_at_full_resolution(real
     assert reader.training_size() + reader.evaluation_size() == len({r.image_id for r in rows})
     seen = []
     expected = {r.image_id: rle.decode(r.encoded) for r in rows}
-    eval_ids = [s.image.name for s in reader._samples("eval")]
-    assert not set(eval_ids) & {s.image.name for s in reader._samples("train")}
+    eval_ids = [s.image.name for s in reader.samples("eval")]
+    assert not set(eval_ids) & {s.image.name for s in reader.samples("train")}
     for images, masks in reader.evaluation_stream():
         assert images.shape[1:] == (256, 1600, 1)
         seen += list(masks.numpy()[..., 0])
@@ -60,7 +60,7 @@ def test_real_severstal_class_3_split_by_image_and_masks_at_full_resolution(real
 def test_the_split_is_seeded_and_defect_free_images_join_on_request(synthetic_severstal):
     first = open_severstal(spec(synthetic_severstal), spec(synthetic_severstal))
     again = open_severstal(spec(synthetic_severstal), spec(synthetic_severstal))
-    assert first._samples("eval") == again._samples("eval")
+    assert first.samples("eval") == again.samples("eval")
     other = open_severstal(spec(synthetic_severstal, seed=2), spec(synthetic_severstal, seed=2))
     with_free = open_severstal(spec(synthetic_severstal, include_defect_free=True),
                                spec(synthetic_severstal, include_defect_free=True))

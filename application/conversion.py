@@ -1,0 +1,44 @@
+"""Use case: convert a dataset the config names into TFRecords shards and a manifest."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import attrs
+
+from application.ports import RecordWriter
+from domain.data import DataSpec
+from domain.errors import ConfigError
+
+
+@attrs.frozen
+class ConversionReport:
+    directory: str
+    counts: dict[str, int]
+    files: tuple[str, ...]
+
+
+class WriteRecordsUseCase:
+    def __init__(self, dataset: Any, writer: RecordWriter, data: DataSpec, source: dict) -> None:
+        self._dataset = dataset
+        self._writer = writer
+        self._data = data
+        self._source = source
+
+    def execute(self, directory: str, images_per_file: int = 256,
+                progress: Callable[[str, int, int], None] | None = None) -> ConversionReport:
+        if images_per_file < 1:
+            raise ConfigError(f"--images_per_file: must be >= 1, got {images_per_file}")
+        if not hasattr(self._dataset, "samples"):
+            raise ConfigError(f"train_input.dataset: {self._data.dataset} is not read from image files; "
+                              "convert DAGM2007Dataset, SeverstalDataset or ImageFolderDataset")
+        files: list[str] = []
+        counts: dict[str, int] = {}
+        for split in ("train", "eval"):
+            samples = self._dataset.samples(split)
+            counts[split] = len(samples)
+            report = (lambda done, total, split=split: progress(split, done, total)) if progress else None
+            files += self._writer.write_split(samples, directory, split, images_per_file, report)
+        files.append(self._writer.write_manifest(directory, counts, self._data, self._source))
+        return ConversionReport(directory, counts, tuple(files))
