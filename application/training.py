@@ -38,8 +38,10 @@ class TrainUseCase:
                 "(raise --max_steps or pass --steps to train more)"
             )
             return TrainOutcome(start_step=start, final_step=start)
-        stream = self._reader.training_stream()  # checks the data before the model is built
+        # The model first: building it seeds the framework (tf_random_seed), which the data
+        # pipeline's shuffling then follows, so the first run in a process repeats like the rest.
         model = self._builder.build(self._topology)
+        stream = self._reader.training_stream()
         return self._executor.train(model, stream, target, self._observer, after_checkpoint)
 
 

@@ -19,6 +19,7 @@ import yaml
 from domain.augmentation import AugmentationSpec
 from domain.data import DataSpec
 from domain.errors import ConfigError
+from domain.losses import LossSpec
 from domain.experiment import (
     CerebrasModelKnobs,
     CerebrasSpec,
@@ -36,7 +37,7 @@ DEFAULT_PRESET = "params_demo.yaml"
 SECTION_SPECS: dict[str, tuple[type, ...]] = {
     "train_input": (DataSpec,),
     "eval_input": (DataSpec,),
-    "model": (UNetSpec, EvalSpec, PrecisionSpec, CerebrasModelKnobs),
+    "model": (UNetSpec, EvalSpec, PrecisionSpec, CerebrasModelKnobs, LossSpec),
     "optimizer": (OptimizerSpec,),
     "runconfig": (RunSpec,),
     "csconfig": (CerebrasSpec,),
@@ -183,6 +184,7 @@ def build_experiment(params: Mapping[str, Any]) -> ExperimentSpec:
         cerebras=_build(CerebrasSpec, "csconfig", params.get("csconfig", {})),
         cerebras_model=_build(CerebrasModelKnobs, "model", model),
         augmentation=_build(AugmentationSpec, "augmentation", params.get("augmentation", {})),
+        loss=_build(LossSpec, "model", model),
     )
 
 
@@ -224,7 +226,8 @@ def to_mapping(spec: ExperimentSpec) -> dict[str, dict[str, Any]]:
 
     mapping = {
         "train_input": section(spec.data),
-        "model": section(spec.model, spec.evaluation, spec.precision, spec.cerebras_model, skip=FROM_INPUT),
+        "model": section(spec.model, spec.evaluation, spec.precision, spec.cerebras_model, spec.loss,
+                         skip=FROM_INPUT),
         "optimizer": section(spec.optimizer),
         "runconfig": section(spec.run),
         "csconfig": section(spec.cerebras),

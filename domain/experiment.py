@@ -9,6 +9,7 @@ import attrs
 from domain.augmentation import AugmentationSpec
 from domain.data import DataSpec
 from domain.errors import ConfigError
+from domain.losses import LossSpec
 from domain.masks import DECISION_SPACES, DecisionRule
 from domain.metrics import SCORE_NAMES
 from domain.topology import UNetSpec
@@ -113,6 +114,7 @@ class ExperimentSpec:
     cerebras: CerebrasSpec
     cerebras_model: CerebrasModelKnobs = attrs.field(factory=CerebrasModelKnobs)
     augmentation: AugmentationSpec = attrs.field(factory=AugmentationSpec)
+    loss: LossSpec = attrs.field(factory=LossSpec)
 
     def __attrs_post_init__(self) -> None:
         if self.run.enable_distributed and self.optimizer.loss_scaling_factor == "dynamic":

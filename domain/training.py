@@ -7,8 +7,9 @@ from typing import Any, ClassVar
 import attrs
 
 from domain.errors import ConfigError
+from domain.loss_scaling import DynamicLossScaleRule
+from domain.schedules import LearningRateSchedule
 from domain.validation import (
-    fail,
     int_at_least,
     is_bool,
     is_str,
@@ -19,27 +20,13 @@ from domain.validation import (
 )
 
 OPTIMIZERS = ("sgd", "momentum", "adam", "adamw", "rmsprop")
-SCHEDULERS = ("Constant", "Exponential", "PiecewiseConstant", "Polynomial", "Linear", "Cosine")
 LOSS_SCALING_MODES = ("dynamic", "tf_dynamic")
 MODES = ("train", "eval", "eval_all", "train_and_eval", "train_benchmark", "inference_benchmark")
 
 
 def _learning_rate(instance: Any, attribute: Any, value: Any) -> None:
-    """A positive number, or a scheduler mapping / list of mappings naming a known scheduler."""
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        if value <= 0:
-            fail(instance, attribute, f"must be > 0, got {value}")
-        return
-    schedules = value if isinstance(value, (list, tuple)) else [value]
-    for schedule in schedules:
-        if not isinstance(schedule, dict) or "scheduler" not in schedule:
-            fail(instance, attribute, f"expected a number or a mapping with a 'scheduler' key, got {value!r}")
-        if schedule["scheduler"] not in SCHEDULERS:
-            fail(
-                instance,
-                attribute,
-                f"unknown scheduler {schedule['scheduler']!r}; expected one of: {', '.join(SCHEDULERS)}",
-            )
+    """A positive number, or a scheduler mapping / list of mappings (domain.schedules)."""
+    LearningRateSchedule.parse(value)
 
 
 def _loss_scaling(instance: Any, attribute: Any, value: Any) -> None:
@@ -87,6 +74,21 @@ class OptimizerSpec:
     min_loss_scale: float = attrs.field(default=2.0**-14, converter=to_float, validator=positive)
     max_loss_scale: float = attrs.field(default=2.0**15, converter=to_float, validator=positive)
     overflow_tolerance: float = attrs.field(default=0.05, converter=to_float, validator=fraction)
+    disable_lr_steps_reset: bool = attrs.field(default=False, validator=is_bool)
+
+    def __attrs_post_init__(self) -> None:
+        if self.max_gradient_norm and self.max_gradient_value:
+            raise ConfigError("optimizer.max_gradient_value: clip by norm or by value, not both "
+                              "(max_gradient_norm is set too)")
+
+    def schedule(self) -> LearningRateSchedule:
+        return LearningRateSchedule.parse(self.learning_rate, reset_steps=not self.disable_lr_steps_reset)
+
+    def dynamic_rule(self) -> DynamicLossScaleRule:
+        return DynamicLossScaleRule(
+            initial_scale=self.initial_loss_scale, steps_per_increase=self.steps_per_increase,
+            min_scale=self.min_loss_scale, max_scale=self.max_loss_scale, overflow_tolerance=self.overflow_tolerance,
+        )
 
     def resolved_epsilon(self, reduced_precision: bool) -> float:
         """The reference's default: 1e-5 under mixed precision, else 1e-8."""

@@ -115,6 +115,7 @@ def _executor(experiment: ExperimentSpec, plan) -> Any:
         normalization=experiment.eval_data.normalization(),
         batch_size=experiment.data.train_batch_size,
         image_summaries=experiment.evaluation.log_image_summaries,
+        loss=experiment.loss,
     )
 
 

@@ -23,6 +23,7 @@ from adapters.artifacts import sample_panels
 from adapters.locking import ModelDirLock
 from adapters.tensorflow.device import DevicePlan
 from adapters.tensorflow.optimizers import make_optimizer
+from adapters.tensorflow.train_step import TrainStep
 from application.ports import (
     BenchmarkRun,
     CheckpointRef,
@@ -33,6 +34,7 @@ from application.ports import (
 )
 from domain.data import denormalize
 from domain.errors import CheckpointError, UnetError
+from domain.losses import LossSpec
 from domain.masks import TRUTH_THRESHOLD, DecisionRule
 from domain.metrics import ConfusionMatrix, defect_dice
 from domain.training import OptimizerSpec, RunSpec, is_due, next_boundary
@@ -42,7 +44,6 @@ log = logging.getLogger("unet")
 CHECKPOINT_NAME = "model.ckpt"
 # Aim for a compiled call of about this many seconds, so progress shows while steps stay batched.
 SECONDS_PER_CALL = 2.0
-PREVIEW_IMAGES = 3  # images per training summary step with model.log_image_summaries
 
 
 class TrainingDiverged(UnetError):
@@ -113,8 +114,10 @@ class TensorFlowExecutor:
         normalization: tuple[float, float] = (1.0, 0.0),
         batch_size: int = 1,
         image_summaries: bool = False,
+        loss: LossSpec | None = None,
     ) -> None:
         self._run = run
+        self._loss_spec = loss or LossSpec()
         self._image_summaries = image_summaries
         self._optimizer_spec = optimizer
         self._plan = plan
@@ -199,10 +202,12 @@ class TensorFlowExecutor:
         # Weights plus two optimizer slots each, in float32, twice over (old and new checkpoint).
         check_writable(self._model_dir, needed_bytes=2 * 3 * 4 * int(model.count_params()))
         with self._device(), ModelDirLock(self._model_dir), StopSignals() as stop:
-            optimizer = make_optimizer(self._optimizer_spec, self._policy)
-            optimizer.build(model.trainable_variables)
             step = tf.Variable(0, dtype=tf.int64, trainable=False, name="global_step")
-            checkpoint = tf.train.Checkpoint(model=model, optimizer=optimizer, step=step)
+            optimizer = make_optimizer(self._optimizer_spec, self._policy, step)
+            optimizer.build(model.trainable_variables)
+            trainer = TrainStep(model, optimizer, self._optimizer_spec, self._loss_spec, self._policy, step,
+                                previews=self._image_summaries)
+            checkpoint = tf.train.Checkpoint(model=model, optimizer=optimizer, step=step, **trainer.checkpointed())
             manager = tf.train.CheckpointManager(
                 checkpoint, str(self._model_dir), max_to_keep=self._run.keep_checkpoint_max,
                 checkpoint_name=CHECKPOINT_NAME,
@@ -210,55 +215,10 @@ class TensorFlowExecutor:
             if manager.latest_checkpoint:  # restores the step variable with the weights
                 self._restore_into(checkpoint, manager.latest_checkpoint)
             start = int(step.numpy())
-            run_steps = self._compile_steps(model, optimizer, iter(stream), step)
+            run_steps = trainer.compile(iter(stream))
             writer = tf.summary.create_file_writer(str(self._model_dir))
-            return self._loop(run_steps, manager, writer, start, target_step, observer, after_checkpoint, stop)
-
-    def _compile_steps(self, model, optimizer, iterator, step):
-        import tensorflow as tf
-
-        variables = model.trainable_variables
-        scaled = hasattr(optimizer, "scale_loss") and self._policy == "mixed_float16"
-
-        image_spec, mask_spec = iterator.element_spec
-
-        def empty(spec, dtype):
-            return tf.zeros([0, *(side if side is not None else 0 for side in spec.shape[1:])], dtype)
-
-        @tf.function
-        def run_steps(count):
-            total = tf.constant(0.0, tf.float32)
-            first_bad = tf.constant(-1, tf.int64)
-            # The first PREVIEW_IMAGES images of the call's last batch, for image summaries.
-            preview_images = empty(image_spec, image_spec.dtype)
-            preview_masks = empty(mask_spec, mask_spec.dtype)
-            preview_probabilities = empty(mask_spec, tf.float32)
-            for _ in tf.range(count):
-                tf.autograph.experimental.set_loop_options(shape_invariants=[
-                    (preview_images, tf.TensorShape([None, *image_spec.shape[1:]])),
-                    (preview_masks, tf.TensorShape([None, *mask_spec.shape[1:]])),
-                    (preview_probabilities, tf.TensorShape([None, *mask_spec.shape[1:]])),
-                ])
-                images, masks = next(iterator)
-                with tf.GradientTape() as tape:
-                    logits = model(images, training=True)
-                    loss = tf.reduce_mean(
-                        tf.nn.sigmoid_cross_entropy_with_logits(labels=masks, logits=tf.cast(logits, tf.float32))
-                    )
-                    objective = optimizer.scale_loss(loss) if scaled else loss
-                gradients = tape.gradient(objective, variables)
-                optimizer.apply_gradients(zip(gradients, variables))
-                step.assign_add(1)
-                bad = tf.logical_and(first_bad < 0, tf.logical_not(tf.math.is_finite(loss)))
-                first_bad = tf.where(bad, step, first_bad)
-                total += loss
-                if self._image_summaries:
-                    preview_images, preview_masks = images[:PREVIEW_IMAGES], masks[:PREVIEW_IMAGES]
-                    preview_probabilities = tf.sigmoid(tf.cast(logits[:PREVIEW_IMAGES], tf.float32))
-            preview = (preview_images, preview_masks, preview_probabilities)
-            return total / tf.cast(count, tf.float32), first_bad, preview
-
-        return run_steps
+            return self._loop(run_steps, trainer, manager, writer, start, target_step, observer, after_checkpoint,
+                              stop)
 
     def _write_previews(self, images, masks, probabilities) -> None:
         """Input, true and predicted masks (at probability 0.5) and both overlays of a few
@@ -283,7 +243,7 @@ class TensorFlowExecutor:
                 f"the last complete checkpoint is step {self.latest_step()}"
             ) from None
 
-    def _loop(self, run_steps, manager, writer, start, target, observer, after_checkpoint, stop):
+    def _loop(self, run_steps, trainer, manager, writer, start, target, observer, after_checkpoint, stop):
         import tensorflow as tf
 
         run = self._run
@@ -296,7 +256,7 @@ class TensorFlowExecutor:
             boundary = min(next_boundary(current, target, periods), current + per_call)
             count = boundary - current
             tick = time.perf_counter()
-            mean_loss, first_bad, preview = run_steps(tf.constant(count, tf.int64))
+            mean_loss, first_bad = run_steps(tf.constant(count, tf.int64))
             loss, bad = float(mean_loss), int(first_bad)
             elapsed = time.perf_counter() - tick
             if bad >= 0 or not math.isfinite(loss):
@@ -316,8 +276,10 @@ class TensorFlowExecutor:
                 with writer.as_default(step=current):
                     tf.summary.scalar("loss", loss)
                     tf.summary.scalar("images_per_second", images_per_second)
+                    if self._policy == "mixed_float16":
+                        tf.summary.scalar("loss_scale", trainer.loss_scale)
                     if self._image_summaries:
-                        self._write_previews(*preview)
+                        self._write_previews(*trainer.preview())
                 writer.flush()
             observer.progressed(current, loss, images_per_second, is_due(current, run.log_step_count_steps))
             if stop.signum is not None:
@@ -507,10 +469,11 @@ class TensorFlowExecutor:
 
         with self._device():
             if kind == "train":
-                optimizer = make_optimizer(self._optimizer_spec, self._policy)
-                optimizer.build(model.trainable_variables)
                 step = tf.Variable(0, dtype=tf.int64, trainable=False)
-                compiled = self._compile_steps(model, optimizer, iter(stream), step)
+                optimizer = make_optimizer(self._optimizer_spec, self._policy, step)
+                optimizer.build(model.trainable_variables)
+                trainer = TrainStep(model, optimizer, self._optimizer_spec, self._loss_spec, self._policy, step)
+                compiled = trainer.compile(iter(stream))
             else:
                 compiled = self._compile_inference_steps(model, iter(stream.repeat() if hasattr(stream, "repeat") else stream))
 

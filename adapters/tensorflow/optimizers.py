@@ -4,25 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from domain.errors import NotYetSupported
+from adapters.tensorflow.schedules import learning_rate_fn
+from adapters.tensorflow.train_step import loss_scaling_mode
 from domain.training import OptimizerSpec
 
 
-def make_optimizer(spec: OptimizerSpec, policy: str) -> Any:
+def make_optimizer(spec: OptimizerSpec, policy: str, step: Any = None) -> Any:
+    """The optimizer, its learning rate following the schedule at `step` (the run's global step
+    variable). Clipping and accumulation happen in the training step (adapters.tensorflow.train_step)."""
     import keras
 
-    if not isinstance(spec.learning_rate, float):
-        raise NotYetSupported(
-            "optimizer.learning_rate: learning-rate schedules arrive with the executors issue; use a number for now"
-        )
-    if spec.grad_accum_steps != 1:
-        raise NotYetSupported("optimizer.grad_accum_steps: gradient accumulation arrives with the executors issue")
     reduced = policy != "float32"
-    common: dict[str, Any] = {"learning_rate": spec.learning_rate}
-    if spec.max_gradient_norm:
-        common["global_clipnorm"] = spec.max_gradient_norm
-    if spec.max_gradient_value:
-        common["clipvalue"] = spec.max_gradient_value
+    schedule = spec.schedule()
+    if not schedule.is_constant() and step is None:
+        raise ValueError("a learning-rate schedule needs the global step variable")
+    common: dict[str, Any] = {"learning_rate": learning_rate_fn(schedule, step)}
     kind = spec.optimizer_type
     if kind == "sgd":
         optimizer = keras.optimizers.SGD(**common)
@@ -42,14 +38,8 @@ def make_optimizer(spec: OptimizerSpec, policy: str) -> Any:
             rho=spec.rmsprop_decay, momentum=spec.rmsprop_momentum,
             epsilon=spec.resolved_epsilon(reduced), **common,
         )
-    if policy == "mixed_float16":
-        # float16 gradients underflow without loss scaling; bfloat16 has float32's range.
-        if isinstance(spec.loss_scaling_factor, float):
-            optimizer = keras.optimizers.LossScaleOptimizer(
-                optimizer, initial_scale=spec.loss_scaling_factor, dynamic_growth_steps=2**62
-            )
-        else:
-            optimizer = keras.optimizers.LossScaleOptimizer(
-                optimizer, initial_scale=spec.initial_loss_scale, dynamic_growth_steps=spec.steps_per_increase
-            )
+    if loss_scaling_mode(spec, policy) == "tf_dynamic":
+        optimizer = keras.optimizers.LossScaleOptimizer(
+            optimizer, initial_scale=spec.initial_loss_scale, dynamic_growth_steps=spec.steps_per_increase
+        )
     return optimizer

@@ -196,3 +196,21 @@ def test_image_summaries_and_the_report_read_back_from_tensorboard(tiny_dagm, tm
     outcome = container.report().execute()
     assert outcome.panels[:2] == ("training loss", "evaluation scores")
     assert iio.imread(outcome.path).ndim == 3
+
+
+def test_the_same_seed_and_data_train_to_the_same_weights(tiny_dagm, tmp_path):
+    weights = []
+    for name in ("a", "b"):
+        params = tiny_params(tiny_dagm, tmp_path / name, max_steps=6, save_checkpoints_steps=6)
+        params["optimizer"]["learning_rate"] = [
+            {"scheduler": "Linear", "initial_learning_rate": 0.0, "end_learning_rate": 1e-3, "steps": 3},
+            {"scheduler": "Constant", "learning_rate": 1e-3}]
+        params["optimizer"]["grad_accum_steps"] = 2
+        params["model"]["loss"] = "bce_dice"
+        container = build_container(params)
+        container.train().execute()
+        model = container.builder().build(container.experiment().model)
+        container.executor().restore(model)
+        weights.append(model.get_weights())
+    for a, b in zip(*weights):
+        np.testing.assert_array_equal(a, b)

@@ -1,0 +1,31 @@
+"""The training loss (`model.loss` and its knobs).
+
+- `bce`: sigmoid cross-entropy, the mean over every pixel of the batch (the reference's).
+- `dice`: 1 - soft Dice of the defect class over the whole batch, (2 sum(p y) + s) / (sum p + sum y + s).
+- `bce_dice`: bce + dice_weight x dice.
+- `focal`: the mean over pixels of (1 - p_t)^focal_gamma x the pixel's cross-entropy.
+
+`pos_weight` multiplies the defect pixels' cross-entropy terms (bce, bce_dice, focal).
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import attrs
+
+from domain.validation import number_in, one_of, optional, to_float
+
+LOSSES = ("bce", "dice", "bce_dice", "focal")
+
+
+@attrs.frozen(kw_only=True)
+class LossSpec:
+    SECTION: ClassVar[str] = "model"
+
+    loss: str = attrs.field(default="bce", validator=one_of(LOSSES))
+    pos_weight: float | None = attrs.field(default=None, converter=to_float,
+                                           validator=optional(number_in(0.0, 1e6, low_open=True)))
+    dice_weight: float = attrs.field(default=1.0, converter=to_float, validator=number_in(0.0, 1e6))
+    dice_smooth: float = attrs.field(default=1.0, converter=to_float, validator=number_in(0.0, 1e6))
+    focal_gamma: float = attrs.field(default=2.0, converter=to_float, validator=number_in(0.0, 100.0))

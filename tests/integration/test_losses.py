@@ -1,0 +1,27 @@
+"""Each loss against a value computed by hand: logits [0, ln 3] (p = 0.5, 0.75), labels [1, 0]."""
+
+import math
+
+import pytest
+
+from domain.losses import LossSpec
+
+tf = pytest.importorskip("tensorflow")
+from adapters.tensorflow.losses import make_loss  # noqa: E402
+
+LABELS = tf.constant([[[[1.0], [0.0]]]])
+LOGITS = tf.constant([[[[0.0], [math.log(3.0)]]]])
+BCE = (math.log(2.0) + math.log(4.0)) / 2  # -ln 0.5 and -ln 0.25
+DICE = 1 - (2 * 0.5 + 1) / (1.25 + 1 + 1)
+
+
+@pytest.mark.parametrize("spec, expected", [
+    (LossSpec(), BCE),
+    (LossSpec(pos_weight=2.0), (2 * math.log(2.0) + math.log(4.0)) / 2),
+    (LossSpec(loss="dice"), DICE),
+    (LossSpec(loss="bce_dice", dice_weight=0.5), BCE + 0.5 * DICE),
+    (LossSpec(loss="focal"), (0.25 * math.log(2.0) + 0.5625 * math.log(4.0)) / 2),
+    (LossSpec(loss="focal", focal_gamma=0.0), BCE),
+])
+def test_loss_equals_the_hand_computed_value(spec, expected):
+    assert float(make_loss(spec)(LABELS, LOGITS)) == pytest.approx(expected, rel=1e-6)
