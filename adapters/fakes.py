@@ -96,6 +96,7 @@ class FakeExecutor:
         self.step_seconds = 0.5  # what benchmark() reports for every measured step
         self.exports: dict[str, dict] = {}
         self.tile_batches: list[tuple[int, ...]] = []  # shapes predict_tiles was called with
+        self.compiled: list[tuple[str, Any]] = []  # validate / compile calls
         self._restored_step = 0
 
     def latest_step(self) -> int:
@@ -188,6 +189,14 @@ class FakeExecutor:
             self.batches_seen += 1
         return BenchmarkRun(step_seconds=(self.step_seconds,) * steps, peak_memory_bytes=100 * 2**20,
                             device="fake", precision="float32", data_format="channels_last")
+
+    def validate(self, model: FakeModel, element_spec: Any) -> list[str]:
+        self.compiled.append(("validate", element_spec))
+        return []
+
+    def compile(self, model: FakeModel, element_spec: Any, output: str) -> dict[str, Any]:
+        self.compiled.append(("compile", output))
+        return {"compile_seconds": 0.0, "hlo_instructions": 0, "hlo": f"{output}/hlo", "report": f"{output}/r"}
 
 
 class FakeImageSource:

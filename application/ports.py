@@ -147,6 +147,12 @@ class Executor(Protocol):
     def benchmark(self, model: Any, stream: Any, kind: str, steps: int, warmup_steps: int) -> BenchmarkRun:
         """Run `warmup_steps` then `steps` training ("train") or inference ("inference") steps."""
 
+    def validate(self, model: Any, element_spec: Any) -> list[str]:
+        """Trace (not run) one training step for batches of `element_spec`; problems, one line each."""
+
+    def compile(self, model: Any, element_spec: Any, output: str) -> dict[str, Any]:
+        """Compile one training step for the device and write what it produced under `output`."""
+
 
 class ImageSource(Protocol):
     def list(self, inputs: Sequence[str]) -> list[str]:

@@ -82,10 +82,9 @@ def command_run(args: argparse.Namespace) -> int:
     run = experiment.run
     if run.cs_ip:
         raise UnetError("--cs_ip: training on a Cerebras system arrives with the executors issue")
-    if run.validate_only or run.compile_only:
-        flag = "--validate_only" if run.validate_only else "--compile_only"
-        raise UnetError(f"{flag}: compile and validate modes arrive with the executors issue")
     log.info("mode %s, model_dir %s, params %s", run.mode, run.model_dir, args.params or "built-in demo preset")
+    if run.validate_only or run.compile_only:
+        return _compile(container, "validate" if run.validate_only else "compile")
     _warn_ignored(experiment)
     if run.mode in ("train", "train_and_eval"):  # the runs that write checkpoints
         _refuse_other_topology(experiment)
@@ -99,6 +98,23 @@ def command_run(args: argparse.Namespace) -> int:
         "inference_benchmark": lambda: _benchmark(container, run),
     }
     handlers[run.mode]()
+    return 0
+
+
+def _compile(container, kind: str) -> int:
+    report = container.compile().execute(kind)
+    print(f"parameters {report.parameters:,}, {report.forward_flops_per_image / 1e9:.2f} GFLOP per image forward, "
+          f"precision {report.precision}")
+    for problem in report.problems:
+        print(f"unet: {problem}", file=sys.stderr)
+    if report.problems:
+        return 2
+    if kind == "validate":
+        print("validated: the training step traces for the input pipeline's batches (nothing was run)")
+    else:
+        details = report.details
+        print(f"compiled the training step with XLA in {details['compile_seconds']:.1f} s: "
+              f"{details['hlo_instructions']} HLO instructions; wrote {details['hlo']} and {details['report']}")
     return 0
 
 

@@ -21,6 +21,7 @@ from adapters.artifacts import FileArtifactStore, FileImageSource
 from adapters.report_chart import MatplotlibRenderer, TensorBoardHistory
 from adapters.terminal import TerminalObserver
 from application.benchmark import BenchmarkUseCase
+from application.compilation import CompileUseCase
 from application.conversion import WriteRecordsUseCase
 from application.evaluation import EvaluateAllUseCase, EvaluateUseCase
 from application.export import ExportUseCase
@@ -168,6 +169,10 @@ class Container(containers.DeclarativeContainer):
         PredictUseCase, builder, executor, images, artifacts,
         experiment.provided.model, experiment.provided.eval_data,
         experiment.provided.evaluation.rule,
+    )
+    compile = providers.Factory(
+        CompileUseCase, builder, dataset, executor, experiment.provided.model, experiment.provided.data,
+        device_plan.provided.policy, experiment.provided.run.model_dir,
     )
     write_records = providers.Factory(
         WriteRecordsUseCase, dataset, providers.Singleton(_records_writer, experiment), experiment.provided.data,

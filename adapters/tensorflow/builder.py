@@ -48,10 +48,7 @@ class KerasUNetBuilder:
         keras = _keras()
         if self._seed is not None:
             keras.utils.set_random_seed(self._seed)  # same initial weights on every build
-            # Same seed, same data, same weights: multi-threaded kernels otherwise sum in any order.
-            import tensorflow as tf
 
-            tf.config.experimental.enable_op_determinism()
         layers = keras.layers
         data_format = self._data_format or spec.data_format
         policy = self._precision

@@ -199,6 +199,10 @@ class TensorFlowExecutor:
     ) -> TrainOutcome:
         import tensorflow as tf
 
+        if self._run.tf_random_seed is not None:
+            # Same seed, same data, same weights: multi-threaded kernels may otherwise sum in any
+            # order. (Process-wide; XLA compilation refuses some ops under it, so only here.)
+            tf.config.experimental.enable_op_determinism()
         # Weights plus two optimizer slots each, in float32, twice over (old and new checkpoint).
         check_writable(self._model_dir, needed_bytes=2 * 3 * 4 * int(model.count_params()))
         with self._device(), ModelDirLock(self._model_dir), StopSignals() as stop:
@@ -456,6 +460,62 @@ class TensorFlowExecutor:
         except (OSError, tf.errors.OpError) as error:
             raise UnetError(f"{target}: cannot write the export ({str(error).splitlines()[0][:160]})") from None
         return str(target)
+
+    # -- validate and compile ---------------------------------------------------------------
+
+    def _step_function(self, model: Any, element_spec: Any, jit: bool):
+        import tensorflow as tf
+
+        step = tf.Variable(0, dtype=tf.int64, trainable=False)
+        optimizer = make_optimizer(self._optimizer_spec, self._policy, step)
+        optimizer.build(model.trainable_variables)
+        trainer = TrainStep(model, optimizer, self._optimizer_spec, self._loss_spec, self._policy, step)
+        image_spec, mask_spec = element_spec
+        batch = self._batch_size
+        signature = [tf.TensorSpec([batch, *image_spec.shape[1:]], image_spec.dtype),
+                     tf.TensorSpec([batch, *mask_spec.shape[1:]], mask_spec.dtype)]
+        return tf.function(trainer.step_on, jit_compile=jit), signature
+
+    def validate(self, model: Any, element_spec: Any) -> list[str]:
+        """Trace one training step from the pipeline's element spec without running it; the
+        problems found, one line each."""
+        try:
+            with self._device():
+                function, signature = self._step_function(model, element_spec, jit=False)
+                function.get_concrete_function(*signature)
+        except Exception as error:  # any tracing failure is a finding, reported in one line
+            return [f"tracing the training step failed: {str(error).strip().splitlines()[-1][:300]}"]
+        return []
+
+    def compile(self, model: Any, element_spec: Any, output: str) -> dict[str, Any]:
+        """XLA-compile one training step for this device; write its optimized HLO and a report."""
+        import json
+
+        with self._device():
+            function, signature = self._step_function(model, element_spec, jit=True)
+            tick = time.perf_counter()
+            try:
+                hlo = function.experimental_get_compiler_ir(*signature)(stage="optimized_hlo")
+            except Exception as error:  # XLA refusals come in many types
+                raise UnetError(f"compiling the training step with XLA failed: "
+                                f"{str(error).strip().splitlines()[-1][:300]}") from None
+            seconds = time.perf_counter() - tick
+        folder = Path(output)
+        folder.mkdir(parents=True, exist_ok=True)
+        hlo_path = folder / "train_step.optimized_hlo.txt"
+        hlo_path.write_text(hlo)
+        variables = sum(np.asarray(v.numpy()).nbytes for v in model.variables)
+        report = {
+            "compile_seconds": round(seconds, 3), "device": self._plan.device, "precision": self._policy,
+            "parameters": int(model.count_params()), "batch_size": self._batch_size,
+            "hlo_instructions": sum(1 for line in hlo.splitlines() if " = " in line),
+            # Weights plus two Adam-like slots: a floor on the memory the step needs, not a measurement.
+            "weights_and_optimizer_bytes_estimate": 3 * variables,
+            "hlo": str(hlo_path),
+        }
+        report_path = folder / "compile_report.json"
+        report_path.write_text(json.dumps(report, indent=2) + "\n")
+        return {**report, "report": str(report_path)}
 
     # -- benchmarks --------------------------------------------------------------------------
 

@@ -155,6 +155,11 @@ class TrainStep:
         self._step.assign_add(1)
         return loss
 
+    def step_on(self, images, masks):
+        """One optimizer step on a given batch (what --validate_only traces and --compile_only
+        compiles); the loss."""
+        return self._one_step(_Single(images, masks))
+
     def compile(self, iterator) -> Any:
         import tensorflow as tf
 
@@ -176,3 +181,13 @@ class TrainStep:
     def preview(self) -> tuple[Any, Any, Any]:
         """The first images of the last micro-batch, their masks and predicted probabilities."""
         return tuple(self._preview)
+
+
+class _Single:
+    """An iterator-like source of one fixed batch, for `_one_step` on a given batch."""
+
+    def __init__(self, images, masks) -> None:
+        self._batch = (images, masks)
+
+    def __next__(self):
+        return self._batch

@@ -246,3 +246,19 @@ def test_write_tfrecords_then_train_from_them(tiny_dagm, tmp_path):
     empty = unet("write-tfrecords", "--params", str(params), "--output_directory", str(tmp_path / "r2"),
                  "--images_per_file", "0")
     assert empty.returncode == 2 and "--images_per_file: must be >= 1" in empty.stderr
+
+
+def test_validate_only_and_compile_only_run_nothing(trained_dir, tmp_path):
+    _, params = trained_dir
+    model_dir = tmp_path / "m"
+    validated = unet("run", "--params", str(params), "--mode", "train", "--validate_only", "--model_dir", str(model_dir))
+    assert validated.returncode == 0, validated.stderr
+    assert "validated: the training step traces" in validated.stdout and "parameters " in validated.stdout
+    assert not list(model_dir.glob("model.ckpt-*"))
+    compiled = unet("run", "--params", str(params), "--mode", "compile_only", "--model_dir", str(model_dir))
+    assert compiled.returncode == 0, compiled.stderr
+    report = json.loads((model_dir / "compile" / "compile_report.json").read_text())
+    assert report["hlo_instructions"] > 0 and (model_dir / "compile" / "train_step.optimized_hlo.txt").is_file()
+    assert not list(model_dir.glob("model.ckpt-*"))
+    wrong = unet("run", "--params", str(params), "--mode", "eval", "--validate_only")
+    assert wrong.returncode == 2 and "only allowed with mode train" in wrong.stderr
