@@ -21,6 +21,7 @@ from domain.validation import (
 
 OPTIMIZERS = ("sgd", "momentum", "adam", "adamw", "rmsprop")
 LOSS_SCALING_MODES = ("dynamic", "tf_dynamic")
+EXECUTORS = ("auto", "tensorflow", "cerebras")
 MODES = ("train", "eval", "eval_all", "train_and_eval", "train_benchmark", "inference_benchmark")
 
 
@@ -120,15 +121,24 @@ class RunSpec:
     # Benchmark modes: steps excluded from the figures, and whether to read the real dataset.
     warmup_steps: int = attrs.field(default=5, validator=int_at_least(0))
     with_input_pipeline: bool = attrs.field(default=False, validator=is_bool)
+    # Which executor trains: auto (cerebras when cs_ip is given, else tensorflow), or either by name.
+    executor: str = attrs.field(default="auto", validator=one_of(EXECUTORS))
     validate_only: bool = attrs.field(default=False, validator=is_bool)
     compile_only: bool = attrs.field(default=False, validator=is_bool)
 
     def __attrs_post_init__(self) -> None:
+        if self.executor == "cerebras" and not self.cs_ip:
+            raise ConfigError("runconfig.executor: cerebras needs the system's address (--cs_ip or runconfig.cs_ip)")
         if self.validate_only and self.compile_only:
             raise ConfigError("runconfig.validate_only: cannot be combined with --compile_only; choose one")
         if (self.validate_only or self.compile_only) and self.mode != "train":
             flag = "validate_only" if self.validate_only else "compile_only"
             raise ConfigError(f"runconfig.{flag}: only allowed with mode train, got mode {self.mode}")
+
+    def executor_name(self) -> str:
+        if self.executor == "auto":
+            return "cerebras" if self.cs_ip else "tensorflow"
+        return self.executor
 
     def target_step(self, current_step: int) -> int:
         """The step this call trains to, as the reference: `steps` more, or up to `max_steps`."""

@@ -80,9 +80,13 @@ def command_run(args: argparse.Namespace) -> int:
     container = build_container(args.params, _runconfig_overrides(args), args.set)
     experiment = container.experiment()
     run = experiment.run
-    if run.cs_ip:
-        raise UnetError("--cs_ip: training on a Cerebras system arrives with the executors issue")
     log.info("mode %s, model_dir %s, params %s", run.mode, run.model_dir, args.params or "built-in demo preset")
+    if run.executor_name() == "cerebras":
+        cerebras = container.cerebras()
+        cerebras.check_mode()
+        log.info("resolved parameters written to %s", write_resolved(experiment, run.model_dir))
+        print(cerebras.execute())
+        return 0
     if run.validate_only or run.compile_only:
         return _compile(container, "validate" if run.validate_only else "compile")
     _warn_ignored(experiment)

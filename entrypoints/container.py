@@ -120,6 +120,16 @@ def _executor(experiment: ExperimentSpec, plan) -> Any:
     )
 
 
+def _cerebras(experiment: ExperimentSpec, dataset: Any) -> Any:
+    from adapters.cerebras.executor import CerebrasExecutor
+    from adapters.tensorflow.builder import KerasUNetBuilder
+
+    # The system computes in float16 (or cbfloat16) under mixed precision, in the layout as written.
+    policy = "mixed_float16" if experiment.precision.mixed_precision else "float32"
+    builder = KerasUNetBuilder(policy, experiment.model.data_format, experiment.run.tf_random_seed)
+    return CerebrasExecutor(experiment, builder, dataset)
+
+
 class Container(containers.DeclarativeContainer):
     experiment = providers.Dependency(instance_of=ExperimentSpec)
 
@@ -170,6 +180,7 @@ class Container(containers.DeclarativeContainer):
         experiment.provided.model, experiment.provided.eval_data,
         experiment.provided.evaluation.rule,
     )
+    cerebras = providers.Factory(_cerebras, experiment, dataset)
     compile = providers.Factory(
         CompileUseCase, builder, dataset, executor, experiment.provided.model, experiment.provided.data,
         device_plan.provided.policy, experiment.provided.run.model_dir,

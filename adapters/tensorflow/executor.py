@@ -128,8 +128,14 @@ class TensorFlowExecutor:
         self._restored_step = 0
         self._compiled: dict[tuple, Any] = {}  # compiled eval / inference functions per model
 
-    def name(self) -> str:
+    @staticmethod
+    def name() -> str:
         return "tensorflow"
+
+    @staticmethod
+    def is_available() -> bool:
+        """TensorFlow runs on this machine's CPU, or its GPUs when it sees them."""
+        return True
 
     def _device(self):
         import tensorflow as tf

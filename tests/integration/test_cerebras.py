@@ -1,0 +1,104 @@
+"""The Cerebras executor against a fake of the vendor stack (tests/fakes/cerebras_stack).
+
+Not run on real Cerebras hardware: these tests show that the reference's Estimator contract
+is met (model_fn, input_fn, run config, which call each mode makes), nothing more."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tensorflow as tf
+import yaml
+
+from entrypoints.container import build_container
+from tests.conftest import tiny_params
+
+FAKE_STACK = Path(__file__).resolve().parents[1] / "fakes" / "cerebras_stack"
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def unet(*args, fake=True, record=None):
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    if fake:
+        env["PYTHONPATH"] = os.pathsep.join([str(FAKE_STACK), str(ROOT)])
+        env["FAKE_CEREBRAS_RECORD"] = str(record)
+    return subprocess.run([sys.executable, "-m", "entrypoints.cli", *args], cwd=ROOT, capture_output=True,
+                          text=True, timeout=600, env=env)
+
+
+@pytest.fixture
+def params_file(tiny_dagm, tmp_path):
+    path = tmp_path / "params.yaml"
+    path.write_text(yaml.safe_dump(tiny_params(tiny_dagm, tmp_path / "m")))
+    return path
+
+
+def test_without_the_stack_the_cs_ip_flag_ends_with_one_line(params_file):
+    result = unet("run", "--params", str(params_file), "--cs_ip", "10.0.0.1", fake=False)
+    assert result.returncode == 2
+    assert "Cerebras software stack (cerebras.tf) is not installed" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_train_builds_the_estimator_from_the_config_and_calls_train_on_the_system(params_file, tmp_path):
+    record = tmp_path / "calls.json"
+    result = unet("run", "--params", str(params_file), "--cs_ip", "10.0.0.1", "--max_steps", "40", record=record)
+    assert result.returncode == 0, result.stderr
+    init, train = json.loads(record.read_text())
+    assert init["cs_ip"] == "10.0.0.1:9000" and init["cs_config"] == {"use_cbfloat16": False}
+    assert init["run_config"]["save_checkpoints_steps"] == 2 and init["run_config"]["tf_random_seed"] == 7
+    assert init["params_sections"][:2] == ["augmentation", "csconfig"]
+    assert (train["call"], train["max_steps"], train["use_cs"]) == ("train", 40, True)
+    assert train["batch_shape"] == [4, 32, 32, 1] and train["has_train_op"]
+    topology = build_container(yaml.safe_load(params_file.read_text())).experiment().model
+    assert train["parameters"] == topology.parameter_count()
+
+
+@pytest.mark.parametrize("flag, validate_only", [("--validate_only", True), ("--compile_only", False)])
+def test_the_compile_flags_map_to_compile(params_file, tmp_path, flag, validate_only):
+    record = tmp_path / "calls.json"
+    result = unet("run", "--params", str(params_file), "--cs_ip", "10.0.0.1", flag, record=record)
+    assert result.returncode == 0, result.stderr
+    compile_call = json.loads(record.read_text())[-1]
+    assert compile_call["call"] == "compile" and compile_call["validate_only"] is validate_only
+
+
+def test_other_modes_are_refused_on_the_system(params_file, tmp_path):
+    result = unet("run", "--params", str(params_file), "--cs_ip", "10.0.0.1", "--mode", "eval",
+                  record=tmp_path / "calls.json")
+    assert result.returncode == 2 and "only train runs on a Cerebras system" in result.stderr
+
+
+def test_the_model_fn_computes_the_configured_topology_and_loss(tiny_dagm, tmp_path, monkeypatch):
+    monkeypatch.syspath_prepend(str(FAKE_STACK))
+    params = tiny_params(tiny_dagm, tmp_path / "m")
+    params["runconfig"]["cs_ip"] = "10.0.0.1"
+    params["model"]["loss"] = "bce_dice"
+    container = build_container(params)
+    cerebras = container.cerebras()
+    assert cerebras.name() == "cerebras" and cerebras.is_available()
+    images, masks = next(iter(cerebras.input_fn({})))
+    graph = tf.Graph()
+    with graph.as_default():
+        features = tf.compat.v1.placeholder(tf.float32, images.shape)
+        labels = tf.compat.v1.placeholder(tf.float32, masks.shape)
+        spec = cerebras.model_fn(features, labels, "train", {})
+        variables = tf.compat.v1.trainable_variables()
+        with tf.compat.v1.Session(graph=graph) as session:
+            session.run(tf.compat.v1.global_variables_initializer())
+            feed = {features: images.numpy(), labels: masks.numpy()}
+            graph_loss = session.run(spec.loss, feed)
+            weights = session.run(variables)
+    # The same weights in an eager model of the configured topology give the same loss.
+    from adapters.tensorflow.builder import KerasUNetBuilder
+    from adapters.tensorflow.losses import make_loss
+
+    eager = KerasUNetBuilder("float32", "channels_last").build(container.experiment().model)
+    eager.set_weights(weights)
+    expected = make_loss(container.experiment().loss)(masks, tf.cast(eager(images, training=True), tf.float32))
+    assert graph_loss == pytest.approx(float(expected), rel=1e-5)
+    assert sum(int(np.prod(w.shape)) for w in weights) == container.experiment().model.parameter_count()
