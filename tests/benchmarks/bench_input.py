@@ -89,7 +89,7 @@ def main() -> None:
         consumed = step["images_per_second"]
         print(f"training step (reference UNet, 256x256, batch {batch}, mixed_bfloat16) consumes "
               f"{consumed:.2f} images/s")
-        print(f"| reader | first pass, images/s | cached, images/s | first pass / step |")
+        print("| reader | first pass, images/s | cached, images/s | first pass / step |")
         print("|---|---|---|---|")
         rows = []
         for name, train_input in datasets.items():
