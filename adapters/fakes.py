@@ -190,6 +190,11 @@ class FakeExecutor:
         return BenchmarkRun(step_seconds=(self.step_seconds,) * steps, peak_memory_bytes=100 * 2**20,
                             device="fake", precision="float32", data_format="channels_last")
 
+    def scope(self) -> Any:
+        import contextlib
+
+        return contextlib.nullcontext()
+
     def validate(self, model: FakeModel, element_spec: Any) -> list[str]:
         self.compiled.append(("validate", element_spec))
         return []

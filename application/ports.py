@@ -116,6 +116,9 @@ class Executor(Protocol):
     ) -> TrainOutcome:
         """Resume from the latest checkpoint and train until `target_step`."""
 
+    def scope(self) -> Any:
+        """A context manager under which models for `train` must be built (distribution)."""
+
     def restore(self, model: Any, checkpoint: str | None = None) -> int:
         """Load the given (or latest) checkpoint into `model`; return its step."""
 

@@ -40,7 +40,8 @@ class TrainUseCase:
             return TrainOutcome(start_step=start, final_step=start)
         # The model first: building it seeds the framework (tf_random_seed), which the data
         # pipeline's shuffling then follows, so the first run in a process repeats like the rest.
-        model = self._builder.build(self._topology)
+        with self._executor.scope():  # distribution strategies own the variables made here
+            model = self._builder.build(self._topology)
         stream = self._reader.training_stream()
         return self._executor.train(model, stream, target, self._observer, after_checkpoint)
 

@@ -35,7 +35,14 @@ from domain.experiment import ExperimentSpec
 log = logging.getLogger("unet")
 
 
-def _device_plan(experiment: ExperimentSpec):
+def _strategy(experiment: ExperimentSpec):
+    from adapters.tensorflow.distribution import make_strategy
+
+    return make_strategy(experiment)
+
+
+def _device_plan(experiment: ExperimentSpec, strategy: Any = None):
+    # `strategy` only orders creation: MultiWorkerMirroredStrategy must exist before devices are listed.
     from adapters.tensorflow.device import plan_device
 
     plan = plan_device(experiment.precision, experiment.model.data_format)
@@ -108,7 +115,7 @@ def _builder(experiment: ExperimentSpec, plan) -> Any:
     return KerasUNetBuilder(plan.policy, plan.data_format, experiment.run.tf_random_seed)
 
 
-def _executor(experiment: ExperimentSpec, plan) -> Any:
+def _executor(experiment: ExperimentSpec, plan, strategy: Any = None) -> Any:
     from adapters.tensorflow.executor import TensorFlowExecutor
 
     return TensorFlowExecutor(
@@ -116,7 +123,7 @@ def _executor(experiment: ExperimentSpec, plan) -> Any:
         normalization=experiment.eval_data.normalization(),
         batch_size=experiment.data.train_batch_size,
         image_summaries=experiment.evaluation.log_image_summaries,
-        loss=experiment.loss,
+        loss=experiment.loss, strategy=strategy,
     )
 
 
@@ -133,9 +140,10 @@ def _cerebras(experiment: ExperimentSpec, dataset: Any) -> Any:
 class Container(containers.DeclarativeContainer):
     experiment = providers.Dependency(instance_of=ExperimentSpec)
 
-    device_plan = providers.Singleton(_device_plan, experiment)
+    strategy = providers.Singleton(_strategy, experiment)
+    device_plan = providers.Singleton(_device_plan, experiment, strategy)
     builder = providers.Singleton(_builder, experiment, device_plan)
-    executor = providers.Singleton(_executor, experiment, device_plan)
+    executor = providers.Singleton(_executor, experiment, device_plan, strategy)
     dataset = providers.Selector(
         providers.Callable(lambda e: e.data.dataset, experiment),
         external=providers.Callable(_external),

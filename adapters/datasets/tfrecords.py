@@ -211,6 +211,10 @@ class TfRecordsReader:
                                    num_parallel_calls=pipeline.AUTOTUNE, deterministic=True)
         parse = (self._parse_own(spec, training) if self.record_format(split) == OWN_FORMAT
                  else self._parse_reference(spec))
+        if spec.use_multiple_workers:  # this worker already holds only its files
+            options = tf.data.Options()
+            options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.OFF
+            records = records.with_options(options)
         # Deterministic order even when training, so that tf_random_seed repeats a run.
         return records.map(parse, num_parallel_calls=pipeline.AUTOTUNE, deterministic=True)
 

@@ -10,6 +10,7 @@ import contextlib
 import logging
 import math
 import re
+import shutil
 import signal
 import threading
 import time
@@ -22,6 +23,7 @@ import numpy as np
 from adapters.artifacts import sample_panels
 from adapters.locking import ModelDirLock
 from adapters.tensorflow.device import DevicePlan
+from adapters.tensorflow.distribution import is_chief, worker_label
 from adapters.tensorflow.optimizers import make_optimizer
 from adapters.tensorflow.train_step import TrainStep
 from application.ports import (
@@ -115,8 +117,10 @@ class TensorFlowExecutor:
         batch_size: int = 1,
         image_summaries: bool = False,
         loss: LossSpec | None = None,
+        strategy: Any = None,
     ) -> None:
         self._run = run
+        self._strategy = strategy
         self._loss_spec = loss or LossSpec()
         self._image_summaries = image_summaries
         self._optimizer_spec = optimizer
@@ -209,9 +213,14 @@ class TensorFlowExecutor:
             # Same seed, same data, same weights: multi-threaded kernels may otherwise sum in any
             # order. (Process-wide; XLA compilation refuses some ops under it, so only here.)
             tf.config.experimental.enable_op_determinism()
-        # Weights plus two optimizer slots each, in float32, twice over (old and new checkpoint).
-        check_writable(self._model_dir, needed_bytes=2 * 3 * 4 * int(model.count_params()))
-        with self._device(), ModelDirLock(self._model_dir), StopSignals() as stop:
+        chief = is_chief(self._strategy)
+        # Non-chief workers save too (tf.distribute needs every worker in a save), into scratch.
+        save_dir = self._model_dir if chief else self._model_dir / f".{worker_label(self._strategy)}-scratch"
+        if chief:
+            # Weights plus two optimizer slots each, in float32, twice over (old and new checkpoint).
+            check_writable(self._model_dir, needed_bytes=2 * 3 * 4 * int(model.count_params()))
+        lock = ModelDirLock(self._model_dir) if chief else contextlib.nullcontext()
+        with self._device(), lock, StopSignals() as stop, self.scope():
             step = tf.Variable(0, dtype=tf.int64, trainable=False, name="global_step")
             optimizer = make_optimizer(self._optimizer_spec, self._policy, step)
             optimizer.build(model.trainable_variables)
@@ -219,16 +228,40 @@ class TensorFlowExecutor:
                                 previews=self._image_summaries)
             checkpoint = tf.train.Checkpoint(model=model, optimizer=optimizer, step=step, **trainer.checkpointed())
             manager = tf.train.CheckpointManager(
-                checkpoint, str(self._model_dir), max_to_keep=self._run.keep_checkpoint_max,
+                checkpoint, str(save_dir), max_to_keep=self._run.keep_checkpoint_max,
                 checkpoint_name=CHECKPOINT_NAME,
             )
-            if manager.latest_checkpoint:  # restores the step variable with the weights
-                self._restore_into(checkpoint, manager.latest_checkpoint)
+            latest = tf.train.latest_checkpoint(str(self._model_dir))
+            if latest:  # restores the step variable with the weights
+                self._restore_into(checkpoint, latest)
             start = int(step.numpy())
-            run_steps = trainer.compile(iter(stream))
-            writer = tf.summary.create_file_writer(str(self._model_dir))
-            return self._loop(run_steps, trainer, manager, writer, start, target_step, observer, after_checkpoint,
-                              stop)
+            if self._strategy is not None:
+                run_steps = trainer.compile(iter(self._distributed(stream)), self._strategy)
+            else:
+                run_steps = trainer.compile(iter(stream))
+            writer = tf.summary.create_file_writer(str(self._model_dir)) if chief else tf.summary.create_noop_writer()
+            try:
+                return self._loop(run_steps, trainer, manager, writer, start, target_step, observer,
+                                  after_checkpoint if chief else None, stop)
+            finally:
+                if not chief:
+                    shutil.rmtree(save_dir, ignore_errors=True)
+
+    def scope(self):
+        """Where models and optimizers must be created for the distribution strategy."""
+        return self._strategy.scope() if self._strategy is not None else contextlib.nullcontext()
+
+    def _distributed(self, stream: Any) -> Any:
+        """The stream split across replicas; each worker reads every n-th element unless the
+        reader already took its share of the files (auto-shard OFF)."""
+        import tensorflow as tf
+
+        policy = tf.data.experimental.AutoShardPolicy
+        if stream.options().experimental_distribute.auto_shard_policy == policy.AUTO:
+            options = tf.data.Options()
+            options.experimental_distribute.auto_shard_policy = policy.DATA
+            stream = stream.with_options(options)
+        return self._strategy.experimental_distribute_dataset(stream)
 
     def _write_previews(self, images, masks, probabilities) -> None:
         """Input, true and predicted masks (at probability 0.5) and both overlays of a few

@@ -65,19 +65,22 @@ class TrainStep:
 
     # -- one micro-batch -----------------------------------------------------------------------
 
-    def _gradients(self, images, masks):
+    def _gradients(self, images, masks, replicas: int = 1):
+        """The local batch's loss and the gradients of loss / replicas: the optimizer sums the
+        replicas' gradients, which makes the mean over the global batch."""
         import tensorflow as tf
 
         uses_keras_scaling = self._mode == "tf_dynamic"
         with tf.GradientTape() as tape:
             logits = self._model(images, training=True)
             loss = self._loss(masks, tf.cast(logits, tf.float32))
+            share = loss / replicas if replicas > 1 else loss
             if uses_keras_scaling:
-                objective = self._optimizer.scale_loss(loss)
+                objective = self._optimizer.scale_loss(share)
             elif self._mode in ("dynamic", "static"):
-                objective = loss * self.loss_scale
+                objective = share * self.loss_scale
             else:
-                objective = loss
+                objective = share
         gradients = tape.gradient(objective, self._model.trainable_variables)
         if self._mode in ("dynamic", "static"):
             gradients = [g / self.loss_scale for g in gradients]
@@ -160,10 +163,34 @@ class TrainStep:
         compiles); the loss."""
         return self._one_step(_Single(images, masks))
 
-    def compile(self, iterator) -> Any:
+    def _replica_step(self, images, masks, replicas: int):
+        loss, gradients = self._gradients(images, masks, replicas)
+        gradients = self._clipped(gradients)
+        self._optimizer.apply_gradients(zip(gradients, self._model.trainable_variables))
+        return loss
+
+    def compile(self, iterator, strategy: Any = None) -> Any:
         import tensorflow as tf
 
         step = self._step
+        if strategy is not None:
+            replicas = strategy.num_replicas_in_sync
+
+            @tf.function
+            def run_distributed(count):
+                total = tf.constant(0.0, tf.float32)
+                first_bad = tf.constant(-1, tf.int64)
+                for _ in tf.range(count):
+                    images, masks = next(iterator)
+                    losses = strategy.run(self._replica_step, args=(images, masks, replicas))
+                    loss = strategy.reduce(tf.distribute.ReduceOp.MEAN, losses, axis=None)
+                    step.assign_add(1)
+                    bad = tf.logical_and(first_bad < 0, tf.logical_not(tf.math.is_finite(loss)))
+                    first_bad = tf.where(bad, tf.cast(step.read_value(), tf.int64), first_bad)
+                    total += loss
+                return total / tf.cast(count, tf.float32), first_bad
+
+            return run_distributed
 
         @tf.function
         def run_steps(count):

@@ -1,0 +1,31 @@
+"""One worker of the two-process MultiWorkerMirroredStrategy test: trains with the container's
+own adapters and saves the weights it ends with (this worker's copy) to an .npz file.
+
+    python tests/e2e/distributed_worker.py PARAMS.yaml OUT.npz   (TF_CONFIG set by the caller)
+"""
+
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from adapters.terminal import TerminalObserver  # noqa: E402
+from entrypoints.container import build_container  # noqa: E402
+
+
+def main() -> None:
+    params, out = sys.argv[1], sys.argv[2]
+    container = build_container(params)
+    executor, experiment = container.executor(), container.experiment()
+    with executor.scope():
+        model = container.builder().build(experiment.model)
+    stream = container.dataset().training_stream()
+    outcome = executor.train(model, stream, experiment.run.max_steps, TerminalObserver())
+    replicas = container.strategy().num_replicas_in_sync  # 2 only when the two workers formed a cluster
+    np.savez(out, *model.get_weights(), final_step=outcome.final_step, replicas=replicas)
+
+
+if __name__ == "__main__":
+    main()
