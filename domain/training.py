@@ -121,6 +121,9 @@ class RunSpec:
     # Benchmark modes: steps excluded from the figures, and whether to read the real dataset.
     warmup_steps: int = attrs.field(default=5, validator=int_at_least(0))
     with_input_pipeline: bool = attrs.field(default=False, validator=is_bool)
+    # Optimizer steps per compiled call: 0 sizes calls to about two seconds each (fewer host
+    # round trips); 1 is one call per step, as a plain loop (for comparison).
+    steps_per_call: int = attrs.field(default=0, validator=int_at_least(0))
     # Which executor trains: auto (cerebras when cs_ip is given, else tensorflow), or either by name.
     executor: str = attrs.field(default="auto", validator=one_of(EXECUTORS))
     validate_only: bool = attrs.field(default=False, validator=is_bool)

@@ -311,7 +311,9 @@ class TensorFlowExecutor:
             current = boundary
             images_per_second = count * self._batch_size / elapsed if elapsed > 0 else 0.0
             # First call includes tracing; later calls size themselves to about SECONDS_PER_CALL.
-            if current - start > count or per_call > 1:
+            if self._run.steps_per_call:
+                per_call = self._run.steps_per_call
+            elif current - start > count or per_call > 1:
                 per_call = max(1, min(10_000, int(SECONDS_PER_CALL * count / max(elapsed, 1e-6))))
             else:
                 per_call = 2
@@ -582,7 +584,7 @@ class TensorFlowExecutor:
 
             if warmup_steps:
                 call(warmup_steps)
-            per_call = max(1, steps // 10)
+            per_call = self._run.steps_per_call or max(1, steps // 10)
             seconds: list[float] = []
             while len(seconds) < steps:
                 count = min(per_call, steps - len(seconds))

@@ -92,7 +92,7 @@ def run_json(command: list[str]) -> dict:
 
 
 def project(kind: str, precision: str, size: int, batch: int, steps: int, warmup: int,
-            data_format: str = "channels_last", force_format: bool = False) -> dict:
+            data_format: str = "channels_last", force_format: bool = False, steps_per_call: int = 0) -> dict:
     sets = {
         "train_input.dataset": "external",
         "train_input.image_shape": f"[{size}, {size}, 1]",
@@ -102,6 +102,7 @@ def project(kind: str, precision: str, size: int, batch: int, steps: int, warmup
         "model.force_data_format": str(force_format).lower(),
         "model.precision": precision,
         "runconfig.model_dir": "/tmp/unet-bench-model",
+        "runconfig.steps_per_call": steps_per_call,
     }
     command = [sys.executable, "-m", "entrypoints.cli", "run", "--params", str(ROOT / "configs" / "params_dagm.yaml"),
                "--mode", f"{kind}_benchmark", "--steps", str(steps), "--warmup_steps", str(warmup)]
@@ -117,13 +118,13 @@ def keras(kind: str, precision: str, size: int, batch: int, steps: int, warmup: 
                      "--data_format", data_format])
 
 
-def alternate(label: str, a, b, repeats: int) -> tuple[list[dict], list[dict]]:
+def alternate(label: str, a, b, repeats: int, names: tuple[str, str] = ("project", "keras")) -> tuple[list[dict], list[dict]]:
     firsts, seconds = [], []
     for index in range(repeats):
         firsts.append(a())
-        print(f"  {label} run {index + 1} project: {firsts[-1]['images_per_second']:.2f} images/s", flush=True)
+        print(f"  {label} run {index + 1} {names[0]}: {firsts[-1]['images_per_second']:.2f} images/s", flush=True)
         seconds.append(b())
-        print(f"  {label} run {index + 1} keras:   {seconds[-1]['images_per_second']:.2f} images/s", flush=True)
+        print(f"  {label} run {index + 1} {names[1]}: {seconds[-1]['images_per_second']:.2f} images/s", flush=True)
     return firsts, seconds
 
 
@@ -144,7 +145,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--memory_batch", type=int, default=64)
     parser.add_argument("--quick", action="store_true", help="tiny images and few steps: checks the script runs")
-    parser.add_argument("--only", default="train,inference,memory,format",
+    parser.add_argument("--only", default="train,inference,memory,format,calls",
                         help="comma-separated sections to run (default: all)")
     args = parser.parse_args()
     if args.worker == "keras":
@@ -189,6 +190,16 @@ def main() -> None:
         formats[data_format] = median_of(runs)
         print(f"  data format {data_format} ({precision}): {formats[data_format]:.2f} images/s", flush=True)
 
+    calls = {}
+    if "calls" in sections:
+        for size in sorted({args.size, 64}):
+            call_shape = (size, args.batch, args.steps * (4 if size < args.size else 1), args.warmup)
+            several, single = alternate(f"steps per call ({size}x{size}, {precision}) several vs one",
+                                        lambda: project("train", precision, *call_shape),
+                                        lambda: project("train", precision, *call_shape, steps_per_call=1),
+                                        args.repeats, names=("several per call", "one per call"))
+            calls[size] = (median_of(several), median_of(single))
+
     print()
     print(f"{'configuration':<28} {'project img/s':>14} {'keras img/s':>12} {'ratio':>7}")
     for label, a, b, ratio in rows:
@@ -199,6 +210,9 @@ def main() -> None:
     if memory:
         print(f"{'peak memory MB, batch ' + str(args.memory_batch):<28} {memory[0]:>14.0f} {memory[1]:>12.0f} "
               f"{memory[0] / memory[1]:>7.2f}")
+    for size, (several, single) in calls.items():
+        print(f"{'steps/call: several vs one, ' + str(size) + 'px':<28} {several:>14.2f} {single:>12.2f} "
+              f"{several / single:>7.2f}")
     if formats:
         print(f"{'channels_first / last':<28} {formats['channels_first']:>14.2f} {formats['channels_last']:>12.2f} "
               f"{formats['channels_first'] / formats['channels_last']:>7.2f}")
