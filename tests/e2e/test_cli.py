@@ -160,9 +160,8 @@ def test_data_errors_are_one_line_naming_the_file(tiny_dagm, tmp_path, breakage,
     assert expected in line
 
 
-def test_later_features_say_so_in_one_line(tiny_dagm, tmp_path):
+def test_conflicting_compile_flags_say_so_in_one_line(tiny_dagm, tmp_path):
     params = write_params(tmp_path / "p.yaml", tiny_params(tiny_dagm, tmp_path / "m"))
-    assert "arrive with the executors issue" in one_line_error(unet("run", "--params", str(params), "--validate_only"))
     conflict = one_line_error(unet("run", "--params", str(params), "--validate_only", "--compile_only"))
     assert "cannot be combined" in conflict
     assert "only allowed with mode train" in one_line_error(
