@@ -268,6 +268,13 @@ def tile_size(text: str) -> tuple[int, int]:
         raise argparse.ArgumentTypeError(f"expected HxW such as 256x256, got {text!r}") from None
 
 
+def add_model_dir_config_arguments(parser: argparse.ArgumentParser) -> None:
+    """What commands on a trained model_dir share: its config, overrides, tracebacks."""
+    parser.add_argument("--params", help="params file (default: <model_dir>/params.yaml)")
+    parser.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE")
+    parser.add_argument("--debug", action="store_true")
+
+
 def add_geometry_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--geometry", choices=GEOMETRIES,
                         help="resize: squash each image to the training size (for models trained with "
@@ -301,17 +308,13 @@ def make_parser() -> argparse.ArgumentParser:
                          help="native geometry: largest piece run at once (default: the training image size)")
     predict.add_argument("--tile_overlap", type=int, metavar="PIXELS",
                          help="native geometry: overlap of neighbouring tiles (default: 1/8 of the tile, <= 32)")
-    predict.add_argument("--params", help="params file (default: <model_dir>/params.yaml)")
-    predict.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE")
-    predict.add_argument("--debug", action="store_true")
+    add_model_dir_config_arguments(predict)
     predict.set_defaults(handler=command_predict)
 
     report = commands.add_parser("report", help="draw the training loss and evaluation scores into report.png")
     report.add_argument("--model_dir", required=True)
     report.add_argument("--output", help="picture to write (default: <model_dir>/report.png)")
-    report.add_argument("--params", help="params file (default: <model_dir>/params.yaml)")
-    report.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE")
-    report.add_argument("--debug", action="store_true")
+    add_model_dir_config_arguments(report)
     report.set_defaults(handler=command_report)
 
     export = commands.add_parser("export", help="export a trained model as a TensorFlow SavedModel")
@@ -320,9 +323,7 @@ def make_parser() -> argparse.ArgumentParser:
     export.add_argument("--threshold", type=float, help="mask probability threshold stored in the export")
     export.add_argument("--checkpoint_path", help="checkpoint to export (default: the latest)")
     add_geometry_arguments(export)
-    export.add_argument("--params", help="params file (default: <model_dir>/params.yaml)")
-    export.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE")
-    export.add_argument("--debug", action="store_true")
+    add_model_dir_config_arguments(export)
     export.set_defaults(handler=command_export)
 
     records = commands.add_parser("write-tfrecords", help="convert the dataset a params file names to TFRecords")

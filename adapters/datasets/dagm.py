@@ -10,20 +10,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-import attrs
 
 from adapters.datasets.dagm_labels import LabelRow, read_labels
-from adapters.datasets.file_reader import FileDatasetReader
+from adapters.datasets.file_reader import FileDatasetReader, Sample
 from domain.augmentation import AugmentationSpec
 from domain.data import DataSpec
 from domain.errors import ConfigError, DataError
 
 
-@attrs.frozen
-class Sample:
-    image: Path
-    mask: Path | None
-    encoded: str = ""  # a Severstal RLE mask instead of a mask file
 
 
 def class_folder(spec: DataSpec) -> Path:

@@ -6,7 +6,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
+import attrs
 import numpy as np
 
 from adapters.images import read_gray
@@ -33,7 +35,7 @@ def check_readable(samples: list, workers: int = 4, binary_masks: bool = True) -
 
     def check(sample) -> tuple[int, int]:
         image = read_gray(sample.image)
-        if getattr(sample, "encoded", ""):
+        if sample.encoded:
             try:
                 rle.decode(sample.encoded, image.shape)
             except ValueError as error:
@@ -52,6 +54,25 @@ def check_readable(samples: list, workers: int = 4, binary_masks: bool = True) -
 
     with ThreadPoolExecutor(max_workers=workers) as pool:
         return list(pool.map(check, samples))
+
+
+@attrs.frozen
+class Sample:
+    """One image file and its mask: a mask file, a Severstal RLE string, or neither (defect-free)."""
+
+    image: Path
+    mask: Path | None
+    encoded: str = ""
+
+
+def split(samples: list[Sample], share: float, seed: int | None) -> tuple[list[Sample], list[Sample]]:
+    """A seeded shuffle of the samples, the first `share` for training (listing order kept on
+    each side); both sides non-empty."""
+    if len(samples) < 2:
+        raise DataError(f"{samples[0].image.parent}: one image cannot be split into training and evaluation")
+    order = np.random.default_rng(0 if seed is None else seed).permutation(len(samples))
+    cut = min(max(1, round(share * len(samples))), len(samples) - 1)
+    return [samples[i] for i in sorted(order[:cut])], [samples[i] for i in sorted(order[cut:])]
 
 
 class FileDatasetReader:

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from adapters.datasets.dagm import Sample
-from adapters.datasets.file_reader import FileDatasetReader
-from adapters.datasets.severstal import split
+from adapters.datasets.file_reader import FileDatasetReader, Sample, split
 from adapters.images import IMAGE_SUFFIXES
 from domain.augmentation import AugmentationSpec
 from domain.data import DataSpec

@@ -10,10 +10,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-import numpy as np
-
-from adapters.datasets.dagm import Sample
-from adapters.datasets.file_reader import FileDatasetReader
+from adapters.datasets.file_reader import FileDatasetReader, Sample, split
 from adapters.datasets.severstal_csv import CLASS_IDS, read_train_csv
 from domain.augmentation import AugmentationSpec
 from domain.data import DataSpec
@@ -74,16 +71,6 @@ def list_all(spec: DataSpec) -> list[Sample]:
     return [samples[name] for name in sorted(samples)]
 
 
-def split(samples: list[Sample], share: float | None, seed: int | None) -> tuple[list[Sample], list[Sample]]:
-    """A seeded shuffle of the images, the first `share` for training; both sides non-empty."""
-    share = DEFAULT_SPLIT if share is None else share
-    order = np.random.default_rng(0 if seed is None else seed).permutation(len(samples))
-    cut = min(max(1, round(share * len(samples))), len(samples) - 1)
-    if len(samples) < 2:
-        raise DataError(f"{samples[0].image.parent}: one image cannot be split into training and evaluation")
-    return [samples[i] for i in sorted(order[:cut])], [samples[i] for i in sorted(order[cut:])]
-
-
 def open_severstal(train: DataSpec, evaluation: DataSpec, seed: int | None = None,
                    augmentation: AugmentationSpec | None = None, stride: int = 1) -> FileDatasetReader:
     split_seed = train.seed if train.seed is not None else seed
@@ -91,7 +78,8 @@ def open_severstal(train: DataSpec, evaluation: DataSpec, seed: int | None = Non
 
     def list_split(which: str) -> list[Sample]:
         if not parts:
-            parts["train"], parts["eval"] = split(list_all(train), train.train_test_split, split_seed)
+            share = DEFAULT_SPLIT if train.train_test_split is None else train.train_test_split
+            parts["train"], parts["eval"] = split(list_all(train), share, split_seed)
         return parts[which]
 
     # Masks resize nearest-neighbour, as the reference's Severstal pipeline.

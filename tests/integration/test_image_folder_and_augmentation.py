@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from adapters.datasets import pipeline
-from adapters.datasets.dagm import Sample
+from adapters.datasets.file_reader import Sample
 from adapters.datasets.image_folder import open_image_folder
 from adapters.images import write_png
 from domain.augmentation import AugmentationSpec
