@@ -117,9 +117,6 @@ class FileImageSource:
             files += [str(p) for p in list_images(item)]
         return files
 
-    def read(self, name: str) -> np.ndarray:
-        return read_gray(name)
-
     def stream(self, names: Sequence[str], parallel: int = 4) -> Iterator[tuple[str, np.ndarray | None, str]]:
         """(name, image, "") per file in order, or (name, None, error line) for one that cannot
         be read. Files are decoded by a tf.data map with `parallel` readers at once."""

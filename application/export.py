@@ -7,6 +7,7 @@ import attrs
 from application.ports import Executor, ModelBuilder
 from domain.data import DataSpec
 from domain.masks import DecisionRule
+from domain.tiling import mode_for_fit
 from domain.topology import UNetSpec
 
 
@@ -29,9 +30,10 @@ class ExportUseCase:
         self._rule = rule
 
     def execute(self, output: str, checkpoint: str | None = None, threshold: float | None = None,
-                geometry: str = "resize") -> ExportReport:
+                geometry: str | None = None) -> ExportReport:
         """`resize` exports the squash-to-training-size preprocessing; `native` pads to the
-        network's stride and runs the whole image at its own scale."""
+        network's stride and runs the whole image at its own scale. Default: the training's."""
+        geometry = geometry or mode_for_fit(self._data.image_fit)
         rule = self._rule if threshold is None else DecisionRule(threshold=threshold)
         model = self._builder.build(self._topology)
         step = self._executor.restore(model, checkpoint)

@@ -15,7 +15,7 @@ from domain import rle
 from domain.data import DataSpec, normalize
 from domain.errors import DataError
 from domain.masks import DecisionRule
-from domain.tiling import PredictGeometry, TilePlan
+from domain.tiling import PredictGeometry, TilePlan, mode_for_fit
 from domain.topology import UNetSpec
 
 
@@ -70,10 +70,12 @@ class PredictUseCase:
         self._rule = rule
         self._batch_size = batch_size
 
-    def default_geometry(self, mode: str = "resize", tile: tuple[int, int] | None = None,
+    def default_geometry(self, mode: str | None = None, tile: tuple[int, int] | None = None,
                          overlap: int | None = None) -> PredictGeometry:
-        """Tiles of the training size unless given, at the network's stride; by default tiles
-        overlap by an eighth of their shorter side, at most 32 pixels."""
+        """The training's geometry (native after crop training) unless given; tiles of the
+        training size at the network's stride, overlapping by an eighth of their shorter side
+        (at most 32 pixels)."""
+        mode = mode or mode_for_fit(self._data.image_fit)
         tile = tile or (self._data.height, self._data.width)
         overlap = min(32, min(tile) // 8) if overlap is None else overlap
         return PredictGeometry(mode=mode, tile=tile, overlap=overlap, stride=self._topology.stride)

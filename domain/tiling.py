@@ -45,6 +45,11 @@ class PredictGeometry:
                 raise ConfigError(f"predict.overlap: {self.overlap} must be smaller than the tile side {side}")
 
 
+def mode_for_fit(image_fit: str) -> str:
+    """The geometry a model expects: crops were taken at native scale, resized images were not."""
+    return "native" if image_fit == "crop" else "resize"
+
+
 def tile_origins(length: int, tile: int, overlap: int) -> list[int]:
     """Starts of tiles of `tile` pixels covering 0..length, consecutive ones sharing at least
     `overlap` pixels; the last tile ends exactly at `length`."""

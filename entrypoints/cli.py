@@ -181,9 +181,7 @@ def command_predict(args: argparse.Namespace) -> int:
             raise UnetError("--class_id: required with --rle-csv (the config names no train_input.class_id)")
         submission = Submission(args.rle_csv, class_id, args.min_area)
     predict = container.predict()
-    fit = container.experiment().data.image_fit
-    geometry = predict.default_geometry(args.geometry or ("native" if fit == "crop" else "resize"),
-                                        args.tile, args.tile_overlap)
+    geometry = predict.default_geometry(args.geometry, args.tile, args.tile_overlap)
     if geometry.mode == "native":
         log.info("native resolution: padded to multiples of %d, tiles of %dx%d overlapping by %d pixels",
                  geometry.stride, *geometry.tile, geometry.overlap)
@@ -212,7 +210,7 @@ def command_export(args: argparse.Namespace) -> int:
     container = _model_dir_container(args)
     report = container.export().execute(
         args.output, checkpoint=args.checkpoint_path, threshold=args.threshold,
-        geometry=args.geometry or ("native" if container.experiment().data.image_fit == "crop" else "resize"),
+        geometry=args.geometry,
     )
     print(f"exported step {report.step} to {report.path} (SavedModel, signature serving_default, "
           f"mask threshold {report.threshold:g})")

@@ -172,7 +172,7 @@ def _augment(spec: DataSpec, augmentation: AugmentationSpec, seed: int, crop: bo
 def _files(samples: Sequence) -> tf.data.Dataset:
     images = [str(s.image) for s in samples]
     masks = [str(s.mask) if s.mask is not None else "" for s in samples]
-    encoded = [getattr(s, "encoded", "") for s in samples]
+    encoded = [s.encoded for s in samples]
     return tf.data.Dataset.from_tensor_slices((images, masks, encoded))
 
 

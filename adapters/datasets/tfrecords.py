@@ -55,7 +55,7 @@ def encode_sample(sample, mask_threshold: float | None = None) -> bytes:
     if sample.mask is not None:
         raw = read_gray(sample.mask)
         mask = raw >= (mask_threshold if mask_threshold is not None else max(1, int(raw.max()) // 2 + 1))
-    elif getattr(sample, "encoded", ""):
+    elif sample.encoded:
         mask = rle.decode(sample.encoded, image.shape)
     else:
         mask = None

@@ -44,10 +44,8 @@ class TrainStep:
         self._mode = loss_scaling_mode(optimizer_spec, policy)
         self._step = step
         self._previews = previews
-        rule = optimizer_spec.dynamic_rule()
-        self._rule = rule
-        initial = rule.initial_scale if self._mode == "dynamic" else float(optimizer_spec.loss_scaling_factor
-                                                                           if self._mode == "static" else 1.0)
+        self._rule = optimizer_spec.dynamic_rule()
+        initial = {"dynamic": self._rule.initial_scale, "static": optimizer_spec.loss_scaling_factor}.get(self._mode, 1.0)
         self.loss_scale = tf.Variable(initial, dtype=tf.float32, trainable=False, name="loss_scale")
         self.scale_steps = tf.Variable(0, dtype=tf.int64, trainable=False, name="loss_scale_steps")
         self.scale_overflows = tf.Variable(0, dtype=tf.int64, trainable=False, name="loss_scale_overflows")

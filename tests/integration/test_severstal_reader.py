@@ -101,3 +101,16 @@ def test_a_truncated_jpeg_is_named(synthetic_severstal, tmp_path):
     with pytest.raises(DataError, match=victim.name):
         reader = open_severstal(spec(root, include_defect_free=True), spec(root, include_defect_free=True))
         reader.training_size(), reader.evaluation_size()
+
+
+def test_an_image_of_another_size_than_its_runs_is_named(synthetic_severstal, tmp_path):
+    import imageio.v3 as iio
+
+    root = tmp_path / "s"
+    shutil.copytree(synthetic_severstal, root)
+    reader = open_severstal(spec(root), spec(root))
+    victim = reader.samples("train")[0].image
+    iio.imwrite(victim, np.zeros((256, 800, 3), np.uint8), quality=95)
+    with pytest.raises(DataError, match=f"{victim.name}: is 800x256, but its train.csv runs number the pixels "
+                                        "of a 1600x256 image"):
+        open_severstal(spec(root), spec(root)).training_size()

@@ -219,3 +219,17 @@ def test_native_geometry_tiles_large_images_batches_tiles_across_images_and_stit
         np.testing.assert_array_equal(world.artifacts.predictions[name], image > 127)
     # wide: padded to 20x72 -> 2 rows x 3 columns of 16x32 tiles; small: one 12x16 tile.
     assert sorted(world.executor.tile_batches) == [(1, 12, 16, 1), (2, 16, 32, 1), (4, 16, 32, 1)]
+
+
+def test_prediction_and_export_default_to_the_training_geometry():
+    from application.export import ExportUseCase
+
+    world = World(RunSpec(model_dir="m", max_steps=1))
+    world.train.execute()
+    for fit, mode in (("resize", "resize"), ("crop", "native")):
+        data = DataSpec(dataset="DAGM2007Dataset", dataset_path="d", image_shape=(8, 8, 1), image_fit=fit)
+        predict = PredictUseCase(world.builder, world.executor, FakeImageSource({}), world.artifacts, TOPOLOGY, data,
+                                 EvalSpec().rule)
+        assert predict.default_geometry().mode == mode
+        ExportUseCase(world.builder, world.executor, TOPOLOGY, data, EvalSpec().rule).execute(fit)
+        assert (world.executor.exports[fit]["native_stride"] is not None) == (mode == "native")
