@@ -9,10 +9,15 @@ import numpy as np
 
 from domain.errors import DataError
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")  # what the readers take
+TF_DECODABLE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif")  # what tf.io.decode_image reads
 # Mask colours by class value: background black, defect red (an RGB triple per class).
 MASK_COLOURS = np.array([[0, 0, 0], [255, 0, 0]], dtype=np.float32)
 OVERLAY_IMAGE_WEIGHT = 0.6  # the reference draws 0.6 * image + 0.4 * colour
+
+
+def tf_decodable(path: str | os.PathLike) -> bool:
+    return str(path).lower().endswith(TF_DECODABLE_SUFFIXES)
 
 
 def read_gray(path: str | os.PathLike) -> np.ndarray:

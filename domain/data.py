@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import ClassVar
 
 import attrs
@@ -87,11 +88,24 @@ class DataSpec:
     def channels(self) -> int:
         return self.image_shape[2]
 
+    def split_seed(self, run_seed: int | None) -> int | None:
+        """train_input.seed when set, else runconfig.tf_random_seed: what shuffles and splits follow."""
+        return self.seed if self.seed is not None else run_seed
+
     def normalization(self) -> tuple[float, float]:
         """(scale, offset) mapping raw 0..255 pixels to model inputs; identity when unset."""
         if self.normalize_data_method is None:
             return 1.0, 0.0
         return NORMALIZATIONS[self.normalize_data_method]
+
+
+@attrs.frozen
+class Sample:
+    """One image file and its mask: a mask file, a Severstal RLE string, or neither (defect-free)."""
+
+    image: Path
+    mask: Path | None
+    encoded: str = ""
 
 
 def normalize(raw: np.ndarray, scale_offset: tuple[float, float]) -> np.ndarray:

@@ -54,6 +54,15 @@ def binarize_truth(mask: np.ndarray) -> np.ndarray:
     return np.asarray(mask) >= TRUTH_THRESHOLD
 
 
+def binarize_mask(raw: np.ndarray, threshold: float | None = None) -> np.ndarray:
+    """A mask file's pixels to booleans: >= `threshold` (train_input.mask_threshold) when given,
+    else from half the mask's full scale on (0/255 masks from 128, 0/1 masks from 1), the rule
+    binarize_truth applies to masks scaled to [0, 1]."""
+    raw = np.asarray(raw)
+    cutoff = threshold if threshold is not None else TRUTH_THRESHOLD * max(float(raw.max(initial=0)), 1.0)
+    return raw >= cutoff
+
+
 def to_uint8_mask(decision: np.ndarray) -> np.ndarray:
     """A boolean decision as the 0/255 picture users and the DAGM labels expect."""
     return np.where(np.asarray(decision, dtype=bool), 255, 0).astype(np.uint8)

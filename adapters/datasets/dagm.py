@@ -12,22 +12,16 @@ from pathlib import Path
 
 
 from adapters.datasets.dagm_labels import LabelRow, read_labels
-from adapters.datasets.file_reader import FileDatasetReader, Sample
+from adapters.datasets.file_reader import FileDatasetReader, dataset_root
 from domain.augmentation import AugmentationSpec
-from domain.data import DataSpec
+from domain.data import DataSpec, Sample
 from domain.errors import ConfigError, DataError
-
-
 
 
 def class_folder(spec: DataSpec) -> Path:
     if spec.class_id is None:
         raise ConfigError("train_input.class_id: required for DAGM2007Dataset (a class in 1..10)")
-    if not spec.dataset_path:
-        raise ConfigError("train_input.dataset_path: required for DAGM2007Dataset")
-    root = Path(spec.dataset_path)
-    if not root.is_dir():
-        raise DataError(f"{root}: dataset_path does not exist (train_input.dataset_path)")
+    root = dataset_root(spec)
     folder = root / f"Class{spec.class_id}"
     if not folder.is_dir():
         present = sorted(p.name for p in root.glob("Class*") if p.is_dir())

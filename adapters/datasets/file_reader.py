@@ -8,14 +8,13 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import attrs
 import numpy as np
 
 from adapters.images import read_gray
 from domain import rle
 from domain.augmentation import AugmentationSpec
-from domain.data import DataSpec
-from domain.errors import DataError
+from domain.data import DataSpec, Sample
+from domain.errors import ConfigError, DataError, DataProblems
 
 log = logging.getLogger("unet")
 SPLITS = ("train", "eval")
@@ -30,10 +29,38 @@ def check_mask_values(mask: np.ndarray, path) -> None:
         raise DataError(f"{path}: a mask must hold only 0 and 255 (or 0 and 1), found {shown}")
 
 
-def check_readable(samples: list, workers: int = 4, binary_masks: bool = True) -> list[tuple[int, int]]:
-    """Decode every file once; the first broken one fails with its path. Returns image sizes."""
+def dataset_root(spec: DataSpec) -> Path:
+    """train_input.dataset_path, checked: set, and an existing folder."""
+    if not spec.dataset_path:
+        raise ConfigError(f"train_input.dataset_path: required for {spec.dataset}")
+    root = Path(spec.dataset_path)
+    if not root.is_dir():
+        raise DataError(f"{root}: dataset_path does not exist (train_input.dataset_path)")
+    return root
 
-    def check(sample) -> tuple[int, int]:
+
+def split_once(make: Callable[[], tuple[list[Sample], list[Sample]]]) -> Callable[[str], list[Sample]]:
+    """A `list_split` that lists and splits the samples on first use, then serves both sides."""
+    parts: dict[str, list[Sample]] = {}
+
+    def list_split(which: str) -> list[Sample]:
+        if not parts:
+            parts["train"], parts["eval"] = make()
+        return parts[which]
+
+    return list_split
+
+
+def check_readable(samples: list, workers: int = 4, binary_masks: bool = True) -> list[tuple[int, int]]:
+    """Decode every file once; broken ones fail with their paths (DataProblems). Returns image sizes."""
+
+    def check(sample) -> tuple[int, int] | str:
+        try:
+            return checked_size(sample)
+        except DataError as error:
+            return str(error)
+
+    def checked_size(sample) -> tuple[int, int]:
         image = read_gray(sample.image)
         if sample.encoded and image.shape != rle.SEVERSTAL_SHAPE:
             # The rows were validated (decoded) against this shape when train.csv was read, and
@@ -53,16 +80,11 @@ def check_readable(samples: list, workers: int = 4, binary_masks: bool = True) -
         return image.shape
 
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(check, samples))
-
-
-@attrs.frozen
-class Sample:
-    """One image file and its mask: a mask file, a Severstal RLE string, or neither (defect-free)."""
-
-    image: Path
-    mask: Path | None
-    encoded: str = ""
+        results = list(pool.map(check, samples))
+    problems = [result for result in results if isinstance(result, str)]
+    if problems:
+        raise DataProblems(problems)
+    return results
 
 
 def split(samples: list[Sample], share: float, seed: int | None) -> tuple[list[Sample], list[Sample]]:
@@ -86,7 +108,7 @@ class FileDatasetReader:
         self._train = train
         self._eval = evaluation
         self._list_split = list_split
-        self._seed = train.seed if train.seed is not None else seed
+        self._seed = train.split_seed(seed)
         self._augmentation = augmentation
         self._stride = stride
         self._mask_method = mask_method
@@ -109,17 +131,20 @@ class FileDatasetReader:
 
     def _check_crop_sizes(self, split: str, samples: list, sizes: list, spec: DataSpec) -> None:
         """Crops need images at least image_shape; whole-image evaluation needs sides that are
-        multiples of the network's stride, and one size for a batch."""
+        multiples of the network's stride, and one size for a batch. Every problem is named."""
+        problems = []
         for sample, (height, width) in zip(samples, sizes):
             if split == "train" and (height < spec.height or width < spec.width):
-                raise DataError(f"{sample.image}: {width}x{height} is smaller than the "
+                problems.append(f"{sample.image}: {width}x{height} is smaller than the "
                                 f"{spec.width}x{spec.height} crops of train_input.image_fit: crop")
             if split == "eval" and (height % self._stride or width % self._stride):
-                raise DataError(f"{sample.image}: {width}x{height} is not a multiple of the network's stride "
+                problems.append(f"{sample.image}: {width}x{height} is not a multiple of the network's stride "
                                 f"{self._stride}, needed to evaluate whole images (train_input.image_fit: crop)")
         if split == "eval" and len(set(sizes)) > 1:
-            raise DataError(f"{samples[0].image}: evaluation images differ in size ({len(set(sizes))} sizes); "
+            problems.append(f"{samples[0].image}: evaluation images differ in size ({len(set(sizes))} sizes); "
                             "image_fit: crop evaluates whole images, which must share one size")
+        if problems:
+            raise DataProblems(problems)
 
     def training_size(self) -> int:
         return len(self.samples("train"))

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from adapters.datasets.file_reader import FileDatasetReader, Sample, split
+from adapters.datasets.file_reader import FileDatasetReader, dataset_root, split, split_once
 from adapters.images import IMAGE_SUFFIXES
 from domain.augmentation import AugmentationSpec
-from domain.data import DataSpec
-from domain.errors import ConfigError, DataError
+from domain.data import DataSpec, Sample
+from domain.errors import DataError
 
 DEFAULT_SPLIT = 0.8
 
@@ -54,22 +54,13 @@ def _usable(folder: Path, spec: DataSpec) -> list[Sample]:
 
 def open_image_folder(train: DataSpec, evaluation: DataSpec, seed: int | None = None,
                       augmentation: AugmentationSpec | None = None, stride: int = 1) -> FileDatasetReader:
-    if not train.dataset_path:
-        raise ConfigError("train_input.dataset_path: required for ImageFolderDataset")
-    root = Path(train.dataset_path)
-    if not root.is_dir():
-        raise DataError(f"{root}: dataset_path does not exist (train_input.dataset_path)")
-    split_seed = train.seed if train.seed is not None else seed
-    parts: dict[str, list[Sample]] = {}
+    root = dataset_root(train)
 
-    def list_split(which: str) -> list[Sample]:
-        if not parts:
-            if (root / "train").is_dir() and (root / "test").is_dir():
-                parts["train"], parts["eval"] = _usable(root / "train", train), _usable(root / "test", train)
-            else:
-                share = DEFAULT_SPLIT if train.train_test_split is None else train.train_test_split
-                parts["train"], parts["eval"] = split(_usable(root, train), share, split_seed)
-        return parts[which]
+    def both_splits() -> tuple[list[Sample], list[Sample]]:
+        if (root / "train").is_dir() and (root / "test").is_dir():
+            return _usable(root / "train", train), _usable(root / "test", train)
+        share = DEFAULT_SPLIT if train.train_test_split is None else train.train_test_split
+        return split(_usable(root, train), share, train.split_seed(seed))
 
-    return FileDatasetReader("image_folder", train, evaluation, list_split, seed, augmentation, stride,
+    return FileDatasetReader("image_folder", train, evaluation, split_once(both_splits), seed, augmentation, stride,
                              mask_threshold=float(train.mask_threshold))

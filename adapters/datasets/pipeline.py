@@ -12,18 +12,13 @@ from collections.abc import Sequence
 import numpy as np
 import tensorflow as tf
 
+from adapters.images import TF_DECODABLE_SUFFIXES
 from domain.augmentation import AugmentationSpec
 from domain.data import DataSpec
+from domain.masks import TRUTH_THRESHOLD
 
 AUTOTUNE = tf.data.AUTOTUNE
 CACHE_BUDGET = 2 * 1024**3  # bytes of decoded images kept in memory between epochs
-
-
-TF_DECODABLE = (".png", ".jpg", ".jpeg", ".bmp", ".gif")  # what tf.io.decode_image reads
-
-
-def tf_decodable(path) -> bool:
-    return str(path).lower().endswith(TF_DECODABLE)
 
 
 def _read_with_imageio(path: bytes) -> np.ndarray:
@@ -55,7 +50,7 @@ def _decode(path: tf.Tensor, channels: int) -> tf.Tensor:
         return tf.tile(tf.cast(gray[..., None], tf.float32), [1, 1, channels])
 
     lowered = tf.strings.lower(path)
-    decodable = tf.reduce_any([tf.strings.regex_full_match(lowered, f".*\\{suffix}") for suffix in TF_DECODABLE])
+    decodable = tf.reduce_any([tf.strings.regex_full_match(lowered, f".*\\{suffix}") for suffix in TF_DECODABLE_SUFFIXES])
     image = tf.cond(decodable, by_tensorflow, by_imageio)
     image.set_shape([None, None, channels])
     return image
@@ -93,10 +88,9 @@ def decode_rle(encoded: tf.Tensor, height: tf.Tensor, width: tf.Tensor) -> tf.Te
 
 
 def _binary(mask: tf.Tensor, threshold: float | None) -> tf.Tensor:
-    """0/255 and 0/1 masks (checked before training) to 0/1; with a threshold, >= it is 1."""
-    if threshold is not None:
-        return tf.cast(mask >= threshold, tf.float32)
-    return mask / tf.maximum(tf.reduce_max(mask), 1.0)
+    """domain.masks.binarize_mask in the graph, as 0/1 floats."""
+    cutoff = threshold if threshold is not None else TRUTH_THRESHOLD * tf.maximum(tf.reduce_max(mask), 1.0)
+    return tf.cast(mask >= cutoff, tf.float32)
 
 
 def fit(spec: DataSpec, resize: bool, mask_method: str = "bilinear"):

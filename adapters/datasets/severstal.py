@@ -10,23 +10,21 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from adapters.datasets.file_reader import FileDatasetReader, Sample, split
+from adapters.datasets.file_reader import FileDatasetReader, dataset_root, split, split_once
 from adapters.datasets.severstal_csv import CLASS_IDS, read_train_csv
+from adapters.images import IMAGE_SUFFIXES
 from domain.augmentation import AugmentationSpec
-from domain.data import DataSpec
+from domain.data import DataSpec, Sample
 from domain.errors import ConfigError, DataError
 
 log = logging.getLogger("unet")
 DEFAULT_SPLIT = 0.85  # the reference's train share
-IMAGE_SUFFIX = ".jpg"
 
 
 def _root(spec: DataSpec) -> Path:
     if spec.class_id not in CLASS_IDS:
         raise ConfigError(f"train_input.class_id: SeverstalDataset needs a class in 1..4, got {spec.class_id}")
-    if not spec.dataset_path:
-        raise ConfigError("train_input.dataset_path: required for SeverstalDataset")
-    root = Path(spec.dataset_path)
+    root = dataset_root(spec)
     if not (root / "train.csv").is_file():
         raise DataError(f"{root / 'train.csv'}: not found (train_input.dataset_path must hold train.csv "
                         "and train_images/)")
@@ -63,7 +61,7 @@ def list_all(spec: DataSpec) -> list[Sample]:
     if spec.include_defect_free:
         with_rows = {row.image_id for row in rows}
         for name in present - with_rows:
-            if name.lower().endswith((IMAGE_SUFFIX, ".jpeg", ".png")):
+            if name.lower().endswith(IMAGE_SUFFIXES):
                 samples[name] = Sample(images / name, None, "")
     if not samples:
         raise DataError(f"{root / 'train.csv'}: no images of class {spec.class_id}"
@@ -73,15 +71,8 @@ def list_all(spec: DataSpec) -> list[Sample]:
 
 def open_severstal(train: DataSpec, evaluation: DataSpec, seed: int | None = None,
                    augmentation: AugmentationSpec | None = None, stride: int = 1) -> FileDatasetReader:
-    split_seed = train.seed if train.seed is not None else seed
-    parts: dict[str, list[Sample]] = {}
-
-    def list_split(which: str) -> list[Sample]:
-        if not parts:
-            share = DEFAULT_SPLIT if train.train_test_split is None else train.train_test_split
-            parts["train"], parts["eval"] = split(list_all(train), share, split_seed)
-        return parts[which]
-
+    share = DEFAULT_SPLIT if train.train_test_split is None else train.train_test_split
+    list_split = split_once(lambda: split(list_all(train), share, train.split_seed(seed)))
     # Masks resize nearest-neighbour, as the reference's Severstal pipeline.
     return FileDatasetReader("severstal", train, evaluation, list_split, seed, augmentation, stride,
                              mask_method="nearest")

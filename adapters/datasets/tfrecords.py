@@ -22,10 +22,14 @@ from pathlib import Path
 
 import numpy as np
 
+from adapters.datasets.file_reader import dataset_root
+from adapters.images import tf_decodable
+from adapters.tensorflow.cluster import read_tf_config
 from domain import rle
 from domain.augmentation import AugmentationSpec
 from domain.data import DataSpec
 from domain.errors import ConfigError, DataError
+from domain.masks import binarize_mask
 
 SPLIT_FOLDERS = {"train": "train", "eval": "test"}
 MANIFEST = "manifest.json"
@@ -46,15 +50,12 @@ def encode_sample(sample, mask_threshold: float | None = None) -> bytes:
 
     from adapters.images import read_gray
 
-    from adapters.datasets.pipeline import tf_decodable
-
     image = read_gray(sample.image)
     # The file itself when TensorFlow decodes it (byte-exact, and decoded exactly as the file
     # pipeline decodes it); otherwise (TIFF) its gray pixels as PNG.
     image_bytes = Path(sample.image).read_bytes() if tf_decodable(sample.image) else _png(image)
     if sample.mask is not None:
-        raw = read_gray(sample.mask)
-        mask = raw >= (mask_threshold if mask_threshold is not None else max(1, int(raw.max()) // 2 + 1))
+        mask = binarize_mask(read_gray(sample.mask), mask_threshold)
     elif sample.encoded:
         mask = rle.decode(sample.encoded, image.shape)
     else:
@@ -107,13 +108,8 @@ def shard_files(files: list[str], use_multiple_workers: bool) -> list[str]:
     """With use_multiple_workers, this worker's share of the files (TF_CONFIG task index)."""
     if not use_multiple_workers:
         return files
-    try:
-        config = json.loads(os.environ.get("TF_CONFIG", "{}"))
-        workers = len(config["cluster"].get("worker", [])) + len(config["cluster"].get("chief", []))
-        task = config["task"]
-        index = task["index"] + (len(config["cluster"].get("chief", [])) if task["type"] == "worker" else 0)
-    except (ValueError, KeyError, TypeError):
-        raise ConfigError("train_input.use_multiple_workers: TF_CONFIG is missing or has no cluster/task") from None
+    place = read_tf_config("train_input.use_multiple_workers")
+    workers, index = place.workers, place.index
     if len(files) < workers:
         raise DataError(f"{Path(files[0]).parent}: {len(files)} files cannot be shared by {workers} workers; "
                         "write more, smaller files (--images_per_file)")
@@ -140,13 +136,11 @@ class TfRecordsReader:
 
     def __init__(self, name: str, train: DataSpec, evaluation: DataSpec, seed: int | None = None,
                  augmentation: AugmentationSpec | None = None, mask_method: str = "bilinear") -> None:
-        if not train.dataset_path:
-            raise ConfigError(f"train_input.dataset_path: required for {name}")
         self._name = name
-        self._root = Path(train.dataset_path)
+        self._root = dataset_root(train)
         self._train = train
         self._eval = evaluation
-        self._seed = train.seed if train.seed is not None else seed
+        self._seed = train.split_seed(seed)
         self._augmentation = augmentation
         self._mask_method = mask_method
         self._counts: dict[str, int] = {}

@@ -9,10 +9,9 @@ Batch sizes in the YAML are global: each step's batch is split across the replic
 
 from __future__ import annotations
 
-import json
-import os
 from typing import Any
 
+from adapters.tensorflow.cluster import read_tf_config
 from domain.errors import ConfigError
 from domain.experiment import ExperimentSpec
 
@@ -33,13 +32,7 @@ def check_compatible(experiment: ExperimentSpec) -> None:
     if experiment.evaluation.log_image_summaries:
         raise ConfigError("model.log_image_summaries: not combined with enable_distributed yet")
     if run.multiple_workers:
-        try:
-            config = json.loads(os.environ["TF_CONFIG"])
-            config["cluster"], config["task"]
-        except (KeyError, ValueError, TypeError):
-            raise ConfigError("runconfig.multiple_workers: TF_CONFIG must name the cluster and this task "
-                              '(e.g. {"cluster": {"worker": ["host1:port", "host2:port"]}, '
-                              '"task": {"type": "worker", "index": 0}})') from None
+        read_tf_config("runconfig.multiple_workers")
 
 
 def make_strategy(experiment: ExperimentSpec) -> Any | None:
