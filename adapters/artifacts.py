@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from adapters import summary_tags
 from adapters.images import colour_mask, list_images, overlay, read_gray, triptych, write_png
 from domain.errors import DataError
 from domain.masks import to_uint8_mask
@@ -67,10 +68,10 @@ class FileArtifactStore:
         writer = tf.summary.create_file_writer(str(self._eval_dir))
         with writer.as_default(step=result.step):
             for name, value in result.scores.as_dict().items():
-                tf.summary.scalar(f"eval/{name}", value)
+                tf.summary.scalar(summary_tags.score_tag(name), value)
             for threshold, scores in result.threshold_scores:
                 for name, value in scores.as_dict().items():
-                    tf.summary.scalar(f"eval_at_{threshold:g}/{name}", value)
+                    tf.summary.scalar(summary_tags.threshold_tag(threshold, name), value)
             if self._image_summaries:
                 for label, sample in zip(SAMPLE_LABELS, result.samples):
                     for kind, picture in sample_panels(sample).items():

@@ -6,7 +6,8 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from application.ports import ChartPanel
+from adapters import summary_tags
+from application.values import ChartPanel, RunScalars
 from domain.errors import UnetError
 
 
@@ -47,7 +48,19 @@ class TensorBoardHistory:
     def __init__(self, model_dir: str) -> None:
         self._model_dir = Path(model_dir)
 
-    def scalars(self, part: str) -> dict[str, list[tuple[int, float]]]:
+    def scalars(self) -> RunScalars:
         from adapters.tensorboard_events import read_scalars
 
-        return read_scalars(self._model_dir / "eval" if part == "eval" else self._model_dir)
+        training = {tag: tuple(series) for tag, series in read_scalars(self._model_dir).items()}
+        evaluation: dict[str, tuple] = {}
+        by_threshold: dict[float, dict[str, tuple]] = {}
+        for tag, series in read_scalars(self._model_dir / "eval").items():
+            parsed = summary_tags.parse(tag)
+            if parsed is None:
+                continue
+            threshold, name = parsed
+            if threshold is None:
+                evaluation[name] = tuple(series)
+            else:
+                by_threshold.setdefault(threshold, {})[name] = tuple(series)
+        return RunScalars(training=training, evaluation=evaluation, by_threshold=by_threshold)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from application.ports import DatasetReader, Executor, ModelBuilder
+from application.ports import Benchmarker, DatasetReader, ModelBuilder
 from domain.benchmark import BenchmarkReport, summarize
 from domain.data import DataSpec
+from domain.invocation import Invocation
 from domain.topology import UNetSpec
 
 KINDS = {"train_benchmark": "train", "inference_benchmark": "inference"}
@@ -15,28 +16,32 @@ class BenchmarkUseCase:
     """Measure images/s after warm-up steps (compilation included in the warm-up).
 
     The reader decides what is measured: in-memory random batches (compute only) or the
-    configured dataset (compute plus input pipeline).
+    configured dataset (compute plus input pipeline, `--with_input_pipeline`).
     """
 
     def __init__(
         self,
         builder: ModelBuilder,
         reader: DatasetReader,
-        executor: Executor,
+        benchmarker: Benchmarker,
         topology: UNetSpec,
         data: DataSpec,
-        input_pipeline: bool,
+        invocation: Invocation,
     ) -> None:
         self._builder = builder
         self._reader = reader
-        self._executor = executor
+        self._benchmarker = benchmarker
         self._topology = topology
         self._data = data
-        self._input_pipeline = input_pipeline
+        self._invocation = invocation
 
-    def execute(self, mode: str, steps: int | None = None, warmup_steps: int = 5) -> BenchmarkReport:
+    def execute(self, mode: str | None = None, steps: int | None = None,
+                warmup_steps: int | None = None) -> BenchmarkReport:
+        """The mode, steps and warm-up of this call unless given."""
+        mode = mode or self._invocation.mode
         kind = KINDS[mode]
-        steps = DEFAULT_STEPS if not steps else steps
+        steps = steps or self._invocation.steps or DEFAULT_STEPS
+        warmup_steps = self._invocation.warmup_steps if warmup_steps is None else warmup_steps
         if kind == "train":
             stream, batch_size = self._reader.training_stream(), self._data.train_batch_size
             flops = self._topology.training_flops()
@@ -44,9 +49,10 @@ class BenchmarkUseCase:
             stream, batch_size = self._reader.evaluation_stream(), self._data.eval_batch_size
             flops = self._topology.forward_flops()
         model = self._builder.build(self._topology)
-        run = self._executor.benchmark(model, stream, kind, steps, warmup_steps)
+        run = self._benchmarker.benchmark(model, stream, kind, steps, warmup_steps)
         return summarize(
             mode=mode, step_seconds=run.step_seconds, batch_size=batch_size, flops_per_image=flops,
             warmup_steps=warmup_steps, precision=run.precision, data_format=run.data_format,
-            device=run.device, input_pipeline=self._input_pipeline, peak_memory_bytes=run.peak_memory_bytes,
+            device=run.device, input_pipeline=self._invocation.with_input_pipeline,
+            peak_memory_bytes=run.peak_memory_bytes,
         )

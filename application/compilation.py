@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import attrs
 
-from application.ports import DatasetReader, Executor, ModelBuilder
+from application.ports import Compiler, DatasetReader, ModelBuilder
+from application.values import BatchSpec, CompileDetails, CompileJob
 from domain.data import DataSpec
+from domain.errors import DataProblems
+from domain.invocation import Invocation
 from domain.topology import UNetSpec
 
 
@@ -19,17 +21,15 @@ class CompileReport:
     parameters: int
     forward_flops_per_image: int
     precision: str
-    details: dict[str, Any] = attrs.field(factory=dict)
+    details: CompileDetails | None = None
 
 
-def element_problems(element_spec: Any, data: DataSpec, stride: int) -> list[str]:
+def element_problems(batch: BatchSpec, data: DataSpec, stride: int) -> list[str]:
     """What the training pipeline delivers against what the model needs, one line each."""
+    if batch.images is None or batch.masks is None:
+        return [batch.problem or "the training stream does not yield (images, masks)"]
     problems: list[str] = []
-    try:
-        image_spec, mask_spec = element_spec
-    except (TypeError, ValueError):
-        return [f"the training stream yields {element_spec!r}, not (images, masks)"]
-    image_shape, mask_shape = list(image_spec.shape), list(mask_spec.shape)
+    image_shape, mask_shape = list(batch.images.shape), list(batch.masks.shape)
     if len(image_shape) != 4 or len(mask_shape) != 4:
         return [f"expected NHWC batches, got images {image_shape} and masks {mask_shape}"]
     if image_shape[1:] != list(data.image_shape):
@@ -37,9 +37,9 @@ def element_problems(element_spec: Any, data: DataSpec, stride: int) -> list[str
                         f"{list(data.image_shape)}")
     if mask_shape[1:3] != image_shape[1:3] or mask_shape[3] != 1:
         problems.append(f"masks {mask_shape[1:]} do not match images {image_shape[1:3]} with one channel")
-    for name, spec in (("images", image_spec), ("masks", mask_spec)):
-        if spec.dtype.name != "float32":
-            problems.append(f"{name} arrive as {spec.dtype.name}; the training step takes float32")
+    for name, spec in (("images", batch.images), ("masks", batch.masks)):
+        if spec.dtype != "float32":
+            problems.append(f"{name} arrive as {spec.dtype}; the training step takes float32")
     for side in image_shape[1:3]:
         if side is not None and side % stride:
             problems.append(f"train_input.image_shape: side {side} is not a multiple of the network's stride {stride}")
@@ -47,26 +47,39 @@ def element_problems(element_spec: Any, data: DataSpec, stride: int) -> list[str
 
 
 class CompileUseCase:
-    def __init__(self, builder: ModelBuilder, dataset: DatasetReader, executor: Executor, topology: UNetSpec,
-                 data: DataSpec, precision: str, model_dir: str) -> None:
+    def __init__(self, builder: ModelBuilder, dataset: DatasetReader, compiler: Compiler, topology: UNetSpec,
+                 data: DataSpec, precision: str, model_dir: str, invocation: Invocation) -> None:
         self._builder = builder
         self._dataset = dataset
-        self._executor = executor
+        self._compiler = compiler
         self._topology = topology
         self._data = data
         self._precision = precision
         self._model_dir = model_dir
+        self._invocation = invocation
 
-    def execute(self, kind: str) -> CompileReport:
-        stream = self._dataset.training_stream()
-        spec = stream.element_spec
-        problems = element_problems(spec, self._data, self._topology.stride)
-        model = self._builder.build(self._topology)
-        details: dict[str, Any] = {}
+    def execute(self, kind: str | None = None) -> CompileReport:
+        """Check both splits' files and the training batches, then validate or compile the step."""
+        kind = kind or self._invocation.compile_kind or "validate"
+        problems: list[str] = []
+        details = None
+        streams = []
+        for open_stream in (self._dataset.training_stream, self._dataset.evaluation_stream):
+            try:  # a file reader checks the split's files as it opens it
+                streams.append(open_stream())
+            except DataProblems as found:
+                problems += found.problems
         if not problems:
+            batch = self._compiler.describe(streams[0])
+            problems = element_problems(batch, self._data, self._topology.stride)
+        if not problems:
+            topology = self._topology
+            job = CompileJob(build_model=lambda: self._builder.build(topology),
+                             open_stream=self._dataset.training_stream, batch=batch,
+                             output=str(Path(self._model_dir) / "compile"))
             if kind == "validate":
-                problems = self._executor.validate(model, spec)
+                problems = self._compiler.validate(job)
             else:
-                details = self._executor.compile(model, spec, str(Path(self._model_dir) / "compile"))
+                details = self._compiler.compile(job)
         return CompileReport(kind, tuple(problems), self._topology.parameter_count(),
                              self._topology.forward_flops(), self._precision, details)

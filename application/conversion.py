@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 import attrs
 
-from application.ports import RecordWriter
+from application.ports import RecordWriter, SampleSource
 from domain.data import DataSpec
 from domain.errors import ConfigError
 
@@ -20,8 +19,10 @@ class ConversionReport:
 
 
 class WriteRecordsUseCase:
-    def __init__(self, dataset: Any, writer: RecordWriter, data: DataSpec, source: dict) -> None:
-        self._dataset = dataset
+    """`samples` is None when the configured dataset is not read from image files."""
+
+    def __init__(self, samples: SampleSource | None, writer: RecordWriter, data: DataSpec, source: dict) -> None:
+        self._samples = samples
         self._writer = writer
         self._data = data
         self._source = source
@@ -30,13 +31,13 @@ class WriteRecordsUseCase:
                 progress: Callable[[str, int, int], None] | None = None) -> ConversionReport:
         if images_per_file < 1:
             raise ConfigError(f"--images_per_file: must be >= 1, got {images_per_file}")
-        if not hasattr(self._dataset, "samples"):
+        if self._samples is None:
             raise ConfigError(f"train_input.dataset: {self._data.dataset} is not read from image files; "
                               "convert DAGM2007Dataset, SeverstalDataset or ImageFolderDataset")
         files: list[str] = []
         counts: dict[str, int] = {}
         for split in ("train", "eval"):
-            samples = self._dataset.samples(split)
+            samples = self._samples.samples(split)
             counts[split] = len(samples)
             report = (lambda done, total, split=split: progress(split, done, total)) if progress else None
             files += self._writer.write_split(samples, directory, split, images_per_file, report)

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import attrs
 
-from application.ports import ArtifactStore, DatasetReader, Executor, ModelBuilder, SamplePicture
+from application.ports import ArtifactStore, Checkpoints, DatasetReader, Evaluator, ModelBuilder
 from application.samples import SampleKeeper
+from application.values import SamplePicture
 from domain.experiment import EvalSpec
+from domain.invocation import Invocation
 from domain.metrics import ConfusionMatrix, Scores, defect_dice
 from domain.topology import UNetSpec
 from domain.training import RunSpec
-
 
 
 @attrs.frozen
@@ -38,46 +39,51 @@ class EvaluateUseCase:
         self,
         builder: ModelBuilder,
         reader: DatasetReader,
-        executor: Executor,
+        checkpoints: Checkpoints,
+        evaluator: Evaluator,
         artifacts: ArtifactStore,
         topology: UNetSpec,
         evaluation: EvalSpec,
         run: RunSpec,
+        invocation: Invocation,
         sample_reservoir: int = 16,
     ) -> None:
         self._builder = builder
         self._reader = reader
-        self._executor = executor
+        self._checkpoints = checkpoints
+        self._evaluator = evaluator
         self._artifacts = artifacts
         self._topology = topology
         self._evaluation = evaluation
         self._run = run
+        self._invocation = invocation
         self._sample_reservoir = sample_reservoir
         self._model = None
 
     def execute(self, checkpoint: str | None = None) -> EvaluationResult:
+        """The given checkpoint, else --checkpoint_path, else the newest readable one."""
         if self._model is None:
             self._model = self._builder.build(self._topology)
-        self._executor.restore(self._model, checkpoint or self._run.checkpoint_path)
+        restored = self._checkpoints.restore(self._model, checkpoint or self._invocation.checkpoint_path)
+        rules = (self._evaluation.rule, *self._evaluation.threshold_rules())
+        per_rule: list[list[ConfusionMatrix]] = [[] for _ in rules]
         keeper = SampleKeeper(self._sample_reservoir)
-        counts = self._executor.evaluate(
-            self._model,
-            self._reader.evaluation_stream(),
-            self._evaluation.rule,
-            self._evaluation.eval_ignore_classes,
-            self._run.eval_batches(),
-            keeper,
-            self._evaluation.threshold_rules(),
-        )
+        images = self._evaluator.evaluate(self._model, self._reader.evaluation_stream(), rules,
+                                          self._evaluation.eval_ignore_classes, self._run.eval_batches())
+        for index, image in enumerate(images):
+            for found, counts in zip(per_rule, image.counts):
+                found.append(counts)
+            keeper.offer(index, defect_dice(image.counts[0]), image.picture)
+        per_image = per_rule[0]
         by_threshold = tuple(
-            (rule.threshold, Scores.compute(sum(images, ConfusionMatrix()), images))
-            for rule, images in zip(self._evaluation.threshold_rules(), counts.extra)
+            (rule.threshold, Scores.compute(sum(counts, ConfusionMatrix()), counts))
+            for rule, counts in zip(rules[1:], per_rule[1:])
         )
         result = EvaluationResult(
-            step=counts.step,
-            scores=Scores.compute(counts.total, counts.per_image),
-            num_images=counts.num_images,
-            per_image_dice=tuple(defect_dice(cm) for cm in counts.per_image),
+            step=restored.step,
+            scores=Scores.compute(sum(per_image, ConfusionMatrix()), per_image),
+            num_images=len(per_image),
+            per_image_dice=tuple(defect_dice(cm) for cm in per_image),
             samples=keeper.chosen(),
             threshold_scores=by_threshold,
         )
@@ -88,9 +94,9 @@ class EvaluateUseCase:
 class EvaluateAllUseCase:
     """Evaluate every kept checkpoint, oldest first."""
 
-    def __init__(self, evaluate: EvaluateUseCase, executor: Executor) -> None:
+    def __init__(self, evaluate: EvaluateUseCase, checkpoints: Checkpoints) -> None:
         self._evaluate = evaluate
-        self._executor = executor
+        self._checkpoints = checkpoints
 
     def execute(self) -> list[EvaluationResult]:
-        return [self._evaluate.execute(ref.path) for ref in self._executor.checkpoints()]
+        return [self._evaluate.execute(ref.path) for ref in self._checkpoints.list()]

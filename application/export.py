@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import attrs
 
-from application.ports import Executor, ModelBuilder
+from application.ports import Checkpoints, Exporter, ModelBuilder
+from application.values import ExportRequest
 from domain.data import DataSpec
 from domain.masks import DecisionRule
 from domain.tiling import mode_for_fit
@@ -21,10 +22,11 @@ class ExportReport:
 class ExportUseCase:
     """Restore the latest (or given) checkpoint and export it with its preprocessing and rule."""
 
-    def __init__(self, builder: ModelBuilder, executor: Executor, topology: UNetSpec, data: DataSpec,
-                 rule: DecisionRule) -> None:
+    def __init__(self, builder: ModelBuilder, checkpoints: Checkpoints, exporter: Exporter, topology: UNetSpec,
+                 data: DataSpec, rule: DecisionRule) -> None:
         self._builder = builder
-        self._executor = executor
+        self._checkpoints = checkpoints
+        self._exporter = exporter
         self._topology = topology
         self._data = data
         self._rule = rule
@@ -36,9 +38,11 @@ class ExportUseCase:
         geometry = geometry or mode_for_fit(self._data.image_fit)
         rule = self._rule if threshold is None else DecisionRule(threshold=threshold)
         model = self._builder.build(self._topology)
-        step = self._executor.restore(model, checkpoint)
-        path = self._executor.export(
-            model, output, (self._data.height, self._data.width), self._data.normalization(),
-            rule.probability_cutoff, step, native_stride=self._topology.stride if geometry == "native" else None,
+        restored = self._checkpoints.restore(model, checkpoint)
+        request = ExportRequest(
+            output=output, input_size=(self._data.height, self._data.width), normalization=self._data.normalization(),
+            threshold=rule.probability_cutoff, step=restored.step,
+            native_stride=self._topology.stride if geometry == "native" else None,
         )
-        return ExportReport(path=path, step=step, threshold=rule.probability_cutoff)
+        path = self._exporter.export(model, request)
+        return ExportReport(path=path, step=restored.step, threshold=rule.probability_cutoff)

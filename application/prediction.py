@@ -5,15 +5,14 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
 
 import attrs
 import numpy as np
 
-from application.ports import ArtifactStore, Executor, ImageSource, ModelBuilder
+from application.ports import ArtifactStore, Checkpoints, ImageSource, Model, ModelBuilder, Predictor
 from domain import rle
 from domain.data import DataSpec, normalize
-from domain.errors import DataError
+from domain.errors import ConfigError, DataError
 from domain.masks import DecisionRule
 from domain.tiling import PredictGeometry, TilePlan, mode_for_fit
 from domain.topology import UNetSpec
@@ -21,11 +20,11 @@ from domain.topology import UNetSpec
 
 @attrs.frozen
 class Submission:
-    """A Kaggle Severstal submission: one row per image for `class_id`, empty when the
-    predicted defect area is below `min_area` pixels."""
+    """A Kaggle Severstal submission: one row per image for `class_id` (None: the config's
+    train_input.class_id), empty when the predicted defect area is below `min_area` pixels."""
 
     path: str
-    class_id: int
+    class_id: int | None = None
     min_area: int = 0
 
     def row(self, name: str, decision: np.ndarray) -> tuple[str, int, str]:
@@ -53,7 +52,8 @@ class PredictUseCase:
     def __init__(
         self,
         builder: ModelBuilder,
-        executor: Executor,
+        checkpoints: Checkpoints,
+        predictor: Predictor,
         images: ImageSource,
         artifacts: ArtifactStore,
         topology: UNetSpec,
@@ -62,7 +62,8 @@ class PredictUseCase:
         batch_size: int = 8,
     ) -> None:
         self._builder = builder
-        self._executor = executor
+        self._checkpoints = checkpoints
+        self._predictor = predictor
         self._images = images
         self._artifacts = artifacts
         self._topology = topology
@@ -93,11 +94,12 @@ class PredictUseCase:
     ) -> PredictionReport:
         rule = self._rule if threshold is None else DecisionRule(threshold=threshold, space="probability")
         geometry = geometry or self.default_geometry()
+        submission = self._with_class_id(submission) if submission is not None else None
         files = self._images.list(inputs)
         if not files:
             raise DataError(f"{', '.join(inputs)}: no image files found")
         model = self._builder.build(self._topology)
-        step = self._executor.restore(model, checkpoint)
+        step = self._checkpoints.restore(model, checkpoint).step
         written: list[str] = []
         failures: list[str] = []
         rows: list[tuple[str, int, str]] = []
@@ -115,6 +117,13 @@ class PredictUseCase:
             written.append(self._artifacts.write_submission(submission.path, rows))
         return PredictionReport(step=step, images_done=done, written=tuple(written), failures=tuple(failures))
 
+    def _with_class_id(self, submission: Submission) -> Submission:
+        if submission.class_id is not None:
+            return submission
+        if self._data.class_id is None:
+            raise ConfigError("--class_id: required with --rle-csv (the config names no train_input.class_id)")
+        return attrs.evolve(submission, class_id=self._data.class_id)
+
     def _readable(self, files: Sequence[str], failures: list[str]) -> Iterator[tuple[str, np.ndarray]]:
         for name, image, error in self._images.stream(files):
             if image is None:
@@ -127,7 +136,7 @@ class PredictUseCase:
         normalized = normalize(image[..., None], self._data.normalization())
         return np.repeat(normalized, self._data.channels, axis=-1)
 
-    def _resized(self, model: Any, files: Sequence[str], failures: list[str],
+    def _resized(self, model: Model, files: Sequence[str], failures: list[str],
                  geometry: PredictGeometry) -> Iterator[Prediction]:
         size = (self._data.height, self._data.width)
         pending: list[tuple[str, np.ndarray]] = []
@@ -135,12 +144,12 @@ class PredictUseCase:
             if item is not None:
                 pending.append(item)
             if pending and (item is None or len(pending) == self._batch_size):
-                outputs = self._executor.predict(model, [self._model_input(image) for _, image in pending], size)
+                outputs = self._predictor.predict(model, [self._model_input(image) for _, image in pending], size)
                 for (name, image), probabilities in zip(pending, outputs):
                     yield name, image, probabilities
                 pending = []
 
-    def _tiled(self, model: Any, files: Sequence[str], failures: list[str],
+    def _tiled(self, model: Model, files: Sequence[str], failures: list[str],
                geometry: PredictGeometry) -> Iterator[Prediction]:
         """Tiles wait in one queue per tile shape; a full queue runs as one batch. An image is
         yielded (in input order) once all its tiles are back."""
@@ -149,7 +158,7 @@ class PredictUseCase:
 
         def run(shape: tuple[int, int]) -> None:
             queue = queues.pop(shape)
-            outputs = self._executor.predict_tiles(model, np.stack([tile for _, _, tile in queue]))
+            outputs = self._predictor.predict_tiles(model, np.stack([tile for _, _, tile in queue]))
             for (job, index, _), output in zip(queue, outputs):
                 job.outputs[index] = output
 

@@ -6,10 +6,12 @@ from pathlib import Path
 
 import attrs
 
-from application.ports import ChartPanel, ChartRenderer, RunHistory
+from application.ports import ChartRenderer, RunHistory
+from application.values import ChartPanel, Series
 from domain.errors import DataError
 
 EVAL_SCORES = ("mIOU", "DSC", "defect_IoU", "defect_Dice", "per_image_Dice")
+THRESHOLD_SCORES = ("defect_IoU", "defect_Dice", "per_image_Dice")
 
 
 @attrs.frozen
@@ -25,15 +27,14 @@ class ReportUseCase:
         self._model_dir = model_dir
 
     def execute(self, output: str | None = None) -> ReportOutcome:
-        train, evaluation = self._history.scalars("train"), self._history.scalars("eval")
+        scalars = self._history.scalars()
         panels: list[ChartPanel] = []
-        if "loss" in train:
-            panels.append(ChartPanel("training loss", "step", (("loss", _points(train["loss"])),)))
-        scores = tuple((name, _points(evaluation[f"eval/{name}"])) for name in EVAL_SCORES
-                       if f"eval/{name}" in evaluation)
+        if "loss" in scalars.training:
+            panels.append(ChartPanel("training loss", "step", (("loss", _points(scalars.training["loss"])),)))
+        scores = tuple((name, _points(scalars.evaluation[name])) for name in EVAL_SCORES if name in scalars.evaluation)
         if scores:
             panels.append(ChartPanel("evaluation scores", "step", scores))
-        by_threshold = self._last_step_by_threshold(evaluation)
+        by_threshold = self._last_step_by_threshold(scalars.by_threshold)
         if by_threshold:
             panels.append(ChartPanel(f"scores at the last evaluation by threshold (step {by_threshold[0]})",
                                      "probability threshold", by_threshold[1]))
@@ -44,22 +45,21 @@ class ReportUseCase:
         return ReportOutcome(written, tuple(panel.title for panel in panels))
 
     @staticmethod
-    def _last_step_by_threshold(evaluation: dict) -> tuple[int, tuple] | None:
-        """Tags `eval_at_<t>/<score>`: each score's curve over t at the latest step."""
-        curves: dict[str, list[tuple[float, float]]] = {}
-        last = max((series[-1][0] for tag, series in evaluation.items() if tag.startswith("eval_at_")), default=None)
+    def _last_step_by_threshold(by_threshold: dict[float, dict[str, Series]]) -> tuple[int, tuple] | None:
+        """Each defect score's curve over the thresholds, at the latest step any was written."""
+        last = max((series[-1][0] for scores in by_threshold.values() for series in scores.values() if series),
+                   default=None)
         if last is None:
             return None
-        for tag, series in evaluation.items():
-            if not tag.startswith("eval_at_"):
-                continue
-            threshold, _, score = tag[len("eval_at_"):].partition("/")
-            value = dict(series).get(last)
-            if score in ("defect_IoU", "defect_Dice", "per_image_Dice") and value is not None:
-                curves.setdefault(score, []).append((float(threshold), value))
+        curves: dict[str, list[tuple[float, float]]] = {}
+        for threshold, scores in by_threshold.items():
+            for score, series in scores.items():
+                value = dict(series).get(last)
+                if score in THRESHOLD_SCORES and value is not None:
+                    curves.setdefault(score, []).append((float(threshold), value))
         lines = tuple((score, tuple(sorted(points))) for score, points in sorted(curves.items()) if len(points) > 1)
         return (last, lines) if lines else None
 
 
-def _points(series: list[tuple[int, float]]) -> tuple[tuple[float, float], ...]:
+def _points(series: Series) -> tuple[tuple[float, float], ...]:
     return tuple((float(step), value) for step, value in series)

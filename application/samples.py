@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 
-from application.ports import SamplePicture
+from application.values import SamplePicture
 
 
 class SampleKeeper:

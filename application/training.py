@@ -5,61 +5,98 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from application.evaluation import EvaluateUseCase, EvaluationResult
-from application.ports import DatasetReader, Executor, ModelBuilder, TrainingObserver, TrainOutcome
-from domain.topology import UNetSpec
-from domain.training import RunSpec
+from application.ports import Checkpoints, ConfigStore, DatasetReader, ModelBuilder, Trainer, TrainingObserver
+from application.values import CheckpointRef, TrainingJob, TrainOutcome
+from domain.errors import ConfigError, UnetError
+from domain.experiment import ExperimentSpec
+from domain.invocation import Invocation
+
+
+def latest_step(checkpoints: Checkpoints) -> int:
+    """The step of the newest kept checkpoint, 0 when there is none."""
+    refs = checkpoints.list()
+    return refs[-1].step if refs else 0
 
 
 class TrainUseCase:
-    """Train from the latest checkpoint in model_dir to the step the run asks for."""
+    """Train from the latest checkpoint in model_dir to the step this call asks for, after
+    recording the configuration there (and refusing a model_dir of another topology)."""
 
     def __init__(
         self,
         builder: ModelBuilder,
         reader: DatasetReader,
-        executor: Executor,
+        checkpoints: Checkpoints,
+        trainer: Trainer,
         observer: TrainingObserver,
-        topology: UNetSpec,
-        run: RunSpec,
+        config_store: ConfigStore,
+        experiment: ExperimentSpec,
+        invocation: Invocation,
     ) -> None:
         self._builder = builder
         self._reader = reader
-        self._executor = executor
+        self._checkpoints = checkpoints
+        self._trainer = trainer
         self._observer = observer
-        self._topology = topology
-        self._run = run
+        self._config_store = config_store
+        self._experiment = experiment
+        self._invocation = invocation
 
-    def execute(self, after_checkpoint: Callable[[int], None] | None = None) -> TrainOutcome:
-        start = self._executor.latest_step()
-        target = self._run.target_step(start)
+    def execute(self, after_checkpoint: Callable[[CheckpointRef], None] | None = None) -> TrainOutcome:
+        for key in self._experiment.ignored_keys():
+            self._observer.message(f"warning: {key}: not implemented yet, ignored")
+        self._record_configuration()
+        run = self._experiment.run
+        start = latest_step(self._checkpoints)
+        target = self._invocation.target_step(start, run.max_steps)
         if target <= start:
             self._observer.message(
-                f"model_dir already holds step {start} >= max_steps {self._run.max_steps}: nothing to train "
+                f"model_dir already holds step {start} >= max_steps {run.max_steps}: nothing to train "
                 "(raise --max_steps or pass --steps to train more)"
             )
             return TrainOutcome(start_step=start, final_step=start)
-        # The model first: building it seeds the framework (tf_random_seed), which the data
-        # pipeline's shuffling then follows, so the first run in a process repeats like the rest.
-        with self._executor.scope():  # distribution strategies own the variables made here
-            model = self._builder.build(self._topology)
-        stream = self._reader.training_stream()
-        return self._executor.train(model, stream, target, self._observer, after_checkpoint)
+        topology = self._experiment.model
+        # The trainer builds the model before it opens the stream: building seeds the framework
+        # (tf_random_seed), which the data pipeline's shuffling then follows.
+        job = TrainingJob(build_model=lambda: self._builder.build(topology), open_stream=self._reader.training_stream,
+                          target_step=target, observer=self._observer, after_checkpoint=after_checkpoint)
+        return self._trainer.train(job)
+
+    def _record_configuration(self) -> None:
+        """Resuming into a model_dir trained with other weight shapes fails here, in one line,
+        rather than in a checkpoint restore; otherwise the configuration is saved there."""
+        try:
+            saved = self._config_store.saved()
+        except UnetError as error:
+            self._observer.message(f"warning: cannot compare with the saved configuration ({error})")
+            saved = None
+        if saved is not None:
+            changes = saved.model.weight_differences(self._experiment.model)
+            if changes:
+                raise ConfigError(
+                    f"{self._experiment.run.model_dir}: holds a model of another topology ({'; '.join(changes)}); "
+                    "use a new --model_dir or restore the saved params.yaml"
+                )
+        self._observer.message(f"resolved parameters written to {self._config_store.save(self._experiment)}")
 
 
 class TrainAndEvaluateUseCase:
-    """The reference's train_and_eval: evaluate after each checkpoint and at the end."""
+    """The reference's train_and_eval: evaluate each checkpoint as it is written, and the
+    newest one at the end when training wrote none (nothing left to train)."""
 
-    def __init__(self, train: TrainUseCase, evaluate: EvaluateUseCase) -> None:
+    def __init__(self, train: TrainUseCase, evaluate: EvaluateUseCase, checkpoints: Checkpoints) -> None:
         self._train = train
         self._evaluate = evaluate
+        self._checkpoints = checkpoints
 
     def execute(self) -> tuple[TrainOutcome, list[EvaluationResult]]:
         results: list[EvaluationResult] = []
 
-        def evaluate_checkpoint(step: int) -> None:
-            results.append(self._evaluate.execute())
+        def evaluate_checkpoint(ref: CheckpointRef) -> None:
+            results.append(self._evaluate.execute(ref.path))
 
         outcome = self._train.execute(after_checkpoint=evaluate_checkpoint)
         if not results or results[-1].step != outcome.final_step:
-            results.append(self._evaluate.execute())
+            refs = self._checkpoints.list()
+            results.append(self._evaluate.execute(refs[-1].path if refs else None))
         return outcome, results

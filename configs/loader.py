@@ -2,7 +2,9 @@
 
 Every key is checked: an unknown key fails with its path and the closest known key, a bad
 value fails naming its key (the specs' validators). The result is a frozen ExperimentSpec;
-`write_resolved` saves what was resolved to `<model_dir>/params.yaml`.
+`write_resolved` saves what was resolved to `<model_dir>/params.yaml`. One call's flags
+(`runconfig.mode`, `steps`, `checkpoint_path`, ...) become a domain.invocation.Invocation
+and are never saved.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from domain.experiment import (
     ExperimentSpec,
     PrecisionSpec,
 )
+from domain.invocation import Invocation
 from domain.topology import UNetSpec
 from domain.training import OptimizerSpec, RunSpec
 
@@ -39,7 +42,7 @@ SECTION_SPECS: dict[str, tuple[type, ...]] = {
     "eval_input": (DataSpec,),
     "model": (UNetSpec, EvalSpec, PrecisionSpec, CerebrasModelKnobs, LossSpec),
     "optimizer": (OptimizerSpec,),
-    "runconfig": (RunSpec,),
+    "runconfig": (RunSpec, Invocation),
     "csconfig": (CerebrasSpec,),
     "augmentation": (AugmentationSpec,),
 }
@@ -188,8 +191,33 @@ def build_experiment(params: Mapping[str, Any]) -> ExperimentSpec:
     )
 
 
+def build_invocation(params: Mapping[str, Any], experiment: ExperimentSpec) -> Invocation:
+    """This call's flags from the `runconfig` section (already merged with the CLI's)."""
+    invocation = _build(Invocation, "runconfig", params.get("runconfig") or {})
+    invocation.check_against(experiment.run)
+    return invocation
+
+
 def preset_path(name: str = DEFAULT_PRESET) -> Path:
     return PRESETS_DIR / name
+
+
+def load_config(
+    source: str | os.PathLike | Mapping[str, Any] | None = None,
+    runconfig: Mapping[str, Any] | None = None,
+    overrides: Iterable[str] = (),
+) -> tuple[ExperimentSpec, Invocation]:
+    """YAML file (or mapping; default: the demo preset), then CLI runconfig values, then --set:
+    the configuration and this call's flags."""
+    if source is None:
+        source = preset_path()
+    params = dict(source) if isinstance(source, Mapping) else read_yaml(source)
+    _check_sections(params)
+    cli = [("runconfig", key, value) for key, value in (runconfig or {}).items() if value is not None]
+    sets = [parse_override(item) for item in overrides]
+    merged = _merge(params, cli + sets)
+    experiment = build_experiment(merged)
+    return experiment, build_invocation(merged, experiment)
 
 
 def load_experiment(
@@ -197,14 +225,8 @@ def load_experiment(
     runconfig: Mapping[str, Any] | None = None,
     overrides: Iterable[str] = (),
 ) -> ExperimentSpec:
-    """YAML file (or mapping; default: the demo preset), then CLI runconfig values, then --set."""
-    if source is None:
-        source = preset_path()
-    params = dict(source) if isinstance(source, Mapping) else read_yaml(source)
-    _check_sections(params)
-    cli = [("runconfig", key, value) for key, value in (runconfig or {}).items() if value is not None]
-    sets = [parse_override(item) for item in overrides]
-    return build_experiment(_merge(params, cli + sets))
+    """The configuration alone (see load_config)."""
+    return load_config(source, runconfig, overrides)[0]
 
 
 def _plain(value: Any) -> Any:

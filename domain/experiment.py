@@ -124,3 +124,8 @@ class ExperimentSpec:
             )
         if self.cerebras.use_cbfloat16 and not self.precision.mixed_precision:
             raise ConfigError("csconfig.use_cbfloat16: needs model.mixed_precision: True")
+
+    def ignored_keys(self) -> tuple[str, ...]:
+        """Keys the reference reads that are set here but not acted on yet."""
+        ignored = {"optimizer.log_grads": self.optimizer.log_grads, "optimizer.log_hists": self.optimizer.log_hists}
+        return tuple(key for key, value in ignored.items() if value)

@@ -100,60 +100,77 @@ class OptimizerSpec:
 
 @attrs.frozen(kw_only=True)
 class RunSpec:
+    """The `runconfig` keys that are configuration (saved in params.yaml). One call's flags
+    (`--steps`, `--mode`, ...) are domain.invocation.Invocation."""
+
     SECTION: ClassVar[str] = "runconfig"
 
     model_dir: str = attrs.field(validator=is_str)
-    mode: str = attrs.field(default="train", validator=one_of(MODES))
     max_steps: int = attrs.field(default=1000, validator=int_at_least(0))
-    steps: int | None = attrs.field(default=None, validator=optional(int_at_least(0)))
     eval_steps: int | None = attrs.field(default=None, validator=optional(int_at_least(-(2**62))))
     save_summary_steps: int = attrs.field(default=100, validator=int_at_least(1))
     save_checkpoints_steps: int = attrs.field(default=1000, validator=int_at_least(1))
     keep_checkpoint_max: int = attrs.field(default=5, validator=int_at_least(1))
     log_step_count_steps: int = attrs.field(default=100, validator=int_at_least(1))
-    checkpoint_path: str | None = attrs.field(default=None, validator=optional(is_str))
     cs_ip: str | None = attrs.field(default=None, validator=optional(is_str))
-    device: str | None = attrs.field(default=None, validator=optional(is_str))
     tf_random_seed: int | None = attrs.field(default=None, validator=optional(int_at_least(0)))
     enable_distributed: bool = attrs.field(default=False, validator=is_bool)
     multiple_workers: bool = attrs.field(default=False, validator=is_bool)
     throttle_secs: int = attrs.field(default=0, validator=int_at_least(0))
-    # Benchmark modes: steps excluded from the figures, and whether to read the real dataset.
-    warmup_steps: int = attrs.field(default=5, validator=int_at_least(0))
-    with_input_pipeline: bool = attrs.field(default=False, validator=is_bool)
     # Optimizer steps per compiled call: 0 sizes calls to about two seconds each (fewer host
     # round trips); 1 is one call per step, as a plain loop (for comparison).
     steps_per_call: int = attrs.field(default=0, validator=int_at_least(0))
     # Which executor trains: auto (cerebras when cs_ip is given, else tensorflow), or either by name.
     executor: str = attrs.field(default="auto", validator=one_of(EXECUTORS))
-    validate_only: bool = attrs.field(default=False, validator=is_bool)
-    compile_only: bool = attrs.field(default=False, validator=is_bool)
 
     def __attrs_post_init__(self) -> None:
         if self.executor == "cerebras" and not self.cs_ip:
             raise ConfigError("runconfig.executor: cerebras needs the system's address (--cs_ip or runconfig.cs_ip)")
-        if self.validate_only and self.compile_only:
-            raise ConfigError("runconfig.validate_only: cannot be combined with --compile_only; choose one")
-        if (self.validate_only or self.compile_only) and self.mode != "train":
-            flag = "validate_only" if self.validate_only else "compile_only"
-            raise ConfigError(f"runconfig.{flag}: only allowed with mode train, got mode {self.mode}")
 
     def executor_name(self) -> str:
         if self.executor == "auto":
             return "cerebras" if self.cs_ip else "tensorflow"
         return self.executor
 
-    def target_step(self, current_step: int) -> int:
-        """The step this call trains to, as the reference: `steps` more, or up to `max_steps`."""
-        if self.steps is not None:
-            return current_step + self.steps
-        return max(current_step, self.max_steps)
-
     def eval_batches(self) -> int | None:
         """How many eval batches to run; None (all) when eval_steps is unset or <= 0."""
         if self.eval_steps is None or self.eval_steps <= 0:
             return None
         return self.eval_steps
+
+    @property
+    def cadence(self) -> "Cadence":
+        return Cadence(checkpoint_every=self.save_checkpoints_steps, summary_every=self.save_summary_steps,
+                       log_every=self.log_step_count_steps)
+
+
+@attrs.frozen(kw_only=True)
+class Cadence:
+    """When a training run checkpoints, writes summaries and logs: every trainer follows it."""
+
+    checkpoint_every: int
+    summary_every: int
+    log_every: int
+
+    def next_stop(self, step: int, target: int, per_call: int | None = None) -> int:
+        """The next step to stop at: a checkpoint, summary or log step, `target`, or at most
+        `per_call` steps on."""
+        stop = next_boundary(step, target, (self.checkpoint_every, self.summary_every, self.log_every))
+        return min(stop, step + per_call) if per_call else stop
+
+    def checkpoint_due(self, step: int, target: int) -> bool:
+        return is_due(step, self.checkpoint_every) or step == target
+
+    def summary_due(self, step: int) -> bool:
+        return is_due(step, self.summary_every)
+
+    def log_due(self, step: int) -> bool:
+        return is_due(step, self.log_every)
+
+
+def newest(steps: "list[int]", keep: int) -> list[int]:
+    """The steps a run keeps after a save: the `keep` newest (keep_checkpoint_max)."""
+    return sorted(steps)[-keep:]
 
 
 def next_boundary(step: int, target: int, every: tuple[int, ...]) -> int:

@@ -6,6 +6,9 @@ services their own dataset reader), then ask it for a use case:
     container = build_container({"train_input": {...}, "runconfig": {...}})
     container.dataset.override(providers.Object(MyReader()))
     container.train().execute()
+
+`runconfig.executor` (or --cs_ip) selects the trainer and compiler: TensorFlow on this
+machine's CPU/GPU, or a Cerebras system; every other role runs on TensorFlow.
 """
 
 from __future__ import annotations
@@ -28,11 +31,14 @@ from application.export import ExportUseCase
 from application.prediction import PredictUseCase
 from application.report import ReportUseCase
 from application.training import TrainAndEvaluateUseCase, TrainUseCase
-from configs.loader import load_experiment
+from configs.loader import load_config, to_mapping
+from configs.store import ParamsFile
 from domain.errors import ConfigError
 from domain.experiment import ExperimentSpec
+from domain.invocation import Invocation
 
 log = logging.getLogger("unet")
+FILE_DATASETS = ("DAGM2007Dataset", "SeverstalDataset", "ImageFolderDataset")
 
 
 def _strategy(experiment: ExperimentSpec):
@@ -49,6 +55,14 @@ def _device_plan(experiment: ExperimentSpec, strategy: Any = None):
     for note in plan.notes:
         log.info("%s", note)
     return plan
+
+
+def _cerebras_plan(experiment: ExperimentSpec):
+    from adapters.tensorflow.device import DevicePlan
+
+    # The system computes in float16 (or cbfloat16) under mixed precision, in the layout as written.
+    policy = "mixed_float16" if experiment.precision.mixed_precision else "float32"
+    return DevicePlan(device="Cerebras", policy=policy, data_format=experiment.model.data_format)
 
 
 def _dagm_reader(experiment: ExperimentSpec):
@@ -90,12 +104,6 @@ def _records_writer(experiment: ExperimentSpec):
     return TfRecordsWriter(float(experiment.data.mask_threshold) if folder else None)
 
 
-def _source(experiment: ExperimentSpec) -> dict:
-    from configs.loader import to_mapping
-
-    return to_mapping(experiment)
-
-
 def _external():
     raise ConfigError(
         "train_input.dataset: 'external' means your code supplies the reader: "
@@ -115,35 +123,79 @@ def _builder(experiment: ExperimentSpec, plan) -> Any:
     return KerasUNetBuilder(plan.policy, plan.data_format, experiment.run.tf_random_seed)
 
 
-def _executor(experiment: ExperimentSpec, plan, strategy: Any = None) -> Any:
-    from adapters.tensorflow.executor import TensorFlowExecutor
+def _checkpoints(experiment: ExperimentSpec):
+    from adapters.tensorflow.checkpoints import TensorFlowCheckpoints
 
-    return TensorFlowExecutor(
-        experiment.run, experiment.optimizer, plan,
-        normalization=experiment.eval_data.normalization(),
-        batch_size=experiment.data.train_batch_size,
-        image_summaries=experiment.evaluation.log_image_summaries,
-        loss=experiment.loss, strategy=strategy,
+    return TensorFlowCheckpoints(experiment.run.model_dir)
+
+
+def _trainer(experiment: ExperimentSpec, invocation: Invocation, plan, strategy: Any = None) -> Any:
+    from adapters.tensorflow.trainer import TensorFlowTrainer
+
+    return TensorFlowTrainer(
+        experiment.run, experiment.optimizer, plan, experiment.loss,
+        normalization=experiment.eval_data.normalization(), batch_size=experiment.data.train_batch_size,
+        image_summaries=experiment.evaluation.log_image_summaries, strategy=strategy,
+        device=invocation.device, warm_start=invocation.checkpoint_path,
     )
 
 
-def _cerebras(experiment: ExperimentSpec, dataset: Any) -> Any:
-    from adapters.cerebras.executor import CerebrasExecutor
-    from adapters.tensorflow.builder import KerasUNetBuilder
+def _cerebras_trainer(experiment: ExperimentSpec, invocation: Invocation, checkpoints) -> Any:
+    from adapters.cerebras.trainer import CerebrasTrainer
 
-    # The system computes in float16 (or cbfloat16) under mixed precision, in the layout as written.
-    policy = "mixed_float16" if experiment.precision.mixed_precision else "float32"
-    builder = KerasUNetBuilder(policy, experiment.model.data_format, experiment.run.tf_random_seed)
-    return CerebrasExecutor(experiment, builder, dataset)
+    return CerebrasTrainer(experiment, checkpoints, warm_start=invocation.checkpoint_path)
+
+
+def _compiler(experiment: ExperimentSpec, invocation: Invocation, plan) -> Any:
+    from adapters.tensorflow.compiler import TensorFlowCompiler
+
+    return TensorFlowCompiler(experiment.optimizer, experiment.loss, plan, experiment.data.train_batch_size,
+                              device=invocation.device)
+
+
+def _cerebras_compiler(experiment: ExperimentSpec, invocation: Invocation) -> Any:
+    from adapters.cerebras.compiler import CerebrasCompiler
+
+    return CerebrasCompiler(experiment, warm_start=invocation.checkpoint_path)
+
+
+def _evaluator(experiment: ExperimentSpec, invocation: Invocation) -> Any:
+    from adapters.tensorflow.evaluator import TensorFlowEvaluator
+
+    return TensorFlowEvaluator(experiment.eval_data.normalization(), device=invocation.device)
+
+
+def _predictor(invocation: Invocation) -> Any:
+    from adapters.tensorflow.predictor import TensorFlowPredictor
+
+    return TensorFlowPredictor(device=invocation.device)
+
+
+def _exporter(plan) -> Any:
+    from adapters.tensorflow.exporter import TensorFlowExporter
+
+    return TensorFlowExporter(plan.policy)
+
+
+def _benchmarker(experiment: ExperimentSpec, invocation: Invocation, plan) -> Any:
+    from adapters.tensorflow.benchmarker import TensorFlowBenchmarker
+
+    return TensorFlowBenchmarker(experiment.optimizer, experiment.loss, plan, experiment.run.steps_per_call,
+                                 device=invocation.device)
 
 
 class Container(containers.DeclarativeContainer):
     experiment = providers.Dependency(instance_of=ExperimentSpec)
+    invocation = providers.Dependency(instance_of=Invocation, default=Invocation())
 
+    executor_kind = providers.Callable(lambda experiment: experiment.run.executor_name(), experiment)
     strategy = providers.Singleton(_strategy, experiment)
-    device_plan = providers.Singleton(_device_plan, experiment, strategy)
+    device_plan = providers.Selector(
+        executor_kind,
+        tensorflow=providers.Singleton(_device_plan, experiment, strategy),
+        cerebras=providers.Singleton(_cerebras_plan, experiment),
+    )
     builder = providers.Singleton(_builder, experiment, device_plan)
-    executor = providers.Singleton(_executor, experiment, device_plan, strategy)
     dataset = providers.Selector(
         providers.Callable(lambda e: e.data.dataset, experiment),
         external=providers.Callable(_external),
@@ -154,51 +206,74 @@ class Container(containers.DeclarativeContainer):
         SeverstalTFRecordsDataset=providers.Singleton(_tfrecords_reader, experiment),
         TFRecordsDataset=providers.Singleton(_tfrecords_reader, experiment),
     )
+    # The image files behind the dataset, for the TFRecords writer: none unless it reads files.
+    sample_source = providers.Selector(
+        providers.Callable(lambda e: "files" if e.data.dataset in FILE_DATASETS else "none", experiment),
+        files=dataset,
+        none=providers.Object(None),
+    )
+    random_batches = providers.Singleton(_random_batches, experiment)
+    benchmark_reader = providers.Selector(
+        providers.Callable(lambda i: "dataset" if i.with_input_pipeline else "random", invocation),
+        dataset=dataset,
+        random=random_batches,
+    )
+
+    checkpoints = providers.Singleton(_checkpoints, experiment)
+    trainer = providers.Selector(
+        executor_kind,
+        tensorflow=providers.Singleton(_trainer, experiment, invocation, device_plan, strategy),
+        cerebras=providers.Singleton(_cerebras_trainer, experiment, invocation, checkpoints),
+    )
+    compiler = providers.Selector(
+        executor_kind,
+        tensorflow=providers.Singleton(_compiler, experiment, invocation, device_plan),
+        cerebras=providers.Singleton(_cerebras_compiler, experiment, invocation),
+    )
+    evaluator = providers.Singleton(_evaluator, experiment, invocation)
+    predictor = providers.Singleton(_predictor, invocation)
+    exporter = providers.Singleton(_exporter, device_plan)
+    benchmarker = providers.Singleton(_benchmarker, experiment, invocation, device_plan)
+
     observer = providers.Singleton(TerminalObserver)
+    config_store = providers.Singleton(ParamsFile, experiment.provided.run.model_dir)
     artifacts = providers.Singleton(
         FileArtifactStore, experiment.provided.run.model_dir, experiment.provided.evaluation.log_image_summaries
     )
     images = providers.Singleton(FileImageSource)
+    history = providers.Factory(TensorBoardHistory, experiment.provided.run.model_dir)
+    renderer = providers.Singleton(MatplotlibRenderer)
+    records_writer = providers.Singleton(_records_writer, experiment)
 
     train = providers.Factory(
-        TrainUseCase, builder, dataset, executor, observer,
-        experiment.provided.model, experiment.provided.run,
+        TrainUseCase, builder, dataset, checkpoints, trainer, observer, config_store, experiment, invocation,
     )
     evaluate = providers.Singleton(
-        EvaluateUseCase, builder, dataset, executor, artifacts,
-        experiment.provided.model, experiment.provided.evaluation, experiment.provided.run,
+        EvaluateUseCase, builder, dataset, checkpoints, evaluator, artifacts,
+        experiment.provided.model, experiment.provided.evaluation, experiment.provided.run, invocation,
     )
-    evaluate_all = providers.Factory(EvaluateAllUseCase, evaluate, executor)
-    train_and_evaluate = providers.Factory(TrainAndEvaluateUseCase, train, evaluate)
-    random_batches = providers.Singleton(_random_batches, experiment)
+    evaluate_all = providers.Factory(EvaluateAllUseCase, evaluate, checkpoints)
+    train_and_evaluate = providers.Factory(TrainAndEvaluateUseCase, train, evaluate, checkpoints)
     benchmark = providers.Factory(
-        BenchmarkUseCase, builder, random_batches, executor, experiment.provided.model,
-        experiment.provided.data, input_pipeline=False,
+        BenchmarkUseCase, builder, benchmark_reader, benchmarker, experiment.provided.model,
+        experiment.provided.data, invocation,
     )
-    benchmark_with_input_pipeline = providers.Factory(
-        BenchmarkUseCase, builder, dataset, executor, experiment.provided.model,
-        experiment.provided.data, input_pipeline=True,
+    compile = providers.Factory(
+        CompileUseCase, builder, dataset, compiler, experiment.provided.model, experiment.provided.data,
+        device_plan.provided.policy, experiment.provided.run.model_dir, invocation,
     )
     export = providers.Factory(
-        ExportUseCase, builder, executor, experiment.provided.model, experiment.provided.eval_data,
+        ExportUseCase, builder, checkpoints, exporter, experiment.provided.model, experiment.provided.eval_data,
         experiment.provided.evaluation.rule,
     )
     predict = providers.Factory(
-        PredictUseCase, builder, executor, images, artifacts,
-        experiment.provided.model, experiment.provided.eval_data,
-        experiment.provided.evaluation.rule,
-    )
-    cerebras = providers.Factory(_cerebras, experiment, dataset)
-    compile = providers.Factory(
-        CompileUseCase, builder, dataset, executor, experiment.provided.model, experiment.provided.data,
-        device_plan.provided.policy, experiment.provided.run.model_dir,
+        PredictUseCase, builder, checkpoints, predictor, images, artifacts,
+        experiment.provided.model, experiment.provided.eval_data, experiment.provided.evaluation.rule,
     )
     write_records = providers.Factory(
-        WriteRecordsUseCase, dataset, providers.Singleton(_records_writer, experiment), experiment.provided.data,
-        providers.Callable(_source, experiment),
+        WriteRecordsUseCase, sample_source, records_writer, experiment.provided.data,
+        providers.Callable(to_mapping, experiment),
     )
-    history = providers.Factory(TensorBoardHistory, experiment.provided.run.model_dir)
-    renderer = providers.Singleton(MatplotlibRenderer)
     report = providers.Factory(ReportUseCase, history, renderer, experiment.provided.run.model_dir)
 
 
@@ -206,7 +281,11 @@ def build_container(
     source: str | os.PathLike | Mapping[str, Any] | ExperimentSpec | None = None,
     runconfig: Mapping[str, Any] | None = None,
     overrides: Iterable[str] = (),
+    invocation: Invocation | None = None,
 ) -> Container:
-    """A container from a YAML path, a mapping of sections, or resolved specs."""
-    experiment = source if isinstance(source, ExperimentSpec) else load_experiment(source, runconfig, overrides)
-    return Container(experiment=experiment)
+    """A container from a YAML path, a mapping of sections, or resolved specs. `runconfig`
+    holds the CLI's runconfig values, configuration and this call's flags alike."""
+    if isinstance(source, ExperimentSpec):
+        return Container(experiment=source, invocation=invocation or Invocation())
+    experiment, loaded = load_config(source, runconfig, overrides)
+    return Container(experiment=experiment, invocation=invocation or loaded)

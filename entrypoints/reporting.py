@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
 from collections.abc import Callable
@@ -21,10 +22,39 @@ DESCRIPTIONS = {
 
 def print_training(outcome) -> None:
     if outcome.steps_run:
-        print(
-            f"trained steps {outcome.start_step}..{outcome.final_step} in {outcome.seconds:.1f}s, "
-            f"last loss {outcome.last_loss:.4f}, {outcome.images_per_second:.1f} images/s"
-        )
+        figures = [f"in {outcome.seconds:.1f}s"]
+        if outcome.last_loss is not None:
+            figures.append(f"last loss {outcome.last_loss:.4f}")
+        if outcome.images_per_second is not None:
+            figures.append(f"{outcome.images_per_second:.1f} images/s")
+        print(f"trained steps {outcome.start_step}..{outcome.final_step} " + ", ".join(figures))
+
+
+def print_train_and_eval(done, experiment) -> None:
+    outcome, results = done
+    print_training(outcome)
+    print_evaluation(results[-1:], experiment)
+
+
+def print_benchmark(report) -> None:
+    log.info("%s: %.2f images/s (%s, %s)", report.mode, report.images_per_second, report.precision, report.device)
+    print(json.dumps(report.as_dict()))
+
+
+def print_compilation(report) -> int:
+    """The parameter count, FLOPs and precision, then each problem on its own line (exit 2) or
+    what was validated or compiled."""
+    print(f"parameters {report.parameters:,}, {report.forward_flops_per_image / 1e9:.2f} GFLOP per image forward, "
+          f"precision {report.precision}")
+    for problem in report.problems:
+        print(f"unet: {problem}", file=sys.stderr)
+    if report.problems:
+        return 2
+    if report.kind == "validate":
+        print("validated: the training step traces for the input pipeline's batches (nothing was run)")
+    else:
+        print(report.details.summary + "".join(f"; wrote {path}" for path in report.details.files))
+    return 0
 
 
 def print_evaluation(results, experiment) -> None:

@@ -6,7 +6,8 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from entrypoints.cli import add_run_arguments, command_run, run_guarded
+from entrypoints.arguments import add_run_arguments
+from entrypoints.cli import command_run, run_guarded
 
 
 def main(argv: Sequence[str] | None = None) -> int:

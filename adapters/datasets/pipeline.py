@@ -50,7 +50,8 @@ def _decode(path: tf.Tensor, channels: int) -> tf.Tensor:
         return tf.tile(tf.cast(gray[..., None], tf.float32), [1, 1, channels])
 
     lowered = tf.strings.lower(path)
-    decodable = tf.reduce_any([tf.strings.regex_full_match(lowered, f".*\\{suffix}") for suffix in TF_DECODABLE_SUFFIXES])
+    decodable = tf.reduce_any([tf.strings.regex_full_match(lowered, f".*\\{suffix}")
+                               for suffix in TF_DECODABLE_SUFFIXES])
     image = tf.cond(decodable, by_tensorflow, by_imageio)
     image.set_shape([None, None, channels])
     return image

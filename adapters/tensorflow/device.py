@@ -6,8 +6,10 @@ bfloat16 (AMX or AVX512_BF16), and float32 elsewhere: float16 on a CPU is emulat
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from pathlib import Path
+from typing import Any
 
 import attrs
 
@@ -81,3 +83,12 @@ def plan_device(spec: PrecisionSpec, data_format: str) -> DevicePlan:
         fmt, fmt_note = resolve_data_format(data_format, on_gpu)
     notes = (f"precision {policy}: {reason}",) + ((fmt_note,) if fmt_note else ())
     return DevicePlan(device="GPU" if on_gpu else "CPU", policy=policy, data_format=fmt, notes=notes)
+
+
+def device_scope(device: str | None) -> Any:
+    """`tf.device(device)` for --device, or no placement at all."""
+    if not device:
+        return contextlib.nullcontext()
+    import tensorflow as tf
+
+    return tf.device(device)

@@ -46,7 +46,7 @@ def keras_worker(args: argparse.Namespace) -> None:
     import tensorflow as tf
 
     from adapters.tensorflow.builder import KerasUNetBuilder
-    from adapters.tensorflow.executor import peak_resident_bytes
+    from adapters.tensorflow.benchmarker import peak_resident_bytes
     from domain.topology import UNetSpec
 
     spec = UNetSpec(image_shape=(args.size, args.size, 1), data_format=args.data_format)

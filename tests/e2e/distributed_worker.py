@@ -12,17 +12,20 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from adapters.terminal import TerminalObserver  # noqa: E402
+from application.values import TrainingJob  # noqa: E402
 from entrypoints.container import build_container  # noqa: E402
 
 
 def main() -> None:
     params, out = sys.argv[1], sys.argv[2]
     container = build_container(params)
-    executor, experiment = container.executor(), container.experiment()
-    with executor.scope():
-        model = container.builder().build(experiment.model)
-    stream = container.dataset().training_stream()
-    outcome = executor.train(model, stream, experiment.run.max_steps, TerminalObserver())
+    experiment = container.experiment()
+    built = []  # the trainer builds the model under the strategy's scope; keep it to save its weights
+    job = TrainingJob(build_model=lambda: built.append(container.builder().build(experiment.model)) or built[0],
+                      open_stream=container.dataset().training_stream, target_step=experiment.run.max_steps,
+                      observer=TerminalObserver())
+    outcome = container.trainer().train(job)
+    model = built[0]
     replicas = container.strategy().num_replicas_in_sync  # 2 only when the two workers formed a cluster
     np.savez(out, *model.get_weights(), final_step=outcome.final_step, replicas=replicas)
 

@@ -59,13 +59,13 @@ def test_two_workers_end_with_the_weights_the_chief_saved(tiny_dagm, tmp_path):
     single = dict(params, runconfig={**params["runconfig"], "enable_distributed": False, "multiple_workers": False})
     container = build_container(single)
     model = container.builder().build(container.experiment().model)
-    assert container.executor().restore(model) == 4
+    assert container.checkpoints().restore(model).step == 4
     for key, saved in zip(weights, model.get_weights()):
         np.testing.assert_array_equal(chief[key], saved)
     # The YAML batch is global: one process training on batches of 4 lands on nearly the same weights.
     alone = build_container(dict(single, runconfig={**single["runconfig"], "model_dir": str(tmp_path / "alone")}))
     alone.train().execute()
     reference = alone.builder().build(alone.experiment().model)
-    alone.executor().restore(reference)
+    alone.checkpoints().restore(reference)
     for key, expected in zip(weights, reference.get_weights()):  # measured: at most 3e-8 apart
         np.testing.assert_allclose(chief[key], expected, atol=1e-6)

@@ -86,7 +86,7 @@ def test_sigkill_at_several_points_then_the_rerun_ends_at_max_steps(tiny_dagm, t
 
     container = build_container(params)
     model = container.builder().build(container.experiment().model)
-    assert container.executor().restore(model) == 400
+    assert container.checkpoints().restore(model).step == 400
     # The checkpoint files the weights under the first path that reaches them (the optimizer).
     saved = {name: value for name, value in stored.items() if "_trainable_variables/" in name}
     assert len(saved) == len(model.weights)

@@ -73,20 +73,55 @@ def test_other_modes_are_refused_on_the_system(params_file, tmp_path):
     assert result.returncode == 2 and "only train runs on a Cerebras system" in result.stderr
 
 
-def test_the_model_fn_computes_the_configured_topology_and_loss(tiny_dagm, tmp_path, monkeypatch):
+def cerebras_container(tiny_dagm, model_dir, monkeypatch, **model):
     monkeypatch.syspath_prepend(str(FAKE_STACK))
-    params = tiny_params(tiny_dagm, tmp_path / "m")
+    params = tiny_params(tiny_dagm, model_dir)
     params["runconfig"]["cs_ip"] = "10.0.0.1"
-    params["model"]["loss"] = "bce_dice"
-    container = build_container(params)
-    cerebras = container.cerebras()
+    params["model"].update(model)
+    return build_container(params)
+
+
+class RecordingBuilder:
+    """The container's builder, wrapped to show which adapter builds with it."""
+
+    def __init__(self, inner):
+        self.inner, self.built = inner, 0
+
+    def build(self, spec):
+        self.built += 1
+        return self.inner.build(spec)
+
+
+def test_the_container_builder_reaches_the_cerebras_trainer(tiny_dagm, tmp_path, monkeypatch):
+    from dependency_injector import providers
+
+    container = cerebras_container(tiny_dagm, tmp_path / "m", monkeypatch)
+    from cerebras.calls import CALLS  # the fake stack, now on the path
+    recording = RecordingBuilder(container.builder())
+    container.builder.override(providers.Object(recording))
+    assert container.trainer().name() == "cerebras"
+    CALLS.clear()
+    container.train().execute()
+    assert recording.built == 1 and [call["call"] for call in CALLS] == ["init", "train"]
+    assert CALLS[1]["max_steps"] == container.experiment().run.max_steps
+
+
+def test_the_model_fn_computes_the_configured_topology_and_loss(tiny_dagm, tmp_path, monkeypatch):
+    from adapters.fakes import RecordingObserver
+    from application.values import TrainingJob
+
+    container = cerebras_container(tiny_dagm, tmp_path / "m", monkeypatch, loss="bce_dice")
+    cerebras = container.trainer()
     assert cerebras.name() == "cerebras" and cerebras.is_available()
-    images, masks = next(iter(cerebras.input_fn({})))
+    job = TrainingJob(build_model=lambda: container.builder().build(container.experiment().model),
+                      open_stream=container.dataset().training_stream, target_step=1, observer=RecordingObserver())
+    contract = cerebras.contract(job)
+    images, masks = next(iter(contract.input_fn({})))
     graph = tf.Graph()
     with graph.as_default():
         features = tf.compat.v1.placeholder(tf.float32, images.shape)
         labels = tf.compat.v1.placeholder(tf.float32, masks.shape)
-        spec = cerebras.model_fn(features, labels, "train", {})
+        spec = contract.model_fn(features, labels, "train", {})
         variables = tf.compat.v1.trainable_variables()
         with tf.compat.v1.Session(graph=graph) as session:
             session.run(tf.compat.v1.global_variables_initializer())

@@ -1,10 +1,10 @@
 import pytest
 
-from adapters.fakes import FakeDatasetReader, FakeExecutor, FakeModelBuilder
+from adapters.fakes import FakeBenchmarker, FakeDatasetReader, FakeModelBuilder
 from application.benchmark import BenchmarkUseCase
 from domain.benchmark import summarize
 from domain.data import DataSpec
-from domain.training import RunSpec
+from domain.invocation import Invocation
 from tests.unit.test_use_cases import TOPOLOGY, batch
 
 
@@ -36,11 +36,12 @@ def test_summary_refuses_an_empty_measurement():
 ])
 def test_benchmark_use_case_runs_warmup_plus_steps_and_reports_the_mode(mode, batch_size, flops):
     data = DataSpec(dataset="external", image_shape=(8, 8, 1), train_batch_size=4, eval_batch_size=2)
-    executor = FakeExecutor(RunSpec(model_dir="m"))
-    use_case = BenchmarkUseCase(FakeModelBuilder(), FakeDatasetReader([batch([], [])]), executor, TOPOLOGY, data,
-                                input_pipeline=False)
-    report = use_case.execute(mode, steps=6, warmup_steps=3)
-    assert executor.batches_seen == 9
+    benchmarker = FakeBenchmarker()
+    use_case = BenchmarkUseCase(FakeModelBuilder(), FakeDatasetReader([batch([], [])]), benchmarker, TOPOLOGY, data,
+                                Invocation(mode=mode, steps=6, warmup_steps=3))
+    report = use_case.execute()
+    assert benchmarker.batches_seen == 9
     assert (report.mode, report.batch_size, report.steps, report.warmup_steps) == (mode, batch_size, 6, 3)
     assert report.flops_per_image == flops
     assert report.images_per_second == pytest.approx(batch_size / 0.5)
+    assert report.input_pipeline is False

@@ -3,8 +3,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from configs.loader import PRESETS_DIR, build_experiment, load_experiment, to_mapping, write_resolved
+from configs.loader import PRESETS_DIR, build_experiment, load_config, load_experiment, to_mapping, write_resolved
 from domain.errors import ConfigError
+from domain.invocation import Invocation
 
 REFERENCE_PRESETS = [
     "params_dagm.yaml",
@@ -95,10 +96,10 @@ def test_yaml_numbers_without_a_dot_are_accepted(tmp_path):
 def test_cli_runconfig_and_set_overrides_win(tmp_path):
     path = tmp_path / "p.yaml"
     path.write_text(yaml.safe_dump(minimal(runconfig={"max_steps": 10})))
-    experiment = load_experiment(
+    experiment, invocation = load_config(
         path, runconfig={"max_steps": 20, "mode": None}, overrides=["train_input.class_id=3", "model.mixed_precision=true"]
     )
-    assert experiment.run.max_steps == 20 and experiment.run.mode == "train"
+    assert experiment.run.max_steps == 20 and invocation.mode == "train"
     assert experiment.data.class_id == 3 and experiment.precision.mixed_precision is True
     with pytest.raises(ConfigError, match="expected section.key=value"):
         load_experiment(path, overrides=["max_steps=3"])
@@ -123,7 +124,19 @@ def test_resolved_params_round_trip(tmp_path):
     assert to_mapping(reloaded) == yaml.safe_load(written.read_text())
 
 
+def test_one_calls_flags_are_read_but_never_written(tmp_path):
+    flags = {"mode": "eval", "steps": 100, "checkpoint_path": "elsewhere/model.ckpt-3", "device": "/cpu:0",
+             "warmup_steps": 2, "with_input_pipeline": True}
+    experiment, invocation = load_config(minimal(runconfig={"max_steps": 9, **flags}))
+    assert (invocation.mode, invocation.steps, invocation.checkpoint_path) == ("eval", 100, "elsewhere/model.ckpt-3")
+    assert (invocation.device, invocation.warmup_steps, invocation.with_input_pipeline) == ("/cpu:0", 2, True)
+    saved = yaml.safe_load(write_resolved(experiment, tmp_path / "model").read_text())
+    assert saved["runconfig"]["max_steps"] == 9
+    assert not set(flags) & set(saved["runconfig"])
+    assert load_config(tmp_path / "model" / "params.yaml")[1] == Invocation()
+
+
 def test_demo_preset_is_the_default():
-    experiment = load_experiment(None)
-    assert experiment.data.synthetic is not None and experiment.run.mode == "train_and_eval"
+    experiment, invocation = load_config(None)
+    assert experiment.data.synthetic is not None and invocation.mode == "train_and_eval"
     assert "~" not in experiment.data.dataset_path

@@ -38,3 +38,16 @@ def test_importing_the_container_and_cli_does_not_start_tensorflow():
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "False"
+
+
+def test_the_unit_tests_run_without_tensorflow():
+    """`pytest tests/unit` with TensorFlow and Keras made unimportable: every unit test passes."""
+    code = (
+        "import sys; sys.modules['tensorflow'] = None; sys.modules['keras'] = None\n"
+        "import pytest\n"
+        "sys.exit(pytest.main(['-q', '-p', 'no:cacheprovider', 'tests/unit', '-k',"
+        " 'not test_the_unit_tests_run_without_tensorflow']))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert " passed" in result.stdout and " failed" not in result.stdout

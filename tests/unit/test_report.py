@@ -1,24 +1,26 @@
 import pytest
 
+from adapters.fakes import FakeRunHistory, RecordingRenderer
+from adapters.summary_tags import parse, score_tag, threshold_tag
 from application.report import ReportUseCase
+from application.values import RunScalars
 from domain.errors import DataError
 
 
-class FakeHistory:
-    def __init__(self, train, evaluation):
-        self._parts = {"train": train, "eval": evaluation}
+def FakeHistory(train, evaluation):
+    """The history a run writes, through the tag names its writer and reader share."""
+    scores, by_threshold = {}, {}
+    for tag, series in evaluation.items():
+        threshold, name = parse(tag)
+        (scores if threshold is None else by_threshold.setdefault(threshold, {}))[name] = tuple(series)
+    return FakeRunHistory(RunScalars(training={k: tuple(v) for k, v in train.items()}, evaluation=scores,
+                                     by_threshold=by_threshold))
 
-    def scalars(self, part):
-        return self._parts[part]
 
-
-class RecordingRenderer:
-    def __init__(self):
-        self.drawn = []
-
-    def draw(self, path, title, panels):
-        self.drawn.append((path, title, panels))
-        return path
+def test_writer_and_reader_share_the_tag_names():
+    assert parse(score_tag("defect_Dice")) == (None, "defect_Dice")
+    assert parse(threshold_tag(0.25, "mIOU")) == (0.25, "mIOU")
+    assert parse("loss") is None and parse("eval_at_x/mIOU") is None
 
 
 def test_report_draws_loss_scores_and_the_threshold_curve_of_the_last_evaluation():

@@ -1,6 +1,6 @@
 import numpy as np
 
-from application.ports import SamplePicture
+from application.values import SamplePicture
 from application.samples import SampleKeeper
 
 

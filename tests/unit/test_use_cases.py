@@ -1,22 +1,30 @@
 """The use cases with TF-free fakes: end state, not calls."""
 
+import attrs
 import numpy as np
 import pytest
 
 from adapters.fakes import (
+    FakeCheckpoints,
+    FakeConfigStore,
     FakeDatasetReader,
-    FakeExecutor,
+    FakeEvaluator,
+    FakeExporter,
     FakeImageSource,
     FakeModelBuilder,
+    FakePredictor,
+    FakeTrainer,
     InMemoryArtifactStore,
     RecordingObserver,
 )
 from application.evaluation import EvaluateAllUseCase, EvaluateUseCase
 from application.prediction import PredictUseCase
 from application.training import TrainAndEvaluateUseCase, TrainUseCase
+from configs.loader import build_experiment
 from domain.data import DataSpec
 from domain.errors import CheckpointError, DataError
 from domain.experiment import EvalSpec
+from domain.invocation import Invocation
 from domain.topology import UNetSpec
 from domain.training import RunSpec
 
@@ -33,18 +41,43 @@ def batch(bright_pixels: list[tuple[int, int]], defects: list[tuple[int, int]], 
     return images, masks
 
 
+def experiment_for(run: RunSpec, **sections):
+    """An ExperimentSpec of the fake world's topology and the given run."""
+    model = {"encoder_filters": [2, 4], "decoder_filters": [2], **sections.pop("model", {})}
+    params = {"train_input": {"dataset": "external", "image_shape": [8, 8, 1]}, "model": model,
+              "runconfig": {"model_dir": run.model_dir}, **sections}
+    return attrs.evolve(build_experiment(params), run=run)
+
+
 class World:
-    def __init__(self, run: RunSpec, evaluation: EvalSpec = EvalSpec()):
+    def __init__(self, run: RunSpec, evaluation: EvalSpec = EvalSpec(), invocation: Invocation = Invocation()):
         self.run = run
         self.builder = FakeModelBuilder()
         self.reader = FakeDatasetReader([batch([(0, 0)], [(0, 0)])])
-        self.executor = FakeExecutor(run)
+        self.checkpoints = FakeCheckpoints()
+        self.trainer = FakeTrainer(run, self.checkpoints)
         self.observer = RecordingObserver()
         self.artifacts = InMemoryArtifactStore()
-        self.train = TrainUseCase(self.builder, self.reader, self.executor, self.observer, TOPOLOGY, run)
-        self.evaluate = EvaluateUseCase(
-            self.builder, self.reader, self.executor, self.artifacts, TOPOLOGY, evaluation, run
-        )
+        self.config_store = FakeConfigStore()
+        self.predictor = FakePredictor()
+        self.exporter = FakeExporter()
+        self.experiment = experiment_for(run)
+        self.train = self.train_with(invocation)
+        self.evaluate = EvaluateUseCase(self.builder, self.reader, self.checkpoints, FakeEvaluator(), self.artifacts,
+                                        TOPOLOGY, evaluation, run, invocation)
+
+    def train_with(self, invocation: Invocation) -> TrainUseCase:
+        return TrainUseCase(self.builder, self.reader, self.checkpoints, self.trainer, self.observer,
+                            self.config_store, self.experiment, invocation)
+
+    def predict(self, images, data, **options) -> PredictUseCase:
+        return PredictUseCase(self.builder, self.checkpoints, self.predictor, images, self.artifacts, TOPOLOGY, data,
+                              EvalSpec().rule, **options)
+
+    def export(self, data):
+        from application.export import ExportUseCase
+
+        return ExportUseCase(self.builder, self.checkpoints, self.exporter, TOPOLOGY, data, EvalSpec().rule)
 
 
 def test_train_reaches_max_steps_and_keeps_the_newest_checkpoints():
@@ -52,8 +85,8 @@ def test_train_reaches_max_steps_and_keeps_the_newest_checkpoints():
                           log_step_count_steps=5))
     outcome = world.train.execute()
     assert (outcome.start_step, outcome.final_step) == (0, 25)
-    assert sorted(world.executor.saved) == [20, 25]
-    assert world.executor.batches_seen == 25
+    assert sorted(world.checkpoints.saved) == [20, 25]
+    assert world.trainer.batches_seen == 25
     logged = [e[1] for e in world.observer.of_kind("progressed") if e[2]]
     assert logged == [5, 10, 15, 20, 25]
 
@@ -62,10 +95,9 @@ def test_train_resumes_and_does_nothing_at_max_steps():
     world = World(RunSpec(model_dir="m", max_steps=10, save_checkpoints_steps=5))
     world.train.execute()
     again = world.train.execute()
-    assert again.steps_run == 0 and world.executor.batches_seen == 10
-    assert "nothing to train" in world.observer.of_kind("message")[0][1]
-    world.run = RunSpec(model_dir="m", max_steps=10, steps=4)
-    more = TrainUseCase(world.builder, world.reader, world.executor, world.observer, TOPOLOGY, world.run).execute()
+    assert again.steps_run == 0 and world.trainer.batches_seen == 10
+    assert any("nothing to train" in event[1] for event in world.observer.of_kind("message"))
+    more = world.train_with(Invocation(steps=4)).execute()
     assert (more.start_step, more.final_step) == (10, 14)
 
 
@@ -75,8 +107,8 @@ def test_evaluate_scores_the_restored_model_and_stores_the_result():
         [batch([(0, 0)], [(0, 0)])],
         eval_batches=[batch([(0, 0), (0, 1)], [(0, 0)], size=3), batch([], [], size=1)],
     )
-    world.evaluate = EvaluateUseCase(world.builder, world.reader, world.executor, world.artifacts, TOPOLOGY,
-                                     EvalSpec(), world.run)
+    world.evaluate = EvaluateUseCase(world.builder, world.reader, world.checkpoints, FakeEvaluator(),
+                                     world.artifacts, TOPOLOGY, EvalSpec(), world.run, Invocation())
     with pytest.raises(CheckpointError, match="no checkpoint"):
         world.evaluate.execute()
     world.train.execute()
@@ -102,10 +134,10 @@ def test_eval_steps_limits_batches_and_ignore_classes_drop_pixels():
 
 def test_train_and_eval_evaluates_after_each_checkpoint_and_eval_all_in_step_order():
     world = World(RunSpec(model_dir="m", max_steps=12, save_checkpoints_steps=5, keep_checkpoint_max=5))
-    outcome, results = TrainAndEvaluateUseCase(world.train, world.evaluate).execute()
+    outcome, results = TrainAndEvaluateUseCase(world.train, world.evaluate, world.checkpoints).execute()
     assert outcome.final_step == 12
     assert [r.step for r in results] == [5, 10, 12]
-    all_results = EvaluateAllUseCase(world.evaluate, world.executor).execute()
+    all_results = EvaluateAllUseCase(world.evaluate, world.checkpoints).execute()
     assert [r.step for r in all_results] == [5, 10, 12]
 
 
@@ -118,8 +150,7 @@ def test_predict_writes_every_readable_image_and_lists_failures():
     images = FakeImageSource({"in/a.png": bright, "in/b.png": None, "in/c.png": np.zeros((3, 3), np.uint8)})
     data = DataSpec(dataset="DAGM2007Dataset", dataset_path="d", image_shape=(8, 8, 1),
                     normalize_data_method="zero_one")
-    predict = PredictUseCase(world.builder, world.executor, images, world.artifacts, TOPOLOGY, data,
-                             EvalSpec().rule, batch_size=2)
+    predict = world.predict(images, data, batch_size=2)
     seen = []
     report = predict.execute(["in/"], "out", progress=lambda done, total: seen.append((done, total)))
     assert report.images_done == 2 and len(report.failures) == 1 and "in/b.png" in report.failures[0]
@@ -134,16 +165,15 @@ def test_predict_feeds_gray_images_to_every_model_channel():
     world = World(RunSpec(model_dir="m", max_steps=1))
     world.train.execute()
     shapes = []
-    original = world.executor.predict
+    original = world.predictor.predict
 
     def recording(model, images, size):
         shapes.extend(image.shape for image in images)
         return original(model, images, size)
 
-    world.executor.predict = recording
+    world.predictor.predict = recording
     data = DataSpec(dataset="DAGM2007Dataset", dataset_path="d", image_shape=(8, 8, 3))
-    predict = PredictUseCase(world.builder, world.executor, FakeImageSource({"a.png": np.zeros((4, 6), np.uint8)}),
-                             world.artifacts, TOPOLOGY, data, EvalSpec().rule)
+    predict = world.predict(FakeImageSource({"a.png": np.zeros((4, 6), np.uint8)}), data)
     predict.execute(["a"], "out")
     assert shapes == [(4, 6, 3)]
 
@@ -173,7 +203,7 @@ def test_predict_writes_a_submission_row_per_image_that_round_trips():
     small[4, 4] = 255
     images = FakeImageSource({"in/one.jpg": one, "in/small.jpg": small, "in/empty.jpg": np.zeros((6, 5), np.uint8)})
     data = DataSpec(dataset="DAGM2007Dataset", dataset_path="d", image_shape=(8, 8, 1), normalize_data_method="zero_one")
-    predict = PredictUseCase(world.builder, world.executor, images, world.artifacts, TOPOLOGY, data, EvalSpec().rule)
+    predict = world.predict(images, data)
     report = predict.execute(["in/"], "out", save_probabilities=True,
                              submission=Submission("out/sub.csv", class_id=3, min_area=2))
     rows = world.artifacts.submissions["out/sub.csv"]
@@ -185,17 +215,17 @@ def test_predict_writes_a_submission_row_per_image_that_round_trips():
 
 
 def test_export_restores_the_latest_checkpoint_and_stores_the_rule():
-    from application.export import ExportUseCase
-
     world = World(RunSpec(model_dir="m", max_steps=3))
     world.train.execute()
     data = DataSpec(dataset="DAGM2007Dataset", dataset_path="d", image_shape=(8, 8, 1), normalize_data_method="zero_one")
-    report = ExportUseCase(world.builder, world.executor, TOPOLOGY, data, EvalSpec().rule).execute("out", threshold=0.7)
+    report = world.export(data).execute("out", threshold=0.7)
     assert (report.step, report.threshold) == (3, pytest.approx(0.7))
-    assert world.executor.exports["out"] == {"size": (8, 8), "normalization": (1 / 255, 0.0),
-                                             "threshold": pytest.approx(0.7), "step": 3, "native_stride": None}
-    ExportUseCase(world.builder, world.executor, TOPOLOGY, data, EvalSpec().rule).execute("native", geometry="native")
-    assert world.executor.exports["native"]["native_stride"] == TOPOLOGY.stride
+    request = world.exporter.exports["out"]
+    assert (request.input_size, request.normalization, request.step, request.native_stride) == \
+        ((8, 8), (1 / 255, 0.0), 3, None)
+    assert request.threshold == pytest.approx(0.7)
+    world.export(data).execute("native", geometry="native")
+    assert world.exporter.exports["native"].native_stride == TOPOLOGY.stride
 
 
 def test_native_geometry_tiles_large_images_batches_tiles_across_images_and_stitches_back():
@@ -209,8 +239,7 @@ def test_native_geometry_tiles_large_images_batches_tiles_across_images_and_stit
     images = FakeImageSource({"in/wide.png": wide, "in/bad.png": None, "in/small.png": small})
     data = DataSpec(dataset="DAGM2007Dataset", dataset_path="d", image_shape=(16, 32, 1),
                     normalize_data_method="zero_one")
-    predict = PredictUseCase(world.builder, world.executor, images, world.artifacts, TOPOLOGY, data,
-                             EvalSpec().rule, batch_size=4)
+    predict = world.predict(images, data, batch_size=4)
     geometry = PredictGeometry(mode="native", tile=(16, 32), overlap=8, stride=4)
     report = predict.execute(["in/"], "out", geometry=geometry)
     assert report.images_done == 2 and len(report.failures) == 1
@@ -218,18 +247,15 @@ def test_native_geometry_tiles_large_images_batches_tiles_across_images_and_stit
     for name, image in (("in/wide.png", wide), ("in/small.png", small)):
         np.testing.assert_array_equal(world.artifacts.predictions[name], image > 127)
     # wide: padded to 20x72 -> 2 rows x 3 columns of 16x32 tiles; small: one 12x16 tile.
-    assert sorted(world.executor.tile_batches) == [(1, 12, 16, 1), (2, 16, 32, 1), (4, 16, 32, 1)]
+    assert sorted(world.predictor.tile_batches) == [(1, 12, 16, 1), (2, 16, 32, 1), (4, 16, 32, 1)]
 
 
 def test_prediction_and_export_default_to_the_training_geometry():
-    from application.export import ExportUseCase
-
     world = World(RunSpec(model_dir="m", max_steps=1))
     world.train.execute()
     for fit, mode in (("resize", "resize"), ("crop", "native")):
         data = DataSpec(dataset="DAGM2007Dataset", dataset_path="d", image_shape=(8, 8, 1), image_fit=fit)
-        predict = PredictUseCase(world.builder, world.executor, FakeImageSource({}), world.artifacts, TOPOLOGY, data,
-                                 EvalSpec().rule)
+        predict = world.predict(FakeImageSource({}), data)
         assert predict.default_geometry().mode == mode
-        ExportUseCase(world.builder, world.executor, TOPOLOGY, data, EvalSpec().rule).execute(fit)
-        assert (world.executor.exports[fit]["native_stride"] is not None) == (mode == "native")
+        world.export(data).execute(fit)
+        assert (world.exporter.exports[fit].native_stride is not None) == (mode == "native")

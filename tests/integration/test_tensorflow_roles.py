@@ -1,10 +1,9 @@
-"""The TensorFlow executor on tiny generated data: train, resume, evaluate, predict."""
+"""The TensorFlow role adapters on tiny generated data: train, resume, evaluate, predict, export."""
 
 import numpy as np
 import pytest
 
-from adapters.tensorflow.executor import TrainingDiverged
-from domain.errors import CheckpointError
+from domain.errors import CheckpointError, TrainingDiverged
 from domain.masks import DecisionRule
 from domain.metrics import ConfusionMatrix
 from entrypoints.container import build_container
@@ -25,7 +24,7 @@ def test_training_writes_checkpoints_on_their_steps_and_summaries(trained):
     container, model_dir, outcome = trained
     assert (outcome.start_step, outcome.final_step) == (0, 4)
     assert np.isfinite(outcome.last_loss)
-    assert [ref.step for ref in container.executor().checkpoints()] == [2, 4]
+    assert [ref.step for ref in container.checkpoints().list()] == [2, 4]
     assert list(model_dir.glob("events.out.tfevents.*"))
 
 
@@ -35,26 +34,25 @@ def test_a_second_call_resumes_and_steps_trains_more(trained, tiny_dagm):
     more = build_container(tiny_params(tiny_dagm, model_dir, steps=2, keep_checkpoint_max=5))
     outcome = more.train().execute()
     assert (outcome.start_step, outcome.final_step) == (4, 6)
-    assert more.executor().latest_step() == 6
+    assert more.checkpoints().list()[-1].step == 6
 
 
 def test_in_graph_counts_equal_the_domain_scoring_of_the_same_predictions(trained):
     container, _, _ = trained
-    executor, reader = container.executor(), container.dataset()
+    reader = container.dataset()
     model = container.builder().build(container.experiment().model)
-    executor.restore(model)
+    container.checkpoints().restore(model)
     rule = container.experiment().evaluation.rule
     others = (DecisionRule(threshold=0.05), DecisionRule(threshold=0.5, space="logit"))
-    counts = executor.evaluate(model, reader.evaluation_stream(), rule, extra_rules=others)
+    evaluated = list(container.evaluator().evaluate(model, reader.evaluation_stream(), (rule, *others)))
     expected: list[list[ConfusionMatrix]] = [[], [], []]
     for images, masks in reader.evaluation_stream():
         logits = model(images, training=False).numpy()
         for logit, mask in zip(logits, masks.numpy()):
             for found, each in zip(expected, (rule, *others)):
                 found.append(ConfusionMatrix.from_masks(mask >= 0.5, each.on_logits(logit)))
-    assert list(counts.per_image) == expected[0]
-    assert [list(found) for found in counts.extra] == expected[1:]
-    assert counts.num_images == reader.evaluation_size() == 5
+    assert [list(found) for found in zip(*(image.counts for image in evaluated))] == expected
+    assert len(evaluated) == reader.evaluation_size() == 5
 
 
 def test_eval_use_case_writes_results_json_with_every_key(trained):
@@ -73,11 +71,10 @@ def test_eval_use_case_writes_results_json_with_every_key(trained):
 
 def test_predict_returns_probabilities_at_each_image_size(trained):
     container, _, _ = trained
-    executor = container.executor()
     model = container.builder().build(container.experiment().model)
-    executor.restore(model)
+    container.checkpoints().restore(model)
     images = [np.zeros((20, 30, 1), np.float32), np.ones((64, 48, 1), np.float32)]
-    probabilities = executor.predict(model, images, (32, 32))
+    probabilities = container.predictor().predict(model, images, (32, 32))
     assert [p.shape for p in probabilities] == [(20, 30), (64, 48)]
     assert all(((p >= 0) & (p <= 1)).all() for p in probabilities)
 
@@ -107,7 +104,7 @@ def test_a_non_finite_loss_stops_training_naming_the_step(tiny_dagm, tmp_path, p
     container = build_container(params)
     with pytest.raises(TrainingDiverged, match=r"step \d+: the loss is not finite"):
         container.train().execute()
-    assert container.executor().checkpoints() == []
+    assert container.checkpoints().list() == []
 
 
 def test_the_exported_savedmodel_reloads_and_equals_predict(trained, tmp_path):
@@ -117,16 +114,16 @@ def test_the_exported_savedmodel_reloads_and_equals_predict(trained, tmp_path):
 
     container, _, _ = trained
     report = container.export().execute(str(tmp_path / "export"))
-    assert report.step == container.executor().latest_step()
+    assert report.step == container.checkpoints().list()[-1].step
     serving = tf.saved_model.load(str(tmp_path / "export")).signatures["serving_default"]
     rng = np.random.default_rng(4)
     data = container.experiment().eval_data
     model = container.builder().build(container.experiment().model)
-    container.executor().restore(model)
+    container.checkpoints().restore(model)
     for height, width in ((32, 32), (45, 70)):
         image = rng.integers(0, 256, size=(height, width), dtype=np.uint8)
         outputs = serving(images=tf.constant(image[None, ..., None]))
-        expected = container.executor().predict(
+        expected = container.predictor().predict(
             model, [normalize(image[..., None], data.normalization())], (data.height, data.width)
         )[0]
         probabilities = outputs["probabilities"].numpy()[0, ..., 0]
@@ -210,7 +207,7 @@ def test_the_same_seed_and_data_train_to_the_same_weights(tiny_dagm, tmp_path):
         container = build_container(params)
         container.train().execute()
         model = container.builder().build(container.experiment().model)
-        container.executor().restore(model)
+        container.checkpoints().restore(model)
         weights.append(model.get_weights())
     for a, b in zip(*weights):
         np.testing.assert_array_equal(a, b)

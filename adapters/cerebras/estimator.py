@@ -1,11 +1,11 @@
-"""Training on a Cerebras system through the vendor's Estimator API, as the reference did.
+"""The reference's Estimator contract for a Cerebras system, over the vendor's stack.
 
 Built against the reference's documented contract: a TF1 Estimator `model_fn(features, labels,
 mode, params)`, an `input_fn(params)` returning a tf.data.Dataset, `CSRunConfig(cs_ip=<ip>:9000,
 cs_config=CSConfig(use_cbfloat16=...), ...)`, and `CerebrasEstimator.compile(input_fn,
 validate_only=..., mode=...)` or `.train(input_fn, steps=..., max_steps=..., use_cs=True)`.
 The vendor modules (cerebras.tf.*, cerebras.pb.tf.*) exist only inside Cerebras' container;
-they are imported only when this executor runs. Not run on real Cerebras hardware: the tests
+they are imported only when a Cerebras role runs. Not run on real Cerebras hardware: the tests
 drive it with a fake package that records the calls.
 """
 
@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+from collections.abc import Callable
 from typing import Any
 
-from adapters.tensorflow.losses import make_loss
 from domain.errors import ConfigError, UnetError
 from domain.experiment import ExperimentSpec
 
@@ -30,6 +30,19 @@ NOT_INSTALLED = ("--cs_ip: the Cerebras software stack (cerebras.tf) is not inst
                  "container, or drop --cs_ip (and runconfig.executor: cerebras) to train on this machine's CPU/GPU")
 
 
+def is_available() -> bool:
+    try:
+        return importlib.util.find_spec(VENDOR_MODULES["estimator"][0]) is not None
+    except ModuleNotFoundError:  # the parent package `cerebras` is absent
+        return False
+
+
+def vendor() -> dict[str, Any]:
+    if not is_available():
+        raise UnetError(NOT_INSTALLED)
+    return {key: getattr(importlib.import_module(module), name) for key, (module, name) in VENDOR_MODULES.items()}
+
+
 def _variable(variable: Any) -> Any:
     """The tf.Variable behind a Keras variable (Keras 3 wraps it; tf.keras 2 is one)."""
     import tensorflow as tf
@@ -37,42 +50,25 @@ def _variable(variable: Any) -> Any:
     return variable if isinstance(variable, tf.Variable) else variable.value
 
 
-class CerebrasExecutor:
-    def __init__(self, experiment: ExperimentSpec, builder: Any, dataset: Any) -> None:
+class EstimatorContract:
+    """model_fn and input_fn for one job: the model from the container's builder, the batches
+    from its dataset reader, the loss and optimizer from the configuration."""
+
+    def __init__(self, experiment: ExperimentSpec, build_model: Callable[[], Any], open_stream: Callable[[], Any],
+                 warm_start: str | None = None) -> None:
         self._experiment = experiment
-        self._builder = builder
-        self._dataset = dataset
-
-    @staticmethod
-    def name() -> str:
-        return "cerebras"
-
-    @staticmethod
-    def is_available() -> bool:
-        try:
-            return importlib.util.find_spec(VENDOR_MODULES["estimator"][0]) is not None
-        except ModuleNotFoundError:  # the parent package `cerebras` is absent
-            return False
-
-    def _vendor(self) -> dict[str, Any]:
-        if not self.is_available():
-            raise UnetError(NOT_INSTALLED)
-        return {key: getattr(importlib.import_module(module), name) for key, (module, name) in VENDOR_MODULES.items()}
-
-    def check_mode(self) -> None:
-        run = self._experiment.run
-        if run.mode != "train":
-            raise ConfigError(f"runconfig.mode: only train runs on a Cerebras system (as in the reference), got "
-                              f"{run.mode}; evaluate on this machine without --cs_ip")
-
-    # -- the Estimator contract -----------------------------------------------------------------
+        self._build_model = build_model
+        self._open_stream = open_stream
+        self._warm_start = warm_start
 
     def model_fn(self, features: Any, labels: Any, mode: Any, params: Any) -> Any:
         """The UNet of the configured topology, its loss, and a train op for the global step."""
         import tensorflow as tf
 
-        vendor = self._vendor()
-        model = self._builder.build(self._experiment.model)
+        from adapters.tensorflow.losses import make_loss
+
+        spec_class = vendor()["spec"]
+        model = self._build_model()
         logits = tf.cast(model(features, training=True), tf.float32)
         loss = make_loss(self._experiment.loss)(labels, logits)
         optimizer_spec = self._experiment.optimizer
@@ -83,7 +79,7 @@ class CerebrasExecutor:
         optimizer = self._v1_optimizer(optimizer_spec.schedule().rate(0))
         train_op = optimizer.minimize(loss, global_step=global_step,
                                       var_list=[_variable(v) for v in model.trainable_variables])
-        return vendor["spec"](mode=mode, loss=loss, train_op=train_op)
+        return spec_class(mode=mode, loss=loss, train_op=train_op)
 
     def _v1_optimizer(self, rate: float) -> Any:
         import tensorflow as tf
@@ -103,29 +99,18 @@ class CerebrasExecutor:
         return train.AdamOptimizer(rate, beta1=spec.beta1, beta2=spec.beta2, epsilon=spec.resolved_epsilon(reduced))
 
     def input_fn(self, params: Any = None) -> Any:
-        return self._dataset.training_stream()
+        return self._open_stream()
 
     def estimator(self) -> Any:
         from configs.loader import to_mapping
 
-        vendor = self._vendor()
+        classes = vendor()
         run = self._experiment.run
-        cs_config = vendor["cs_config"](use_cbfloat16=self._experiment.cerebras.use_cbfloat16)
-        config = vendor["run_config"](
+        cs_config = classes["cs_config"](use_cbfloat16=self._experiment.cerebras.use_cbfloat16)
+        config = classes["run_config"](
             cs_ip=f"{run.cs_ip}:{CS_PORT}", cs_config=cs_config, tf_random_seed=run.tf_random_seed,
             save_summary_steps=run.save_summary_steps, save_checkpoints_steps=run.save_checkpoints_steps,
             keep_checkpoint_max=run.keep_checkpoint_max, log_step_count_steps=run.log_step_count_steps,
         )
-        return vendor["estimator"](model_fn=self.model_fn, model_dir=run.model_dir, config=config,
-                                   params=to_mapping(self._experiment), warm_start_from=run.checkpoint_path)
-
-    def execute(self) -> str:
-        """Compile (validate_only / compile_only) or train on the system; what was done, in one line."""
-        self.check_mode()
-        run = self._experiment.run
-        estimator = self.estimator()
-        if run.validate_only or run.compile_only:
-            estimator.compile(self.input_fn, validate_only=run.validate_only, mode="train")
-            return f"{'validated' if run.validate_only else 'compiled'} for the Cerebras system at {run.cs_ip}"
-        estimator.train(input_fn=self.input_fn, steps=run.steps, max_steps=run.max_steps, use_cs=True)
-        return f"trained on the Cerebras system at {run.cs_ip} (model_dir {run.model_dir})"
+        return classes["estimator"](model_fn=self.model_fn, model_dir=run.model_dir, config=config,
+                                    params=to_mapping(self._experiment), warm_start_from=self._warm_start)

@@ -1,0 +1,34 @@
+"""In-memory fakes of every port, free of TensorFlow: for this project's tests and for users'.
+
+    from adapters.fakes import FakeTrainer, FakeCheckpoints, FakeModelBuilder, ...
+"""
+
+from adapters.fakes.roles import (
+    FakeBenchmarker,
+    FakeCheckpoints,
+    FakeCompiler,
+    FakeDatasetReader,
+    FakeEvaluator,
+    FakeExporter,
+    FakeModel,
+    FakeModelBuilder,
+    FakePredictor,
+    FakeTrainer,
+    RecordingObserver,
+)
+from adapters.fakes.stores import (
+    FakeConfigStore,
+    FakeImageSource,
+    FakeRecordWriter,
+    FakeRunHistory,
+    FakeSampleSource,
+    InMemoryArtifactStore,
+    RecordingRenderer,
+)
+
+__all__ = [
+    "FakeBenchmarker", "FakeCheckpoints", "FakeCompiler", "FakeConfigStore", "FakeDatasetReader", "FakeEvaluator",
+    "FakeExporter", "FakeImageSource", "FakeModel", "FakeModelBuilder", "FakePredictor", "FakeRecordWriter",
+    "FakeRunHistory", "FakeSampleSource", "FakeTrainer", "InMemoryArtifactStore", "RecordingObserver",
+    "RecordingRenderer",
+]

@@ -1,0 +1,230 @@
+"""Fakes of the model, data and executor-role ports (checkpoints, trainer, evaluator,
+predictor, exporter, compiler, benchmarker), free of TensorFlow.
+
+The fake model "predicts" a defect wherever the input pixel is above `bright` (a stand-in for
+a trained network), so evaluation and prediction through the use cases give real, checkable
+scores without any training. The fake trainer follows the run's cadence (domain.training),
+as every trainer does, and keeps its checkpoints in a FakeCheckpoints.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import attrs
+import numpy as np
+
+from application.values import (
+    BatchSpec,
+    BenchmarkRun,
+    CheckpointRef,
+    CompileDetails,
+    CompileJob,
+    ExportRequest,
+    ImageEvaluation,
+    SamplePicture,
+    TensorSpec,
+    TrainingJob,
+    TrainOutcome,
+)
+from domain.errors import CheckpointError
+from domain.masks import DecisionRule, binarize_truth
+from domain.metrics import ConfusionMatrix
+from domain.topology import UNetSpec
+from domain.training import RunSpec, newest
+
+
+@attrs.define
+class FakeModel:
+    spec: UNetSpec
+    bright: float = 0.5
+    trained_steps: int = 0
+
+    def logits(self, images: np.ndarray) -> np.ndarray:
+        return np.asarray(images, np.float32) - np.float32(self.bright)
+
+
+class FakeModelBuilder:
+    def __init__(self) -> None:
+        self.built: list[FakeModel] = []
+
+    def build(self, spec: UNetSpec) -> FakeModel:
+        model = FakeModel(spec)
+        self.built.append(model)
+        return model
+
+
+class FakeDatasetReader:
+    """Batches given as lists of (images, masks) arrays in NHWC."""
+
+    def __init__(self, train_batches: Sequence[tuple[np.ndarray, np.ndarray]],
+                 eval_batches: Sequence[tuple[np.ndarray, np.ndarray]] | None = None) -> None:
+        self._train = list(train_batches)
+        self._eval = list(eval_batches if eval_batches is not None else train_batches)
+
+    def training_stream(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        return itertools.cycle(self._train)
+
+    def evaluation_stream(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        return list(self._eval)
+
+
+class RecordingObserver:
+    def __init__(self) -> None:
+        self.events: list[tuple] = []
+
+    def started(self, start_step: int, target_step: int) -> None:
+        self.events.append(("started", start_step, target_step))
+
+    def progressed(self, step: int, loss: float, images_per_second: float, log_line: bool) -> None:
+        self.events.append(("progressed", step, log_line))
+
+    def checkpointed(self, step: int, path: str) -> None:
+        self.events.append(("checkpointed", step))
+
+    def finished(self, outcome: TrainOutcome) -> None:
+        self.events.append(("finished", outcome.final_step))
+
+    def message(self, text: str) -> None:
+        self.events.append(("message", text))
+
+    def of_kind(self, kind: str) -> list[tuple]:
+        return [event for event in self.events if event[0] == kind]
+
+
+class FakeCheckpoints:
+    """Checkpoints in memory: step -> how many steps the model had trained at that step."""
+
+    def __init__(self) -> None:
+        self.saved: dict[int, int] = {}
+
+    def list(self) -> list[CheckpointRef]:
+        return [CheckpointRef(step, f"memory://ckpt-{step}") for step in sorted(self.saved)]
+
+    def restore(self, model: FakeModel, checkpoint: str | None = None) -> CheckpointRef:
+        if not self.saved:
+            raise CheckpointError("memory://: no checkpoint found; train first")
+        step = max(self.saved) if checkpoint is None else int(checkpoint.rsplit("-", 1)[1])
+        if step not in self.saved:
+            raise CheckpointError(f"{checkpoint}: checkpoint not found")
+        model.trained_steps = self.saved[step]
+        return CheckpointRef(step, f"memory://ckpt-{step}")
+
+
+class FakeTrainer:
+    """Trains nothing: consumes a batch per step, on the run's cadence, and keeps checkpoints."""
+
+    def __init__(self, run: RunSpec, checkpoints: FakeCheckpoints) -> None:
+        self._run = run
+        self._checkpoints = checkpoints
+        self.batches_seen = 0
+
+    def train(self, job: TrainingJob) -> TrainOutcome:
+        model = job.build_model()
+        batches = iter(job.open_stream())
+        saved = self._checkpoints.saved
+        start = max(saved, default=0)
+        model.trained_steps = saved.get(start, 0)
+        cadence, target = self._run.cadence, job.target_step
+        job.observer.started(start, target)
+        current = start
+        while current < target:
+            stop = cadence.next_stop(current, target)
+            for _ in range(stop - current):
+                next(batches)
+                self.batches_seen += 1
+            model.trained_steps += stop - current
+            current = stop
+            job.observer.progressed(current, 0.1, 100.0, cadence.log_due(current))
+            if cadence.checkpoint_due(current, target):
+                saved[current] = model.trained_steps
+                for old in set(saved) - set(newest(list(saved), self._run.keep_checkpoint_max)):
+                    del saved[old]
+                job.observer.checkpointed(current, f"memory://ckpt-{current}")
+                if job.after_checkpoint is not None:
+                    job.after_checkpoint(CheckpointRef(current, f"memory://ckpt-{current}"))
+        outcome = TrainOutcome(start_step=start, final_step=current, last_loss=0.1, images_per_second=100.0)
+        job.observer.finished(outcome)
+        return outcome
+
+
+class FakeEvaluator:
+    """Counts on the host with the fake model's logits, as the real evaluator does in the graph."""
+
+    def evaluate(self, model: FakeModel, stream: Any, rules: Sequence[DecisionRule],
+                 ignore_labels: Sequence[int] = (), max_batches: int | None = None) -> Iterator[ImageEvaluation]:
+        index = 0
+        for batch_index, (images, masks) in enumerate(stream):
+            if max_batches is not None and batch_index >= max_batches:
+                break
+            for image, mask in zip(images, masks):
+                logits = model.logits(image)
+                truth = binarize_truth(mask)
+                weights = ~np.isin(truth.astype(int), list(ignore_labels))
+                decisions = [rule.on_logits(logits) for rule in rules]
+                gray = np.clip(image[..., 0] * 255, 0, 255).astype(np.uint8)
+                yield ImageEvaluation(
+                    counts=tuple(ConfusionMatrix.from_masks(truth, decision, weights) for decision in decisions),
+                    picture=lambda n=index, g=gray, t=truth, d=decisions[0]: SamplePicture(n, g, t[..., 0], d[..., 0]),
+                )
+                index += 1
+
+
+class FakePredictor:
+    def __init__(self) -> None:
+        self.tile_batches: list[tuple[int, ...]] = []  # shapes predict_tiles was called with
+
+    def predict(self, model: FakeModel, images: Sequence[np.ndarray], size: tuple[int, int]) -> list[np.ndarray]:
+        return [1.0 / (1.0 + np.exp(-model.logits(image)[..., 0])) for image in images]
+
+    def predict_tiles(self, model: FakeModel, tiles: np.ndarray) -> np.ndarray:
+        self.tile_batches.append(tiles.shape)
+        return np.stack(self.predict(model, list(tiles), tiles.shape[1:3]))
+
+
+class FakeExporter:
+    def __init__(self) -> None:
+        self.exports: dict[str, ExportRequest] = {}
+
+    def export(self, model: FakeModel, request: ExportRequest) -> str:
+        self.exports[request.output] = request
+        return request.output
+
+
+class FakeCompiler:
+    def __init__(self, problems: Sequence[str] = ()) -> None:
+        self.calls: list[tuple[str, CompileJob]] = []  # validate / compile calls
+        self._problems = list(problems)
+
+    def describe(self, stream: Any) -> BatchSpec:
+        images, masks = next(iter(stream))
+        return BatchSpec(TensorSpec(np.shape(images), str(np.asarray(images).dtype)),
+                         TensorSpec(np.shape(masks), str(np.asarray(masks).dtype)))
+
+    def validate(self, job: CompileJob) -> list[str]:
+        self.calls.append(("validate", job))
+        job.build_model()
+        return list(self._problems)
+
+    def compile(self, job: CompileJob) -> CompileDetails:
+        self.calls.append(("compile", job))
+        job.build_model()
+        return CompileDetails(summary="compiled nothing (fake)", files=(f"{job.output}/hlo", f"{job.output}/report"))
+
+
+class FakeBenchmarker:
+    """Consumes the batches a real run would and reports `step_seconds` per measured step."""
+
+    def __init__(self, step_seconds: float = 0.5) -> None:
+        self.step_seconds = step_seconds
+        self.batches_seen = 0
+
+    def benchmark(self, model: FakeModel, stream: Any, kind: str, steps: int, warmup_steps: int) -> BenchmarkRun:
+        iterator = itertools.cycle(stream) if isinstance(stream, list) else iter(stream)
+        for _ in range(warmup_steps + steps):
+            next(iterator)
+            self.batches_seen += 1
+        return BenchmarkRun(step_seconds=(self.step_seconds,) * steps, peak_memory_bytes=100 * 2**20,
+                            device="fake", precision="float32", data_format="channels_last")

@@ -1,0 +1,76 @@
+"""TensorFlowBenchmarker: training or inference steps timed after a warm-up, in compiled calls
+of several steps as training runs them."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from adapters.tensorflow.device import DevicePlan, device_scope
+from adapters.tensorflow.training_setup import build_training
+from application.values import BenchmarkRun
+from domain.losses import LossSpec
+from domain.training import OptimizerSpec
+
+
+def peak_resident_bytes() -> int:
+    """The process's peak resident memory (Linux reports kilobytes, macOS bytes)."""
+    import resource
+    import sys
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return int(peak if sys.platform == "darwin" else peak * 1024)
+
+
+def _inference_steps(model: Any, iterator: Any) -> Any:
+    import tensorflow as tf
+
+    @tf.function
+    def infer_steps(count):
+        total = tf.constant(0.0, tf.float32)
+        for _ in tf.range(count):
+            images, _ = next(iterator)
+            total += tf.reduce_sum(tf.cast(model(images, training=False), tf.float32))
+        return total
+
+    return infer_steps
+
+
+class TensorFlowBenchmarker:
+    def __init__(self, optimizer: OptimizerSpec, loss: LossSpec, plan: DevicePlan, steps_per_call: int = 0,
+                 device: str | None = None) -> None:
+        self._optimizer = optimizer
+        self._loss = loss
+        self._plan = plan
+        self._steps_per_call = steps_per_call
+        self._device = device
+
+    def benchmark(self, model: Any, stream: Any, kind: str, steps: int, warmup_steps: int) -> BenchmarkRun:
+        """Time `steps` steps after `warmup_steps` (the first call also compiles). Each step of a
+        call is credited with the call's mean step time."""
+        import tensorflow as tf
+
+        with device_scope(self._device):
+            if kind == "train":
+                compiled = build_training(model, self._optimizer, self._loss, self._plan.policy).train_step.compile(
+                    iter(stream))
+            else:
+                compiled = _inference_steps(model, iter(stream.repeat() if hasattr(stream, "repeat") else stream))
+
+            def call(count: int) -> None:
+                result = compiled(tf.constant(count, tf.int64))
+                float(result[0] if isinstance(result, tuple) else result)  # wait for the device
+
+            if warmup_steps:
+                call(warmup_steps)
+            per_call = self._steps_per_call or max(1, steps // 10)
+            seconds: list[float] = []
+            while len(seconds) < steps:
+                count = min(per_call, steps - len(seconds))
+                tick = time.perf_counter()
+                call(count)
+                seconds += [(time.perf_counter() - tick) / count] * count
+        return BenchmarkRun(
+            step_seconds=tuple(seconds), peak_memory_bytes=peak_resident_bytes(),
+            device=self._plan.device, precision=self._plan.policy, data_format=self._plan.data_format,
+        )

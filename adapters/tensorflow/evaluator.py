@@ -1,0 +1,79 @@
+"""TensorFlowEvaluator: per-image confusion counts, counted in the graph under several rules."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from adapters.tensorflow.device import device_scope
+from application.values import ImageEvaluation, SamplePicture
+from domain.data import denormalize
+from domain.masks import TRUTH_THRESHOLD, DecisionRule, binarize_truth
+from domain.metrics import ConfusionMatrix
+
+
+def _counter(model: Any, rules: Sequence[DecisionRule], ignore_labels: Sequence[int]) -> Any:
+    """A compiled function: per-image (tn, fp, fn, tp) counts under each rule, shape
+    (batch, rules, 4), and the first rule's decision mask."""
+    import tensorflow as tf
+
+    cutoff = tf.constant([rule.logit_cutoff for rule in rules], tf.float32)
+    ignored = tf.constant(list(ignore_labels) or [-1], tf.int32)
+
+    @tf.function(reduce_retracing=True)
+    def count(images, masks):
+        logits = tf.cast(model(images, training=False), tf.float32)
+        predicted = logits > cutoff
+        truth = masks >= TRUTH_THRESHOLD
+        labels = tf.cast(truth, tf.int32)
+        keep = tf.logical_not(tf.reduce_any(labels[..., None] == ignored, axis=-1))
+
+        def pixels(condition):  # (batch, H, W, rules) -> (batch, rules)
+            return tf.reduce_sum(tf.cast(condition & keep, tf.int64), axis=[1, 2])
+
+        counts = tf.stack(
+            [pixels(~truth & ~predicted), pixels(~truth & predicted),
+             pixels(truth & ~predicted), pixels(truth & predicted)], axis=2,
+        )
+        return counts, predicted[..., :1]
+
+    return count
+
+
+class TensorFlowEvaluator:
+    def __init__(self, normalization: tuple[float, float] = (1.0, 0.0), device: str | None = None) -> None:
+        self._normalization = normalization
+        self._device = device
+        self._compiled: dict[tuple, Any] = {}  # one compiled counter per model, rules and ignored labels
+
+    def evaluate(self, model: Any, stream: Any, rules: Sequence[DecisionRule], ignore_labels: Sequence[int] = (),
+                 max_batches: int | None = None) -> Iterator[ImageEvaluation]:
+        key = (id(model), tuple(rules), tuple(ignore_labels))
+        if key not in self._compiled:
+            self._compiled[key] = _counter(model, rules, ignore_labels)
+        count = self._compiled[key]
+        index = 0
+        with device_scope(self._device):
+            for batch_index, (images, masks) in enumerate(stream):
+                if max_batches is not None and batch_index >= max_batches:
+                    break
+                counts, predicted = count(images, masks)
+                for position, rows in enumerate(counts.numpy()):  # (rules, 4) per image
+                    yield ImageEvaluation(
+                        counts=tuple(ConfusionMatrix.from_counts(row) for row in rows),
+                        picture=self._picture(index, images, masks, predicted, position),
+                    )
+                    index += 1
+
+    def _picture(self, index: int, images: Any, masks: Any, predicted: Any, position: int):
+        """The sample picture of one image of the batch, built only when the keeper asks."""
+
+        def picture() -> SamplePicture:
+            return SamplePicture(
+                index=index,
+                image=denormalize(images[position, ..., 0].numpy(), self._normalization),
+                truth=binarize_truth(masks[position, ..., 0].numpy()),
+                prediction=predicted[position, ..., 0].numpy(),
+            )
+
+        return picture

@@ -1,0 +1,140 @@
+"""The plain values that cross the ports: what use cases hand to adapters and get back."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import attrs
+import numpy as np
+
+from domain.metrics import ConfusionMatrix
+
+if TYPE_CHECKING:
+    from application.ports import Batches, Model, TrainingObserver
+
+Series = tuple[tuple[int, float], ...]  # (step, value) in step order
+
+
+@attrs.frozen
+class CheckpointRef:
+    step: int
+    path: str
+
+
+@attrs.frozen
+class TrainOutcome:
+    start_step: int
+    final_step: int
+    last_loss: float | None = None
+    images_per_second: float | None = None
+    seconds: float = 0.0
+
+    @property
+    def steps_run(self) -> int:
+        return self.final_step - self.start_step
+
+
+@attrs.frozen
+class TrainingJob:
+    """What a trainer needs: how to build the model and open the stream (it decides where and
+    when: under a distribution scope, inside an Estimator's model_fn), and how far to go."""
+
+    build_model: Callable[[], Model]
+    open_stream: Callable[[], Batches]
+    target_step: int
+    observer: TrainingObserver
+    after_checkpoint: Callable[[CheckpointRef], None] | None = None
+
+
+@attrs.frozen
+class SamplePicture:
+    """One evaluation image with its truth and prediction, for the sample pictures."""
+
+    index: int
+    image: np.ndarray = attrs.field(eq=False)  # uint8 (H, W)
+    truth: np.ndarray = attrs.field(eq=False)  # bool (H, W)
+    prediction: np.ndarray = attrs.field(eq=False)  # bool (H, W)
+
+
+@attrs.frozen
+class ImageEvaluation:
+    """One evaluated image: confusion counts under each decision rule (in the order given) and
+    its picture under the first, built only when asked for."""
+
+    counts: tuple[ConfusionMatrix, ...]
+    picture: Callable[[], SamplePicture] = attrs.field(eq=False)
+
+
+@attrs.frozen
+class BenchmarkRun:
+    """Per-step seconds of the measured steps (warm-up excluded) and what ran them."""
+
+    step_seconds: tuple[float, ...]
+    peak_memory_bytes: int
+    device: str
+    precision: str
+    data_format: str
+
+
+@attrs.frozen(kw_only=True)
+class ExportRequest:
+    """A serving artifact with the preprocessing of `unet predict`: normalize, then resize to
+    `input_size` (or, with `native_stride`, mirror-pad to a multiple of it), predict, and back."""
+
+    output: str
+    input_size: tuple[int, int]
+    normalization: tuple[float, float]
+    threshold: float
+    step: int
+    native_stride: int | None = None
+
+    @property
+    def geometry(self) -> str:
+        return "native" if self.native_stride else "resize"
+
+
+@attrs.frozen
+class TensorSpec:
+    shape: tuple[int | None, ...]
+    dtype: str
+
+
+@attrs.frozen
+class BatchSpec:
+    """What one element of a stream holds; `problem` says why it is not (images, masks)."""
+
+    images: TensorSpec | None
+    masks: TensorSpec | None
+    problem: str = ""
+
+
+@attrs.frozen(kw_only=True)
+class CompileJob:
+    build_model: Callable[[], Model]
+    open_stream: Callable[[], Batches]
+    batch: BatchSpec
+    output: str
+
+
+@attrs.frozen
+class CompileDetails:
+    summary: str  # one line: what was compiled, how long it took, what it came to
+    files: tuple[str, ...] = ()
+
+
+@attrs.frozen
+class ChartPanel:
+    title: str
+    x_label: str
+    lines: tuple[tuple[str, tuple[tuple[float, float], ...]], ...]  # (label, ((x, y), ...))
+
+
+@attrs.frozen
+class RunScalars:
+    """A run's history: training series by name, evaluation scores by name, and evaluation
+    scores by probability threshold (model.eval_thresholds)."""
+
+    training: dict[str, Series] = attrs.field(factory=dict)
+    evaluation: dict[str, Series] = attrs.field(factory=dict)
+    by_threshold: dict[float, dict[str, Series]] = attrs.field(factory=dict)

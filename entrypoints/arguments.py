@@ -1,0 +1,127 @@
+"""The `unet` command line: its subcommands and flags (the reference's run.py flags for `run`)."""
+
+from __future__ import annotations
+
+import argparse
+
+from domain.tiling import GEOMETRIES
+from domain.training import MODES
+
+
+def add_run_arguments(parser: argparse.ArgumentParser) -> None:
+    """The reference's run.py flags, plus --set and --debug."""
+    parser.add_argument("-p", "--params", help="YAML params file (default: the built-in demo preset)")
+    parser.add_argument("-o", "--model_dir", help="checkpoints, summaries and results; training resumes here")
+    parser.add_argument("-m", "--mode", choices=MODES + ("validate_only", "compile_only"),
+                        help="train, eval, eval_all, train_and_eval, train_benchmark or inference_benchmark "
+                             "(default: runconfig.mode)")
+    parser.add_argument("--steps", type=int, help="train this many more steps in this call")
+    parser.add_argument("--max_steps", type=int, help="train until this global step")
+    parser.add_argument("--eval_steps", type=int, help="evaluation batches (<= 0: all images)")
+    parser.add_argument("--checkpoint_path", help="checkpoint to evaluate or predict with")
+    parser.add_argument("--cs_ip", help="Cerebras system address")
+    parser.add_argument("--device", help="force a device, e.g. /gpu:0 or /cpu:0")
+    parser.add_argument("--warmup_steps", type=int, help="benchmark modes: steps run before timing starts")
+    parser.add_argument("--with_input_pipeline", action="store_true",
+                        help="benchmark modes: read the configured dataset instead of in-memory batches")
+    parser.add_argument("--validate_only", action="store_true", help="validate the model and pipeline only")
+    parser.add_argument("--compile_only", action="store_true", help="compile the training step only")
+    parser.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                        help="override any config key, e.g. --set train_input.class_id=2 (repeatable)")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks")
+
+
+def tile_size(text: str) -> tuple[int, int]:
+    height, _, width = text.lower().partition("x")
+    try:
+        return int(height), int(width or height)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected HxW such as 256x256, got {text!r}") from None
+
+
+def add_model_dir_config_arguments(parser: argparse.ArgumentParser) -> None:
+    """What commands on a trained model_dir share: its config, overrides, tracebacks."""
+    parser.add_argument("--params", help="params file (default: <model_dir>/params.yaml)")
+    parser.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE")
+    parser.add_argument("--debug", action="store_true")
+
+
+def add_geometry_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--geometry", choices=GEOMETRIES,
+                        help="resize: squash each image to the training size (for models trained with "
+                             "image_fit: resize); native: keep the pixel scale, pad to the network's stride "
+                             "and tile large images (default for image_fit: crop)")
+
+
+def make_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="unet", description="UNet defect segmentation (DAGM, Severstal, your own).")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    run = commands.add_parser("run", help="train / evaluate (the reference's run.py)")
+    add_run_arguments(run)
+    run.set_defaults(command="run")
+
+    predict = commands.add_parser("predict", help="predict defect masks for images")
+    predict.add_argument("--model_dir", required=True)
+    predict.add_argument("--input", required=True, nargs="+", help="image files or folders")
+    predict.add_argument("--output", required=True, help="folder for <stem>_mask.png and <stem>_overlay.png")
+    predict.add_argument("--threshold", type=float, help="defect probability threshold (default: the config's rule)")
+    predict.add_argument("--checkpoint_path", help="checkpoint to use (default: the latest)")
+    predict.add_argument("--probabilities", action="store_true",
+                         help="also write <stem>_probability.png (16-bit, probability x 65535)")
+    predict.add_argument("--rle-csv", dest="rle_csv", metavar="FILE",
+                         help="write a Kaggle Severstal submission (ImageId,ClassId,EncodedPixels)")
+    predict.add_argument("--class_id", type=int, help="ClassId of the submission rows (default: the config's)")
+    predict.add_argument("--min_area", type=int, default=0,
+                         help="submission: leave a row empty when the predicted area is below this many pixels")
+    add_geometry_arguments(predict)
+    predict.add_argument("--tile", type=tile_size, metavar="HxW",
+                         help="native geometry: largest piece run at once (default: the training image size)")
+    predict.add_argument("--tile_overlap", type=int, metavar="PIXELS",
+                         help="native geometry: overlap of neighbouring tiles (default: 1/8 of the tile, <= 32)")
+    add_model_dir_config_arguments(predict)
+    predict.set_defaults(command="predict")
+
+    report = commands.add_parser("report", help="draw the training loss and evaluation scores into report.png")
+    report.add_argument("--model_dir", required=True)
+    report.add_argument("--output", help="picture to write (default: <model_dir>/report.png)")
+    add_model_dir_config_arguments(report)
+    report.set_defaults(command="report")
+
+    export = commands.add_parser("export", help="export a trained model as a TensorFlow SavedModel")
+    export.add_argument("--model_dir", required=True)
+    export.add_argument("--output", required=True, help="folder for the SavedModel")
+    export.add_argument("--threshold", type=float, help="mask probability threshold stored in the export")
+    export.add_argument("--checkpoint_path", help="checkpoint to export (default: the latest)")
+    add_geometry_arguments(export)
+    add_model_dir_config_arguments(export)
+    export.set_defaults(command="export")
+
+    records = commands.add_parser("write-tfrecords", help="convert the dataset a params file names to TFRecords")
+    records.add_argument("-p", "--params", help="YAML params file (default: the built-in demo preset)")
+    records.add_argument("--output_directory", required=True, help="gets train/, test/ and manifest.json")
+    records.add_argument("--images_per_file", type=int, default=256, help="records per shard (default 256)")
+    records.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE")
+    records.add_argument("--debug", action="store_true")
+    records.set_defaults(command="write-tfrecords")
+
+    synth = commands.add_parser("synth", help="generate a synthetic dataset")
+    kinds = synth.add_subparsers(dest="kind", required=True)
+    dagm = kinds.add_parser("dagm", help="a DAGM 2007 layout of textures with elliptical defects")
+    dagm.add_argument("--output", required=True)
+    dagm.add_argument("--class_ids", type=int, nargs="+", default=[1])
+    dagm.add_argument("--train_images", type=int, default=100)
+    dagm.add_argument("--test_images", type=int, default=40)
+    dagm.add_argument("--defective_fraction", type=float, default=0.8)
+    dagm.add_argument("--image_size", type=int, default=512)
+    dagm.add_argument("--seed", type=int, default=0)
+    dagm.add_argument("--debug", action="store_true")
+    dagm.set_defaults(command="synth-dagm")
+    severstal = kinds.add_parser("severstal", help="a Severstal layout: 1600x256 JPEGs and a train.csv of RLE rows")
+    severstal.add_argument("--output", required=True)
+    severstal.add_argument("--images", type=int, default=60)
+    severstal.add_argument("--defect_free_fraction", type=float, default=0.25)
+    severstal.add_argument("--seed", type=int, default=0)
+    severstal.add_argument("--debug", action="store_true")
+    severstal.set_defaults(command="synth-severstal")
+    return parser
