@@ -45,13 +45,14 @@ def unreadable_because(path: str) -> str | None:
     index = Path(path + ".index")
     if not index.is_file():
         return "its index file is missing"
-    shards = sorted(index.parent.glob(f"{index.name[:-len('.index')]}.data-*-of-*"))
+    prefix = index.name[: -len(".index")]
+    shards = sorted(index.parent.glob(f"{prefix}.data-*-of-*"))
     if shards:
         expected = int(shards[0].name.rsplit("-of-", 1)[1])
-        present = {int(p.name.split(".data-")[1].split("-of-")[0]) for p in shards}
-        missing = [i for i in range(expected) if i not in present]
-        if missing:
-            return f"data shard {missing[0]} of {expected} is missing"
+        for number in range(expected):
+            name = f"{prefix}.data-{number:05d}-of-{expected:05d}"
+            if not (index.parent / name).is_file():
+                return f"data shard {name} is missing"
     try:
         reader = tf.train.load_checkpoint(path)
     except Exception:  # a garbled index raises assorted errors
@@ -60,8 +61,9 @@ def unreadable_because(path: str) -> str | None:
         for name in reader.get_variable_to_shape_map():
             reader.get_tensor(name)
     except Exception as error:  # noqa: BLE001 - reading a damaged shard fails in several ways
-        if "No such file" in str(error):
-            return "a data shard is missing"
+        missing = re.search(r"([^/\s;]+\.data-\d+-of-\d+)", str(error))
+        if "No such file" in str(error) and missing:
+            return f"data shard {missing.group(1)} is missing"
         return "truncated (a data shard holds fewer bytes than its index records)"
     return None
 

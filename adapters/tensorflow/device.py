@@ -74,9 +74,12 @@ def resolve_data_format(requested: str, on_gpu: bool) -> tuple[str, str | None]:
     return requested, None
 
 
-def plan_device(spec: PrecisionSpec, data_format: str) -> DevicePlan:
-    on_gpu = gpu_count() > 0
-    policy, reason = resolve_precision(spec, on_gpu, cpu_flags())
+def plan_device(spec: PrecisionSpec, data_format: str, gpus: int | None = None,
+                flags: set[str] | None = None) -> DevicePlan:
+    """The plan for this machine: `gpus` and `flags` are probed (TensorFlow's GPUs, /proc/cpuinfo)
+    unless given."""
+    on_gpu = (gpu_count() if gpus is None else gpus) > 0
+    policy, reason = resolve_precision(spec, on_gpu, cpu_flags() if flags is None else flags)
     if spec.force_data_format:
         fmt, fmt_note = data_format, f"data_format {data_format} kept (model.force_data_format)"
     else:

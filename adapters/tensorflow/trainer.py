@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
+import re
 import shutil
 import time
 from pathlib import Path
@@ -41,6 +42,13 @@ log = logging.getLogger("unet")
 
 # Aim for a compiled call of about this many seconds, so progress shows while steps stay batched.
 SECONDS_PER_CALL = 2.0
+
+
+def plain_reason(error: Exception) -> str:
+    """An OS or TensorFlow error's first line without TensorFlow's op decorations."""
+    text = (getattr(error, "message", None) or str(error)).splitlines()[0]
+    text = re.sub(r"\{\{[^}]*\}\}\s*", "", text)
+    return re.sub(r"\s*\[Op:[^\]]*\]?$", "", text)[:200]
 
 
 class TensorFlowTrainer:
@@ -172,10 +180,9 @@ class TensorFlowTrainer:
         try:
             return writer.save(step)
         except (tf.errors.OpError, OSError) as error:
-            reason = getattr(error, "message", None) or str(error)
             kept = listed(self._model_dir)
             raise UnetError(
-                f"{self._model_dir}: cannot write the checkpoint of step {step} ({reason.splitlines()[0][:160]}); "
+                f"{self._model_dir}: cannot write the checkpoint of step {step} ({plain_reason(error)}); "
                 f"the last complete checkpoint is step {kept[-1].step if kept else 0}"
             ) from None
 

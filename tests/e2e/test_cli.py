@@ -59,6 +59,43 @@ def test_train_writes_params_checkpoints_and_resumes(trained_dir):
     assert (model / "model.ckpt-6.index").is_file()
 
 
+def test_params_yaml_holds_configuration_only_so_rerunning_it_trains_nothing_more(tiny_dagm, tmp_path):
+    params = write_params(tmp_path / "params.yaml", tiny_params(tiny_dagm, tmp_path / "model"))
+    first = unet("run", "--params", str(params), "--mode", "train", "--steps", "3")
+    assert first.returncode == 0, first.stderr
+    saved = tmp_path / "model" / "params.yaml"
+    runconfig = yaml.safe_load(saved.read_text())["runconfig"]
+    assert runconfig["max_steps"] == 4 and not {"steps", "mode", "checkpoint_path", "device"} & set(runconfig)
+    again = unet("run", "-p", str(saved))
+    assert again.returncode == 0 and "training from step 3 to step 4" in again.stderr
+    once_more = unet("run", "-p", str(saved))
+    assert once_more.returncode == 0 and "nothing to train" in once_more.stderr
+    assert "training from step" not in once_more.stderr
+
+
+def test_validate_only_names_every_image_whose_sides_do_not_fit(tmp_path):
+    from adapters.images import write_png
+
+    rng = np.random.default_rng(0)
+    for split, sizes in (("train", [(40, 40), (40, 40), (12, 40)]), ("test", [(30, 40), (40, 34), (40, 40)])):
+        (tmp_path / "data" / split / "images").mkdir(parents=True)
+        for index, size in enumerate(sizes):
+            write_png(tmp_path / "data" / split / "images" / f"{split}{index}.png",
+                      rng.integers(0, 256, size, dtype=np.uint8))
+    params = tiny_params(tmp_path / "data", tmp_path / "m")
+    params["train_input"].update({"dataset": "ImageFolderDataset", "image_shape": [16, 16, 1], "image_fit": "crop"})
+    params["model"].update({"encoder_filters": [4, 8, 16], "decoder_filters": [8, 4]})  # stride 4
+    result = unet("run", "--params", str(write_params(tmp_path / "p.yaml", params)), "--validate_only")
+    assert result.returncode == 2, result.stderr
+    problems = [line for line in result.stderr.splitlines() if line.startswith("unet: ")]
+    assert [line.split(": ", 2)[1].rsplit("/", 1)[-1] for line in problems] == [
+        "train2.png", "test0.png", "test1.png", "test0.png"]
+    assert "40x12 is smaller than the 16x16 crops" in problems[0]
+    assert "40x30 is not a multiple of the network's stride 4" in problems[1]
+    assert "34x40 is not a multiple" in problems[2] and "differ in size (3 sizes)" in problems[3]
+    assert not list((tmp_path / "m").glob("model.ckpt-*"))
+
+
 def test_eval_prints_scores_and_writes_results(trained_dir):
     root, params = trained_dir
     result = subprocess.run(

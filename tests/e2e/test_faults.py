@@ -72,13 +72,17 @@ def test_sigkill_at_several_points_then_the_rerun_ends_at_max_steps(tiny_dagm, t
         if process.poll() is None:
             process.send_signal(signal.SIGKILL)
             kills.append(checkpoint_steps(model_dir)[-1:])
-        process.communicate()
+        _, err = process.communicate()
         assert progressed or process.returncode == 0
+        # Each run starts from the last complete checkpoint the killed one left, not from 0.
+        assert f"training from step {seen[-1] if seen else 0} to step 400" in err
         assert_every_checkpoint_reads_back(model_dir)
     assert len(kills) >= 3, "training finished before the kills could land"
+    last = checkpoint_steps(model_dir)[-1]
     final = start(params, tmp_path / "p.yaml")
     out, err = final.communicate()
     assert final.returncode == 0, err
+    assert f"training from step {last} to step 400" in err
     assert checkpoint_steps(model_dir)[-1] == 400
     stored = assert_every_checkpoint_reads_back(model_dir)
 
@@ -139,6 +143,22 @@ def test_resuming_with_another_topology_names_the_keys(tiny_dagm, tmp_path):
     assert "holds a model of another topology (model.encoder_filters [4, 8] -> [4, 16]; " \
            "model.nonlinearity ReLU -> ELU)" in err
     assert "Traceback" not in err
+
+
+def test_a_failing_checkpoint_write_names_the_last_complete_step_which_still_restores(tiny_dagm, tmp_path):
+    model_dir = tmp_path / "model"
+    (model_dir / "model.ckpt-40.index").mkdir(parents=True)  # in the way of the second checkpoint, even for root
+    process = start(params_for(tiny_dagm, model_dir, max_steps=60), tmp_path / "p.yaml")
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 2 and "Traceback" not in err
+    line, = [line for line in err.splitlines() if line.startswith("unet: error: ")]
+    assert line.startswith(f"unet: error: {model_dir}: cannot write the checkpoint of step 40 (")
+    assert line.endswith("; the last complete checkpoint is step 20")
+    from entrypoints.container import build_container
+
+    container = build_container(params_for(tiny_dagm, model_dir))
+    model = container.builder().build(container.experiment().model)
+    assert container.checkpoints().restore(model).step == 20
 
 
 def test_an_unwritable_model_dir_is_reported_before_training(tiny_dagm, tmp_path):

@@ -116,3 +116,63 @@ def test_tiff_and_bmp_images_are_read_like_png(tmp_path):
     for image in images.numpy():
         np.testing.assert_allclose(image[..., 0], pixels / 255.0, atol=1e-6)
     np.testing.assert_array_equal(masks.numpy()[0, ..., 0], (pixels > 128).astype(np.float32))
+
+
+def augmented_and_plain(tmp_path, augmentation, batches=6):
+    """Batches of the same images in the same order, through `augmentation` and with
+    augmentation off (shuffle off, so the n-th element is the same image on both sides)."""
+    rng = np.random.default_rng(5)
+    (tmp_path / "images").mkdir(exist_ok=True)
+    (tmp_path / "masks").mkdir(exist_ok=True)
+    for index in range(4):
+        write_png(tmp_path / "images" / f"{index}.png", rng.integers(30, 200, (32, 32), dtype=np.uint8))
+        mask = np.zeros((32, 32), np.uint8)
+        mask[2:9, 3:20] = 255  # off-centre, so that any flip or turn moves it
+        write_png(tmp_path / "masks" / f"{index}.png", mask)
+    samples = [Sample(tmp_path / "images" / f"{i}.png", tmp_path / "masks" / f"{i}.png") for i in range(4)]
+    on = folder_spec(tmp_path, normalize_data_method="zero_one", train_batch_size=4, shuffle=False)
+    off = folder_spec(tmp_path, normalize_data_method="zero_one", train_batch_size=4, shuffle=False,
+                      augment_data=False)
+
+    def take(spec):
+        stream = pipeline.training_stream(samples, spec, seed=1, augmentation=augmentation, mask_threshold=128.0)
+        return [(images.numpy(), masks.numpy()) for images, masks in stream.take(batches)]
+
+    return take(on), take(off)
+
+
+def test_with_augmentation_off_a_batch_is_the_unaugmented_one(tmp_path):
+    import imageio.v3 as iio
+
+    augmented, plain = augmented_and_plain(tmp_path, AugmentationSpec())  # flips and turns, unless off
+    files = [iio.imread(tmp_path / "images" / f"{index}.png") / 255.0 for index in range(4)]
+    masks = [iio.imread(tmp_path / "masks" / f"{index}.png") > 127 for index in range(4)]
+    for images_off, masks_off in (batch for batch in plain):
+        for position in range(4):
+            np.testing.assert_allclose(images_off[position, ..., 0], files[position], atol=1e-6)
+            np.testing.assert_array_equal(masks_off[position, ..., 0] > 0.5, masks[position])
+    assert any(not np.array_equal(a[0], b[0]) for a, b in zip(augmented, plain))  # on, the defaults change pixels
+
+
+def test_a_flip_only_setting_mirrors_image_and_mask_or_leaves_both(tmp_path):
+    augmented, plain = augmented_and_plain(tmp_path, AugmentationSpec(horizontal_flip=True, rotations="none"))
+    flipped = kept = 0
+    for (images, masks), (images_off, masks_off) in zip(augmented, plain):
+        for image, mask, image_off, mask_off in zip(images, masks, images_off, masks_off):
+            if np.array_equal(image, image_off):
+                np.testing.assert_array_equal(mask, mask_off)
+                kept += 1
+            else:
+                np.testing.assert_array_equal(image, image_off[:, ::-1])
+                np.testing.assert_array_equal(mask, mask_off[:, ::-1])
+                flipped += 1
+    assert flipped and kept  # about half and half over 24 draws
+
+
+def test_a_brightness_only_setting_shifts_pixels_and_moves_nothing(tmp_path):
+    augmentation = AugmentationSpec(horizontal_flip=False, rotations="none", brightness=0.2,
+                                    brightness_probability=1.0)
+    augmented, plain = augmented_and_plain(tmp_path, augmentation)
+    for (images, masks), (images_off, masks_off) in zip(augmented, plain):
+        np.testing.assert_allclose(images, np.clip(images_off + 0.2, 0.0, 1.0), atol=1e-6)  # 0.2 of the range
+        np.testing.assert_array_equal(masks, masks_off)

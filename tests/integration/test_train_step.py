@@ -115,3 +115,48 @@ def test_an_overflowing_float16_step_is_skipped_and_the_scale_halves():
     assert first_bad == -1 and np.isfinite(loss)  # the loss itself was fine; only the gradients overflowed
     for a, b in zip(model.get_weights(), initial):
         np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("scaling", ["tf_dynamic", 128.0])
+def test_one_float16_step_with_keras_or_a_fixed_loss_scale(scaling):
+    images, masks = batches(1, 2)
+    spec = OptimizerSpec(optimizer_type="sgd", learning_rate=0.1, loss_scaling_factor=scaling, initial_loss_scale=256.0)
+    initial = KerasUNetBuilder("mixed_float16", "channels_last", seed=3).build(SPEC).get_weights()
+    model, trainer, loss, first_bad = one_update(spec, images, masks, batch=2, policy="mixed_float16")
+    assert np.isfinite(loss) and first_bad == -1
+    assert max(np.abs(a - b).max() for a, b in zip(model.get_weights(), initial)) > 0  # the step was applied
+    if scaling == "tf_dynamic":
+        assert type(trainer._optimizer).__name__ == "LossScaleOptimizer"
+        assert float(trainer._optimizer.dynamic_scale) == 256.0  # no overflow: the initial scale stays
+    else:
+        assert float(trainer.loss_scale) == 128.0 and int(trainer.skipped) == 0
+        # The scale is divided out again: the update equals float16 training without any scale.
+        plain, *_ = one_update(OptimizerSpec(optimizer_type="sgd", learning_rate=0.1), images, masks, batch=2,
+                               policy="mixed_float16")
+        for a, b in zip(model.get_weights(), plain.get_weights()):
+            np.testing.assert_allclose(a, b, atol=2e-3)
+
+
+def weights_after(optimizer_spec, steps):
+    images, masks = batches(steps, 2)
+    model, *_ = one_update(optimizer_spec, images, masks, batch=2, steps=steps)
+    return model.get_weights()
+
+
+def test_momentum_rmsprop_and_adamw_each_take_their_own_step():
+    initial = KerasUNetBuilder("float32", "channels_last", seed=3).build(SPEC).get_weights()
+    sgd = OptimizerSpec(optimizer_type="sgd", learning_rate=0.01)
+    momentum = OptimizerSpec(optimizer_type="momentum", learning_rate=0.01, momentum=0.9)
+    # A first momentum step is a plain SGD step (the velocity starts at zero); a second one is not.
+    for a, b in zip(weights_after(momentum, 1), weights_after(sgd, 1)):
+        np.testing.assert_allclose(a, b, atol=1e-7)
+    assert max(np.abs(a - b).max() for a, b in zip(weights_after(momentum, 2), weights_after(sgd, 2))) > 1e-5
+    # RMSprop's first step divides the gradient by sqrt(1 - rho) |g|: about lr / sqrt(0.1) per weight.
+    rmsprop = weights_after(OptimizerSpec(optimizer_type="rmsprop", learning_rate=1e-3, rmsprop_decay=0.9), 1)
+    largest = max(np.abs(a - b).max() for a, b in zip(rmsprop, initial))
+    assert largest == pytest.approx(1e-3 / np.sqrt(0.1), rel=0.02)
+    # AdamW is Adam plus a decay of lr x weight_decay x w, applied to the weights it started from.
+    adam = weights_after(OptimizerSpec(optimizer_type="adam", learning_rate=1e-3), 1)
+    adamw = weights_after(OptimizerSpec(optimizer_type="adamw", learning_rate=1e-3, weight_decay_rate=0.5), 1)
+    for w, a, b in zip(initial, adamw, adam):
+        np.testing.assert_allclose(a - b, -1e-3 * 0.5 * w, atol=1e-7)
