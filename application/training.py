@@ -55,6 +55,8 @@ class TrainUseCase:
                 "(raise --max_steps or pass --steps to train more)"
             )
             return TrainOutcome(start_step=start, final_step=start)
+        cost = self._experiment.training_cost(target - start)
+        self._observer.message(f"training steps {start}..{target} costs {cost.describe()}")
         topology = self._experiment.model
         # The trainer builds the model before it opens the stream: building seeds the framework
         # (tf_random_seed), which the data pipeline's shuffling then follows.

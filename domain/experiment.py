@@ -102,6 +102,20 @@ class CerebrasModelKnobs:
     tf_summary: bool = attrs.field(default=False, validator=is_bool)
 
 
+@attrs.frozen
+class TrainingCost:
+    images: int
+    flops_per_image: int
+
+    @property
+    def flops(self) -> int:
+        return self.images * self.flops_per_image
+
+    def describe(self) -> str:
+        return (f"{self.images:,} images x {self.flops_per_image / 1e9:.2f} GFLOP = {self.flops / 1e12:.2f} TFLOP "
+                "(forward and backward)")
+
+
 @attrs.frozen(kw_only=True)
 class ExperimentSpec:
     data: DataSpec
@@ -124,6 +138,11 @@ class ExperimentSpec:
             )
         if self.cerebras.use_cbfloat16 and not self.precision.mixed_precision:
             raise ConfigError("csconfig.use_cbfloat16: needs model.mixed_precision: True")
+
+    def training_cost(self, steps: int) -> "TrainingCost":
+        """What `steps` optimizer steps cost: images seen and the FLOPs of each (forward and backward)."""
+        images = steps * self.data.train_batch_size * self.optimizer.grad_accum_steps
+        return TrainingCost(images=images, flops_per_image=self.model.training_flops())
 
     def ignored_keys(self) -> tuple[str, ...]:
         """Keys the reference reads that are set here but not acted on yet."""
