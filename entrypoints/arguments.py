@@ -105,6 +105,11 @@ def make_parser() -> argparse.ArgumentParser:
     records.add_argument("--debug", action="store_true")
     records.set_defaults(command="write-tfrecords")
 
+    info = commands.add_parser("info", help="versions, CPU, GPUs, precision and threads, for a bug report")
+    info.add_argument("--json", action="store_true", help="one JSON object instead of lines")
+    info.add_argument("--debug", action="store_true")
+    info.set_defaults(command="info")
+
     synth = commands.add_parser("synth", help="generate a synthetic dataset")
     kinds = synth.add_subparsers(dest="kind", required=True)
     dagm = kinds.add_parser("dagm", help="a DAGM 2007 layout of textures with elliptical defects")

@@ -18,6 +18,7 @@ from entrypoints.reporting import (
     print_benchmark,
     print_compilation,
     print_evaluation,
+    print_info,
     print_train_and_eval,
     print_training,
     progress_printer,
@@ -141,6 +142,13 @@ def command_write_tfrecords(args: argparse.Namespace) -> int:
     return 0
 
 
+def command_info(args: argparse.Namespace) -> int:
+    from entrypoints.container import build_container
+
+    print_info(build_container().info().execute(), as_json=args.json)
+    return 0
+
+
 def command_synth(args: argparse.Namespace) -> int:
     from adapters.datasets.synthetic_dagm import SyntheticDagmSpec, generate
 
@@ -168,6 +176,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "export": command_export,
     "report": command_report,
     "write-tfrecords": command_write_tfrecords,
+    "info": command_info,
     "synth-dagm": command_synth,
     "synth-severstal": command_synth_severstal,
 }

@@ -28,6 +28,7 @@ from application.compilation import CompileUseCase
 from application.conversion import WriteRecordsUseCase
 from application.evaluation import EvaluateAllUseCase, EvaluateUseCase
 from application.export import ExportUseCase
+from application.info import InfoUseCase
 from application.prediction import PredictUseCase
 from application.report import ReportUseCase
 from application.training import TrainAndEvaluateUseCase, TrainUseCase
@@ -177,6 +178,12 @@ def _exporter(plan) -> Any:
     return TensorFlowExporter(plan.policy)
 
 
+def _machine_probe() -> Any:
+    from adapters.tensorflow.machine import TensorFlowMachineProbe
+
+    return TensorFlowMachineProbe()
+
+
 def _benchmarker(experiment: ExperimentSpec, invocation: Invocation, plan) -> Any:
     from adapters.tensorflow.benchmarker import TensorFlowBenchmarker
 
@@ -275,6 +282,8 @@ class Container(containers.DeclarativeContainer):
         providers.Callable(to_mapping, experiment),
     )
     report = providers.Factory(ReportUseCase, history, renderer, experiment.provided.run.model_dir)
+    machine_probe = providers.Singleton(_machine_probe)
+    info = providers.Factory(InfoUseCase, machine_probe)
 
 
 def build_container(

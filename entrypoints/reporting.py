@@ -7,6 +7,8 @@ import logging
 import sys
 from collections.abc import Callable
 
+from application.info import NOTABLE_CPU_FLAGS
+
 log = logging.getLogger("unet")
 
 DESCRIPTIONS = {
@@ -73,6 +75,29 @@ def print_evaluation(results, experiment) -> None:
         for path in result.written:
             if path.endswith("results.json") or "/samples/" in path:
                 print(f"  wrote {path}")
+
+
+def print_info(report, as_json: bool = False) -> None:
+    if as_json:
+        print(json.dumps(report.as_dict(), indent=2))
+        return
+    facts = report.facts
+    flags = ", ".join(f"{flag} {'yes' if flag in facts.cpu_flags else 'no'}" for flag in NOTABLE_CPU_FLAGS)
+    gpus = ", ".join(facts.gpus) or ("none (an NVIDIA device is attached)" if facts.nvidia_attached
+                                     else "none (no NVIDIA device attached)")
+    threads = [f"{count} ({'TensorFlow chooses' if count == 0 else 'set'})"
+               for count in (facts.intra_op_threads, facts.inter_op_threads)]
+    extras = ", ".join(f"{extra} {'yes' if installed else 'no'}" for extra, installed in facts.extras) or "none"
+    print(f"unet-defects {facts.project_version}, Python {facts.python_version}, TensorFlow {facts.tensorflow_version} "
+          f"({', '.join(facts.tensorflow_distributions) or 'distribution unknown'}), Keras {facts.keras_version}")
+    print(f"CPU: {facts.cpu_model}, {facts.cores} cores; {flags}")
+    print(f"GPUs TensorFlow sees: {gpus}")
+    print(f"mixed_precision: True resolves to {report.plan.policy}, {report.plan.data_format} on the "
+          f"{report.plan.device}: {report.plan.notes[0].split(': ', 1)[1]}")
+    print(f"threads: intra-op {threads[0]}, inter-op {threads[1]}")
+    print(f"extras installed: {extras}")
+    for warning in report.warnings:
+        print(f"warning: {warning}")
 
 
 def progress_printer(verb: str) -> Callable[[int, int], None]:

@@ -19,6 +19,7 @@ from adapters.fakes.roles import (
 from adapters.fakes.stores import (
     FakeConfigStore,
     FakeImageSource,
+    FakeMachineProbe,
     FakeRecordWriter,
     FakeRunHistory,
     FakeSampleSource,
@@ -28,7 +29,7 @@ from adapters.fakes.stores import (
 
 __all__ = [
     "FakeBenchmarker", "FakeCheckpoints", "FakeCompiler", "FakeConfigStore", "FakeDatasetReader", "FakeEvaluator",
-    "FakeExporter", "FakeImageSource", "FakeModel", "FakeModelBuilder", "FakePredictor", "FakeRecordWriter",
+    "FakeExporter", "FakeImageSource", "FakeMachineProbe", "FakeModel", "FakeModelBuilder", "FakePredictor", "FakeRecordWriter",
     "FakeRunHistory", "FakeSampleSource", "FakeTrainer", "InMemoryArtifactStore", "RecordingObserver",
     "RecordingRenderer",
 ]

@@ -97,3 +97,11 @@ class FakeRecordWriter:
 
     def write_manifest(self, directory: str, counts: dict[str, int], spec: DataSpec, source: dict) -> str:
         return f"{directory}/manifest.json"
+
+
+class FakeMachineProbe:
+    def __init__(self, facts: Any) -> None:
+        self._facts = facts  # an application.info.MachineFacts
+
+    def facts(self) -> Any:
+        return self._facts

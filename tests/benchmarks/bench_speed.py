@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -23,16 +22,13 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from adapters.hardware import cpu_flags, cpu_model  # noqa: E402
+from application.info import NOTABLE_CPU_FLAGS as NOTABLE  # noqa: E402
 
 
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
+
 
 
 # -- the Keras baseline, run in its own process ------------------------------------------------
@@ -156,10 +152,12 @@ def main() -> None:
     args.warmup = max(1, args.warmup)  # the Keras clock starts at the end of the last warm-up batch
     sections = set(args.only.split(","))
 
-    from adapters.tensorflow.device import BF16_CPU_FLAGS, cpu_flags
+    from domain.precision import BF16_CPU_FLAGS
 
-    flags = sorted(cpu_flags().intersection(BF16_CPU_FLAGS + ("avx512f",)))
-    print(f"CPU: {cpu_model()} ({os.cpu_count()} cores; {', '.join(flags) or 'no AVX-512'})")
+    present = cpu_flags()
+    flags = sorted(present.intersection(BF16_CPU_FLAGS))
+    print(f"CPU: {cpu_model()}, {os.cpu_count()} cores; "
+          + ", ".join(f"{flag} {'yes' if flag in present else 'no'}" for flag in NOTABLE))
     print(f"model: reference UNet, {args.size}x{args.size}x1, batch {args.batch}, {args.steps} timed steps "
           f"after {args.warmup} warm-up steps, {args.repeats} alternating runs per side")
     precisions = ["float32"] + (["mixed_bfloat16"] if set(flags) & set(BF16_CPU_FLAGS) else [])
