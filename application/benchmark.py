@@ -54,5 +54,5 @@ class BenchmarkUseCase:
             mode=mode, step_seconds=run.step_seconds, batch_size=batch_size, flops_per_image=flops,
             warmup_steps=warmup_steps, precision=run.precision, data_format=run.data_format,
             device=run.device, input_pipeline=self._invocation.with_input_pipeline,
-            peak_memory_bytes=run.peak_memory_bytes,
+            peak_memory_bytes=run.peak_memory_bytes, warmup_seconds=run.warmup_seconds,
         )

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import attrs
 
-from application.ports import ArtifactStore, Checkpoints, DatasetReader, Evaluator, ModelBuilder
+from application.ports import ArtifactStore, BestKeeper, Checkpoints, DatasetReader, Evaluator, ModelBuilder
 from application.samples import SampleKeeper
-from application.values import SamplePicture
+from application.values import BestCheckpoint, CheckpointRef, SamplePicture
 from domain.experiment import EvalSpec
 from domain.invocation import Invocation
-from domain.metrics import ConfusionMatrix, Scores, defect_dice
+from domain.metrics import ConfusionMatrix, DefectBalance, Scores, defect_dice
 from domain.topology import UNetSpec
 from domain.training import RunSpec
 
@@ -24,12 +24,26 @@ class EvaluationResult:
     written: tuple[str, ...] = ()
     # (probability threshold, scores) for each of model.eval_thresholds.
     threshold_scores: tuple[tuple[float, Scores], ...] = ()
+    checkpoint: str = ""  # the checkpoint scored
+    balance: DefectBalance = DefectBalance(0.0, 0.0)
+    warnings: tuple[str, ...] = ()
+    best: BestCheckpoint | None = None  # the best checkpoint kept (runconfig.keep_best), when this one became it
 
     def as_dict(self) -> dict:
-        result = {**self.scores.as_dict(), "global_step": self.step, "num_images": self.num_images}
+        result = {**self.scores.as_dict(), "global_step": self.step, "num_images": self.num_images,
+                  "checkpoint": self.checkpoint, "true_defect_fraction": self.balance.true_fraction,
+                  "predicted_defect_fraction": self.balance.predicted_fraction,
+                  "collapsed": self.balance.collapsed}
         if self.threshold_scores:
             result["thresholds"] = {f"{t:g}": scores.as_dict() for t, scores in self.threshold_scores}
         return result
+
+
+def collapse_warning(balance: DefectBalance) -> str:
+    return (f"the model predicts almost no defect pixels ({100 * balance.predicted_fraction:.3f} % of the pixels "
+            f"against {100 * balance.true_fraction:.3f} % in the truth): it has collapsed to background. Most likely "
+            "to help: model.loss: bce_dice, train_input.image_fit: crop with train_input.defect_crop_probability: "
+            "0.5, and model.normalization: batch (configs/params_folder.yaml has all three)")
 
 
 class EvaluateUseCase:
@@ -46,11 +60,13 @@ class EvaluateUseCase:
         evaluation: EvalSpec,
         run: RunSpec,
         invocation: Invocation,
+        best: BestKeeper | None = None,
         sample_reservoir: int = 16,
     ) -> None:
         self._builder = builder
         self._reader = reader
         self._checkpoints = checkpoints
+        self._best = best
         self._evaluator = evaluator
         self._artifacts = artifacts
         self._topology = topology
@@ -79,16 +95,33 @@ class EvaluateUseCase:
             (rule.threshold, Scores.compute(sum(counts, ConfusionMatrix()), counts))
             for rule, counts in zip(rules[1:], per_rule[1:])
         )
+        total = sum(per_image, ConfusionMatrix())
+        balance = DefectBalance.of(total)
         result = EvaluationResult(
             step=restored.step,
-            scores=Scores.compute(sum(per_image, ConfusionMatrix()), per_image),
+            scores=Scores.compute(total, per_image),
             num_images=len(per_image),
             per_image_dice=tuple(defect_dice(cm) for cm in per_image),
             samples=keeper.chosen(),
             threshold_scores=by_threshold,
+            checkpoint=restored.path,
+            balance=balance,
+            warnings=(collapse_warning(balance),) if balance.collapsed else (),
         )
+        result = attrs.evolve(result, best=self._keep_if_best(restored, result.scores))
         written = self._artifacts.write_evaluation(result)
         return attrs.evolve(result, written=tuple(written))
+
+    def _keep_if_best(self, restored: CheckpointRef, scores: Scores) -> BestCheckpoint | None:
+        """With runconfig.keep_best, a checkpoint of this model_dir that beats the kept one is kept."""
+        name = self._run.keep_best
+        if not name or self._best is None or restored not in self._checkpoints.list():
+            return None
+        value = getattr(scores, name)
+        current = self._best.best()
+        if current is not None and value <= current.value:
+            return None
+        return self._best.keep(restored, name, value)
 
 
 class EvaluateAllUseCase:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import attrs
 
-from application.ports import Checkpoints, Exporter, ModelBuilder
+from application.ports import BestKeeper, Checkpoints, Exporter, ModelBuilder
+from application.restoring import restore_chosen
 from application.values import ExportRequest
 from domain.data import DataSpec
 from domain.masks import DecisionRule
@@ -17,15 +18,17 @@ class ExportReport:
     path: str
     step: int
     threshold: float
+    source: str = ""  # which checkpoint, in words
 
 
 class ExportUseCase:
     """Restore the latest (or given) checkpoint and export it with its preprocessing and rule."""
 
-    def __init__(self, builder: ModelBuilder, checkpoints: Checkpoints, exporter: Exporter, topology: UNetSpec,
-                 data: DataSpec, rule: DecisionRule) -> None:
+    def __init__(self, builder: ModelBuilder, checkpoints: Checkpoints, best: BestKeeper, exporter: Exporter,
+                 topology: UNetSpec, data: DataSpec, rule: DecisionRule) -> None:
         self._builder = builder
         self._checkpoints = checkpoints
+        self._best = best
         self._exporter = exporter
         self._topology = topology
         self._data = data
@@ -38,11 +41,11 @@ class ExportUseCase:
         geometry = geometry or mode_for_fit(self._data.image_fit)
         rule = self._rule if threshold is None else DecisionRule(threshold=threshold)
         model = self._builder.build(self._topology)
-        restored = self._checkpoints.restore(model, checkpoint)
+        restored, source = restore_chosen(self._checkpoints, self._best, model, checkpoint)
         request = ExportRequest(
             output=output, input_size=(self._data.height, self._data.width), normalization=self._data.normalization(),
             threshold=rule.probability_cutoff, step=restored.step,
             native_stride=self._topology.stride if geometry == "native" else None,
         )
         path = self._exporter.export(model, request)
-        return ExportReport(path=path, step=restored.step, threshold=rule.probability_cutoff)
+        return ExportReport(path=path, step=restored.step, threshold=rule.probability_cutoff, source=source)

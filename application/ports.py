@@ -15,6 +15,7 @@ import numpy as np
 
 from application.values import (
     BatchSpec,
+    BestCheckpoint,
     BenchmarkRun,
     ChartPanel,
     CheckpointRef,
@@ -72,6 +73,14 @@ class Checkpoints(Protocol):
 
     def restore(self, model: Model, checkpoint: str | None = None) -> CheckpointRef:
         """Load the given checkpoint (file or folder), or the newest readable one, into `model`."""
+
+
+class BestKeeper(Protocol):
+    def best(self) -> BestCheckpoint | None:
+        """The checkpoint kept for its score, or None before one is."""
+
+    def keep(self, checkpoint: CheckpointRef, score: str, value: float) -> BestCheckpoint:
+        """Keep a copy of `checkpoint` as the best, out of reach of keep_checkpoint_max."""
 
 
 class Trainer(Protocol):

@@ -9,7 +9,8 @@ from pathlib import Path
 import attrs
 import numpy as np
 
-from application.ports import ArtifactStore, Checkpoints, ImageSource, Model, ModelBuilder, Predictor
+from application.ports import ArtifactStore, BestKeeper, Checkpoints, ImageSource, Model, ModelBuilder, Predictor
+from application.restoring import restore_chosen
 from domain import rle
 from domain.data import DataSpec, normalize
 from domain.errors import ConfigError, DataError
@@ -35,6 +36,7 @@ class Submission:
 @attrs.frozen
 class PredictionReport:
     step: int
+    source: str  # which checkpoint, in words
     images_done: int
     written: tuple[str, ...]
     failures: tuple[str, ...]  # one line per file that could not be read
@@ -53,6 +55,7 @@ class PredictUseCase:
         self,
         builder: ModelBuilder,
         checkpoints: Checkpoints,
+        best: BestKeeper,
         predictor: Predictor,
         images: ImageSource,
         artifacts: ArtifactStore,
@@ -63,6 +66,7 @@ class PredictUseCase:
     ) -> None:
         self._builder = builder
         self._checkpoints = checkpoints
+        self._best = best
         self._predictor = predictor
         self._images = images
         self._artifacts = artifacts
@@ -99,7 +103,8 @@ class PredictUseCase:
         if not files:
             raise DataError(f"{', '.join(inputs)}: no image files found")
         model = self._builder.build(self._topology)
-        step = self._checkpoints.restore(model, checkpoint).step
+        restored, source = restore_chosen(self._checkpoints, self._best, model, checkpoint)
+        step = restored.step
         written: list[str] = []
         failures: list[str] = []
         rows: list[tuple[str, int, str]] = []
@@ -115,7 +120,7 @@ class PredictUseCase:
                 progress(done + len(failures), len(files))
         if submission is not None:
             written.append(self._artifacts.write_submission(submission.path, rows))
-        return PredictionReport(step=step, images_done=done, written=tuple(written), failures=tuple(failures))
+        return PredictionReport(step=step, source=source, images_done=done, written=tuple(written), failures=tuple(failures))
 
     def _with_class_id(self, submission: Submission) -> Submission:
         if submission.class_id is not None:

@@ -23,6 +23,18 @@ class CheckpointRef:
 
 
 @attrs.frozen
+class BestCheckpoint:
+    """The kept checkpoint with the best evaluation score (runconfig.keep_best)."""
+
+    checkpoint: CheckpointRef
+    score: str
+    value: float
+
+    def describe(self) -> str:
+        return f"the best checkpoint, step {self.checkpoint.step} ({self.score} {self.value:.4f})"
+
+
+@attrs.frozen
 class TrainOutcome:
     start_step: int
     final_step: int
@@ -75,6 +87,7 @@ class BenchmarkRun:
     device: str
     precision: str
     data_format: str
+    warmup_seconds: float = 0.0  # the warm-up steps, compilation included
 
 
 @attrs.frozen(kw_only=True)

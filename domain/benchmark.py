@@ -24,6 +24,7 @@ class BenchmarkReport:
     peak_memory_mb: float
     flops_per_image: int
     achieved_gflops: float
+    warmup_seconds: float = 0.0  # the warm-up steps, compilation included
 
     def as_dict(self) -> dict:
         return attrs.asdict(self)
@@ -41,6 +42,7 @@ def summarize(
     device: str,
     input_pipeline: bool,
     peak_memory_bytes: int,
+    warmup_seconds: float = 0.0,
 ) -> BenchmarkReport:
     """Images/s over the measured steps (total images / total time), with median and p90 step time."""
     times = np.asarray(step_seconds, np.float64)
@@ -62,4 +64,5 @@ def summarize(
         peak_memory_mb=round(peak_memory_bytes / 2**20, 1),
         flops_per_image=flops_per_image,
         achieved_gflops=round(images_per_second * flops_per_image / 1e9, 2),
+        warmup_seconds=round(warmup_seconds, 3),
     )

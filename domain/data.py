@@ -75,6 +75,9 @@ class DataSpec:
     skip_bad_rows: bool = attrs.field(default=False, validator=is_bool)
     # ImageFolderDataset: a mask pixel is a defect when its value is >= this (0..255).
     mask_threshold: int = attrs.field(default=128, validator=number_in(1, 255))
+    # The share of training samples drawn from defective images; with image_fit: crop those
+    # crops are centred on one of their defect pixels. 0: every sample drawn alike.
+    defect_sampling: float = attrs.field(default=0.0, converter=to_float, validator=number_in(0.0, 1.0))
 
     @property
     def height(self) -> int:

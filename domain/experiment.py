@@ -138,6 +138,25 @@ class ExperimentSpec:
             )
         if self.cerebras.use_cbfloat16 and not self.precision.mixed_precision:
             raise ConfigError("csconfig.use_cbfloat16: needs model.mixed_precision: True")
+        self.xla_training()  # an explicit jit_compile: True that cannot hold fails here, in one line
+
+    def xla_training(self) -> tuple[bool, str]:
+        """Whether each training step is compiled with XLA (runconfig.jit_compile), and why."""
+        blockers = {
+            "runconfig.tf_random_seed": self.run.tf_random_seed is not None,  # XLA refuses op determinism
+            "optimizer.grad_accum_steps": self.optimizer.grad_accum_steps > 1,
+            "runconfig.enable_distributed": self.run.enable_distributed,
+            "model.log_image_summaries": self.evaluation.log_image_summaries,
+        }
+        blocked = [key for key, present in blockers.items() if present]
+        if self.run.jit_compile is False:
+            return False, "runconfig.jit_compile is False"
+        if blocked:
+            if self.run.jit_compile is True:
+                raise ConfigError(f"runconfig.jit_compile: XLA cannot compile the training step with {blocked[0]} "
+                                  "set; use jit_compile: auto or false")
+            return False, f"not with {blocked[0]}"
+        return True, "runconfig.jit_compile is " + str(self.run.jit_compile)
 
     def training_cost(self, steps: int) -> "TrainingCost":
         """What `steps` optimizer steps cost: images seen and the FLOPs of each (forward and backward)."""

@@ -4,6 +4,10 @@
 - `dice`: 1 - soft Dice of the defect class over the whole batch, (2 sum(p y) + s) / (sum p + sum y + s).
 - `bce_dice`: bce + dice_weight x dice.
 - `focal`: the mean over pixels of (1 - p_t)^focal_gamma x the pixel's cross-entropy.
+- `tversky`: 1 - (TP + s) / (TP + alpha FP + beta FN + s) over the batch, with soft counts
+  (TP = sum p y, FP = sum p (1 - y), FN = sum (1 - p) y); beta > alpha weighs missed defect
+  pixels more than false alarms, which rare, small defects need.
+- `bce_tversky`: bce + dice_weight x tversky.
 
 `pos_weight` multiplies the defect pixels' cross-entropy terms (bce, bce_dice, focal).
 """
@@ -16,7 +20,7 @@ import attrs
 
 from domain.validation import number_in, one_of, optional, to_float
 
-LOSSES = ("bce", "dice", "bce_dice", "focal")
+LOSSES = ("bce", "dice", "bce_dice", "focal", "tversky", "bce_tversky")
 
 
 @attrs.frozen(kw_only=True)
@@ -29,3 +33,5 @@ class LossSpec:
     dice_weight: float = attrs.field(default=1.0, converter=to_float, validator=number_in(0.0, 1e6))
     dice_smooth: float = attrs.field(default=1.0, converter=to_float, validator=number_in(0.0, 1e6))
     focal_gamma: float = attrs.field(default=2.0, converter=to_float, validator=number_in(0.0, 100.0))
+    tversky_alpha: float = attrs.field(default=0.3, converter=to_float, validator=number_in(0.0, 1.0))
+    tversky_beta: float = attrs.field(default=0.7, converter=to_float, validator=number_in(0.0, 1.0))

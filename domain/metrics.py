@@ -124,3 +124,25 @@ class Scores:
 
     def as_dict(self) -> dict[str, float]:
         return attrs.asdict(self)
+
+
+# A model whose predicted defect area is below this share of the true one has collapsed to
+# predicting background: the classic failure of pixel cross-entropy on rare, small defects.
+COLLAPSE_SHARE = 0.05
+
+
+@attrs.frozen
+class DefectBalance:
+    """How much of the evaluated area is defect, in the truth and in the prediction."""
+
+    true_fraction: float
+    predicted_fraction: float
+
+    @classmethod
+    def of(cls, cm: ConfusionMatrix) -> "DefectBalance":
+        total = cm.total or 1
+        return cls(true_fraction=(cm.tp + cm.fn) / total, predicted_fraction=(cm.tp + cm.fp) / total)
+
+    @property
+    def collapsed(self) -> bool:
+        return self.true_fraction > 0 and self.predicted_fraction < COLLAPSE_SHARE * self.true_fraction

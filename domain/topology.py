@@ -28,6 +28,11 @@ INITIALIZERS = (
 )
 CONV_KERNELS = {"3x3_conv": 3, "1x1_conv": 1}
 DATA_FORMATS = ("channels_first", "channels_last")
+# After each block convolution, before its nonlinearity: none (the reference), batch or group
+# normalization. Weights per channel: batch keeps a scale, an offset and two moving statistics;
+# group a scale and an offset.
+NORMALIZATIONS = ("none", "batch", "group")
+NORMALIZATION_WEIGHTS = {"none": 0, "batch": 4, "group": 2}
 
 
 def _conv_types(instance: Any, attribute: Any, value: Any) -> None:
@@ -56,11 +61,13 @@ class ConvLayer:
     out_width: int
     bias: bool
     transposed: bool = False
+    normalization: str = "none"
 
     @property
     def parameters(self) -> int:
         weights = self.kernel * self.kernel * self.in_channels * self.out_channels
-        return weights + (self.out_channels if self.bias else 0)
+        normalized = NORMALIZATION_WEIGHTS[self.normalization] * self.out_channels
+        return weights + (self.out_channels if self.bias else 0) + normalized
 
     @property
     def flops(self) -> int:
@@ -97,6 +104,9 @@ class UNetSpec:
     bias_initializer_params: dict | None = attrs.field(default=None, validator=optional(is_mapping))
     initial_conv_filters: int | None = attrs.field(default=None, validator=optional(int_at_least(1)))
     num_classes: int = attrs.field(default=2, validator=binary_classes)
+    # Beyond the reference: normalization after each block convolution (none keeps the reference).
+    normalization: str = attrs.field(default="none", validator=one_of(NORMALIZATIONS))
+    normalization_groups: int = attrs.field(default=8, validator=int_at_least(1))
 
     def __attrs_post_init__(self) -> None:
         if len(self.encoder_filters) != len(self.decoder_filters) + 1:
@@ -117,7 +127,7 @@ class UNetSpec:
     # Keys that change the weights a checkpoint holds (data_format and initializers do not).
     WEIGHT_KEYS: ClassVar[tuple[str, ...]] = (
         "encoder_filters", "decoder_filters", "convs_per_block", "skip_connect", "enable_bias",
-        "initial_conv_filters", "nonlinearity",
+        "initial_conv_filters", "nonlinearity", "normalization",
     )
 
     def weight_differences(self, other: "UNetSpec") -> list[str]:
@@ -149,22 +159,24 @@ class UNetSpec:
         height, width, channels = self.image_shape
         layers: list[ConvLayer] = []
 
-        def conv(name: str, kernel: int, cin: int, cout: int, h: int, w: int, transposed=False) -> None:
+        def conv(name: str, kernel: int, cin: int, cout: int, h: int, w: int, transposed=False,
+                 normalized: bool = False) -> None:
             layers.append(
                 ConvLayer(
                     name=name, kernel=kernel, in_channels=cin, out_channels=cout,
                     out_height=h, out_width=w, bias=self.enable_bias, transposed=transposed,
+                    normalization=self.normalization if normalized else "none",
                 )
             )
 
         def block(prefix: str, cin: int, cout: int, h: int, w: int) -> int:
             for index, kind in enumerate(self.convs_per_block):
-                conv(f"{prefix}_{index}", CONV_KERNELS[kind], cin, cout, h, w)
+                conv(f"{prefix}_{index}", CONV_KERNELS[kind], cin, cout, h, w, normalized=True)
                 cin = cout
             return cout
 
         if self.initial_conv_filters:
-            conv("initial_conv", 3, channels, self.initial_conv_filters, height, width)
+            conv("initial_conv", 3, channels, self.initial_conv_filters, height, width, normalized=True)
             channels = self.initial_conv_filters
         skips: list[int] = []
         for index, filters in enumerate(self.encoder_filters[:-1]):

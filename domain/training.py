@@ -8,8 +8,10 @@ import attrs
 
 from domain.errors import ConfigError
 from domain.loss_scaling import DynamicLossScaleRule
+from domain.metrics import SCORE_NAMES
 from domain.schedules import LearningRateSchedule
 from domain.validation import (
+    fail,
     int_at_least,
     is_bool,
     is_str,
@@ -43,6 +45,11 @@ def _learning_rate_converter(value: Any) -> Any:
 
 def _loss_scaling_converter(value: Any) -> Any:
     return value if value in LOSS_SCALING_MODES else to_float(value)
+
+
+def _auto_or_bool(instance: Any, attribute: Any, value: Any) -> None:
+    if value != "auto" and not isinstance(value, bool):
+        fail(instance, attribute, f"expected true, false or auto, got {value!r}")
 
 
 positive = number_in(0.0, 1e12, low_open=True)
@@ -122,6 +129,11 @@ class RunSpec:
     steps_per_call: int = attrs.field(default=0, validator=int_at_least(0))
     # Which executor trains: auto (cerebras when cs_ip is given, else tensorflow), or either by name.
     executor: str = attrs.field(default="auto", validator=one_of(EXECUTORS))
+    # Compile each training step with XLA: auto does where it can (no tf_random_seed, whose op
+    # determinism XLA refuses; no gradient accumulation, distribution or image summaries).
+    jit_compile: bool | str = attrs.field(default="auto", validator=_auto_or_bool)
+    # Keep the checkpoint with the best evaluation score of this name in <model_dir>/best/.
+    keep_best: str | None = attrs.field(default=None, validator=optional(one_of(SCORE_NAMES)))
 
     def __attrs_post_init__(self) -> None:
         if self.executor == "cerebras" and not self.cs_ip:

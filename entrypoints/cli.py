@@ -107,7 +107,7 @@ def command_predict(args: argparse.Namespace) -> int:
         progress=progress_printer("predicted"), save_probabilities=args.probabilities, submission=submission,
         geometry=geometry,
     )
-    log.info("wrote %d masks and overlays to %s (checkpoint step %d)", report.images_done, args.output, report.step)
+    log.info("wrote %d masks and overlays to %s (%s)", report.images_done, args.output, report.source)
     for failure in report.failures:
         print(f"unet: failed: {failure}", file=sys.stderr)
     return EXIT_FAILURES if report.failures else 0
@@ -117,7 +117,7 @@ def command_export(args: argparse.Namespace) -> int:
     report = _model_dir_container(args).export().execute(
         args.output, checkpoint=args.checkpoint_path, threshold=args.threshold, geometry=args.geometry,
     )
-    print(f"exported step {report.step} to {report.path} (SavedModel, signature serving_default, "
+    print(f"exported {report.source} to {report.path} (SavedModel, signature serving_default, "
           f"mask threshold {report.threshold:g})")
     return 0
 

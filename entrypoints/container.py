@@ -95,7 +95,8 @@ def _tfrecords_reader(experiment: ExperimentSpec):
 
     mask_method = "nearest" if experiment.data.dataset.startswith("Severstal") else "bilinear"
     return TfRecordsReader(experiment.data.dataset, experiment.data, experiment.eval_data,
-                           experiment.run.tf_random_seed, experiment.augmentation, mask_method)
+                           experiment.run.tf_random_seed, experiment.augmentation, mask_method,
+                           experiment.model.stride)
 
 
 def _records_writer(experiment: ExperimentSpec):
@@ -124,6 +125,12 @@ def _builder(experiment: ExperimentSpec, plan) -> Any:
     return KerasUNetBuilder(plan.policy, plan.data_format, experiment.run.tf_random_seed)
 
 
+def _best_keeper(experiment: ExperimentSpec):
+    from adapters.best_checkpoint import FileBestKeeper
+
+    return FileBestKeeper(experiment.run.model_dir)
+
+
 def _checkpoints(experiment: ExperimentSpec):
     from adapters.tensorflow.checkpoints import TensorFlowCheckpoints
 
@@ -137,7 +144,7 @@ def _trainer(experiment: ExperimentSpec, invocation: Invocation, plan, strategy:
         experiment.run, experiment.optimizer, plan, experiment.loss,
         normalization=experiment.eval_data.normalization(), batch_size=experiment.data.train_batch_size,
         image_summaries=experiment.evaluation.log_image_summaries, strategy=strategy,
-        device=invocation.device, warm_start=invocation.checkpoint_path,
+        device=invocation.device, warm_start=invocation.checkpoint_path, jit=experiment.xla_training()[0],
     )
 
 
@@ -188,7 +195,7 @@ def _benchmarker(experiment: ExperimentSpec, invocation: Invocation, plan) -> An
     from adapters.tensorflow.benchmarker import TensorFlowBenchmarker
 
     return TensorFlowBenchmarker(experiment.optimizer, experiment.loss, plan, experiment.run.steps_per_call,
-                                 device=invocation.device)
+                                 device=invocation.device, jit=experiment.xla_training()[0])
 
 
 class Container(containers.DeclarativeContainer):
@@ -227,6 +234,7 @@ class Container(containers.DeclarativeContainer):
     )
 
     checkpoints = providers.Singleton(_checkpoints, experiment)
+    best_keeper = providers.Singleton(_best_keeper, experiment)
     trainer = providers.Selector(
         executor_kind,
         tensorflow=providers.Singleton(_trainer, experiment, invocation, device_plan, strategy),
@@ -257,7 +265,7 @@ class Container(containers.DeclarativeContainer):
     )
     evaluate = providers.Singleton(
         EvaluateUseCase, builder, dataset, checkpoints, evaluator, artifacts,
-        experiment.provided.model, experiment.provided.evaluation, experiment.provided.run, invocation,
+        experiment.provided.model, experiment.provided.evaluation, experiment.provided.run, invocation, best_keeper,
     )
     evaluate_all = providers.Factory(EvaluateAllUseCase, evaluate, checkpoints)
     train_and_evaluate = providers.Factory(TrainAndEvaluateUseCase, train, evaluate, checkpoints)
@@ -270,11 +278,12 @@ class Container(containers.DeclarativeContainer):
         device_plan.provided.policy, experiment.provided.run.model_dir, invocation,
     )
     export = providers.Factory(
-        ExportUseCase, builder, checkpoints, exporter, experiment.provided.model, experiment.provided.eval_data,
+        ExportUseCase, builder, checkpoints, best_keeper, exporter, experiment.provided.model,
+        experiment.provided.eval_data,
         experiment.provided.evaluation.rule,
     )
     predict = providers.Factory(
-        PredictUseCase, builder, checkpoints, predictor, images, artifacts,
+        PredictUseCase, builder, checkpoints, best_keeper, predictor, images, artifacts,
         experiment.provided.model, experiment.provided.eval_data, experiment.provided.evaluation.rule,
     )
     write_records = providers.Factory(

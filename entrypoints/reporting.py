@@ -72,6 +72,10 @@ def print_evaluation(results, experiment) -> None:
             for threshold, scores in result.threshold_scores:
                 values = scores.as_dict()
                 print("  " + f"{threshold:<10g}" + "".join(f"{values[c]:>15.4f}" for c in columns))
+        for warning in result.warnings:
+            print(f"  warning: {warning}")
+        if result.best is not None:
+            print(f"  kept as {result.best.describe()}: {result.best.checkpoint.path}")
         for path in result.written:
             if path.endswith("results.json") or "/samples/" in path:
                 print(f"  wrote {path}")

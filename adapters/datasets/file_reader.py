@@ -123,28 +123,8 @@ class FileDatasetReader:
         if split not in self._checked:
             samples = self._list_split(split)
             sizes = check_readable(samples, binary_masks=self._mask_threshold is None)
-            spec = self._train if split == "train" else self._eval
-            if spec.image_fit == "crop":
-                self._check_crop_sizes(split, samples, sizes, spec)
             self._checked[split] = (samples, sizes)
         return self._checked[split][0]
-
-    def _check_crop_sizes(self, split: str, samples: list, sizes: list, spec: DataSpec) -> None:
-        """Crops need images at least image_shape; whole-image evaluation needs sides that are
-        multiples of the network's stride, and one size for a batch. Every problem is named."""
-        problems = []
-        for sample, (height, width) in zip(samples, sizes):
-            if split == "train" and (height < spec.height or width < spec.width):
-                problems.append(f"{sample.image}: {width}x{height} is smaller than the "
-                                f"{spec.width}x{spec.height} crops of train_input.image_fit: crop")
-            if split == "eval" and (height % self._stride or width % self._stride):
-                problems.append(f"{sample.image}: {width}x{height} is not a multiple of the network's stride "
-                                f"{self._stride}, needed to evaluate whole images (train_input.image_fit: crop)")
-        if split == "eval" and len(set(sizes)) > 1:
-            problems.append(f"{samples[0].image}: evaluation images differ in size ({len(set(sizes))} sizes); "
-                            "image_fit: crop evaluates whole images, which must share one size")
-        if problems:
-            raise DataProblems(problems)
 
     def training_size(self) -> int:
         return len(self.samples("train"))
@@ -165,5 +145,7 @@ class FileDatasetReader:
     def evaluation_stream(self):
         from adapters.datasets import pipeline
 
-        return pipeline.evaluation_stream(self.samples("eval"), self._eval, mask_method=self._mask_method,
-                                          mask_threshold=self._mask_threshold)
+        samples = self.samples("eval")
+        return pipeline.evaluation_stream(samples, self._eval, mask_method=self._mask_method,
+                                          mask_threshold=self._mask_threshold, stride=self._stride,
+                                          one_size=len(set(self._checked["eval"][1])) == 1)

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 import tensorflow as tf
 
+from adapters.datasets import crops
 from adapters.images import TF_DECODABLE_SUFFIXES
 from domain.augmentation import AugmentationSpec
 from domain.data import DataSpec
@@ -126,8 +127,9 @@ def _load(spec: DataSpec, resize: bool, mask_method: str, mask_threshold: float 
 
 
 def _augment(spec: DataSpec, augmentation: AugmentationSpec, seed: int, crop: bool):
-    """Seeded per element (seed, index): an optional crop of image_shape, flips, quarter turns,
-    brightness and contrast, the pixel changes clipped to the normalized range."""
+    """Seeded per element (seed, index): a crop of image_shape (centred on a defect when the
+    draw says so, adapters.datasets.crops), flips, quarter turns, brightness and contrast, the
+    pixel changes clipped to the normalized range."""
     scale, offset = spec.normalization()
     low, high = offset, 255.0 * scale + offset
     turns = tf.constant(augmentation.quarter_turns(spec.height == spec.width), tf.int32)
@@ -137,13 +139,12 @@ def _augment(spec: DataSpec, augmentation: AugmentationSpec, seed: int, crop: bo
     def draw(element_seed, salt):
         return tf.random.stateless_uniform([], seed=element_seed + salt)
 
-    def augment(index, pair):
-        image, mask = pair
+    def augment(index, draw_):
+        image, mask, centred = draw_
         element_seed = tf.stack([tf.cast(seed, tf.int64), index])
         stacked = tf.concat([image, mask], axis=-1)
         if crop:
-            stacked = tf.image.stateless_random_crop(
-                stacked, [spec.height, spec.width, spec.channels + 1], seed=element_seed + 7)
+            stacked = crops.crop(stacked, spec, element_seed, centred)
         if enabled and augmentation.horizontal_flip:
             stacked = tf.cond(draw(element_seed, 1) < 0.5, lambda: tf.image.flip_left_right(stacked), lambda: stacked)
         if enabled and augmentation.vertical_flip:
@@ -201,20 +202,31 @@ def training_batches(prepared: tf.data.Dataset, count: int, spec: DataSpec, seed
     if spec.shuffle:
         dataset = dataset.shuffle(max(1, min(spec.shuffle_buffer_size, count)), seed=seed,
                                   reshuffle_each_iteration=True)
-    dataset = dataset.repeat()
+    dataset = crops.with_defect_sampling(dataset, spec.defect_sampling, seed)
     if crop or spec.augment_data:
         dataset = dataset.enumerate().map(_augment(spec, augmentation, seed, crop), num_parallel_calls=AUTOTUNE)
+    else:
+        dataset = dataset.map(lambda image, mask, centred: (image, mask))
     dataset = dataset.batch(spec.train_batch_size, drop_remainder=True)
     return dataset.prefetch(AUTOTUNE)
 
 
 def evaluation_stream(samples: Sequence, spec: DataSpec, mask_method: str = "bilinear",
-                      mask_threshold: float | None = None) -> tf.data.Dataset:
+                      mask_threshold: float | None = None, stride: int = 1,
+                      one_size: bool = True) -> tf.data.Dataset:
     """Every sample once, in order, the last batch possibly smaller; with `image_fit: crop`,
-    whole images at their own size."""
+    whole images at their own size, padded to the stride (one per batch unless `one_size`)."""
     load = _load(spec, resize=spec.image_fit != "crop", mask_method=mask_method, mask_threshold=mask_threshold)
-    return evaluation_batches(_files(samples).map(load, num_parallel_calls=AUTOTUNE, deterministic=True), spec)
+    prepared = _files(samples).map(load, num_parallel_calls=AUTOTUNE, deterministic=True)
+    return evaluation_batches(prepared, spec, stride, one_size)
 
 
-def evaluation_batches(prepared: tf.data.Dataset, spec: DataSpec) -> tf.data.Dataset:
+def evaluation_batches(prepared: tf.data.Dataset, spec: DataSpec, stride: int = 1,
+                       one_size: bool = True) -> tf.data.Dataset:
+    """Whole images of several sizes go one per batch: padding them together would put zeros
+    within the receptive field of their border pixels."""
+    if spec.image_fit == "crop":
+        prepared = prepared.map(crops.pad_for_evaluation(stride), num_parallel_calls=AUTOTUNE, deterministic=True)
+        if not one_size:
+            return prepared.batch(1).prefetch(AUTOTUNE)
     return prepared.batch(spec.eval_batch_size, drop_remainder=False).prefetch(AUTOTUNE)

@@ -135,7 +135,8 @@ class TfRecordsReader:
     """DAGM2007TFRecordsDataset, SeverstalTFRecordsDataset and TFRecordsDataset."""
 
     def __init__(self, name: str, train: DataSpec, evaluation: DataSpec, seed: int | None = None,
-                 augmentation: AugmentationSpec | None = None, mask_method: str = "bilinear") -> None:
+                 augmentation: AugmentationSpec | None = None, mask_method: str = "bilinear",
+                 stride: int = 1) -> None:
         self._name = name
         self._root = dataset_root(train)
         self._train = train
@@ -143,6 +144,7 @@ class TfRecordsReader:
         self._seed = train.split_seed(seed)
         self._augmentation = augmentation
         self._mask_method = mask_method
+        self._stride = stride
         self._counts: dict[str, int] = {}
 
     def name(self) -> str:
@@ -260,4 +262,6 @@ class TfRecordsReader:
     def evaluation_stream(self):
         from adapters.datasets import pipeline
 
-        return pipeline.evaluation_batches(self._prepared("eval", self._eval, training=False), self._eval)
+        # Record sizes are not known before reading: whole images go one per batch.
+        return pipeline.evaluation_batches(self._prepared("eval", self._eval, training=False), self._eval,
+                                           self._stride, one_size=self._eval.image_fit != "crop")

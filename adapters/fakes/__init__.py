@@ -5,6 +5,7 @@
 
 from adapters.fakes.roles import (
     FakeBenchmarker,
+    FakeBestKeeper,
     FakeCheckpoints,
     FakeCompiler,
     FakeDatasetReader,
@@ -28,7 +29,7 @@ from adapters.fakes.stores import (
 )
 
 __all__ = [
-    "FakeBenchmarker", "FakeCheckpoints", "FakeCompiler", "FakeConfigStore", "FakeDatasetReader", "FakeEvaluator",
+    "FakeBenchmarker", "FakeBestKeeper", "FakeCheckpoints", "FakeCompiler", "FakeConfigStore", "FakeDatasetReader", "FakeEvaluator",
     "FakeExporter", "FakeImageSource", "FakeMachineProbe", "FakeModel", "FakeModelBuilder", "FakePredictor", "FakeRecordWriter",
     "FakeRunHistory", "FakeSampleSource", "FakeTrainer", "InMemoryArtifactStore", "RecordingObserver",
     "RecordingRenderer",

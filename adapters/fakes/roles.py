@@ -18,6 +18,7 @@ import numpy as np
 
 from application.values import (
     BatchSpec,
+    BestCheckpoint,
     BenchmarkRun,
     CheckpointRef,
     CompileDetails,
@@ -38,20 +39,26 @@ from domain.training import RunSpec, newest
 
 @attrs.define
 class FakeModel:
+    """Logits are the pixel minus a cut-off: `bright`, or the cut-off its trained steps reached
+    (`cutoffs`: steps -> cut-off), for a model that gets better or worse as it trains."""
+
     spec: UNetSpec
     bright: float = 0.5
     trained_steps: int = 0
+    cutoffs: dict[int, float] = attrs.field(factory=dict)
 
     def logits(self, images: np.ndarray) -> np.ndarray:
-        return np.asarray(images, np.float32) - np.float32(self.bright)
+        cutoff = self.cutoffs.get(self.trained_steps, self.bright)
+        return np.asarray(images, np.float32) - np.float32(cutoff)
 
 
 class FakeModelBuilder:
-    def __init__(self) -> None:
+    def __init__(self, cutoffs: dict[int, float] | None = None) -> None:
         self.built: list[FakeModel] = []
+        self._cutoffs = dict(cutoffs or {})
 
     def build(self, spec: UNetSpec) -> FakeModel:
-        model = FakeModel(spec)
+        model = FakeModel(spec, cutoffs=self._cutoffs)
         self.built.append(model)
         return model
 
@@ -162,7 +169,7 @@ class FakeEvaluator:
             for image, mask in zip(images, masks):
                 logits = model.logits(image)
                 truth = binarize_truth(mask)
-                weights = ~np.isin(truth.astype(int), list(ignore_labels))
+                weights = ~np.isin(truth.astype(int), list(ignore_labels)) & (np.asarray(mask) >= 0)
                 decisions = [rule.on_logits(logits) for rule in rules]
                 gray = np.clip(image[..., 0] * 255, 0, 255).astype(np.uint8)
                 yield ImageEvaluation(
@@ -228,3 +235,15 @@ class FakeBenchmarker:
             self.batches_seen += 1
         return BenchmarkRun(step_seconds=(self.step_seconds,) * steps, peak_memory_bytes=100 * 2**20,
                             device="fake", precision="float32", data_format="channels_last")
+
+
+class FakeBestKeeper:
+    def __init__(self) -> None:
+        self.kept: BestCheckpoint | None = None
+
+    def best(self) -> BestCheckpoint | None:
+        return self.kept
+
+    def keep(self, checkpoint: CheckpointRef, score: str, value: float) -> BestCheckpoint:
+        self.kept = BestCheckpoint(checkpoint, score, value)
+        return self.kept

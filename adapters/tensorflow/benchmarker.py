@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from adapters.tensorflow.device import DevicePlan, device_scope
+from adapters.tensorflow.device import DevicePlan, device_scope, op_determinism_enabled
 from adapters.tensorflow.training_setup import build_training
 from application.values import BenchmarkRun
 from domain.losses import LossSpec
@@ -38,12 +38,13 @@ def _inference_steps(model: Any, iterator: Any) -> Any:
 
 class TensorFlowBenchmarker:
     def __init__(self, optimizer: OptimizerSpec, loss: LossSpec, plan: DevicePlan, steps_per_call: int = 0,
-                 device: str | None = None) -> None:
+                 device: str | None = None, jit: bool = False) -> None:
         self._optimizer = optimizer
         self._loss = loss
         self._plan = plan
         self._steps_per_call = steps_per_call
         self._device = device
+        self._jit = jit
 
     def benchmark(self, model: Any, stream: Any, kind: str, steps: int, warmup_steps: int) -> BenchmarkRun:
         """Time `steps` steps after `warmup_steps` (the first call also compiles). Each step of a
@@ -52,8 +53,9 @@ class TensorFlowBenchmarker:
 
         with device_scope(self._device):
             if kind == "train":
-                compiled = build_training(model, self._optimizer, self._loss, self._plan.policy).train_step.compile(
-                    iter(stream))
+                setup = build_training(model, self._optimizer, self._loss, self._plan.policy)
+                jit = self._jit and not op_determinism_enabled()  # XLA refuses it
+                compiled = setup.train_step.compile(iter(stream), jit=jit)
             else:
                 compiled = _inference_steps(model, iter(stream.repeat() if hasattr(stream, "repeat") else stream))
 
@@ -61,8 +63,10 @@ class TensorFlowBenchmarker:
                 result = compiled(tf.constant(count, tf.int64))
                 float(result[0] if isinstance(result, tuple) else result)  # wait for the device
 
+            tick = time.perf_counter()
             if warmup_steps:
                 call(warmup_steps)
+            warmup_seconds = time.perf_counter() - tick
             per_call = self._steps_per_call or max(1, steps // 10)
             seconds: list[float] = []
             while len(seconds) < steps:
@@ -73,4 +77,5 @@ class TensorFlowBenchmarker:
         return BenchmarkRun(
             step_seconds=tuple(seconds), peak_memory_bytes=peak_resident_bytes(),
             device=self._plan.device, precision=self._plan.policy, data_format=self._plan.data_format,
+            warmup_seconds=warmup_seconds,
         )

@@ -7,6 +7,7 @@ between two transposes, as the reference's layers did.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from domain.topology import CONV_KERNELS, UNetSpec
@@ -63,9 +64,18 @@ class KerasUNetBuilder:
                 bias_initializer=bias_init, dtype=dtype, name=name,
             )(x)
 
+        def normalized(x, filters: int, name: str):
+            if spec.normalization == "batch":
+                return layers.BatchNormalization(axis=axis, dtype=policy, name=f"{name}_bn")(x)
+            if spec.normalization == "group":
+                groups = math.gcd(filters, spec.normalization_groups)  # groups must divide the channels
+                return layers.GroupNormalization(groups=groups, axis=axis, dtype=policy, name=f"{name}_gn")(x)
+            return x
+
         def block(x, filters: int, prefix: str):
             for index, kind in enumerate(spec.convs_per_block):
                 x = conv(x, filters, CONV_KERNELS[kind], f"{prefix}_{index}")
+                x = normalized(x, filters, f"{prefix}_{index}")
                 x = _activation(spec, policy, f"{prefix}_{index}_act")(x)
             return x
 
@@ -76,6 +86,7 @@ class KerasUNetBuilder:
             x = layers.Permute((3, 1, 2), dtype=policy, name="to_channels_first")(x)
         if spec.initial_conv_filters:
             x = conv(x, spec.initial_conv_filters, 3, "initial_conv")
+            x = normalized(x, spec.initial_conv_filters, "initial_conv")
             x = _activation(spec, policy, "initial_conv_act")(x)
         skips = []
         for index, filters in enumerate(spec.encoder_filters[:-1]):

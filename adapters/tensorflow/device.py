@@ -9,8 +9,8 @@ from adapters.hardware import cpu_flags, installed_tensorflow, nvidia_device_pre
 from domain.experiment import PrecisionSpec
 from domain.precision import BF16_CPU_FLAGS, DevicePlan, Machine, plan
 
-__all__ = ["BF16_CPU_FLAGS", "DevicePlan", "Machine", "cpu_flags", "device_scope", "gpu_count", "plan_device",
-           "probe_machine"]
+__all__ = ["BF16_CPU_FLAGS", "DevicePlan", "Machine", "cpu_flags", "device_scope", "gpu_count",
+           "op_determinism_enabled", "plan_device", "probe_machine"]
 
 
 def gpu_count() -> int:
@@ -27,6 +27,13 @@ def probe_machine() -> Machine:
 def plan_device(spec: PrecisionSpec, data_format: str, machine: Machine | None = None) -> DevicePlan:
     """The plan for this machine (probed unless given)."""
     return plan(spec, data_format, machine or probe_machine())
+
+
+def op_determinism_enabled() -> bool:
+    """Whether this process runs ops deterministically (enabled by a seeded training run)."""
+    from tensorflow.python.framework import config  # the public API can enable it but not ask
+
+    return bool(config.is_op_determinism_enabled())
 
 
 def device_scope(device: str | None) -> Any:

@@ -10,6 +10,7 @@ from application.values import ImageEvaluation, SamplePicture
 from domain.data import denormalize
 from domain.masks import TRUTH_THRESHOLD, DecisionRule, binarize_truth
 from domain.metrics import ConfusionMatrix
+from domain.sampling import unpadded_size
 
 
 def _counter(model: Any, rules: Sequence[DecisionRule], ignore_labels: Sequence[int]) -> Any:
@@ -26,7 +27,8 @@ def _counter(model: Any, rules: Sequence[DecisionRule], ignore_labels: Sequence[
         predicted = logits > cutoff
         truth = masks >= TRUTH_THRESHOLD
         labels = tf.cast(truth, tf.int32)
-        keep = tf.logical_not(tf.reduce_any(labels[..., None] == ignored, axis=-1))
+        # Padding (mask PAD_LABEL) and ignored labels count nowhere.
+        keep = tf.logical_not(tf.reduce_any(labels[..., None] == ignored, axis=-1)) & (masks >= 0.0)
 
         def pixels(condition):  # (batch, H, W, rules) -> (batch, rules)
             return tf.reduce_sum(tf.cast(condition & keep, tf.int64), axis=[1, 2])
@@ -69,11 +71,13 @@ class TensorFlowEvaluator:
         """The sample picture of one image of the batch, built only when the keeper asks."""
 
         def picture() -> SamplePicture:
+            mask = masks[position, ..., 0].numpy()
+            height, width = unpadded_size(mask)
             return SamplePicture(
                 index=index,
-                image=denormalize(images[position, ..., 0].numpy(), self._normalization),
-                truth=binarize_truth(masks[position, ..., 0].numpy()),
-                prediction=predicted[position, ..., 0].numpy(),
+                image=denormalize(images[position, :height, :width, 0].numpy(), self._normalization),
+                truth=binarize_truth(mask[:height, :width]),
+                prediction=predicted[position, :height, :width, 0].numpy(),
             )
 
         return picture

@@ -23,6 +23,14 @@ def make_loss(spec: LossSpec) -> Any:
         total = tf.reduce_sum(probabilities) + tf.reduce_sum(labels)
         return 1.0 - (2.0 * overlap + spec.dice_smooth) / (total + spec.dice_smooth)
 
+    def tversky(labels, logits):
+        probabilities = tf.sigmoid(logits)
+        tp = tf.reduce_sum(probabilities * labels)
+        fp = tf.reduce_sum(probabilities * (1.0 - labels))
+        fn = tf.reduce_sum((1.0 - probabilities) * labels)
+        smooth = spec.dice_smooth
+        return 1.0 - (tp + smooth) / (tp + spec.tversky_alpha * fp + spec.tversky_beta * fn + smooth)
+
     def loss(labels, logits):
         labels = tf.cast(labels, tf.float32)
         logits = tf.cast(logits, tf.float32)
@@ -32,6 +40,10 @@ def make_loss(spec: LossSpec) -> Any:
             return dice(labels, logits)
         if spec.loss == "bce_dice":
             return tf.reduce_mean(cross_entropy(labels, logits)) + spec.dice_weight * dice(labels, logits)
+        if spec.loss == "tversky":
+            return tversky(labels, logits)
+        if spec.loss == "bce_tversky":
+            return tf.reduce_mean(cross_entropy(labels, logits)) + spec.dice_weight * tversky(labels, logits)
         probabilities = tf.sigmoid(logits)
         p_true = labels * probabilities + (1.0 - labels) * (1.0 - probabilities)
         return tf.reduce_mean(tf.pow(1.0 - p_true, spec.focal_gamma) * cross_entropy(labels, logits))

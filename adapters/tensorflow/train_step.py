@@ -167,7 +167,9 @@ class TrainStep:
         self._optimizer.apply_gradients(zip(gradients, self._model.trainable_variables))
         return loss
 
-    def compile(self, iterator, strategy: Any = None) -> Any:
+    def compile(self, iterator, strategy: Any = None, jit: bool = False) -> Any:
+        """The multi-step call; with `jit`, each optimizer step inside it is one XLA-compiled
+        function (the loop itself reads the iterator, which XLA cannot compile)."""
         import tensorflow as tf
 
         step = self._step
@@ -190,12 +192,20 @@ class TrainStep:
 
             return run_distributed
 
+        one_step = self._one_step
+        if jit:
+            compiled = tf.function(self.step_on, jit_compile=True)
+
+            def one_step(batches):
+                images, masks = next(batches)
+                return compiled(images, masks)
+
         @tf.function
         def run_steps(count):
             total = tf.constant(0.0, tf.float32)
             first_bad = tf.constant(-1, tf.int64)
             for _ in tf.range(count):
-                loss = self._one_step(iterator)
+                loss = one_step(iterator)
                 bad = tf.logical_and(first_bad < 0, tf.logical_not(tf.math.is_finite(loss)))
                 first_bad = tf.where(bad, step, first_bad)
                 total += loss

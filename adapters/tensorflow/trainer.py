@@ -28,7 +28,7 @@ from adapters.tensorflow.checkpoints import (
     restore_into,
     set_aside,
 )
-from adapters.tensorflow.device import DevicePlan, device_scope
+from adapters.tensorflow.device import DevicePlan, device_scope, op_determinism_enabled
 from adapters.tensorflow.distribution import is_chief, worker_label
 from adapters.tensorflow.training_setup import TrainingSetup, build_training
 from application.values import CheckpointRef, SamplePicture, TrainingJob, TrainOutcome
@@ -64,6 +64,7 @@ class TensorFlowTrainer:
         strategy: Any = None,
         device: str | None = None,
         warm_start: str | None = None,
+        jit: bool = False,
     ) -> None:
         self._run = run
         self._optimizer_spec = optimizer
@@ -75,6 +76,7 @@ class TensorFlowTrainer:
         self._strategy = strategy
         self._device = device
         self._warm_start = warm_start
+        self._jit = jit
         self._model_dir = Path(run.model_dir)
 
     @staticmethod
@@ -116,7 +118,11 @@ class TensorFlowTrainer:
             writer = CheckpointWriter(checkpoint, save_dir, self._run.keep_checkpoint_max)
             start = int(setup.step.numpy())
             batches = iter(self._distributed(stream)) if self._strategy is not None else iter(stream)
-            run_steps = setup.train_step.compile(batches, self._strategy)
+            # Op determinism is process-wide: an earlier seeded run in this process rules XLA out too.
+            jit = self._jit and not op_determinism_enabled()
+            run_steps = setup.train_step.compile(batches, self._strategy, jit=jit)
+            if jit:
+                log.info("each training step is compiled with XLA (runconfig.jit_compile)")
             summaries = (tf.summary.create_file_writer(str(self._model_dir)) if chief
                          else tf.summary.create_noop_writer())
             try:

@@ -36,15 +36,23 @@ OPTIONS: dict[str, dict[str, str]] = {
     "oneDNN off (Eigen kernels)": {"TF_ENABLE_ONEDNN_OPTS": "0"},
     "XLA auto-clustering": {"TF_XLA_FLAGS": "--tf_xla_auto_jit=2 --tf_xla_cpu_global_jit"},
 }
+# name -> --set overrides of the project's own options, measured the same way
+SETTINGS: dict[str, dict[str, str]] = {
+    "XLA-compiled step (jit_compile)": {"runconfig.jit_compile": "true"},
+}
+BASELINE_SETS = {"runconfig.jit_compile": "false"}  # the defaults side: TensorFlow's graph, no XLA
 
 
-def train_benchmark(args: argparse.Namespace, extra_env: dict[str, str]) -> dict:
+def train_benchmark(args: argparse.Namespace, extra_env: dict[str, str], extra_sets: dict[str, str]) -> dict:
     sets = {
         "train_input.dataset": "external",
         "train_input.image_shape": f"[{args.size}, {args.size}, 1]",
         "train_input.train_batch_size": args.batch,
         "model.precision": "float32",
         "runconfig.model_dir": "/tmp/unet-bench-options",
+        "runconfig.tf_random_seed": "null",  # the demo's seed would keep XLA off
+        **BASELINE_SETS,
+        **extra_sets,
     }
     params = ROOT / "configs" / ("params_dagm.yaml" if args.reference else "params_demo.yaml")
     command = [sys.executable, "-m", "entrypoints.cli", "run", "--params", str(params), "--mode", "train_benchmark",
@@ -73,15 +81,18 @@ def main() -> None:
     network = "reference UNet" if args.reference else "demo UNet (half width)"
     print(f"{network}, {args.size}x{args.size}x1, batch {args.batch}, float32, {args.steps} timed steps after "
           f"{args.warmup} warm-up, {args.repeats} alternating runs per side")
-    chosen = {name: env for name, env in OPTIONS.items() if not args.only or name in args.only.split(",")}
+    variants = {name: (env, {}) for name, env in OPTIONS.items()}
+    variants.update({name: ({}, sets) for name, sets in SETTINGS.items()})
+    chosen = {name: variant for name, variant in variants.items() if not args.only or name in args.only.split(",")}
     rows = []
-    for name, env in chosen.items():
+    for name, (env, sets) in chosen.items():
         defaults, option = [], []
         for index in range(args.repeats):
-            defaults.append(train_benchmark(args, {}))
-            option.append(train_benchmark(args, env))
+            defaults.append(train_benchmark(args, {}, {}))
+            option.append(train_benchmark(args, env, sets))
             print(f"  {name} run {index + 1}: defaults {defaults[-1]['images_per_second']:.2f}, "
-                  f"option {option[-1]['images_per_second']:.2f} images/s", flush=True)
+                  f"option {option[-1]['images_per_second']:.2f} images/s (warm-up {defaults[-1]['warmup_seconds']:.0f}"
+                  f" s, {option[-1]['warmup_seconds']:.0f} s)", flush=True)
         rows.append((name, median(defaults), median(option), median(defaults, "achieved_gflops")))
     print()
     print(f"{'option':<34} {'defaults img/s':>15} {'option img/s':>13} {'ratio':>7} {'defaults GFLOP/s':>17}")

@@ -16,12 +16,27 @@ pytestmark = pytest.mark.filterwarnings("ignore")
         {"initial_conv_filters": 16},
         {"convs_per_block": ("3x3_conv", "1x1_conv", "3x3_conv")},
         {"encoder_filters": (8, 16, 32), "decoder_filters": (16, 8)},
+        {"normalization": "batch"},
+        {"normalization": "group", "initial_conv_filters": 12},
     ],
 )
 def test_builder_parameter_count_equals_the_spec(changes):
     spec = UNetSpec(image_shape=(64, 64, 1), **changes)
     model = KerasUNetBuilder("float32", "channels_last").build(spec)
     assert model.count_params() == spec.parameter_count()
+
+
+def test_normalization_layers_add_their_weights_per_normalized_channel():
+    plain = UNetSpec(image_shape=(64, 64, 1))
+    # Every block convolution is normalized: 2 per block, 4 encoder and 3 decoder blocks.
+    channels = sum(2 * f for f in plain.encoder_filters) + sum(2 * f for f in plain.decoder_filters)
+    for kind, per_channel in (("batch", 4), ("group", 2)):
+        spec = UNetSpec(image_shape=(64, 64, 1), normalization=kind)
+        assert spec.parameter_count() == plain.parameter_count() + per_channel * channels
+        model = KerasUNetBuilder("float32", "channels_last").build(spec)
+        assert model.count_params() == spec.parameter_count()
+        assert sum(1 for layer in model.layers if type(layer).__name__.endswith("Normalization")) == 14
+    assert plain.forward_flops() == UNetSpec(image_shape=(64, 64, 1), normalization="batch").forward_flops()
 
 
 def test_reference_model_has_1925025_parameters_and_one_logit_channel():

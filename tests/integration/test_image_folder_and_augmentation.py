@@ -176,3 +176,49 @@ def test_a_brightness_only_setting_shifts_pixels_and_moves_nothing(tmp_path):
     for (images, masks), (images_off, masks_off) in zip(augmented, plain):
         np.testing.assert_allclose(images, np.clip(images_off + 0.2, 0.0, 1.0), atol=1e-6)  # 0.2 of the range
         np.testing.assert_array_equal(masks, masks_off)
+
+
+def test_an_image_smaller_than_the_crop_is_mirror_padded_never_refused(tmp_path):
+    (tmp_path / "images").mkdir()
+    (tmp_path / "masks").mkdir()
+    pixels = np.arange(20 * 12, dtype=np.uint8).reshape(20, 12)  # every value once: where each comes from shows
+    mask = np.zeros((20, 12), np.uint8)
+    mask[18:, 10:] = 255  # a defect in the bottom-right corner, mirrored into the padding
+    write_png(tmp_path / "images" / "small.png", pixels)
+    write_png(tmp_path / "masks" / "small.png", mask)
+    spec = folder_spec(tmp_path, image_shape=[32, 32, 1], image_fit="crop", augment_data=False, train_batch_size=1)
+    samples = [Sample(tmp_path / "images" / "small.png", tmp_path / "masks" / "small.png")]
+    images, masks = next(iter(pipeline.training_stream(samples, spec, seed=0, mask_threshold=128.0)))
+    image, crop_mask = images.numpy()[0, ..., 0], masks.numpy()[0, ..., 0]
+    assert image.shape == (32, 32)
+    padded = np.pad(pixels, ((0, 20), (0, 20)), mode="symmetric")[:32, :32]  # what mirroring gives
+    np.testing.assert_array_equal(image, padded)
+    np.testing.assert_array_equal(crop_mask > 0.5, np.pad(mask, ((0, 20), (0, 20)), mode="symmetric")[:32, :32] > 0)
+
+
+def defect_share(tmp_path, sampling: float, draws: int = 480) -> float:
+    """The share of 16x16 training crops that hold the one defect pixel of 96x96 images."""
+    (tmp_path / "images").mkdir(exist_ok=True)
+    (tmp_path / "masks").mkdir(exist_ok=True)
+    rng = np.random.default_rng(1)
+    samples = []
+    for index in range(6):
+        mask = np.zeros((96, 96), np.uint8)
+        if index % 2 == 0:  # half the images are defect-free
+            mask[rng.integers(0, 96), rng.integers(0, 96)] = 255
+        write_png(tmp_path / "images" / f"{index}.png", rng.integers(0, 256, (96, 96), dtype=np.uint8))
+        write_png(tmp_path / "masks" / f"{index}.png", mask)
+        samples.append(Sample(tmp_path / "images" / f"{index}.png", tmp_path / "masks" / f"{index}.png"))
+    spec = folder_spec(tmp_path, image_shape=[16, 16, 1], image_fit="crop", train_batch_size=16,
+                       defect_sampling=sampling)
+    stream = pipeline.training_stream(samples, spec, seed=3, mask_threshold=128.0)
+    hits = [bool(mask.max() > 0.5) for _, masks in stream.take(draws // 16) for mask in masks.numpy()]
+    return sum(hits) / len(hits)
+
+
+@pytest.mark.parametrize("sampling", [0.0, 0.5, 0.9])
+def test_defect_sampling_draws_its_share_of_crops_around_a_defect(tmp_path, sampling):
+    # A uniform crop of a 96x96 image holds a given pixel about (16/96)^2 = 2.8 % of the time, and
+    # half the images have none: about 1.4 % of uniform draws hold a defect.
+    expected = sampling + (1 - sampling) * 0.014
+    assert defect_share(tmp_path, sampling) == pytest.approx(expected, abs=0.07)

@@ -13,6 +13,8 @@ LABELS = tf.constant([[[[1.0], [0.0]]]])
 LOGITS = tf.constant([[[[0.0], [math.log(3.0)]]]])
 BCE = (math.log(2.0) + math.log(4.0)) / 2  # -ln 0.5 and -ln 0.25
 DICE = 1 - (2 * 0.5 + 1) / (1.25 + 1 + 1)
+# TP = 0.5, FP = 0.75, FN = 0.5; alpha 0.3 on false alarms, beta 0.7 on misses, smoothing 1.
+TVERSKY = 1 - (0.5 + 1) / (0.5 + 0.3 * 0.75 + 0.7 * 0.5 + 1)
 
 
 @pytest.mark.parametrize("spec, expected", [
@@ -22,6 +24,11 @@ DICE = 1 - (2 * 0.5 + 1) / (1.25 + 1 + 1)
     (LossSpec(loss="bce_dice", dice_weight=0.5), BCE + 0.5 * DICE),
     (LossSpec(loss="focal"), (0.25 * math.log(2.0) + 0.5625 * math.log(4.0)) / 2),
     (LossSpec(loss="focal", focal_gamma=0.0), BCE),
+    (LossSpec(loss="tversky"), TVERSKY),
+    # alpha = beta = 1/2 without smoothing is Dice without smoothing: 1 - 2 * 0.5 / (1.25 + 1).
+    (LossSpec(loss="tversky", tversky_alpha=0.5, tversky_beta=0.5, dice_smooth=0.0), 1 - 1 / 2.25),
+    (LossSpec(loss="dice", dice_smooth=0.0), 1 - 1 / 2.25),
+    (LossSpec(loss="bce_tversky", dice_weight=2.0), BCE + 2.0 * TVERSKY),
 ])
 def test_loss_equals_the_hand_computed_value(spec, expected):
     assert float(make_loss(spec)(LABELS, LOGITS)) == pytest.approx(expected, rel=1e-6)

@@ -62,11 +62,28 @@ def test_eval_use_case_writes_results_json_with_every_key(trained):
     result = container.evaluate().execute()
     saved = json.loads((model_dir / "eval" / "results.json").read_text())
     assert set(saved) == {"mIOU", "DSC", "MPCA", "Acc", "defect_IoU", "defect_Dice", "per_image_Dice",
-                          "global_step", "num_images"}
+                          "global_step", "num_images", "checkpoint", "true_defect_fraction",
+                          "predicted_defect_fraction", "collapsed"}
+    assert saved["checkpoint"].endswith(f"model.ckpt-{result.step}")
     assert saved["global_step"] == result.step and saved["num_images"] == 5
     assert (model_dir / "eval" / f"results-{result.step}.json").is_file()
     assert list((model_dir / "eval" / "samples").glob("*.png"))
     assert list((model_dir / "eval").glob("events.out.tfevents.*"))  # TensorBoard scalars
+
+
+def test_the_best_checkpoint_is_copied_out_of_rotation_and_predict_uses_it(tiny_dagm, tmp_path):
+    params = tiny_params(tiny_dagm, tmp_path / "m", max_steps=6, save_checkpoints_steps=2, keep_checkpoint_max=1,
+                         keep_best="defect_Dice")
+    container = build_container(params)
+    _, results = container.train_and_evaluate().execute()
+    kept = container.best_keeper().best()
+    best = max(results, key=lambda r: r.scores.defect_Dice)
+    assert kept.checkpoint.step == results[[r.scores.defect_Dice for r in results].index(best.scores.defect_Dice)].step
+    assert kept.checkpoint.path == str(tmp_path / "m" / "best" / f"model.ckpt-{kept.checkpoint.step}")
+    assert [ref.step for ref in container.checkpoints().list()] == [6]  # keep_checkpoint_max 1 rotated the rest
+    assert len(list((tmp_path / "m" / "best").glob("model.ckpt-*"))) == 2  # index and one data shard
+    report = container.export().execute(str(tmp_path / "export"))
+    assert report.step == kept.checkpoint.step and report.source.startswith("the best checkpoint")
 
 
 def test_predict_returns_probabilities_at_each_image_size(trained):
@@ -211,3 +228,31 @@ def test_the_same_seed_and_data_train_to_the_same_weights(tiny_dagm, tmp_path):
         weights.append(model.get_weights())
     for a, b in zip(*weights):
         np.testing.assert_array_equal(a, b)
+
+
+def test_whole_images_of_any_size_are_evaluated_on_their_own_pixels_only(tmp_path):
+    from adapters.images import write_png
+    from domain.masks import DecisionRule
+
+    rng = np.random.default_rng(2)
+    for split, sizes in (("train", [(40, 40), (12, 30)]), ("test", [(30, 41), (17, 23), (30, 41)])):
+        (tmp_path / "data" / split / "images").mkdir(parents=True)
+        (tmp_path / "data" / split / "masks").mkdir()
+        for index, size in enumerate(sizes):
+            write_png(tmp_path / "data" / split / "images" / f"{index}.png", rng.integers(0, 256, size, dtype=np.uint8))
+            mask = np.zeros(size, np.uint8)
+            mask[: size[0] // 2, : size[1] // 3] = 255
+            write_png(tmp_path / "data" / split / "masks" / f"{index}.png", mask)
+    params = tiny_params(tmp_path / "data", tmp_path / "m", max_steps=1, save_checkpoints_steps=1)
+    params["train_input"].update({"dataset": "ImageFolderDataset", "image_shape": [16, 16, 1], "image_fit": "crop"})
+    container = build_container(params)
+    container.train().execute()  # the 12x30 training image is padded up to the crops
+    model = container.builder().build(container.experiment().model)
+    container.checkpoints().restore(model)
+    evaluated = list(container.evaluator().evaluate(model, container.dataset().evaluation_stream(),
+                                                    [DecisionRule()]))
+    assert [image.counts[0].total for image in evaluated] == [30 * 41, 17 * 23, 30 * 41]
+    assert [image.counts[0].tp + image.counts[0].fn for image in evaluated] == [15 * 13, 8 * 7, 15 * 13]
+    assert [image.picture().image.shape for image in evaluated] == [(30, 41), (17, 23), (30, 41)]
+    result = container.evaluate().execute()
+    assert result.num_images == 3 and 0.0 <= result.scores.defect_Dice <= 1.0

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from adapters.fakes import (
+    FakeBestKeeper,
     FakeCheckpoints,
     FakeConfigStore,
     FakeDatasetReader,
@@ -55,6 +56,7 @@ class World:
         self.builder = FakeModelBuilder()
         self.reader = FakeDatasetReader([batch([(0, 0)], [(0, 0)])])
         self.checkpoints = FakeCheckpoints()
+        self.best = FakeBestKeeper()
         self.trainer = FakeTrainer(run, self.checkpoints)
         self.observer = RecordingObserver()
         self.artifacts = InMemoryArtifactStore()
@@ -64,20 +66,21 @@ class World:
         self.experiment = experiment_for(run)
         self.train = self.train_with(invocation)
         self.evaluate = EvaluateUseCase(self.builder, self.reader, self.checkpoints, FakeEvaluator(), self.artifacts,
-                                        TOPOLOGY, evaluation, run, invocation)
+                                        TOPOLOGY, evaluation, run, invocation, self.best)
 
     def train_with(self, invocation: Invocation) -> TrainUseCase:
         return TrainUseCase(self.builder, self.reader, self.checkpoints, self.trainer, self.observer,
                             self.config_store, self.experiment, invocation)
 
     def predict(self, images, data, **options) -> PredictUseCase:
-        return PredictUseCase(self.builder, self.checkpoints, self.predictor, images, self.artifacts, TOPOLOGY, data,
-                              EvalSpec().rule, **options)
+        return PredictUseCase(self.builder, self.checkpoints, self.best, self.predictor, images, self.artifacts,
+                              TOPOLOGY, data, EvalSpec().rule, **options)
 
     def export(self, data):
         from application.export import ExportUseCase
 
-        return ExportUseCase(self.builder, self.checkpoints, self.exporter, TOPOLOGY, data, EvalSpec().rule)
+        return ExportUseCase(self.builder, self.checkpoints, self.best, self.exporter, TOPOLOGY, data,
+                             EvalSpec().rule)
 
 
 def test_train_reaches_max_steps_and_keeps_the_newest_checkpoints():

@@ -1,0 +1,89 @@
+"""Training and evaluating at the images' own scale (`image_fit: crop`), in tf.data.
+
+- An image smaller than the crop is mirror-padded (bottom and right, repeatedly if it is much
+  smaller) until the crop fits; its mask is mirrored with it, so padded pixels are ordinary
+  pixels of the loss, a defect near the border mirrored as a defect.
+- `train_input.defect_sampling: p` draws that share of training crops from defective images,
+  centred on one of their defect pixels chosen at random (MONAI's positive/negative crop
+  sampling); the rest are uniform crops of any image. domain.sampling.centred_origin is the
+  rule, tested on literal values; `centred_crop` is its twin in the graph.
+- Whole-image evaluation mirror-pads each image to a multiple of the network's stride and
+  marks the padding PAD_LABEL in its mask, which no score counts.
+"""
+
+from __future__ import annotations
+
+import tensorflow as tf
+
+from domain.data import DataSpec
+from domain.masks import TRUTH_THRESHOLD
+from domain.sampling import PAD_LABEL
+
+
+def mirror_pad_to(x: tf.Tensor, height, width) -> tf.Tensor:
+    """(H, W, C) mirrored at the bottom and right until it is at least height x width."""
+
+    def short(x):
+        shape = tf.shape(x)
+        return tf.logical_or(shape[0] < height, shape[1] < width)
+
+    def grow(x):
+        shape = tf.shape(x)
+        extra_h = tf.minimum(tf.maximum(height - shape[0], 0), shape[0])
+        extra_w = tf.minimum(tf.maximum(width - shape[1], 0), shape[1])
+        return tf.pad(x, [[0, extra_h], [0, extra_w], [0, 0]], mode="SYMMETRIC")
+
+    return tf.while_loop(short, grow, [x], shape_invariants=[tf.TensorShape([None, None, x.shape[-1]])])[0]
+
+
+def centred_crop(stacked: tf.Tensor, height: int, width: int, element_seed: tf.Tensor) -> tf.Tensor:
+    """A height x width crop of (H, W, C + 1) whose last channel is the mask, centred on a
+    random defect pixel and shifted inside the image (domain.sampling.centred_origin)."""
+    shape = tf.shape(stacked)
+    defects = tf.where(stacked[..., -1] >= TRUTH_THRESHOLD)
+    count = tf.shape(defects)[0]
+    pick = tf.random.stateless_uniform([], seed=element_seed + 11, maxval=tf.maximum(count, 1), dtype=tf.int32)
+    centre = tf.cast(tf.gather(defects, tf.minimum(pick, tf.maximum(count - 1, 0))), tf.int32)
+    top = tf.clip_by_value(centre[0] - height // 2, 0, shape[0] - height)
+    left = tf.clip_by_value(centre[1] - width // 2, 0, shape[1] - width)
+    return stacked[top:top + height, left:left + width]
+
+
+def crop(stacked: tf.Tensor, spec: DataSpec, element_seed: tf.Tensor, centred: tf.Tensor) -> tf.Tensor:
+    """The training crop of one padded (image | mask) stack: centred on a defect or uniform."""
+    stacked = mirror_pad_to(stacked, spec.height, spec.width)
+    size = [spec.height, spec.width, spec.channels + 1]
+    cropped = tf.cond(centred, lambda: centred_crop(stacked, spec.height, spec.width, element_seed),
+                      lambda: tf.image.stateless_random_crop(stacked, size, seed=element_seed + 7))
+    cropped.set_shape(size)
+    return cropped
+
+
+def with_defect_sampling(dataset: tf.data.Dataset, share: float, seed: int) -> tf.data.Dataset:
+    """Endless (image, mask, centred) draws: `share` of them from the defective images (to be
+    cropped around a defect), the rest from every image. Without defective images, all uniform."""
+
+    def mark(centred: bool):
+        return lambda image, mask: (image, mask, tf.constant(centred))
+
+    uniform = dataset.repeat().map(mark(False))
+    if share <= 0:
+        return uniform
+    defective = dataset.filter(lambda image, mask: tf.reduce_max(mask) >= TRUTH_THRESHOLD).repeat().map(mark(True))
+    # A stream that turns out empty ends (repeat of nothing), and the draws go on from the other.
+    return tf.data.Dataset.sample_from_datasets([defective, uniform], weights=[share, 1.0 - share], seed=seed,
+                                                stop_on_empty_dataset=False)
+
+
+def pad_for_evaluation(stride: int):
+    """Whole images mirror-padded to a multiple of the stride; the padding's mask is PAD_LABEL."""
+
+    def pad(image, mask):
+        shape = tf.shape(image)
+        height = (shape[0] + stride - 1) // stride * stride
+        width = (shape[1] + stride - 1) // stride * stride
+        padded = mirror_pad_to(image, height, width)[:height, :width]
+        marked = tf.pad(mask, [[0, height - shape[0]], [0, width - shape[1]], [0, 0]], constant_values=PAD_LABEL)
+        return padded, marked
+
+    return pad
