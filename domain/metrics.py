@@ -6,6 +6,10 @@ Definitions (the README repeats them):
 - MPCA: per-class recall averaged over the classes present in the truth. Acc: pixel accuracy.
 - defect_IoU, defect_Dice: the defect class alone; 1.0 when truth and prediction are both empty.
 - per_image_Dice: defect Dice of each image averaged over images, empty/empty = 1 (Kaggle).
+- image_precision, image_recall, image_F1: the part-level decision, "is this image defective?":
+  an image is defective in truth when its mask is not empty, and predicted defective when any
+  pixel is predicted defect. With nothing predicted (or nothing to find) a score whose
+  denominator is zero is 1 when the other side is empty too, else 0.
 """
 
 from __future__ import annotations
@@ -15,7 +19,8 @@ from collections.abc import Iterable, Sequence
 import attrs
 import numpy as np
 
-SCORE_NAMES = ("mIOU", "DSC", "MPCA", "Acc", "defect_IoU", "defect_Dice", "per_image_Dice")
+SCORE_NAMES = ("mIOU", "DSC", "MPCA", "Acc", "defect_IoU", "defect_Dice", "per_image_Dice", "image_precision",
+               "image_recall", "image_F1")
 
 
 @attrs.frozen
@@ -100,6 +105,30 @@ def per_image_dice(images: Sequence[ConfusionMatrix]) -> float:
     return float(np.mean([defect_dice(cm) for cm in images])) if images else 0.0
 
 
+def image_decisions(images: Sequence[ConfusionMatrix]) -> ConfusionMatrix:
+    """One count per image: truth defective (mask not empty) against predicted defective."""
+    counts = [0, 0, 0, 0]  # tn, fp, fn, tp
+    for cm in images:
+        truth, predicted = cm.tp + cm.fn > 0, cm.tp + cm.fp > 0
+        counts[2 * truth + predicted] += 1
+    return ConfusionMatrix.from_counts(counts)
+
+
+def _ratio(numerator: int, denominator: int, other_side_empty: bool) -> float:
+    if denominator:
+        return numerator / denominator
+    return 1.0 if other_side_empty else 0.0
+
+
+def image_scores(images: Sequence[ConfusionMatrix]) -> tuple[float, float, float]:
+    """(precision, recall, F1) of the image-level decision."""
+    cm = image_decisions(images)
+    precision = _ratio(cm.tp, cm.tp + cm.fp, other_side_empty=cm.tp + cm.fn == 0)
+    recall = _ratio(cm.tp, cm.tp + cm.fn, other_side_empty=cm.tp + cm.fp == 0)
+    f1 = _ratio(2 * cm.tp, 2 * cm.tp + cm.fp + cm.fn, other_side_empty=True)
+    return precision, recall, f1
+
+
 @attrs.frozen
 class Scores:
     mIOU: float
@@ -109,9 +138,13 @@ class Scores:
     defect_IoU: float
     defect_Dice: float
     per_image_Dice: float
+    image_precision: float = 0.0
+    image_recall: float = 0.0
+    image_F1: float = 0.0
 
     @classmethod
     def compute(cls, total: ConfusionMatrix, images: Sequence[ConfusionMatrix]) -> "Scores":
+        precision, recall, f1 = image_scores(images)
         return cls(
             mIOU=mean_iou(total),
             DSC=mean_dice(total),
@@ -120,6 +153,9 @@ class Scores:
             defect_IoU=defect_iou(total),
             defect_Dice=defect_dice(total),
             per_image_Dice=per_image_dice(images),
+            image_precision=precision,
+            image_recall=recall,
+            image_F1=f1,
         )
 
     def as_dict(self) -> dict[str, float]:

@@ -19,6 +19,9 @@ DESCRIPTIONS = {
     "defect_IoU": "IoU of the defect class alone",
     "defect_Dice": "Dice of the defect class alone",
     "per_image_Dice": "mean per-image defect Dice, empty/empty = 1",
+    "image_precision": "images predicted defective that are (any predicted pixel)",
+    "image_recall": "defective images predicted defective",
+    "image_F1": "F1 of the image-level decision",
 }
 
 

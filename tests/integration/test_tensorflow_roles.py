@@ -62,7 +62,7 @@ def test_eval_use_case_writes_results_json_with_every_key(trained):
     result = container.evaluate().execute()
     saved = json.loads((model_dir / "eval" / "results.json").read_text())
     assert set(saved) == {"mIOU", "DSC", "MPCA", "Acc", "defect_IoU", "defect_Dice", "per_image_Dice",
-                          "global_step", "num_images", "checkpoint", "true_defect_fraction",
+                          "image_precision", "image_recall", "image_F1", "global_step", "num_images", "checkpoint", "true_defect_fraction",
                           "predicted_defect_fraction", "collapsed"}
     assert saved["checkpoint"].endswith(f"model.ckpt-{result.step}")
     assert saved["global_step"] == result.step and saved["num_images"] == 5

@@ -61,7 +61,8 @@ def test_scores_compute_all_names_and_add_up():
     total = ConfusionMatrix(1, 2, 3, 4) + ConfusionMatrix(10, 20, 30, 40)
     assert total == ConfusionMatrix(11, 22, 33, 44)
     scores = Scores.compute(total, [total])
-    assert set(scores.as_dict()) == {"mIOU", "DSC", "MPCA", "Acc", "defect_IoU", "defect_Dice", "per_image_Dice"}
+    assert set(scores.as_dict()) == {"mIOU", "DSC", "MPCA", "Acc", "defect_IoU", "defect_Dice", "per_image_Dice",
+                                     "image_precision", "image_recall", "image_F1"}
 
 
 def test_default_rule_is_probability_one_half_and_reference_rule_is_logit_one_half():
@@ -77,3 +78,17 @@ def test_default_rule_is_probability_one_half_and_reference_rule_is_logit_one_ha
 def test_truth_binarization_and_uint8_masks():
     assert binarize_truth(np.array([0.0, 0.49, 0.5, 1.0])).tolist() == [False, False, True, True]
     assert to_uint8_mask(np.array([True, False])).tolist() == [255, 0]
+
+
+def test_image_level_scores_count_one_decision_per_image():
+    from domain.metrics import image_decisions, image_scores
+
+    found = ConfusionMatrix(tn=90, fp=2, fn=3, tp=5)  # defective, predicted defective
+    missed = ConfusionMatrix(tn=95, fp=0, fn=5, tp=0)  # defective, nothing predicted
+    alarm = ConfusionMatrix(tn=99, fp=1, fn=0, tp=0)  # clean, a pixel predicted
+    clean = ConfusionMatrix(tn=100)
+    assert image_decisions([found, missed, alarm, clean]) == ConfusionMatrix(tn=1, fp=1, fn=1, tp=1)
+    assert image_scores([found, found, missed, alarm, clean]) == pytest.approx((2 / 3, 2 / 3, 2 / 3))
+    assert image_scores([missed, clean]) == (0.0, 0.0, 0.0)  # nothing predicted: a collapse scores 0
+    assert image_scores([clean, clean]) == (1.0, 1.0, 1.0)  # nothing to find and nothing found
+    assert image_scores([alarm]) == (0.0, 0.0, 0.0)  # a false alarm where nothing was to be found
