@@ -6,6 +6,7 @@ from typing import Any, ClassVar
 
 import attrs
 
+from domain.encoders import BACKBONE_DECODER_STAGES, ENCODERS, EXAMPLE_DECODER, Backbone, BACKBONES
 from domain.errors import ConfigError
 from domain.validation import (
     binary_classes,
@@ -14,6 +15,7 @@ from domain.validation import (
     int_tuple,
     is_bool,
     is_mapping,
+    is_str,
     one_of,
     optional,
     to_tuple,
@@ -107,9 +109,16 @@ class UNetSpec:
     # Beyond the reference: normalization after each block convolution (none keeps the reference).
     normalization: str = attrs.field(default="none", validator=one_of(NORMALIZATIONS))
     normalization_groups: int = attrs.field(default=8, validator=int_at_least(1))
+    # Beyond the reference: a Keras Applications backbone as the encoder (domain.encoders), its
+    # weights (imagenet, none, or a weights file), and steps during which it is not trained.
+    encoder: str = attrs.field(default="unet", validator=one_of(ENCODERS))
+    encoder_weights: str = attrs.field(default="imagenet", validator=is_str)
+    freeze_encoder_steps: int = attrs.field(default=0, validator=int_at_least(0))
 
     def __attrs_post_init__(self) -> None:
-        if len(self.encoder_filters) != len(self.decoder_filters) + 1:
+        if self.encoder != "unet":
+            self._check_backbone()
+        elif len(self.encoder_filters) != len(self.decoder_filters) + 1:
             raise ConfigError(
                 "model.decoder_filters: must be one shorter than model.encoder_filters "
                 f"(the last encoder entry is the bottleneck); got {len(self.encoder_filters)} encoder "
@@ -124,10 +133,24 @@ class UNetSpec:
                     f"(2 to the power of the {self.poolings} poolings)"
                 )
 
+    def _check_backbone(self) -> None:
+        if len(self.decoder_filters) != BACKBONE_DECODER_STAGES:
+            raise ConfigError(
+                f"model.decoder_filters: a {self.encoder} encoder halves the resolution {BACKBONE_DECODER_STAGES} "
+                f"times, so its decoder needs {BACKBONE_DECODER_STAGES} stages, e.g. {EXAMPLE_DECODER}; "
+                f"got {list(self.decoder_filters)}"
+            )
+        if self.initial_conv_filters:
+            raise ConfigError(f"model.initial_conv_filters: not used with model.encoder {self.encoder}; remove it")
+
+    @property
+    def backbone(self) -> Backbone | None:
+        return BACKBONES.get(self.encoder)
+
     # Keys that change the weights a checkpoint holds (data_format and initializers do not).
     WEIGHT_KEYS: ClassVar[tuple[str, ...]] = (
         "encoder_filters", "decoder_filters", "convs_per_block", "skip_connect", "enable_bias",
-        "initial_conv_filters", "nonlinearity", "normalization",
+        "initial_conv_filters", "nonlinearity", "normalization", "encoder",
     )
 
     def weight_differences(self, other: "UNetSpec") -> list[str]:
@@ -143,7 +166,7 @@ class UNetSpec:
 
     @property
     def poolings(self) -> int:
-        return len(self.encoder_filters) - 1
+        return BACKBONE_DECODER_STAGES if self.backbone else len(self.encoder_filters) - 1
 
     @property
     def stride(self) -> int:
@@ -175,6 +198,9 @@ class UNetSpec:
                 cin = cout
             return cout
 
+        if self.backbone:
+            self._backbone_decoder(conv, block)
+            return layers
         if self.initial_conv_filters:
             conv("initial_conv", 3, channels, self.initial_conv_filters, height, width, normalized=True)
             channels = self.initial_conv_filters
@@ -192,12 +218,28 @@ class UNetSpec:
         conv("output_conv", 1, channels, 1, height, width)
         return layers
 
+    def _backbone_decoder(self, conv, block) -> None:
+        """The decoder's weight layers over a backbone: a transposed conv per halving undone, the
+        backbone's skip feature at that resolution (when it has one), the block's convs."""
+        height, width, _ = self.image_shape
+        backbone = self.backbone
+        down, channels = backbone.bottleneck
+        for index, filters in enumerate(self.decoder_filters):
+            down //= 2
+            conv(f"dec_convt{index}", 2, channels, filters, height // down, width // down, transposed=True)
+            skip = backbone.skip_channels(down) if self.skip_connect else 0
+            channels = block(f"dec_conv{index}", filters + skip, filters, height // down, width // down)
+        conv("output_conv", 1, channels, 1, height, width)
+
     def parameter_count(self) -> int:
-        return sum(layer.parameters for layer in self.layers())
+        backbone = self.backbone.parameters if self.backbone else 0
+        return backbone + sum(layer.parameters for layer in self.layers())
 
     def forward_flops(self) -> int:
         """Multiply-adds x 2 of the convolutions for one image (bias and activations ignored)."""
-        return sum(layer.flops for layer in self.layers())
+        height, width, _ = self.image_shape
+        backbone = int(self.backbone.forward_flops_per_pixel * height * width) if self.backbone else 0
+        return backbone + sum(layer.flops for layer in self.layers())
 
     def training_flops(self) -> int:
         """Forward plus backward (gradients of inputs and of weights): about 3x the forward pass."""

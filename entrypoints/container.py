@@ -34,9 +34,9 @@ from application.report import ReportUseCase
 from application.training import TrainAndEvaluateUseCase, TrainUseCase
 from configs.loader import load_config, to_mapping
 from configs.store import ParamsFile
-from domain.errors import ConfigError
 from domain.experiment import ExperimentSpec
 from domain.invocation import Invocation
+from entrypoints import readers
 
 log = logging.getLogger("unet")
 FILE_DATASETS = ("DAGM2007Dataset", "SeverstalDataset", "ImageFolderDataset")
@@ -66,63 +66,11 @@ def _cerebras_plan(experiment: ExperimentSpec):
     return DevicePlan(device="Cerebras", policy=policy, data_format=experiment.model.data_format)
 
 
-def _dagm_reader(experiment: ExperimentSpec):
-    from adapters.datasets.dagm import open_dagm
-
-    return open_dagm(
-        experiment.data, experiment.eval_data, experiment.run.tf_random_seed,
-        progress=lambda text: log.info("generating the synthetic dataset: %s", text),
-        augmentation=experiment.augmentation, stride=experiment.model.stride,
-    )
-
-
-def _severstal_reader(experiment: ExperimentSpec):
-    from adapters.datasets.severstal import open_severstal
-
-    return open_severstal(experiment.data, experiment.eval_data, experiment.run.tf_random_seed,
-                          experiment.augmentation, experiment.model.stride)
-
-
-def _image_folder_reader(experiment: ExperimentSpec):
-    from adapters.datasets.image_folder import open_image_folder
-
-    return open_image_folder(experiment.data, experiment.eval_data, experiment.run.tf_random_seed,
-                             experiment.augmentation, experiment.model.stride)
-
-
-def _tfrecords_reader(experiment: ExperimentSpec):
-    from adapters.datasets.tfrecords import TfRecordsReader
-
-    mask_method = "nearest" if experiment.data.dataset.startswith("Severstal") else "bilinear"
-    return TfRecordsReader(experiment.data.dataset, experiment.data, experiment.eval_data,
-                           experiment.run.tf_random_seed, experiment.augmentation, mask_method,
-                           experiment.model.stride)
-
-
-def _records_writer(experiment: ExperimentSpec):
-    from adapters.datasets.tfrecords import TfRecordsWriter
-
-    folder = experiment.data.dataset == "ImageFolderDataset"
-    return TfRecordsWriter(float(experiment.data.mask_threshold) if folder else None)
-
-
-def _external():
-    raise ConfigError(
-        "train_input.dataset: 'external' means your code supplies the reader: "
-        "container.dataset.override(providers.Object(your_reader))"
-    )
-
-
-def _random_batches(experiment: ExperimentSpec):
-    from adapters.datasets.random_batches import RandomBatchReader
-
-    return RandomBatchReader(experiment.data, seed=experiment.run.tf_random_seed or 0)
-
-
 def _builder(experiment: ExperimentSpec, plan) -> Any:
     from adapters.tensorflow.builder import KerasUNetBuilder
 
-    return KerasUNetBuilder(plan.policy, plan.data_format, experiment.run.tf_random_seed)
+    return KerasUNetBuilder(plan.policy, plan.data_format, experiment.run.tf_random_seed,
+                            normalization=experiment.data.normalization())
 
 
 def _best_keeper(experiment: ExperimentSpec):
@@ -145,6 +93,7 @@ def _trainer(experiment: ExperimentSpec, invocation: Invocation, plan, strategy:
         normalization=experiment.eval_data.normalization(), batch_size=experiment.data.train_batch_size,
         image_summaries=experiment.evaluation.log_image_summaries, strategy=strategy,
         device=invocation.device, warm_start=invocation.checkpoint_path, jit=experiment.xla_training()[0],
+        freeze_encoder_steps=experiment.model.freeze_encoder_steps,
     )
 
 
@@ -212,13 +161,13 @@ class Container(containers.DeclarativeContainer):
     builder = providers.Singleton(_builder, experiment, device_plan)
     dataset = providers.Selector(
         providers.Callable(lambda e: e.data.dataset, experiment),
-        external=providers.Callable(_external),
-        DAGM2007Dataset=providers.Singleton(_dagm_reader, experiment),
-        DAGM2007TFRecordsDataset=providers.Singleton(_tfrecords_reader, experiment),
-        SeverstalDataset=providers.Singleton(_severstal_reader, experiment),
-        ImageFolderDataset=providers.Singleton(_image_folder_reader, experiment),
-        SeverstalTFRecordsDataset=providers.Singleton(_tfrecords_reader, experiment),
-        TFRecordsDataset=providers.Singleton(_tfrecords_reader, experiment),
+        external=providers.Callable(readers.external),
+        DAGM2007Dataset=providers.Singleton(readers.dagm_reader, experiment),
+        DAGM2007TFRecordsDataset=providers.Singleton(readers.tfrecords_reader, experiment),
+        SeverstalDataset=providers.Singleton(readers.severstal_reader, experiment),
+        ImageFolderDataset=providers.Singleton(readers.image_folder_reader, experiment),
+        SeverstalTFRecordsDataset=providers.Singleton(readers.tfrecords_reader, experiment),
+        TFRecordsDataset=providers.Singleton(readers.tfrecords_reader, experiment),
     )
     # The image files behind the dataset, for the TFRecords writer: none unless it reads files.
     sample_source = providers.Selector(
@@ -226,7 +175,7 @@ class Container(containers.DeclarativeContainer):
         files=dataset,
         none=providers.Object(None),
     )
-    random_batches = providers.Singleton(_random_batches, experiment)
+    random_batches = providers.Singleton(readers.random_batches, experiment)
     benchmark_reader = providers.Selector(
         providers.Callable(lambda i: "dataset" if i.with_input_pipeline else "random", invocation),
         dataset=dataset,
@@ -258,7 +207,7 @@ class Container(containers.DeclarativeContainer):
     images = providers.Singleton(FileImageSource)
     history = providers.Factory(TensorBoardHistory, experiment.provided.run.model_dir)
     renderer = providers.Singleton(MatplotlibRenderer)
-    records_writer = providers.Singleton(_records_writer, experiment)
+    records_writer = providers.Singleton(readers.records_writer, experiment)
 
     train = providers.Factory(
         TrainUseCase, builder, dataset, checkpoints, trainer, observer, config_store, experiment, invocation,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from adapters.tensorflow.encoders import backbone_features
 from domain.topology import CONV_KERNELS, UNetSpec
 
 
@@ -37,10 +38,12 @@ def _activation(spec: UNetSpec, dtype: str, name: str):
 class KerasUNetBuilder:
     """Builds the reference UNet; `precision` is a Keras dtype policy name."""
 
-    def __init__(self, precision: str = "float32", data_format: str | None = None, seed: int | None = None) -> None:
+    def __init__(self, precision: str = "float32", data_format: str | None = None, seed: int | None = None,
+                 normalization: tuple[float, float] = (1.0, 0.0)) -> None:
         self._precision = precision
         self._data_format = data_format
         self._seed = seed
+        self._normalization = normalization  # how inputs were scaled: backbones undo it for their own
 
     def name(self) -> str:
         return "keras"
@@ -66,7 +69,9 @@ class KerasUNetBuilder:
 
         def normalized(x, filters: int, name: str):
             if spec.normalization == "batch":
-                return layers.BatchNormalization(axis=axis, dtype=policy, name=f"{name}_bn")(x)
+                # Moving statistics that settle within a short CPU run (Keras' default 0.99 needs
+                # several hundred steps before evaluation sees them).
+                return layers.BatchNormalization(axis=axis, momentum=0.9, dtype=policy, name=f"{name}_bn")(x)
             if spec.normalization == "group":
                 groups = math.gcd(filters, spec.normalization_groups)  # groups must divide the channels
                 return layers.GroupNormalization(groups=groups, axis=axis, dtype=policy, name=f"{name}_gn")(x)
@@ -81,6 +86,31 @@ class KerasUNetBuilder:
 
         height, width, channels = spec.image_shape
         inputs = keras.Input(shape=(None, None, channels), name="image", dtype="float32")
+        if spec.backbone is not None:
+            # Keras Applications backbones run channels_last.
+            data_format, axis = "channels_last", -1
+            x, stage_skips = backbone_features(spec, inputs, self._normalization, policy)
+        else:
+            x, stage_skips = self._own_encoder(spec, inputs, data_format, conv, normalized, block)
+        for index, (filters, skip) in enumerate(zip(spec.decoder_filters, stage_skips)):
+            x = layers.Conv2DTranspose(
+                filters, 2, strides=2, padding="same", data_format=data_format,
+                use_bias=spec.enable_bias, kernel_initializer=kernel_init,
+                bias_initializer=bias_init, dtype=policy, name=f"dec_convt{index}",
+            )(x)
+            if spec.skip_connect and skip is not None:
+                x = layers.Concatenate(axis=axis, dtype=policy, name=f"dec_concat{index}")([x, skip])
+            x = block(x, filters, f"dec_conv{index}")
+        # Logits stay float32 whatever the compute precision, for a stable loss.
+        logits = conv(x, 1, 1, "output_conv", dtype="float32")
+        if data_format == "channels_first":
+            logits = layers.Permute((2, 3, 1), dtype="float32", name="to_channels_last")(logits)
+        return keras.Model(inputs, logits, name="unet")
+
+    def _own_encoder(self, spec: UNetSpec, inputs, data_format: str, conv, normalized, block):
+        """The reference's encoder: blocks and max-pooling; (bottleneck, skips per decoder stage)."""
+        layers = _keras().layers
+        policy = self._precision
         x = inputs
         if data_format == "channels_first":
             x = layers.Permute((3, 1, 2), dtype=policy, name="to_channels_first")(x)
@@ -94,19 +124,4 @@ class KerasUNetBuilder:
             skips.append(x)
             x = layers.MaxPooling2D(2, 2, data_format=data_format, dtype=policy, name=f"pool{index}")(x)
         x = block(x, spec.encoder_filters[-1], f"bottleneck_conv{spec.poolings}")
-        for index, filters in enumerate(spec.decoder_filters):
-            x = layers.Conv2DTranspose(
-                filters, 2, strides=2, padding="same", data_format=data_format,
-                use_bias=spec.enable_bias, kernel_initializer=kernel_init,
-                bias_initializer=bias_init, dtype=policy, name=f"dec_convt{index}",
-            )(x)
-            if spec.skip_connect:
-                x = layers.Concatenate(axis=axis, dtype=policy, name=f"dec_concat{index}")(
-                    [x, skips[-1 - index]]
-                )
-            x = block(x, filters, f"dec_conv{index}")
-        # Logits stay float32 whatever the compute precision, for a stable loss.
-        logits = conv(x, 1, 1, "output_conv", dtype="float32")
-        if data_format == "channels_first":
-            logits = layers.Permute((2, 3, 1), dtype="float32", name="to_channels_last")(logits)
-        return keras.Model(inputs, logits, name="unet")
+        return x, skips[::-1]

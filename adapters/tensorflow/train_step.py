@@ -34,7 +34,7 @@ class TrainStep:
     the state it keeps between calls (loss scale, accumulators), which `checkpointed()` lists."""
 
     def __init__(self, model: Any, optimizer: Any, optimizer_spec: OptimizerSpec, loss_spec: LossSpec,
-                 policy: str, step: Any, previews: bool = False) -> None:
+                 policy: str, step: Any, previews: bool = False, freeze_encoder_steps: int = 0) -> None:
         import tensorflow as tf
 
         self._model = model
@@ -51,6 +51,12 @@ class TrainStep:
         self.scale_overflows = tf.Variable(0, dtype=tf.int64, trainable=False, name="loss_scale_overflows")
         self.skipped = tf.Variable(0, dtype=tf.int64, trainable=False, name="skipped_steps")
         variables = model.trainable_variables
+        # model.freeze_encoder_steps: the backbone's gradients are zero until then (with Adam's
+        # moments starting at zero, its weights do not move; its batch statistics still do).
+        self._freeze_steps = freeze_encoder_steps
+        encoder = next((layer for layer in model.layers if layer.name == "encoder"), None)
+        frozen = {id(v) for v in encoder.trainable_variables} if encoder is not None and freeze_encoder_steps else set()
+        self._frozen = [id(v) in frozen for v in variables]
         self._accumulators = ([tf.Variable(tf.zeros_like(v), trainable=False) for v in variables]
                               if optimizer_spec.grad_accum_steps > 1 else [])
         shapeless = tf.TensorShape(None)
@@ -89,7 +95,13 @@ class TrainStep:
         return loss, gradients
 
     def _clipped(self, gradients):
+        """Clipped (max_gradient_norm or max_gradient_value), the frozen encoder's set to zero."""
         import tensorflow as tf
+
+        if any(self._frozen):
+            training_encoder = self._step >= self._freeze_steps
+            gradients = [tf.where(training_encoder, g, tf.zeros_like(g)) if frozen else g
+                         for g, frozen in zip(gradients, self._frozen)]
 
         if self._spec.max_gradient_norm:
             gradients, _ = tf.clip_by_global_norm(gradients, self._spec.max_gradient_norm)

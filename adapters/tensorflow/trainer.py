@@ -65,6 +65,7 @@ class TensorFlowTrainer:
         device: str | None = None,
         warm_start: str | None = None,
         jit: bool = False,
+        freeze_encoder_steps: int = 0,
     ) -> None:
         self._run = run
         self._optimizer_spec = optimizer
@@ -77,6 +78,7 @@ class TensorFlowTrainer:
         self._device = device
         self._warm_start = warm_start
         self._jit = jit
+        self._freeze_encoder_steps = freeze_encoder_steps
         self._model_dir = Path(run.model_dir)
 
     @staticmethod
@@ -111,7 +113,7 @@ class TensorFlowTrainer:
         lock = ModelDirLock(self._model_dir) if chief else contextlib.nullcontext()
         with device_scope(self._device), lock, StopSignals() as stop, self._scope():
             setup = build_training(model, self._optimizer_spec, self._loss_spec, self._plan.policy,
-                                   previews=self._image_summaries)
+                                   previews=self._image_summaries, freeze_encoder_steps=self._freeze_encoder_steps)
             checkpoint = setup.checkpoint(model)
             self._resume(checkpoint, model, chief)
             save_dir.mkdir(parents=True, exist_ok=True)

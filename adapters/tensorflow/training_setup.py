@@ -29,11 +29,12 @@ class TrainingSetup:
 
 
 def build_training(model: Any, optimizer_spec: OptimizerSpec, loss_spec: LossSpec, policy: str,
-                   previews: bool = False) -> TrainingSetup:
+                   previews: bool = False, freeze_encoder_steps: int = 0) -> TrainingSetup:
     import tensorflow as tf
 
     step = tf.Variable(0, dtype=tf.int64, trainable=False, name="global_step")
     optimizer = make_optimizer(optimizer_spec, policy, step)
     optimizer.build(model.trainable_variables)
-    train_step = TrainStep(model, optimizer, optimizer_spec, loss_spec, policy, step, previews=previews)
+    train_step = TrainStep(model, optimizer, optimizer_spec, loss_spec, policy, step, previews=previews,
+                           freeze_encoder_steps=freeze_encoder_steps)
     return TrainingSetup(step=step, optimizer=optimizer, train_step=train_step)
