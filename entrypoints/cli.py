@@ -170,6 +170,16 @@ def command_synth_severstal(args: argparse.Namespace) -> int:
     return 0
 
 
+def command_synth_rare(args: argparse.Namespace) -> int:
+    from adapters.datasets.synthetic_rare import SyntheticRareSpec, generate
+
+    spec = SyntheticRareSpec(images=args.images, defective_fraction=args.defective_fraction, min_side=args.min_side,
+                             max_side=args.max_side, contrast=args.contrast, seed=args.seed)
+    generate(spec, args.output, progress=lambda text: log.info("writing %s", text))
+    log.info("wrote an images/ + masks/ dataset to %s", args.output)
+    return 0
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "run": command_run,
     "predict": command_predict,
@@ -179,6 +189,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "info": command_info,
     "synth-dagm": command_synth,
     "synth-severstal": command_synth_severstal,
+    "synth-rare": command_synth_rare,
 }
 
 

@@ -1,0 +1,115 @@
+"""Accuracy on real data within a fixed training budget: the reference-style settings against
+the own-data preset (configs/params_folder.yaml), on CrackForest (../shared/realdata).
+
+    python tests/benchmarks/bench_accuracy.py                 # 40 TFLOP each
+    python tests/benchmarks/bench_accuracy.py --budget 10 --only own,own_no_sampling
+
+CrackForest: 118 road-surface photographs (480x320) whose cracks are 1.6 % of the pixels, held
+out by the preset's seeded train_test_split (0.8: 94 train, 24 evaluation images). Every
+setting trains for the same budget in FLOPs (images x forward-and-backward FLOPs of its
+network at its training size) and is evaluated on the same held-out images at their own size.
+Each run is `unet run --mode train_and_eval` in its own process. It prints the CPU and its
+flags, the budget, and defect Dice, defect IoU, per-image Dice and image F1 side by side with
+the wall time; nothing here asserts a score.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from adapters.hardware import cpu_flags, cpu_model  # noqa: E402
+from application.info import NOTABLE_CPU_FLAGS  # noqa: E402
+from configs.loader import load_experiment, preset_path  # noqa: E402
+
+DATA = ROOT.parent / "shared" / "realdata" / "crackforest"
+PRESET = preset_path("params_folder.yaml")
+# The reference's way, on the same data: squash to a fixed size, pixel cross-entropy, no
+# sampling, no normalization, the reference topology, a constant learning rate.
+REFERENCE_STYLE = {
+    "train_input.image_shape": "[128, 192, 1]", "train_input.image_fit": "resize",
+    "train_input.defect_sampling": "0.0", "model.loss": "bce", "model.normalization": "none",
+    "model.encoder_filters": "[32, 64, 128, 256]", "model.decoder_filters": "[128, 64, 32]",
+    "optimizer.learning_rate": "1.0e-3", "model.eval_thresholds": "[]",
+}
+# name -> --set overrides of the own-data preset (the preset itself is "own").
+VARIANTS: dict[str, dict[str, str]] = {
+    "reference": REFERENCE_STYLE,
+    "own": {},
+    "own_no_sampling": {"train_input.defect_sampling": "0.0"},
+    "own_no_normalization": {"model.normalization": "none"},
+    "own_bce": {"model.loss": "bce"},
+    "own_resize": {"train_input.image_fit": "resize", "train_input.image_shape": "[128, 192, 1]"},
+    "own_full_width": {"model.encoder_filters": "[32, 64, 128, 256]", "model.decoder_filters": "[128, 64, 32]"},
+    "own_group_norm": {"model.normalization": "group"},
+    "own_tversky": {"model.loss": "bce_tversky"},
+}
+
+
+def steps_for(budget_flops: float, sets: dict[str, str], data: Path = DATA) -> tuple[int, int, float]:
+    """(steps, images, FLOPs per image) that fit the budget for these settings."""
+    overrides = [f"{key}={value}" for key, value in sets.items()]
+    experiment = load_experiment(PRESET, overrides=["train_input.dataset_path=" + str(data), *overrides])
+    per_step = experiment.training_cost(1)
+    steps = int(budget_flops // per_step.flops)
+    return steps, per_step.images * steps, per_step.flops_per_image
+
+
+def run(name: str, sets: dict[str, str], budget_flops: float, work: Path, data: Path = DATA) -> dict:
+    steps, images, flops_per_image = steps_for(budget_flops, sets, data)
+    model_dir = work / name
+    command = [sys.executable, "-m", "entrypoints.cli", "run", "--params", str(PRESET), "--mode", "train_and_eval",
+               "--model_dir", str(model_dir), "--set", f"train_input.dataset_path={data}",
+               "--set", f"runconfig.max_steps={steps}", "--set", f"runconfig.save_checkpoints_steps={steps}",
+               "--set", "runconfig.keep_best=null"]
+    for key, value in sets.items():
+        command += ["--set", f"{key}={value}"]
+    tick = time.perf_counter()
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+    seconds = time.perf_counter() - tick
+    if result.returncode != 0:
+        raise SystemExit(f"{name} failed:\n{result.stderr[-3000:]}")
+    scores = json.loads((model_dir / "eval" / "results.json").read_text())
+    print(f"  {name}: {steps} steps, {images} images x {flops_per_image / 1e9:.2f} GFLOP, {seconds:.0f} s: "
+          f"defect_Dice {scores['defect_Dice']:.4f}", flush=True)
+    return {"name": name, "steps": steps, "tflop": images * flops_per_image / 1e12, "seconds": seconds, **scores}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--budget", type=float, default=40.0, help="training budget per setting, in TFLOP")
+    parser.add_argument("--only", default="reference,own", help=f"comma-separated, of: {', '.join(VARIANTS)}")
+    parser.add_argument("--data", type=Path, default=DATA, help="another images/ + masks/ folder instead")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="also override this key in every setting (e.g. train_input.image_shape=[64, 64, 1])")
+    args = parser.parse_args()
+    if not args.data.is_dir():
+        raise SystemExit(f"{args.data}: not found (the real data lives in ../shared/realdata)")
+    common = dict(item.split("=", 1) for item in args.set)
+    flags = cpu_flags()
+    print(f"CPU: {cpu_model()}; " + ", ".join(f"{f} {'yes' if f in flags else 'no'}" for f in NOTABLE_CPU_FLAGS))
+    print(f"{args.data}, budget {args.budget:g} TFLOP per setting, evaluated on the held-out images at their "
+          f"own size{'; also ' + ', '.join(args.set) if args.set else ''}")
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="unet-accuracy-") as work:
+        for name in args.only.split(","):
+            rows.append(run(name, {**VARIANTS[name], **common}, args.budget * 1e12, Path(work), args.data))
+    print()
+    print(f"{'setting':<22} {'steps':>6} {'TFLOP':>6} {'wall s':>7} {'defect_Dice':>12} {'defect_IoU':>11} "
+          f"{'per_image_Dice':>15} {'image_F1':>9}")
+    for row in rows:
+        print(f"{row['name']:<22} {row['steps']:>6} {row['tflop']:>6.1f} {row['seconds']:>7.0f} "
+              f"{row['defect_Dice']:>12.4f} {row['defect_IoU']:>11.4f} {row['per_image_Dice']:>15.4f} "
+              f"{row['image_F1']:>9.4f}")
+
+
+if __name__ == "__main__":
+    main()
