@@ -42,8 +42,8 @@ class EvaluationResult:
 def collapse_warning(balance: DefectBalance) -> str:
     return (f"the model predicts almost no defect pixels ({100 * balance.predicted_fraction:.3f} % of the pixels "
             f"against {100 * balance.true_fraction:.3f} % in the truth): it has collapsed to background. Most likely "
-            "to help: model.loss: bce_dice, train_input.image_fit: crop with train_input.defect_crop_probability: "
-            "0.5, and model.normalization: batch (configs/params_folder.yaml has all three)")
+            "to help: model.loss: bce_dice, train_input.image_fit: crop with train_input.defect_sampling: 0.5, "
+            "and model.normalization: batch (configs/params_folder.yaml has all three)")
 
 
 class EvaluateUseCase:

@@ -1,10 +1,14 @@
 """The best checkpoint kept beside the rotating ones, and a collapse to background named."""
 
+import re
+
 import numpy as np
+import yaml
 
 from adapters.fakes import FakeDatasetReader, FakeImageSource, FakeModelBuilder
 from application.evaluation import EvaluateUseCase
 from application.training import TrainAndEvaluateUseCase
+from configs.loader import preset_path
 from domain.data import DataSpec
 from domain.experiment import EvalSpec
 from domain.invocation import Invocation
@@ -51,7 +55,12 @@ def test_a_model_that_predicts_nothing_is_named_collapsed_with_what_helps():
     assert result.balance == DefectBalance(true_fraction=2 / 64, predicted_fraction=0.0)
     warning, = result.warnings
     assert warning.startswith("the model predicts almost no defect pixels (0.000 % of the pixels against 3.125 %")
-    assert "model.loss: bce_dice" in warning and "defect_crop_probability" in warning
+    # Every setting it names is a real key, and the own-data preset holds that value.
+    named = re.findall(r"(\w+)\.(\w+): ([\w.]+?)[,]? ", warning)
+    assert len(named) == 4
+    preset = yaml.safe_load(preset_path("params_folder.yaml").read_text())
+    for section, key, value in named:
+        assert str(preset[section][key]) == value, (section, key)
     saved = result.as_dict()
     assert saved["true_defect_fraction"] == 2 / 64 and saved["predicted_defect_fraction"] == 0.0
     assert saved["collapsed"] is True and saved["checkpoint"] == "memory://ckpt-1"
