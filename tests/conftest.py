@@ -1,4 +1,7 @@
+import contextlib
+import io
 import os
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -40,3 +43,17 @@ def tiny_params(dataset_path: Path, model_dir: Path, **runconfig) -> dict:
             "save_summary_steps": 2, "log_step_count_steps": 2, "tf_random_seed": 7, **runconfig,
         },
     }
+
+
+def unet_in_process(*args: str) -> subprocess.CompletedProcess:
+    """`unet ARGS` through the CLI's entry point in this process: the same parsing, use cases
+    and error lines as a real process, without a TensorFlow start-up per call."""
+    from entrypoints.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            status = main(list(args))
+        except SystemExit as exit_:  # argparse's usage errors
+            status = exit_.code if isinstance(exit_.code, int) else 1
+    return subprocess.CompletedProcess(["unet", *args], status, out.getvalue(), err.getvalue())

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from adapters.tensorflow.device import DevicePlan, device_scope
+from adapters.tensorflow.device import DevicePlan, device_scope, op_determinism_enabled
 from adapters.tensorflow.training_setup import build_training
 from adapters.tensorflow.streams import describe
 from application.values import BatchSpec, CompileDetails, CompileJob
@@ -51,6 +51,10 @@ class TensorFlowCompiler:
         return []
 
     def compile(self, job: CompileJob) -> CompileDetails:
+        if op_determinism_enabled():  # process-wide, and XLA has no deterministic kernels for the step
+            raise UnetError("compile_only: op determinism is on in this process (an earlier run with "
+                            "runconfig.tf_random_seed turned it on) and XLA cannot compile under it; "
+                            "compile in a new process")
         with device_scope(self._device):
             model, function, signature = self._step_function(job, jit=True)
             tick = time.perf_counter()

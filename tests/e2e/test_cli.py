@@ -11,17 +11,22 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import tiny_params
+from tests.conftest import tiny_params, unet_in_process
 
 ROOT = Path(__file__).resolve().parents[2]
 
 pytestmark = pytest.mark.slow
 
 
-def unet(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
+def unet_process(*args: str) -> subprocess.CompletedProcess:
+    """`unet ARGS` in a process of its own, as a user starts it."""
     return subprocess.run(
-        [sys.executable, "-m", "entrypoints.cli", *args], cwd=cwd, capture_output=True, text=True, timeout=600
+        [sys.executable, "-m", "entrypoints.cli", *args], cwd=ROOT, capture_output=True, text=True, timeout=600
     )
+
+
+# Most calls run in this process; the real processes are unet_process.
+unet = unet_in_process
 
 
 def write_params(path: Path, params: dict) -> Path:
@@ -41,7 +46,7 @@ def one_line_error(result: subprocess.CompletedProcess) -> str:
 def trained_dir(tiny_dagm, tmp_path_factory):
     root = tmp_path_factory.mktemp("cli")
     params = write_params(root / "params.yaml", tiny_params(tiny_dagm, root / "model"))
-    result = unet("run", "--params", str(params), "--mode", "train")
+    result = unet_process("run", "--params", str(params), "--mode", "train")
     assert result.returncode == 0, result.stderr
     return root, params
 
@@ -61,7 +66,7 @@ def test_train_writes_params_checkpoints_and_resumes(trained_dir):
 
 def test_params_yaml_holds_configuration_only_so_rerunning_it_trains_nothing_more(tiny_dagm, tmp_path):
     params = write_params(tmp_path / "params.yaml", tiny_params(tiny_dagm, tmp_path / "model"))
-    first = unet("run", "--params", str(params), "--mode", "train", "--steps", "3")
+    first = unet_process("run", "--params", str(params), "--mode", "train", "--steps", "3")
     assert first.returncode == 0, first.stderr
     saved = tmp_path / "model" / "params.yaml"
     runconfig = yaml.safe_load(saved.read_text())["runconfig"]
@@ -117,7 +122,7 @@ def test_predict_writes_masks_and_reports_unreadable_files(trained_dir, tiny_dag
     root, _ = trained_dir
     inputs = tmp_path / "in"
     shutil.copytree(tiny_dagm / "Class1" / "Test", inputs, ignore=shutil.ignore_patterns("Label"))
-    result = unet("predict", "--model_dir", str(root / "model"), "--input", str(inputs), "--output", str(tmp_path / "out"))
+    result = unet_process("predict", "--model_dir", str(root / "model"), "--input", str(inputs), "--output", str(tmp_path / "out"))
     assert result.returncode == 0, result.stderr
     written = sorted(p.name for p in (tmp_path / "out").iterdir())
     assert written == sorted(f"{p.stem}_{kind}.png" for p in inputs.glob("*.PNG") for kind in ("mask", "overlay"))
@@ -295,10 +300,17 @@ def test_validate_only_and_compile_only_run_nothing(trained_dir, tmp_path):
     assert validated.returncode == 0, validated.stderr
     assert "validated: the training step traces" in validated.stdout and "parameters " in validated.stdout
     assert not list(model_dir.glob("model.ckpt-*"))
-    compiled = unet("run", "--params", str(params), "--mode", "compile_only", "--model_dir", str(model_dir))
+    compiled = unet_process("run", "--params", str(params), "--mode", "compile_only", "--model_dir", str(model_dir))
     assert compiled.returncode == 0, compiled.stderr
     report = json.loads((model_dir / "compile" / "compile_report.json").read_text())
     assert report["hlo_instructions"] > 0 and (model_dir / "compile" / "train_step.optimized_hlo.txt").is_file()
     assert not list(model_dir.glob("model.ckpt-*"))
     wrong = unet("run", "--params", str(params), "--mode", "eval", "--validate_only")
     assert wrong.returncode == 2 and "only allowed with mode train" in wrong.stderr
+    # In a process where a seeded run turned op determinism on, XLA cannot compile: one line.
+    import tensorflow as tf
+
+    tf.config.experimental.enable_op_determinism()
+    refused = one_line_error(unet("run", "--params", str(params), "--mode", "compile_only",
+                                  "--model_dir", str(tmp_path / "m2")))
+    assert "op determinism is on in this process" in refused

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import yaml
 
-from tests.conftest import tiny_params
+from tests.conftest import tiny_params, unet_in_process
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -125,9 +125,9 @@ def test_a_second_trainer_is_refused_and_a_dead_ones_lock_is_taken_over(tiny_dag
     first.send_signal(signal.SIGKILL)
     first.communicate()
     last = checkpoint_steps(model_dir)[-1]
-    third = start(params_for(tiny_dagm, model_dir, max_steps=last + 5), tmp_path / "p3.yaml")
-    _, err = third.communicate(timeout=120)
-    assert third.returncode == 0, err
+    (tmp_path / "p3.yaml").write_text(yaml.safe_dump(params_for(tiny_dagm, model_dir, max_steps=last + 5)))
+    third = unet_in_process("run", "--params", str(tmp_path / "p3.yaml"), "--mode", "train")  # this process
+    assert third.returncode == 0, third.stderr
     assert checkpoint_steps(model_dir)[-1] == last + 5
 
 
@@ -137,9 +137,10 @@ def test_resuming_with_another_topology_names_the_keys(tiny_dagm, tmp_path):
     assert start(params, tmp_path / "p.yaml").wait(timeout=120) == 0
     params["model"]["encoder_filters"] = [4, 16]
     params["model"]["nonlinearity"] = "ELU"
-    process = start(params, tmp_path / "p.yaml")
-    _, err = process.communicate(timeout=120)
-    assert process.returncode == 2
+    (tmp_path / "p.yaml").write_text(yaml.safe_dump(params))
+    resumed = unet_in_process("run", "--params", str(tmp_path / "p.yaml"), "--mode", "train")
+    err = resumed.stderr
+    assert resumed.returncode == 2
     assert "holds a model of another topology (model.encoder_filters [4, 8] -> [4, 16]; " \
            "model.nonlinearity ReLU -> ELU)" in err
     assert "Traceback" not in err

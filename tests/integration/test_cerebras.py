@@ -21,11 +21,9 @@ FAKE_STACK = Path(__file__).resolve().parents[1] / "fakes" / "cerebras_stack"
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def unet(*args, fake=True, record=None):
+def unet_without_the_stack(*args):
+    # In its own process: once the fake stack is imported here, it stays in sys.modules.
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
-    if fake:
-        env["PYTHONPATH"] = os.pathsep.join([str(FAKE_STACK), str(ROOT)])
-        env["FAKE_CEREBRAS_RECORD"] = str(record)
     return subprocess.run([sys.executable, "-m", "entrypoints.cli", *args], cwd=ROOT, capture_output=True,
                           text=True, timeout=600, env=env)
 
@@ -38,16 +36,30 @@ def params_file(tiny_dagm, tmp_path):
 
 
 def test_without_the_stack_the_cs_ip_flag_ends_with_one_line(params_file):
-    result = unet("run", "--params", str(params_file), "--cs_ip", "10.0.0.1", fake=False)
+    result = unet_without_the_stack("run", "--params", str(params_file), "--cs_ip", "10.0.0.1")
     assert result.returncode == 2
     assert "Cerebras software stack (cerebras.tf) is not installed" in result.stderr
     assert "Traceback" not in result.stderr
 
 
-def test_train_builds_the_estimator_from_the_config_and_calls_train_on_the_system(params_file, tmp_path):
+def unet_in_process(monkeypatch, record, *args):
+    """`unet ARGS` in this process with the fake stack on the path: (exit status, stderr)."""
+    from entrypoints.cli import main
+
+    monkeypatch.syspath_prepend(str(FAKE_STACK))
+    monkeypatch.setenv("FAKE_CEREBRAS_RECORD", str(record))
+    from cerebras.calls import CALLS  # the fake stack's record of this process
+
+    CALLS.clear()
+    return main(list(args))
+
+
+def test_train_builds_the_estimator_from_the_config_and_calls_train_on_the_system(params_file, tmp_path,
+                                                                                  monkeypatch):
     record = tmp_path / "calls.json"
-    result = unet("run", "--params", str(params_file), "--cs_ip", "10.0.0.1", "--max_steps", "40", record=record)
-    assert result.returncode == 0, result.stderr
+    status = unet_in_process(monkeypatch, record, "run", "--params", str(params_file), "--cs_ip", "10.0.0.1",
+                             "--max_steps", "40")
+    assert status == 0
     init, train = json.loads(record.read_text())
     assert init["cs_ip"] == "10.0.0.1:9000" and init["cs_config"] == {"use_cbfloat16": False}
     assert init["run_config"]["save_checkpoints_steps"] == 2 and init["run_config"]["tf_random_seed"] == 7
@@ -59,18 +71,18 @@ def test_train_builds_the_estimator_from_the_config_and_calls_train_on_the_syste
 
 
 @pytest.mark.parametrize("flag, validate_only", [("--validate_only", True), ("--compile_only", False)])
-def test_the_compile_flags_map_to_compile(params_file, tmp_path, flag, validate_only):
+def test_the_compile_flags_map_to_compile(params_file, tmp_path, monkeypatch, flag, validate_only):
     record = tmp_path / "calls.json"
-    result = unet("run", "--params", str(params_file), "--cs_ip", "10.0.0.1", flag, record=record)
-    assert result.returncode == 0, result.stderr
+    status = unet_in_process(monkeypatch, record, "run", "--params", str(params_file), "--cs_ip", "10.0.0.1", flag)
+    assert status == 0
     compile_call = json.loads(record.read_text())[-1]
     assert compile_call["call"] == "compile" and compile_call["validate_only"] is validate_only
 
 
-def test_other_modes_are_refused_on_the_system(params_file, tmp_path):
-    result = unet("run", "--params", str(params_file), "--cs_ip", "10.0.0.1", "--mode", "eval",
-                  record=tmp_path / "calls.json")
-    assert result.returncode == 2 and "only train runs on a Cerebras system" in result.stderr
+def test_other_modes_are_refused_on_the_system(params_file, tmp_path, monkeypatch, capsys):
+    status = unet_in_process(monkeypatch, tmp_path / "calls.json", "run", "--params", str(params_file),
+                             "--cs_ip", "10.0.0.1", "--mode", "eval")
+    assert status == 2 and "only train runs on a Cerebras system" in capsys.readouterr().err
 
 
 def cerebras_container(tiny_dagm, model_dir, monkeypatch, **model):
