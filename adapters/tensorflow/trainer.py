@@ -9,6 +9,7 @@ lock, and turns SIGINT/SIGTERM into a checkpoint before it exits.
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 import math
 import re
@@ -132,6 +133,10 @@ class TensorFlowTrainer:
             finally:
                 if not chief:
                     shutil.rmtree(save_dir, ignore_errors=True)
+                # The compiled loop holds the stream's iterator in a reference cycle: collect it
+                # now, or its prefetch threads live on (and a test process's exit waits on them).
+                del run_steps, batches
+                gc.collect()
 
     def _resume(self, checkpoint: Any, model: Any, chief: bool) -> None:
         """Restore the newest readable checkpoint (its step with it); damaged newer ones are set
