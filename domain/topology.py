@@ -41,7 +41,7 @@ def _conv_types(instance: Any, attribute: Any, value: Any) -> None:
     if not isinstance(value, tuple) or not value:
         raise ConfigError(f"model.{attribute.name}: expected a non-empty list, got {value!r}")
     for item in value:
-        if item not in CONV_KERNELS:
+        if not isinstance(item, str) or item not in CONV_KERNELS:
             raise ConfigError(
                 f"model.{attribute.name}: unknown convolution {item!r}; expected 3x3_conv or 1x1_conv"
             )

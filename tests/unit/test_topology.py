@@ -59,3 +59,9 @@ def test_stride_follows_the_pooling_depth():
     assert spec.stride == 8
     with pytest.raises(ConfigError, match="not divisible by 8"):
         UNetSpec(image_shape=(36, 40, 1))
+
+
+def test_a_convolution_kind_that_is_not_a_name_is_a_config_error():
+    # Found by the config fuzzer: a nested list used to raise TypeError.
+    with pytest.raises(ConfigError, match="unknown convolution"):
+        UNetSpec(image_shape=(32, 32, 1), convs_per_block=[[]])
