@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from adapters.tensorflow.encoders import ENCODER_LAYER
 from adapters.tensorflow.losses import make_loss
 from domain.losses import LossSpec
 from domain.training import OptimizerSpec
@@ -54,7 +55,7 @@ class TrainStep:
         # model.freeze_encoder_steps: the backbone's gradients are zero until then (with Adam's
         # moments starting at zero, its weights do not move; its batch statistics still do).
         self._freeze_steps = freeze_encoder_steps
-        encoder = next((layer for layer in model.layers if layer.name == "encoder"), None)
+        encoder = next((layer for layer in model.layers if layer.name == ENCODER_LAYER), None)
         frozen = {id(v) for v in encoder.trainable_variables} if encoder is not None and freeze_encoder_steps else set()
         self._frozen = [id(v) in frozen for v in variables]
         self._accumulators = ([tf.Variable(tf.zeros_like(v), trainable=False) for v in variables]

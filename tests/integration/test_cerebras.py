@@ -15,7 +15,7 @@ import tensorflow as tf
 import yaml
 
 from entrypoints.container import build_container
-from tests.conftest import tiny_params
+from tests.conftest import tiny_params, unet_in_process
 
 FAKE_STACK = Path(__file__).resolve().parents[1] / "fakes" / "cerebras_stack"
 ROOT = Path(__file__).resolve().parents[2]
@@ -42,24 +42,22 @@ def test_without_the_stack_the_cs_ip_flag_ends_with_one_line(params_file):
     assert "Traceback" not in result.stderr
 
 
-def unet_in_process(monkeypatch, record, *args):
-    """`unet ARGS` in this process with the fake stack on the path: (exit status, stderr)."""
-    from entrypoints.cli import main
-
+def unet_with_fake_stack(monkeypatch, record, *args):
+    """`unet ARGS` in this process with the fake stack on the path, recording into `record`."""
     monkeypatch.syspath_prepend(str(FAKE_STACK))
     monkeypatch.setenv("FAKE_CEREBRAS_RECORD", str(record))
     from cerebras.calls import CALLS  # the fake stack's record of this process
 
     CALLS.clear()
-    return main(list(args))
+    return unet_in_process(*args)
 
 
 def test_train_builds_the_estimator_from_the_config_and_calls_train_on_the_system(params_file, tmp_path,
                                                                                   monkeypatch):
     record = tmp_path / "calls.json"
-    status = unet_in_process(monkeypatch, record, "run", "--params", str(params_file), "--cs_ip", "10.0.0.1",
-                             "--max_steps", "40")
-    assert status == 0
+    result = unet_with_fake_stack(monkeypatch, record, "run", "--params", str(params_file), "--cs_ip", "10.0.0.1",
+                                  "--max_steps", "40")
+    assert result.returncode == 0, result.stderr
     init, train = json.loads(record.read_text())
     assert init["cs_ip"] == "10.0.0.1:9000" and init["cs_config"] == {"use_cbfloat16": False}
     assert init["run_config"]["save_checkpoints_steps"] == 2 and init["run_config"]["tf_random_seed"] == 7
@@ -73,16 +71,16 @@ def test_train_builds_the_estimator_from_the_config_and_calls_train_on_the_syste
 @pytest.mark.parametrize("flag, validate_only", [("--validate_only", True), ("--compile_only", False)])
 def test_the_compile_flags_map_to_compile(params_file, tmp_path, monkeypatch, flag, validate_only):
     record = tmp_path / "calls.json"
-    status = unet_in_process(monkeypatch, record, "run", "--params", str(params_file), "--cs_ip", "10.0.0.1", flag)
-    assert status == 0
+    result = unet_with_fake_stack(monkeypatch, record, "run", "--params", str(params_file), "--cs_ip", "10.0.0.1", flag)
+    assert result.returncode == 0, result.stderr
     compile_call = json.loads(record.read_text())[-1]
     assert compile_call["call"] == "compile" and compile_call["validate_only"] is validate_only
 
 
-def test_other_modes_are_refused_on_the_system(params_file, tmp_path, monkeypatch, capsys):
-    status = unet_in_process(monkeypatch, tmp_path / "calls.json", "run", "--params", str(params_file),
-                             "--cs_ip", "10.0.0.1", "--mode", "eval")
-    assert status == 2 and "only train runs on a Cerebras system" in capsys.readouterr().err
+def test_other_modes_are_refused_on_the_system(params_file, tmp_path, monkeypatch):
+    result = unet_with_fake_stack(monkeypatch, tmp_path / "calls.json", "run", "--params", str(params_file),
+                                  "--cs_ip", "10.0.0.1", "--mode", "eval")
+    assert result.returncode == 2 and "only train runs on a Cerebras system" in result.stderr
 
 
 def cerebras_container(tiny_dagm, model_dir, monkeypatch, **model):
