@@ -20,5 +20,5 @@ def centred_origin(centre: tuple[int, int], crop: tuple[int, int], size: tuple[i
 
 def unpadded_size(mask: np.ndarray) -> tuple[int, int]:
     """(height, width) of an evaluation mask without its padding (added at the bottom and right)."""
-    valid = np.asarray(mask) >= 0
+    valid = np.asarray(mask) > PAD_LABEL
     return int(valid.any(axis=1).sum()), int(valid.any(axis=0).sum())

@@ -15,25 +15,10 @@ from __future__ import annotations
 
 import tensorflow as tf
 
+from adapters.tensorflow.padding import mirror_pad_to, mirror_pad_to_stride
 from domain.data import DataSpec
 from domain.masks import TRUTH_THRESHOLD
 from domain.sampling import PAD_LABEL
-
-
-def mirror_pad_to(x: tf.Tensor, height, width) -> tf.Tensor:
-    """(H, W, C) mirrored at the bottom and right until it is at least height x width."""
-
-    def short(x):
-        shape = tf.shape(x)
-        return tf.logical_or(shape[0] < height, shape[1] < width)
-
-    def grow(x):
-        shape = tf.shape(x)
-        extra_h = tf.minimum(tf.maximum(height - shape[0], 0), shape[0])
-        extra_w = tf.minimum(tf.maximum(width - shape[1], 0), shape[1])
-        return tf.pad(x, [[0, extra_h], [0, extra_w], [0, 0]], mode="SYMMETRIC")
-
-    return tf.while_loop(short, grow, [x], shape_invariants=[tf.TensorShape([None, None, x.shape[-1]])])[0]
 
 
 def centred_crop(stacked: tf.Tensor, height: int, width: int, element_seed: tf.Tensor) -> tf.Tensor:
@@ -79,11 +64,9 @@ def pad_for_evaluation(stride: int):
     """Whole images mirror-padded to a multiple of the stride; the padding's mask is PAD_LABEL."""
 
     def pad(image, mask):
-        shape = tf.shape(image)
-        height = (shape[0] + stride - 1) // stride * stride
-        width = (shape[1] + stride - 1) // stride * stride
-        padded = mirror_pad_to(image, height, width)[:height, :width]
-        marked = tf.pad(mask, [[0, height - shape[0]], [0, width - shape[1]], [0, 0]], constant_values=PAD_LABEL)
+        padded = mirror_pad_to_stride(image, stride)
+        extra = tf.shape(padded)[:2] - tf.shape(image)[:2]
+        marked = tf.pad(mask, [[0, extra[0]], [0, extra[1]], [0, 0]], constant_values=PAD_LABEL)
         return padded, marked
 
     return pad

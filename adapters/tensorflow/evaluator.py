@@ -10,7 +10,7 @@ from application.values import ImageEvaluation, SamplePicture
 from domain.data import denormalize
 from domain.masks import TRUTH_THRESHOLD, DecisionRule, binarize_truth
 from domain.metrics import ConfusionMatrix
-from domain.sampling import unpadded_size
+from domain.sampling import PAD_LABEL, unpadded_size
 
 
 def _counter(model: Any, rules: Sequence[DecisionRule], ignore_labels: Sequence[int]) -> Any:
@@ -28,7 +28,7 @@ def _counter(model: Any, rules: Sequence[DecisionRule], ignore_labels: Sequence[
         truth = masks >= TRUTH_THRESHOLD
         labels = tf.cast(truth, tf.int32)
         # Padding (mask PAD_LABEL) and ignored labels count nowhere.
-        keep = tf.logical_not(tf.reduce_any(labels[..., None] == ignored, axis=-1)) & (masks >= 0.0)
+        keep = tf.logical_not(tf.reduce_any(labels[..., None] == ignored, axis=-1)) & (masks > PAD_LABEL)
 
         def pixels(condition):  # (batch, H, W, rules) -> (batch, rules)
             return tf.reduce_sum(tf.cast(condition & keep, tf.int64), axis=[1, 2])

@@ -23,6 +23,8 @@ class TensorFlowExporter:
         back; or, native, mirror-pad to a multiple of the stride, predict, crop."""
         import tensorflow as tf
 
+        from adapters.tensorflow.padding import mirror_pad_to_stride
+
         channels = int(model.input_shape[-1])
         scale, offset = request.normalization
         stride, size, threshold = request.native_stride, request.input_size, request.threshold
@@ -37,8 +39,7 @@ class TensorFlowExporter:
                 original = tf.shape(images)[1:3]
                 inputs = tf.tile(tf.cast(images, tf.float32) * scale + offset, [1, 1, 1, channels])
                 if stride:
-                    extra = (stride - original % stride) % stride
-                    inputs = tf.pad(inputs, [[0, 0], [0, extra[0]], [0, extra[1]], [0, 0]], mode="SYMMETRIC")
+                    inputs = mirror_pad_to_stride(inputs, stride)
                 else:
                     inputs = tf.image.resize(inputs, size)
                 probabilities = tf.sigmoid(tf.cast(self.network(inputs, training=False), tf.float32))
