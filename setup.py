@@ -41,4 +41,6 @@ setup(install_requires=[
     "imageio>=2.31",
     # `unet report` draws its charts with it.
     "matplotlib>=3.7",
+    # Connected defect components (min_area post-processing and calibration).
+    "scipy>=1.10",
 ])

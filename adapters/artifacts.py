@@ -68,10 +68,12 @@ class FileArtifactStore:
         writer = tf.summary.create_file_writer(str(self._eval_dir))
         with writer.as_default(step=result.step):
             for name, value in result.scores.as_dict().items():
-                tf.summary.scalar(summary_tags.score_tag(name), value)
+                if value is not None:  # image_AUROC needs defective and good images
+                    tf.summary.scalar(summary_tags.score_tag(name), value)
             for threshold, scores in result.threshold_scores:
                 for name, value in scores.as_dict().items():
-                    tf.summary.scalar(summary_tags.threshold_tag(threshold, name), value)
+                    if value is not None:
+                        tf.summary.scalar(summary_tags.threshold_tag(threshold, name), value)
             if self._image_summaries:
                 for label, sample in zip(SAMPLE_LABELS, result.samples):
                     for kind, picture in sample_panels(sample).items():

@@ -4,12 +4,24 @@ from __future__ import annotations
 
 import attrs
 
-from application.ports import ArtifactStore, BestKeeper, Checkpoints, DatasetReader, Evaluator, ModelBuilder
+from application.inference import Decision, calibrated, with_tta
+from application.ports import (
+    ArtifactStore,
+    BestKeeper,
+    CalibrationStore,
+    Checkpoints,
+    Components,
+    DatasetReader,
+    Engines,
+    Evaluator,
+    ModelBuilder,
+)
 from application.samples import SampleKeeper
-from application.values import BestCheckpoint, CheckpointRef, SamplePicture
+from application.values import BestCheckpoint, CheckpointRef, EvaluatedMap, ImageEvaluation, SamplePicture
 from domain.experiment import EvalSpec
 from domain.invocation import Invocation
-from domain.metrics import ConfusionMatrix, DefectBalance, Scores, defect_dice
+from domain.masks import DecisionRule
+from domain.metrics import IMAGE_SCORE, ConfusionMatrix, DefectBalance, Scores, defect_dice
 from domain.topology import UNetSpec
 from domain.training import RunSpec
 
@@ -28,12 +40,15 @@ class EvaluationResult:
     balance: DefectBalance = DefectBalance(0.0, 0.0)
     warnings: tuple[str, ...] = ()
     best: BestCheckpoint | None = None  # the best checkpoint kept (runconfig.keep_best), when this one became it
+    decision: str = ""  # the pixel decision scored, in words (threshold, min_area, where from)
+    tta: str = "none"
 
     def as_dict(self) -> dict:
-        result = {**self.scores.as_dict(), "global_step": self.step, "num_images": self.num_images,
-                  "checkpoint": self.checkpoint, "true_defect_fraction": self.balance.true_fraction,
+        result = {**self.scores.as_dict(), "image_AUROC_score": IMAGE_SCORE, "global_step": self.step,
+                  "num_images": self.num_images, "checkpoint": self.checkpoint,
+                  "true_defect_fraction": self.balance.true_fraction,
                   "predicted_defect_fraction": self.balance.predicted_fraction,
-                  "collapsed": self.balance.collapsed}
+                  "collapsed": self.balance.collapsed, "decision": self.decision, "tta": self.tta}
         if self.threshold_scores:
             result["thresholds"] = {f"{t:g}": scores.as_dict() for t, scores in self.threshold_scores}
         return result
@@ -62,6 +77,9 @@ class EvaluateUseCase:
         invocation: Invocation,
         best: BestKeeper | None = None,
         sample_reservoir: int = 16,
+        engines: Engines | None = None,
+        components: Components | None = None,
+        calibration: CalibrationStore | None = None,
     ) -> None:
         self._builder = builder
         self._reader = reader
@@ -74,6 +92,9 @@ class EvaluateUseCase:
         self._run = run
         self._invocation = invocation
         self._sample_reservoir = sample_reservoir
+        self._engines = engines
+        self._components = components
+        self._calibration = calibration
         self._model = None
 
     def execute(self, checkpoint: str | None = None) -> EvaluationResult:
@@ -81,12 +102,20 @@ class EvaluateUseCase:
         if self._model is None:
             self._model = self._builder.build(self._topology)
         restored = self._checkpoints.restore(self._model, checkpoint or self._invocation.checkpoint_path)
-        rules = (self._evaluation.rule, *self._evaluation.threshold_rules())
+        decision = calibrated(self._evaluation.rule.probability_cutoff, self._calibration)
+        rules = (self._evaluation.rule if decision.origin == "the config" else DecisionRule(threshold=decision.threshold),
+                 *self._evaluation.threshold_rules())
+        tta = self._invocation.tta
+        if decision.min_area or tta != "none":
+            images = self._post_processed(rules, decision, tta)
+        else:
+            images = self._evaluator.evaluate(self._model, self._reader.evaluation_stream(), rules,
+                                              self._evaluation.eval_ignore_classes, self._run.eval_batches())
         per_rule: list[list[ConfusionMatrix]] = [[] for _ in rules]
+        peaks: list[float] = []
         keeper = SampleKeeper(self._sample_reservoir)
-        images = self._evaluator.evaluate(self._model, self._reader.evaluation_stream(), rules,
-                                          self._evaluation.eval_ignore_classes, self._run.eval_batches())
         for index, image in enumerate(images):
+            peaks.append(image.peak)
             for found, counts in zip(per_rule, image.counts):
                 found.append(counts)
             keeper.offer(index, defect_dice(image.counts[0]), image.picture)
@@ -99,7 +128,7 @@ class EvaluateUseCase:
         balance = DefectBalance.of(total)
         result = EvaluationResult(
             step=restored.step,
-            scores=Scores.compute(total, per_image),
+            scores=Scores.compute(total, per_image, peaks if None not in peaks else None),
             num_images=len(per_image),
             per_image_dice=tuple(defect_dice(cm) for cm in per_image),
             samples=keeper.chosen(),
@@ -107,10 +136,41 @@ class EvaluateUseCase:
             checkpoint=restored.path,
             balance=balance,
             warnings=(collapse_warning(balance),) if balance.collapsed else (),
+            decision=decision.describe() if decision.origin != "the config" else self._describe_rule(),
+            tta=tta,
         )
         result = attrs.evolve(result, best=self._keep_if_best(restored, result.scores))
         written = self._artifacts.write_evaluation(result)
         return attrs.evolve(result, written=tuple(written))
+
+    def _describe_rule(self) -> str:
+        rule = self._evaluation.rule
+        return f"{rule.space} threshold {rule.threshold:g} from the config"
+
+    def _post_processed(self, rules: tuple[DecisionRule, ...], decision: Decision, tta: str):
+        """Each image scored in numpy: probabilities (averaged over the TTA copies), then each
+        rule's threshold and the removal of small components."""
+        if self._engines is None or self._components is None:
+            raise ValueError("evaluation with min_area or tta needs the engines and components adapters")
+        engine = with_tta(self._engines.from_model(self._model), tta)
+        maps = self._evaluator.maps(engine, self._reader.evaluation_stream(), self._run.eval_batches(),
+                                    self._evaluation.eval_ignore_classes)
+        for index, found in enumerate(maps):
+            yield self._scored(index, found, rules, decision)
+
+    def _scored(self, index: int, found: EvaluatedMap, rules: tuple[DecisionRule, ...], decision: Decision
+                ) -> ImageEvaluation:
+        decisions = [Decision(rule.probability_cutoff, decision.min_area, decision.area_at).apply(
+            found.probabilities, self._components) for rule in rules]
+        counted = found.counted
+        peak = float(found.probabilities[counted].max()) if counted.any() else 0.0
+
+        def picture() -> SamplePicture:
+            return SamplePicture(index=index, image=found.image, truth=found.truth & counted,
+                                 prediction=decisions[0] & counted)
+
+        return ImageEvaluation(counts=tuple(ConfusionMatrix.from_masks(found.truth, d, counted) for d in decisions),
+                               picture=picture, peak=peak)
 
     def _keep_if_best(self, restored: CheckpointRef, scores: Scores) -> BestCheckpoint | None:
         """With runconfig.keep_best, a checkpoint of this model_dir that beats the kept one is kept."""
@@ -118,6 +178,8 @@ class EvaluateUseCase:
         if not name or self._best is None or restored not in self._checkpoints.list():
             return None
         value = getattr(scores, name)
+        if value is None:  # image_AUROC with one kind of image only
+            return None
         current = self._best.best()
         if current is not None and value <= current.value:
             return None

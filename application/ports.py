@@ -21,12 +21,15 @@ from application.values import (
     CheckpointRef,
     CompileDetails,
     CompileJob,
+    EvaluatedMap,
+    ExportManifest,
     ExportRequest,
     ImageEvaluation,
     RunScalars,
     TrainingJob,
     TrainOutcome,
 )
+from domain.calibration import Calibration, ComponentTable
 from domain.data import DataSpec, Sample
 from domain.experiment import ExperimentSpec
 from domain.masks import DecisionRule
@@ -94,19 +97,58 @@ class Evaluator(Protocol):
         """Per image, in stream order: its confusion counts under each rule and its picture."""
 
 
+    def maps(self, engine: "InferenceEngine", stream: Batches, max_batches: int | None = None,
+             ignore_labels: Sequence[int] = ()) -> Iterator[EvaluatedMap]:
+        """Per image, in stream order: the engine's probabilities with the truth, unpadded."""
+
+
+class InferenceEngine(Protocol):
+    name: str
+
+    def probabilities(self, batch: np.ndarray) -> np.ndarray:
+        """Defect probabilities (N, H, W) float32 for normalized (N, H, W, C) float32 inputs."""
+
+
+class Engines(Protocol):
+    def from_model(self, model: Model) -> InferenceEngine:
+        """The TensorFlow engine of a built (restored) model."""
+
+    def from_export(self, engine: str, directory: str) -> tuple[InferenceEngine, ExportManifest]:
+        """Load an export with the named engine; the manifest says how it expects its input."""
+
+
+class Components(Protocol):
+    def remove_small(self, decision: np.ndarray, min_area: int) -> np.ndarray:
+        """The boolean decision without its connected components of fewer than `min_area` pixels."""
+
+    def table(self, decision: np.ndarray, truth: np.ndarray) -> ComponentTable:
+        """Each connected component's area and true-defect pixels."""
+
+
+class CalibrationStore(Protocol):
+    def load(self) -> Calibration | None:
+        """The model_dir's calibration, None when it has none."""
+
+    def save(self, calibration: Calibration, table: Sequence[dict]) -> str:
+        """Write the calibration and the scores of every candidate; return where."""
+
+    @property
+    def location(self) -> str: ...
+
+
 class Predictor(Protocol):
-    def predict(self, model: Model, images: Sequence[np.ndarray], size: tuple[int, int]) -> list[np.ndarray]:
+    def predict(self, engine: InferenceEngine, images: Sequence[np.ndarray], size: tuple[int, int]) -> list[np.ndarray]:
         """Defect probabilities for normalized (H, W, C) float images resized to `size`, returned
         at each image's own size."""
 
-    def predict_tiles(self, model: Model, tiles: np.ndarray) -> np.ndarray:
+    def predict_tiles(self, engine: InferenceEngine, tiles: np.ndarray) -> np.ndarray:
         """Defect probabilities (N, h, w) for a batch of normalized (N, h, w, C) tiles, h and w
         multiples of the network's stride."""
 
 
 class Exporter(Protocol):
     def export(self, model: Model, request: ExportRequest) -> str:
-        """Write a serving artifact: uint8 gray images of any size in, probabilities and mask out."""
+        """Write the artifact of `request.format` and its manifest into `request.output`."""
 
 
 class Compiler(Protocol):

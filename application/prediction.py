@@ -9,7 +9,19 @@ from pathlib import Path
 import attrs
 import numpy as np
 
-from application.ports import ArtifactStore, BestKeeper, Checkpoints, ImageSource, Model, ModelBuilder, Predictor
+from application.inference import Decision, calibrated, settle_decision, with_tta
+from application.ports import (
+    ArtifactStore,
+    BestKeeper,
+    CalibrationStore,
+    Checkpoints,
+    Components,
+    Engines,
+    ImageSource,
+    InferenceEngine,
+    ModelBuilder,
+    Predictor,
+)
 from application.restoring import restore_chosen
 from domain import rle
 from domain.data import DataSpec, normalize
@@ -22,24 +34,44 @@ from domain.topology import UNetSpec
 @attrs.frozen
 class Submission:
     """A Kaggle Severstal submission: one row per image for `class_id` (None: the config's
-    train_input.class_id), empty when the predicted defect area is below `min_area` pixels."""
+    train_input.class_id), empty when the predicted defect area (after the removal of small
+    components) is below `min_total_area` pixels."""
 
     path: str
     class_id: int | None = None
-    min_area: int = 0
+    min_total_area: int = 0
 
     def row(self, name: str, decision: np.ndarray) -> tuple[str, int, str]:
-        encoded = rle.encode(decision) if int(np.count_nonzero(decision)) >= max(self.min_area, 1) else ""
+        encoded = rle.encode(decision) if int(np.count_nonzero(decision)) >= max(self.min_total_area, 1) else ""
         return Path(name).name, self.class_id, encoded
 
 
 @attrs.frozen
 class PredictionReport:
     step: int
-    source: str  # which checkpoint, in words
+    source: str  # which checkpoint or export, in words
     images_done: int
     written: tuple[str, ...]
     failures: tuple[str, ...]  # one line per file that could not be read
+    geometry: PredictGeometry | None = None
+    decision: str = ""  # threshold and min_area, and where they came from
+    tta: str = "none"
+
+
+@attrs.frozen(eq=False)
+class Network:
+    """An engine ready to run, and how it takes images."""
+
+    engine: InferenceEngine
+    step: int
+    source: str
+    size: tuple[int, int]  # the training size: resize target and default tile
+    channels: int
+    normalization: tuple[float, float]
+    stride: int
+    mode: str  # the geometry it was trained for
+    decision: Decision
+    baked_tta: str = "none"
 
 
 class PredictUseCase:
@@ -63,6 +95,9 @@ class PredictUseCase:
         data: DataSpec,
         rule: DecisionRule,
         batch_size: int = 8,
+        engines: Engines | None = None,
+        components: Components | None = None,
+        calibration: CalibrationStore | None = None,
     ) -> None:
         self._builder = builder
         self._checkpoints = checkpoints
@@ -74,16 +109,45 @@ class PredictUseCase:
         self._data = data
         self._rule = rule
         self._batch_size = batch_size
+        self._engines = engines
+        self._components = components
+        self._calibration = calibration
 
     def default_geometry(self, mode: str | None = None, tile: tuple[int, int] | None = None,
-                         overlap: int | None = None) -> PredictGeometry:
+                         overlap: int | None = None, network: Network | None = None) -> PredictGeometry:
         """The training's geometry (native after crop training) unless given; tiles of the
         training size at the network's stride, overlapping by an eighth of their shorter side
         (at most 32 pixels)."""
-        mode = mode or mode_for_fit(self._data.image_fit)
-        tile = tile or (self._data.height, self._data.width)
+        mode = mode or (network.mode if network else mode_for_fit(self._data.image_fit))
+        tile = tile or (network.size if network else (self._data.height, self._data.width))
         overlap = min(32, min(tile) // 8) if overlap is None else overlap
-        return PredictGeometry(mode=mode, tile=tile, overlap=overlap, stride=self._topology.stride)
+        stride = network.stride if network else self._topology.stride
+        return PredictGeometry(mode=mode, tile=tile, overlap=overlap, stride=stride)
+
+    def open(self, checkpoint: str | None = None, threshold: float | None = None, min_area: int | None = None,
+             engine: str = "tensorflow", model: str | None = None) -> Network:
+        """The model_dir's checkpoint (the given one, else the best kept, else the latest) with
+        its calibration, or an export run by `engine` with its manifest; flags override both."""
+        if model is not None:
+            if self._engines is None:
+                raise ValueError("running an export needs the engines adapter")
+            loaded, manifest = self._engines.from_export(engine, model)
+            base = Decision(manifest.threshold, manifest.min_area, manifest.area_at, f"{model}/unet_export.json")
+            decision = settle_decision(base, threshold, min_area)
+            return Network(engine=loaded, step=manifest.step, source=f"the export {model} ({engine}, "
+                           f"{manifest.format}, {manifest.precision}, step {manifest.step})",
+                           size=manifest.input_size, channels=manifest.channels,
+                           normalization=manifest.normalization, stride=manifest.stride, mode=manifest.geometry,
+                           decision=decision, baked_tta=manifest.tta)
+        if engine != "tensorflow":
+            raise ConfigError(f"--engine {engine}: needs --model EXPORT_DIR (an export made by unet export)")
+        built = self._builder.build(self._topology)
+        restored, source = restore_chosen(self._checkpoints, self._best, built, checkpoint)
+        decision = settle_decision(calibrated(self._rule.probability_cutoff, self._calibration), threshold, min_area)
+        loaded = self._engines.from_model(built) if self._engines is not None else built
+        return Network(engine=loaded, step=restored.step, source=source, size=(self._data.height, self._data.width),
+                       channels=self._data.channels, normalization=self._data.normalization(),
+                       stride=self._topology.stride, mode=mode_for_fit(self._data.image_fit), decision=decision)
 
     def execute(
         self,
@@ -95,23 +159,31 @@ class PredictUseCase:
         save_probabilities: bool = False,
         submission: Submission | None = None,
         geometry: PredictGeometry | None = None,
+        min_area: int | None = None,
+        tta: str | None = None,
+        engine: str = "tensorflow",
+        model: str | None = None,
+        tile: tuple[int, int] | None = None,
+        overlap: int | None = None,
+        mode: str | None = None,
     ) -> PredictionReport:
-        rule = self._rule if threshold is None else DecisionRule(threshold=threshold, space="probability")
-        geometry = geometry or self.default_geometry()
         submission = self._with_class_id(submission) if submission is not None else None
         files = self._images.list(inputs)
         if not files:
             raise DataError(f"{', '.join(inputs)}: no image files found")
-        model = self._builder.build(self._topology)
-        restored, source = restore_chosen(self._checkpoints, self._best, model, checkpoint)
-        step = restored.step
+        network = self.open(checkpoint, threshold, min_area, engine, model)
+        geometry = geometry or self.default_geometry(mode, tile, overlap, network)
+        tta = tta or "none"
+        if tta != "none" and network.baked_tta != "none":
+            raise ConfigError(f"--tta {tta}: {model} has tta {network.baked_tta} built in; drop --tta")
+        runner = attrs.evolve(network, engine=with_tta(network.engine, tta))
         written: list[str] = []
         failures: list[str] = []
         rows: list[tuple[str, int, str]] = []
         done = 0
-        predictions = (self._resized if geometry.mode == "resize" else self._tiled)(model, files, failures, geometry)
+        predictions = (self._resized if geometry.mode == "resize" else self._tiled)(runner, files, failures, geometry)
         for name, image, probabilities in predictions:
-            decision = rule.on_probabilities(probabilities)
+            decision = self._decide(network.decision, probabilities)
             written += self._artifacts.write_prediction(output, name, image, probabilities, decision, save_probabilities)
             if submission is not None:
                 rows.append(submission.row(name, decision))
@@ -120,7 +192,16 @@ class PredictUseCase:
                 progress(done + len(failures), len(files))
         if submission is not None:
             written.append(self._artifacts.write_submission(submission.path, rows))
-        return PredictionReport(step=step, source=source, images_done=done, written=tuple(written), failures=tuple(failures))
+        return PredictionReport(step=network.step, source=network.source, images_done=done, written=tuple(written),
+                                failures=tuple(failures), geometry=geometry, decision=network.decision.describe(),
+                                tta=network.baked_tta if network.baked_tta != "none" else tta)
+
+    def _decide(self, decision: Decision, probabilities: np.ndarray) -> np.ndarray:
+        if self._components is None:
+            if decision.min_area:
+                raise ValueError("min_area needs the components adapter")
+            return np.asarray(probabilities) > decision.threshold
+        return decision.apply(probabilities, self._components)
 
     def _with_class_id(self, submission: Submission) -> Submission:
         if submission.class_id is not None:
@@ -136,25 +217,27 @@ class PredictUseCase:
             else:
                 yield name, image
 
-    def _model_input(self, image: np.ndarray) -> np.ndarray:
+    @staticmethod
+    def _model_input(network: Network, image: np.ndarray) -> np.ndarray:
         """(H, W) uint8 -> normalized (H, W, C); a gray image feeds every input channel."""
-        normalized = normalize(image[..., None], self._data.normalization())
-        return np.repeat(normalized, self._data.channels, axis=-1)
+        normalized = normalize(image[..., None], network.normalization)
+        return np.repeat(normalized, network.channels, axis=-1)
 
-    def _resized(self, model: Model, files: Sequence[str], failures: list[str],
+    def _resized(self, network: Network, files: Sequence[str], failures: list[str],
                  geometry: PredictGeometry) -> Iterator[Prediction]:
-        size = (self._data.height, self._data.width)
+        size = network.size
         pending: list[tuple[str, np.ndarray]] = []
         for item in itertools.chain(self._readable(files, failures), [None]):
             if item is not None:
                 pending.append(item)
             if pending and (item is None or len(pending) == self._batch_size):
-                outputs = self._predictor.predict(model, [self._model_input(image) for _, image in pending], size)
+                outputs = self._predictor.predict(network.engine, [self._model_input(network, image)
+                                                                   for _, image in pending], size)
                 for (name, image), probabilities in zip(pending, outputs):
                     yield name, image, probabilities
                 pending = []
 
-    def _tiled(self, model: Model, files: Sequence[str], failures: list[str],
+    def _tiled(self, network: Network, files: Sequence[str], failures: list[str],
                geometry: PredictGeometry) -> Iterator[Prediction]:
         """Tiles wait in one queue per tile shape; a full queue runs as one batch. An image is
         yielded (in input order) once all its tiles are back."""
@@ -163,7 +246,7 @@ class PredictUseCase:
 
         def run(shape: tuple[int, int]) -> None:
             queue = queues.pop(shape)
-            outputs = self._predictor.predict_tiles(model, np.stack([tile for _, _, tile in queue]))
+            outputs = self._predictor.predict_tiles(network.engine, np.stack([tile for _, _, tile in queue]))
             for (job, index, _), output in zip(queue, outputs):
                 job.outputs[index] = output
 
@@ -176,7 +259,7 @@ class PredictUseCase:
             plan = TilePlan.for_image(*image.shape, geometry)
             job = _TiledImage(name, image, plan, [None] * len(plan.origins))
             jobs.append(job)
-            for index, tile in enumerate(plan.tiles(self._model_input(image))):
+            for index, tile in enumerate(plan.tiles(self._model_input(network, image))):
                 queue = queues.setdefault(plan.tile_shape, [])
                 queue.append((job, index, tile))
                 if len(queue) == self._batch_size:

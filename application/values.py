@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import numpy as np
 
+from domain.invocation import ENGINES  # noqa: F401 (re-exported for the adapters)
 from domain.metrics import ConfusionMatrix
 
 if TYPE_CHECKING:
@@ -76,6 +77,18 @@ class ImageEvaluation:
 
     counts: tuple[ConfusionMatrix, ...]
     picture: Callable[[], SamplePicture] = attrs.field(eq=False)
+    peak: float | None = None  # the largest defect probability over the image's counted pixels
+
+
+@attrs.frozen(eq=False)
+class EvaluatedMap:
+    """One evaluation image at its own (unpadded) size: the picture, the engine's defect
+    probabilities, the truth and which pixels count (not padding, not ignored labels)."""
+
+    image: np.ndarray  # (H, W) uint8-range gray, for sample pictures
+    probabilities: np.ndarray  # (H, W) float32
+    truth: np.ndarray  # (H, W) bool
+    counted: np.ndarray  # (H, W) bool
 
 
 @attrs.frozen
@@ -101,10 +114,46 @@ class ExportRequest:
     threshold: float
     step: int
     native_stride: int | None = None
+    stride: int = 16  # the network's: inputs are multiples of it
+    format: str = "savedmodel"
+    int8: bool = False
+    tta: str = "none"  # baked into the exported network
+    min_area: int = 0
+    area_at: tuple[int, int] | None = None
+    calibration_stream: Any = attrs.field(default=None, eq=False)  # training batches for --int8
+    calibration_images: int = 64
 
     @property
     def geometry(self) -> str:
         return "native" if self.native_stride else "resize"
+
+
+EXPORT_FORMATS = ("savedmodel", "onnx", "openvino", "tflite")
+# Which export formats each engine runs.
+ENGINE_FORMATS = {"tensorflow": ("savedmodel",), "onnxruntime": ("onnx",), "openvino": ("openvino", "onnx"),
+                  "tflite": ("tflite",)}
+
+
+@attrs.frozen(kw_only=True)
+class ExportManifest:
+    """What an export holds and how its network expects images (unet_export.json)."""
+
+    format: str
+    model_file: str  # relative to the export folder
+    step: int
+    input_size: tuple[int, int] = attrs.field(converter=tuple)
+    channels: int
+    normalization: tuple[float, float] = attrs.field(converter=tuple)
+    threshold: float
+    min_area: int = 0
+    area_at: tuple[int, int] | None = attrs.field(default=None, converter=lambda v: None if v is None else tuple(v))
+    tta: str = "none"
+    geometry: str = "resize"
+    stride: int = 16
+    precision: str = "float32"  # float32 or int8
+    fixed_size: bool = False  # the network takes only input_size (TFLite)
+    manifest_version: int = 2
+    producer: str = ""
 
 
 @attrs.frozen

@@ -10,6 +10,8 @@ Definitions (the README repeats them):
   an image is defective in truth when its mask is not empty, and predicted defective when any
   pixel is predicted defect. With nothing predicted (or nothing to find) a score whose
   denominator is zero is 1 when the other side is empty too, else 0.
+- image_AUROC: how well the image's largest defect probability ranks defective images above
+  good ones (the area under the ROC curve, ties counting half); None unless both kinds occur.
 """
 
 from __future__ import annotations
@@ -20,7 +22,9 @@ import attrs
 import numpy as np
 
 SCORE_NAMES = ("mIOU", "DSC", "MPCA", "Acc", "defect_IoU", "defect_Dice", "per_image_Dice", "image_precision",
-               "image_recall", "image_F1")
+               "image_recall", "image_F1", "image_AUROC")
+# What image_AUROC ranks images by.
+IMAGE_SCORE = "max_probability"
 
 
 @attrs.frozen
@@ -114,7 +118,7 @@ def image_decisions(images: Sequence[ConfusionMatrix]) -> ConfusionMatrix:
     return ConfusionMatrix.from_counts(counts)
 
 
-def _ratio(numerator: int, denominator: int, other_side_empty: bool) -> float:
+def defined_ratio(numerator: int, denominator: int, other_side_empty: bool) -> float:
     if denominator:
         return numerator / denominator
     return 1.0 if other_side_empty else 0.0
@@ -123,10 +127,23 @@ def _ratio(numerator: int, denominator: int, other_side_empty: bool) -> float:
 def image_scores(images: Sequence[ConfusionMatrix]) -> tuple[float, float, float]:
     """(precision, recall, F1) of the image-level decision."""
     cm = image_decisions(images)
-    precision = _ratio(cm.tp, cm.tp + cm.fp, other_side_empty=cm.tp + cm.fn == 0)
-    recall = _ratio(cm.tp, cm.tp + cm.fn, other_side_empty=cm.tp + cm.fp == 0)
-    f1 = _ratio(2 * cm.tp, 2 * cm.tp + cm.fp + cm.fn, other_side_empty=True)
+    precision = defined_ratio(cm.tp, cm.tp + cm.fp, other_side_empty=cm.tp + cm.fn == 0)
+    recall = defined_ratio(cm.tp, cm.tp + cm.fn, other_side_empty=cm.tp + cm.fp == 0)
+    f1 = defined_ratio(2 * cm.tp, 2 * cm.tp + cm.fp + cm.fn, other_side_empty=True)
     return precision, recall, f1
+
+
+def image_auroc(scores: Sequence[float], defective: Sequence[bool]) -> float | None:
+    """Area under the ROC curve: the chance that a defective image scores above a good one,
+    ties counting half (the Mann-Whitney U statistic over both counts)."""
+    scores, defective = np.asarray(scores, np.float64), np.asarray(defective, bool)
+    positives, negatives = scores[defective], scores[~defective]
+    if not len(positives) or not len(negatives):
+        return None
+    ordered = np.sort(negatives)
+    below = np.searchsorted(ordered, positives, side="left")
+    tied = np.searchsorted(ordered, positives, side="right") - below
+    return float((below.sum() + 0.5 * tied.sum()) / (len(positives) * len(negatives)))
 
 
 @attrs.frozen
@@ -141,10 +158,14 @@ class Scores:
     image_precision: float = 0.0
     image_recall: float = 0.0
     image_F1: float = 0.0
+    image_AUROC: float | None = None
 
     @classmethod
-    def compute(cls, total: ConfusionMatrix, images: Sequence[ConfusionMatrix]) -> "Scores":
+    def compute(cls, total: ConfusionMatrix, images: Sequence[ConfusionMatrix],
+                peaks: Sequence[float] | None = None) -> "Scores":
+        """`peaks`: each image's largest defect probability, for image_AUROC."""
         precision, recall, f1 = image_scores(images)
+        auroc = None if peaks is None else image_auroc(peaks, [cm.tp + cm.fn > 0 for cm in images])
         return cls(
             mIOU=mean_iou(total),
             DSC=mean_dice(total),
@@ -156,6 +177,7 @@ class Scores:
             image_precision=precision,
             image_recall=recall,
             image_F1=f1,
+            image_AUROC=auroc,
         )
 
     def as_dict(self) -> dict[str, float]:

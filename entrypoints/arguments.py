@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import argparse
 
+from application.values import EXPORT_FORMATS
+from domain.invocation import ENGINES
 from domain.tiling import GEOMETRIES
+from domain.tta import TTA_MODES
 from domain.training import MODES
 
 
@@ -26,9 +29,35 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
                         help="benchmark modes: read the configured dataset instead of in-memory batches")
     parser.add_argument("--validate_only", action="store_true", help="validate the model and pipeline only")
     parser.add_argument("--compile_only", action="store_true", help="compile the training step only")
+    add_inference_arguments(parser, "eval and inference_benchmark")
     parser.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
                         help="override any config key, e.g. --set train_input.class_id=2 (repeatable)")
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
+
+
+def add_inference_arguments(parser: argparse.ArgumentParser, where: str) -> None:
+    parser.add_argument("--tta", choices=TTA_MODES,
+                        help=f"{where}: test-time augmentation, averaging the probabilities of flipped (flip) or "
+                             "flipped and turned (d4, square inputs only) copies (default: none)")
+    parser.add_argument("--engine", choices=ENGINES,
+                        help=f"{where}: run an export (--model) with this runtime (default: tensorflow)")
+    parser.add_argument("--model", metavar="EXPORT_DIR", help=f"{where}: an export made by unet export")
+
+
+def add_min_area_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--min_area", type=int, metavar="PIXELS",
+                        help="remove predicted defect components smaller than this (default: calibration.json's, "
+                             "else 0)")
+
+
+def number_list(kind: type):
+    def parse(text: str) -> list:
+        try:
+            return [kind(item) for item in text.split(",") if item.strip()]
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") from None
+
+    return parse
 
 
 def tile_size(text: str) -> tuple[int, int]:
@@ -62,18 +91,22 @@ def make_parser() -> argparse.ArgumentParser:
     run.set_defaults(command="run")
 
     predict = commands.add_parser("predict", help="predict defect masks for images")
-    predict.add_argument("--model_dir", required=True)
+    predict.add_argument("--model_dir", help="a trained model_dir (or --model with an export)")
     predict.add_argument("--input", required=True, nargs="+", help="image files or folders")
     predict.add_argument("--output", required=True, help="folder for <stem>_mask.png and <stem>_overlay.png")
-    predict.add_argument("--threshold", type=float, help="defect probability threshold (default: the config's rule)")
+    predict.add_argument("--threshold", type=float,
+                         help="defect probability threshold (default: <model_dir>/calibration.json, the export's "
+                              "manifest, else the config's rule)")
     predict.add_argument("--checkpoint_path", help="checkpoint to use (default: the latest)")
     predict.add_argument("--probabilities", action="store_true",
                          help="also write <stem>_probability.png (16-bit, probability x 65535)")
     predict.add_argument("--rle-csv", dest="rle_csv", metavar="FILE",
                          help="write a Kaggle Severstal submission (ImageId,ClassId,EncodedPixels)")
     predict.add_argument("--class_id", type=int, help="ClassId of the submission rows (default: the config's)")
-    predict.add_argument("--min_area", type=int, default=0,
+    add_min_area_argument(predict)
+    predict.add_argument("--min_total_area", type=int, default=0,
                          help="submission: leave a row empty when the predicted area is below this many pixels")
+    add_inference_arguments(predict, "predict")
     add_geometry_arguments(predict)
     predict.add_argument("--tile", type=tile_size, metavar="HxW",
                          help="native geometry: largest piece run at once (default: the training image size)")
@@ -88,14 +121,35 @@ def make_parser() -> argparse.ArgumentParser:
     add_model_dir_config_arguments(report)
     report.set_defaults(command="report")
 
-    export = commands.add_parser("export", help="export a trained model as a TensorFlow SavedModel")
+    export = commands.add_parser("export", help="export a trained model (SavedModel, ONNX, OpenVINO IR, TFLite)")
     export.add_argument("--model_dir", required=True)
-    export.add_argument("--output", required=True, help="folder for the SavedModel")
-    export.add_argument("--threshold", type=float, help="mask probability threshold stored in the export")
+    export.add_argument("--output", required=True, help="folder for the export and its unet_export.json")
+    export.add_argument("--format", choices=EXPORT_FORMATS, default="savedmodel",
+                        help="savedmodel (default), onnx, openvino or tflite (fixed input size)")
+    export.add_argument("--int8", action="store_true",
+                        help="onnx, openvino, tflite: quantize to INT8 after training, calibrated on training images")
+    export.add_argument("--calibration_images", type=int, default=64, metavar="N",
+                        help="--int8: training images the quantization is calibrated on (default 64)")
+    export.add_argument("--tta", choices=TTA_MODES, default="none", help="build test-time augmentation into the export")
+    export.add_argument("--threshold", type=float,
+                        help="mask probability threshold stored in the export (default: calibration.json, else the config's)")
+    add_min_area_argument(export)
     export.add_argument("--checkpoint_path", help="checkpoint to export (default: the latest)")
     add_geometry_arguments(export)
     add_model_dir_config_arguments(export)
     export.set_defaults(command="export")
+
+    calibrate = commands.add_parser(
+        "calibrate", help="choose the threshold and smallest defect area on the evaluation split (calibration.json)")
+    calibrate.add_argument("--model_dir", required=True)
+    calibrate.add_argument("--checkpoint_path", help="checkpoint to calibrate (default: the best kept, else the latest)")
+    calibrate.add_argument("--tta", choices=TTA_MODES, default="none", help="calibrate with test-time augmentation")
+    calibrate.add_argument("--thresholds", type=number_list(float), metavar="T,T,...",
+                           help="probability thresholds to try (default 0.05 to 0.95 by 0.05; 0.5 always)")
+    calibrate.add_argument("--min_areas", type=number_list(int), metavar="A,A,...",
+                           help="smallest component areas to try, in pixels (default 0,4,8,...,2048)")
+    add_model_dir_config_arguments(calibrate)
+    calibrate.set_defaults(command="calibrate")
 
     records = commands.add_parser("write-tfrecords", help="convert the dataset a params file names to TFRecords")
     records.add_argument("-p", "--params", help="YAML params file (default: the built-in demo preset)")

@@ -16,6 +16,7 @@ from domain.errors import UnetError
 from entrypoints.arguments import make_parser
 from entrypoints.reporting import (
     print_benchmark,
+    print_calibration,
     print_compilation,
     print_evaluation,
     print_info,
@@ -54,6 +55,7 @@ def _runconfig_overrides(args: argparse.Namespace) -> dict:
         "eval_steps": args.eval_steps, "checkpoint_path": args.checkpoint_path, "cs_ip": args.cs_ip,
         "device": args.device, "warmup_steps": args.warmup_steps,
         "with_input_pipeline": True if args.with_input_pipeline else None,
+        "tta": args.tta, "engine": args.engine, "model": args.model,
         **{key: True for key, value in flags.items() if value},
     }
 
@@ -95,19 +97,27 @@ def _model_dir_container(args: argparse.Namespace):
 
 def command_predict(args: argparse.Namespace) -> int:
     from application.prediction import Submission
+    from entrypoints.container import build_container
 
-    predict = _model_dir_container(args).predict()
-    submission = Submission(args.rle_csv, args.class_id, args.min_area) if args.rle_csv else None
-    geometry = predict.default_geometry(args.geometry, args.tile, args.tile_overlap)
-    if geometry.mode == "native":
-        log.info("native resolution: padded to multiples of %d, tiles of %dx%d overlapping by %d pixels",
-                 geometry.stride, *geometry.tile, geometry.overlap)
-    report = predict.execute(
+    if args.model_dir is None and args.model is None:
+        raise UnetError("predict: needs --model_dir (a trained model) or --model (an export)")
+    if args.model is not None and args.model_dir is None:
+        container = build_container(args.params, {}, args.set)  # the export's manifest says the rest
+    else:
+        container = _model_dir_container(args)
+    submission = Submission(args.rle_csv, args.class_id, args.min_total_area) if args.rle_csv else None
+    report = container.predict().execute(
         args.input, args.output, checkpoint=args.checkpoint_path, threshold=args.threshold,
         progress=progress_printer("predicted"), save_probabilities=args.probabilities, submission=submission,
-        geometry=geometry,
+        mode=args.geometry, tile=args.tile, overlap=args.tile_overlap, min_area=args.min_area, tta=args.tta,
+        engine=args.engine or "tensorflow", model=args.model,
     )
-    log.info("wrote %d masks and overlays to %s (%s)", report.images_done, args.output, report.source)
+    geometry = report.geometry
+    if geometry is not None and geometry.mode == "native":
+        log.info("native resolution: padded to multiples of %d, tiles of %dx%d overlapping by %d pixels",
+                 geometry.stride, *geometry.tile, geometry.overlap)
+    log.info("wrote %d masks and overlays to %s (%s; %s; tta %s)", report.images_done, args.output, report.source,
+             report.decision, report.tta)
     for failure in report.failures:
         print(f"unet: failed: {failure}", file=sys.stderr)
     return EXIT_FAILURES if report.failures else 0
@@ -116,9 +126,24 @@ def command_predict(args: argparse.Namespace) -> int:
 def command_export(args: argparse.Namespace) -> int:
     report = _model_dir_container(args).export().execute(
         args.output, checkpoint=args.checkpoint_path, threshold=args.threshold, geometry=args.geometry,
+        format=args.format, int8=args.int8, tta=args.tta, min_area=args.min_area,
+        calibration_images=args.calibration_images,
     )
-    print(f"exported {report.source} to {report.path} (SavedModel, signature serving_default, "
-          f"mask threshold {report.threshold:g})")
+    kind = "SavedModel, signatures serving_default and network" if report.format == "savedmodel" else report.format
+    print(f"exported {report.source} to {report.path} ({kind}{', INT8' if report.int8 else ''}; {report.decision}; "
+          f"tta {report.tta})")
+    return 0
+
+
+def command_calibrate(args: argparse.Namespace) -> int:
+    from domain.calibration import DEFAULT_MIN_AREAS, DEFAULT_THRESHOLDS
+
+    report = _model_dir_container(args).calibrate().execute(
+        checkpoint=args.checkpoint_path, tta=args.tta, thresholds=args.thresholds or DEFAULT_THRESHOLDS,
+        min_areas=args.min_areas if args.min_areas is not None else DEFAULT_MIN_AREAS,
+        progress=lambda done: log.info("calibrating: %d images scored", done) if done % 100 == 0 else None,
+    )
+    print_calibration(report)
     return 0
 
 
@@ -184,6 +209,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "run": command_run,
     "predict": command_predict,
     "export": command_export,
+    "calibrate": command_calibrate,
     "report": command_report,
     "write-tfrecords": command_write_tfrecords,
     "info": command_info,

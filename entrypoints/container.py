@@ -27,6 +27,7 @@ from application.benchmark import BenchmarkUseCase
 from application.compilation import CompileUseCase
 from application.conversion import WriteRecordsUseCase
 from application.evaluation import EvaluateAllUseCase, EvaluateUseCase
+from application.calibrate import CalibrateUseCase
 from application.export import ExportUseCase
 from application.info import InfoUseCase
 from application.prediction import PredictUseCase
@@ -122,10 +123,28 @@ def _evaluator(experiment: ExperimentSpec, invocation: Invocation) -> Any:
     return TensorFlowEvaluator(experiment.eval_data.normalization(), device=invocation.device)
 
 
-def _predictor(invocation: Invocation) -> Any:
+def _predictor() -> Any:
     from adapters.tensorflow.predictor import TensorFlowPredictor
 
-    return TensorFlowPredictor(device=invocation.device)
+    return TensorFlowPredictor()
+
+
+def _engines(invocation: Invocation) -> Any:
+    from adapters.runtimes.registry import EngineRegistry
+
+    return EngineRegistry(device=invocation.device)
+
+
+def _components() -> Any:
+    from adapters.components import ScipyComponents
+
+    return ScipyComponents()
+
+
+def _calibration_store(experiment: ExperimentSpec) -> Any:
+    from adapters.calibration_file import JsonCalibrationStore
+
+    return JsonCalibrationStore(experiment.run.model_dir)
 
 
 def _exporter(plan) -> Any:
@@ -195,7 +214,10 @@ class Container(containers.DeclarativeContainer):
         cerebras=providers.Singleton(_cerebras_compiler, experiment, invocation),
     )
     evaluator = providers.Singleton(_evaluator, experiment, invocation)
-    predictor = providers.Singleton(_predictor, invocation)
+    predictor = providers.Singleton(_predictor)
+    engines = providers.Singleton(_engines, invocation)
+    components = providers.Singleton(_components)
+    calibration_store = providers.Singleton(_calibration_store, experiment)
     exporter = providers.Singleton(_exporter, device_plan)
     benchmarker = providers.Singleton(_benchmarker, experiment, invocation, device_plan)
 
@@ -215,6 +237,12 @@ class Container(containers.DeclarativeContainer):
     evaluate = providers.Singleton(
         EvaluateUseCase, builder, dataset, checkpoints, evaluator, artifacts,
         experiment.provided.model, experiment.provided.evaluation, experiment.provided.run, invocation, best_keeper,
+        engines=engines, components=components, calibration=calibration_store,
+    )
+    calibrate = providers.Factory(
+        CalibrateUseCase, builder, dataset, checkpoints, best_keeper, evaluator, engines, components,
+        calibration_store, experiment.provided.model, experiment.provided.eval_data, experiment.provided.evaluation,
+        experiment.provided.run,
     )
     evaluate_all = providers.Factory(EvaluateAllUseCase, evaluate, checkpoints)
     train_and_evaluate = providers.Factory(TrainAndEvaluateUseCase, train, evaluate, checkpoints)
@@ -229,11 +257,12 @@ class Container(containers.DeclarativeContainer):
     export = providers.Factory(
         ExportUseCase, builder, checkpoints, best_keeper, exporter, experiment.provided.model,
         experiment.provided.eval_data,
-        experiment.provided.evaluation.rule,
+        experiment.provided.evaluation.rule, calibration_store, dataset,
     )
     predict = providers.Factory(
         PredictUseCase, builder, checkpoints, best_keeper, predictor, images, artifacts,
         experiment.provided.model, experiment.provided.eval_data, experiment.provided.evaluation.rule,
+        engines=engines, components=components, calibration=calibration_store,
     )
     write_records = providers.Factory(
         WriteRecordsUseCase, sample_source, records_writer, experiment.provided.data,

@@ -22,7 +22,12 @@ DESCRIPTIONS = {
     "image_precision": "images predicted defective that are (any predicted pixel)",
     "image_recall": "defective images predicted defective",
     "image_F1": "F1 of the image-level decision",
+    "image_AUROC": "AUROC of defective vs good images, scored by their largest probability",
 }
+
+
+def _figure(value: float | None) -> str:
+    return "   n/a" if value is None else f"{value:.4f}"
 
 
 def print_training(outcome) -> None:
@@ -66,9 +71,10 @@ def print_evaluation(results, experiment) -> None:
     names = experiment.evaluation.reported_scores()
     for result in results:
         scores = result.scores.as_dict()
-        print(f"evaluation at step {result.step} on {result.num_images} images:")
+        print(f"evaluation at step {result.step} on {result.num_images} images ({result.decision}; "
+              f"tta {result.tta}):")
         for name in names:
-            print(f"  {name:<15} {scores[name]:.4f}   {DESCRIPTIONS[name]}")
+            print(f"  {name:<15} {_figure(scores[name])}   {DESCRIPTIONS[name]}")
         if result.threshold_scores:
             columns = ("mIOU", "DSC", "defect_IoU", "defect_Dice", "per_image_Dice")
             print("  " + f"{'threshold':<10}" + "".join(f"{c:>15}" for c in columns))
@@ -82,6 +88,30 @@ def print_evaluation(results, experiment) -> None:
         for path in result.written:
             if path.endswith("results.json") or "/samples/" in path:
                 print(f"  wrote {path}")
+
+
+def print_calibration(report) -> None:
+    found, chosen = report.found, report.calibration
+    print(f"calibrated {report.source} on {report.num_images} evaluation images "
+          f"({len(found.candidates)} candidates):")
+    columns = ("defect_Dice", "image_precision", "image_recall", "image_F1")
+    print(f"  {'':<10}{'threshold':>10}{'min_area':>10}" + "".join(f"{c:>17}" for c in columns))
+    best_by_threshold = {}
+    for candidate in found.candidates:
+        kept = best_by_threshold.get(candidate.threshold)
+        if kept is None or candidate.defect_Dice > kept.defect_Dice:
+            best_by_threshold[candidate.threshold] = candidate
+    rows = [("0.5 rule", found.baseline), ("chosen", found.best)]
+    rows += [("", c) for t, c in sorted(best_by_threshold.items()) if c not in (found.baseline, found.best)]
+    for label, candidate in rows:
+        values = candidate.as_dict()
+        print(f"  {label:<10}{candidate.threshold:>10g}{candidate.min_area:>10}"
+              + "".join(f"{values[c]:>17.4f}" for c in columns))
+    area = "pixels at each image's own scale" if chosen.area_at is None else \
+        f"pixels at {chosen.area_at[0]}x{chosen.area_at[1]}, scaled to each image's size"
+    print(f"chose threshold {chosen.threshold:g} and min_area {chosen.min_area} ({area}); defect Dice "
+          f"{found.baseline.defect_Dice:.4f} -> {found.best.defect_Dice:.4f}; wrote {report.written}")
+    print("predict, export and evaluation of this model_dir now use it; calibrate on data other than your final test")
 
 
 def print_info(report, as_json: bool = False) -> None:

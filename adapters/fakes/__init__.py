@@ -3,6 +3,7 @@
     from adapters.fakes import FakeTrainer, FakeCheckpoints, FakeModelBuilder, ...
 """
 
+from adapters.fakes.engines import FakeCalibrationStore, FakeEngine, FakeEngines
 from adapters.fakes.roles import (
     FakeBenchmarker,
     FakeBestKeeper,
@@ -29,7 +30,7 @@ from adapters.fakes.stores import (
 )
 
 __all__ = [
-    "FakeBenchmarker", "FakeBestKeeper", "FakeCheckpoints", "FakeCompiler", "FakeConfigStore", "FakeDatasetReader", "FakeEvaluator",
+    "FakeBenchmarker", "FakeBestKeeper", "FakeCalibrationStore", "FakeEngine", "FakeEngines", "FakeCheckpoints", "FakeCompiler", "FakeConfigStore", "FakeDatasetReader", "FakeEvaluator",
     "FakeExporter", "FakeImageSource", "FakeMachineProbe", "FakeModel", "FakeModelBuilder", "FakePredictor", "FakeRecordWriter",
     "FakeRunHistory", "FakeSampleSource", "FakeTrainer", "InMemoryArtifactStore", "RecordingObserver",
     "RecordingRenderer",

@@ -23,6 +23,7 @@ from application.values import (
     CheckpointRef,
     CompileDetails,
     CompileJob,
+    EvaluatedMap,
     ExportRequest,
     ImageEvaluation,
     SamplePicture,
@@ -172,23 +173,37 @@ class FakeEvaluator:
                 weights = ~np.isin(truth.astype(int), list(ignore_labels)) & (np.asarray(mask) >= 0)
                 decisions = [rule.on_logits(logits) for rule in rules]
                 gray = np.clip(image[..., 0] * 255, 0, 255).astype(np.uint8)
+                peak = float(1.0 / (1.0 + np.exp(-logits[weights].max()))) if weights.any() else 0.0
                 yield ImageEvaluation(
                     counts=tuple(ConfusionMatrix.from_masks(truth, decision, weights) for decision in decisions),
                     picture=lambda n=index, g=gray, t=truth, d=decisions[0]: SamplePicture(n, g, t[..., 0], d[..., 0]),
+                    peak=peak,
                 )
                 index += 1
+
+
+    def maps(self, engine: Any, stream: Any, max_batches: int | None = None,
+             ignore_labels: Sequence[int] = ()) -> Iterator[EvaluatedMap]:
+        for batch_index, (images, masks) in enumerate(stream):
+            if max_batches is not None and batch_index >= max_batches:
+                break
+            for image, mask, probabilities in zip(images, masks, engine.probabilities(np.asarray(images))):
+                truth = binarize_truth(mask[..., 0])
+                counted = ~np.isin(truth.astype(int), list(ignore_labels)) & (np.asarray(mask[..., 0]) >= 0)
+                yield EvaluatedMap(image=np.clip(image[..., 0] * 255, 0, 255).astype(np.uint8),
+                                   probabilities=probabilities, truth=truth, counted=counted)
 
 
 class FakePredictor:
     def __init__(self) -> None:
         self.tile_batches: list[tuple[int, ...]] = []  # shapes predict_tiles was called with
 
-    def predict(self, model: FakeModel, images: Sequence[np.ndarray], size: tuple[int, int]) -> list[np.ndarray]:
-        return [1.0 / (1.0 + np.exp(-model.logits(image)[..., 0])) for image in images]
+    def predict(self, engine: Any, images: Sequence[np.ndarray], size: tuple[int, int]) -> list[np.ndarray]:
+        return [engine.probabilities(np.asarray(image)[None])[0] for image in images]
 
-    def predict_tiles(self, model: FakeModel, tiles: np.ndarray) -> np.ndarray:
+    def predict_tiles(self, engine: Any, tiles: np.ndarray) -> np.ndarray:
         self.tile_batches.append(tiles.shape)
-        return np.stack(self.predict(model, list(tiles), tiles.shape[1:3]))
+        return engine.probabilities(tiles)
 
 
 class FakeExporter:

@@ -5,8 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+import numpy as np
+
 from adapters.tensorflow.device import device_scope
-from application.values import ImageEvaluation, SamplePicture
+from application.ports import InferenceEngine
+from application.values import EvaluatedMap, ImageEvaluation, SamplePicture
 from domain.data import denormalize
 from domain.masks import TRUTH_THRESHOLD, DecisionRule, binarize_truth
 from domain.metrics import ConfusionMatrix
@@ -37,7 +40,9 @@ def _counter(model: Any, rules: Sequence[DecisionRule], ignore_labels: Sequence[
             [pixels(~truth & ~predicted), pixels(~truth & predicted),
              pixels(truth & ~predicted), pixels(truth & predicted)], axis=2,
         )
-        return counts, predicted[..., :1]
+        # The image's largest counted logit, as a probability (the image_AUROC score).
+        peak = tf.sigmoid(tf.reduce_max(tf.where(keep[..., 0], logits[..., 0], -1e9), axis=[1, 2]))
+        return counts, predicted[..., :1], peak
 
     return count
 
@@ -59,13 +64,31 @@ class TensorFlowEvaluator:
             for batch_index, (images, masks) in enumerate(stream):
                 if max_batches is not None and batch_index >= max_batches:
                     break
-                counts, predicted = count(images, masks)
-                for position, rows in enumerate(counts.numpy()):  # (rules, 4) per image
+                counts, predicted, peaks = count(images, masks)
+                for position, (rows, peak) in enumerate(zip(counts.numpy(), peaks.numpy())):  # (rules, 4) per image
                     yield ImageEvaluation(
                         counts=tuple(ConfusionMatrix.from_counts(row) for row in rows),
                         picture=self._picture(index, images, masks, predicted, position),
+                        peak=float(peak),
                     )
                     index += 1
+
+    def maps(self, engine: InferenceEngine, stream: Any, max_batches: int | None = None,
+             ignore_labels: Sequence[int] = ()) -> Iterator[EvaluatedMap]:
+        """The engine's probabilities per image, cut to the image's own size."""
+        for batch_index, (images, masks) in enumerate(stream):
+            if max_batches is not None and batch_index >= max_batches:
+                break
+            images, masks = images.numpy(), masks.numpy()[..., 0]
+            for image, mask, probabilities in zip(images, masks, engine.probabilities(images)):
+                height, width = unpadded_size(mask)
+                mask = mask[:height, :width]
+                truth = binarize_truth(mask)
+                counted = (mask > PAD_LABEL) & ~np.isin(truth.astype(np.int32), list(ignore_labels))
+                yield EvaluatedMap(
+                    image=denormalize(image[:height, :width, 0], self._normalization),
+                    probabilities=probabilities[:height, :width], truth=truth, counted=counted,
+                )
 
     def _picture(self, index: int, images: Any, masks: Any, predicted: Any, position: int):
         """The sample picture of one image of the batch, built only when the keeper asks."""

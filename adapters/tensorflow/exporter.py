@@ -1,15 +1,98 @@
-"""TensorFlowExporter: a SavedModel that takes uint8 images of any size, with a manifest."""
+"""TensorFlowExporter: the trained network as a SavedModel, ONNX, OpenVINO IR or TFLite file,
+with a manifest (unet_export.json) saying how it takes images."""
 
 from __future__ import annotations
 
-import json
+import importlib
+import itertools
+import tempfile
 from pathlib import Path
 from typing import Any
 
-from application.values import ExportRequest
+import numpy as np
+
+from adapters.runtimes.manifest import MODEL_FILES, VERSION, write_manifest
+from application.values import ExportManifest, ExportRequest
 from domain.errors import UnetError
 
-MANIFEST = "unet_export.json"
+
+def _network(model: Any, tta: str) -> Any:
+    """Normalized (N, H, W, C) float32 -> defect probabilities (N, H, W, 1), TTA averaged."""
+    import tensorflow as tf
+
+    from adapters.tensorflow.tta_graph import averaged_graph
+
+    def probabilities(x):
+        return tf.sigmoid(tf.cast(model(x, training=False), tf.float32))
+
+    return lambda x: averaged_graph(probabilities, x, tta)
+
+
+def _saved_model(model: Any, request: ExportRequest, target: Path) -> None:
+    """`serving_default` takes uint8 images (N, H, W, 1) of any size and returns `probabilities`
+    and `mask` (uint8 0/255, threshold only) at that size, with the preprocessing of `unet
+    predict`; `network` is the bare network that `unet predict --engine tensorflow` runs."""
+    import tensorflow as tf
+
+    from adapters.tensorflow.padding import mirror_pad_to_stride
+
+    channels = int(model.input_shape[-1])
+    scale, offset = request.normalization
+    stride, size, threshold = request.native_stride, request.input_size, request.threshold
+    network = _network(model, request.tta)
+
+    class Serving(tf.Module):
+        def __init__(self, keras_model):
+            super().__init__()
+            self.keras_model = keras_model
+
+        @tf.function(input_signature=[tf.TensorSpec([None, None, None, 1], tf.uint8, name="images")])
+        def serve(self, images):
+            original = tf.shape(images)[1:3]
+            inputs = tf.tile(tf.cast(images, tf.float32) * scale + offset, [1, 1, 1, channels])
+            inputs = mirror_pad_to_stride(inputs, stride) if stride else tf.image.resize(inputs, size)
+            probabilities = network(inputs)
+            if stride:
+                probabilities = probabilities[:, : original[0], : original[1]]
+            else:
+                probabilities = tf.image.resize(probabilities, original)
+            mask = tf.cast(probabilities > threshold, tf.uint8) * 255
+            return {"probabilities": probabilities, "mask": mask}
+
+        @tf.function(input_signature=[tf.TensorSpec([None, None, None, channels], tf.float32, name="inputs")])
+        def network(self, inputs):
+            return {"probabilities": network(inputs)}
+
+    module = Serving(model)
+    tf.saved_model.save(module, str(target), signatures={"serving_default": module.serve, "network": module.network})
+
+
+def core_archive(model: Any, tta: str, directory: Path, size: tuple[int, int] | None) -> None:
+    """The bare network as a SavedModel through Keras' own export, which the converters read
+    (a tf.Module wrapper leaves Keras 3 variables unfrozen for TFLite). `size` fixes H and W."""
+    import keras
+    import tensorflow as tf
+
+    channels = int(model.input_shape[-1])
+    height, width = size or (None, None)
+    network = _network(model, tta)
+    archive = keras.export.ExportArchive()
+    archive.track(model)
+    archive.add_endpoint("serve", lambda x: {"probabilities": network(x)},
+                         input_signature=[tf.TensorSpec([None, height, width, channels], tf.float32, name="inputs")])
+    archive.write_out(str(directory), verbose=False)
+
+
+def calibration_images(stream: Any, count: int) -> np.ndarray:
+    """`count` normalized training images (N, H, W, C) for post-training quantization."""
+    images: list[np.ndarray] = []
+    for batch, _ in itertools.islice(iter(stream), count):
+        images.extend(np.asarray(batch))
+        if len(images) >= count:
+            break
+    if not images:
+        raise UnetError("--int8: the training split gave no calibration images")
+    return np.stack(images[:count]).astype(np.float32)
 
 
 class TensorFlowExporter:
@@ -17,48 +100,38 @@ class TensorFlowExporter:
         self._policy = policy
 
     def export(self, model: Any, request: ExportRequest) -> str:
-        """`serving_default` takes uint8 images (N, H, W, 1) of any size and returns
-        `probabilities` (float32) and `mask` (uint8 0/255) at that size, with the same
-        preprocessing as `unet predict`: normalize, resize to the input size, predict, resize
-        back; or, native, mirror-pad to a multiple of the stride, predict, crop."""
         import tensorflow as tf
 
-        from adapters.tensorflow.padding import mirror_pad_to_stride
-
-        channels = int(model.input_shape[-1])
-        scale, offset = request.normalization
-        stride, size, threshold = request.native_stride, request.input_size, request.threshold
-
-        class Serving(tf.Module):
-            def __init__(self, network):
-                super().__init__()
-                self.network = network
-
-            @tf.function(input_signature=[tf.TensorSpec([None, None, None, 1], tf.uint8, name="images")])
-            def serve(self, images):
-                original = tf.shape(images)[1:3]
-                inputs = tf.tile(tf.cast(images, tf.float32) * scale + offset, [1, 1, 1, channels])
-                if stride:
-                    inputs = mirror_pad_to_stride(inputs, stride)
-                else:
-                    inputs = tf.image.resize(inputs, size)
-                probabilities = tf.sigmoid(tf.cast(self.network(inputs, training=False), tf.float32))
-                if stride:
-                    probabilities = probabilities[:, : original[0], : original[1]]
-                else:
-                    probabilities = tf.image.resize(probabilities, original)
-                mask = tf.cast(probabilities > threshold, tf.uint8) * 255
-                return {"probabilities": probabilities, "mask": mask}
-
-        module = Serving(model)
         target = Path(request.output)
+        fixed = request.format == "tflite"
         try:
-            tf.saved_model.save(module, str(target), signatures={"serving_default": module.serve})
-            (target / MANIFEST).write_text(json.dumps({
-                "step": request.step, "threshold": threshold, "input_size": list(size),
-                "normalization": {"scale": scale, "offset": offset}, "precision": self._policy,
-                "geometry": request.geometry, "stride": stride,
-            }, indent=2) + "\n")
+            target.mkdir(parents=True, exist_ok=True)
+            if request.format == "savedmodel":
+                _saved_model(model, request, target)
+            else:
+                converter = importlib.import_module(f"adapters.runtimes.{request.format}")
+                samples = calibration_images(request.calibration_stream, request.calibration_images) \
+                    if request.int8 else None
+                with tempfile.TemporaryDirectory(prefix="unet-core-") as core:
+                    core_archive(model, request.tta, Path(core), request.input_size if fixed else None)
+                    converter.convert(Path(core), target / MODEL_FILES[request.format], samples)
+            write_manifest(target, ExportManifest(
+                format=request.format, model_file=MODEL_FILES[request.format], step=request.step,
+                input_size=request.input_size, channels=int(model.input_shape[-1]),
+                normalization=request.normalization, threshold=request.threshold, min_area=request.min_area,
+                area_at=request.area_at, tta=request.tta, geometry=request.geometry,
+                stride=request.stride, precision="int8" if request.int8 else self._policy,
+                fixed_size=fixed, manifest_version=VERSION, producer=_producer(),
+            ))
         except (OSError, tf.errors.OpError) as error:
             raise UnetError(f"{target}: cannot write the export ({str(error).splitlines()[0][:160]})") from None
         return str(target)
+
+
+def _producer() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return f"unet-defects {version('unet-defects')}"
+    except PackageNotFoundError:
+        return "unet-defects"

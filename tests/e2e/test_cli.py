@@ -244,7 +244,7 @@ def test_export_writes_a_savedmodel(trained_dir, tmp_path):
     root, _ = trained_dir
     result = unet("export", "--model_dir", str(root / "model"), "--output", str(tmp_path / "exported"))
     assert result.returncode == 0, result.stderr
-    assert "signature serving_default" in result.stdout
+    assert "signatures serving_default and network" in result.stdout
     assert (tmp_path / "exported" / "saved_model.pb").is_file()
     manifest = json.loads((tmp_path / "exported" / "unet_export.json").read_text())
     assert manifest["threshold"] == 0.5 and manifest["input_size"] == [32, 32]

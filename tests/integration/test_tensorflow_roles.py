@@ -62,8 +62,9 @@ def test_eval_use_case_writes_results_json_with_every_key(trained):
     result = container.evaluate().execute()
     saved = json.loads((model_dir / "eval" / "results.json").read_text())
     assert set(saved) == {"mIOU", "DSC", "MPCA", "Acc", "defect_IoU", "defect_Dice", "per_image_Dice",
-                          "image_precision", "image_recall", "image_F1", "global_step", "num_images", "checkpoint", "true_defect_fraction",
-                          "predicted_defect_fraction", "collapsed"}
+                          "image_precision", "image_recall", "image_F1", "image_AUROC", "image_AUROC_score",
+                          "global_step", "num_images", "checkpoint", "true_defect_fraction",
+                          "predicted_defect_fraction", "collapsed", "decision", "tta"}
     assert saved["checkpoint"].endswith(f"model.ckpt-{result.step}")
     assert saved["global_step"] == result.step and saved["num_images"] == 5
     assert (model_dir / "eval" / f"results-{result.step}.json").is_file()
@@ -91,7 +92,7 @@ def test_predict_returns_probabilities_at_each_image_size(trained):
     model = container.builder().build(container.experiment().model)
     container.checkpoints().restore(model)
     images = [np.zeros((20, 30, 1), np.float32), np.ones((64, 48, 1), np.float32)]
-    probabilities = container.predictor().predict(model, images, (32, 32))
+    probabilities = container.predictor().predict(container.engines().from_model(model), images, (32, 32))
     assert [p.shape for p in probabilities] == [(20, 30), (64, 48)]
     assert all(((p >= 0) & (p <= 1)).all() for p in probabilities)
 
@@ -141,7 +142,7 @@ def test_the_exported_savedmodel_reloads_and_equals_predict(trained, tmp_path):
         image = rng.integers(0, 256, size=(height, width), dtype=np.uint8)
         outputs = serving(images=tf.constant(image[None, ..., None]))
         expected = container.predictor().predict(
-            model, [normalize(image[..., None], data.normalization())], (data.height, data.width)
+            container.engines().from_model(model), [normalize(image[..., None], data.normalization())], (data.height, data.width)
         )[0]
         probabilities = outputs["probabilities"].numpy()[0, ..., 0]
         assert probabilities.shape == (height, width)

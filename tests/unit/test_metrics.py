@@ -62,7 +62,7 @@ def test_scores_compute_all_names_and_add_up():
     assert total == ConfusionMatrix(11, 22, 33, 44)
     scores = Scores.compute(total, [total])
     assert set(scores.as_dict()) == {"mIOU", "DSC", "MPCA", "Acc", "defect_IoU", "defect_Dice", "per_image_Dice",
-                                     "image_precision", "image_recall", "image_F1"}
+                                     "image_precision", "image_recall", "image_F1", "image_AUROC"}
 
 
 def test_default_rule_is_probability_one_half_and_reference_rule_is_logit_one_half():

@@ -4,8 +4,11 @@ import attrs
 import numpy as np
 import pytest
 
+from adapters.components import ScipyComponents
 from adapters.fakes import (
     FakeBestKeeper,
+    FakeCalibrationStore,
+    FakeEngines,
     FakeCheckpoints,
     FakeConfigStore,
     FakeDatasetReader,
@@ -63,10 +66,14 @@ class World:
         self.config_store = FakeConfigStore()
         self.predictor = FakePredictor()
         self.exporter = FakeExporter()
+        self.engines = FakeEngines()
+        self.components = ScipyComponents()
+        self.calibration = FakeCalibrationStore()
         self.experiment = experiment_for(run)
         self.train = self.train_with(invocation)
         self.evaluate = EvaluateUseCase(self.builder, self.reader, self.checkpoints, FakeEvaluator(), self.artifacts,
-                                        TOPOLOGY, evaluation, run, invocation, self.best)
+                                        TOPOLOGY, evaluation, run, invocation, self.best, engines=self.engines,
+                                        components=self.components, calibration=self.calibration)
 
     def train_with(self, invocation: Invocation) -> TrainUseCase:
         return TrainUseCase(self.builder, self.reader, self.checkpoints, self.trainer, self.observer,
@@ -74,13 +81,14 @@ class World:
 
     def predict(self, images, data, **options) -> PredictUseCase:
         return PredictUseCase(self.builder, self.checkpoints, self.best, self.predictor, images, self.artifacts,
-                              TOPOLOGY, data, EvalSpec().rule, **options)
+                              TOPOLOGY, data, EvalSpec().rule, engines=self.engines, components=self.components,
+                              calibration=self.calibration, **options)
 
     def export(self, data):
         from application.export import ExportUseCase
 
         return ExportUseCase(self.builder, self.checkpoints, self.best, self.exporter, TOPOLOGY, data,
-                             EvalSpec().rule)
+                             EvalSpec().rule, self.calibration, self.reader)
 
 
 def test_train_reaches_max_steps_and_keeps_the_newest_checkpoints():
@@ -208,7 +216,7 @@ def test_predict_writes_a_submission_row_per_image_that_round_trips():
     data = DataSpec(dataset="DAGM2007Dataset", dataset_path="d", image_shape=(8, 8, 1), normalize_data_method="zero_one")
     predict = world.predict(images, data)
     report = predict.execute(["in/"], "out", save_probabilities=True,
-                             submission=Submission("out/sub.csv", class_id=3, min_area=2))
+                             submission=Submission("out/sub.csv", class_id=3, min_total_area=2))
     rows = world.artifacts.submissions["out/sub.csv"]
     assert [(name, class_id) for name, class_id, _ in rows] == [("one.jpg", 3), ("small.jpg", 3), ("empty.jpg", 3)]
     np.testing.assert_array_equal(rle.decode(rows[0][2], (6, 5)), one > 0)

@@ -1,0 +1,36 @@
+"""Connected defect components, labelled by scipy.ndimage (8-connectivity)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from domain.calibration import ComponentTable
+
+_EIGHT_NEIGHBOURS = np.ones((3, 3), bool)
+
+
+def _labels(decision: np.ndarray) -> tuple[np.ndarray, int]:
+    from scipy import ndimage
+
+    return ndimage.label(np.asarray(decision, bool), structure=_EIGHT_NEIGHBOURS)
+
+
+class ScipyComponents:
+    def remove_small(self, decision: np.ndarray, min_area: int) -> np.ndarray:
+        """The decision without the components of fewer than `min_area` pixels."""
+        decision = np.asarray(decision, bool)
+        if min_area <= 1 or not decision.any():
+            return decision
+        labels, count = _labels(decision)
+        areas = np.bincount(labels.ravel(), minlength=count + 1)
+        keep = areas >= min_area
+        keep[0] = False
+        return keep[labels]
+
+    def table(self, decision: np.ndarray, truth: np.ndarray) -> ComponentTable:
+        """Each component's area and how many of its pixels are true defect."""
+        truth = np.asarray(truth, bool)
+        labels, count = _labels(decision)
+        areas = np.bincount(labels.ravel(), minlength=count + 1)[1:]
+        hits = np.bincount(labels[truth], minlength=count + 1)[1:]
+        return ComponentTable(areas=areas, hits=hits, truth_pixels=int(np.count_nonzero(truth)))

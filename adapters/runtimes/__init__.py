@@ -1,0 +1,1 @@
+"""Inference runtimes: one module per runtime, holding its export converter and its engine."""

@@ -1,0 +1,57 @@
+"""unet_export.json: what an export holds, read back strictly (an export is a contract)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import attrs
+
+from adapters.artifacts import write_json
+from application.values import EXPORT_FORMATS, ExportManifest
+from domain.errors import DataError
+
+MANIFEST = "unet_export.json"
+VERSION = 2
+_FIELDS = {field.name for field in attrs.fields(ExportManifest)}
+_REQUIRED = {field.name for field in attrs.fields(ExportManifest) if field.default is attrs.NOTHING}
+MODEL_FILES = {"savedmodel": "saved_model.pb", "onnx": "model.onnx", "openvino": "model.xml", "tflite": "model.tflite"}
+
+
+def write_manifest(directory: str | Path, manifest: ExportManifest) -> str:
+    path = Path(directory) / MANIFEST
+    payload = attrs.asdict(manifest)
+    payload["normalization"] = list(manifest.normalization)
+    write_json(path, payload)
+    return str(path)
+
+
+def read_manifest(directory: str | Path) -> ExportManifest:
+    """The manifest of an export folder; one line naming the file for anything amiss."""
+    path = Path(directory) / MANIFEST
+    if not Path(directory).is_dir():
+        raise DataError(f"{directory}: no such export folder")
+    if not path.is_file():
+        raise DataError(f"{directory}: no {MANIFEST} (not an export made by unet export)")
+    try:
+        payload = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise DataError(f"{path}: not JSON ({str(error).splitlines()[0]})") from None
+    if not isinstance(payload, dict):
+        raise DataError(f"{path}: expected a JSON object")
+    version = payload.get("manifest_version", 1)
+    if version != VERSION:
+        raise DataError(f"{path}: written by another version of unet-defects (manifest_version {version}, this "
+                        f"one reads {VERSION}); export the model again")
+    unknown = sorted(set(payload) - _FIELDS)
+    if unknown:
+        raise DataError(f"{path}: unknown keys {', '.join(unknown)}")
+    missing = sorted(_REQUIRED - set(payload))
+    if missing:
+        raise DataError(f"{path}: missing keys {', '.join(missing)}")
+    if payload["format"] not in EXPORT_FORMATS:
+        raise DataError(f"{path}: unknown format {payload['format']!r}; expected one of: {', '.join(EXPORT_FORMATS)}")
+    try:
+        return ExportManifest(**payload)
+    except (TypeError, ValueError) as error:
+        raise DataError(f"{path}: {str(error).splitlines()[0]}") from None

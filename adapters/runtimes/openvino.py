@@ -1,0 +1,38 @@
+"""OpenVINO IR: converted from the SavedModel by OpenVINO's model converter, run by its CPU
+plugin; INT8 by NNCF, OpenVINO's post-training quantization."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from adapters.runtimes.extras import require
+from domain.errors import DataError
+
+# On two cores the LATENCY hint beat THROUGHPUT at batch 8 too (tests/benchmarks/bench_engines.py).
+DEFAULT_HINT = "LATENCY"
+
+
+def convert(core: Path, target: Path, calibration: np.ndarray | None) -> None:
+    ov = require("openvino", "--format openvino")
+    model = ov.convert_model(str(core))
+    if calibration is not None:
+        nncf = require("nncf", "--format openvino --int8")
+        model = nncf.quantize(model, nncf.Dataset([image[None] for image in calibration]),
+                              subset_size=len(calibration))
+    ov.save_model(model, str(target))
+
+
+class OpenVinoEngine:
+    name = "openvino"
+
+    def __init__(self, path: Path, hint: str = DEFAULT_HINT) -> None:
+        ov = require("openvino", "--engine openvino")
+        try:
+            self._compiled = ov.Core().compile_model(str(path), "CPU", {"PERFORMANCE_HINT": hint})
+        except Exception as error:  # OpenVINO raises RuntimeError subclasses of its own for bad files
+            raise DataError(f"{path}: not a model OpenVINO can load ({str(error).splitlines()[0][:160]})") from None
+
+    def probabilities(self, batch: np.ndarray) -> np.ndarray:
+        return np.asarray(self._compiled(np.ascontiguousarray(batch, np.float32))[0])[..., 0]

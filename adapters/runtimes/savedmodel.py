@@ -1,0 +1,31 @@
+"""The SavedModel export run by TensorFlow: its `network` signature, the bare network."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from adapters.tensorflow.device import device_scope
+from domain.errors import DataError
+
+
+class SavedModelEngine:
+    name = "tensorflow"
+
+    def __init__(self, directory: Path, device: str | None = None) -> None:
+        import tensorflow as tf
+
+        try:
+            self._loaded = tf.saved_model.load(str(directory))
+            self._network = self._loaded.signatures["network"]
+        except (OSError, ValueError, KeyError, tf.errors.OpError) as error:
+            raise DataError(f"{directory}: not a SavedModel export with a network signature "
+                            f"({str(error).splitlines()[0][:160]})") from None
+        self._device = device
+
+    def probabilities(self, batch: np.ndarray) -> np.ndarray:
+        import tensorflow as tf
+
+        with device_scope(self._device):
+            return self._network(inputs=tf.constant(batch, tf.float32))["probabilities"].numpy()[..., 0]

@@ -1,0 +1,56 @@
+"""TensorFlow Lite (LiteRT): converted from a fixed-size SavedModel by TensorFlow's converter
+(flexible height and width would need Flex ops), run by the LiteRT interpreter with XNNPACK;
+INT8 by the converter's post-training quantization (float input and output)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from adapters.runtimes.extras import require
+from domain.errors import DataError
+
+
+def convert(core: Path, target: Path, calibration: np.ndarray | None) -> None:
+    import tensorflow as tf
+
+    converter = tf.lite.TFLiteConverter.from_saved_model(str(core))
+    if calibration is not None:
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        converter.representative_dataset = lambda: ([image[None]] for image in calibration)
+    target.write_bytes(converter.convert())
+
+
+class TFLiteEngine:
+    """Batches of any size; inputs smaller than the fixed size are mirror-padded (bottom and
+    right) and their probabilities cut back."""
+
+    name = "tflite"
+
+    def __init__(self, path: Path, size: tuple[int, int], threads: int | None = None) -> None:
+        litert = require("ai_edge_litert.interpreter", "--engine tflite")
+        try:
+            self._interpreter = litert.Interpreter(model_path=str(path), num_threads=threads)
+        except (ValueError, RuntimeError) as error:
+            raise DataError(f"{path}: not a TFLite model ({str(error).splitlines()[0][:160]})") from None
+        self._input = self._interpreter.get_input_details()[0]["index"]
+        self._output = self._interpreter.get_output_details()[0]["index"]
+        self._size = size
+        self._batch: int | None = None
+
+    def probabilities(self, batch: np.ndarray) -> np.ndarray:
+        batch = np.asarray(batch, np.float32)
+        height, width = batch.shape[1:3]
+        if height > self._size[0] or width > self._size[1]:
+            raise DataError(f"TFLite export: inputs of {height}x{width} exceed its fixed size "
+                            f"{self._size[0]}x{self._size[1]}; predict with tiles of at most that size")
+        padded = np.pad(batch, ((0, 0), (0, self._size[0] - height), (0, self._size[1] - width), (0, 0)),
+                        mode="symmetric")
+        if self._batch != len(padded):
+            self._interpreter.resize_tensor_input(self._input, list(padded.shape))
+            self._interpreter.allocate_tensors()
+            self._batch = len(padded)
+        self._interpreter.set_tensor(self._input, np.ascontiguousarray(padded))
+        self._interpreter.invoke()
+        return self._interpreter.get_tensor(self._output)[:, :height, :width, 0].copy()

@@ -1,0 +1,127 @@
+"""Calibration: the pixel threshold and smallest defect area that maximize defect Dice.
+
+The search runs on component tables: for each image and candidate threshold, the area of each
+connected predicted component and how many of its pixels are true defect. Removing the
+components below `min_area` then changes the counts without labelling the image again, so
+every (threshold, min_area) pair costs a few array sums.
+
+The pair (0.5, 0) is always a candidate and wins ties, so calibration never lowers defect Dice
+against the plain 0.5 rule on the data it was chosen on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import attrs
+import numpy as np
+
+from domain.errors import ConfigError
+from domain.metrics import defined_ratio
+
+DEFAULT_THRESHOLDS = tuple(round(0.05 * step, 2) for step in range(1, 20))  # 0.05 .. 0.95
+DEFAULT_MIN_AREAS = (0, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048)
+BASELINE = (0.5, 0)
+
+
+@attrs.frozen
+class ComponentTable:
+    """One image under one threshold: each predicted component's area and true-defect pixels,
+    and the image's true defect pixels."""
+
+    areas: np.ndarray = attrs.field(converter=lambda a: np.asarray(a, np.int64), eq=False)
+    hits: np.ndarray = attrs.field(converter=lambda a: np.asarray(a, np.int64), eq=False)
+    truth_pixels: int = 0
+
+    def counts(self, min_area: int) -> tuple[int, int, int, bool]:
+        """(tp, fp, fn, predicted defective) once components below `min_area` are removed."""
+        kept = self.areas >= max(min_area, 1)
+        tp = int(self.hits[kept].sum())
+        fp = int(self.areas[kept].sum()) - tp
+        return tp, fp, self.truth_pixels - tp, bool(kept.any())
+
+
+@attrs.frozen
+class CandidateScores:
+    threshold: float
+    min_area: int
+    defect_Dice: float
+    image_precision: float
+    image_recall: float
+    image_F1: float
+
+    def as_dict(self) -> dict:
+        return attrs.asdict(self)
+
+
+@attrs.frozen
+class Calibration:
+    """What `unet calibrate` chose and what predict, export and evaluation apply."""
+
+    threshold: float
+    min_area: int
+    # The size the areas were measured at: None when images were scored at their own scale,
+    # else (height, width) of the resized evaluation images (areas are scaled to each image).
+    area_at: tuple[int, int] | None = None
+    chosen_on: str = ""
+    before: CandidateScores | None = None
+    after: CandidateScores | None = None
+
+    def __attrs_post_init__(self) -> None:
+        if not 0.0 < self.threshold < 1.0:
+            raise ConfigError(f"calibration threshold must be in (0, 1), got {self.threshold}")
+        if self.min_area < 0:
+            raise ConfigError(f"calibration min_area must be 0 or more, got {self.min_area}")
+
+    def min_area_for(self, height: int, width: int) -> int:
+        return scaled_min_area(self.min_area, self.area_at, height, width)
+
+
+def scaled_min_area(min_area: int, area_at: tuple[int, int] | None, height: int, width: int) -> int:
+    """min_area (measured at `area_at`, None: at the image's own scale) in pixels of an image
+    of this size."""
+    if area_at is None or min_area == 0:
+        return min_area
+    return max(1, round(min_area * height * width / (area_at[0] * area_at[1])))
+
+
+def score_candidate(tables: Sequence[ComponentTable], threshold: float, min_area: int) -> CandidateScores:
+    """Pooled defect Dice and the image-level decision "defective when any component remains"."""
+    tp = fp = fn = 0
+    images = [0, 0, 0, 0]  # tn, fp, fn, tp over images
+    for table in tables:
+        t, f, n, predicted = table.counts(min_area)
+        tp, fp, fn = tp + t, fp + f, fn + n
+        images[2 * (table.truth_pixels > 0) + predicted] += 1
+    itn, ifp, ifn, itp = images
+    return CandidateScores(
+        threshold=threshold, min_area=min_area,
+        defect_Dice=defined_ratio(2 * tp, 2 * tp + fp + fn, other_side_empty=True),
+        image_precision=defined_ratio(itp, itp + ifp, other_side_empty=itp + ifn == 0),
+        image_recall=defined_ratio(itp, itp + ifn, other_side_empty=itp + ifp == 0),
+        image_F1=defined_ratio(2 * itp, 2 * itp + ifp + ifn, other_side_empty=True),
+    )
+
+
+@attrs.frozen
+class CalibrationSearch:
+    candidates: tuple[CandidateScores, ...]
+    best: CandidateScores
+    baseline: CandidateScores
+
+
+def search(tables: Mapping[float, Sequence[ComponentTable]], min_areas: Sequence[int] = DEFAULT_MIN_AREAS
+           ) -> CalibrationSearch:
+    """Every (threshold, min_area) pair; the best defect Dice wins, ties going to the baseline,
+    then to the threshold nearest 0.5, then to the smaller min_area."""
+    if BASELINE[0] not in tables:
+        raise ValueError("the thresholds searched must include 0.5")
+    areas = sorted({0, *(int(a) for a in min_areas)})
+    candidates = tuple(score_candidate(images, threshold, area)
+                       for threshold, images in sorted(tables.items()) for area in areas)
+    baseline = next(c for c in candidates if (c.threshold, c.min_area) == BASELINE)
+
+    def rank(candidate: CandidateScores) -> tuple:
+        return (-candidate.defect_Dice, candidate is not baseline, abs(candidate.threshold - 0.5), candidate.min_area)
+
+    return CalibrationSearch(candidates=candidates, best=min(candidates, key=rank), baseline=baseline)

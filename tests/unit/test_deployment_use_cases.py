@@ -1,0 +1,123 @@
+"""Calibrate, and predict / evaluate / export with a calibration, TTA and exports, on fakes."""
+
+import numpy as np
+import pytest
+
+from adapters.fakes import FakeDatasetReader, FakeEngine, FakeImageSource, FakeModel
+from application.calibrate import CalibrateUseCase
+from application.values import ExportManifest
+from domain.calibration import Calibration
+from domain.data import DataSpec
+from domain.errors import ConfigError
+from domain.experiment import EvalSpec
+from domain.training import RunSpec
+from tests.unit.test_use_cases import TOPOLOGY, World, batch
+
+DATA = DataSpec(dataset="DAGM2007Dataset", dataset_path="d", image_shape=(8, 8, 1), normalize_data_method="zero_one")
+BLOCK = [(y, x) for y in range(2, 5) for x in range(2, 5)]
+
+
+def noisy_world() -> World:
+    """Truth: a 3x3 block; the fake model finds it and one lone false pixel at (7, 7)."""
+    world = World(RunSpec(model_dir="m", max_steps=1))
+    world.reader = FakeDatasetReader([batch(BLOCK + [(7, 7)], BLOCK, size=2)])
+    world.evaluate._reader = world.reader
+    world.train.execute()
+    return world
+
+
+def calibrate(world: World, **options):
+    use_case = CalibrateUseCase(world.builder, world.reader, world.checkpoints, world.best, world.evaluate._evaluator,
+                                world.engines, world.components, world.calibration, TOPOLOGY, DATA, EvalSpec(),
+                                world.run)
+    return use_case.execute(**options)
+
+
+def test_calibrate_removes_the_lone_false_pixel_and_never_scores_below_the_plain_rule():
+    world = noisy_world()
+    report = calibrate(world)
+    assert report.num_images == 2
+    assert report.found.baseline.defect_Dice == pytest.approx(18 / 19)
+    chosen = world.calibration.calibration
+    assert (chosen.threshold, chosen.min_area, chosen.area_at) == (0.5, 4, (8, 8))
+    assert chosen.after.defect_Dice == 1.0 >= chosen.before.defect_Dice
+    assert len(world.calibration.tables[0]) == 19 * 11  # every candidate is written down
+
+
+def test_evaluation_uses_the_calibration_and_says_so_with_image_auroc():
+    world = noisy_world()
+    plain = world.evaluate.execute()
+    assert plain.scores.defect_Dice == pytest.approx(18 / 19)
+    assert plain.scores.image_AUROC is None  # every image is defective
+    world.calibration.calibration = Calibration(threshold=0.5, min_area=4)
+    calibrated = world.evaluate.execute()
+    assert calibrated.scores.defect_Dice == 1.0
+    assert "min_area 4 from model_dir/calibration.json" in calibrated.decision
+    assert calibrated.as_dict()["image_AUROC_score"] == "max_probability"
+
+
+def test_image_auroc_ranks_defective_images_by_their_peak():
+    world = World(RunSpec(model_dir="m", max_steps=1))
+    defective = batch([(0, 0)], [(0, 0)], size=1)
+    good = (np.full((1, 8, 8, 1), 0.2, np.float32), np.zeros((1, 8, 8, 1), np.float32))
+    world.evaluate._reader = FakeDatasetReader([defective], [defective, good])
+    world.train.execute()
+    assert world.evaluate.execute().scores.image_AUROC == 1.0
+
+
+def test_predict_applies_the_calibration_and_flags_override_it():
+    world = noisy_world()
+    world.calibration.calibration = Calibration(threshold=0.5, min_area=4, area_at=(8, 8))
+    image = np.zeros((8, 8), np.uint8)
+    for y, x in BLOCK + [(7, 7)]:
+        image[y, x] = 255
+    predict = world.predict(FakeImageSource({"in/a.png": image}), DATA)
+    report = predict.execute(["in/"], "out")
+    assert world.artifacts.predictions["in/a.png"].sum() == 9
+    assert report.decision == "threshold 0.5, min_area 4 from model_dir/calibration.json"
+    predict.execute(["in/"], "out", min_area=0)
+    assert world.artifacts.predictions["in/a.png"].sum() == 10
+
+
+def test_predict_runs_an_export_with_its_manifest_and_refuses_tta_twice():
+    world = noisy_world()
+    manifest = ExportManifest(format="onnx", model_file="model.onnx", step=7, input_size=(8, 8), channels=1,
+                              normalization=(1 / 255, 0.0), threshold=0.5, min_area=2, tta="flip",
+                              stride=TOPOLOGY.stride)
+    engine = FakeEngine(FakeModel(TOPOLOGY))
+    world.engines.exports["exp"] = (engine, manifest)
+    image = np.zeros((8, 8), np.uint8)
+    image[0, 0] = image[4, 4] = image[4, 5] = 255
+    predict = world.predict(FakeImageSource({"in/a.png": image}), DATA)
+    report = predict.execute(["in/"], "out", engine="onnxruntime", model="exp")
+    assert report.step == 7 and "exp (onnxruntime, onnx, float32, step 7)" in report.source
+    assert world.artifacts.predictions["in/a.png"].sum() == 2  # the lone pixel is below min_area 2
+    assert report.tta == "flip" and engine.batches
+    with pytest.raises(ConfigError, match="tta flip built in"):
+        predict.execute(["in/"], "out", engine="onnxruntime", model="exp", tta="d4")
+    with pytest.raises(ConfigError, match="needs --model"):
+        predict.execute(["in/"], "out", engine="openvino")
+
+
+def test_predict_with_tta_runs_each_transform_through_the_engine():
+    world = noisy_world()
+    predict = world.predict(FakeImageSource({"in/a.png": np.zeros((8, 8), np.uint8)}), DATA)
+    predict.execute(["in/"], "out", tta="d4")
+    assert len(world.engines.made[-1].batches) == 8
+
+
+def test_export_carries_the_calibration_and_checks_int8_and_tta():
+    world = noisy_world()
+    world.calibration.calibration = Calibration(threshold=0.4, min_area=6, area_at=(8, 8))
+    report = world.export(DATA).execute("out", format="openvino", int8=True, tta="flip")
+    request = world.exporter.exports["out"]
+    assert (request.threshold, request.min_area, request.area_at, request.tta) == (0.4, 6, (8, 8), "flip")
+    assert request.format == "openvino" and request.int8 and request.calibration_stream is not None
+    assert "calibration.json" in report.decision
+    with pytest.raises(ConfigError, match="--int8"):
+        world.export(DATA).execute("out", int8=True)
+    with pytest.raises(ConfigError, match="--format"):
+        world.export(DATA).execute("out", format="caffe")
+    wide = DataSpec(dataset="DAGM2007Dataset", dataset_path="d", image_shape=(8, 16, 1))
+    with pytest.raises(ConfigError, match="square"):
+        world.export(wide).execute("out", tta="d4")
