@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from application.ports import Benchmarker, DatasetReader, ModelBuilder
+import numpy as np
+
+from application.inference import with_tta
+from application.ports import Benchmarker, DatasetReader, Engines, EngineTimer, ModelBuilder
 from domain.benchmark import BenchmarkReport, summarize
 from domain.data import DataSpec
 from domain.invocation import Invocation
@@ -27,6 +30,9 @@ class BenchmarkUseCase:
         topology: UNetSpec,
         data: DataSpec,
         invocation: Invocation,
+        engines: Engines | None = None,
+        timer: EngineTimer | None = None,
+        policy: str = "float32",  # the built model's precision
     ) -> None:
         self._builder = builder
         self._reader = reader
@@ -34,6 +40,9 @@ class BenchmarkUseCase:
         self._topology = topology
         self._data = data
         self._invocation = invocation
+        self._engines = engines
+        self._timer = timer
+        self._policy = policy
 
     def execute(self, mode: str | None = None, steps: int | None = None,
                 warmup_steps: int | None = None) -> BenchmarkReport:
@@ -42,6 +51,8 @@ class BenchmarkUseCase:
         kind = KINDS[mode]
         steps = steps or self._invocation.steps or DEFAULT_STEPS
         warmup_steps = self._invocation.warmup_steps if warmup_steps is None else warmup_steps
+        if kind == "inference" and (self._invocation.model is not None or self._invocation.tta != "none"):
+            return self._engine_benchmark(mode, steps, warmup_steps)
         if kind == "train":
             stream, batch_size = self._reader.training_stream(), self._data.train_batch_size
             flops = self._topology.training_flops()
@@ -54,5 +65,27 @@ class BenchmarkUseCase:
             mode=mode, step_seconds=run.step_seconds, batch_size=batch_size, flops_per_image=flops,
             warmup_steps=warmup_steps, precision=run.precision, data_format=run.data_format,
             device=run.device, input_pipeline=self._invocation.with_input_pipeline,
+            peak_memory_bytes=run.peak_memory_bytes, warmup_seconds=run.warmup_seconds,
+        )
+
+    def _engine_benchmark(self, mode: str, steps: int, warmup_steps: int) -> BenchmarkReport:
+        """An export run by `--engine` (or the configured model with TTA) on random batches of
+        its input size, one engine call per step (FLOPs: one pass of the configured topology)."""
+        if self._engines is None or self._timer is None:
+            raise ValueError("benchmarking an engine needs the engines and timer adapters")
+        if self._invocation.model is not None:
+            engine, manifest = self._engines.from_export(self._invocation.engine, self._invocation.model)
+            size, channels, precision = manifest.input_size, manifest.channels, manifest.precision
+        else:
+            engine = self._engines.from_model(self._builder.build(self._topology))
+            size, channels, precision = (self._data.height, self._data.width), self._data.channels, self._policy
+        engine = with_tta(engine, self._invocation.tta)
+        batch_size = self._data.eval_batch_size
+        batch = np.random.default_rng(0).random((batch_size, *size, channels), np.float32)
+        run = self._timer.time(engine, batch, steps, warmup_steps, precision)
+        return summarize(
+            mode=mode, step_seconds=run.step_seconds, batch_size=batch_size,
+            flops_per_image=self._topology.forward_flops(), warmup_steps=warmup_steps, precision=run.precision,
+            data_format=run.data_format, device=run.device, input_pipeline=False,
             peak_memory_bytes=run.peak_memory_bytes, warmup_seconds=run.warmup_seconds,
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import attrs
+import numpy as np
 
 from application.inference import Decision, calibrated, with_tta
 from application.ports import (
@@ -14,10 +15,12 @@ from application.ports import (
     DatasetReader,
     Engines,
     Evaluator,
+    InferenceEngine,
     ModelBuilder,
 )
 from application.samples import SampleKeeper
 from application.values import BestCheckpoint, CheckpointRef, EvaluatedMap, ImageEvaluation, SamplePicture
+from domain.errors import ConfigError
 from domain.experiment import EvalSpec
 from domain.invocation import Invocation
 from domain.masks import DecisionRule
@@ -80,6 +83,7 @@ class EvaluateUseCase:
         engines: Engines | None = None,
         components: Components | None = None,
         calibration: CalibrationStore | None = None,
+        normalization: tuple[float, float] | None = None,  # the evaluation images', to check an export's
     ) -> None:
         self._builder = builder
         self._reader = reader
@@ -95,19 +99,25 @@ class EvaluateUseCase:
         self._engines = engines
         self._components = components
         self._calibration = calibration
+        self._eval_normalization = normalization
         self._model = None
 
     def execute(self, checkpoint: str | None = None) -> EvaluationResult:
-        """The given checkpoint, else --checkpoint_path, else the newest readable one."""
-        if self._model is None:
-            self._model = self._builder.build(self._topology)
-        restored = self._checkpoints.restore(self._model, checkpoint or self._invocation.checkpoint_path)
-        decision = calibrated(self._evaluation.rule.probability_cutoff, self._calibration)
+        """The given checkpoint, else --checkpoint_path, else the newest readable one; or, with
+        --model, that export run by --engine with its manifest's decision."""
+        tta = self._invocation.tta
+        if self._invocation.model is not None:
+            restored, engine, decision = self._export()
+        else:
+            if self._model is None:
+                self._model = self._builder.build(self._topology)
+            restored = self._checkpoints.restore(self._model, checkpoint or self._invocation.checkpoint_path)
+            decision = calibrated(self._evaluation.rule.probability_cutoff, self._calibration)
+            engine = None
         rules = (self._evaluation.rule if decision.origin == "the config" else DecisionRule(threshold=decision.threshold),
                  *self._evaluation.threshold_rules())
-        tta = self._invocation.tta
-        if decision.min_area or tta != "none":
-            images = self._post_processed(rules, decision, tta)
+        if engine is not None or decision.min_area or tta != "none":
+            images = self._post_processed(rules, decision, tta, engine)
         else:
             images = self._evaluator.evaluate(self._model, self._reader.evaluation_stream(), rules,
                                               self._evaluation.eval_ignore_classes, self._run.eval_batches())
@@ -147,12 +157,27 @@ class EvaluateUseCase:
         rule = self._evaluation.rule
         return f"{rule.space} threshold {rule.threshold:g} from the config"
 
-    def _post_processed(self, rules: tuple[DecisionRule, ...], decision: Decision, tta: str):
+    def _export(self) -> tuple[CheckpointRef, InferenceEngine, Decision]:
+        if self._engines is None:
+            raise ValueError("evaluating an export needs the engines adapter")
+        model = self._invocation.model
+        engine, manifest = self._engines.from_export(self._invocation.engine, model)
+        expected = self._eval_normalization
+        if expected is not None and not np.allclose(manifest.normalization, expected):
+            raise ConfigError(f"{model}/unet_export.json: normalization {tuple(manifest.normalization)} differs from "
+                              f"the config's {tuple(expected)}; pass the training's params")
+        if manifest.tta != "none" and self._invocation.tta != "none":
+            raise ConfigError(f"--tta {self._invocation.tta}: {model} has tta {manifest.tta} built in; drop --tta")
+        decision = Decision(manifest.threshold, manifest.min_area, manifest.area_at, f"{model}/unet_export.json")
+        return CheckpointRef(step=manifest.step, path=model), engine, decision
+
+    def _post_processed(self, rules: tuple[DecisionRule, ...], decision: Decision, tta: str,
+                        engine: InferenceEngine | None = None):
         """Each image scored in numpy: probabilities (averaged over the TTA copies), then each
         rule's threshold and the removal of small components."""
         if self._engines is None or self._components is None:
             raise ValueError("evaluation with min_area or tta needs the engines and components adapters")
-        engine = with_tta(self._engines.from_model(self._model), tta)
+        engine = with_tta(engine or self._engines.from_model(self._model), tta)
         maps = self._evaluator.maps(engine, self._reader.evaluation_stream(), self._run.eval_batches(),
                                     self._evaluation.eval_ignore_classes)
         for index, found in enumerate(maps):

@@ -167,6 +167,12 @@ class Benchmarker(Protocol):
         """Run `warmup_steps` then `steps` training ("train") or inference ("inference") steps."""
 
 
+class EngineTimer(Protocol):
+    def time(self, engine: InferenceEngine, batch: np.ndarray, steps: int, warmup_steps: int,
+             precision: str) -> BenchmarkRun:
+        """Run `warmup_steps` then `steps` calls of the engine on `batch`, timing each."""
+
+
 class ConfigStore(Protocol):
     def saved(self) -> ExperimentSpec | None:
         """The configuration a model_dir was trained with, or None when it holds none."""

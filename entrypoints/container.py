@@ -141,6 +141,12 @@ def _components() -> Any:
     return ScipyComponents()
 
 
+def _engine_timer() -> Any:
+    from adapters.engine_timer import EngineTimer
+
+    return EngineTimer()
+
+
 def _calibration_store(experiment: ExperimentSpec) -> Any:
     from adapters.calibration_file import JsonCalibrationStore
 
@@ -238,6 +244,7 @@ class Container(containers.DeclarativeContainer):
         EvaluateUseCase, builder, dataset, checkpoints, evaluator, artifacts,
         experiment.provided.model, experiment.provided.evaluation, experiment.provided.run, invocation, best_keeper,
         engines=engines, components=components, calibration=calibration_store,
+        normalization=providers.Callable(lambda e: e.eval_data.normalization(), experiment),
     )
     calibrate = providers.Factory(
         CalibrateUseCase, builder, dataset, checkpoints, best_keeper, evaluator, engines, components,
@@ -248,7 +255,7 @@ class Container(containers.DeclarativeContainer):
     train_and_evaluate = providers.Factory(TrainAndEvaluateUseCase, train, evaluate, checkpoints)
     benchmark = providers.Factory(
         BenchmarkUseCase, builder, benchmark_reader, benchmarker, experiment.provided.model,
-        experiment.provided.data, invocation,
+        experiment.provided.data, invocation, engines, providers.Singleton(_engine_timer), device_plan.provided.policy,
     )
     compile = providers.Factory(
         CompileUseCase, builder, dataset, compiler, experiment.provided.model, experiment.provided.data,

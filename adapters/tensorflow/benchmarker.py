@@ -6,20 +6,12 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from adapters.engine_timer import peak_resident_bytes
 from adapters.tensorflow.device import DevicePlan, device_scope, op_determinism_enabled
 from adapters.tensorflow.training_setup import build_training
 from application.values import BenchmarkRun
 from domain.losses import LossSpec
 from domain.training import OptimizerSpec
-
-
-def peak_resident_bytes() -> int:
-    """The process's peak resident memory (Linux reports kilobytes, macOS bytes)."""
-    import resource
-    import sys
-
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return int(peak if sys.platform == "darwin" else peak * 1024)
 
 
 def _inference_steps(model: Any, iterator: Any) -> Any:

@@ -42,7 +42,7 @@ def keras_worker(args: argparse.Namespace) -> None:
     import tensorflow as tf
 
     from adapters.tensorflow.builder import KerasUNetBuilder
-    from adapters.tensorflow.benchmarker import peak_resident_bytes
+    from adapters.engine_timer import peak_resident_bytes
     from domain.topology import UNetSpec
 
     spec = UNetSpec(image_shape=(args.size, args.size, 1), data_format=args.data_format)

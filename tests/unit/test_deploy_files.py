@@ -1,0 +1,69 @@
+"""calibration.json and unet_export.json read back strictly: one line naming the file."""
+
+import json
+
+import pytest
+
+from adapters.calibration_file import JsonCalibrationStore
+from adapters.runtimes.manifest import read_manifest, write_manifest
+from application.values import ExportManifest
+from domain.calibration import Calibration, CandidateScores
+from domain.errors import DataError
+
+MANIFEST = ExportManifest(format="onnx", model_file="model.onnx", step=3, input_size=(64, 64), channels=1,
+                          normalization=(1 / 255, 0.0), threshold=0.4, min_area=12, area_at=(64, 64), tta="flip")
+
+
+def test_calibration_round_trips_and_is_absent_until_written(tmp_path):
+    store = JsonCalibrationStore(str(tmp_path))
+    assert store.load() is None
+    scores = CandidateScores(0.4, 12, 0.7, 1.0, 0.5, 0.6667)
+    calibration = Calibration(threshold=0.4, min_area=12, area_at=(64, 64), chosen_on="5 images",
+                              before=scores, after=scores)
+    assert store.save(calibration, [scores.as_dict()]) == str(tmp_path / "calibration.json")
+    assert store.load() == calibration
+
+
+@pytest.mark.parametrize("text, message", [
+    ("{not json", "not a calibration file"),
+    ('{"threshold": 0.4}', "missing key 'min_area'"),
+    ('{"threshold": 2, "min_area": 0}', "threshold must be in (0, 1)"),
+    ('{"threshold": 0.4, "min_area": 0, "colour": 1}', "unknown keys colour"),
+    ("[1, 2]", "expected a JSON object"),
+])
+def test_a_bad_calibration_file_is_one_line_naming_it(tmp_path, text, message):
+    (tmp_path / "calibration.json").write_text(text)
+    with pytest.raises(DataError) as error:
+        JsonCalibrationStore(str(tmp_path)).load()
+    assert str(error.value).startswith(f"{tmp_path / 'calibration.json'}: ") and message in str(error.value)
+    assert "\n" not in str(error.value)
+
+
+def test_the_manifest_round_trips(tmp_path):
+    write_manifest(tmp_path, MANIFEST)
+    assert read_manifest(tmp_path) == MANIFEST
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"colour": "red"}, "unknown keys colour"),
+    ({"manifest_version": 1}, "another version of unet-defects .manifest_version 1"),
+    ({"format": "caffe"}, "unknown format 'caffe'"),
+    ({"step": None, "drop": "step"}, "missing keys step"),
+])
+def test_a_bad_manifest_is_one_line_naming_it(tmp_path, change, message):
+    write_manifest(tmp_path, MANIFEST)
+    path = tmp_path / "unet_export.json"
+    payload = json.loads(path.read_text())
+    drop = change.pop("drop", None)
+    payload.update(change)
+    payload.pop(drop, None)
+    path.write_text(json.dumps(payload))
+    with pytest.raises(DataError, match=message):
+        read_manifest(tmp_path)
+
+
+def test_a_folder_without_a_manifest_is_not_an_export(tmp_path):
+    with pytest.raises(DataError, match="no unet_export.json"):
+        read_manifest(tmp_path)
+    with pytest.raises(DataError, match="no such export folder"):
+        read_manifest(tmp_path / "nowhere")
