@@ -63,7 +63,7 @@ class CalibrateUseCase:
 
     def execute(self, checkpoint: str | None = None, tta: str = "none",
                 thresholds: Sequence[float] = DEFAULT_THRESHOLDS, min_areas: Sequence[int] = DEFAULT_MIN_AREAS,
-                progress: Callable[[int], None] | None = None) -> CalibrationReport:
+                progress: Callable[[int], None] | None = None, objective: str = "defect_Dice") -> CalibrationReport:
         thresholds = sorted({0.5, *(float(t) for t in thresholds)})
         model = self._builder.build(self._topology)
         restored, source = restore_chosen(self._checkpoints, self._best, model, checkpoint)
@@ -82,12 +82,12 @@ class CalibrateUseCase:
                 progress(count)
         if not count:
             raise DataError("calibrate: the evaluation split holds no images")
-        result = search(tables, min_areas)
+        result = search(tables, min_areas, objective)
         native = mode_for_fit(self._data.image_fit) == "native"
         calibration = Calibration(
             threshold=result.best.threshold, min_area=result.best.min_area,
             area_at=None if native else (self._data.height, self._data.width),
-            chosen_on=f"{count} evaluation images, {source}, tta {tta}",
+            chosen_on=f"{count} evaluation images, {source}, tta {tta}, maximizing {objective}",
             before=result.baseline, after=result.best,
         )
         written = self._store.save(calibration, [candidate.as_dict() for candidate in result.candidates])

@@ -144,6 +144,8 @@ def make_parser() -> argparse.ArgumentParser:
     calibrate.add_argument("--model_dir", required=True)
     calibrate.add_argument("--checkpoint_path", help="checkpoint to calibrate (default: the best kept, else the latest)")
     calibrate.add_argument("--tta", choices=TTA_MODES, default="none", help="calibrate with test-time augmentation")
+    calibrate.add_argument("--objective", choices=("defect_Dice", "image_F1"), default="defect_Dice",
+                           help="what the chosen pair maximizes: pixel defect Dice (default) or the image-level F1")
     calibrate.add_argument("--thresholds", type=number_list(float), metavar="T,T,...",
                            help="probability thresholds to try (default 0.05 to 0.95 by 0.05; 0.5 always)")
     calibrate.add_argument("--min_areas", type=number_list(int), metavar="A,A,...",

@@ -111,6 +111,9 @@ def print_calibration(report) -> None:
         f"pixels at {chosen.area_at[0]}x{chosen.area_at[1]}, scaled to each image's size"
     print(f"chose threshold {chosen.threshold:g} and min_area {chosen.min_area} ({area}); defect Dice "
           f"{found.baseline.defect_Dice:.4f} -> {found.best.defect_Dice:.4f}; wrote {report.written}")
+    if found.best.image_recall < found.baseline.image_recall:
+        print(f"note: image_recall falls from {found.baseline.image_recall:.4f} to {found.best.image_recall:.4f} (defective "
+              "images left with no component); --objective image_F1 chooses for the part-level decision instead")
     print("predict, export and evaluation of this model_dir now use it; calibrate on data other than your final test")
 
 

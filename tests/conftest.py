@@ -3,6 +3,7 @@ import gc
 import io
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -66,3 +67,22 @@ def _release_input_pipelines():
     instead, their threads made the test process wait minutes after its last test."""
     yield
     gc.collect()
+
+
+_FINISHED: dict[str, int] = {}
+
+
+def pytest_sessionfinish(session, exitstatus):
+    _FINISHED["status"] = int(exitstatus)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config):
+    """End the test process as soon as pytest has reported. Left to the interpreter's
+    teardown, the tf.data iterators still referenced from compiled functions are destroyed one
+    by one, each waiting for its pipeline threads: that kept the process alive 100 s and more
+    after the summary line (seen with py-spy: ~IteratorResource in EagerTensor_dealloc)."""
+    if "status" in _FINISHED:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(_FINISHED["status"])

@@ -3,8 +3,6 @@ own static post-training quantization (QDQ, per-channel weights)."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
@@ -18,15 +16,20 @@ OPSET = 17
 
 def convert(core: Path, target: Path, calibration: np.ndarray | None) -> None:
     require("tf2onnx", "--format onnx")
-    # tf2onnx's SavedModel path (its Keras path does not support Keras 3), in its own process
-    # as its documentation runs it.
+    from tf2onnx import convert as tf2onnx_convert
+    from tf2onnx import tf_loader
+
+    # tf2onnx's SavedModel path, as its command line takes it (its Keras path does not
+    # support Keras 3): the signature's graph, then the ONNX graph with the signature's names.
     float_model = target if calibration is None else target.with_name("model-float32.onnx")
-    done = subprocess.run([sys.executable, "-m", "tf2onnx.convert", "--saved-model", str(core), "--signature_def",
-                           "serve", "--opset", str(OPSET), "--output", str(float_model)],
-                          capture_output=True, text=True)
-    if done.returncode:
-        lines = [line for line in done.stderr.splitlines() if "Error" in line] or done.stderr.splitlines()[-1:]
-        raise UnetError(f"{target}: tf2onnx failed ({(lines[-1] if lines else 'no message')[:200]})")
+    try:
+        graph_def, inputs, outputs, renamed = tf_loader.from_saved_model(
+            str(core), None, None, signatures=["serve"], return_tensors_to_rename=True)
+        tf2onnx_convert.from_graph_def(graph_def, input_names=inputs, output_names=outputs, opset=OPSET,
+                                       tensors_to_rename=renamed, output_path=str(float_model))
+    except Exception as error:  # tf2onnx raises whatever its handlers raise
+        raise UnetError(f"{target}: tf2onnx failed ({type(error).__name__}: {str(error).splitlines()[0][:160]})") \
+            from None
     if calibration is not None:
         _quantize(float_model, target, calibration)
         float_model.unlink()

@@ -4,6 +4,7 @@ INT8 by the converter's post-training quantization (float input and output)."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +23,13 @@ def convert(core: Path, target: Path, calibration: np.ndarray | None) -> None:
     target.write_bytes(converter.convert())
 
 
+def _usable_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
 class TFLiteEngine:
     """Batches of any size; inputs smaller than the fixed size are mirror-padded (bottom and
     right) and their probabilities cut back."""
@@ -30,6 +38,8 @@ class TFLiteEngine:
 
     def __init__(self, path: Path, size: tuple[int, int], threads: int | None = None) -> None:
         litert = require("ai_edge_litert.interpreter", "--engine tflite")
+        # LiteRT's default thread count left one of two cores idle here (3.7 against 6.4 images/s).
+        threads = threads or _usable_cores()
         try:
             self._interpreter = litert.Interpreter(model_path=str(path), num_threads=threads)
         except (ValueError, RuntimeError) as error:

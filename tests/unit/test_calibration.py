@@ -99,3 +99,19 @@ def test_scores_carry_image_auroc_only_when_peaks_are_given():
     total = sum(images, ConfusionMatrix())
     assert Scores.compute(total, images).image_AUROC is None
     assert Scores.compute(total, images, peaks=[0.8, 0.3]).image_AUROC == 1.0
+
+
+def test_the_image_f1_objective_keeps_a_small_defect_that_dice_would_drop():
+    # Every image is defective. Image 1: a true component (40 px, 30 true) and 3 px of noise.
+    # Image 2: a 6-px component holding its 2 true pixels. Dice gains most from min_area 7,
+    # which empties image 2; min_area 4 removes only the noise and keeps both images.
+    tables = {0.5: [ComponentTable(areas=[40, 3], hits=[30, 0], truth_pixels=40),
+                    ComponentTable(areas=[6], hits=[2], truth_pixels=2)]}
+    by_dice = search(tables, min_areas=[0, 4, 7])
+    assert by_dice.best.min_area == 7 and by_dice.best.defect_Dice == pytest.approx(60 / 82)
+    assert by_dice.best.image_recall == 0.5
+    by_f1 = search(tables, min_areas=[0, 4, 7], objective="image_F1")
+    assert by_f1.best.min_area == 4 and by_f1.best.image_F1 == 1.0
+    assert by_f1.best.defect_Dice == pytest.approx(64 / 88)
+    with pytest.raises(ConfigError, match="--objective"):
+        search(tables, objective="accuracy")
