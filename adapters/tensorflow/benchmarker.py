@@ -3,6 +3,7 @@ of several steps as training runs them."""
 
 from __future__ import annotations
 
+import gc
 import time
 from typing import Any
 
@@ -66,6 +67,10 @@ class TensorFlowBenchmarker:
                 tick = time.perf_counter()
                 call(count)
                 seconds += [(time.perf_counter() - tick) / count] * count
+        # The compiled call holds the stream's iterator; freed now, its pipeline threads end
+        # here rather than when the interpreter exits.
+        compiled = call = None  # noqa: F841 (the closure over it lets go of the iterator too)
+        gc.collect()
         return BenchmarkRun(
             step_seconds=tuple(seconds), peak_memory_bytes=peak_resident_bytes(),
             device=self._plan.device, precision=self._plan.policy, data_format=self._plan.data_format,

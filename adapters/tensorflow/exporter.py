@@ -3,6 +3,7 @@ with a manifest (unet_export.json) saying how it takes images."""
 
 from __future__ import annotations
 
+import gc
 import importlib
 import itertools
 import tempfile
@@ -86,10 +87,13 @@ def core_archive(model: Any, tta: str, directory: Path, size: tuple[int, int] | 
 def calibration_images(stream: Any, count: int) -> np.ndarray:
     """`count` normalized training images (N, H, W, C) for post-training quantization."""
     images: list[np.ndarray] = []
-    for batch, _ in itertools.islice(iter(stream), count):
+    batches = iter(stream)
+    for batch, _ in itertools.islice(batches, count):
         images.extend(np.asarray(batch))
         if len(images) >= count:
             break
+    del batches
+    gc.collect()  # the endless training pipeline's threads end here, not at interpreter exit
     if not images:
         raise UnetError("--int8: the training split gave no calibration images")
     return np.stack(images[:count]).astype(np.float32)
