@@ -175,8 +175,8 @@ class EvaluateUseCase:
                         engine: InferenceEngine | None = None):
         """Each image scored in numpy: probabilities (averaged over the TTA copies), then each
         rule's threshold and the removal of small components."""
-        if self._engines is None or self._components is None:
-            raise ValueError("evaluation with min_area or tta needs the engines and components adapters")
+        if self._engines is None:
+            raise ValueError("evaluation with min_area or tta needs the engines adapter")
         engine = with_tta(engine or self._engines.from_model(self._model), tta)
         maps = self._evaluator.maps(engine, self._reader.evaluation_stream(), self._run.eval_batches(),
                                     self._evaluation.eval_ignore_classes)

@@ -8,8 +8,7 @@ import numpy as np
 
 from application.ports import CalibrationStore, Components, InferenceEngine
 from domain import tta as augmentation
-from domain.calibration import scaled_min_area
-from domain.errors import ConfigError
+from domain.calibration import check_pixel_decision, scaled_min_area
 
 
 @attrs.frozen
@@ -24,18 +23,20 @@ class Decision:
     origin: str = "the config"
 
     def __attrs_post_init__(self) -> None:
-        if not 0.0 < self.threshold < 1.0:
-            raise ConfigError(f"threshold: a probability in (0, 1) is needed, got {self.threshold:g} "
-                              f"(from {self.origin})")
-        if self.min_area < 0:
-            raise ConfigError(f"min_area: 0 or more pixels, got {self.min_area} (from {self.origin})")
+        check_pixel_decision(self.threshold, self.min_area, f"from {self.origin}")
 
     def min_area_for(self, height: int, width: int) -> int:
         return scaled_min_area(self.min_area, self.area_at, height, width)
 
-    def apply(self, probabilities: np.ndarray, components: Components) -> np.ndarray:
+    def apply(self, probabilities: np.ndarray, components: Components | None) -> np.ndarray:
+        """The thresholded map; components are labelled only when some could be removed."""
         decision = np.asarray(probabilities) > self.threshold
-        return components.remove_small(decision, self.min_area_for(*decision.shape[:2]))
+        min_area = self.min_area_for(*decision.shape[:2])
+        if min_area <= 1:
+            return decision
+        if components is None:
+            raise ValueError("min_area needs the components adapter")
+        return components.remove_small(decision, min_area)
 
     def describe(self) -> str:
         area = f", min_area {self.min_area}" if self.min_area else ""

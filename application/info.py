@@ -12,6 +12,11 @@ from domain.precision import DevicePlan, Machine, machine_warnings, plan
 NOTABLE_CPU_FLAGS = ("avx2", "fma", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile")
 
 
+def describe_cpu_flags(flags) -> str:
+    """"avx2 yes, fma yes, avx512f no, ...": the flags every figure is reported beside."""
+    return ", ".join(f"{flag} {'yes' if flag in flags else 'no'}" for flag in NOTABLE_CPU_FLAGS)
+
+
 @attrs.frozen(kw_only=True)
 class MachineFacts:
     project_version: str

@@ -183,7 +183,7 @@ class PredictUseCase:
         done = 0
         predictions = (self._resized if geometry.mode == "resize" else self._tiled)(runner, files, failures, geometry)
         for name, image, probabilities in predictions:
-            decision = self._decide(network.decision, probabilities)
+            decision = network.decision.apply(probabilities, self._components)
             written += self._artifacts.write_prediction(output, name, image, probabilities, decision, save_probabilities)
             if submission is not None:
                 rows.append(submission.row(name, decision))
@@ -195,13 +195,6 @@ class PredictUseCase:
         return PredictionReport(step=network.step, source=network.source, images_done=done, written=tuple(written),
                                 failures=tuple(failures), geometry=geometry, decision=network.decision.describe(),
                                 tta=network.baked_tta if network.baked_tta != "none" else tta)
-
-    def _decide(self, decision: Decision, probabilities: np.ndarray) -> np.ndarray:
-        if self._components is None:
-            if decision.min_area:
-                raise ValueError("min_area needs the components adapter")
-            return np.asarray(probabilities) > decision.threshold
-        return decision.apply(probabilities, self._components)
 
     def _with_class_id(self, submission: Submission) -> Submission:
         if submission.class_id is not None:

@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Any
 import attrs
 import numpy as np
 
-from domain.invocation import ENGINES  # noqa: F401 (re-exported for the adapters)
 from domain.metrics import ConfusionMatrix
 
 if TYPE_CHECKING:

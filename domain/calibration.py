@@ -68,13 +68,18 @@ class Calibration:
     after: CandidateScores | None = None
 
     def __attrs_post_init__(self) -> None:
-        if not 0.0 < self.threshold < 1.0:
-            raise ConfigError(f"calibration threshold must be in (0, 1), got {self.threshold}")
-        if self.min_area < 0:
-            raise ConfigError(f"calibration min_area must be 0 or more, got {self.min_area}")
+        check_pixel_decision(self.threshold, self.min_area, "in the calibration")
 
     def min_area_for(self, height: int, width: int) -> int:
         return scaled_min_area(self.min_area, self.area_at, height, width)
+
+
+def check_pixel_decision(threshold: float, min_area: int, where: str) -> None:
+    """A probability threshold in (0, 1) and a min_area of 0 or more pixels."""
+    if not 0.0 < threshold < 1.0:
+        raise ConfigError(f"threshold must be in (0, 1) (a probability), got {threshold:g} ({where})")
+    if min_area < 0:
+        raise ConfigError(f"min_area must be 0 or more pixels, got {min_area} ({where})")
 
 
 def scaled_min_area(min_area: int, area_at: tuple[int, int] | None, height: int, width: int) -> int:

@@ -7,7 +7,7 @@ import logging
 import sys
 from collections.abc import Callable
 
-from application.info import NOTABLE_CPU_FLAGS
+from application.info import describe_cpu_flags
 
 log = logging.getLogger("unet")
 
@@ -122,7 +122,7 @@ def print_info(report, as_json: bool = False) -> None:
         print(json.dumps(report.as_dict(), indent=2))
         return
     facts = report.facts
-    flags = ", ".join(f"{flag} {'yes' if flag in facts.cpu_flags else 'no'}" for flag in NOTABLE_CPU_FLAGS)
+    flags = describe_cpu_flags(facts.cpu_flags)
     gpus = ", ".join(facts.gpus) or ("none (an NVIDIA device is attached)" if facts.nvidia_attached
                                      else "none (no NVIDIA device attached)")
     threads = [f"{count} ({'TensorFlow chooses' if count == 0 else 'set'})"

@@ -20,9 +20,7 @@ MODEL_FILES = {"savedmodel": "saved_model.pb", "onnx": "model.onnx", "openvino":
 
 def write_manifest(directory: str | Path, manifest: ExportManifest) -> str:
     path = Path(directory) / MANIFEST
-    payload = attrs.asdict(manifest)
-    payload["normalization"] = list(manifest.normalization)
-    write_json(path, payload)
+    write_json(path, attrs.asdict(manifest))
     return str(path)
 
 

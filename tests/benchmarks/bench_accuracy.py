@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from adapters.hardware import cpu_flags, cpu_model  # noqa: E402
-from application.info import NOTABLE_CPU_FLAGS  # noqa: E402
+from application.info import describe_cpu_flags  # noqa: E402
 from configs.loader import load_experiment, preset_path  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "realdata" / "crackforest"
@@ -95,7 +95,7 @@ def main() -> None:
         raise SystemExit(f"{args.data}: not found (the real data lives in ../shared/realdata)")
     common = dict(item.split("=", 1) for item in args.set)
     flags = cpu_flags()
-    print(f"CPU: {cpu_model()}; " + ", ".join(f"{f} {'yes' if f in flags else 'no'}" for f in NOTABLE_CPU_FLAGS))
+    print(f"CPU: {cpu_model()}; {describe_cpu_flags(flags)}")
     print(f"{args.data}, budget {args.budget:g} TFLOP per setting, evaluated on the held-out images at their "
           f"own size{'; also ' + ', '.join(args.set) if args.set else ''}")
     rows = []

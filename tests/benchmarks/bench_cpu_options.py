@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from adapters.hardware import cpu_flags, cpu_model  # noqa: E402
-from application.info import NOTABLE_CPU_FLAGS as NOTABLE  # noqa: E402
+from application.info import describe_cpu_flags  # noqa: E402
 
 CORES = os.cpu_count() or 1
 # name -> environment variables added to the defaults
@@ -77,7 +77,7 @@ def main() -> None:
     parser.add_argument("--only", help="comma-separated option names (default: all)")
     args = parser.parse_args()
     flags = cpu_flags()
-    print(f"CPU: {cpu_model()}, {CORES} cores; " + ", ".join(f"{f} {'yes' if f in flags else 'no'}" for f in NOTABLE))
+    print(f"CPU: {cpu_model()}, {CORES} cores; {describe_cpu_flags(flags)}")
     network = "reference UNet" if args.reference else "demo UNet (half width)"
     print(f"{network}, {args.size}x{args.size}x1, batch {args.batch}, float32, {args.steps} timed steps after "
           f"{args.warmup} warm-up, {args.repeats} alternating runs per side")

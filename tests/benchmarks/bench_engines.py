@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from adapters.hardware import cpu_flags, cpu_model  # noqa: E402
-from application.info import NOTABLE_CPU_FLAGS  # noqa: E402
+from application.info import describe_cpu_flags  # noqa: E402
 from configs.loader import preset_path  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "realdata" / "crackforest"
@@ -131,8 +131,7 @@ def main() -> None:
     from entrypoints.container import build_container
 
     flags = cpu_flags()
-    print(f"CPU: {cpu_model()}, {os.cpu_count()} cores; "
-          + ", ".join(f"{f} {'yes' if f in flags else 'no'}" for f in NOTABLE_CPU_FLAGS), flush=True)
+    print(f"CPU: {cpu_model()}, {os.cpu_count()} cores; {describe_cpu_flags(flags)}", flush=True)
     with tempfile.TemporaryDirectory(prefix="unet-engines-") as scratch:
         work = Path(scratch)
         model_dir = args.model_dir or work / "model"

@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from adapters.hardware import cpu_flags, cpu_model  # noqa: E402
-from application.info import NOTABLE_CPU_FLAGS as NOTABLE  # noqa: E402
+from application.info import describe_cpu_flags  # noqa: E402
 
 
 
@@ -156,8 +156,7 @@ def main() -> None:
 
     present = cpu_flags()
     flags = sorted(present.intersection(BF16_CPU_FLAGS))
-    print(f"CPU: {cpu_model()}, {os.cpu_count()} cores; "
-          + ", ".join(f"{flag} {'yes' if flag in present else 'no'}" for flag in NOTABLE))
+    print(f"CPU: {cpu_model()}, {os.cpu_count()} cores; {describe_cpu_flags(present)}")
     print(f"model: reference UNet, {args.size}x{args.size}x1, batch {args.batch}, {args.steps} timed steps "
           f"after {args.warmup} warm-up steps, {args.repeats} alternating runs per side")
     precisions = ["float32"] + (["mixed_bfloat16"] if set(flags) & set(BF16_CPU_FLAGS) else [])
