@@ -35,6 +35,10 @@ DATA_FORMATS = ("channels_first", "channels_last")
 # group a scale and an offset.
 NORMALIZATIONS = ("none", "batch", "group")
 NORMALIZATION_WEIGHTS = {"none": 0, "batch": 4, "group": 2}
+# What the network does to its input first (adapters.tensorflow.input_layers): nothing, or each
+# image to zero mean and unit spread over its own pixels.
+INPUT_STANDARDIZATIONS = ("none", "per_image")
+INPUT_DOWNSCALES = (1, 2, 4)
 
 
 def _conv_types(instance: Any, attribute: Any, value: Any) -> None:
@@ -114,6 +118,10 @@ class UNetSpec:
     encoder: str = attrs.field(default="unet", validator=one_of(ENCODERS))
     encoder_weights: str = attrs.field(default="imagenet", validator=is_str)
     freeze_encoder_steps: int = attrs.field(default=0, validator=int_at_least(0))
+    # Beyond the reference: per-image standardization of the input, and the network run at 1/k
+    # of the pixel scale (average pooling in, bilinear upsampling of the logits out).
+    input_standardization: str = attrs.field(default="none", validator=one_of(INPUT_STANDARDIZATIONS))
+    input_downscale: int = attrs.field(default=1, validator=one_of(INPUT_DOWNSCALES))
 
     def __attrs_post_init__(self) -> None:
         if self.encoder != "unet":
@@ -130,7 +138,8 @@ class UNetSpec:
             if side % stride:
                 raise ConfigError(
                     f"train_input.image_shape: {side_name} {side} is not divisible by {stride} "
-                    f"(2 to the power of the {self.poolings} poolings)"
+                    f"(2 to the power of the {self.poolings} poolings"
+                    + (f", times model.input_downscale {self.input_downscale})" if self.input_downscale > 1 else ")")
                 )
 
     def _check_backbone(self) -> None:
@@ -142,6 +151,10 @@ class UNetSpec:
             )
         if self.initial_conv_filters:
             raise ConfigError(f"model.initial_conv_filters: not used with model.encoder {self.encoder}; remove it")
+        for key, plain in (("input_standardization", "none"), ("input_downscale", 1)):
+            if getattr(self, key) != plain:
+                raise ConfigError(f"model.{key}: not used with model.encoder {self.encoder} (a backbone takes its "
+                                  "own preprocessing); remove it")
 
     @property
     def backbone(self) -> Backbone | None:
@@ -171,7 +184,7 @@ class UNetSpec:
     @property
     def stride(self) -> int:
         """Image sides must be multiples of this: the total downsampling factor."""
-        return 2**self.poolings
+        return 2**self.poolings * self.input_downscale
 
     @property
     def in_channels(self) -> int:
@@ -180,6 +193,7 @@ class UNetSpec:
     def layers(self) -> list[ConvLayer]:
         """The weight layers in build order, with their output sizes."""
         height, width, channels = self.image_shape
+        height, width = height // self.input_downscale, width // self.input_downscale
         layers: list[ConvLayer] = []
 
         def conv(name: str, kernel: int, cin: int, cout: int, h: int, w: int, transposed=False,

@@ -11,6 +11,7 @@ import math
 from typing import Any
 
 from adapters.tensorflow.encoders import backbone_features
+from adapters.tensorflow.input_layers import prepare_input, restore_scale
 from domain.topology import CONV_KERNELS, UNetSpec
 
 
@@ -91,7 +92,8 @@ class KerasUNetBuilder:
             data_format, axis = "channels_last", -1
             x, stage_skips = backbone_features(spec, inputs, self._normalization, policy)
         else:
-            x, stage_skips = self._own_encoder(spec, inputs, data_format, conv, normalized, block)
+            prepared = prepare_input(inputs, spec.input_standardization, spec.input_downscale)
+            x, stage_skips = self._own_encoder(spec, prepared, data_format, conv, normalized, block)
         for index, (filters, skip) in enumerate(zip(spec.decoder_filters, stage_skips)):
             x = layers.Conv2DTranspose(
                 filters, 2, strides=2, padding="same", data_format=data_format,
@@ -105,6 +107,7 @@ class KerasUNetBuilder:
         logits = conv(x, 1, 1, "output_conv", dtype="float32")
         if data_format == "channels_first":
             logits = layers.Permute((2, 3, 1), dtype="float32", name="to_channels_last")(logits)
+        logits = restore_scale(logits, spec.input_downscale)
         return keras.Model(inputs, logits, name="unet")
 
     def _own_encoder(self, spec: UNetSpec, inputs, data_format: str, conv, normalized, block):
