@@ -16,6 +16,7 @@ from domain.errors import DataError
 from domain.masks import to_uint8_mask
 
 SAMPLE_LABELS = ("best", "worst", "typical")
+TEST_FOLDER = "test"
 
 
 def write_json(path: Path, payload: dict) -> None:
@@ -43,17 +44,22 @@ class FileArtifactStore:
         self._eval_dir = Path(model_dir) / "eval"
         self._image_summaries = image_summaries
 
+    def _folder(self, result) -> Path:
+        """eval/ for the split that chooses checkpoints, eval/test/ for the test images scored apart."""
+        return self._eval_dir / TEST_FOLDER if getattr(result, "split", "eval") == "test" else self._eval_dir
+
     def write_evaluation(self, result) -> list[str]:
-        self._eval_dir.mkdir(parents=True, exist_ok=True)
+        folder = self._folder(result)
+        folder.mkdir(parents=True, exist_ok=True)
         payload = result.as_dict()
-        latest = self._eval_dir / "results.json"
-        by_step = self._eval_dir / f"results-{result.step}.json"
+        latest = folder / "results.json"
+        by_step = folder / f"results-{result.step}.json"
         write_json(by_step, payload)
         write_json(latest, payload)
         written = [str(latest), str(by_step)]
-        self._write_scalars(result)
+        self._write_scalars(result, folder)
         if result.samples:
-            samples = self._eval_dir / "samples"
+            samples = folder / "samples"
             samples.mkdir(exist_ok=True)
             for label, sample in zip(SAMPLE_LABELS, result.samples):
                 path = samples / f"step-{result.step}-{label}-image{sample.index:04d}.png"
@@ -61,11 +67,17 @@ class FileArtifactStore:
                 written.append(str(path))
         return written
 
-    def _write_scalars(self, result) -> None:
-        """The scores as TensorBoard scalars under <model_dir>/eval, beside the training loss."""
+    def write_final(self, validation, test) -> str:
+        self._eval_dir.mkdir(parents=True, exist_ok=True)
+        target = self._eval_dir / "results.json"
+        write_json(target, {**test.as_dict(), "validation": validation.as_dict(), "test": test.as_dict()})
+        return str(target)
+
+    def _write_scalars(self, result, folder: Path) -> None:
+        """The scores as TensorBoard scalars under <model_dir>/eval (a test split's in eval/test)."""
         import tensorflow as tf
 
-        writer = tf.summary.create_file_writer(str(self._eval_dir))
+        writer = tf.summary.create_file_writer(str(folder))
         with writer.as_default(step=result.step):
             for name, value in result.scores.as_dict().items():
                 if value is not None:  # image_AUROC needs defective and good images

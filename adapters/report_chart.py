@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from adapters import summary_tags
+from adapters.artifacts import TEST_FOLDER
 from application.values import ChartPanel, RunScalars
 from domain.errors import UnetError
 
@@ -52,15 +53,23 @@ class TensorBoardHistory:
         from adapters.tensorboard_events import read_scalars
 
         training = {tag: tuple(series) for tag, series in read_scalars(self._model_dir).items()}
-        evaluation: dict[str, tuple] = {}
+        evaluation, by_threshold = self._scores(self._model_dir / "eval")
+        test, _ = self._scores(self._model_dir / "eval" / TEST_FOLDER)
+        return RunScalars(training=training, evaluation=evaluation, by_threshold=by_threshold, test=test)
+
+    @staticmethod
+    def _scores(folder: Path) -> tuple[dict[str, tuple], dict[float, dict[str, tuple]]]:
+        from adapters.tensorboard_events import read_scalars
+
+        scores: dict[str, tuple] = {}
         by_threshold: dict[float, dict[str, tuple]] = {}
-        for tag, series in read_scalars(self._model_dir / "eval").items():
+        for tag, series in read_scalars(folder).items():
             parsed = summary_tags.parse(tag)
             if parsed is None:
                 continue
             threshold, name = parsed
             if threshold is None:
-                evaluation[name] = tuple(series)
+                scores[name] = tuple(series)
             else:
                 by_threshold.setdefault(threshold, {})[name] = tuple(series)
-        return RunScalars(training=training, evaluation=evaluation, by_threshold=by_threshold)
+        return scores, by_threshold

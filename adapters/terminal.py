@@ -7,6 +7,8 @@ import sys
 import time
 from typing import TextIO
 
+from domain.durations import format_duration, projected_seconds
+
 log = logging.getLogger("unet")
 
 
@@ -25,11 +27,15 @@ class TerminalObserver:
         self._start = 0
         self._target = 0
         self._began = 0.0
+        self._wall_began = 0.0
+        self._budget: float | None = None
 
-    def started(self, start_step: int, target_step: int) -> None:
-        self._start, self._target = start_step, target_step
-        self._began = time.perf_counter()
-        log.info("training from step %d to step %d", start_step, target_step)
+    def started(self, start_step: int, target_step: int, time_budget: float | None = None) -> None:
+        self._start, self._target, self._budget = start_step, target_step, time_budget
+        self._began, self._wall_began = time.perf_counter(), time.time()
+        budget = f" or for {format_duration(time_budget)} (runconfig.time_budget), whichever comes first" \
+            if time_budget else ""
+        log.info("training from step %d to step %d%s", start_step, target_step, budget)
 
     def progressed(self, step: int, loss: float, images_per_second: float, log_line: bool) -> None:
         if self._interactive:
@@ -43,7 +49,16 @@ class TerminalObserver:
             self._stream.flush()
         if log_line:
             self._clear_line()
-            log.info("step %d: loss %.4f, %.1f images/s", step, loss, images_per_second)
+            log.info("step %d: loss %.4f, %.1f images/s, %s", step, loss, images_per_second, self._projection(step))
+
+    def _projection(self, step: int) -> str:
+        """When training will end at the pace so far (evaluations included), and what ends it."""
+        seconds, reason = projected_seconds(time.perf_counter() - self._began, step - self._start,
+                                            self._target - step, self._budget)
+        if seconds == float("inf"):
+            return "end not projected yet"
+        at = time.strftime("%H:%M", time.localtime(self._wall_began + seconds))
+        return f"projected end {at} ({'time budget' if reason == 'time_budget' else f'step {self._target}'})"
 
     def checkpointed(self, step: int, path: str) -> None:
         self._clear_line()

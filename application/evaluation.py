@@ -45,13 +45,16 @@ class EvaluationResult:
     best: BestCheckpoint | None = None  # the best checkpoint kept (runconfig.keep_best), when this one became it
     decision: str = ""  # the pixel decision scored, in words (threshold, min_area, where from)
     tta: str = "none"
+    # eval: the evaluation images (no validation part); validation or test: that part.
+    split: str = "eval"
 
     def as_dict(self) -> dict:
         result = {**self.scores.as_dict(), "image_AUROC_score": IMAGE_SCORE, "global_step": self.step,
                   "num_images": self.num_images, "checkpoint": self.checkpoint,
                   "true_defect_fraction": self.balance.true_fraction,
                   "predicted_defect_fraction": self.balance.predicted_fraction,
-                  "collapsed": self.balance.collapsed, "decision": self.decision, "tta": self.tta}
+                  "collapsed": self.balance.collapsed, "decision": self.decision, "tta": self.tta,
+                  "split": self.split}
         if self.threshold_scores:
             result["thresholds"] = {f"{t:g}": scores.as_dict() for t, scores in self.threshold_scores}
         return result
@@ -84,6 +87,7 @@ class EvaluateUseCase:
         components: Components | None = None,
         calibration: CalibrationStore | None = None,
         normalization: tuple[float, float] | None = None,  # the evaluation images', to check an export's
+        validation: bool = False,  # the reader holds a validation part out of the training images
     ) -> None:
         self._builder = builder
         self._reader = reader
@@ -100,11 +104,21 @@ class EvaluateUseCase:
         self._components = components
         self._calibration = calibration
         self._eval_normalization = normalization
+        self._validation = validation
         self._model = None
 
-    def execute(self, checkpoint: str | None = None) -> EvaluationResult:
+    @property
+    def has_test_split(self) -> bool:
+        """Whether test images are scored apart from the split that chooses checkpoints."""
+        return self._validation
+
+    def execute(self, checkpoint: str | None = None, split: str = "eval") -> EvaluationResult:
         """The given checkpoint, else --checkpoint_path, else the newest readable one; or, with
-        --model, that export run by --engine with its manifest's decision."""
+        --model, that export run by --engine with its manifest's decision. `split`: "eval" (the
+        validation part when there is one, else the evaluation images) or "test"."""
+        if split not in ("eval", "test"):
+            raise ValueError(f"unknown split {split!r}")
+        named = "test" if split == "test" else ("validation" if self._validation else "eval")
         tta = self._invocation.tta
         if self._invocation.model is not None:
             restored, engine, decision = self._export()
@@ -117,9 +131,9 @@ class EvaluateUseCase:
         rules = (self._evaluation.rule if decision.origin == "the config" else DecisionRule(threshold=decision.threshold),
                  *self._evaluation.threshold_rules())
         if engine is not None or decision.min_area or tta != "none":
-            images = self._post_processed(rules, decision, tta, engine)
+            images = self._post_processed(rules, decision, tta, split, engine)
         else:
-            images = self._evaluator.evaluate(self._model, self._reader.evaluation_stream(), rules,
+            images = self._evaluator.evaluate(self._model, self._reader.evaluation_stream(split), rules,
                                               self._evaluation.eval_ignore_classes, self._run.eval_batches())
         per_rule: list[list[ConfusionMatrix]] = [[] for _ in rules]
         peaks: list[float] = []
@@ -148,8 +162,10 @@ class EvaluateUseCase:
             warnings=(collapse_warning(balance),) if balance.collapsed else (),
             decision=decision.describe() if decision.origin != "the config" else self._describe_rule(),
             tta=tta,
+            split=named,
         )
-        result = attrs.evolve(result, best=self._keep_if_best(restored, result.scores))
+        if split == "eval":  # only the split that chooses checkpoints may keep one
+            result = attrs.evolve(result, best=self._keep_if_best(restored, result.scores))
         written = self._artifacts.write_evaluation(result)
         return attrs.evolve(result, written=tuple(written))
 
@@ -171,14 +187,14 @@ class EvaluateUseCase:
         decision = Decision(manifest.threshold, manifest.min_area, manifest.area_at, f"{model}/unet_export.json")
         return CheckpointRef(step=manifest.step, path=model), engine, decision
 
-    def _post_processed(self, rules: tuple[DecisionRule, ...], decision: Decision, tta: str,
+    def _post_processed(self, rules: tuple[DecisionRule, ...], decision: Decision, tta: str, split: str,
                         engine: InferenceEngine | None = None):
         """Each image scored in numpy: probabilities (averaged over the TTA copies), then each
         rule's threshold and the removal of small components."""
         if self._engines is None:
             raise ValueError("evaluation with min_area or tta needs the engines adapter")
         engine = with_tta(engine or self._engines.from_model(self._model), tta)
-        maps = self._evaluator.maps(engine, self._reader.evaluation_stream(), self._run.eval_batches(),
+        maps = self._evaluator.maps(engine, self._reader.evaluation_stream(split), self._run.eval_batches(),
                                     self._evaluation.eval_ignore_classes)
         for index, found in enumerate(maps):
             yield self._scored(index, found, rules, decision)
@@ -209,6 +225,51 @@ class EvaluateUseCase:
         if current is not None and value <= current.value:
             return None
         return self._best.keep(restored, name, value)
+
+
+@attrs.frozen
+class FinalScores:
+    """One checkpoint scored on the validation part and on the test images."""
+
+    validation: EvaluationResult
+    test: EvaluationResult
+    written: str = ""
+
+
+class FinalEvaluationUseCase:
+    """The test images, scored once at the end (never to choose a checkpoint): the best kept
+    checkpoint (or the newest) when `chosen`, else the one evaluation would take; results.json
+    then holds the test's scores at its top and both splits' in their blocks."""
+
+    def __init__(self, evaluate: EvaluateUseCase, best: BestKeeper | None, artifacts: ArtifactStore) -> None:
+        self._evaluate = evaluate
+        self._best = best
+        self._artifacts = artifacts
+
+    def execute(self, chosen: bool = False, known: "list[EvaluationResult] | tuple" = ()) -> FinalScores | None:
+        if not self._evaluate.has_test_split:
+            return None
+        best = self._best.best() if (chosen and self._best is not None) else None
+        checkpoint = best.checkpoint.path if best is not None else None
+        step = best.checkpoint.step if best is not None else None
+        validation = next((r for r in reversed(list(known)) if step is None or r.step == step), None)
+        if validation is None or (step is None and not chosen):
+            validation = self._evaluate.execute(checkpoint)
+        test = self._evaluate.execute(checkpoint or validation.checkpoint, split="test")
+        return FinalScores(validation, test, self._artifacts.write_final(validation, test))
+
+
+class EvaluateSplitsUseCase:
+    """`--mode eval`: the checkpoint on the evaluation images; with a validation part, on it and
+    on the test images, written as the run's results."""
+
+    def __init__(self, evaluate: EvaluateUseCase, final: FinalEvaluationUseCase) -> None:
+        self._evaluate = evaluate
+        self._final = final
+
+    def execute(self) -> list[EvaluationResult]:
+        scores = self._final.execute()
+        return [scores.validation, scores.test] if scores is not None else [self._evaluate.execute()]
 
 
 class EvaluateAllUseCase:

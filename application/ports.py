@@ -8,7 +8,7 @@ consume; everything the application reads comes back as plain values.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, Protocol
 
 import numpy as np
@@ -26,11 +26,14 @@ from application.values import (
     ExportRequest,
     ImageEvaluation,
     RunScalars,
+    StepTiming,
     TrainingJob,
     TrainOutcome,
 )
 from domain.calibration import Calibration, ComponentTable
 from domain.data import DataSpec, Sample
+from domain.fingerprint import ImageFacts
+from domain.planning import Layout
 from domain.experiment import ExperimentSpec
 from domain.masks import DecisionRule
 from domain.topology import UNetSpec
@@ -49,8 +52,10 @@ class DatasetReader(Protocol):
     def training_stream(self) -> Batches:
         """An endless stream of shuffled, augmented (image, mask) batches."""
 
-    def evaluation_stream(self) -> Batches:
-        """Every evaluation image exactly once, in a fixed order."""
+    def evaluation_stream(self, split: str = "eval") -> Batches:
+        """Every image of a split exactly once, in a fixed order: "eval" (the validation part of
+        the training images when train_input.validation_split is set, else the evaluation images)
+        or "test" (the evaluation images, when a validation part chooses checkpoints)."""
 
 
 class SampleSource(Protocol):
@@ -59,7 +64,7 @@ class SampleSource(Protocol):
 
 
 class TrainingObserver(Protocol):
-    def started(self, start_step: int, target_step: int) -> None: ...
+    def started(self, start_step: int, target_step: int, time_budget: float | None = None) -> None: ...
 
     def progressed(self, step: int, loss: float, images_per_second: float, log_line: bool) -> None: ...
 
@@ -193,11 +198,17 @@ class ImageSource(Protocol):
 class EvaluationResultLike(Protocol):
     step: int
     num_images: int
+    split: str
+
+    def as_dict(self) -> dict: ...
 
 
 class ArtifactStore(Protocol):
     def write_evaluation(self, result: EvaluationResultLike) -> list[str]:
-        """Persist scores and sample pictures; return what was written."""
+        """Persist scores and sample pictures (a test split's apart); return what was written."""
+
+    def write_final(self, validation: EvaluationResultLike, test: EvaluationResultLike) -> str:
+        """The run's results: the test's scores at the top, both splits' in their own blocks."""
 
     def write_prediction(
         self, output: str, name: str, image: np.ndarray, probabilities: np.ndarray, decision: np.ndarray,
@@ -227,3 +238,23 @@ class RecordWriter(Protocol):
     def write_manifest(self, directory: str, counts: dict[str, int], spec: DataSpec, source: dict) -> str:
         """Write what the shards hold and where they came from; return its path."""
 
+
+class DatasetSurvey(Protocol):
+    def training_samples(self, dataset_path: str) -> tuple[list[Sample], Layout]:
+        """The images a plan may read (never the test split) and where they come from."""
+
+
+class Fingerprinter(Protocol):
+    def measure(self, samples: Sequence[Sample], kinds: Sequence[str],
+                progress: Callable[[int, int], None] | None = None) -> list[ImageFacts]:
+        """Every sample's facts, in order; unreadable files fail together (DataProblems)."""
+
+
+class StepTimer(Protocol):
+    def time(self, params: Mapping[str, Any]) -> StepTiming:
+        """Time a few real training steps, and one evaluation image, of the configuration."""
+
+
+class PlanWriter(Protocol):
+    def write(self, plan: Any, output: str) -> str:
+        """Write the plan as a commented params file that loads back to the same run; return where."""

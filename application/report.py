@@ -10,7 +10,7 @@ from application.ports import ChartRenderer, RunHistory
 from application.values import ChartPanel, Series
 from domain.errors import DataError
 
-EVAL_SCORES = ("mIOU", "DSC", "defect_IoU", "defect_Dice", "per_image_Dice")
+EVAL_SCORES = ("mIOU", "DSC", "defect_IoU", "defect_Dice", "per_image_Dice", "image_AUROC")
 THRESHOLD_SCORES = ("defect_IoU", "defect_Dice", "per_image_Dice")
 
 
@@ -32,7 +32,11 @@ class ReportUseCase:
         if "loss" in scalars.training:
             panels.append(ChartPanel("training loss", "step", (("loss", _points(scalars.training["loss"])),)))
         scores = tuple((name, _points(scalars.evaluation[name])) for name in EVAL_SCORES if name in scalars.evaluation)
-        if scores:
+        if scores and scalars.test:
+            panels.append(ChartPanel("validation scores (they chose the checkpoint)", "step", scores))
+            tested = tuple((name, _points(scalars.test[name])) for name in EVAL_SCORES if name in scalars.test)
+            panels.append(ChartPanel("test scores (scored after training)", "step", tested))
+        elif scores:
             panels.append(ChartPanel("evaluation scores", "step", scores))
         by_threshold = self._last_step_by_threshold(scalars.by_threshold)
         if by_threshold:

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
-from application.evaluation import EvaluateUseCase, EvaluationResult
+import attrs
+
+from application.evaluation import EvaluateUseCase, EvaluationResult, FinalEvaluationUseCase, FinalScores
 from application.ports import Checkpoints, ConfigStore, DatasetReader, ModelBuilder, Trainer, TrainingObserver
 from application.values import CheckpointRef, TrainingJob, TrainOutcome
 from domain.errors import ConfigError, UnetError
 from domain.experiment import ExperimentSpec
 from domain.invocation import Invocation
+from domain.learning import LearningPoint, learning_line, not_learning
 
 
 def latest_step(checkpoints: Checkpoints) -> int:
@@ -61,7 +64,8 @@ class TrainUseCase:
         # The trainer builds the model before it opens the stream: building seeds the framework
         # (tf_random_seed), which the data pipeline's shuffling then follows.
         job = TrainingJob(build_model=lambda: self._builder.build(topology), open_stream=self._reader.training_stream,
-                          target_step=target, observer=self._observer, after_checkpoint=after_checkpoint)
+                          target_step=target, observer=self._observer, after_checkpoint=after_checkpoint,
+                          time_budget=run.time_budget)
         return self._trainer.train(job)
 
     def _record_configuration(self) -> None:
@@ -82,23 +86,55 @@ class TrainUseCase:
         self._observer.message(f"resolved parameters written to {self._config_store.save(self._experiment)}")
 
 
+@attrs.frozen
+class TrainAndEvaluateOutcome:
+    training: TrainOutcome
+    evaluations: list[EvaluationResult]  # each checkpoint on the split that chooses checkpoints
+    final: FinalScores | None = None  # the chosen checkpoint on the test images, when they are apart
+
+
+def learning_point(result: EvaluationResult) -> LearningPoint:
+    return LearningPoint(result.step, result.scores.defect_Dice, result.scores.image_AUROC,
+                         result.balance.true_fraction)
+
+
 class TrainAndEvaluateUseCase:
     """The reference's train_and_eval: evaluate each checkpoint as it is written, and the
-    newest one at the end when training wrote none (nothing left to train)."""
+    newest one at the end when training wrote none (nothing left to train). Each evaluation
+    prints a learning line, and a warning with `advice` while the scores stay at chance. With a
+    validation part, the chosen checkpoint is then scored on the test images."""
 
-    def __init__(self, train: TrainUseCase, evaluate: EvaluateUseCase, checkpoints: Checkpoints) -> None:
+    def __init__(self, train: TrainUseCase, evaluate: EvaluateUseCase, checkpoints: Checkpoints,
+                 observer: TrainingObserver | None = None, advice: Sequence[str] = (),
+                 final: FinalEvaluationUseCase | None = None) -> None:
         self._train = train
         self._evaluate = evaluate
         self._checkpoints = checkpoints
+        self._observer = observer
+        self._advice = tuple(advice)
+        self._final = final
 
-    def execute(self) -> tuple[TrainOutcome, list[EvaluationResult]]:
+    def execute(self) -> TrainAndEvaluateOutcome:
         results: list[EvaluationResult] = []
 
         def evaluate_checkpoint(ref: CheckpointRef) -> None:
             results.append(self._evaluate.execute(ref.path))
+            self._report_learning(results)
 
         outcome = self._train.execute(after_checkpoint=evaluate_checkpoint)
         if not results or results[-1].step != outcome.final_step:
             refs = self._checkpoints.list()
             results.append(self._evaluate.execute(refs[-1].path if refs else None))
-        return outcome, results
+        final = self._final.execute(chosen=True, known=results) if self._final is not None else None
+        return TrainAndEvaluateOutcome(outcome, results, final)
+
+    def _report_learning(self, results: list[EvaluationResult]) -> None:
+        if self._observer is None:
+            return
+        points = [learning_point(result) for result in results]
+        split = results[-1].split if results[-1].split != "eval" else "evaluation"
+        self._observer.message(learning_line(split, points[-1], points[-2] if len(points) > 1 else None))
+        reason = not_learning(points)
+        if reason:
+            advice = f"; most likely to help here: {' and '.join(self._advice)}" if self._advice else ""
+            self._observer.message(f"warning: the model is not learning yet ({reason}){advice}")

@@ -41,6 +41,7 @@ class TrainOutcome:
     last_loss: float | None = None
     images_per_second: float | None = None
     seconds: float = 0.0
+    stopped_by: str = "max_steps"  # or "time_budget" (runconfig.time_budget ran out first)
 
     @property
     def steps_run(self) -> int:
@@ -57,6 +58,7 @@ class TrainingJob:
     target_step: int
     observer: TrainingObserver
     after_checkpoint: Callable[[CheckpointRef], None] | None = None
+    time_budget: float | None = None  # seconds this call may train, evaluations included
 
 
 @attrs.frozen
@@ -193,9 +195,20 @@ class ChartPanel:
 
 @attrs.frozen
 class RunScalars:
-    """A run's history: training series by name, evaluation scores by name, and evaluation
-    scores by probability threshold (model.eval_thresholds)."""
+    """A run's history: training series by name, evaluation scores by name (the split that
+    chooses checkpoints: validation when there is one), evaluation scores by probability
+    threshold (model.eval_thresholds), and the test images' scores when they are scored apart."""
 
     training: dict[str, Series] = attrs.field(factory=dict)
     evaluation: dict[str, Series] = attrs.field(factory=dict)
     by_threshold: dict[float, dict[str, Series]] = attrs.field(factory=dict)
+    test: dict[str, Series] = attrs.field(factory=dict)
+
+
+@attrs.frozen
+class StepTiming:
+    seconds_per_step: float
+    seconds_per_evaluation_image: float
+    precision: str
+    machine: str = ""  # the CPU (or device) it was measured on, with its flags
+    startup_seconds: float = 0.0  # what the first steps cost beyond their share (compilation)

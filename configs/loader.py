@@ -30,6 +30,7 @@ from domain.experiment import (
     PrecisionSpec,
 )
 from domain.invocation import Invocation
+from domain.plan_record import PlanRecord
 from domain.topology import UNetSpec
 from domain.training import OptimizerSpec, RunSpec
 
@@ -45,6 +46,7 @@ SECTION_SPECS: dict[str, tuple[type, ...]] = {
     "runconfig": (RunSpec, Invocation),
     "csconfig": (CerebrasSpec,),
     "augmentation": (AugmentationSpec,),
+    "plan": (PlanRecord,),
 }
 # UNetSpec reads these from train_input, not from model.
 FROM_INPUT = ("image_shape", "num_classes")
@@ -188,6 +190,7 @@ def build_experiment(params: Mapping[str, Any]) -> ExperimentSpec:
         cerebras_model=_build(CerebrasModelKnobs, "model", model),
         augmentation=_build(AugmentationSpec, "augmentation", params.get("augmentation", {})),
         loss=_build(LossSpec, "model", model),
+        plan=_build(PlanRecord, "plan", params.get("plan") or {}),
     )
 
 
@@ -255,6 +258,8 @@ def to_mapping(spec: ExperimentSpec) -> dict[str, dict[str, Any]]:
         "csconfig": section(spec.cerebras),
         "augmentation": section(spec.augmentation),
     }
+    if spec.plan != PlanRecord():
+        mapping["plan"] = section(spec.plan)
     eval_diff = {
         k: v for k, v in section(spec.eval_data).items() if mapping["train_input"].get(k) != v
     }

@@ -8,6 +8,7 @@ from typing import ClassVar
 import attrs
 import numpy as np
 
+from domain.errors import ConfigError
 from domain.validation import (
     binary_classes,
     image_shape,
@@ -31,6 +32,8 @@ DATASETS = (
     "ImageFolderDataset",  # your own images/ and masks/ folders
     "TFRecordsDataset",  # records written by unet write-tfrecords from any of the above
 )
+# The datasets read from image files, whose training images can give a validation part.
+FILE_DATASETS = ("DAGM2007Dataset", "SeverstalDataset", "ImageFolderDataset")
 # How images meet image_shape: `resize` squashes them to it (the reference); `crop` keeps the
 # pixel scale, training on random crops of image_shape and evaluating on whole images.
 IMAGE_FITS = ("resize", "crop")
@@ -78,6 +81,17 @@ class DataSpec:
     # The share of training samples drawn from defective images; with image_fit: crop those
     # crops are centred on one of their defect pixels. 0: every sample drawn alike.
     defect_sampling: float = attrs.field(default=0.0, converter=to_float, validator=number_in(0.0, 1.0))
+    # Hold this share of the training images out as a validation part (stratified by good and
+    # defective, and by the defect types file names carry): it chooses the best checkpoint and
+    # feeds the learning lines; the test images are then scored only at the end.
+    validation_split: float | None = attrs.field(
+        default=None, converter=to_float, validator=optional(number_in(0.0, 1.0, low_open=True, high_open=True))
+    )
+
+    def __attrs_post_init__(self) -> None:
+        if self.validation_split is not None and self.dataset not in FILE_DATASETS:
+            raise ConfigError(f"train_input.validation_split: not supported for {self.dataset} yet; it holds images "
+                              f"out of {', '.join(FILE_DATASETS)}")
 
     @property
     def height(self) -> int:

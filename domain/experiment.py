@@ -11,6 +11,7 @@ from domain.data import DataSpec
 from domain.errors import ConfigError
 from domain.losses import LossSpec
 from domain.masks import DECISION_SPACES, DecisionRule
+from domain.plan_record import PlanRecord
 from domain.metrics import SCORE_NAMES
 from domain.topology import UNetSpec
 from domain.training import OptimizerSpec, RunSpec
@@ -129,6 +130,7 @@ class ExperimentSpec:
     cerebras_model: CerebrasModelKnobs = attrs.field(factory=CerebrasModelKnobs)
     augmentation: AugmentationSpec = attrs.field(factory=AugmentationSpec)
     loss: LossSpec = attrs.field(factory=LossSpec)
+    plan: PlanRecord = attrs.field(factory=PlanRecord)
 
     def __attrs_post_init__(self) -> None:
         if self.run.enable_distributed and self.optimizer.loss_scaling_factor == "dynamic":

@@ -6,6 +6,7 @@ from typing import Any, ClassVar
 
 import attrs
 
+from domain.durations import parse_duration
 from domain.errors import ConfigError
 from domain.loss_scaling import DynamicLossScaleRule
 from domain.metrics import SCORE_NAMES
@@ -50,6 +51,10 @@ def _loss_scaling_converter(value: Any) -> Any:
 def _auto_or_bool(instance: Any, attribute: Any, value: Any) -> None:
     if value != "auto" and not isinstance(value, bool):
         fail(instance, attribute, f"expected true, false or auto, got {value!r}")
+
+
+def _budget(value: Any) -> float | None:
+    return None if value is None else parse_duration(value, "runconfig.time_budget")
 
 
 positive = number_in(0.0, 1e12, low_open=True)
@@ -134,10 +139,16 @@ class RunSpec:
     jit_compile: bool | str = attrs.field(default="auto", validator=_auto_or_bool)
     # Keep the checkpoint with the best evaluation score of this name in <model_dir>/best/.
     keep_best: str | None = attrs.field(default=None, validator=optional(one_of(SCORE_NAMES)))
+    # Stop training (with a checkpoint, then evaluate) once a call has trained this long,
+    # evaluations during training included: 30m, 1h30m, 90s or seconds. max_steps still ends it first.
+    time_budget: float | None = attrs.field(default=None, converter=lambda v: _budget(v))
 
     def __attrs_post_init__(self) -> None:
         if self.executor == "cerebras" and not self.cs_ip:
             raise ConfigError("runconfig.executor: cerebras needs the system's address (--cs_ip or runconfig.cs_ip)")
+        if self.time_budget is not None and self.executor_name() == "cerebras":
+            raise ConfigError("runconfig.time_budget: not supported on a Cerebras system yet (its Estimator runs to "
+                              "max_steps); set runconfig.max_steps instead")
 
     def executor_name(self) -> str:
         if self.executor == "auto":

@@ -20,6 +20,9 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
                              "(default: runconfig.mode)")
     parser.add_argument("--steps", type=int, help="train this many more steps in this call")
     parser.add_argument("--max_steps", type=int, help="train until this global step")
+    parser.add_argument("--time_budget", metavar="DURATION",
+                        help="stop training after this long (30m, 1h30m, 90s), checkpoint and evaluate; "
+                             "max_steps still ends it first (runconfig.time_budget)")
     parser.add_argument("--eval_steps", type=int, help="evaluation batches (<= 0: all images)")
     parser.add_argument("--checkpoint_path", help="checkpoint to evaluate or predict with")
     parser.add_argument("--cs_ip", help="Cerebras system address")
@@ -160,6 +163,17 @@ def make_parser() -> argparse.ArgumentParser:
     records.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE")
     records.add_argument("--debug", action="store_true")
     records.set_defaults(command="write-tfrecords")
+
+    plan = commands.add_parser(
+        "plan", help="read your own images/ and masks/ once and write a params file sized to a time budget")
+    plan.add_argument("dataset_path", help="images/ and masks/, or train/ and test/ each holding both")
+    plan.add_argument("--budget", default="30m", metavar="DURATION",
+                      help="training time the plan fits on this machine, evaluations included (default 30m)")
+    plan.add_argument("--output", default="plan.yaml", help="params file to write (default plan.yaml)")
+    plan.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                      help="fix a choice yourself (kept as given; the run is timed and sized with it), repeatable")
+    plan.add_argument("--debug", action="store_true")
+    plan.set_defaults(command="plan")
 
     info = commands.add_parser("info", help="versions, CPU, GPUs, precision and threads, for a bug report")
     info.add_argument("--json", action="store_true", help="one JSON object instead of lines")

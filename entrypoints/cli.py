@@ -52,6 +52,7 @@ def _runconfig_overrides(args: argparse.Namespace) -> dict:
         flags[mode], mode = True, "train"
     return {
         "model_dir": args.model_dir, "mode": mode, "steps": args.steps, "max_steps": args.max_steps,
+        "time_budget": args.time_budget,
         "eval_steps": args.eval_steps, "checkpoint_path": args.checkpoint_path, "cs_ip": args.cs_ip,
         "device": args.device, "warmup_steps": args.warmup_steps,
         "with_input_pipeline": True if args.with_input_pipeline else None,
@@ -63,7 +64,7 @@ def _runconfig_overrides(args: argparse.Namespace) -> dict:
 # What each `unet run` mode calls on the container, and how its result is shown (an exit status).
 RUN_MODES: dict[str, tuple[str, Callable]] = {
     "train": ("train", lambda outcome, experiment: print_training(outcome)),
-    "eval": ("evaluate", lambda result, experiment: print_evaluation([result], experiment)),
+    "eval": ("evaluate_splits", print_evaluation),
     "eval_all": ("evaluate_all", print_evaluation),
     "train_and_eval": ("train_and_evaluate", print_train_and_eval),
     "train_benchmark": ("benchmark", lambda report, experiment: print_benchmark(report)),
@@ -168,6 +169,21 @@ def command_write_tfrecords(args: argparse.Namespace) -> int:
     return 0
 
 
+def command_plan(args: argparse.Namespace) -> int:
+    from domain.durations import parse_duration
+    from entrypoints.planner import Planning
+
+    from configs.loader import parse_override
+
+    budget = parse_duration(args.budget, "--budget")
+    plan, path = Planning().plan().execute(args.dataset_path, budget, args.output,
+                                           progress=progress_printer("read"), say=lambda text: log.info("%s", text),
+                                           fixed=[parse_override(item) for item in args.set])
+    print(f"wrote {path}: {plan.length.steps} steps of {plan.choices_value('train_input', 'image_shape')} crops in "
+          f"{args.budget} on this machine; run it with: unet run -p {path}")
+    return 0
+
+
 def command_info(args: argparse.Namespace) -> int:
     from entrypoints.container import build_container
 
@@ -214,6 +230,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "report": command_report,
     "write-tfrecords": command_write_tfrecords,
     "info": command_info,
+    "plan": command_plan,
     "synth-dagm": command_synth,
     "synth-severstal": command_synth_severstal,
     "synth-rare": command_synth_rare,

@@ -26,7 +26,12 @@ from adapters.terminal import TerminalObserver
 from application.benchmark import BenchmarkUseCase
 from application.compilation import CompileUseCase
 from application.conversion import WriteRecordsUseCase
-from application.evaluation import EvaluateAllUseCase, EvaluateUseCase
+from application.evaluation import (
+    EvaluateAllUseCase,
+    EvaluateSplitsUseCase,
+    EvaluateUseCase,
+    FinalEvaluationUseCase,
+)
 from application.calibrate import CalibrateUseCase
 from application.export import ExportUseCase
 from application.info import InfoUseCase
@@ -35,12 +40,13 @@ from application.report import ReportUseCase
 from application.training import TrainAndEvaluateUseCase, TrainUseCase
 from configs.loader import load_config, to_mapping
 from configs.store import ParamsFile
+from domain.advice import advice_for
+from domain.data import FILE_DATASETS
 from domain.experiment import ExperimentSpec
 from domain.invocation import Invocation
 from entrypoints import readers
 
 log = logging.getLogger("unet")
-FILE_DATASETS = ("DAGM2007Dataset", "SeverstalDataset", "ImageFolderDataset")
 
 
 def _strategy(experiment: ExperimentSpec):
@@ -245,14 +251,20 @@ class Container(containers.DeclarativeContainer):
         experiment.provided.model, experiment.provided.evaluation, experiment.provided.run, invocation, best_keeper,
         engines=engines, components=components, calibration=calibration_store,
         normalization=providers.Callable(lambda e: e.eval_data.normalization(), experiment),
+        validation=providers.Callable(lambda e: e.data.validation_split is not None, experiment),
     )
+    final_evaluation = providers.Factory(FinalEvaluationUseCase, evaluate, best_keeper, artifacts)
+    evaluate_splits = providers.Factory(EvaluateSplitsUseCase, evaluate, final_evaluation)
     calibrate = providers.Factory(
         CalibrateUseCase, builder, dataset, checkpoints, best_keeper, evaluator, engines, components,
         calibration_store, experiment.provided.model, experiment.provided.eval_data, experiment.provided.evaluation,
         experiment.provided.run,
     )
     evaluate_all = providers.Factory(EvaluateAllUseCase, evaluate, checkpoints)
-    train_and_evaluate = providers.Factory(TrainAndEvaluateUseCase, train, evaluate, checkpoints)
+    train_and_evaluate = providers.Factory(
+        TrainAndEvaluateUseCase, train, evaluate, checkpoints, observer,
+        providers.Callable(advice_for, experiment), final_evaluation,
+    )
     benchmark = providers.Factory(
         BenchmarkUseCase, builder, benchmark_reader, benchmarker, experiment.provided.model,
         experiment.provided.data, invocation, engines, providers.Singleton(_engine_timer), device_plan.provided.policy,

@@ -41,9 +41,13 @@ def print_training(outcome) -> None:
 
 
 def print_train_and_eval(done, experiment) -> None:
-    outcome, results = done
-    print_training(outcome)
-    print_evaluation(results[-1:], experiment)
+    print_training(done.training)
+    if done.training.stopped_by == "time_budget":
+        print(f"stopped at step {done.training.final_step}: runconfig.time_budget ran out before max_steps")
+    final = done.final
+    print_evaluation([final.validation, final.test] if final else done.evaluations[-1:], experiment)
+    if final is not None:
+        print(f"wrote {final.written} (the test's scores at the top, validation and test blocks)")
 
 
 def print_benchmark(report) -> None:
@@ -71,7 +75,8 @@ def print_evaluation(results, experiment) -> None:
     names = experiment.evaluation.reported_scores()
     for result in results:
         scores = result.scores.as_dict()
-        print(f"evaluation at step {result.step} on {result.num_images} images ({result.decision}; "
+        split = {"eval": "evaluation", "validation": "validation", "test": "test"}.get(result.split, result.split)
+        print(f"{split} at step {result.step} on {result.num_images} images ({result.decision}; "
               f"tta {result.tta}):")
         for name in names:
             print(f"  {name:<15} {_figure(scores[name])}   {DESCRIPTIONS[name]}")
@@ -88,6 +93,8 @@ def print_evaluation(results, experiment) -> None:
         for path in result.written:
             if path.endswith("results.json") or "/samples/" in path:
                 print(f"  wrote {path}")
+        if result.split == "test":
+            print("  (scored once, after training: the test images chose nothing)")
 
 
 def print_calibration(report) -> None:

@@ -31,7 +31,7 @@ class CerebrasTrainer:
         vendor()  # one line naming the missing stack, before anything is built
         refs = self._checkpoints.list()
         start = refs[-1].step if refs else 0
-        job.observer.started(start, job.target_step)
+        job.observer.started(start, job.target_step, job.time_budget)
         began = time.perf_counter()
         contract = self.contract(job)
         contract.estimator().train(input_fn=contract.input_fn, max_steps=job.target_step, use_cs=True)

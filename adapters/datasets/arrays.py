@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from domain.errors import DataError
+from adapters.datasets.file_reader import only_eval
 
 
 class ArrayDatasetReader:
@@ -47,7 +48,8 @@ class ArrayDatasetReader:
         dataset = dataset.shuffle(len(self._train[0]), seed=self._seed).repeat()
         return dataset.batch(self._batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
 
-    def evaluation_stream(self):
+    def evaluation_stream(self, split: str = "eval"):
         import tensorflow as tf
 
+        only_eval(split, "in-memory arrays")
         return tf.data.Dataset.from_tensor_slices(self._eval).batch(self._batch_size)

@@ -8,10 +8,13 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import attrs
 import numpy as np
 
 from adapters.images import read_gray
 from domain import rle
+from domain.masks import binarize_mask
+from domain.splitting import stratified_split, types_from_names
 from domain.augmentation import AugmentationSpec
 from domain.data import DataSpec, Sample
 from domain.errors import ConfigError, DataError, DataProblems
@@ -51,16 +54,25 @@ def split_once(make: Callable[[], tuple[list[Sample], list[Sample]]]) -> Callabl
     return list_split
 
 
-def check_readable(samples: list, workers: int = 4, binary_masks: bool = True) -> list[tuple[int, int]]:
-    """Decode every file once; broken ones fail with their paths (DataProblems). Returns image sizes."""
+@attrs.frozen
+class CheckedFile:
+    """What reading a sample once found: its size and whether its mask has a defect pixel."""
 
-    def check(sample) -> tuple[int, int] | str:
+    size: tuple[int, int]
+    defective: bool
+
+
+def check_readable(samples: list, workers: int = 4, binary_masks: bool = True,
+                   mask_threshold: float | None = None) -> list[CheckedFile]:
+    """Decode every file once; broken ones fail with their paths (DataProblems)."""
+
+    def check(sample) -> CheckedFile | str:
         try:
-            return checked_size(sample)
+            return checked(sample)
         except DataError as error:
             return str(error)
 
-    def checked_size(sample) -> tuple[int, int]:
+    def checked(sample) -> CheckedFile:
         image = read_gray(sample.image)
         if sample.encoded and image.shape != rle.SEVERSTAL_SHAPE:
             # The rows were validated (decoded) against this shape when train.csv was read, and
@@ -68,6 +80,7 @@ def check_readable(samples: list, workers: int = 4, binary_masks: bool = True) -
             height, width = rle.SEVERSTAL_SHAPE
             raise DataError(f"{sample.image}: is {image.shape[1]}x{image.shape[0]}, but its train.csv runs number "
                             f"the pixels of a {width}x{height} image")
+        defective = bool(sample.encoded.strip())
         if sample.mask is not None:
             mask = read_gray(sample.mask)
             if binary_masks:
@@ -77,7 +90,8 @@ def check_readable(samples: list, workers: int = 4, binary_masks: bool = True) -
                     f"{sample.mask}: mask is {mask.shape[1]}x{mask.shape[0]} but its image is "
                     f"{image.shape[1]}x{image.shape[0]}"
                 )
-        return image.shape
+            defective = bool(binarize_mask(mask, mask_threshold).any())
+        return CheckedFile(image.shape, defective)
 
     with ThreadPoolExecutor(max_workers=workers) as pool:
         results = list(pool.map(check, samples))
@@ -97,9 +111,25 @@ def split(samples: list[Sample], share: float, seed: int | None) -> tuple[list[S
     return [samples[i] for i in sorted(order[:cut])], [samples[i] for i in sorted(order[cut:])]
 
 
+def only_eval(split: str, source: str) -> None:
+    """Readers without a validation part serve the one evaluation split."""
+    if split != "eval":
+        raise ConfigError(f"train_input.validation_split: {source} have no separate {split} split")
+
+
+def validation_strata(samples: list, checked: list[CheckedFile]) -> list[tuple[bool, str]]:
+    """Each sample's stratum: defective or good, and its type when the file names carry types."""
+    types = types_from_names([Path(sample.image).stem for sample in samples]) or [""] * len(samples)
+    return [(found.defective, kind) for found, kind in zip(checked, types)]
+
+
 class FileDatasetReader:
     """`training_stream` (infinite, shuffled, augmented, batched) and `evaluation_stream`
-    (every evaluation sample exactly once, in listing order)."""
+    (every sample of a split exactly once, in listing order).
+
+    The listing gives "train" and "test". With `train_input.validation_split` a stratified share
+    of "train" is held out as "validation"; "eval", the split that chooses checkpoints, is then
+    the validation part, else the test images."""
 
     def __init__(self, name: str, train: DataSpec, evaluation: DataSpec, list_split: Callable[[str], list],
                  seed: int | None = None, augmentation: AugmentationSpec | None = None, stride: int = 1,
@@ -113,18 +143,51 @@ class FileDatasetReader:
         self._stride = stride
         self._mask_method = mask_method
         self._mask_threshold = mask_threshold
-        self._checked: dict[str, tuple[list, list[tuple[int, int]]]] = {}
+        self._checked: dict[str, tuple[list, list[CheckedFile]]] = {}
 
     def name(self) -> str:
         return self._name
 
-    def samples(self, split: str) -> list:
-        """The checked samples of "train" or "eval", listed once."""
+    def _listed(self, which: str) -> tuple[list, list[CheckedFile]]:
+        """The listing's "train" or "test" samples, each file checked once."""
+        key = f"listed-{which}"
+        if key not in self._checked:
+            samples = self._list_split("train" if which == "train" else "eval")
+            found = check_readable(samples, binary_masks=self._mask_threshold is None,
+                                   mask_threshold=self._mask_threshold)
+            self._checked[key] = (samples, found)
+        return self._checked[key]
+
+    def _split(self, split: str) -> tuple[list, list[CheckedFile]]:
+        if split == "eval":
+            split = "validation" if self._train.validation_split else "test"
+        if split not in ("train", "validation", "test"):
+            raise ValueError(f"unknown split {split!r}")
         if split not in self._checked:
-            samples = self._list_split(split)
-            sizes = check_readable(samples, binary_masks=self._mask_threshold is None)
-            self._checked[split] = (samples, sizes)
-        return self._checked[split][0]
+            if split == "test":
+                self._checked[split] = self._listed("test")
+            elif not self._train.validation_split:
+                if split == "validation":
+                    raise ConfigError("train_input.validation_split: not set, so there is no validation part")
+                self._checked[split] = self._listed("train")
+            else:
+                samples, found = self._listed("train")
+                if len(samples) < 2:
+                    raise DataError(f"{Path(samples[0].image).parent}: one training image cannot also give a "
+                                    "validation part (train_input.validation_split)")
+                kept, held = stratified_split(validation_strata(samples, found), self._train.validation_split,
+                                              self._seed)
+                self._checked["train"] = ([samples[i] for i in kept], [found[i] for i in kept])
+                self._checked["validation"] = ([samples[i] for i in held], [found[i] for i in held])
+        return self._checked[split]
+
+    def samples(self, split: str) -> list:
+        """The checked samples of "train", "validation", "test" or "eval", listed once."""
+        return self._split(split)[0]
+
+    def checked(self, split: str) -> list[CheckedFile]:
+        """What checking the split's files found, in its order."""
+        return self._split(split)[1]
 
     def training_size(self) -> int:
         return len(self.samples("train"))
@@ -135,17 +198,16 @@ class FileDatasetReader:
     def training_stream(self):
         from adapters.datasets import pipeline
 
-        samples = self.samples("train")
-        sizes = self._checked["train"][1]
+        samples, found = self._split("train")
         return pipeline.training_stream(
             samples, self._train, self._seed, self._augmentation, mask_method=self._mask_method,
-            mask_threshold=self._mask_threshold, native_pixels=max(h * w for h, w in sizes),
+            mask_threshold=self._mask_threshold, native_pixels=max(h * w for h, w in (f.size for f in found)),
         )
 
-    def evaluation_stream(self):
+    def evaluation_stream(self, split: str = "eval"):
         from adapters.datasets import pipeline
 
-        samples = self.samples("eval")
+        samples, found = self._split(split)
         return pipeline.evaluation_stream(samples, self._eval, mask_method=self._mask_method,
                                           mask_threshold=self._mask_threshold, stride=self._stride,
-                                          one_size=len(set(self._checked["eval"][1])) == 1)
+                                          one_size=len({f.size for f in found}) == 1)

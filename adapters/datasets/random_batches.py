@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from domain.data import DataSpec
+from adapters.datasets.file_reader import only_eval
 
 DEFECT_FRACTION = 0.05
 
@@ -25,7 +26,8 @@ class RandomBatchReader:
     def training_stream(self):
         return self._batch(self._data.train_batch_size)
 
-    def evaluation_stream(self):
+    def evaluation_stream(self, split: str = "eval"):
+        only_eval(split, "random batches")
         return self._batch(self._data.eval_batch_size)
 
     def training_size(self) -> int:

@@ -30,6 +30,7 @@ from domain.augmentation import AugmentationSpec
 from domain.data import DataSpec
 from domain.errors import ConfigError, DataError
 from domain.masks import binarize_mask
+from adapters.datasets.file_reader import only_eval
 
 SPLIT_FOLDERS = {"train": "train", "eval": "test"}
 MANIFEST = "manifest.json"
@@ -259,9 +260,10 @@ class TfRecordsReader:
         return pipeline.training_batches(prepared, self.training_size(), self._train, self._seed,
                                          self._augmentation)
 
-    def evaluation_stream(self):
+    def evaluation_stream(self, split: str = "eval"):
         from adapters.datasets import pipeline
 
+        only_eval(split, "TFRecords")
         # Record sizes are not known before reading: whole images go one per batch.
         return pipeline.evaluation_batches(self._prepared("eval", self._eval, training=False), self._eval,
                                            self._stride, one_size=self._eval.image_fit != "crop")

@@ -68,14 +68,18 @@ class FakeDatasetReader:
     """Batches given as lists of (images, masks) arrays in NHWC."""
 
     def __init__(self, train_batches: Sequence[tuple[np.ndarray, np.ndarray]],
-                 eval_batches: Sequence[tuple[np.ndarray, np.ndarray]] | None = None) -> None:
+                 eval_batches: Sequence[tuple[np.ndarray, np.ndarray]] | None = None,
+                 test_batches: Sequence[tuple[np.ndarray, np.ndarray]] | None = None) -> None:
         self._train = list(train_batches)
         self._eval = list(eval_batches if eval_batches is not None else train_batches)
+        self._test = None if test_batches is None else list(test_batches)
 
     def training_stream(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         return itertools.cycle(self._train)
 
-    def evaluation_stream(self) -> list[tuple[np.ndarray, np.ndarray]]:
+    def evaluation_stream(self, split: str = "eval") -> list[tuple[np.ndarray, np.ndarray]]:
+        if split == "test" and self._test is not None:
+            return list(self._test)
         return list(self._eval)
 
 
@@ -83,7 +87,7 @@ class RecordingObserver:
     def __init__(self) -> None:
         self.events: list[tuple] = []
 
-    def started(self, start_step: int, target_step: int) -> None:
+    def started(self, start_step: int, target_step: int, time_budget: float | None = None) -> None:
         self.events.append(("started", start_step, target_step))
 
     def progressed(self, step: int, loss: float, images_per_second: float, log_line: bool) -> None:
@@ -122,11 +126,13 @@ class FakeCheckpoints:
 
 
 class FakeTrainer:
-    """Trains nothing: consumes a batch per step, on the run's cadence, and keeps checkpoints."""
+    """Trains nothing: consumes a batch per step, on the run's cadence, and keeps checkpoints.
+    Each step takes `seconds_per_step` of make-believe time, which a time budget counts."""
 
-    def __init__(self, run: RunSpec, checkpoints: FakeCheckpoints) -> None:
+    def __init__(self, run: RunSpec, checkpoints: FakeCheckpoints, seconds_per_step: float = 0.0) -> None:
         self._run = run
         self._checkpoints = checkpoints
+        self._seconds_per_step = seconds_per_step
         self.batches_seen = 0
 
     def train(self, job: TrainingJob) -> TrainOutcome:
@@ -136,24 +142,30 @@ class FakeTrainer:
         start = max(saved, default=0)
         model.trained_steps = saved.get(start, 0)
         cadence, target = self._run.cadence, job.target_step
-        job.observer.started(start, target)
-        current = start
+        job.observer.started(start, target, job.time_budget)
+        current, elapsed, stopped_by = start, 0.0, "max_steps"
         while current < target:
-            stop = cadence.next_stop(current, target)
+            stop = cadence.next_stop(current, target, per_call=1 if job.time_budget else None)
             for _ in range(stop - current):
                 next(batches)
                 self.batches_seen += 1
             model.trained_steps += stop - current
+            elapsed += (stop - current) * self._seconds_per_step
             current = stop
             job.observer.progressed(current, 0.1, 100.0, cadence.log_due(current))
-            if cadence.checkpoint_due(current, target):
+            out_of_time = job.time_budget is not None and elapsed >= job.time_budget and current < target
+            if cadence.checkpoint_due(current, target) or out_of_time:
                 saved[current] = model.trained_steps
                 for old in set(saved) - set(newest(list(saved), self._run.keep_checkpoint_max)):
                     del saved[old]
                 job.observer.checkpointed(current, f"memory://ckpt-{current}")
                 if job.after_checkpoint is not None:
                     job.after_checkpoint(CheckpointRef(current, f"memory://ckpt-{current}"))
-        outcome = TrainOutcome(start_step=start, final_step=current, last_loss=0.1, images_per_second=100.0)
+            if out_of_time:
+                stopped_by = "time_budget"
+                break
+        outcome = TrainOutcome(start_step=start, final_step=current, last_loss=0.1, images_per_second=100.0,
+                               seconds=elapsed, stopped_by=stopped_by)
         job.observer.finished(outcome)
         return outcome
 

@@ -218,8 +218,10 @@ class TensorFlowTrainer:
 
         cadence, target, observer = self._run.cadence, job.target_step, job.observer
         after_checkpoint = job.after_checkpoint if chief else None
-        observer.started(start, target)
+        observer.started(start, target, job.time_budget)
         began = time.perf_counter()
+        deadline = began + job.time_budget if job.time_budget else None
+        stopped_by = "max_steps"
         current, per_call, loss, images_per_second = start, 1, float("nan"), 0.0
         while current < target:
             boundary = cadence.next_stop(current, target, per_call)
@@ -237,6 +239,9 @@ class TensorFlowTrainer:
             current = boundary
             images_per_second = count * self._batch_size / elapsed if elapsed > 0 else 0.0
             per_call = self._next_call_size(per_call, count, elapsed, current - start)
+            if deadline is not None:  # no call runs far past the budget
+                left = (deadline - time.perf_counter()) / max(elapsed / count, 1e-9)
+                per_call = max(1, min(per_call, int(left) + 1))
             if cadence.summary_due(current):
                 self._summaries(summaries, setup, current, loss, images_per_second)
             observer.progressed(current, loss, images_per_second, cadence.log_due(current))
@@ -245,13 +250,18 @@ class TensorFlowTrainer:
                 observer.checkpointed(current, path)
                 raise TrainingInterrupted(f"{stop.name} received: stopped at step {current}, checkpoint saved: {path}",
                                           stop.signum)
-            if cadence.checkpoint_due(current, target):
+            out_of_time = deadline is not None and time.perf_counter() >= deadline and current < target
+            if cadence.checkpoint_due(current, target) or out_of_time:
                 path = self._save(writer, current)
                 observer.checkpointed(current, path)
                 if after_checkpoint is not None:
                     after_checkpoint(CheckpointRef(current, path))
+            if out_of_time:
+                stopped_by = "time_budget"
+                break
         outcome = TrainOutcome(start_step=start, final_step=current, last_loss=loss,
-                               images_per_second=images_per_second, seconds=time.perf_counter() - began)
+                               images_per_second=images_per_second, seconds=time.perf_counter() - began,
+                               stopped_by=stopped_by)
         observer.finished(outcome)
         return outcome
 

@@ -18,7 +18,7 @@ def test_the_own_data_preset_finds_small_rare_defects(tmp_path):
                  "runconfig.save_checkpoints_steps=260", "runconfig.tf_random_seed=1"]
     experiment = load_experiment(preset_path("params_folder.yaml"), overrides=overrides)
     container = build_container(experiment)
-    _, results = container.train_and_evaluate().execute()
+    results = container.train_and_evaluate().execute().evaluations
     result = results[-1]
     assert not result.balance.collapsed, result.warnings
     assert result.scores.defect_Dice > 0.3, result.scores

@@ -64,7 +64,7 @@ def test_eval_use_case_writes_results_json_with_every_key(trained):
     assert set(saved) == {"mIOU", "DSC", "MPCA", "Acc", "defect_IoU", "defect_Dice", "per_image_Dice",
                           "image_precision", "image_recall", "image_F1", "image_AUROC", "image_AUROC_score",
                           "global_step", "num_images", "checkpoint", "true_defect_fraction",
-                          "predicted_defect_fraction", "collapsed", "decision", "tta"}
+                          "predicted_defect_fraction", "collapsed", "decision", "tta", "split"}
     assert saved["checkpoint"].endswith(f"model.ckpt-{result.step}")
     assert saved["global_step"] == result.step and saved["num_images"] == 5
     assert (model_dir / "eval" / f"results-{result.step}.json").is_file()
@@ -76,7 +76,7 @@ def test_the_best_checkpoint_is_copied_out_of_rotation_and_predict_uses_it(tiny_
     params = tiny_params(tiny_dagm, tmp_path / "m", max_steps=6, save_checkpoints_steps=2, keep_checkpoint_max=1,
                          keep_best="defect_Dice")
     container = build_container(params)
-    _, results = container.train_and_evaluate().execute()
+    results = container.train_and_evaluate().execute().evaluations
     kept = container.best_keeper().best()
     best = max(results, key=lambda r: r.scores.defect_Dice)
     assert kept.checkpoint.step == results[[r.scores.defect_Dice for r in results].index(best.scores.defect_Dice)].step
@@ -257,3 +257,13 @@ def test_whole_images_of_any_size_are_evaluated_on_their_own_pixels_only(tmp_pat
     assert [image.picture().image.shape for image in evaluated] == [(30, 41), (17, 23), (30, 41)]
     result = container.evaluate().execute()
     assert result.num_images == 3 and 0.0 <= result.scores.defect_Dice <= 1.0
+
+
+def test_the_time_budget_stops_training_at_its_deadline_with_a_checkpoint(tiny_dagm, tmp_path):
+    params = tiny_params(tiny_dagm, tmp_path / "model", max_steps=1_000_000, save_checkpoints_steps=1_000_000,
+                         time_budget="3s")
+    container = build_container(params)
+    outcome = container.train().execute()
+    assert outcome.stopped_by == "time_budget"
+    assert 0 < outcome.final_step < 1_000_000 and outcome.seconds >= 3
+    assert [ref.step for ref in container.checkpoints().list()] == [outcome.final_step]

@@ -27,7 +27,7 @@ def test_keep_best_survives_rotation_and_is_what_predict_loads():
     world.evaluate = EvaluateUseCase(world.builder, world.reader, world.checkpoints, world.evaluate._evaluator,
                                      world.artifacts, world.evaluate._topology, EvalSpec(), run, Invocation(),
                                      world.best)
-    _, results = TrainAndEvaluateUseCase(world.train, world.evaluate, world.checkpoints).execute()
+    results = TrainAndEvaluateUseCase(world.train, world.evaluate, world.checkpoints).execute().evaluations
     assert [round(r.scores.defect_Dice, 3) for r in results] == [0.0, 1.0, round(2 / 65, 3), 0.0]
     assert [r.best is not None for r in results] == [True, True, False, False]
     assert sorted(world.checkpoints.saved) == [9, 12]  # rotation dropped step 6 from the rotating ones...

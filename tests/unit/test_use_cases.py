@@ -145,7 +145,8 @@ def test_eval_steps_limits_batches_and_ignore_classes_drop_pixels():
 
 def test_train_and_eval_evaluates_after_each_checkpoint_and_eval_all_in_step_order():
     world = World(RunSpec(model_dir="m", max_steps=12, save_checkpoints_steps=5, keep_checkpoint_max=5))
-    outcome, results = TrainAndEvaluateUseCase(world.train, world.evaluate, world.checkpoints).execute()
+    done = TrainAndEvaluateUseCase(world.train, world.evaluate, world.checkpoints).execute()
+    outcome, results = done.training, done.evaluations
     assert outcome.final_step == 12
     assert [r.step for r in results] == [5, 10, 12]
     all_results = EvaluateAllUseCase(world.evaluate, world.checkpoints).execute()

@@ -1,0 +1,45 @@
+"""ImageFolderSurvey: which images of an own-data folder a plan may read. A train/ and test/
+layout gives train/; one images/ and masks/ pair gives the seeded share that training keeps
+(the rest is the test split, which the planner never reads)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from adapters.datasets.file_reader import split
+from adapters.datasets.image_folder import list_pairs
+from domain.data import Sample
+from domain.errors import DataError
+from domain.planning import TEST_SPLIT, Layout
+
+SPLIT_SEED = 0
+
+
+class ImageFolderSurvey:
+    def training_samples(self, dataset_path: str) -> tuple[list[Sample], Layout]:
+        root = Path(dataset_path)
+        if not root.is_dir():
+            raise DataError(f"{root}: not a folder (unet plan takes a folder of images/ and masks/, or of train/ "
+                            "and test/ each holding both)")
+        if (root / "train").is_dir() and (root / "test").is_dir():
+            samples = self._pairs(root / "train")
+            return samples, Layout(dataset_path=str(root), test_folder=True,
+                                   description="train/ of a train/ and test/ layout (test/ is not read when planning)")
+        samples = self._pairs(root)
+        if len(samples) < 2:
+            return samples, Layout(dataset_path=str(root), test_folder=False, description="one image")
+        kept, _ = split(samples, 1 - TEST_SPLIT, SPLIT_SEED)
+        return kept, Layout(dataset_path=str(root), test_folder=False,
+                            description=f"one images/ and masks/ folder: the seeded {1 - TEST_SPLIT:.0%} that "
+                                        f"training keeps (the other {TEST_SPLIT:.0%} are the test images, not read "
+                                        "when planning)")
+
+    @staticmethod
+    def _pairs(folder: Path) -> list[Sample]:
+        samples = list_pairs(folder)
+        if not (folder / "masks").is_dir():
+            raise DataError(f"{folder / 'masks'}: not found; a plan needs masks (masks/ beside images/, a mask per "
+                            "defective image with the image's stem)")
+        if all(sample.mask is None for sample in samples):
+            raise DataError(f"{folder / 'masks'}: no mask matches an image's stem; a plan needs masks")
+        return samples

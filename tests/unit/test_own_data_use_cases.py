@@ -1,0 +1,116 @@
+"""Training sized by time, learning made visible, and the test images scored apart, with fakes."""
+
+import numpy as np
+
+from adapters.fakes import FakeDatasetReader, FakeEvaluator, FakeTrainer, RecordingObserver
+from application.evaluation import EvaluateSplitsUseCase, EvaluateUseCase, FinalEvaluationUseCase
+from application.training import TrainAndEvaluateUseCase
+from domain.experiment import EvalSpec
+from domain.invocation import Invocation
+from domain.training import RunSpec
+from tests.unit.test_use_cases import TOPOLOGY, World, batch
+
+
+def test_the_time_budget_stops_training_with_a_checkpoint_that_is_evaluated():
+    run = RunSpec(model_dir="m", max_steps=1000, save_checkpoints_steps=100, time_budget=25)
+    world = World(run)
+    world.trainer = FakeTrainer(run, world.checkpoints, seconds_per_step=0.1)
+    world.train = world.train_with(Invocation())
+    done = TrainAndEvaluateUseCase(world.train, world.evaluate, world.checkpoints).execute()
+    assert done.training.stopped_by == "time_budget"
+    assert done.training.final_step == 250 and done.training.seconds >= 25
+    assert 250 in world.checkpoints.saved  # the step the budget ran out at, saved
+    assert [r.step for r in done.evaluations] == [100, 200, 250]
+
+
+def test_without_a_budget_the_run_ends_at_max_steps():
+    run = RunSpec(model_dir="m", max_steps=30, save_checkpoints_steps=10)
+    world = World(run)
+    world.trainer = FakeTrainer(run, world.checkpoints, seconds_per_step=10.0)
+    world.train = world.train_with(Invocation())
+    assert world.train.execute().stopped_by == "max_steps"
+
+
+def at_chance_world(run: RunSpec) -> World:
+    """Every image has the same bright pixel; the defect sits on a dark one: whatever the model
+    does, its largest probability cannot tell defective images from good ones."""
+    world = World(run)
+    defective = batch([(0, 0)], [(5, 5)], size=1)
+    good = batch([(0, 0)], [], size=1)
+    world.reader = FakeDatasetReader([defective], eval_batches=[defective, good])
+    world.evaluate = EvaluateUseCase(world.builder, world.reader, world.checkpoints, FakeEvaluator(), world.artifacts,
+                                     TOPOLOGY, EvalSpec(), run, Invocation(), world.best)
+    world.train = world.train_with(Invocation())
+    return world
+
+
+def test_each_evaluation_prints_a_learning_line_and_a_model_at_chance_is_named_with_advice():
+    run = RunSpec(model_dir="m", max_steps=30, save_checkpoints_steps=10)
+    world = at_chance_world(run)
+    observer = RecordingObserver()
+    advice = ("model.input_downscale: 4 (wide defects)", "a longer runconfig.time_budget")
+    TrainAndEvaluateUseCase(world.train, world.evaluate, world.checkpoints, observer, advice).execute()
+    lines = [event[1] for event in observer.of_kind("message")]
+    learning = [line for line in lines if line.startswith("evaluation at step")]
+    assert learning == ["evaluation at step 10: defect Dice 0.000, image AUROC 0.500",
+                        "evaluation at step 20: defect Dice 0.000 (+0.000), image AUROC 0.500 (+0.000)",
+                        "evaluation at step 30: defect Dice 0.000 (+0.000), image AUROC 0.500 (+0.000)"]
+    warnings = [line for line in lines if line.startswith("warning: the model is not learning yet")]
+    assert len(warnings) == 2  # from the second evaluation at chance on
+    assert "image AUROC 0.500 is within 0.05 of 0.5" in warnings[0]
+    assert warnings[0].endswith("most likely to help here: model.input_downscale: 4 (wide defects) and a longer "
+                                "runconfig.time_budget")
+
+
+def test_a_model_that_learns_gets_no_warning():
+    run = RunSpec(model_dir="m", max_steps=20, save_checkpoints_steps=10)
+    world = World(run)
+    observer = RecordingObserver()
+    TrainAndEvaluateUseCase(world.train, world.evaluate, world.checkpoints, observer, ("x", "y")).execute()
+    assert not [e for e in observer.of_kind("message") if "not learning" in e[1]]
+
+
+def split_world(run: RunSpec) -> World:
+    """A validation part that chooses checkpoints and test images scored apart (all defect
+    pixels bright on validation, dark on test, so the two scores differ)."""
+    world = World(run)
+    validation = [batch([(0, 0)], [(0, 0)], size=2)]
+    test = [batch([(0, 0)], [(3, 3)], size=3)]
+    world.reader = FakeDatasetReader([batch([(0, 0)], [(0, 0)])], eval_batches=validation, test_batches=test)
+    world.evaluate = EvaluateUseCase(world.builder, world.reader, world.checkpoints, FakeEvaluator(), world.artifacts,
+                                     TOPOLOGY, EvalSpec(), run, Invocation(), world.best, validation=True)
+    world.train = world.train_with(Invocation())
+    return world
+
+
+def test_with_a_validation_part_the_best_checkpoint_is_scored_once_on_the_test_images():
+    run = RunSpec(model_dir="m", max_steps=30, save_checkpoints_steps=10, keep_best="defect_Dice")
+    world = split_world(run)
+    final = FinalEvaluationUseCase(world.evaluate, world.best, world.artifacts)
+    done = TrainAndEvaluateUseCase(world.train, world.evaluate, world.checkpoints, final=final).execute()
+    assert [r.split for r in done.evaluations] == ["validation"] * 3
+    assert done.final.validation.split == "validation" and done.final.test.split == "test"
+    assert done.final.test.num_images == 3 and done.final.validation.num_images == 2
+    best = world.best.best()
+    assert done.final.test.step == best.checkpoint.step == 10  # the first best stays: later ties do not replace it
+    assert done.final.validation.scores.defect_Dice == 1.0 and done.final.test.scores.defect_Dice == 0.0
+    results = world.artifacts.final
+    assert results["split"] == "test" and results["defect_Dice"] == 0.0
+    assert results["validation"]["defect_Dice"] == 1.0 and results["test"]["num_images"] == 3
+    # Only validation evaluations may keep a best checkpoint.
+    assert [r.best is not None for r in world.artifacts.evaluations if r.split == "test"] == [False]
+
+
+def test_mode_eval_scores_both_splits_with_a_validation_part_and_one_without():
+    run = RunSpec(model_dir="m", max_steps=5)
+    world = split_world(run)
+    world.train.execute()
+    both = EvaluateSplitsUseCase(world.evaluate, FinalEvaluationUseCase(world.evaluate, world.best,
+                                                                         world.artifacts)).execute()
+    assert [r.split for r in both] == ["validation", "test"] and both[1].step == 5
+    plain = World(run)
+    plain.train.execute()
+    one = EvaluateSplitsUseCase(plain.evaluate, FinalEvaluationUseCase(plain.evaluate, plain.best,
+                                                                        plain.artifacts)).execute()
+    assert [r.split for r in one] == ["eval"] and plain.artifacts.final is None
+    assert np.isclose(one[0].scores.defect_Dice, 1.0)
