@@ -1,8 +1,20 @@
-"""Accuracy on real data within a fixed training budget: the reference-style settings against
-the own-data preset (configs/params_folder.yaml), on CrackForest (../shared/realdata).
+"""Accuracy on real data within a fixed training budget.
 
-    python tests/benchmarks/bench_accuracy.py                 # 40 TFLOP each
+    python tests/benchmarks/bench_accuracy.py plan --budget 30m          # unet plan, then unet run -p
+    python tests/benchmarks/bench_accuracy.py plan --datasets cf --budget 7m --seeds 0,1
+    python tests/benchmarks/bench_accuracy.py                 # presets: 40 TFLOP each
     python tests/benchmarks/bench_accuracy.py --budget 10 --only own,own_no_sampling
+
+`plan`: for each dataset, `unet plan <folder> --budget B` then `unet run -p plan.yaml` with no
+other setting (the seed aside, with --seeds), as a user runs them; it prints the plan's choices,
+the learning curve on the validation part, and the test images' scores at the end, with the
+wall time and the TFLOP trained. The datasets: the magnetic tiles (mt: a seeded, by-type
+stratified 80/20 train/ and test/ layout of ../shared/realdata/magnetic_tile, linked, not
+copied), CrackForest (cf: the folder as it is, so the plan holds a seeded 20 % out as test
+images) and the rare-defect stand-in (rare: `unet synth rare`, 80 images).
+
+Presets (no subcommand): the reference-style settings against the own-data preset
+(configs/params_folder.yaml), on CrackForest (../shared/realdata).
 
 CrackForest: 118 road-surface photographs (480x320) whose cracks are 1.6 % of the pixels, held
 out by the preset's seeded train_test_split (0.8: 94 train, 24 evaluation images). Every
@@ -84,6 +96,10 @@ def run(name: str, sets: dict[str, str], budget_flops: float, work: Path, data: 
 
 
 def main() -> None:
+    if sys.argv[1:2] == ["plan"]:
+        from tests.benchmarks.plan_runs import main as plan_main
+
+        return plan_main(sys.argv[2:])
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--budget", type=float, default=40.0, help="training budget per setting, in TFLOP")
     parser.add_argument("--only", default="reference,own", help=f"comma-separated, of: {', '.join(VARIANTS)}")

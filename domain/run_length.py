@@ -1,0 +1,72 @@
+"""How long a planned run trains: steps from one measured step, the evaluations and the
+start-up fitted into the time budget, and the learning-rate schedule sized to those steps."""
+
+from __future__ import annotations
+
+import math
+
+import attrs
+
+from domain.durations import format_duration
+from domain.planning import Choice
+
+# How many evaluations a run makes (its learning lines and checkpoints to choose from).
+EVALUATIONS = 8
+# Of the budget, this share is kept back for evaluations' noise and the last checkpoint; each
+# evaluation also costs about this much beyond its images (its pipeline, pictures, summaries).
+SAFETY_SHARE = 0.05
+EVALUATION_OVERHEAD = 3.0
+# Learning rate: warm up over this share of the steps, then cosine decay to this share of the peak.
+PEAK_LEARNING_RATE = 2e-3
+WARMUP_SHARE = 0.05
+FINAL_RATE_SHARE = 0.01
+
+
+@attrs.frozen(kw_only=True)
+class Length:
+    """How long the plan trains, from one measured step."""
+
+    steps: int
+    seconds_per_step: float
+    evaluation_seconds: float  # all evaluations together
+    checkpoint_every: int
+    startup_seconds: float = 0.0  # building and compiling before the first step
+
+    def describe(self, budget: float) -> str:
+        return (f"{self.steps} steps of {self.seconds_per_step:.3f} s (measured here), {EVALUATIONS} evaluations of "
+                f"about {self.evaluation_seconds / EVALUATIONS:.1f} s and {self.startup_seconds:.0f} s of start-up "
+                f"fit {format_duration(budget)}")
+
+
+def training_length(budget: float, seconds_per_step: float, evaluation_seconds: float,
+                    startup_seconds: float = 0.0) -> Length:
+    """Steps that fit the budget with the start-up and EVALUATIONS evaluations of
+    `evaluation_seconds` (their images) each."""
+    each = evaluation_seconds + EVALUATION_OVERHEAD
+    usable = budget * (1 - SAFETY_SHARE) - EVALUATIONS * each - startup_seconds
+    steps = max(EVALUATIONS, int(usable / max(seconds_per_step, 1e-6)))
+    every = max(1, math.ceil(steps / EVALUATIONS))
+    steps = every * EVALUATIONS
+    return Length(steps=steps, seconds_per_step=seconds_per_step, evaluation_seconds=EVALUATIONS * each,
+                  checkpoint_every=every, startup_seconds=startup_seconds)
+
+
+def length_choices(length: Length, budget: float) -> tuple[Choice, ...]:
+    warmup = max(1, int(WARMUP_SHARE * length.steps))
+    schedule = [
+        {"scheduler": "Linear", "initial_learning_rate": 0.0, "end_learning_rate": PEAK_LEARNING_RATE,
+         "steps": warmup},
+        {"scheduler": "Cosine", "initial_learning_rate": PEAK_LEARNING_RATE, "decay_steps": length.steps - warmup,
+         "alpha": FINAL_RATE_SHARE},
+    ]
+    return (
+        Choice("optimizer", "learning_rate", schedule,
+               f"warm up over {warmup} steps to {PEAK_LEARNING_RATE:g}, then cosine down to "
+               f"{FINAL_RATE_SHARE:.0%} of it at the last step"),
+        Choice("runconfig", "max_steps", length.steps, length.describe(budget)),
+        Choice("runconfig", "time_budget", format_duration(budget),
+               "training stops here with a checkpoint if this machine is slower than measured"),
+        Choice("runconfig", "save_checkpoints_steps", length.checkpoint_every,
+               f"{EVALUATIONS} checkpoints, each evaluated on the validation part"),
+        Choice("runconfig", "keep_checkpoint_max", 3, "the best one is kept apart in best/"),
+    )

@@ -1,0 +1,24 @@
+"""The composition root of `unet plan`: no configuration yet, only the dataset to read and this
+machine to time (entrypoints.container composes everything that runs from a configuration)."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from dependency_injector import containers, providers
+
+from application.planning import PlanUseCase
+
+
+class Planning(containers.DeclarativeContainer):
+    survey = providers.Singleton(lambda: _import("adapters.datasets.survey", "ImageFolderSurvey")())
+    fingerprinter = providers.Singleton(lambda: _import("adapters.fingerprinting", "FileFingerprinter")())
+    timer = providers.Singleton(lambda: _import("entrypoints.step_timer", "ContainerStepTimer")())
+    writer = providers.Singleton(lambda: _import("configs.plan_file", "CommentedPlanFile")())
+    plan = providers.Factory(PlanUseCase, survey, fingerprinter, timer, writer)
+
+
+def _import(module: str, name: str) -> Any:
+    """Adapters load when asked for: `unet plan` on a bad folder never starts TensorFlow."""
+    return getattr(importlib.import_module(module), name)

@@ -1,0 +1,87 @@
+"""`unet plan` as a user types it: bad folders refused in one line, and a plan that then runs
+with no other setting, its validation part choosing the checkpoint and the test images scored
+at the end."""
+
+import json
+
+import imageio.v3 as iio
+import numpy as np
+import pytest
+import yaml
+
+from adapters.datasets.synthetic_rare import SyntheticRareSpec, generate
+from tests.conftest import unet_in_process as unet
+from tests.e2e.test_cli import one_line_error
+
+
+def folder(root, count=24, defective=8, mask=None, size=(40, 56)):
+    (root / "images").mkdir(parents=True)
+    (root / "masks").mkdir()
+    rng = np.random.default_rng(0)
+    for index in range(count):
+        iio.imwrite(root / "images" / f"p{index:03d}.png", rng.integers(60, 200, size, dtype=np.uint8))
+        drawn = np.zeros(size, np.uint8)
+        if index < defective:
+            drawn[10:16, 20:30] = 255
+        iio.imwrite(root / "masks" / f"p{index:03d}.png", drawn if mask is None else mask(index, drawn))
+    return root
+
+
+def refused(result) -> str:
+    line = one_line_error(result)
+    assert "Traceback" not in result.stderr
+    return line
+
+
+def test_a_folder_without_masks_is_refused(tmp_path):
+    folder(tmp_path / "d")
+    for path in (tmp_path / "d" / "masks").iterdir():
+        path.unlink()
+    (tmp_path / "d" / "masks").rmdir()
+    assert "masks: not found; a plan needs masks" in refused(unet("plan", str(tmp_path / "d")))
+
+
+def test_masks_that_are_pictures_are_refused(tmp_path):
+    picture = lambda index, drawn: (np.arange(40 * 56).reshape(40, 56) % 256).astype(np.uint8)  # noqa: E731
+    folder(tmp_path / "d", mask=picture)
+    result = unet("plan", str(tmp_path / "d"))
+    assert "masks hold neither two levels nor class labels" in refused(result)
+    assert "training images" in result.stderr  # it said what it found first
+
+
+def test_a_mask_of_another_size_is_refused_naming_the_file(tmp_path):
+    folder(tmp_path / "d", mask=lambda index, drawn: drawn[:20] if index == 3 else drawn)
+    assert "p003.png: mask is 56x20 but its image is 56x40" in refused(unet("plan", str(tmp_path / "d")))
+
+
+def test_five_images_are_too_few_to_plan(tmp_path):
+    folder(tmp_path / "d", count=5, defective=2)
+    result = unet("plan", str(tmp_path / "d"))
+    assert "a plan needs at least 20" in refused(result)
+    assert "unet: 4 training images, " in result.stderr  # the seeded 80 % of 5
+
+
+@pytest.mark.slow
+def test_plan_then_run_needs_no_other_setting(tmp_path):
+    data = tmp_path / "rare"
+    generate(SyntheticRareSpec(images=80, seed=4), data)
+    plan_path = tmp_path / "plan.yaml"
+    planned = unet("plan", str(data), "--budget", "40s", "--output", str(plan_path))
+    assert planned.returncode == 0, planned.stderr
+    assert f"wrote {plan_path}" in planned.stdout and "80 %" not in planned.stdout
+    text = plan_path.read_text()
+    assert "# What the dataset is like:" in text and "time_budget: 40s" in text
+    params = yaml.safe_load(text)
+    params["runconfig"]["model_dir"] = str(tmp_path / "model")  # keep the test's files in its folder
+    (tmp_path / "plan_here.yaml").write_text(yaml.safe_dump(params))
+    ran = unet("run", "-p", str(tmp_path / "plan_here.yaml"))
+    assert ran.returncode == 0, ran.stderr
+    assert "validation at step" in ran.stderr and "projected end" in ran.stderr
+    assert "test at step" in ran.stdout
+    results = json.loads((tmp_path / "model" / "eval" / "results.json").read_text())
+    assert results["split"] == "test" and results["validation"]["split"] == "validation"
+    assert results["num_images"] == 16 and results["validation"]["num_images"] == 13  # 80: 20 % test, then 20 %
+    assert results["global_step"] == json.loads((tmp_path / "model" / "best" / "best.json").read_text())["step"]
+    report = unet("report", "--model_dir", str(tmp_path / "model"))
+    assert report.returncode == 0, report.stderr
+    assert "validation scores" in report.stdout and "test scores" in report.stdout
