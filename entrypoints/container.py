@@ -47,6 +47,7 @@ from domain.invocation import Invocation
 from entrypoints import readers
 
 log = logging.getLogger("unet")
+EXPORT_POLICY = "float32"  # what exports compute in (see _exporter)
 
 
 def _strategy(experiment: ExperimentSpec):
@@ -73,10 +74,10 @@ def _cerebras_plan(experiment: ExperimentSpec):
     return DevicePlan(device="Cerebras", policy=policy, data_format=experiment.model.data_format)
 
 
-def _builder(experiment: ExperimentSpec, plan) -> Any:
+def _builder(experiment: ExperimentSpec, plan, policy: str | None = None) -> Any:
     from adapters.tensorflow.builder import KerasUNetBuilder
 
-    return KerasUNetBuilder(plan.policy, plan.data_format, experiment.run.tf_random_seed,
+    return KerasUNetBuilder(policy or plan.policy, plan.data_format, experiment.run.tf_random_seed,
                             normalization=experiment.data.normalization())
 
 
@@ -159,10 +160,12 @@ def _calibration_store(experiment: ExperimentSpec) -> Any:
     return JsonCalibrationStore(experiment.run.model_dir)
 
 
-def _exporter(plan) -> Any:
+def _exporter() -> Any:
     from adapters.tensorflow.exporter import TensorFlowExporter
 
-    return TensorFlowExporter(plan.policy)
+    # Exports compute in float32: the converters (TFLite above all) take no bfloat16 kernels,
+    # and the CPU runtimes choose their own precision. The checkpoint's weights are float32.
+    return TensorFlowExporter(EXPORT_POLICY)
 
 
 def _machine_probe() -> Any:
@@ -230,7 +233,8 @@ class Container(containers.DeclarativeContainer):
     engines = providers.Singleton(_engines, invocation)
     components = providers.Singleton(_components)
     calibration_store = providers.Singleton(_calibration_store, experiment)
-    exporter = providers.Singleton(_exporter, device_plan)
+    exporter = providers.Singleton(_exporter)
+    export_builder = providers.Singleton(_builder, experiment, device_plan, EXPORT_POLICY)
     benchmarker = providers.Singleton(_benchmarker, experiment, invocation, device_plan)
 
     observer = providers.Singleton(TerminalObserver)
@@ -274,7 +278,7 @@ class Container(containers.DeclarativeContainer):
         device_plan.provided.policy, experiment.provided.run.model_dir, invocation,
     )
     export = providers.Factory(
-        ExportUseCase, builder, checkpoints, best_keeper, exporter, experiment.provided.model,
+        ExportUseCase, export_builder, checkpoints, best_keeper, exporter, experiment.provided.model,
         experiment.provided.eval_data,
         experiment.provided.evaluation.rule, calibration_store, dataset,
     )

@@ -12,6 +12,10 @@ from domain.errors import DataError
 
 # On two cores the LATENCY hint beat THROUGHPUT at batch 8 too (tests/benchmarks/bench_engines.py).
 DEFAULT_HINT = "LATENCY"
+# The CPU plugin computes in bfloat16 by itself where the CPU has it (AVX512_BF16, AMX), which
+# moves probabilities by about 1e-3: an export computes what its manifest says, float32 (INT8
+# exports: their unquantized parts).
+PRECISION = {"INFERENCE_PRECISION_HINT": "f32"}
 
 
 def convert(core: Path, target: Path, calibration: np.ndarray | None) -> None:
@@ -30,7 +34,7 @@ class OpenVinoEngine:
     def __init__(self, path: Path, hint: str = DEFAULT_HINT) -> None:
         ov = require("openvino", "--engine openvino")
         try:
-            self._compiled = ov.Core().compile_model(str(path), "CPU", {"PERFORMANCE_HINT": hint})
+            self._compiled = ov.Core().compile_model(str(path), "CPU", {"PERFORMANCE_HINT": hint, **PRECISION})
         except Exception as error:  # OpenVINO raises RuntimeError subclasses of its own for bad files
             raise DataError(f"{path}: not a model OpenVINO can load ({str(error).splitlines()[0][:160]})") from None
 

@@ -149,3 +149,23 @@ def test_a_calibration_file_that_does_not_parse_is_one_line(trained, tmp_path, t
     finally:
         calibration.unlink()
     assert result.returncode == 2 and f"{calibration}: not a calibration file" in result.stderr
+
+
+def test_the_planned_networks_input_layers_run_in_every_export(tiny_dagm, tmp_path):
+    """Per-image standardization and the downscaled network are inside the model, so every
+    runtime runs them; a model trained in mixed precision exports in float32 (TFLite has no
+    bfloat16 kernels)."""
+    params = tiny_params(tiny_dagm, tmp_path / "model", max_steps=2)
+    params["model"].update(input_standardization="per_image", input_downscale=2, mixed_precision=True)
+    params["runconfig"].pop("tf_random_seed")
+    container = build_container(params)
+    container.train().execute()
+    model = container.export_builder().build(container.experiment().model)
+    container.checkpoints().restore(model)
+    images = np.concatenate([batch.numpy() for batch, _ in container.dataset().evaluation_stream()])
+    expected = EngineRegistry().from_model(model).probabilities(images)
+    for fmt, engine_name in FLOAT_ENGINES.items():
+        container.export().execute(str(tmp_path / fmt), format=fmt)
+        engine, manifest = EngineRegistry().from_export(engine_name, str(tmp_path / fmt))
+        assert manifest.precision == "float32"
+        np.testing.assert_allclose(engine.probabilities(images), expected, atol=1e-4, err_msg=fmt)
