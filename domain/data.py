@@ -81,6 +81,10 @@ class DataSpec:
     # The share of training samples drawn from defective images; with image_fit: crop those
     # crops are centred on one of their defect pixels. 0: every sample drawn alike.
     defect_sampling: float = attrs.field(default=0.0, converter=to_float, validator=number_in(0.0, 1.0))
+    # How the defect-centred draws choose an image: every defective image alike (image), or
+    # every defect type alike (type: the types file names carry, e.g. MT_Crack_...; image when
+    # the names carry none), so a rare type is drawn as often as a common one.
+    defect_sampling_by: str = attrs.field(default="image", validator=one_of(("image", "type")))
     # Hold this share of the training images out as a validation part (stratified by good and
     # defective, and by the defect types file names carry): it chooses the best checkpoint and
     # feeds the learning lines; the test images are then scored only at the end.

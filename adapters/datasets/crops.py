@@ -60,6 +60,25 @@ def with_defect_sampling(dataset: tf.data.Dataset, share: float, seed: int) -> t
                                                 stop_on_empty_dataset=False)
 
 
+def with_defect_sampling_by_group(indexed: tf.data.Dataset, share: float, seed: int,
+                                  groups: "list[int]") -> tf.data.Dataset:
+    """As with_defect_sampling, with the defective draws shared equally among groups (defect
+    types): elements are (index, (image, mask)) and groups[index] is the sample's group, -1
+    for a sample with no defect. A rare type is then drawn as often as a common one."""
+    ids = tf.constant(groups, tf.int32)
+    uniform = indexed.repeat().map(lambda index, pair: (pair[0], pair[1], tf.constant(False)))
+    streams = [
+        indexed.filter(lambda index, pair, group=group: tf.gather(ids, index) == group).repeat()
+        .map(lambda index, pair: (pair[0], pair[1], tf.constant(True)))
+        for group in sorted(set(groups) - {-1})
+    ]
+    if share <= 0 or not streams:
+        return uniform
+    weights = [share / len(streams)] * len(streams) + [1.0 - share]
+    return tf.data.Dataset.sample_from_datasets(streams + [uniform], weights=weights, seed=seed,
+                                                stop_on_empty_dataset=False)
+
+
 def pad_for_evaluation(stride: int):
     """Whole images mirror-padded to a multiple of the stride; the padding's mask is PAD_LABEL."""
 

@@ -202,7 +202,21 @@ class FileDatasetReader:
         return pipeline.training_stream(
             samples, self._train, self._seed, self._augmentation, mask_method=self._mask_method,
             mask_threshold=self._mask_threshold, native_pixels=max(h * w for h, w in (f.size for f in found)),
+            groups=self._defect_groups(samples, found),
         )
+
+    def _defect_groups(self, samples: list, found: list[CheckedFile]) -> list[int] | None:
+        """Each training sample's defect type as a number (-1: no defect), for
+        defect_sampling_by: type; None to draw defective images alike."""
+        if self._train.defect_sampling_by != "type":
+            return None
+        types = types_from_names([Path(sample.image).stem for sample in samples])
+        if types is None:
+            log.warning("train_input.defect_sampling_by: type, but the file names carry no types; every "
+                        "defective image is drawn alike")
+            return None
+        numbers = {kind: number for number, kind in enumerate(sorted(set(types)))}
+        return [numbers[kind] if checked.defective else -1 for kind, checked in zip(types, found)]
 
     def evaluation_stream(self, split: str = "eval"):
         from adapters.datasets import pipeline

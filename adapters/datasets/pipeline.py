@@ -178,19 +178,21 @@ def _fits_in_memory(count: int, pixels: int, spec: DataSpec) -> bool:
 
 def training_stream(samples: Sequence, spec: DataSpec, seed: int | None,
                     augmentation: AugmentationSpec | None = None, mask_method: str = "bilinear",
-                    mask_threshold: float | None = None, native_pixels: int | None = None) -> tf.data.Dataset:
+                    mask_threshold: float | None = None, native_pixels: int | None = None,
+                    groups: Sequence[int] | None = None) -> tf.data.Dataset:
     """Infinite batches (image NHWC float32, mask NHWC float32 in [0, 1]) from files.
 
     With `image_fit: crop` images are decoded whole (cached when they fit; `native_pixels` is
-    their pixel count) and each draw takes a random crop of image_shape from one."""
+    their pixel count) and each draw takes a random crop of image_shape from one. `groups`: each
+    sample's defect type (-1: no defect), to share the defect-centred draws among types."""
     load = _load(spec, resize=spec.image_fit != "crop", mask_method=mask_method, mask_threshold=mask_threshold)
     prepared = _files(samples).map(load, num_parallel_calls=AUTOTUNE)
-    return training_batches(prepared, len(samples), spec, seed, augmentation, native_pixels)
+    return training_batches(prepared, len(samples), spec, seed, augmentation, native_pixels, groups)
 
 
 def training_batches(prepared: tf.data.Dataset, count: int, spec: DataSpec, seed: int | None,
                      augmentation: AugmentationSpec | None = None,
-                     native_pixels: int | None = None) -> tf.data.Dataset:
+                     native_pixels: int | None = None, groups: Sequence[int] | None = None) -> tf.data.Dataset:
     """Fitted, normalized (image, mask) pairs -> cached, shuffled, repeated, augmented batches."""
     seed = 0 if seed is None else seed
     crop = spec.image_fit == "crop"
@@ -199,10 +201,16 @@ def training_batches(prepared: tf.data.Dataset, count: int, spec: DataSpec, seed
     dataset = prepared
     if _fits_in_memory(count, pixels, spec):
         dataset = dataset.cache()
+    by_group = groups is not None and spec.defect_sampling > 0
+    if by_group:  # the sample's index travels with it through the shuffle, to look its group up
+        dataset = dataset.enumerate()
     if spec.shuffle:
         dataset = dataset.shuffle(max(1, min(spec.shuffle_buffer_size, count)), seed=seed,
                                   reshuffle_each_iteration=True)
-    dataset = crops.with_defect_sampling(dataset, spec.defect_sampling, seed)
+    if by_group:
+        dataset = crops.with_defect_sampling_by_group(dataset, spec.defect_sampling, seed, list(groups))
+    else:
+        dataset = crops.with_defect_sampling(dataset, spec.defect_sampling, seed)
     if crop or spec.augment_data:
         dataset = dataset.enumerate().map(_augment(spec, augmentation, seed, crop), num_parallel_calls=AUTOTUNE)
     else:

@@ -222,3 +222,30 @@ def test_defect_sampling_draws_its_share_of_crops_around_a_defect(tmp_path, samp
     # half the images have none: about 1.4 % of uniform draws hold a defect.
     expected = sampling + (1 - sampling) * 0.014
     assert defect_share(tmp_path, sampling) == pytest.approx(expected, abs=0.07)
+
+
+def test_defect_sampling_by_type_draws_a_rare_type_as_often_as_a_common_one(tmp_path):
+    """Six defective images of a common type (gray 50), one of a rare type (gray 200): every crop
+    is centred on a defect; by type, half of them come from the rare image, by image a seventh."""
+    (tmp_path / "images").mkdir()
+    (tmp_path / "masks").mkdir()
+    samples, groups = [], []
+    for index in range(7):
+        rare = index == 6
+        mask = np.zeros((32, 32), np.uint8)
+        mask[10:12, 10:12] = 255
+        write_png(tmp_path / "images" / f"{index}.png", np.full((32, 32), 200 if rare else 50, np.uint8))
+        write_png(tmp_path / "masks" / f"{index}.png", mask)
+        samples.append(Sample(tmp_path / "images" / f"{index}.png", tmp_path / "masks" / f"{index}.png"))
+        groups.append(1 if rare else 0)
+    spec = folder_spec(tmp_path, image_shape=[16, 16, 1], image_fit="crop", train_batch_size=16, defect_sampling=1.0,
+                       augment_data=False, normalize_data_method="zero_centered")
+
+    def rare_share(by_group):
+        stream = pipeline.training_stream(samples, spec, seed=2, mask_threshold=128.0,
+                                          groups=groups if by_group else None)
+        means = [image.mean() for images, _ in stream.take(20) for image in images.numpy()]
+        return np.mean(np.asarray(means) > 0)  # gray 200 is above 0 after zero-centring, gray 50 below
+
+    assert rare_share(by_group=True) == pytest.approx(0.5, abs=0.1)
+    assert rare_share(by_group=False) == pytest.approx(1 / 7, abs=0.08)
