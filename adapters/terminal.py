@@ -62,7 +62,8 @@ class TerminalObserver:
 
     def checkpointed(self, step: int, path: str) -> None:
         self._clear_line()
-        log.info("checkpoint saved: %s", path)
+        # a short run may log no step line: each checkpoint says when the run will end, too
+        log.info("checkpoint saved: %s (%s)", path, self._projection(step))
 
     def finished(self, outcome) -> None:
         self._clear_line()

@@ -178,11 +178,11 @@ def draft(fingerprint: DatasetFingerprint, layout: Layout) -> Draft:
                (f"{fp.defective_share:.0%} of the images are defective: a third of the crops are centred on a "
                 "defect (nnU-Net's foreground oversampling)") if sampling else
                f"{fp.defective_share:.0%} of the images are defective: crops are drawn alike"),
-        Choice("train_input", "defect_sampling_by", "type" if fp.types and sampling else "image",
-               f"the defect-centred crops are shared equally among the "
-               f"{sum(1 for _, defective in fp.types.values() if defective)} defect types the file names carry, so a "
-               "rare type is drawn as often as a common one" if fp.types and sampling else
-               "every defective image is drawn alike"),
+        Choice("train_input", "defect_sampling_by", "image",
+               "every defective image is drawn alike" + (
+                   f"; `type` would share the draws among the {sum(1 for _, d in fp.types.values() if d)} defect "
+                   "types the names carry (measured no better on the magnetic tiles: docs/own-data.md)"
+                   if fp.types and sampling else "")),
         Choice("train_input", "validation_split", VALIDATION_SPLIT,
                f"{validation} images held out, stratified by good/defective"
                + (f" and by the {len(fp.types)} types the file names carry" if fp.types else "")

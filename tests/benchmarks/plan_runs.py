@@ -111,7 +111,8 @@ def run_one(name: str, data: Path, budget: str, seed: int, work: Path, sets: lis
            "stopped_by_budget": "time_budget ran out" in ran.stdout, "curve": curve(model_dir),
            "validation": results.get("validation", results), "test": results.get("test", results)}
     print(f"  {name} seed {seed}: plan {planning:.0f} s; crops {row['crop']} at 1/{row['downscale']}, batch "
-          f"{row['batch']}, {row['max_steps']} steps planned; run {seconds:.0f} s, {trained:.1f} TFLOP; test "
+          f"{row['batch']}, input {params['model'].get('input_standardization', 'none')}, defect draws by "
+          f"{params['train_input'].get('defect_sampling_by', 'image')}, {row['max_steps']} steps planned; run {seconds:.0f} s, {trained:.1f} TFLOP; test "
           f"defect_Dice {row['test']['defect_Dice']:.3f} image_AUROC {figure(row['test']['image_AUROC'])}",
           flush=True)
     for step, dice, auroc in row["curve"]:

@@ -103,6 +103,15 @@ def test_names_that_carry_types_stratify_the_validation_part():
     assert "by the 2 types" in next(c.reason for c in typed.choices if c.key == "validation_split")
 
 
+def test_defective_images_are_drawn_alike_and_the_plan_names_the_types_it_could_share_among():
+    types = {"MT_Free": (300, 0), "MT_Crack": (120, 120), "MT_Fray": (30, 30)}
+    typed = draft(fingerprint(types=types), LAYOUT)
+    assert chosen(typed, "train_input", "defect_sampling_by") == "image"
+    assert "among the 2 defect types" in next(c.reason for c in typed.choices if c.key == "defect_sampling_by")
+    untyped = draft(fingerprint(), LAYOUT)
+    assert next(c.reason for c in untyped.choices if c.key == "defect_sampling_by") == "every defective image is drawn alike"
+
+
 def test_the_length_fits_the_budget_with_its_evaluations_and_ends_on_a_checkpoint():
     length = training_length(budget=1800, seconds_per_step=0.5, evaluation_seconds=10.0)
     assert length.steps % EVALUATIONS == 0 and length.checkpoint_every * EVALUATIONS == length.steps

@@ -30,3 +30,12 @@ def test_no_bar_when_output_is_not_a_terminal(caplog):
         observer.progressed(2, 0.5, 1.0, log_line=True)
     assert stream.getvalue() == ""
     assert any("step 2: loss 0.5000" in r.getMessage() for r in caplog.records)
+
+
+def test_each_checkpoint_line_projects_the_end_so_a_short_run_shows_it_too(caplog):
+    observer = TerminalObserver(io.StringIO(), interactive=False)
+    with caplog.at_level(logging.INFO, logger="unet"):
+        observer.started(0, 8, time_budget=40.0)
+        observer.checkpointed(1, "/m/model.ckpt-1")
+    line, = [r.getMessage() for r in caplog.records if "checkpoint saved" in r.getMessage()]
+    assert re.fullmatch(r"checkpoint saved: /m/model\.ckpt-1 \(projected end \d\d:\d\d \((step 8|time budget)\)\)", line)
