@@ -82,7 +82,7 @@ def measure(image: np.ndarray, mask: np.ndarray | None, name: str, kind: str = "
     if 0 < count < defects.size:
         contrast = float((gray[defects].mean() - gray[~defects].mean()) / max(spread, 1e-6))
     return ImageFacts(mask=levels, label_values=labels, defect_pixels=count, component_areas=areas,
-                      component_widths=widths, defect_contrast=contrast, **base)
+                      component_widths=widths, defect_contrast=contrast, mask_high=int(np.max(mask)), **base)
 
 
 def measure_sample(sample: Sample, kind: str = "") -> ImageFacts:

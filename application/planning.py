@@ -14,7 +14,7 @@ from application.ports import DatasetSurvey, Fingerprinter, PlanWriter, StepTime
 from application.values import StepTiming
 from domain.durations import format_duration
 from domain.fingerprint import DatasetFingerprint, summarize
-from domain.planning import Choice, Draft, Layout, check_plannable, draft, sections
+from domain.planning import TEST_SPLIT, Choice, Draft, Layout, check_plannable, draft, sections
 from domain.run_length import Length, length_choices, training_length
 from domain.splitting import types_from_names
 
@@ -77,7 +77,10 @@ class PlanUseCase:
                 fixed: Sequence[tuple[str, str, Any]] = ()) -> tuple[Plan, str]:
         """`fixed`: (section, key, value) choices made by the user, kept as given (`--set`);
         the run is timed and sized with them."""
-        samples, layout = self._survey.training_samples(dataset_path)
+        given = {(section, key): value for section, key, value in fixed}
+        samples, layout = self._survey.training_samples(  # the split training will make, --set included
+            dataset_path, int(given.get(("train_input", "seed"), 0)),
+            float(given.get(("train_input", "train_test_split"), 1 - TEST_SPLIT)))
         kinds = types_from_names([Path(sample.image).stem for sample in samples]) or [""] * len(samples)
         facts = self._fingerprinter.measure(samples, kinds, progress)
         fingerprint = summarize(facts, where=dataset_path)
@@ -87,12 +90,20 @@ class PlanUseCase:
         planned = with_fixed(draft(fingerprint, layout), fixed)
         say(f"timing a few training steps of the planned network ({planned.patch[0]}x{planned.patch[1]} crops, "
             f"batch {planned.batch}) on this machine")
-        timing, precision = self._fastest(planned, say)
-        evaluation = timing.seconds_per_evaluation_image * planned.validation_images
+        fixed_keys = {(section, key) for section, key, _ in fixed}
+        if ("model", "precision") in fixed_keys:  # the user's precision is the one timed
+            timing, precision = self._timer.time(planned.mapping()), None
+        else:
+            timing, precision = self._fastest(planned, say)
+        # the timer infers crop-sized images; evaluation infers whole ones, at their pixels' cost
+        whole = fingerprint.height.median * fingerprint.width.median / (planned.patch[0] * planned.patch[1])
+        evaluation = timing.seconds_per_evaluation_image * max(1.0, whole) * planned.validation_images
         length = training_length(budget, timing.seconds_per_step, evaluation, timing.startup_seconds)
         say(length.describe(budget))
-        planned = attrs.evolve(planned, choices=planned.choices + (precision,))
-        plan = Plan(fingerprint=fingerprint, layout=layout, choices=_with_length(planned, length, budget, fingerprint),
+        measured = tuple(c for c in (precision, *length_choices(length, budget))
+                         if c is not None and (c.section, c.key) not in fixed_keys)  # --set wins
+        planned = attrs.evolve(planned, choices=planned.choices + measured)
+        plan = Plan(fingerprint=fingerprint, layout=layout, choices=_with_record(planned, budget, fingerprint),
                     advice=planned.advice, budget=budget, length=length, timing=timing,
                     measured=describe(fingerprint))
         return plan, self._writer.write(plan, output)
@@ -133,12 +144,11 @@ def _with_precision(planned: Draft, precision: str) -> dict:
     return mapping
 
 
-def _with_length(planned: Draft, length: Length, budget: float, fingerprint: DatasetFingerprint
-                 ) -> tuple[Choice, ...]:
+def _with_record(planned: Draft, budget: float, fingerprint: DatasetFingerprint) -> tuple[Choice, ...]:
     record = (
         Choice("plan", "dataset_path", planned.mapping()["train_input"]["dataset_path"], "what was planned"),
         Choice("plan", "budget", format_duration(budget), "the --budget asked for"),
         Choice("plan", "advice", list(planned.advice), "printed when the model is not learning yet"),
         Choice("plan", "fingerprint", fingerprint.as_dict(), "what the planner measured"),
     )
-    return planned.choices + length_choices(length, budget) + record
+    return planned.choices + record

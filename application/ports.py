@@ -240,8 +240,9 @@ class RecordWriter(Protocol):
 
 
 class DatasetSurvey(Protocol):
-    def training_samples(self, dataset_path: str) -> tuple[list[Sample], Layout]:
-        """The images a plan may read (never the test split) and where they come from."""
+    def training_samples(self, dataset_path: str, seed: int = 0, keep: float = 0.8) -> tuple[list[Sample], Layout]:
+        """The images a plan may read (never the test split: for a single folder, the share
+        `keep` that training's seeded split keeps) and where they come from."""
 
 
 class Fingerprinter(Protocol):

@@ -90,6 +90,7 @@ class ImageFacts:
     step_x: float = 0.0  # mean absolute gray-level step along x
     step_y: float = 0.0
     kind: str = ""  # the defect type the file name carries, when it carries one
+    mask_high: int = 0  # the mask's largest value (255 for 0/255 masks, 1 for 0/1, the top label)
 
     @property
     def defective(self) -> bool:
@@ -116,6 +117,9 @@ class DatasetFingerprint:
     label_values: tuple[int, ...] = ()
     types: dict[str, tuple[int, int]] = attrs.field(factory=dict)  # type -> (images, defective)
     problem: str | None = None  # why the masks cannot be read as defects (mask_problem)
+    # training's train_input.mask_threshold: the mask value from which a pixel is defect
+    # (1 for label images and 0/1 masks, 128 for 0/255 masks)
+    defect_level: int = 128
 
     @property
     def defective_share(self) -> float:
@@ -142,7 +146,7 @@ class DatasetFingerprint:
             "component_width": self.component_width.as_dict(1),
             "defect_contrast": None if self.defect_contrast is None else round(self.defect_contrast, 3),
             "texture_direction": round(self.texture_direction, 3), "mask_kind": self.mask_kind,
-            "label_values": list(self.label_values),
+            "label_values": list(self.label_values), "defect_level": self.defect_level,
             "types": {name: {"images": n, "defective": d} for name, (n, d) in sorted(self.types.items())},
         }
 
@@ -154,11 +158,20 @@ def mask_problem(facts: Sequence[ImageFacts], where: str) -> str | None:
         return (f"{where}: {len(odd)} masks hold neither two levels nor class labels (the first: {odd[0]}); save "
                 "masks as 0/255 or as label images 0, 1, 2, ...")
     labelled = [f for f in facts if f.mask == "labels"]
-    two_level = [f for f in facts if f.mask == "binary"]
+    # a mask holding one class of a label dataset is two-level too ({0, 2}): not a conflict
+    two_level = [f for f in facts if f.mask == "binary" and f.mask_high > MAX_LABEL]
     if labelled and two_level:
         return (f"{where}: some masks are label images ({labelled[0].name}: values {list(labelled[0].label_values)})"
                 f" and others two-level ({two_level[0].name}); use one kind")
     return None
+
+
+def defect_level(labelled: bool, highs: Sequence[int]) -> int:
+    """The mask value from which a pixel is defect: any label, or the upper half of the
+    smallest top value among two-level masks (0/255: 128; 0/1: 1)."""
+    if labelled or not highs:
+        return 1 if labelled else 128
+    return max(1, int(np.ceil(min(highs) / 2)))
 
 
 def summarize(facts: Sequence[ImageFacts], where: str = "dataset") -> DatasetFingerprint:
@@ -168,6 +181,10 @@ def summarize(facts: Sequence[ImageFacts], where: str = "dataset") -> DatasetFin
         raise DataError(f"{where}: no images")
     kinds = Counter(f.mask for f in facts)
     labelled = [f for f in facts if f.mask == "labels"]
+    if labelled:  # the one-class masks of a label dataset ({0, 2}) are labels too
+        labelled += [attrs.evolve(f, mask="labels", label_values=(f.mask_high,)) for f in facts
+                     if f.mask == "binary" and 0 < f.mask_high <= MAX_LABEL]
+    highs = [f.mask_high for f in facts if f.defective]
     defective = [f for f in facts if f.defective]
     pixels = sum(f.height * f.width for f in facts)
     areas = [a for f in defective for a in f.component_areas]
@@ -194,6 +211,7 @@ def summarize(facts: Sequence[ImageFacts], where: str = "dataset") -> DatasetFin
         texture_direction=float(direction),
         mask_kind="other" if kinds["other"] else ("labels" if labelled else "binary"),
         label_values=tuple(sorted({v for f in labelled for v in f.label_values})),
+        defect_level=defect_level(bool(labelled), highs),
         types=types,
         problem=mask_problem(facts, where),
     )

@@ -172,7 +172,8 @@ def draft(fingerprint: DatasetFingerprint, layout: Layout) -> Draft:
         Choice("train_input", "image_shape", [patch[0], patch[1], 1], patch_reason),
         Choice("train_input", "image_fit", "crop",
                "crops at the images' own scale in training, whole images in evaluation"),
-        Choice("train_input", "mask_threshold", 128, "mask pixels from 128 on are defect (0/255 masks)"
+        Choice("train_input", "mask_threshold", fp.defect_level,
+               f"mask pixels from {fp.defect_level} on are defect (two-level masks)"
                if fp.mask_kind == "binary" else "label masks: every label above 0 is defect"),
         Choice("train_input", "defect_sampling", sampling,
                (f"{fp.defective_share:.0%} of the images are defective: a third of the crops are centred on a "

@@ -12,11 +12,9 @@ from domain.data import Sample
 from domain.errors import DataError
 from domain.planning import TEST_SPLIT, Layout
 
-SPLIT_SEED = 0
-
-
 class ImageFolderSurvey:
-    def training_samples(self, dataset_path: str) -> tuple[list[Sample], Layout]:
+    def training_samples(self, dataset_path: str, seed: int = 0,
+                         keep: float = 1 - TEST_SPLIT) -> tuple[list[Sample], Layout]:
         root = Path(dataset_path)
         if not root.is_dir():
             raise DataError(f"{root}: not a folder (unet plan takes a folder of images/ and masks/, or of train/ "
@@ -28,10 +26,10 @@ class ImageFolderSurvey:
         samples = self._pairs(root)
         if len(samples) < 2:
             return samples, Layout(dataset_path=str(root), test_folder=False, description="one image")
-        kept, _ = split(samples, 1 - TEST_SPLIT, SPLIT_SEED)
+        kept, _ = split(samples, keep, seed)  # as training splits it (train_test_split, seed)
         return kept, Layout(dataset_path=str(root), test_folder=False,
-                            description=f"one images/ and masks/ folder: the seeded {1 - TEST_SPLIT:.0%} that "
-                                        f"training keeps (the other {TEST_SPLIT:.0%} are the test images, not read "
+                            description=f"one images/ and masks/ folder: the seeded {keep:.0%} that "
+                                        f"training keeps (the other {1 - keep:.0%} are the test images, not read "
                                         "when planning)")
 
     @staticmethod

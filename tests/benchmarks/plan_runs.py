@@ -82,14 +82,15 @@ def run_one(name: str, data: Path, budget: str, seed: int, work: Path, sets: lis
             plan_sets: list[str] = ()) -> dict:
     plan = work / f"plan-{name}-{seed}.yaml"
     tick = time.perf_counter()
-    unet("plan", str(data), "--budget", budget, "--output", str(plan), *[f"--set={s}" for s in plan_sets])
+    # the seed is planned with, so the plan reads the training part of that seed's split
+    unet("plan", str(data), "--budget", budget, "--output", str(plan), f"--set=train_input.seed={seed}",
+         *[f"--set={s}" for s in plan_sets])
     planning = time.perf_counter() - tick
     params = yaml.safe_load(plan.read_text())
     for line in plan.read_text().splitlines():  # the timed precisions, as the plan's comment gives them
         if line.strip().startswith("precision:"):
             print(f"  {name} seed {seed}: plan chose {line.strip()}", flush=True)
     params["runconfig"]["model_dir"] = str(work / f"model-{name}-{seed}")
-    params["train_input"]["seed"] = seed
     for assignment in sets:  # an ablation: one planned choice changed
         key, value = assignment.split("=", 1)
         section, name_ = key.split(".", 1)

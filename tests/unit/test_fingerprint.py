@@ -50,10 +50,12 @@ def test_one_image_facts_on_literal_arrays():
 
 
 def facts(name, height=100, width=100, defect=0, areas=(), widths=(), mean=128.0, spread=20.0, kind="",
-          mask="binary", labels=(), step=(1.0, 1.0)):
+          mask="binary", labels=(), step=(1.0, 1.0), high=None):
+    high = high if high is not None else (max(labels) if labels else 255) if defect else 0
     return ImageFacts(name=name, height=height, width=width, mean=mean, spread=spread, mask=mask if defect else "empty",
                       label_values=labels, defect_pixels=defect, component_areas=areas, component_widths=widths,
-                      defect_contrast=-0.5 if defect else None, step_x=step[0], step_y=step[1], kind=kind)
+                      defect_contrast=-0.5 if defect else None, step_x=step[0], step_y=step[1], kind=kind,
+                      mask_high=high)
 
 
 def test_the_summary_counts_shares_sizes_and_geometry():
@@ -86,6 +88,21 @@ def test_masks_that_cannot_be_read_as_defects_are_named_in_one_line():
     assert labels.problem is None and labels.label_values == (1, 2, 3) and labels.mask_kind == "labels"
     with pytest.raises(DataError, match="no images"):
         summarize([])
+
+
+def test_the_defect_level_follows_the_masks_values_so_training_binarizes_them_as_the_fingerprint_did():
+    image = np.full((8, 8), 100, np.uint8)
+    mask = np.zeros((8, 8), np.uint8)
+    mask[2:4, 2:4] = 1
+    zero_one = [measure(image, mask, "a.png"), measure(image, np.zeros_like(mask), "b.png")]
+    assert zero_one[0].defect_pixels == 4 and summarize(zero_one).defect_level == 1
+    assert summarize([measure(image, mask * 255, "a.png")]).defect_level == 128
+    one_class = mask * 2  # a label image holding class 2 only is two-level, and still a label image
+    labels = mask.copy()
+    labels[5:7, 5:7] = 3
+    mixed = summarize([measure(image, labels, "l.png"), measure(image, one_class, "c.png")])
+    assert mixed.problem is None and mixed.mask_kind == "labels" and mixed.label_values == (1, 2, 3)
+    assert mixed.defect_level == 1
 
 
 def write_folder(root, count=6, defective=2, mismatch=False):

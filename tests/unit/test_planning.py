@@ -131,9 +131,10 @@ def test_the_plan_file_says_why_and_loads_back_to_the_same_run(tmp_path):
     fp = fingerprint(types={"a": (300, 0), "b": (200, 150)})
     planned = draft(fp, LAYOUT)
     length = training_length(1800, 0.5, 10.0)
-    from application.planning import _with_length
+    from application.planning import _with_record
 
-    plan = Plan(fingerprint=fp, layout=LAYOUT, choices=_with_length(planned, length, 1800, fp), advice=planned.advice,
+    sized = attrs.evolve(planned, choices=planned.choices + length_choices(length, 1800))
+    plan = Plan(fingerprint=fp, layout=LAYOUT, choices=_with_record(sized, 1800, fp), advice=planned.advice,
                 budget=1800, length=length, timing=StepTiming(0.5, 0.1, "float32", "a CPU"), measured=describe(fp))
     path = CommentedPlanFile().write(plan, str(tmp_path / "plan.yaml"))
     text = (tmp_path / "plan.yaml").read_text()
@@ -146,14 +147,14 @@ def test_the_plan_file_says_why_and_loads_back_to_the_same_run(tmp_path):
     assert experiment == build_experiment(plan.mapping())
 
 
-def plan_world(seconds, count=40, defective=12):
+def plan_world(seconds, count=40, defective=12, size=(120, 100)):
     from adapters.fakes.planning import FakeFingerprinter, FakeStepTimer, FakeSurvey, KeptPlanWriter
     from application.planning import PlanUseCase
     from domain.data import Sample
     from domain.fingerprint import ImageFacts
 
     samples = [Sample(f"/d/images/part_{i}.png", f"/d/masks/part_{i}.png") for i in range(count)]
-    facts = {str(s.image): ImageFacts(name=s.image, height=120, width=100, mean=100.0 + i, spread=20.0,
+    facts = {str(s.image): ImageFacts(name=s.image, height=size[0], width=size[1], mean=100.0 + i, spread=20.0,
                                       mask="binary" if i < defective else "empty",
                                       defect_pixels=40 if i < defective else 0,
                                       component_areas=(40,) if i < defective else (),
@@ -198,3 +199,38 @@ def test_a_choice_fixed_by_the_user_is_kept_and_timed_with():
     assert plan.mapping()["model"]["input_downscale"] == 2 and timer.timed[0]["model"]["input_downscale"] == 2
     assert plan.mapping()["runconfig"]["throttle_secs"] == 0
     assert next(c for c in plan.choices if c.key == "input_downscale").reason.startswith("set on the command line")
+
+
+def test_a_precision_or_length_set_by_the_user_is_neither_retimed_nor_resized():
+    use_case, timer, _ = plan_world({"mixed": 0.2, "float32": 0.1})
+    plan, _ = use_case.execute("/d", 600, "plan.yaml", fixed=[("model", "precision", "auto"),
+                                                                ("runconfig", "max_steps", 77)])
+    assert [t["model"]["precision"] for t in timer.timed] == ["auto"]  # only the precision asked for
+    keys = [(c.section, c.key) for c in plan.choices]
+    assert keys.count(("model", "precision")) == 1 and keys.count(("runconfig", "max_steps")) == 1
+    assert plan.mapping()["model"]["precision"] == "auto" and plan.mapping()["runconfig"]["max_steps"] == 77
+
+
+def test_the_mask_threshold_is_the_fingerprints_defect_level():
+    assert chosen(draft(fingerprint(), LAYOUT), "train_input", "mask_threshold") == 128
+    assert chosen(draft(fingerprint(defect_level=1), LAYOUT), "train_input", "mask_threshold") == 1
+
+
+def test_a_seed_or_split_set_by_the_user_is_the_split_the_plan_reads():
+    use_case, _, _ = plan_world({"float32": 0.1})
+    use_case.execute("/d", 600, "plan.yaml", fixed=[("train_input", "seed", 3), ("train_input", "train_test_split", 0.7)])
+    assert use_case._survey.asked == (3, 0.7)
+    use_case.execute("/d", 600, "plan.yaml")
+    assert use_case._survey.asked == (0, 0.8)
+
+
+def test_evaluating_whole_images_is_costed_at_their_pixels_not_the_timed_crops():
+    small, _, _ = plan_world({"float32": 0.1})
+    large, _, _ = plan_world({"float32": 0.1}, size=(512, 384))
+    fits, _ = small.execute("/d", 600, "a.yaml")
+    whole, _ = large.execute("/d", 600, "b.yaml")
+    crop = whole.mapping()["train_input"]["image_shape"]
+    per_evaluation = whole.length.evaluation_seconds / EVALUATIONS - EVALUATION_OVERHEAD
+    images = fits.length.evaluation_seconds / EVALUATIONS - EVALUATION_OVERHEAD  # 0.05 s an image: crops fit
+    assert per_evaluation == pytest.approx(images * 512 * 384 / (crop[0] * crop[1]))
+    assert whole.length.steps < fits.length.steps
