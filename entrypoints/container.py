@@ -13,7 +13,6 @@ machine's CPU/GPU, or a Cerebras system; every other role runs on TensorFlow.
 
 from __future__ import annotations
 
-import logging
 import os
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -45,140 +44,8 @@ from domain.data import FILE_DATASETS
 from domain.experiment import ExperimentSpec
 from domain.invocation import Invocation
 from entrypoints import readers
+from entrypoints import adapter_factories as make
 
-log = logging.getLogger("unet")
-EXPORT_POLICY = "float32"  # what exports compute in (see _exporter)
-
-
-def _strategy(experiment: ExperimentSpec):
-    from adapters.tensorflow.distribution import make_strategy
-
-    return make_strategy(experiment)
-
-
-def _device_plan(experiment: ExperimentSpec, strategy: Any = None):
-    # `strategy` only orders creation: MultiWorkerMirroredStrategy must exist before devices are listed.
-    from adapters.tensorflow.device import plan_device
-
-    plan = plan_device(experiment.precision, experiment.model.data_format)
-    for note in plan.notes:
-        log.info("%s", note)
-    return plan
-
-
-def _cerebras_plan(experiment: ExperimentSpec):
-    from adapters.tensorflow.device import DevicePlan
-
-    # The system computes in float16 (or cbfloat16) under mixed precision, in the layout as written.
-    policy = "mixed_float16" if experiment.precision.mixed_precision else "float32"
-    return DevicePlan(device="Cerebras", policy=policy, data_format=experiment.model.data_format)
-
-
-def _builder(experiment: ExperimentSpec, plan, policy: str | None = None) -> Any:
-    from adapters.tensorflow.builder import KerasUNetBuilder
-
-    return KerasUNetBuilder(policy or plan.policy, plan.data_format, experiment.run.tf_random_seed,
-                            normalization=experiment.data.normalization())
-
-
-def _best_keeper(experiment: ExperimentSpec):
-    from adapters.best_checkpoint import FileBestKeeper
-
-    return FileBestKeeper(experiment.run.model_dir)
-
-
-def _checkpoints(experiment: ExperimentSpec):
-    from adapters.tensorflow.checkpoints import TensorFlowCheckpoints
-
-    return TensorFlowCheckpoints(experiment.run.model_dir)
-
-
-def _trainer(experiment: ExperimentSpec, invocation: Invocation, plan, strategy: Any = None) -> Any:
-    from adapters.tensorflow.trainer import TensorFlowTrainer
-
-    return TensorFlowTrainer(
-        experiment.run, experiment.optimizer, plan, experiment.loss,
-        normalization=experiment.eval_data.normalization(), batch_size=experiment.data.train_batch_size,
-        image_summaries=experiment.evaluation.log_image_summaries, strategy=strategy,
-        device=invocation.device, warm_start=invocation.checkpoint_path, jit=experiment.xla_training()[0],
-        freeze_encoder_steps=experiment.model.freeze_encoder_steps,
-    )
-
-
-def _cerebras_trainer(experiment: ExperimentSpec, invocation: Invocation, checkpoints) -> Any:
-    from adapters.cerebras.trainer import CerebrasTrainer
-
-    return CerebrasTrainer(experiment, checkpoints, warm_start=invocation.checkpoint_path)
-
-
-def _compiler(experiment: ExperimentSpec, invocation: Invocation, plan) -> Any:
-    from adapters.tensorflow.compiler import TensorFlowCompiler
-
-    return TensorFlowCompiler(experiment.optimizer, experiment.loss, plan, experiment.data.train_batch_size,
-                              device=invocation.device)
-
-
-def _cerebras_compiler(experiment: ExperimentSpec, invocation: Invocation) -> Any:
-    from adapters.cerebras.compiler import CerebrasCompiler
-
-    return CerebrasCompiler(experiment, warm_start=invocation.checkpoint_path)
-
-
-def _evaluator(experiment: ExperimentSpec, invocation: Invocation) -> Any:
-    from adapters.tensorflow.evaluator import TensorFlowEvaluator
-
-    return TensorFlowEvaluator(experiment.eval_data.normalization(), device=invocation.device)
-
-
-def _predictor() -> Any:
-    from adapters.tensorflow.predictor import TensorFlowPredictor
-
-    return TensorFlowPredictor()
-
-
-def _engines(invocation: Invocation) -> Any:
-    from adapters.runtimes.registry import EngineRegistry
-
-    return EngineRegistry(device=invocation.device)
-
-
-def _components() -> Any:
-    from adapters.components import ScipyComponents
-
-    return ScipyComponents()
-
-
-def _engine_timer() -> Any:
-    from adapters.engine_timer import EngineTimer
-
-    return EngineTimer()
-
-
-def _calibration_store(experiment: ExperimentSpec) -> Any:
-    from adapters.calibration_file import JsonCalibrationStore
-
-    return JsonCalibrationStore(experiment.run.model_dir)
-
-
-def _exporter() -> Any:
-    from adapters.tensorflow.exporter import TensorFlowExporter
-
-    # Exports compute in float32: the converters (TFLite above all) take no bfloat16 kernels,
-    # and the CPU runtimes choose their own precision. The checkpoint's weights are float32.
-    return TensorFlowExporter(EXPORT_POLICY)
-
-
-def _machine_probe() -> Any:
-    from adapters.tensorflow.machine import TensorFlowMachineProbe
-
-    return TensorFlowMachineProbe()
-
-
-def _benchmarker(experiment: ExperimentSpec, invocation: Invocation, plan) -> Any:
-    from adapters.tensorflow.benchmarker import TensorFlowBenchmarker
-
-    return TensorFlowBenchmarker(experiment.optimizer, experiment.loss, plan, experiment.run.steps_per_call,
-                                 device=invocation.device, jit=experiment.xla_training()[0])
 
 
 class Container(containers.DeclarativeContainer):
@@ -186,13 +53,13 @@ class Container(containers.DeclarativeContainer):
     invocation = providers.Dependency(instance_of=Invocation, default=Invocation())
 
     executor_kind = providers.Callable(lambda experiment: experiment.run.executor_name(), experiment)
-    strategy = providers.Singleton(_strategy, experiment)
+    strategy = providers.Singleton(make.strategy, experiment)
     device_plan = providers.Selector(
         executor_kind,
-        tensorflow=providers.Singleton(_device_plan, experiment, strategy),
-        cerebras=providers.Singleton(_cerebras_plan, experiment),
+        tensorflow=providers.Singleton(make.device_plan, experiment, strategy),
+        cerebras=providers.Singleton(make.cerebras_plan, experiment),
     )
-    builder = providers.Singleton(_builder, experiment, device_plan)
+    builder = providers.Singleton(make.builder, experiment, device_plan)
     dataset = providers.Selector(
         providers.Callable(lambda e: e.data.dataset, experiment),
         external=providers.Callable(readers.external),
@@ -216,26 +83,26 @@ class Container(containers.DeclarativeContainer):
         random=random_batches,
     )
 
-    checkpoints = providers.Singleton(_checkpoints, experiment)
-    best_keeper = providers.Singleton(_best_keeper, experiment)
+    checkpoints = providers.Singleton(make.checkpoints, experiment)
+    best_keeper = providers.Singleton(make.best_keeper, experiment)
     trainer = providers.Selector(
         executor_kind,
-        tensorflow=providers.Singleton(_trainer, experiment, invocation, device_plan, strategy),
-        cerebras=providers.Singleton(_cerebras_trainer, experiment, invocation, checkpoints),
+        tensorflow=providers.Singleton(make.trainer, experiment, invocation, device_plan, strategy),
+        cerebras=providers.Singleton(make.cerebras_trainer, experiment, invocation, checkpoints),
     )
     compiler = providers.Selector(
         executor_kind,
-        tensorflow=providers.Singleton(_compiler, experiment, invocation, device_plan),
-        cerebras=providers.Singleton(_cerebras_compiler, experiment, invocation),
+        tensorflow=providers.Singleton(make.compiler, experiment, invocation, device_plan),
+        cerebras=providers.Singleton(make.cerebras_compiler, experiment, invocation),
     )
-    evaluator = providers.Singleton(_evaluator, experiment, invocation)
-    predictor = providers.Singleton(_predictor)
-    engines = providers.Singleton(_engines, invocation)
-    components = providers.Singleton(_components)
-    calibration_store = providers.Singleton(_calibration_store, experiment)
-    exporter = providers.Singleton(_exporter)
-    export_builder = providers.Singleton(_builder, experiment, device_plan, EXPORT_POLICY)
-    benchmarker = providers.Singleton(_benchmarker, experiment, invocation, device_plan)
+    evaluator = providers.Singleton(make.evaluator, experiment, invocation)
+    predictor = providers.Singleton(make.predictor)
+    engines = providers.Singleton(make.engines, invocation)
+    components = providers.Singleton(make.components)
+    calibration_store = providers.Singleton(make.calibration_store, experiment)
+    exporter = providers.Singleton(make.exporter)
+    export_builder = providers.Singleton(make.builder, experiment, device_plan, make.EXPORT_POLICY)
+    benchmarker = providers.Singleton(make.benchmarker, experiment, invocation, device_plan)
 
     observer = providers.Singleton(TerminalObserver)
     config_store = providers.Singleton(ParamsFile, experiment.provided.run.model_dir)
@@ -271,7 +138,7 @@ class Container(containers.DeclarativeContainer):
     )
     benchmark = providers.Factory(
         BenchmarkUseCase, builder, benchmark_reader, benchmarker, experiment.provided.model,
-        experiment.provided.data, invocation, engines, providers.Singleton(_engine_timer), device_plan.provided.policy,
+        experiment.provided.data, invocation, engines, providers.Singleton(make.engine_timer), device_plan.provided.policy,
     )
     compile = providers.Factory(
         CompileUseCase, builder, dataset, compiler, experiment.provided.model, experiment.provided.data,
@@ -292,7 +159,7 @@ class Container(containers.DeclarativeContainer):
         providers.Callable(to_mapping, experiment),
     )
     report = providers.Factory(ReportUseCase, history, renderer, experiment.provided.run.model_dir)
-    machine_probe = providers.Singleton(_machine_probe)
+    machine_probe = providers.Singleton(make.machine_probe)
     info = providers.Factory(InfoUseCase, machine_probe)
 
 

@@ -44,6 +44,16 @@ def crop(stacked: tf.Tensor, spec: DataSpec, element_seed: tf.Tensor, centred: t
     return cropped
 
 
+def _mixed(uniform: tf.data.Dataset, defective: "list[tf.data.Dataset]", share: float, seed: int) -> tf.data.Dataset:
+    """`share` of the draws from the defective streams (equally), the rest uniform. A stream that
+    turns out empty ends (repeat of nothing), and the draws go on from the others."""
+    if share <= 0 or not defective:
+        return uniform
+    weights = [share / len(defective)] * len(defective) + [1.0 - share]
+    return tf.data.Dataset.sample_from_datasets(defective + [uniform], weights=weights, seed=seed,
+                                                stop_on_empty_dataset=False)
+
+
 def with_defect_sampling(dataset: tf.data.Dataset, share: float, seed: int) -> tf.data.Dataset:
     """Endless (image, mask, centred) draws: `share` of them from the defective images (to be
     cropped around a defect), the rest from every image. Without defective images, all uniform."""
@@ -51,13 +61,8 @@ def with_defect_sampling(dataset: tf.data.Dataset, share: float, seed: int) -> t
     def mark(centred: bool):
         return lambda image, mask: (image, mask, tf.constant(centred))
 
-    uniform = dataset.repeat().map(mark(False))
-    if share <= 0:
-        return uniform
     defective = dataset.filter(lambda image, mask: tf.reduce_max(mask) >= TRUTH_THRESHOLD).repeat().map(mark(True))
-    # A stream that turns out empty ends (repeat of nothing), and the draws go on from the other.
-    return tf.data.Dataset.sample_from_datasets([defective, uniform], weights=[share, 1.0 - share], seed=seed,
-                                                stop_on_empty_dataset=False)
+    return _mixed(dataset.repeat().map(mark(False)), [defective] if share > 0 else [], share, seed)
 
 
 def with_defect_sampling_by_group(indexed: tf.data.Dataset, share: float, seed: int,
@@ -72,11 +77,7 @@ def with_defect_sampling_by_group(indexed: tf.data.Dataset, share: float, seed: 
         .map(lambda index, pair: (pair[0], pair[1], tf.constant(True)))
         for group in sorted(set(groups) - {-1})
     ]
-    if share <= 0 or not streams:
-        return uniform
-    weights = [share / len(streams)] * len(streams) + [1.0 - share]
-    return tf.data.Dataset.sample_from_datasets(streams + [uniform], weights=weights, seed=seed,
-                                                stop_on_empty_dataset=False)
+    return _mixed(uniform, streams, share, seed)
 
 
 def pad_for_evaluation(stride: int):

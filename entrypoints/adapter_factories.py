@@ -1,0 +1,145 @@
+"""Which adapter each role of the container gets, and how it is made from the specs. Every
+adapter is imported inside its factory, so that a command loads only the frameworks it uses
+(the CLI starts without TensorFlow, `pytest tests/unit` runs with it unimportable)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from domain.experiment import ExperimentSpec
+from domain.invocation import Invocation
+
+log = logging.getLogger("unet")
+EXPORT_POLICY = "float32"  # what exports compute in (see exporter)
+
+
+def strategy(experiment: ExperimentSpec):
+    from adapters.tensorflow.distribution import make_strategy
+
+    return make_strategy(experiment)
+
+
+def device_plan(experiment: ExperimentSpec, strategy: Any = None):
+    # `strategy` only orders creation: MultiWorkerMirroredStrategy must exist before devices are listed.
+    from adapters.tensorflow.device import plan_device
+
+    plan = plan_device(experiment.precision, experiment.model.data_format)
+    for note in plan.notes:
+        log.info("%s", note)
+    return plan
+
+
+def cerebras_plan(experiment: ExperimentSpec):
+    from adapters.tensorflow.device import DevicePlan
+
+    # The system computes in float16 (or cbfloat16) under mixed precision, in the layout as written.
+    policy = "mixed_float16" if experiment.precision.mixed_precision else "float32"
+    return DevicePlan(device="Cerebras", policy=policy, data_format=experiment.model.data_format)
+
+
+def builder(experiment: ExperimentSpec, plan, policy: str | None = None) -> Any:
+    from adapters.tensorflow.builder import KerasUNetBuilder
+
+    return KerasUNetBuilder(policy or plan.policy, plan.data_format, experiment.run.tf_random_seed,
+                            normalization=experiment.data.normalization())
+
+
+def best_keeper(experiment: ExperimentSpec):
+    from adapters.best_checkpoint import FileBestKeeper
+
+    return FileBestKeeper(experiment.run.model_dir)
+
+
+def checkpoints(experiment: ExperimentSpec):
+    from adapters.tensorflow.checkpoints import TensorFlowCheckpoints
+
+    return TensorFlowCheckpoints(experiment.run.model_dir)
+
+
+def trainer(experiment: ExperimentSpec, invocation: Invocation, plan, strategy: Any = None) -> Any:
+    from adapters.tensorflow.trainer import TensorFlowTrainer
+
+    return TensorFlowTrainer(
+        experiment.run, experiment.optimizer, plan, experiment.loss,
+        normalization=experiment.eval_data.normalization(), batch_size=experiment.data.train_batch_size,
+        image_summaries=experiment.evaluation.log_image_summaries, strategy=strategy,
+        device=invocation.device, warm_start=invocation.checkpoint_path, jit=experiment.xla_training()[0],
+        freeze_encoder_steps=experiment.model.freeze_encoder_steps,
+    )
+
+
+def cerebras_trainer(experiment: ExperimentSpec, invocation: Invocation, checkpoints) -> Any:
+    from adapters.cerebras.trainer import CerebrasTrainer
+
+    return CerebrasTrainer(experiment, checkpoints, warm_start=invocation.checkpoint_path)
+
+
+def compiler(experiment: ExperimentSpec, invocation: Invocation, plan) -> Any:
+    from adapters.tensorflow.compiler import TensorFlowCompiler
+
+    return TensorFlowCompiler(experiment.optimizer, experiment.loss, plan, experiment.data.train_batch_size,
+                              device=invocation.device)
+
+
+def cerebras_compiler(experiment: ExperimentSpec, invocation: Invocation) -> Any:
+    from adapters.cerebras.compiler import CerebrasCompiler
+
+    return CerebrasCompiler(experiment, warm_start=invocation.checkpoint_path)
+
+
+def evaluator(experiment: ExperimentSpec, invocation: Invocation) -> Any:
+    from adapters.tensorflow.evaluator import TensorFlowEvaluator
+
+    return TensorFlowEvaluator(experiment.eval_data.normalization(), device=invocation.device)
+
+
+def predictor() -> Any:
+    from adapters.tensorflow.predictor import TensorFlowPredictor
+
+    return TensorFlowPredictor()
+
+
+def engines(invocation: Invocation) -> Any:
+    from adapters.runtimes.registry import EngineRegistry
+
+    return EngineRegistry(device=invocation.device)
+
+
+def components() -> Any:
+    from adapters.components import ScipyComponents
+
+    return ScipyComponents()
+
+
+def engine_timer() -> Any:
+    from adapters.engine_timer import EngineTimer
+
+    return EngineTimer()
+
+
+def calibration_store(experiment: ExperimentSpec) -> Any:
+    from adapters.calibration_file import JsonCalibrationStore
+
+    return JsonCalibrationStore(experiment.run.model_dir)
+
+
+def exporter() -> Any:
+    from adapters.tensorflow.exporter import TensorFlowExporter
+
+    # Exports compute in float32: the converters (TFLite above all) take no bfloat16 kernels,
+    # and the CPU runtimes choose their own precision. The checkpoint's weights are float32.
+    return TensorFlowExporter(EXPORT_POLICY)
+
+
+def machine_probe() -> Any:
+    from adapters.tensorflow.machine import TensorFlowMachineProbe
+
+    return TensorFlowMachineProbe()
+
+
+def benchmarker(experiment: ExperimentSpec, invocation: Invocation, plan) -> Any:
+    from adapters.tensorflow.benchmarker import TensorFlowBenchmarker
+
+    return TensorFlowBenchmarker(experiment.optimizer, experiment.loss, plan, experiment.run.steps_per_call,
+                                 device=invocation.device, jit=experiment.xla_training()[0])
