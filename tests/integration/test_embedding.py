@@ -1,11 +1,11 @@
-"""The README's embedding snippet, run exactly as written."""
+"""The embedding snippet of docs/embedding.md, run exactly as written."""
 
 import re
 from pathlib import Path
 
 import pytest
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+README = Path(__file__).resolve().parents[2] / "docs" / "embedding.md"
 
 pytestmark = pytest.mark.slow
 
