@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from domain.calibration import ComponentTable
+from domain.defects import DefectCounts, DefectRecord, match_from_labels, records_from_labels
 
 _EIGHT_NEIGHBOURS = np.ones((3, 3), bool)
 
@@ -34,3 +35,12 @@ class ScipyComponents:
         areas = np.bincount(labels.ravel(), minlength=count + 1)[1:]
         hits = np.bincount(labels[truth], minlength=count + 1)[1:]
         return ComponentTable(areas=areas, hits=hits, truth_pixels=int(np.count_nonzero(truth)))
+
+    def records(self, probabilities: np.ndarray, decision: np.ndarray) -> list[DefectRecord]:
+        """A record per component of the decision, largest first, with the probabilities in it."""
+        labels, count = _labels(decision)
+        return records_from_labels(labels, count, probabilities)
+
+    def match(self, truth: np.ndarray, decision: np.ndarray, counted: np.ndarray | None = None) -> DefectCounts:
+        """Defect-level counts: true components touched by the decision's components, and back."""
+        return match_from_labels(*_labels(truth), *_labels(decision), counted=counted)
