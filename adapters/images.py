@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from domain.errors import DataError
+from domain.tiling import row_strips
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")  # what the readers take
 TF_DECODABLE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif")  # what tf.io.decode_image reads
@@ -70,11 +71,42 @@ def colour_mask(mask: np.ndarray) -> np.ndarray:
     return MASK_COLOURS[np.asarray(mask, dtype=bool).astype(np.intp)]
 
 
-def overlay(gray: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """0.6 x image + 0.4 x mask colour, as the reference's overlays."""
-    rgb = np.repeat(np.asarray(gray, np.float32)[..., None], 3, axis=2)
-    blended = OVERLAY_IMAGE_WEIGHT * rgb + (1.0 - OVERLAY_IMAGE_WEIGHT) * colour_mask(mask)
+def _overlay_table() -> np.ndarray:
+    """(mask classes, 256, 3) uint8: the overlay's RGB pixel for each mask class and gray value,
+    0.6 x image + 0.4 x mask colour in float32, rounded and clipped, as the reference draws."""
+    gray = np.arange(256, dtype=np.float32)[None, :, None]
+    blended = OVERLAY_IMAGE_WEIGHT * gray + (1.0 - OVERLAY_IMAGE_WEIGHT) * MASK_COLOURS[:, None, :]
     return np.clip(np.rint(blended), 0, 255).astype(np.uint8)
+
+
+OVERLAY_TABLE = _overlay_table()
+
+
+def _strip_by_strip(shape: tuple[int, ...], dtype, make) -> np.ndarray:
+    """An array of `shape` filled a strip of rows at a time with make(rows), so a huge picture
+    costs its own bytes and not full-size temporaries on the way."""
+    out = np.empty(shape, dtype)
+    for rows in row_strips(*shape[:2]):
+        out[rows] = make(rows)
+    return out
+
+
+def overlay(gray: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """0.6 x image + 0.4 x mask colour, as the reference's overlays: an (H, W) uint8 image and
+    mask to (H, W, 3) uint8, looked up in OVERLAY_TABLE a strip of rows at a time."""
+    gray, mask = np.asarray(gray), np.asarray(mask)
+    if gray.dtype != np.uint8 or mask.shape != gray.shape:
+        raise ValueError(f"overlay takes a uint8 gray image and a mask of its shape, got {gray.dtype} "
+                         f"{gray.shape} and {mask.shape}")
+    return _strip_by_strip(gray.shape + (3,), np.uint8,
+                           lambda rows: OVERLAY_TABLE[np.asarray(mask[rows], bool).astype(np.intp), gray[rows]])
+
+
+def probability_picture(probabilities: np.ndarray) -> np.ndarray:
+    """Probabilities as a uint16 picture; 16 bits keep them to 1/65535, enough to re-threshold later."""
+    probabilities = np.asarray(probabilities)
+    return _strip_by_strip(probabilities.shape, np.uint16,
+                           lambda rows: np.rint(np.clip(probabilities[rows], 0, 1) * 65535))
 
 
 def triptych(gray: np.ndarray, truth: np.ndarray, prediction: np.ndarray, gap: int = 4) -> np.ndarray:

@@ -65,4 +65,6 @@ def binarize_mask(raw: np.ndarray, threshold: float | None = None) -> np.ndarray
 
 def to_uint8_mask(decision: np.ndarray) -> np.ndarray:
     """A boolean decision as the 0/255 picture users and the DAGM labels expect."""
-    return np.where(np.asarray(decision, dtype=bool), 255, 0).astype(np.uint8)
+    mask = np.asarray(decision, dtype=bool).astype(np.uint8)  # 1 byte a pixel, no wider temporary
+    mask *= 255
+    return mask

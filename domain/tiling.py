@@ -5,6 +5,11 @@ trained on resized images expects). `native` keeps the pixel scale: the image is
 mirroring up to a multiple of the network's stride, and when it is larger than the tile it
 is cut into overlapping tiles whose predictions are blended with weights that fall off
 linearly across the overlap, so seams do not show.
+
+A huge image is never padded or normalized whole: `TilePlan.tile` cuts one tile at a time from
+the unpadded image, mirroring only the part of it past the edge, and a `TileBlender` sums the
+weighted predictions into a float32 map of the image's own size as they arrive, computing the
+weight sums from 1-D ramps; so blending costs 4 bytes per image pixel.
 """
 
 from __future__ import annotations
@@ -67,6 +72,30 @@ def _ramp(length: int, overlap: int) -> np.ndarray:
     return np.minimum(rise, 1.0).astype(np.float32)
 
 
+def _mirrored(start: int, count: int, length: int) -> np.ndarray:
+    """Indices of positions start..start+count of a line of `length` pixels extended past its
+    end as np.pad's "symmetric" mode does, however far: the line, reversed, the line, ...
+    (period 2 x length)."""
+    index = np.arange(start, start + count) % (2 * length)
+    return np.where(index < length, index, 2 * length - 1 - index)
+
+
+def _ramp_sums(starts: list[int], ramp: np.ndarray, length: int) -> np.ndarray:
+    """Along one axis, the sum of the 1-D ramps of the tiles starting at `starts`."""
+    sums = np.zeros(max(length, max(starts) + len(ramp)), np.float64)
+    for start in starts:
+        sums[start : start + len(ramp)] += ramp
+    return sums[:length]
+
+
+def row_strips(height: int, width: int, pixels: int = 1 << 20) -> Iterator[slice]:
+    """The rows of a (height, width) image in strips of about `pixels` pixels (at least a row),
+    so work on a huge image can take a strip at a time."""
+    rows = max(1, pixels // max(width, 1))
+    for start in range(0, height, rows):
+        yield slice(start, min(start + rows, height))
+
+
 @attrs.frozen
 class TilePlan:
     """Where the tiles of one image lie, and how to put their predictions back together."""
@@ -89,29 +118,100 @@ class TilePlan:
         return cls(height, width, padded, tile_shape, origins, geometry.overlap)
 
     def pad(self, image: np.ndarray) -> np.ndarray:
-        """(H, W, C) mirrored at the bottom and right edges up to the padded size."""
-        extra = ((0, self.padded[0] - self.height), (0, self.padded[1] - self.width), (0, 0))
-        return np.pad(image, extra, mode="symmetric")
+        """(H, W) or (H, W, C) mirrored at the bottom and right edges up to the padded size."""
+        extra = ((0, self.padded[0] - self.height), (0, self.padded[1] - self.width))
+        return np.pad(image, extra + ((0, 0),) * (image.ndim - 2), mode="symmetric")
+
+    def tile(self, image: np.ndarray, index: int) -> np.ndarray:
+        """The tile at origins[index] of the unpadded (H, W) or (H, W, C) `image`, equal to
+        `pad(image)[top : top + th, left : left + tw]`: only its part past the bottom or right
+        edge is mirrored. A view into `image` when the tile lies inside it, else a new array
+        of the tile's size."""
+        if image.shape[:2] != (self.height, self.width):
+            raise ValueError(f"expected an image of {self.height}x{self.width} pixels, got shape {image.shape}")
+        top, left = self.origins[index]
+        th, tw = self.tile_shape
+        if top + th <= self.height and left + tw <= self.width:
+            return image[top : top + th, left : left + tw]
+        return image[np.ix_(_mirrored(top, th, self.height), _mirrored(left, tw, self.width))]
 
     def tiles(self, image: np.ndarray) -> Iterator[np.ndarray]:
-        padded = self.pad(image)
-        th, tw = self.tile_shape
-        for top, left in self.origins:
-            yield padded[top : top + th, left : left + tw]
+        for index in range(len(self.origins)):
+            yield self.tile(image, index)
 
     def weights(self) -> np.ndarray:
         th, tw = self.tile_shape
         return np.outer(_ramp(th, self.overlap), _ramp(tw, self.overlap))
 
+    def blender(self) -> "TileBlender":
+        return TileBlender(self)
+
     def stitch(self, predictions: list[np.ndarray]) -> np.ndarray:
         """Per-tile (th, tw) predictions blended into one (height, width) map."""
         if len(predictions) != len(self.origins):
             raise ValueError(f"expected {len(self.origins)} tile predictions, got {len(predictions)}")
-        total = np.zeros(self.padded, np.float64)
-        weight_sum = np.zeros(self.padded, np.float64)
-        weights = self.weights()
-        th, tw = self.tile_shape
-        for (top, left), prediction in zip(self.origins, predictions):
-            total[top : top + th, left : left + tw] += prediction * weights
-            weight_sum[top : top + th, left : left + tw] += weights
-        return (total / weight_sum)[: self.height, : self.width].astype(np.float32)
+        blender = self.blender()
+        for index, prediction in enumerate(predictions):
+            blender.add(index, prediction)
+        return blender.result()
+
+
+class TileBlender:
+    """A plan's tile predictions blended into its (height, width) map as they arrive, in any
+    order. The weighted predictions are summed in float32 over the image only (what falls in
+    the padding is dropped on arrival). The weight sums are not stored: over the full grid of
+    origins `for_image` makes they are the outer product of per-row and per-column sums of
+    the 1-D ramps, so the blender holds 4 bytes per pixel (8 for a plan of other origins,
+    which keeps a per-pixel weight sum). `result()` divides in place and hands the map over;
+    the blender is spent after it."""
+
+    def __init__(self, plan: TilePlan) -> None:
+        self._plan = plan
+        self._total: np.ndarray | None = np.zeros((plan.height, plan.width), np.float32)
+        self._arrived = np.zeros(len(plan.origins), bool)
+        th, tw = plan.tile_shape
+        self._weights = plan.weights()
+        tops = sorted({top for top, _ in plan.origins})
+        lefts = sorted({left for _, left in plan.origins})
+        grid = len(set(plan.origins)) == len(plan.origins) == len(tops) * len(lefts)
+        self._weight_sum = None if grid else np.zeros((plan.height, plan.width), np.float32)
+        self._row_sums = _ramp_sums(tops, _ramp(th, plan.overlap), plan.height)
+        self._column_sums = _ramp_sums(lefts, _ramp(tw, plan.overlap), plan.width)
+
+    def add(self, index: int, prediction: np.ndarray) -> None:
+        """Blend in the (th, tw) prediction of the tile at origins[index]."""
+        total = self._unspent()
+        prediction = np.asarray(prediction)
+        if prediction.shape != self._plan.tile_shape:
+            raise ValueError(f"tile {index}: expected a prediction of shape {self._plan.tile_shape}, "
+                             f"got {prediction.shape}")
+        if self._arrived[index]:
+            raise ValueError(f"tile {index} was blended in already")
+        top, left = self._plan.origins[index]
+        height = max(0, min(self._plan.tile_shape[0], self._plan.height - top))
+        width = max(0, min(self._plan.tile_shape[1], self._plan.width - left))
+        weights = self._weights[:height, :width]
+        total[top : top + height, left : left + width] += prediction[:height, :width] * weights
+        if self._weight_sum is not None:
+            self._weight_sum[top : top + height, left : left + width] += weights
+        self._arrived[index] = True
+
+    def result(self) -> np.ndarray:
+        """The (height, width) float32 blended map, once every tile is in. Spends the blender."""
+        total = self._unspent()
+        missing = int(np.count_nonzero(~self._arrived))
+        if missing:
+            raise ValueError(f"{missing} of {len(self._arrived)} tile predictions were not added")
+        self._total = None
+        for rows in row_strips(*total.shape):
+            if self._weight_sum is None:
+                total[rows] /= np.outer(self._row_sums[rows], self._column_sums)
+            else:
+                total[rows] /= self._weight_sum[rows]
+        self._weight_sum = None
+        return total
+
+    def _unspent(self) -> np.ndarray:
+        if self._total is None:
+            raise RuntimeError("this blender's result was taken already; blend into a new one")
+        return self._total
