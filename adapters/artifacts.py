@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from adapters import summary_tags
-from adapters.images import colour_mask, list_images, overlay, read_gray, triptych, write_png
+from adapters.images import colour_mask, list_images, overlay, probability_picture, read_gray, triptych, write_png
 from domain.errors import DataError
 from domain.masks import to_uint8_mask
 
@@ -96,6 +96,7 @@ class FileArtifactStore:
         self, output: str, name: str, image: np.ndarray, probabilities: np.ndarray, decision: np.ndarray,
         save_probabilities: bool = False,
     ) -> list[str]:
+        self.check_output(output)  # the store's own guard, for callers that do not check first
         folder = Path(output)
         folder.mkdir(parents=True, exist_ok=True)
         stem = Path(name).stem
@@ -105,11 +106,24 @@ class FileArtifactStore:
         write_png(overlay_path, overlay(image, decision))
         written = [str(mask_path), str(overlay_path)]
         if save_probabilities:
-            # 16 bits keep the probability to 1/65535, enough to re-threshold later.
             probability_path = folder / f"{stem}_probability.png"
-            write_png(probability_path, np.rint(np.clip(probabilities, 0, 1) * 65535).astype(np.uint16))
+            write_png(probability_path, probability_picture(probabilities))
             written.append(str(probability_path))
         return written
+
+    def check_output(self, output: str) -> None:
+        if Path(output).exists() and not Path(output).is_dir():
+            raise DataError(f"{output}: exists and is not a folder; name a folder for --output")
+
+    def write_lines(self, output: str, name: str, rows: Sequence[dict]) -> str:
+        """One JSON object per line, written whole then moved into place."""
+        target = Path(output) / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        temporary = target.with_name(f".{target.name}.tmp")
+        with open(temporary, "w", encoding="utf-8") as handle:
+            handle.writelines(json.dumps(row) + "\n" for row in rows)
+        os.replace(temporary, target)
+        return str(target)
 
     def write_submission(self, path: str, rows: Sequence[tuple[str, int, str]]) -> str:
         target = Path(path)

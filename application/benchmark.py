@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from application.inference import with_tta
-from application.ports import Benchmarker, DatasetReader, Engines, EngineTimer, ModelBuilder
+from application.options import InferenceOptions
+from application.ports import Benchmarker, DatasetReader, EngineTimer, ModelBuilder
+from application.session import SessionOpener
 from domain.benchmark import BenchmarkReport, summarize
 from domain.data import DataSpec
 from domain.invocation import Invocation
@@ -30,9 +31,9 @@ class BenchmarkUseCase:
         topology: UNetSpec,
         data: DataSpec,
         invocation: Invocation,
-        engines: Engines | None = None,
+        opener: SessionOpener | None = None,
         timer: EngineTimer | None = None,
-        policy: str = "float32",  # the built model's precision
+        options: InferenceOptions = InferenceOptions(),
     ) -> None:
         self._builder = builder
         self._reader = reader
@@ -40,9 +41,9 @@ class BenchmarkUseCase:
         self._topology = topology
         self._data = data
         self._invocation = invocation
-        self._engines = engines
+        self._opener = opener
         self._timer = timer
-        self._policy = policy
+        self._options = options
 
     def execute(self, mode: str | None = None, steps: int | None = None,
                 warmup_steps: int | None = None) -> BenchmarkReport:
@@ -51,7 +52,7 @@ class BenchmarkUseCase:
         kind = KINDS[mode]
         steps = steps or self._invocation.steps or DEFAULT_STEPS
         warmup_steps = self._invocation.warmup_steps if warmup_steps is None else warmup_steps
-        if kind == "inference" and (self._invocation.model is not None or self._invocation.tta != "none"):
+        if kind == "inference" and (self._options.model is not None or self._options.tta != "none"):
             return self._engine_benchmark(mode, steps, warmup_steps)
         if kind == "train":
             stream, batch_size = self._reader.training_stream(), self._data.train_batch_size
@@ -71,15 +72,10 @@ class BenchmarkUseCase:
     def _engine_benchmark(self, mode: str, steps: int, warmup_steps: int) -> BenchmarkReport:
         """An export run by `--engine` (or the configured model with TTA) on random batches of
         its input size, one engine call per step (FLOPs: one pass of the configured topology)."""
-        if self._engines is None or self._timer is None:
-            raise ValueError("benchmarking an engine needs the engines and timer adapters")
-        if self._invocation.model is not None:
-            engine, manifest = self._engines.from_export(self._invocation.engine, self._invocation.model)
-            size, channels, precision = manifest.input_size, manifest.channels, manifest.precision
-        else:
-            engine = self._engines.from_model(self._builder.build(self._topology))
-            size, channels, precision = (self._data.height, self._data.width), self._data.channels, self._policy
-        engine = with_tta(engine, self._invocation.tta)
+        if self._opener is None or self._timer is None:
+            raise ValueError("benchmarking an engine needs the session opener and timer adapters")
+        session = self._opener.fresh(self._options)
+        engine, size, channels, precision = session.engine, session.size, session.channels, session.precision
         batch_size = self._data.eval_batch_size
         batch = np.random.default_rng(0).random((batch_size, *size, channels), np.float32)
         run = self._timer.time(engine, batch, steps, warmup_steps, precision)

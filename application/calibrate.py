@@ -7,24 +7,12 @@ from collections.abc import Callable, Sequence
 import attrs
 import numpy as np
 
-from application.inference import with_tta
-from application.ports import (
-    BestKeeper,
-    CalibrationStore,
-    Checkpoints,
-    Components,
-    DatasetReader,
-    Engines,
-    Evaluator,
-    ModelBuilder,
-)
-from application.restoring import restore_chosen
+from application.options import InferenceOptions
+from application.ports import CalibrationStore, Components, DatasetReader, Evaluator
+from application.session import BEST_KEPT, SessionOpener
 from domain.calibration import DEFAULT_MIN_AREAS, DEFAULT_THRESHOLDS, Calibration, CalibrationSearch, search
-from domain.data import DataSpec
 from domain.errors import DataError
 from domain.experiment import EvalSpec
-from domain.tiling import mode_for_fit
-from domain.topology import UNetSpec
 from domain.training import RunSpec
 
 
@@ -45,29 +33,22 @@ class CalibrateUseCase:
     else the training size (predict then scales min_area to each image's size).
     """
 
-    def __init__(self, builder: ModelBuilder, reader: DatasetReader, checkpoints: Checkpoints, best: BestKeeper,
-                 evaluator: Evaluator, engines: Engines, components: Components, store: CalibrationStore,
-                 topology: UNetSpec, data: DataSpec, evaluation: EvalSpec, run: RunSpec) -> None:
-        self._builder = builder
+    def __init__(self, opener: SessionOpener, reader: DatasetReader, evaluator: Evaluator, components: Components,
+                 store: CalibrationStore, evaluation: EvalSpec, run: RunSpec) -> None:
+        self._opener = opener
         self._reader = reader
-        self._checkpoints = checkpoints
-        self._best = best
         self._evaluator = evaluator
-        self._engines = engines
         self._components = components
         self._store = store
-        self._topology = topology
-        self._data = data
         self._evaluation = evaluation
         self._run = run
 
-    def execute(self, checkpoint: str | None = None, tta: str = "none",
+    def execute(self, options: InferenceOptions = InferenceOptions(),
                 thresholds: Sequence[float] = DEFAULT_THRESHOLDS, min_areas: Sequence[int] = DEFAULT_MIN_AREAS,
                 progress: Callable[[int], None] | None = None, objective: str = "defect_Dice") -> CalibrationReport:
         thresholds = sorted({0.5, *(float(t) for t in thresholds)})
-        model = self._builder.build(self._topology)
-        restored, source = restore_chosen(self._checkpoints, self._best, model, checkpoint)
-        engine = with_tta(self._engines.from_model(model), tta)
+        session = self._opener.open(options, BEST_KEPT)
+        engine, source, tta = session.engine, session.source, session.tta
         tables: dict[float, list] = {threshold: [] for threshold in thresholds}
         count = 0
         maps = self._evaluator.maps(engine, self._reader.evaluation_stream(), self._run.eval_batches(),
@@ -83,10 +64,10 @@ class CalibrateUseCase:
         if not count:
             raise DataError("calibrate: the evaluation split holds no images")
         result = search(tables, min_areas, objective)
-        native = mode_for_fit(self._data.image_fit) == "native"
+        native = session.mode == "native"
         calibration = Calibration(
             threshold=result.best.threshold, min_area=result.best.min_area,
-            area_at=None if native else (self._data.height, self._data.width),
+            area_at=None if native else session.size,
             chosen_on=f"{count} evaluation images, {source}, tta {tta}, maximizing {objective}",
             before=result.baseline, after=result.best,
         )

@@ -7,7 +7,8 @@ from pathlib import Path
 import attrs
 
 from application.ports import Compiler, DatasetReader, ModelBuilder
-from application.values import BatchSpec, CompileDetails, CompileJob
+from application.ports import CompileJob
+from application.values import BatchSpec, CompileDetails
 from domain.data import DataSpec
 from domain.errors import DataProblems
 from domain.invocation import Invocation

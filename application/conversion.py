@@ -9,6 +9,7 @@ import attrs
 from application.ports import RecordWriter, SampleSource
 from domain.data import DataSpec
 from domain.errors import ConfigError
+from domain.layouts import FILE_LAYOUTS
 
 
 @attrs.frozen
@@ -32,8 +33,9 @@ class WriteRecordsUseCase:
         if images_per_file < 1:
             raise ConfigError(f"--images_per_file: must be >= 1, got {images_per_file}")
         if self._samples is None:
+            *others, last = FILE_LAYOUTS
             raise ConfigError(f"train_input.dataset: {self._data.dataset} is not read from image files; "
-                              "convert DAGM2007Dataset, SeverstalDataset or ImageFolderDataset")
+                              f"convert {', '.join(others)} or {last}")
         files: list[str] = []
         counts: dict[str, int] = {}
         for split in ("train", "eval"):

@@ -2,30 +2,21 @@
 
 from __future__ import annotations
 
-import attrs
-import numpy as np
+from collections.abc import Iterator
 
-from application.inference import Decision, calibrated, with_tta
-from application.ports import (
-    ArtifactStore,
-    BestKeeper,
-    CalibrationStore,
-    Checkpoints,
-    Components,
-    DatasetReader,
-    Engines,
-    Evaluator,
-    InferenceEngine,
-    ModelBuilder,
-)
+import attrs
+
+from application.inference import Decision
+from application.options import InferenceOptions
+from application.ports import ArtifactStore, BestKeeper, Checkpoints, Components, DatasetReader, Evaluator
 from application.samples import SampleKeeper
+from application.session import NEWEST, InferenceSession, SessionOpener
 from application.values import BestCheckpoint, CheckpointRef, EvaluatedMap, ImageEvaluation, SamplePicture
-from domain.errors import ConfigError
+from domain.defects import SIZE_BOUNDS_TEXT, DefectCounts
 from domain.experiment import EvalSpec
 from domain.invocation import Invocation
 from domain.masks import DecisionRule
 from domain.metrics import IMAGE_SCORE, ConfusionMatrix, DefectBalance, Scores, defect_dice
-from domain.topology import UNetSpec
 from domain.training import RunSpec
 
 
@@ -47,6 +38,7 @@ class EvaluationResult:
     tta: str = "none"
     # eval: the evaluation images (no validation part); validation or test: that part.
     split: str = "eval"
+    defects: DefectCounts | None = None  # defect-level counts, when scored in numpy
 
     def as_dict(self) -> dict:
         result = {**self.scores.as_dict(), "image_AUROC_score": IMAGE_SCORE, "global_step": self.step,
@@ -55,6 +47,8 @@ class EvaluationResult:
                   "predicted_defect_fraction": self.balance.predicted_fraction,
                   "collapsed": self.balance.collapsed, "decision": self.decision, "tta": self.tta,
                   "split": self.split}
+        if self.defects is not None:
+            result.update(self.defects.scores(), defect_sizes=SIZE_BOUNDS_TEXT)
         if self.threshold_scores:
             result["thresholds"] = {f"{t:g}": scores.as_dict() for t, scores in self.threshold_scores}
         return result
@@ -72,40 +66,33 @@ class EvaluateUseCase:
 
     def __init__(
         self,
-        builder: ModelBuilder,
+        opener: SessionOpener,
         reader: DatasetReader,
         checkpoints: Checkpoints,
         evaluator: Evaluator,
         artifacts: ArtifactStore,
-        topology: UNetSpec,
         evaluation: EvalSpec,
         run: RunSpec,
         invocation: Invocation,
         best: BestKeeper | None = None,
         sample_reservoir: int = 16,
-        engines: Engines | None = None,
         components: Components | None = None,
-        calibration: CalibrationStore | None = None,
-        normalization: tuple[float, float] | None = None,  # the evaluation images', to check an export's
+        options: InferenceOptions = InferenceOptions(),
         validation: bool = False,  # the reader holds a validation part out of the training images
     ) -> None:
-        self._builder = builder
+        self._opener = opener
         self._reader = reader
         self._checkpoints = checkpoints
         self._best = best
         self._evaluator = evaluator
         self._artifacts = artifacts
-        self._topology = topology
         self._evaluation = evaluation
         self._run = run
         self._invocation = invocation
         self._sample_reservoir = sample_reservoir
-        self._engines = engines
         self._components = components
-        self._calibration = calibration
-        self._eval_normalization = normalization
+        self._options = options
         self._validation = validation
-        self._model = None
 
     @property
     def has_test_split(self) -> bool:
@@ -119,27 +106,25 @@ class EvaluateUseCase:
         if split not in ("eval", "test"):
             raise ValueError(f"unknown split {split!r}")
         named = "test" if split == "test" else ("validation" if self._validation else "eval")
-        tta = self._invocation.tta
-        if self._invocation.model is not None:
-            restored, engine, decision = self._export()
-        else:
-            if self._model is None:
-                self._model = self._builder.build(self._topology)
-            restored = self._checkpoints.restore(self._model, checkpoint or self._invocation.checkpoint_path)
-            decision = calibrated(self._evaluation.rule.probability_cutoff, self._calibration)
-            engine = None
+        session = self._opener.open(self._options, NEWEST, checkpoint or self._invocation.checkpoint_path)
+        decision = session.decision
         rules = (self._evaluation.rule if decision.origin == "the config" else DecisionRule(threshold=decision.threshold),
                  *self._evaluation.threshold_rules())
-        if engine is not None or decision.min_area or tta != "none":
-            images = self._post_processed(rules, decision, tta, split, engine)
+        # Ignored labels: scored in numpy, where the defect records see the same counted pixels.
+        if session.is_export or decision.min_area or session.tta != "none" or self._evaluation.eval_ignore_classes:
+            images = self._post_processed(rules, decision, split, session)
         else:
-            images = self._evaluator.evaluate(self._model, self._reader.evaluation_stream(split), rules,
+            images = self._evaluator.evaluate(session.model, self._reader.evaluation_stream(split), rules,
                                               self._evaluation.eval_ignore_classes, self._run.eval_batches())
         per_rule: list[list[ConfusionMatrix]] = [[] for _ in rules]
         peaks: list[float] = []
+        defects = DefectCounts()
         keeper = SampleKeeper(self._sample_reservoir)
         for index, image in enumerate(images):
             peaks.append(image.peak)
+            if self._components is not None:  # defect-level counts, on the picture's cut to the image
+                picture = image.picture()
+                defects = defects + self._components.match(picture.truth, picture.prediction)
             for found, counts in zip(per_rule, image.counts):
                 found.append(counts)
             keeper.offer(index, defect_dice(image.counts[0]), image.picture)
@@ -151,21 +136,22 @@ class EvaluateUseCase:
         total = sum(per_image, ConfusionMatrix())
         balance = DefectBalance.of(total)
         result = EvaluationResult(
-            step=restored.step,
+            step=session.step,
             scores=Scores.compute(total, per_image, peaks if None not in peaks else None),
             num_images=len(per_image),
             per_image_dice=tuple(defect_dice(cm) for cm in per_image),
             samples=keeper.chosen(),
             threshold_scores=by_threshold,
-            checkpoint=restored.path,
+            checkpoint=session.path,
             balance=balance,
             warnings=(collapse_warning(balance),) if balance.collapsed else (),
             decision=decision.describe() if decision.origin != "the config" else self._describe_rule(),
-            tta=tta,
+            tta=session.tta,
             split=named,
+            defects=defects if self._components is not None else None,
         )
         if split == "eval":  # only the split that chooses checkpoints may keep one
-            result = attrs.evolve(result, best=self._keep_if_best(restored, result.scores))
+            result = attrs.evolve(result, best=self._keep_if_best(CheckpointRef(session.step, session.path), result.scores))
         written = self._artifacts.write_evaluation(result)
         return attrs.evolve(result, written=tuple(written))
 
@@ -173,28 +159,11 @@ class EvaluateUseCase:
         rule = self._evaluation.rule
         return f"{rule.space} threshold {rule.threshold:g} from the config"
 
-    def _export(self) -> tuple[CheckpointRef, InferenceEngine, Decision]:
-        if self._engines is None:
-            raise ValueError("evaluating an export needs the engines adapter")
-        model = self._invocation.model
-        engine, manifest = self._engines.from_export(self._invocation.engine, model)
-        expected = self._eval_normalization
-        if expected is not None and not np.allclose(manifest.normalization, expected):
-            raise ConfigError(f"{model}/unet_export.json: normalization {tuple(manifest.normalization)} differs from "
-                              f"the config's {tuple(expected)}; pass the training's params")
-        if manifest.tta != "none" and self._invocation.tta != "none":
-            raise ConfigError(f"--tta {self._invocation.tta}: {model} has tta {manifest.tta} built in; drop --tta")
-        decision = Decision(manifest.threshold, manifest.min_area, manifest.area_at, f"{model}/unet_export.json")
-        return CheckpointRef(step=manifest.step, path=model), engine, decision
-
-    def _post_processed(self, rules: tuple[DecisionRule, ...], decision: Decision, tta: str, split: str,
-                        engine: InferenceEngine | None = None):
+    def _post_processed(self, rules: tuple[DecisionRule, ...], decision: Decision, split: str,
+                        session: InferenceSession) -> Iterator[ImageEvaluation]:
         """Each image scored in numpy: probabilities (averaged over the TTA copies), then each
-        rule's threshold and the removal of small components."""
-        if self._engines is None:
-            raise ValueError("evaluation with min_area or tta needs the engines adapter")
-        engine = with_tta(engine or self._engines.from_model(self._model), tta)
-        maps = self._evaluator.maps(engine, self._reader.evaluation_stream(split), self._run.eval_batches(),
+        rule's threshold and the removal of small components, and its defects matched."""
+        maps = self._evaluator.maps(session.engine, self._reader.evaluation_stream(split), self._run.eval_batches(),
                                     self._evaluation.eval_ignore_classes)
         for index, found in enumerate(maps):
             yield self._scored(index, found, rules, decision)

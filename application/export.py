@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import attrs
 
-from application.inference import Decision, calibrated, settle_decision
-from application.ports import BestKeeper, CalibrationStore, Checkpoints, DatasetReader, Exporter, ModelBuilder
-from application.restoring import restore_chosen
-from application.values import EXPORT_FORMATS, ExportRequest
+from application.options import InferenceOptions
+from application.ports import DatasetReader, Exporter
+from application.session import BEST_KEPT, SessionOpener
+from application.values import ExportRequest
 from domain import tta as augmentation
-from domain.data import DataSpec
 from domain.errors import ConfigError
-from domain.masks import DecisionRule
-from domain.tiling import mode_for_fit
-from domain.topology import UNetSpec
-
-INT8_FORMATS = ("onnx", "openvino", "tflite")
 
 
 @attrs.frozen
@@ -32,49 +28,45 @@ class ExportReport:
 
 class ExportUseCase:
     """Restore the latest (or given) checkpoint and export it with its preprocessing, its
-    decision (the model_dir's calibration unless flags say otherwise) and optional TTA."""
+    decision (the model_dir's calibration unless flags say otherwise) and optional TTA.
+    `formats` are the export formats there are, `int8_formats` those that quantize to INT8
+    (None: none does, --int8 is refused)."""
 
-    def __init__(self, builder: ModelBuilder, checkpoints: Checkpoints, best: BestKeeper, exporter: Exporter,
-                 topology: UNetSpec, data: DataSpec, rule: DecisionRule, calibration: CalibrationStore | None = None,
-                 reader: DatasetReader | None = None) -> None:
-        self._builder = builder
-        self._checkpoints = checkpoints
-        self._best = best
+    def __init__(self, opener: SessionOpener, exporter: Exporter, formats: Sequence[str],
+                 reader: DatasetReader | None = None, int8_formats: Sequence[str] | None = None) -> None:
+        self._opener = opener
         self._exporter = exporter
-        self._topology = topology
-        self._data = data
-        self._rule = rule
-        self._calibration = calibration
+        self._formats = tuple(formats)
+        self._int8_formats = tuple(int8_formats or ())
         self._reader = reader
 
-    def execute(self, output: str, checkpoint: str | None = None, threshold: float | None = None,
-                geometry: str | None = None, format: str = "savedmodel", int8: bool = False, tta: str = "none",
-                min_area: int | None = None, calibration_images: int = 64) -> ExportReport:
+    def execute(self, output: str, options: InferenceOptions = InferenceOptions(), format: str = "savedmodel",
+                int8: bool = False, calibration_images: int = 64) -> ExportReport:
         """`resize` exports the squash-to-training-size preprocessing; `native` pads to the
-        network's stride and runs the whole image at its own scale. Default: the training's."""
-        if format not in EXPORT_FORMATS:
-            raise ConfigError(f"--format: unknown {format!r}; expected one of: {', '.join(EXPORT_FORMATS)}")
-        if int8 and format not in INT8_FORMATS:
-            raise ConfigError(f"--int8: needs --format {', '.join(INT8_FORMATS)} (a SavedModel stays float)")
-        augmentation.transforms(tta)
+        network's stride and runs the whole image at its own scale. Default: the training's.
+        `options.tta` is built into the exported network."""
+        if format not in self._formats:
+            raise ConfigError(f"--format: unknown {format!r}; expected one of: {', '.join(self._formats)}")
+        if int8 and format not in self._int8_formats:
+            needs = f"needs --format {', '.join(self._int8_formats)}" if self._int8_formats else \
+                "no format quantizes here"
+            raise ConfigError(f"--int8: {needs} (a SavedModel stays float)")
+        if options.model is not None:
+            raise ConfigError("--model: unet export exports a model_dir's checkpoint, not an export")
+        tta = options.tta
+        session = self._opener.open(attrs.evolve(options, tta="none"), BEST_KEPT)
         if tta == "d4":
-            augmentation.check_shape(tta, self._data.height, self._data.width)
-        geometry = geometry or mode_for_fit(self._data.image_fit)
-        decision = self._decision(threshold, min_area)
-        model = self._builder.build(self._topology)
-        restored, source = restore_chosen(self._checkpoints, self._best, model, checkpoint)
+            augmentation.check_shape(tta, *session.size)
+        geometry = options.geometry or session.mode
+        decision = session.decision
         request = ExportRequest(
-            output=output, input_size=(self._data.height, self._data.width), normalization=self._data.normalization(),
-            threshold=decision.threshold, step=restored.step,
-            native_stride=self._topology.stride if geometry == "native" else None, stride=self._topology.stride,
+            output=output, input_size=session.size, normalization=session.normalization,
+            threshold=decision.threshold, step=session.step,
+            native_stride=session.stride if geometry == "native" else None, stride=session.stride,
             format=format, int8=int8, tta=tta, min_area=decision.min_area, area_at=decision.area_at,
             calibration_stream=self._reader.training_stream() if int8 and self._reader is not None else None,
             calibration_images=calibration_images,
         )
-        path = self._exporter.export(model, request)
-        return ExportReport(path=path, step=restored.step, threshold=decision.threshold, source=source, format=format,
-                            int8=int8, decision=decision.describe(), tta=tta)
-
-    def _decision(self, threshold: float | None, min_area: int | None) -> Decision:
-        base = calibrated(self._rule.probability_cutoff, self._calibration)
-        return settle_decision(base, threshold, min_area)
+        path = self._exporter.export(session.model, request)
+        return ExportReport(path=path, step=session.step, threshold=decision.threshold, source=session.source,
+                            format=format, int8=int8, decision=decision.describe(), tta=tta)

@@ -10,7 +10,7 @@ from typing import Any
 
 import attrs
 
-from application.ports import DatasetSurvey, Fingerprinter, PlanWriter, StepTimer
+from application.planning_ports import DatasetSurvey, Fingerprinter, PlanWriter, StepTimer
 from application.values import StepTiming
 from domain.durations import format_duration
 from domain.fingerprint import DatasetFingerprint, summarize

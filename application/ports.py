@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, Protocol
 
+import attrs
 import numpy as np
 
 from application.values import (
@@ -20,20 +21,16 @@ from application.values import (
     ChartPanel,
     CheckpointRef,
     CompileDetails,
-    CompileJob,
     EvaluatedMap,
     ExportManifest,
     ExportRequest,
     ImageEvaluation,
     RunScalars,
-    StepTiming,
-    TrainingJob,
     TrainOutcome,
 )
 from domain.calibration import Calibration, ComponentTable
 from domain.data import DataSpec, Sample
-from domain.fingerprint import ImageFacts
-from domain.planning import Layout
+from domain.defects import DefectCounts, DefectRecord
 from domain.experiment import ExperimentSpec
 from domain.masks import DecisionRule
 from domain.topology import UNetSpec
@@ -73,6 +70,27 @@ class TrainingObserver(Protocol):
     def finished(self, outcome: TrainOutcome) -> None: ...
 
     def message(self, text: str) -> None: ...
+
+
+@attrs.frozen
+class TrainingJob:
+    """What a trainer needs: how to build the model and open the stream (it decides where and
+    when: under a distribution scope, inside an Estimator's model_fn), and how far to go."""
+
+    build_model: Callable[[], Model]
+    open_stream: Callable[[], Batches]
+    target_step: int
+    observer: TrainingObserver
+    after_checkpoint: Callable[[CheckpointRef], None] | None = None
+    time_budget: float | None = None  # seconds this call may train, evaluations included
+
+
+@attrs.frozen(kw_only=True)
+class CompileJob:
+    build_model: Callable[[], Model]
+    open_stream: Callable[[], Batches]
+    batch: BatchSpec
+    output: str
 
 
 class Checkpoints(Protocol):
@@ -128,6 +146,12 @@ class Components(Protocol):
 
     def table(self, decision: np.ndarray, truth: np.ndarray) -> ComponentTable:
         """Each connected component's area and true-defect pixels."""
+
+    def records(self, probabilities: np.ndarray, decision: np.ndarray) -> list[DefectRecord]:
+        """One record per connected component of the decision, largest first."""
+
+    def match(self, truth: np.ndarray, decision: np.ndarray) -> DefectCounts:
+        """Which true components the decision's components touch, and which of them touch one."""
 
 
 class CalibrationStore(Protocol):
@@ -219,6 +243,12 @@ class ArtifactStore(Protocol):
     def write_submission(self, path: str, rows: Sequence[tuple[str, int, str]]) -> str:
         """Write `ImageId,ClassId,EncodedPixels` rows as a CSV file; return its path."""
 
+    def check_output(self, output: str) -> None:
+        """Fail in one line, before any work, when `output` cannot be a folder of results."""
+
+    def write_lines(self, output: str, name: str, rows: Sequence[dict]) -> str:
+        """Write one JSON object per line into `output/name`; return its path."""
+
 
 class RunHistory(Protocol):
     def scalars(self) -> RunScalars:
@@ -237,25 +267,3 @@ class RecordWriter(Protocol):
 
     def write_manifest(self, directory: str, counts: dict[str, int], spec: DataSpec, source: dict) -> str:
         """Write what the shards hold and where they came from; return its path."""
-
-
-class DatasetSurvey(Protocol):
-    def training_samples(self, dataset_path: str, seed: int = 0, keep: float = 0.8) -> tuple[list[Sample], Layout]:
-        """The images a plan may read (never the test split: for a single folder, the share
-        `keep` that training's seeded split keeps) and where they come from."""
-
-
-class Fingerprinter(Protocol):
-    def measure(self, samples: Sequence[Sample], kinds: Sequence[str],
-                progress: Callable[[int, int], None] | None = None) -> list[ImageFacts]:
-        """Every sample's facts, in order; unreadable files fail together (DataProblems)."""
-
-
-class StepTimer(Protocol):
-    def time(self, params: Mapping[str, Any]) -> StepTiming:
-        """Time a few real training steps, and one evaluation image, of the configuration."""
-
-
-class PlanWriter(Protocol):
-    def write(self, plan: Any, output: str) -> str:
-        """Write the plan as a commented params file that loads back to the same run; return where."""

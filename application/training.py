@@ -7,8 +7,16 @@ from collections.abc import Callable, Sequence
 import attrs
 
 from application.evaluation import EvaluateUseCase, EvaluationResult, FinalEvaluationUseCase, FinalScores
-from application.ports import Checkpoints, ConfigStore, DatasetReader, ModelBuilder, Trainer, TrainingObserver
-from application.values import CheckpointRef, TrainingJob, TrainOutcome
+from application.ports import (
+    Checkpoints,
+    ConfigStore,
+    DatasetReader,
+    ModelBuilder,
+    Trainer,
+    TrainingJob,
+    TrainingObserver,
+)
+from application.values import CheckpointRef, TrainOutcome
 from domain.errors import ConfigError, UnetError
 from domain.experiment import ExperimentSpec
 from domain.invocation import Invocation

@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import attrs
 import numpy as np
 
 from domain.metrics import ConfusionMatrix
-
-if TYPE_CHECKING:
-    from application.ports import Batches, Model, TrainingObserver
 
 Series = tuple[tuple[int, float], ...]  # (step, value) in step order
 
@@ -46,19 +43,6 @@ class TrainOutcome:
     @property
     def steps_run(self) -> int:
         return self.final_step - self.start_step
-
-
-@attrs.frozen
-class TrainingJob:
-    """What a trainer needs: how to build the model and open the stream (it decides where and
-    when: under a distribution scope, inside an Estimator's model_fn), and how far to go."""
-
-    build_model: Callable[[], Model]
-    open_stream: Callable[[], Batches]
-    target_step: int
-    observer: TrainingObserver
-    after_checkpoint: Callable[[CheckpointRef], None] | None = None
-    time_budget: float | None = None  # seconds this call may train, evaluations included
 
 
 @attrs.frozen
@@ -129,12 +113,6 @@ class ExportRequest:
         return "native" if self.native_stride else "resize"
 
 
-EXPORT_FORMATS = ("savedmodel", "onnx", "openvino", "tflite")
-# Which export formats each engine runs.
-ENGINE_FORMATS = {"tensorflow": ("savedmodel",), "onnxruntime": ("onnx",), "openvino": ("openvino", "onnx"),
-                  "tflite": ("tflite",)}
-
-
 @attrs.frozen(kw_only=True)
 class ExportManifest:
     """What an export holds and how its network expects images (unet_export.json)."""
@@ -170,14 +148,6 @@ class BatchSpec:
     images: TensorSpec | None
     masks: TensorSpec | None
     problem: str = ""
-
-
-@attrs.frozen(kw_only=True)
-class CompileJob:
-    build_model: Callable[[], Model]
-    open_stream: Callable[[], Batches]
-    batch: BatchSpec
-    output: str
 
 
 @attrs.frozen

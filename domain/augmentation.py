@@ -11,10 +11,10 @@ from typing import ClassVar
 
 import attrs
 
+from domain.layouts import layout
 from domain.validation import is_bool, number_in, one_of, optional, to_float
 
 ROTATIONS = {"reference": (0, 1, 2), "all": (0, 1, 2, 3), "none": (0,)}
-SEVERSTAL_BRIGHTNESS = 0.2
 
 
 @attrs.frozen(kw_only=True)
@@ -39,6 +39,5 @@ class AugmentationSpec:
         return turns if square else tuple(sorted({k for k in turns if k % 2 == 0}))
 
     def brightness_for(self, dataset: str) -> float:
-        if self.brightness is not None:
-            return self.brightness
-        return SEVERSTAL_BRIGHTNESS if dataset.startswith("Severstal") else 0.0
+        """`brightness`, or when unset the default of the dataset's layout (Severstal's +0.2)."""
+        return layout(dataset).brightness if self.brightness is None else self.brightness

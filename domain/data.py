@@ -9,6 +9,7 @@ import attrs
 import numpy as np
 
 from domain.errors import ConfigError
+from domain.layouts import FILE_LAYOUTS, layout
 from domain.validation import (
     binary_classes,
     image_shape,
@@ -23,17 +24,6 @@ from domain.validation import (
     to_tuple,
 )
 
-DATASETS = (
-    "external",  # a reader supplied by embedding code (override the container's `dataset`)
-    "DAGM2007Dataset",
-    "DAGM2007TFRecordsDataset",
-    "SeverstalDataset",
-    "SeverstalTFRecordsDataset",
-    "ImageFolderDataset",  # your own images/ and masks/ folders
-    "TFRecordsDataset",  # records written by unet write-tfrecords from any of the above
-)
-# The datasets read from image files, whose training images can give a validation part.
-FILE_DATASETS = ("DAGM2007Dataset", "SeverstalDataset", "ImageFolderDataset")
 # How images meet image_shape: `resize` squashes them to it (the reference); `crop` keeps the
 # pixel scale, training on random crops of image_shape and evaluating on whole images.
 IMAGE_FITS = ("resize", "crop")
@@ -48,7 +38,7 @@ NORMALIZATIONS: dict[str, tuple[float, float]] = {
 class DataSpec:
     SECTION: ClassVar[str] = "train_input"
 
-    dataset: str = attrs.field(validator=one_of(DATASETS))
+    dataset: str = attrs.field(validator=lambda spec, attribute, name: layout(name))  # one of domain/layouts.py
     dataset_path: str = attrs.field(default="", validator=is_str)
     image_shape: tuple[int, ...] = attrs.field(converter=to_tuple, validator=image_shape)
     description: str | None = attrs.field(default=None, validator=optional(is_str))
@@ -93,9 +83,9 @@ class DataSpec:
     )
 
     def __attrs_post_init__(self) -> None:
-        if self.validation_split is not None and self.dataset not in FILE_DATASETS:
+        if self.validation_split is not None and not layout(self.dataset).reads_files:
             raise ConfigError(f"train_input.validation_split: not supported for {self.dataset} yet; it holds images "
-                              f"out of {', '.join(FILE_DATASETS)}")
+                              f"out of {', '.join(FILE_LAYOUTS)}")
 
     @property
     def height(self) -> int:

@@ -165,6 +165,22 @@ class ExperimentSpec:
         images = steps * self.data.train_batch_size * self.optimizer.grad_accum_steps
         return TrainingCost(images=images, flops_per_image=self.model.training_flops())
 
+    def memory_problem(self, memory_bytes: int) -> str | None:
+        """Why one training batch cannot be built here, in one line, or None. The outputs of every
+        layer are kept for the backward pass, in float32 at least: their sum is a floor of what a
+        step needs (gradients and workspace come on top), so only a sure failure is refused."""
+        batch = self.data.train_batch_size
+        layers = self.model.layers()
+        values = [layer.out_height * layer.out_width * layer.out_channels * batch for layer in layers]
+        height, width = self.model.image_shape[:2]
+        where = f"train_input.image_shape: {height}x{width} with train_batch_size {batch}"
+        needed = 4 * sum(values)
+        if needed > memory_bytes:
+            return (f"{where} needs at least {needed / 2**30:,.1f} GiB for its activations, more than this "
+                    f"machine's {memory_bytes / 2**30:,.1f} GiB; train on crops (train_input.image_fit: crop), "
+                    "a smaller image_shape or batch")
+        return None
+
     def ignored_keys(self) -> tuple[str, ...]:
         """Keys the reference reads that are set here but not acted on yet."""
         ignored = {"optimizer.log_grads": self.optimizer.log_grads, "optimizer.log_hists": self.optimizer.log_hists}

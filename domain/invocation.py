@@ -13,12 +13,10 @@ from typing import ClassVar
 import attrs
 
 from domain.errors import ConfigError
-from domain.tta import TTA_MODES
 from domain.training import MODES, RunSpec
 from domain.validation import int_at_least, is_bool, is_str, one_of, optional
 
 COMPILE_KINDS = ("validate", "compile")
-ENGINES = ("tensorflow", "onnxruntime", "openvino", "tflite")
 
 
 @attrs.frozen(kw_only=True)
@@ -34,11 +32,6 @@ class Invocation:
     with_input_pipeline: bool = attrs.field(default=False, validator=is_bool)
     validate_only: bool = attrs.field(default=False, validator=is_bool)
     compile_only: bool = attrs.field(default=False, validator=is_bool)
-    # Evaluation and inference_benchmark: test-time augmentation, and an export to run instead
-    # of the model_dir's checkpoint with one of the inference engines.
-    tta: str = attrs.field(default="none", validator=one_of(TTA_MODES))
-    engine: str = attrs.field(default="tensorflow", validator=one_of(ENGINES))
-    model: str | None = attrs.field(default=None, validator=optional(is_str))
 
     def __attrs_post_init__(self) -> None:
         if self.validate_only and self.compile_only:
@@ -46,8 +39,6 @@ class Invocation:
         if self.compile_kind is not None and self.mode != "train":
             flag = "validate_only" if self.validate_only else "compile_only"
             raise ConfigError(f"runconfig.{flag}: only allowed with mode train, got mode {self.mode}")
-        if self.engine != "tensorflow" and self.model is None:
-            raise ConfigError(f"--engine {self.engine}: needs --model EXPORT_DIR (an export made by unet export)")
 
     @property
     def compile_kind(self) -> str | None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from domain.errors import ConfigError
@@ -70,6 +70,16 @@ def one_of(choices: Collection[str]):
             fail(instance, attribute, f"unknown value {value!r}; expected one of: {known}")
 
     return check
+
+
+def pick(records: Sequence[Any], field: str, value: Any, unknown: str, *, sort: bool = False) -> Any:
+    """The record whose `field` is `value`; else one ConfigError line, `unknown` followed by the
+    values there are (in the records' order, or sorted as one_of lists them)."""
+    for record in records:
+        if getattr(record, field) == value:
+            return record
+    names = [getattr(record, field) for record in records]
+    raise ConfigError(f"{unknown}; expected one of: {', '.join(sorted(names) if sort else names)}")
 
 
 def is_str(instance: Any, attribute: Any, value: Any) -> None:

@@ -38,6 +38,23 @@ def cerebras_plan(experiment: ExperimentSpec):
     return DevicePlan(device="Cerebras", policy=policy, data_format=experiment.model.data_format)
 
 
+def machine_memory() -> int:
+    """Bytes of memory on this machine (physical pages x page size)."""
+    import os
+
+    return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+
+
+def check_fits(experiment: ExperimentSpec) -> None:
+    """A training batch that cannot fit this machine's memory fails here, in one line, before
+    anything is built or costed (training and compiling only: inference needs far less)."""
+    from domain.errors import ConfigError
+
+    problem = experiment.memory_problem(machine_memory())
+    if problem is not None:
+        raise ConfigError(problem)
+
+
 def builder(experiment: ExperimentSpec, plan, policy: str | None = None) -> Any:
     from adapters.tensorflow.builder import KerasUNetBuilder
 
@@ -58,6 +75,7 @@ def checkpoints(experiment: ExperimentSpec):
 
 
 def trainer(experiment: ExperimentSpec, invocation: Invocation, plan, strategy: Any = None) -> Any:
+    check_fits(experiment)
     from adapters.tensorflow.trainer import TensorFlowTrainer
 
     return TensorFlowTrainer(
@@ -76,6 +94,7 @@ def cerebras_trainer(experiment: ExperimentSpec, invocation: Invocation, checkpo
 
 
 def compiler(experiment: ExperimentSpec, invocation: Invocation, plan) -> Any:
+    check_fits(experiment)
     from adapters.tensorflow.compiler import TensorFlowCompiler
 
     return TensorFlowCompiler(experiment.optimizer, experiment.loss, plan, experiment.data.train_batch_size,
@@ -130,6 +149,18 @@ def exporter() -> Any:
     # Exports compute in float32: the converters (TFLite above all) take no bfloat16 kernels,
     # and the CPU runtimes choose their own precision. The checkpoint's weights are float32.
     return TensorFlowExporter(EXPORT_POLICY)
+
+
+def export_formats() -> tuple[str, ...]:
+    from adapters.runtimes.catalog import EXPORT_FORMATS
+
+    return EXPORT_FORMATS
+
+
+def int8_formats() -> tuple[str, ...]:
+    from adapters.runtimes.catalog import INT8_FORMATS
+
+    return INT8_FORMATS
 
 
 def machine_probe() -> Any:

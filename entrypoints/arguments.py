@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from application.values import EXPORT_FORMATS
-from domain.invocation import ENGINES
+from adapters.runtimes.catalog import ENGINE_NAMES, EXPORT_FORMATS
 from domain.tiling import GEOMETRIES
 from domain.tta import TTA_MODES
 from domain.training import MODES
@@ -42,7 +41,7 @@ def add_inference_arguments(parser: argparse.ArgumentParser, where: str) -> None
     parser.add_argument("--tta", choices=TTA_MODES,
                         help=f"{where}: test-time augmentation, averaging the probabilities of flipped (flip) or "
                              "flipped and turned (d4, square inputs only) copies (default: none)")
-    parser.add_argument("--engine", choices=ENGINES,
+    parser.add_argument("--engine", choices=ENGINE_NAMES,
                         help=f"{where}: run an export (--model) with this runtime (default: tensorflow)")
     parser.add_argument("--model", metavar="EXPORT_DIR", help=f"{where}: an export made by unet export")
 
@@ -100,7 +99,7 @@ def make_parser() -> argparse.ArgumentParser:
     predict.add_argument("--threshold", type=float,
                          help="defect probability threshold (default: <model_dir>/calibration.json, the export's "
                               "manifest, else the config's rule)")
-    predict.add_argument("--checkpoint_path", help="checkpoint to use (default: the latest)")
+    predict.add_argument("--checkpoint_path", help="checkpoint to use (default: the best kept, else the latest)")
     predict.add_argument("--probabilities", action="store_true",
                          help="also write <stem>_probability.png (16-bit, probability x 65535)")
     predict.add_argument("--rle-csv", dest="rle_csv", metavar="FILE",
@@ -137,7 +136,7 @@ def make_parser() -> argparse.ArgumentParser:
     export.add_argument("--threshold", type=float,
                         help="mask probability threshold stored in the export (default: calibration.json, else the config's)")
     add_min_area_argument(export)
-    export.add_argument("--checkpoint_path", help="checkpoint to export (default: the latest)")
+    export.add_argument("--checkpoint_path", help="checkpoint to export (default: the best kept, else the latest)")
     add_geometry_arguments(export)
     add_model_dir_config_arguments(export)
     export.set_defaults(command="export")

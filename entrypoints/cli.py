@@ -56,7 +56,6 @@ def _runconfig_overrides(args: argparse.Namespace) -> dict:
         "eval_steps": args.eval_steps, "checkpoint_path": args.checkpoint_path, "cs_ip": args.cs_ip,
         "device": args.device, "warmup_steps": args.warmup_steps,
         "with_input_pipeline": True if args.with_input_pipeline else None,
-        "tta": args.tta, "engine": args.engine, "model": args.model,
         **{key: True for key, value in flags.items() if value},
     }
 
@@ -77,13 +76,25 @@ RUN_MODES: dict[str, tuple[str, Callable]] = {
 def command_run(args: argparse.Namespace) -> int:
     from entrypoints.container import build_container
 
-    container = build_container(args.params, _runconfig_overrides(args), args.set)
+    container = build_container(args.params, _runconfig_overrides(args), args.set, options=inference_options(args, checkpoint=False))
     experiment, invocation = container.experiment(), container.invocation()
     mode = invocation.compile_kind or invocation.mode
     log.info("mode %s, model_dir %s, params %s", mode, experiment.run.model_dir,
              args.params or "built-in demo preset")
     use_case, show = RUN_MODES[mode]
     return show(getattr(container, use_case)().execute(), experiment) or 0
+
+
+def inference_options(args: argparse.Namespace, checkpoint: bool = True):
+    """The flags a command gives the inference session (those it has). `unet run` keeps
+    --checkpoint_path in runconfig, as the reference does."""
+    from application.options import DEFAULT_ENGINE, InferenceOptions
+
+    flag = lambda name: getattr(args, name, None)  # noqa: E731
+    return InferenceOptions(engine=flag("engine") or DEFAULT_ENGINE, model=flag("model"),
+                            checkpoint=flag("checkpoint_path") if checkpoint else None, tta=flag("tta") or "none",
+                            threshold=flag("threshold"), min_area=flag("min_area"), geometry=flag("geometry"),
+                            tile=flag("tile"), overlap=flag("tile_overlap"))
 
 
 def _model_dir_container(args: argparse.Namespace):
@@ -108,10 +119,8 @@ def command_predict(args: argparse.Namespace) -> int:
         container = _model_dir_container(args)
     submission = Submission(args.rle_csv, args.class_id, args.min_total_area) if args.rle_csv else None
     report = container.predict().execute(
-        args.input, args.output, checkpoint=args.checkpoint_path, threshold=args.threshold,
-        progress=progress_printer("predicted"), save_probabilities=args.probabilities, submission=submission,
-        mode=args.geometry, tile=args.tile, overlap=args.tile_overlap, min_area=args.min_area, tta=args.tta,
-        engine=args.engine or "tensorflow", model=args.model,
+        args.input, args.output, inference_options(args), progress=progress_printer("predicted"),
+        save_probabilities=args.probabilities, submission=submission, check_input=args.model_dir is not None,
     )
     geometry = report.geometry
     if geometry is not None and geometry.mode == "native":
@@ -126,8 +135,7 @@ def command_predict(args: argparse.Namespace) -> int:
 
 def command_export(args: argparse.Namespace) -> int:
     report = _model_dir_container(args).export().execute(
-        args.output, checkpoint=args.checkpoint_path, threshold=args.threshold, geometry=args.geometry,
-        format=args.format, int8=args.int8, tta=args.tta, min_area=args.min_area,
+        args.output, inference_options(args), format=args.format, int8=args.int8,
         calibration_images=args.calibration_images,
     )
     kind = "SavedModel, signatures serving_default and network" if report.format == "savedmodel" else report.format
@@ -140,7 +148,7 @@ def command_calibrate(args: argparse.Namespace) -> int:
     from domain.calibration import DEFAULT_MIN_AREAS, DEFAULT_THRESHOLDS
 
     report = _model_dir_container(args).calibrate().execute(
-        checkpoint=args.checkpoint_path, tta=args.tta, thresholds=args.thresholds or DEFAULT_THRESHOLDS,
+        inference_options(args), thresholds=args.thresholds or DEFAULT_THRESHOLDS,
         min_areas=args.min_areas if args.min_areas is not None else DEFAULT_MIN_AREAS,
         progress=lambda done: log.info("calibrating: %d images scored", done) if done % 100 == 0 else None,
         objective=args.objective,

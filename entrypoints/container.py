@@ -22,6 +22,7 @@ from dependency_injector import containers, providers
 from adapters.artifacts import FileArtifactStore, FileImageSource
 from adapters.report_chart import MatplotlibRenderer, TensorBoardHistory
 from adapters.terminal import TerminalObserver
+from application.batching import ProbabilityMaps
 from application.benchmark import BenchmarkUseCase
 from application.compilation import CompileUseCase
 from application.conversion import WriteRecordsUseCase
@@ -34,13 +35,14 @@ from application.evaluation import (
 from application.calibrate import CalibrateUseCase
 from application.export import ExportUseCase
 from application.info import InfoUseCase
+from application.options import InferenceOptions
 from application.prediction import PredictUseCase
 from application.report import ReportUseCase
+from application.session import SessionOpener
 from application.training import TrainAndEvaluateUseCase, TrainUseCase
 from configs.loader import load_config, to_mapping
 from configs.store import ParamsFile
 from domain.advice import advice_for
-from domain.data import FILE_DATASETS
 from domain.experiment import ExperimentSpec
 from domain.invocation import Invocation
 from entrypoints import readers
@@ -51,6 +53,7 @@ from entrypoints import adapter_factories as make
 class Container(containers.DeclarativeContainer):
     experiment = providers.Dependency(instance_of=ExperimentSpec)
     invocation = providers.Dependency(instance_of=Invocation, default=Invocation())
+    options = providers.Dependency(instance_of=InferenceOptions, default=InferenceOptions())
 
     executor_kind = providers.Callable(lambda experiment: experiment.run.executor_name(), experiment)
     strategy = providers.Singleton(make.strategy, experiment)
@@ -60,19 +63,11 @@ class Container(containers.DeclarativeContainer):
         cerebras=providers.Singleton(make.cerebras_plan, experiment),
     )
     builder = providers.Singleton(make.builder, experiment, device_plan)
-    dataset = providers.Selector(
-        providers.Callable(lambda e: e.data.dataset, experiment),
-        external=providers.Callable(readers.external),
-        DAGM2007Dataset=providers.Singleton(readers.dagm_reader, experiment),
-        DAGM2007TFRecordsDataset=providers.Singleton(readers.tfrecords_reader, experiment),
-        SeverstalDataset=providers.Singleton(readers.severstal_reader, experiment),
-        ImageFolderDataset=providers.Singleton(readers.image_folder_reader, experiment),
-        SeverstalTFRecordsDataset=providers.Singleton(readers.tfrecords_reader, experiment),
-        TFRecordsDataset=providers.Singleton(readers.tfrecords_reader, experiment),
-    )
+    # The reader of train_input.dataset's layout (domain/layouts.py, entrypoints/readers.py).
+    dataset = providers.Singleton(readers.reader_for, experiment)
     # The image files behind the dataset, for the TFRecords writer: none unless it reads files.
     sample_source = providers.Selector(
-        providers.Callable(lambda e: "files" if e.data.dataset in FILE_DATASETS else "none", experiment),
+        providers.Callable(readers.sample_source, experiment),
         files=dataset,
         none=providers.Object(None),
     )
@@ -114,22 +109,31 @@ class Container(containers.DeclarativeContainer):
     renderer = providers.Singleton(MatplotlibRenderer)
     records_writer = providers.Singleton(readers.records_writer, experiment)
 
+    # The inference session: one opener per builder, so repeated evaluations restore into one model.
+    session_opener = providers.Singleton(
+        SessionOpener, builder, checkpoints, best_keeper, engines, experiment.provided.model,
+        experiment.provided.eval_data, experiment.provided.evaluation.rule, calibration_store,
+        device_plan.provided.policy,
+    )
+    export_session_opener = providers.Singleton(
+        SessionOpener, export_builder, checkpoints, best_keeper, engines, experiment.provided.model,
+        experiment.provided.eval_data, experiment.provided.evaluation.rule, calibration_store, make.EXPORT_POLICY,
+    )
+    probability_maps = providers.Factory(ProbabilityMaps, predictor)
+
     train = providers.Factory(
         TrainUseCase, builder, dataset, checkpoints, trainer, observer, config_store, experiment, invocation,
     )
     evaluate = providers.Singleton(
-        EvaluateUseCase, builder, dataset, checkpoints, evaluator, artifacts,
-        experiment.provided.model, experiment.provided.evaluation, experiment.provided.run, invocation, best_keeper,
-        engines=engines, components=components, calibration=calibration_store,
-        normalization=providers.Callable(lambda e: e.eval_data.normalization(), experiment),
+        EvaluateUseCase, session_opener, dataset, checkpoints, evaluator, artifacts, experiment.provided.evaluation,
+        experiment.provided.run, invocation, best_keeper, components=components, options=options,
         validation=providers.Callable(lambda e: e.data.validation_split is not None, experiment),
     )
     final_evaluation = providers.Factory(FinalEvaluationUseCase, evaluate, best_keeper, artifacts)
     evaluate_splits = providers.Factory(EvaluateSplitsUseCase, evaluate, final_evaluation)
     calibrate = providers.Factory(
-        CalibrateUseCase, builder, dataset, checkpoints, best_keeper, evaluator, engines, components,
-        calibration_store, experiment.provided.model, experiment.provided.eval_data, experiment.provided.evaluation,
-        experiment.provided.run,
+        CalibrateUseCase, session_opener, dataset, evaluator, components, calibration_store,
+        experiment.provided.evaluation, experiment.provided.run,
     )
     evaluate_all = providers.Factory(EvaluateAllUseCase, evaluate, checkpoints)
     train_and_evaluate = providers.Factory(
@@ -138,21 +142,19 @@ class Container(containers.DeclarativeContainer):
     )
     benchmark = providers.Factory(
         BenchmarkUseCase, builder, benchmark_reader, benchmarker, experiment.provided.model,
-        experiment.provided.data, invocation, engines, providers.Singleton(make.engine_timer), device_plan.provided.policy,
+        experiment.provided.data, invocation, session_opener, providers.Singleton(make.engine_timer), options,
     )
     compile = providers.Factory(
         CompileUseCase, builder, dataset, compiler, experiment.provided.model, experiment.provided.data,
         device_plan.provided.policy, experiment.provided.run.model_dir, invocation,
     )
     export = providers.Factory(
-        ExportUseCase, export_builder, checkpoints, best_keeper, exporter, experiment.provided.model,
-        experiment.provided.eval_data,
-        experiment.provided.evaluation.rule, calibration_store, dataset,
+        ExportUseCase, export_session_opener, exporter, providers.Callable(make.export_formats), dataset,
+        int8_formats=providers.Callable(make.int8_formats),
     )
     predict = providers.Factory(
-        PredictUseCase, builder, checkpoints, best_keeper, predictor, images, artifacts,
-        experiment.provided.model, experiment.provided.eval_data, experiment.provided.evaluation.rule,
-        engines=engines, components=components, calibration=calibration_store,
+        PredictUseCase, session_opener, probability_maps, images, artifacts, components,
+        experiment.provided.eval_data,
     )
     write_records = providers.Factory(
         WriteRecordsUseCase, sample_source, records_writer, experiment.provided.data,
@@ -168,10 +170,13 @@ def build_container(
     runconfig: Mapping[str, Any] | None = None,
     overrides: Iterable[str] = (),
     invocation: Invocation | None = None,
+    options: InferenceOptions | None = None,
 ) -> Container:
     """A container from a YAML path, a mapping of sections, or resolved specs. `runconfig`
-    holds the CLI's runconfig values, configuration and this call's flags alike."""
+    holds the CLI's runconfig values, configuration and this call's flags alike; `options`
+    what inference runs (engine, export, TTA, decision, geometry)."""
+    options = options or InferenceOptions()
     if isinstance(source, ExperimentSpec):
-        return Container(experiment=source, invocation=invocation or Invocation())
+        return Container(experiment=source, invocation=invocation or Invocation(), options=options)
     experiment, loaded = load_config(source, runconfig, overrides)
-    return Container(experiment=experiment, invocation=invocation or loaded)
+    return Container(experiment=experiment, invocation=invocation or loaded, options=options)

@@ -1,5 +1,6 @@
-"""The container's makers of dataset readers and writers: one per `train_input.dataset`,
-each importing its adapter only when that dataset is asked for (TensorFlow loads lazily)."""
+"""The container's makers of dataset readers and writers: one reader per layout family of
+domain/layouts.py (READERS), each importing its adapter only when that dataset is asked for
+(TensorFlow loads lazily)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import logging
 
 from domain.errors import ConfigError
 from domain.experiment import ExperimentSpec
+from domain.layouts import layout
 
 log = logging.getLogger("unet")
 
@@ -38,24 +40,43 @@ def image_folder_reader(experiment: ExperimentSpec):
 def tfrecords_reader(experiment: ExperimentSpec):
     from adapters.datasets.tfrecords import TfRecordsReader
 
-    mask_method = "nearest" if experiment.data.dataset.startswith("Severstal") else "bilinear"
     return TfRecordsReader(experiment.data.dataset, experiment.data, experiment.eval_data,
-                           experiment.run.tf_random_seed, experiment.augmentation, mask_method,
-                           experiment.model.stride)
+                           experiment.run.tf_random_seed, experiment.augmentation,
+                           layout(experiment.data.dataset).mask_resize, experiment.model.stride)
 
 
 def records_writer(experiment: ExperimentSpec):
     from adapters.datasets.tfrecords import TfRecordsWriter
 
-    folder = experiment.data.dataset == "ImageFolderDataset"
-    return TfRecordsWriter(float(experiment.data.mask_threshold) if folder else None)
+    thresholded = layout(experiment.data.dataset).mask_threshold
+    return TfRecordsWriter(float(experiment.data.mask_threshold) if thresholded else None)
 
 
-def external():
+def external(experiment: ExperimentSpec):
     raise ConfigError(
         "train_input.dataset: 'external' means your code supplies the reader: "
         "container.dataset.override(providers.Object(your_reader))"
     )
+
+
+# The reader of each layout's `reader` (domain/layouts.py): its family's, or the records reader.
+READERS = {
+    "external": external,
+    "dagm": dagm_reader,
+    "severstal": severstal_reader,
+    "folder": image_folder_reader,
+    "tfrecords": tfrecords_reader,
+}
+
+
+def reader_for(experiment: ExperimentSpec):
+    """The dataset reader for train_input.dataset."""
+    return READERS[layout(experiment.data.dataset).reader](experiment)
+
+
+def sample_source(experiment: ExperimentSpec) -> str:
+    """Which sample source the TFRecords writer gets: the dataset's files, or none."""
+    return "files" if layout(experiment.data.dataset).reads_files else "none"
 
 
 def random_batches(experiment: ExperimentSpec):

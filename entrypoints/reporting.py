@@ -8,6 +8,7 @@ import sys
 from collections.abc import Callable
 
 from application.info import describe_cpu_flags
+from domain.defects import SIZE_BOUNDS_TEXT, SIZE_NAMES
 
 log = logging.getLogger("unet")
 
@@ -80,6 +81,14 @@ def print_evaluation(results, experiment) -> None:
               f"tta {result.tta}):")
         for name in names:
             print(f"  {name:<15} {_figure(scores[name])}   {DESCRIPTIONS[name]}")
+        if result.defects is not None:
+            found = result.defects
+            print(f"  defects: {found.true_found} of {found.true_total} true defects found (recall "
+                  f"{_figure(found.scores()['defect_recall'])}), {found.predicted_matched} of {found.predicted_total} "
+                  f"predicted are real (precision {_figure(found.scores()['defect_precision'])})")
+            print("  recall by size: " + ", ".join(
+                f"{size} {found.found_by_size[index]}/{found.true_by_size[index]}"
+                for index, size in enumerate(SIZE_NAMES)) + f" ({SIZE_BOUNDS_TEXT})")
         if result.threshold_scores:
             columns = ("mIOU", "DSC", "defect_IoU", "defect_Dice", "per_image_Dice")
             print("  " + f"{'threshold':<10}" + "".join(f"{c:>15}" for c in columns))

@@ -86,3 +86,14 @@ def pytest_unconfigure(config):
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(_FINISHED["status"])
+
+
+@pytest.fixture(scope="session")
+def trained_tiny(tiny_dagm, tmp_path_factory) -> Path:
+    """One tiny model_dir trained once per session (12 steps of the tiny config), for the tests
+    that only run a trained model."""
+    from entrypoints.container import build_container
+
+    model_dir = tmp_path_factory.mktemp("trained_tiny")
+    build_container(tiny_params(tiny_dagm, model_dir, max_steps=12)).train().execute()
+    return model_dir

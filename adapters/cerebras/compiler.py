@@ -7,7 +7,8 @@ from typing import Any
 
 from adapters.cerebras.estimator import EstimatorContract, vendor
 from adapters.tensorflow.streams import describe
-from application.values import BatchSpec, CompileDetails, CompileJob
+from application.ports import CompileJob
+from application.values import BatchSpec, CompileDetails
 from domain.experiment import ExperimentSpec
 
 

@@ -6,7 +6,8 @@ import time
 
 from adapters.cerebras.estimator import EstimatorContract, is_available, vendor
 from application.ports import Checkpoints
-from application.values import TrainingJob, TrainOutcome
+from application.ports import TrainingJob
+from application.values import TrainOutcome
 from domain.experiment import ExperimentSpec
 
 

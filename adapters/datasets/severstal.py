@@ -16,6 +16,7 @@ from adapters.images import IMAGE_SUFFIXES
 from domain.augmentation import AugmentationSpec
 from domain.data import DataSpec, Sample
 from domain.errors import ConfigError, DataError
+from domain.layouts import layout
 
 log = logging.getLogger("unet")
 DEFAULT_SPLIT = 0.85  # the reference's train share
@@ -73,6 +74,6 @@ def open_severstal(train: DataSpec, evaluation: DataSpec, seed: int | None = Non
                    augmentation: AugmentationSpec | None = None, stride: int = 1) -> FileDatasetReader:
     share = DEFAULT_SPLIT if train.train_test_split is None else train.train_test_split
     list_split = split_once(lambda: split(list_all(train), share, train.split_seed(seed)))
-    # Masks resize nearest-neighbour, as the reference's Severstal pipeline.
+    # Masks resize nearest-neighbour, as the reference's Severstal pipeline (domain/layouts.py).
     return FileDatasetReader("severstal", train, evaluation, list_split, seed, augmentation, stride,
-                             mask_method="nearest")
+                             mask_method=layout(train.dataset).mask_resize)

@@ -16,19 +16,18 @@ from typing import Any
 import attrs
 import numpy as np
 
+from application.ports import CompileJob, TrainingJob
 from application.values import (
     BatchSpec,
     BestCheckpoint,
     BenchmarkRun,
     CheckpointRef,
     CompileDetails,
-    CompileJob,
     EvaluatedMap,
     ExportRequest,
     ImageEvaluation,
     SamplePicture,
     TensorSpec,
-    TrainingJob,
     TrainOutcome,
 )
 from domain.errors import CheckpointError

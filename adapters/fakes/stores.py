@@ -8,8 +8,10 @@ from typing import Any
 
 import numpy as np
 
+
 from application.values import ChartPanel, RunScalars
 from domain.data import DataSpec, Sample
+from domain.errors import DataError
 from domain.experiment import ExperimentSpec
 
 
@@ -53,6 +55,7 @@ class InMemoryArtifactStore:
         self.final: dict | None = None
         self.predictions: dict[str, np.ndarray] = {}
         self.submissions: dict[str, list[tuple[str, int, str]]] = {}
+        self.lines: dict[str, list[dict]] = {}
 
     def write_evaluation(self, result: Any) -> list[str]:
         self.evaluations.append(result)
@@ -71,6 +74,14 @@ class InMemoryArtifactStore:
     def write_submission(self, path: str, rows: Sequence[tuple[str, int, str]]) -> str:
         self.submissions[path] = list(rows)
         return path
+
+    def check_output(self, output: str) -> None:
+        if output in self.submissions:  # a "file" already written here
+            raise DataError(f"{output}: exists and is not a folder; name a folder for --output")
+
+    def write_lines(self, output: str, name: str, rows: Sequence[dict]) -> str:
+        self.lines[f"{output}/{name}"] = list(rows)
+        return f"{output}/{name}"
 
 
 class FakeRunHistory:

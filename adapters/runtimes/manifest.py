@@ -8,14 +8,14 @@ from pathlib import Path
 import attrs
 
 from adapters.artifacts import write_json
-from application.values import EXPORT_FORMATS, ExportManifest
+from adapters.runtimes.catalog import EXPORT_FORMATS
+from application.values import ExportManifest
 from domain.errors import DataError
 
 MANIFEST = "unet_export.json"
 VERSION = 2
 _FIELDS = {field.name for field in attrs.fields(ExportManifest)}
 _REQUIRED = {field.name for field in attrs.fields(ExportManifest) if field.default is attrs.NOTHING}
-MODEL_FILES = {"savedmodel": "saved_model.pb", "onnx": "model.onnx", "openvino": "model.xml", "tflite": "model.tflite"}
 
 
 def write_manifest(directory: str | Path, manifest: ExportManifest) -> str:

@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from adapters.runtimes.extras import require
 from domain.errors import DataError, UnetError
+
+if TYPE_CHECKING:
+    from application.values import ExportManifest
 
 OPSET = 17
 
@@ -51,6 +55,10 @@ def _quantize(source: Path, target: Path, calibration: np.ndarray) -> None:
         quantization.quantize_static(str(prepared), str(target), Images(), quant_format=quantization.QuantFormat.QDQ,
                                      per_channel=True, activation_type=quantization.QuantType.QUInt8,
                                      weight_type=quantization.QuantType.QInt8)
+
+
+def open_engine(path: Path, manifest: ExportManifest, device: str | None, hint: str | None) -> OnnxRuntimeEngine:
+    return OnnxRuntimeEngine(path)
 
 
 class OnnxRuntimeEngine:

@@ -4,11 +4,15 @@ plugin; INT8 by NNCF, OpenVINO's post-training quantization."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from adapters.runtimes.extras import require
 from domain.errors import DataError
+
+if TYPE_CHECKING:
+    from application.values import ExportManifest
 
 # On two cores the LATENCY hint beat THROUGHPUT at batch 8 too (tests/benchmarks/bench_engines.py).
 DEFAULT_HINT = "LATENCY"
@@ -26,6 +30,11 @@ def convert(core: Path, target: Path, calibration: np.ndarray | None) -> None:
         model = nncf.quantize(model, nncf.Dataset([image[None] for image in calibration]),
                               subset_size=len(calibration))
     ov.save_model(model, str(target))
+
+
+def open_engine(path: Path, manifest: ExportManifest, device: str | None, hint: str | None) -> OpenVinoEngine:
+    """Runs the OpenVINO IR or an ONNX file, on the CPU plugin with `hint` (PERFORMANCE_HINT)."""
+    return OpenVinoEngine(path, hint or DEFAULT_HINT)
 
 
 class OpenVinoEngine:

@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from adapters.tensorflow.device import device_scope
 from domain.errors import DataError
+
+if TYPE_CHECKING:
+    from application.values import ExportManifest
+
+
+def open_engine(path: Path, manifest: ExportManifest, device: str | None, hint: str | None) -> SavedModelEngine:
+    """`path` is the export's saved_model.pb: TensorFlow loads its folder."""
+    return SavedModelEngine(path.parent, device)
 
 
 class SavedModelEngine:

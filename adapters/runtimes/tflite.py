@@ -6,11 +6,15 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from adapters.runtimes.extras import require
 from domain.errors import DataError
+
+if TYPE_CHECKING:
+    from application.values import ExportManifest
 
 
 def convert(core: Path, target: Path, calibration: np.ndarray | None) -> None:
@@ -28,6 +32,11 @@ def _usable_cores() -> int:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
         return os.cpu_count() or 1
+
+
+def open_engine(path: Path, manifest: ExportManifest, device: str | None, hint: str | None) -> TFLiteEngine:
+    """The network takes only the manifest's input size."""
+    return TFLiteEngine(path, manifest.input_size)
 
 
 class TFLiteEngine:

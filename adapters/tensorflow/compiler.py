@@ -13,7 +13,8 @@ import numpy as np
 from adapters.tensorflow.device import DevicePlan, device_scope, op_determinism_enabled
 from adapters.tensorflow.training_setup import build_training
 from adapters.tensorflow.streams import describe
-from application.values import BatchSpec, CompileDetails, CompileJob
+from application.ports import CompileJob
+from application.values import BatchSpec, CompileDetails
 from domain.errors import UnetError
 from domain.losses import LossSpec
 from domain.training import OptimizerSpec

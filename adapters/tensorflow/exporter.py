@@ -4,7 +4,6 @@ with a manifest (unet_export.json) saying how it takes images."""
 from __future__ import annotations
 
 import gc
-import importlib
 import itertools
 import tempfile
 from pathlib import Path
@@ -12,7 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from adapters.runtimes.manifest import MODEL_FILES, VERSION, write_manifest
+from adapters.runtimes.catalog import writer_of
+from adapters.runtimes.manifest import VERSION, write_manifest
 from application.values import ExportManifest, ExportRequest
 from domain.errors import UnetError
 
@@ -107,20 +107,20 @@ class TensorFlowExporter:
         import tensorflow as tf
 
         target = Path(request.output)
-        fixed = request.format == "tflite"
+        writer = writer_of(request.format)
+        fixed = writer.fixed_size
         try:
             target.mkdir(parents=True, exist_ok=True)
-            if request.format == "savedmodel":
+            if not writer.converts:
                 _saved_model(model, request, target)
             else:
-                converter = importlib.import_module(f"adapters.runtimes.{request.format}")
                 samples = calibration_images(request.calibration_stream, request.calibration_images) \
                     if request.int8 else None
                 with tempfile.TemporaryDirectory(prefix="unet-core-") as core:
                     core_archive(model, request.tta, Path(core), request.input_size if fixed else None)
-                    converter.convert(Path(core), target / MODEL_FILES[request.format], samples)
+                    writer.load().convert(Path(core), target / writer.model_file, samples)
             write_manifest(target, ExportManifest(
-                format=request.format, model_file=MODEL_FILES[request.format], step=request.step,
+                format=request.format, model_file=writer.model_file, step=request.step,
                 input_size=request.input_size, channels=int(model.input_shape[-1]),
                 normalization=request.normalization, threshold=request.threshold, min_area=request.min_area,
                 area_at=request.area_at, tta=request.tta, geometry=request.geometry,

@@ -13,12 +13,14 @@ class TensorFlowPredictor:
     def predict(self, engine: InferenceEngine, images: Sequence[np.ndarray], size: tuple[int, int]) -> list[np.ndarray]:
         import tensorflow as tf
 
-        resized = np.stack([tf.image.resize(np.asarray(image, np.float32), size).numpy() for image in images])
-        outputs = engine.probabilities(resized)
-        return [
-            tf.image.resize(output[..., None], image.shape[:2]).numpy()[..., 0]
-            for output, image in zip(outputs, images)
-        ]
+        def resized(array: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+            # An image already at the size is passed as it is (a resize to its own size is the identity).
+            if tuple(array.shape[:2]) == tuple(shape):
+                return np.asarray(array, np.float32)
+            return tf.image.resize(np.asarray(array, np.float32), shape).numpy()
+
+        outputs = engine.probabilities(np.stack([resized(image, size) for image in images]))
+        return [resized(output[..., None], image.shape[:2])[..., 0] for output, image in zip(outputs, images)]
 
     def predict_tiles(self, engine: InferenceEngine, tiles: np.ndarray) -> np.ndarray:
         return engine.probabilities(np.asarray(tiles, np.float32))

@@ -32,7 +32,8 @@ from adapters.tensorflow.checkpoints import (
 from adapters.tensorflow.device import DevicePlan, device_scope, op_determinism_enabled
 from adapters.tensorflow.distribution import is_chief, worker_label
 from adapters.tensorflow.training_setup import TrainingSetup, build_training
-from application.values import CheckpointRef, SamplePicture, TrainingJob, TrainOutcome
+from application.ports import TrainingJob
+from application.values import CheckpointRef, SamplePicture, TrainOutcome
 from domain.data import denormalize
 from domain.errors import TrainingDiverged, TrainingInterrupted, UnetError
 from domain.losses import LossSpec

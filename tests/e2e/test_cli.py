@@ -125,7 +125,11 @@ def test_predict_writes_masks_and_reports_unreadable_files(trained_dir, tiny_dag
     result = unet_process("predict", "--model_dir", str(root / "model"), "--input", str(inputs), "--output", str(tmp_path / "out"))
     assert result.returncode == 0, result.stderr
     written = sorted(p.name for p in (tmp_path / "out").iterdir())
-    assert written == sorted(f"{p.stem}_{kind}.png" for p in inputs.glob("*.PNG") for kind in ("mask", "overlay"))
+    assert written == sorted([f"{p.stem}_{kind}.png" for p in inputs.glob("*.PNG") for kind in ("mask", "overlay")]
+                             + ["predictions.jsonl"])
+    lines = [json.loads(line) for line in (tmp_path / "out" / "predictions.jsonl").read_text().splitlines()]
+    assert sorted(Path(line["file"]).name for line in lines) == sorted(p.name for p in inputs.glob("*.PNG"))
+    assert all({"defective", "score", "defects", "threshold", "min_area"} <= set(line) for line in lines)
     with_extras = unet("predict", "--model_dir", str(root / "model"), "--input", str(inputs), "--output",
                        str(tmp_path / "extras"), "--probabilities", "--rle-csv", str(tmp_path / "sub.csv"))
     assert with_extras.returncode == 0, with_extras.stderr
@@ -150,6 +154,19 @@ def test_predict_writes_masks_and_reports_unreadable_files(trained_dir, tiny_dag
     assert partial.returncode == 1
     assert "broken.png" in partial.stderr and "Traceback" not in partial.stderr
     assert len(list((tmp_path / "out2").glob("*_mask.png"))) == 5
+
+
+def test_an_output_that_is_a_file_and_an_image_shape_past_memory_are_one_line_each(trained_dir, tiny_dagm, tmp_path):
+    root, params = trained_dir
+    taken = tmp_path / "taken"
+    taken.write_text("a file")
+    error = one_line_error(unet("predict", "--model_dir", str(root / "model"), "--input",
+                                str(tiny_dagm / "Class1" / "Test"), "--output", str(taken)))
+    assert error == f"unet: error: {taken}: exists and is not a folder; name a folder for --output"
+    error = one_line_error(unet("run", "--params", str(params), "--model_dir", str(tmp_path / "huge"),
+                                "--set", "train_input.image_shape=[60000,60000,1]"))
+    assert "train_input.image_shape: 60000x60000" in error and "more than this machine's" in error
+    assert not (tmp_path / "huge").exists()
 
 
 def test_predict_at_native_resolution_tiles_a_wide_image_and_report_draws_the_run(trained_dir, tmp_path):

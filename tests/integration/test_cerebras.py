@@ -118,7 +118,7 @@ def test_the_container_builder_reaches_the_cerebras_trainer(tiny_dagm, tmp_path,
 
 def test_the_model_fn_computes_the_configured_topology_and_loss(tiny_dagm, tmp_path, monkeypatch):
     from adapters.fakes import RecordingObserver
-    from application.values import TrainingJob
+    from application.ports import TrainingJob
 
     container = cerebras_container(tiny_dagm, tmp_path / "m", monkeypatch, loss="bce_dice")
     cerebras = container.trainer()

@@ -7,13 +7,16 @@ import shutil
 import numpy as np
 import pytest
 
+from adapters.runtimes.catalog import RUNTIMES
 from adapters.runtimes.registry import EngineRegistry
 from application.inference import AveragedEngine
+from application.options import InferenceOptions
 from entrypoints.container import build_container
 from tests.conftest import tiny_params, unet_in_process
 
 pytestmark = pytest.mark.slow
-FLOAT_ENGINES = {"savedmodel": "tensorflow", "onnx": "onnxruntime", "openvino": "openvino", "tflite": "tflite"}
+# Each export format and the runtime that writes it: savedmodel/tensorflow, onnx/onnxruntime, openvino, tflite.
+FLOAT_ENGINES = {runtime.format: runtime.name for runtime in RUNTIMES}
 
 
 @pytest.fixture(scope="module")
@@ -82,7 +85,7 @@ def test_tflite_pads_inputs_smaller_than_its_fixed_size_and_refuses_larger(train
 
 def test_tta_built_into_an_export_equals_tta_around_the_engine(trained, tmp_path):
     container, _, model, images = trained
-    container.export().execute(str(tmp_path / "d4"), tta="d4")
+    container.export().execute(str(tmp_path / "d4"), InferenceOptions(tta="d4"))
     baked, manifest = EngineRegistry().from_export("tensorflow", str(tmp_path / "d4"))
     assert manifest.tta == "d4"
     plain = EngineRegistry().from_model(model)

@@ -3,6 +3,8 @@
 import numpy as np
 import pytest
 
+from application.options import InferenceOptions
+
 from domain.errors import CheckpointError, TrainingDiverged
 from domain.masks import DecisionRule
 from domain.metrics import ConfusionMatrix
@@ -64,7 +66,9 @@ def test_eval_use_case_writes_results_json_with_every_key(trained):
     assert set(saved) == {"mIOU", "DSC", "MPCA", "Acc", "defect_IoU", "defect_Dice", "per_image_Dice",
                           "image_precision", "image_recall", "image_F1", "image_AUROC", "image_AUROC_score",
                           "global_step", "num_images", "checkpoint", "true_defect_fraction",
-                          "predicted_defect_fraction", "collapsed", "decision", "tta", "split"}
+                          "predicted_defect_fraction", "collapsed", "decision", "tta", "split",
+                          "defect_recall", "defect_precision", "defect_recall_small", "defect_recall_medium",
+                          "defect_recall_large", "defect_sizes"}
     assert saved["checkpoint"].endswith(f"model.ckpt-{result.step}")
     assert saved["global_step"] == result.step and saved["num_images"] == 5
     assert (model_dir / "eval" / f"results-{result.step}.json").is_file()
@@ -167,20 +171,20 @@ def test_native_prediction_of_files_equals_the_native_export_and_tiles_large_ima
     large = rng.integers(0, 256, size=(40, 150), dtype=np.uint8)
     write_png(inputs / "small.png", small)
     write_png(inputs / "large.png", large)
-    container.export().execute(str(tmp_path / "export"), geometry="native")
+    container.export().execute(str(tmp_path / "export"), InferenceOptions(geometry="native"))
     serving = tf.saved_model.load(str(tmp_path / "export")).signatures["serving_default"]
 
     def probabilities_written(folder, stem):
         return iio.imread(folder / f"{stem}_probability.png").astype(np.float64) / 65535
 
     predict = container.predict()
-    whole = predict.default_geometry("native", tile=(64, 64))
-    predict.execute([str(inputs / "small.png")], str(tmp_path / "whole"), save_probabilities=True, geometry=whole)
+    whole = InferenceOptions(geometry="native", tile=(64, 64))
+    predict.execute([str(inputs / "small.png")], str(tmp_path / "whole"), whole, save_probabilities=True)
     exported = serving(images=tf.constant(small[None, ..., None]))["probabilities"].numpy()[0, ..., 0]
     np.testing.assert_allclose(probabilities_written(tmp_path / "whole", "small"), exported, atol=2e-5)
 
-    tiled = predict.default_geometry("native")  # 32x32 tiles, the training size
-    report = predict.execute([str(inputs)], str(tmp_path / "tiled"), save_probabilities=True, geometry=tiled)
+    tiled = InferenceOptions(geometry="native")  # 32x32 tiles, the training size
+    report = predict.execute([str(inputs)], str(tmp_path / "tiled"), tiled, save_probabilities=True)
     assert report.images_done == 2 and not report.failures
     untiled = serving(images=tf.constant(large[None, ..., None]))["probabilities"].numpy()[0, ..., 0]
     blended = probabilities_written(tmp_path / "tiled", "large")

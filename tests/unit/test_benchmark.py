@@ -50,16 +50,20 @@ def test_benchmark_use_case_runs_warmup_plus_steps_and_reports_the_mode(mode, ba
 def test_inference_benchmark_of_an_export_calls_its_engine_once_per_step_at_the_manifest_size():
     from adapters.engine_timer import EngineTimer
     from adapters.fakes import FakeEngine, FakeEngines, FakeModel
+    from application.options import InferenceOptions
+    from application.session import SessionOpener
     from application.values import ExportManifest
+    from domain.masks import DecisionRule
 
     manifest = ExportManifest(format="openvino", model_file="model.xml", step=3, input_size=(16, 24), channels=1,
                               normalization=(1.0, 0.0), threshold=0.5, precision="int8")
     engine = FakeEngine(FakeModel(TOPOLOGY))
     data = DataSpec(dataset="external", image_shape=(8, 8, 1), eval_batch_size=2)
+    opener = SessionOpener(FakeModelBuilder(), None, None, FakeEngines({"line": (engine, manifest)}), TOPOLOGY, data,
+                           DecisionRule())
     use_case = BenchmarkUseCase(FakeModelBuilder(), FakeDatasetReader([batch([], [])]), FakeBenchmarker(), TOPOLOGY,
-                                data, Invocation(mode="inference_benchmark", steps=4, warmup_steps=1, engine="openvino",
-                                                 model="line", tta="flip"),
-                                FakeEngines({"line": (engine, manifest)}), EngineTimer())
+                                data, Invocation(mode="inference_benchmark", steps=4, warmup_steps=1), opener,
+                                EngineTimer(), InferenceOptions(engine="openvino", model="line", tta="flip"))
     report = use_case.execute()
     assert engine.batches == [(2, 16, 24, 1)] * (3 * 5)  # (warm-up + steps) x the flip copies
     assert (report.steps, report.precision, report.device) == (4, "int8", "openvino on the CPU")

@@ -4,7 +4,10 @@ import numpy as np
 import pytest
 
 from adapters.fakes import FakeDatasetReader, FakeEngine, FakeImageSource, FakeModel
+from adapters.runtimes.catalog import EXPORT_FORMATS, INT8_FORMATS
 from application.calibrate import CalibrateUseCase
+from application.export import ExportUseCase
+from application.options import InferenceOptions
 from application.values import ExportManifest
 from domain.calibration import Calibration
 from domain.data import DataSpec
@@ -27,9 +30,8 @@ def noisy_world() -> World:
 
 
 def calibrate(world: World, **options):
-    use_case = CalibrateUseCase(world.builder, world.reader, world.checkpoints, world.best, world.evaluate._evaluator,
-                                world.engines, world.components, world.calibration, TOPOLOGY, DATA, EvalSpec(),
-                                world.run)
+    use_case = CalibrateUseCase(world.opener(DATA), world.reader, world.evaluate._evaluator, world.components,
+                                world.calibration, EvalSpec(), world.run)
     return use_case.execute(**options)
 
 
@@ -75,7 +77,7 @@ def test_predict_applies_the_calibration_and_flags_override_it():
     report = predict.execute(["in/"], "out")
     assert world.artifacts.predictions["in/a.png"].sum() == 9
     assert report.decision == "threshold 0.5, min_area 4 from model_dir/calibration.json"
-    predict.execute(["in/"], "out", min_area=0)
+    predict.execute(["in/"], "out", InferenceOptions(min_area=0))
     assert world.artifacts.predictions["in/a.png"].sum() == 10
 
 
@@ -89,35 +91,54 @@ def test_predict_runs_an_export_with_its_manifest_and_refuses_tta_twice():
     image = np.zeros((8, 8), np.uint8)
     image[0, 0] = image[4, 4] = image[4, 5] = 255
     predict = world.predict(FakeImageSource({"in/a.png": image}), DATA)
-    report = predict.execute(["in/"], "out", engine="onnxruntime", model="exp")
+    report = predict.execute(["in/"], "out", InferenceOptions(engine="onnxruntime", model="exp"))
     assert report.step == 7 and "exp (onnxruntime, onnx, float32, step 7)" in report.source
     assert world.artifacts.predictions["in/a.png"].sum() == 2  # the lone pixel is below min_area 2
     assert report.tta == "flip" and engine.batches
     with pytest.raises(ConfigError, match="tta flip built in"):
-        predict.execute(["in/"], "out", engine="onnxruntime", model="exp", tta="d4")
+        predict.execute(["in/"], "out", InferenceOptions(engine="onnxruntime", model="exp", tta="d4"))
     with pytest.raises(ConfigError, match="needs --model"):
-        predict.execute(["in/"], "out", engine="openvino")
+        predict.execute(["in/"], "out", InferenceOptions(engine="openvino"))
 
 
 def test_predict_with_tta_runs_each_transform_through_the_engine():
     world = noisy_world()
     predict = world.predict(FakeImageSource({"in/a.png": np.zeros((8, 8), np.uint8)}), DATA)
-    predict.execute(["in/"], "out", tta="d4")
+    predict.execute(["in/"], "out", InferenceOptions(tta="d4"))
     assert len(world.engines.made[-1].batches) == 8
+
+
+def quantizing_export(world: World, data: DataSpec, int8_formats=INT8_FORMATS) -> ExportUseCase:
+    """World.export with the catalog's INT8 formats injected, as the container does."""
+    return ExportUseCase(world.opener(data), world.exporter, EXPORT_FORMATS, world.reader, int8_formats=int8_formats)
 
 
 def test_export_carries_the_calibration_and_checks_int8_and_tta():
     world = noisy_world()
     world.calibration.calibration = Calibration(threshold=0.4, min_area=6, area_at=(8, 8))
-    report = world.export(DATA).execute("out", format="openvino", int8=True, tta="flip")
+    report = quantizing_export(world, DATA).execute("out", InferenceOptions(tta="flip"), format="openvino", int8=True)
     request = world.exporter.exports["out"]
     assert (request.threshold, request.min_area, request.area_at, request.tta) == (0.4, 6, (8, 8), "flip")
     assert request.format == "openvino" and request.int8 and request.calibration_stream is not None
     assert "calibration.json" in report.decision
-    with pytest.raises(ConfigError, match="--int8"):
-        world.export(DATA).execute("out", int8=True)
+    with pytest.raises(ConfigError, match="--int8: needs --format onnx, openvino, tflite"):
+        quantizing_export(world, DATA).execute("out", int8=True)
+    with pytest.raises(ConfigError, match="--int8: no format quantizes here"):
+        quantizing_export(world, DATA, None).execute("out", format="onnx", int8=True)
     with pytest.raises(ConfigError, match="--format"):
         world.export(DATA).execute("out", format="caffe")
     wide = DataSpec(dataset="DAGM2007Dataset", dataset_path="d", image_shape=(8, 16, 1))
     with pytest.raises(ConfigError, match="square"):
-        world.export(wide).execute("out", tta="d4")
+        world.export(wide).execute("out", InferenceOptions(tta="d4"))
+
+
+def test_evaluation_counts_defects_found_and_false_alarms_before_and_after_min_area():
+    world = noisy_world()
+    plain = world.evaluate.execute().as_dict()
+    # Two images, each: one true 3x3 block (found) and a lone false pixel at (7, 7).
+    assert (plain["defect_recall"], plain["defect_precision"]) == (1.0, 0.5)
+    assert (plain["defect_recall_small"], plain["defect_recall_medium"], plain["defect_recall_large"]) == \
+        (1.0, None, None)
+    assert plain["defect_sizes"].startswith("small < 1024 px")
+    world.calibration.calibration = Calibration(threshold=0.5, min_area=4)
+    assert world.evaluate.execute().as_dict()["defect_precision"] == 1.0

@@ -38,8 +38,7 @@ def at_chance_world(run: RunSpec) -> World:
     defective = batch([(0, 0)], [(5, 5)], size=1)
     good = batch([(0, 0)], [], size=1)
     world.reader = FakeDatasetReader([defective], eval_batches=[defective, good])
-    world.evaluate = EvaluateUseCase(world.builder, world.reader, world.checkpoints, FakeEvaluator(), world.artifacts,
-                                     TOPOLOGY, EvalSpec(), run, Invocation(), world.best)
+    world.evaluate = world.evaluate_with(run=run)
     world.train = world.train_with(Invocation())
     return world
 
@@ -77,8 +76,7 @@ def split_world(run: RunSpec) -> World:
     validation = [batch([(0, 0)], [(0, 0)], size=2)]
     test = [batch([(0, 0)], [(3, 3)], size=3)]
     world.reader = FakeDatasetReader([batch([(0, 0)], [(0, 0)])], eval_batches=validation, test_batches=test)
-    world.evaluate = EvaluateUseCase(world.builder, world.reader, world.checkpoints, FakeEvaluator(), world.artifacts,
-                                     TOPOLOGY, EvalSpec(), run, Invocation(), world.best, validation=True)
+    world.evaluate = world.evaluate_with(run=run, validation=True)
     world.train = world.train_with(Invocation())
     return world
 

@@ -65,3 +65,15 @@ def test_a_convolution_kind_that_is_not_a_name_is_a_config_error():
     # Found by the config fuzzer: a nested list used to raise TypeError.
     with pytest.raises(ConfigError, match="unknown convolution"):
         UNetSpec(image_shape=(32, 32, 1), convs_per_block=[[]])
+
+
+def test_a_training_batch_past_the_machines_memory_is_one_line_before_anything_is_built():
+    from configs.loader import load_config, preset_path
+
+    huge, _ = load_config(None, None, ["train_input.image_shape=[60000,60000,1]"])
+    problem = huge.memory_problem(24 * 2**30)
+    assert problem.startswith("train_input.image_shape: 60000x60000 with train_batch_size")
+    assert "GiB for its activations, more than this machine's 24.0 GiB" in problem and "\n" not in problem
+    for preset in ("params_demo.yaml", "params_dagm.yaml", "params_severstal.yaml"):
+        fits, _ = load_config(preset_path(preset))
+        assert fits.memory_problem(24 * 2**30) is None, preset

@@ -21,8 +21,11 @@ from adapters.fakes import (
     InMemoryArtifactStore,
     RecordingObserver,
 )
+from application.batching import ProbabilityMaps
 from application.evaluation import EvaluateAllUseCase, EvaluateUseCase
+from application.options import InferenceOptions
 from application.prediction import PredictUseCase
+from application.session import SessionOpener
 from application.training import TrainAndEvaluateUseCase, TrainUseCase
 from configs.loader import build_experiment
 from domain.data import DataSpec
@@ -33,6 +36,7 @@ from domain.topology import UNetSpec
 from domain.training import RunSpec
 
 TOPOLOGY = UNetSpec(image_shape=(8, 8, 1), encoder_filters=(2, 4), decoder_filters=(2,))
+WORLD_DATA = DataSpec(dataset="external", image_shape=(8, 8, 1))
 
 
 def batch(bright_pixels: list[tuple[int, int]], defects: list[tuple[int, int]], size: int = 2):
@@ -71,24 +75,34 @@ class World:
         self.calibration = FakeCalibrationStore()
         self.experiment = experiment_for(run)
         self.train = self.train_with(invocation)
-        self.evaluate = EvaluateUseCase(self.builder, self.reader, self.checkpoints, FakeEvaluator(), self.artifacts,
-                                        TOPOLOGY, evaluation, run, invocation, self.best, engines=self.engines,
-                                        components=self.components, calibration=self.calibration)
+        self.evaluate = self.evaluate_with(evaluation=evaluation, invocation=invocation, full=True)
+
+    def opener(self, data: DataSpec = WORLD_DATA, calibrated: bool = True, topology: UNetSpec = TOPOLOGY
+               ) -> SessionOpener:
+        return SessionOpener(self.builder, self.checkpoints, self.best, self.engines, topology, data,
+                             EvalSpec().rule, self.calibration if calibrated else None)
+
+    def evaluate_with(self, reader=None, evaluation: EvalSpec = EvalSpec(), run: RunSpec | None = None,
+                      evaluator=None, invocation: Invocation = Invocation(), full: bool = False,
+                      **options) -> EvaluateUseCase:
+        """Evaluation of this world; `full`: with its calibration and components (defect scores)."""
+        return EvaluateUseCase(self.opener(calibrated=full), reader or self.reader, self.checkpoints,
+                               evaluator or FakeEvaluator(), self.artifacts, evaluation, run or self.run, invocation,
+                               self.best, components=self.components if full else None, **options)
 
     def train_with(self, invocation: Invocation) -> TrainUseCase:
         return TrainUseCase(self.builder, self.reader, self.checkpoints, self.trainer, self.observer,
                             self.config_store, self.experiment, invocation)
 
-    def predict(self, images, data, **options) -> PredictUseCase:
-        return PredictUseCase(self.builder, self.checkpoints, self.best, self.predictor, images, self.artifacts,
-                              TOPOLOGY, data, EvalSpec().rule, engines=self.engines, components=self.components,
-                              calibration=self.calibration, **options)
+    def predict(self, images, data, batch_size: int = 8, topology: UNetSpec = TOPOLOGY) -> PredictUseCase:
+        return PredictUseCase(self.opener(data, topology=topology), ProbabilityMaps(self.predictor, batch_size), images, self.artifacts,
+                              self.components, data)
 
     def export(self, data):
+        from adapters.runtimes.catalog import EXPORT_FORMATS, INT8_FORMATS
         from application.export import ExportUseCase
 
-        return ExportUseCase(self.builder, self.checkpoints, self.best, self.exporter, TOPOLOGY, data,
-                             EvalSpec().rule, self.calibration, self.reader)
+        return ExportUseCase(self.opener(data), self.exporter, EXPORT_FORMATS, self.reader, int8_formats=INT8_FORMATS)
 
 
 def test_train_reaches_max_steps_and_keeps_the_newest_checkpoints():
@@ -118,8 +132,7 @@ def test_evaluate_scores_the_restored_model_and_stores_the_result():
         [batch([(0, 0)], [(0, 0)])],
         eval_batches=[batch([(0, 0), (0, 1)], [(0, 0)], size=3), batch([], [], size=1)],
     )
-    world.evaluate = EvaluateUseCase(world.builder, world.reader, world.checkpoints, FakeEvaluator(),
-                                     world.artifacts, TOPOLOGY, EvalSpec(), world.run, Invocation())
+    world.evaluate = world.evaluate_with()
     with pytest.raises(CheckpointError, match="no checkpoint"):
         world.evaluate.execute()
     world.train.execute()
@@ -230,19 +243,17 @@ def test_export_restores_the_latest_checkpoint_and_stores_the_rule():
     world = World(RunSpec(model_dir="m", max_steps=3))
     world.train.execute()
     data = DataSpec(dataset="DAGM2007Dataset", dataset_path="d", image_shape=(8, 8, 1), normalize_data_method="zero_one")
-    report = world.export(data).execute("out", threshold=0.7)
+    report = world.export(data).execute("out", InferenceOptions(threshold=0.7))
     assert (report.step, report.threshold) == (3, pytest.approx(0.7))
     request = world.exporter.exports["out"]
     assert (request.input_size, request.normalization, request.step, request.native_stride) == \
         ((8, 8), (1 / 255, 0.0), 3, None)
     assert request.threshold == pytest.approx(0.7)
-    world.export(data).execute("native", geometry="native")
+    world.export(data).execute("native", InferenceOptions(geometry="native"))
     assert world.exporter.exports["native"].native_stride == TOPOLOGY.stride
 
 
 def test_native_geometry_tiles_large_images_batches_tiles_across_images_and_stitches_back():
-    from domain.tiling import PredictGeometry
-
     world = World(RunSpec(model_dir="m", max_steps=1))
     world.train.execute()
     rng = np.random.default_rng(3)
@@ -251,9 +262,10 @@ def test_native_geometry_tiles_large_images_batches_tiles_across_images_and_stit
     images = FakeImageSource({"in/wide.png": wide, "in/bad.png": None, "in/small.png": small})
     data = DataSpec(dataset="DAGM2007Dataset", dataset_path="d", image_shape=(16, 32, 1),
                     normalize_data_method="zero_one")
-    predict = world.predict(images, data, batch_size=4)
-    geometry = PredictGeometry(mode="native", tile=(16, 32), overlap=8, stride=4)
-    report = predict.execute(["in/"], "out", geometry=geometry)
+    deeper = UNetSpec(image_shape=(16, 32, 1), encoder_filters=(2, 4, 8), decoder_filters=(4, 2))
+    assert deeper.stride == 4
+    predict = world.predict(images, data, batch_size=4, topology=deeper)
+    report = predict.execute(["in/"], "out", InferenceOptions(geometry="native", tile=(16, 32), overlap=8))
     assert report.images_done == 2 and len(report.failures) == 1
     # The fake model is pixel-wise, so blended tiles must equal the untiled answer exactly.
     for name, image in (("in/wide.png", wide), ("in/small.png", small)):
@@ -267,7 +279,6 @@ def test_prediction_and_export_default_to_the_training_geometry():
     world.train.execute()
     for fit, mode in (("resize", "resize"), ("crop", "native")):
         data = DataSpec(dataset="DAGM2007Dataset", dataset_path="d", image_shape=(8, 8, 1), image_fit=fit)
-        predict = world.predict(FakeImageSource({}), data)
-        assert predict.default_geometry().mode == mode
+        assert world.opener(data).open().geometry(InferenceOptions()).mode == mode
         world.export(data).execute(fit)
         assert (world.exporter.exports[fit].native_stride is not None) == (mode == "native")

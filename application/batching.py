@@ -1,0 +1,99 @@
+"""Images in, probabilities out: the batching between decoded images and an engine.
+
+`resize` squashes each image to the session's training size and the probabilities back;
+`native` keeps the pixel scale, padding to the network's stride and cutting large images into
+blended tiles. Tiles are cut, normalized and blended one at a time, so a huge image costs a
+few bytes per pixel and not a normalized copy of itself. Images of several inputs share
+batches; each comes back, in input order, once all of it is done. The file loop, artifacts and
+submission stay with predict; the Inspector feeds arrays.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Hashable, Iterable, Iterator
+
+import attrs
+import numpy as np
+
+from application.ports import Predictor
+from application.session import InferenceSession
+from domain.tiling import PredictGeometry, TilePlan
+
+Item = tuple[Hashable, np.ndarray]  # a key of the caller's, an (H, W) uint8 gray image
+Result = tuple[Hashable, np.ndarray, np.ndarray]  # key, image, (H, W) float32 probabilities
+
+
+class ProbabilityMaps:
+    def __init__(self, predictor: Predictor, batch_size: int = 8) -> None:
+        self._predictor = predictor
+        self._batch_size = batch_size
+
+    def run(self, session: InferenceSession, geometry: PredictGeometry, items: Iterable[Item]) -> Iterator[Result]:
+        if geometry.mode == "resize":
+            return self._resized(session, items)
+        return self._tiled(session, geometry, items)
+
+    def _resized(self, session: InferenceSession, items: Iterable[Item]) -> Iterator[Result]:
+        pending: list[Item] = []
+        for item in itertools.chain(items, [None]):
+            if item is not None:
+                pending.append(item)
+            if pending and (item is None or len(pending) == self._batch_size):
+                inputs = [session.model_input(image) for _, image in pending]
+                outputs = self._predictor.predict(session.engine, inputs, session.size)
+                del inputs
+                for (key, image), probabilities in zip(pending, outputs):
+                    yield key, image, probabilities
+                pending = []
+
+    def _tiled(self, session: InferenceSession, geometry: PredictGeometry, items: Iterable[Item]) -> Iterator[Result]:
+        """Tiles wait in one queue per tile shape; a full queue runs as one batch."""
+        jobs: list[_TiledImage] = []
+        queues: dict[tuple[int, int], list[tuple[_TiledImage, int]]] = {}
+
+        def run(shape: tuple[int, int]) -> None:
+            queue = queues.pop(shape)
+            tiles = np.stack([session.model_input(job.plan.tile(job.image, index)) for job, index in queue])
+            outputs = self._predictor.predict_tiles(session.engine, tiles)
+            del tiles
+            for (job, index), output in zip(queue, outputs):
+                job.add(index, output)
+
+        def finished() -> Iterator[Result]:
+            while jobs and jobs[0].complete():
+                job = jobs.pop(0)
+                yield job.key, job.image, job.blender.result()
+
+        for key, image in items:
+            plan = TilePlan.for_image(*image.shape[:2], geometry)
+            job = _TiledImage(key, image, plan, plan.blender(), len(plan.origins))
+            jobs.append(job)
+            for index in range(len(plan.origins)):
+                queue = queues.setdefault(plan.tile_shape, [])
+                queue.append((job, index))
+                if len(queue) == self._batch_size:
+                    run(plan.tile_shape)
+            if len(jobs) > 4 * self._batch_size:  # a lone tile shape must not hold every image back
+                for shape in list(queues):
+                    run(shape)
+            yield from finished()
+        for shape in list(queues):
+            run(shape)
+        yield from finished()
+
+
+@attrs.define
+class _TiledImage:
+    key: Hashable
+    image: np.ndarray
+    plan: TilePlan
+    blender: object  # the plan's TileBlender
+    waiting: int  # tiles not back yet
+
+    def add(self, index: int, output: np.ndarray) -> None:
+        self.blender.add(index, output)
+        self.waiting -= 1
+
+    def complete(self) -> bool:
+        return self.waiting == 0

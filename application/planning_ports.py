@@ -1,0 +1,34 @@
+"""Ports of the own-data planner: the survey of a dataset's files, their measurement, the
+timing of real steps and the plan's file."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Protocol
+
+from application.values import StepTiming
+from domain.data import Sample
+from domain.fingerprint import ImageFacts
+from domain.planning import Layout
+
+
+class DatasetSurvey(Protocol):
+    def training_samples(self, dataset_path: str, seed: int = 0, keep: float = 0.8) -> tuple[list[Sample], Layout]:
+        """The images a plan may read (never the test split: for a single folder, the share
+        `keep` that training's seeded split keeps) and where they come from."""
+
+
+class Fingerprinter(Protocol):
+    def measure(self, samples: Sequence[Sample], kinds: Sequence[str],
+                progress: Callable[[int, int], None] | None = None) -> list[ImageFacts]:
+        """Every sample's facts, in order; unreadable files fail together (DataProblems)."""
+
+
+class StepTimer(Protocol):
+    def time(self, params: Mapping[str, Any]) -> StepTiming:
+        """Time a few real training steps, and one evaluation image, of the configuration."""
+
+
+class PlanWriter(Protocol):
+    def write(self, plan: Any, output: str) -> str:
+        """Write the plan as a commented params file that loads back to the same run; return where."""

@@ -1,0 +1,159 @@
+"""The inference session: every command that runs a model opens it here, once.
+
+A session is what runs (an engine, with test-time augmentation built in or around it), how it
+takes images (size, channels, normalization, stride, the geometry it was trained for), the
+decision on its probabilities (threshold and min_area, and where they came from), and which
+checkpoint or export it is, in words. `unet predict`, evaluation, `unet calibrate`, `unet
+export`, the inference benchmark and the Inspector all open one through `SessionOpener`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+import numpy as np
+
+from application.inference import Decision, calibrated, settle_decision, with_tta
+from application.options import InferenceOptions
+from application.ports import BestKeeper, CalibrationStore, Checkpoints, Engines, InferenceEngine, ModelBuilder
+from application.restoring import restore_chosen
+from domain import tta as augmentation
+from domain.data import DataSpec, normalize
+from domain.errors import ConfigError
+from domain.masks import DecisionRule
+from domain.tiling import PredictGeometry, mode_for_fit
+from domain.topology import UNetSpec
+
+# Which checkpoint a command takes when none is named.
+BEST_KEPT = "best"  # predict, export, calibrate: the best kept, else the newest
+NEWEST = "newest"  # evaluation: the newest (a run's evaluations follow its training)
+
+
+@attrs.frozen(eq=False)
+class InferenceSession:
+    engine: InferenceEngine  # with the asked-for TTA around it
+    decision: Decision
+    size: tuple[int, int]  # the training size: resize target and default tile
+    channels: int
+    normalization: tuple[float, float]
+    stride: int
+    mode: str  # the geometry it was trained for
+    step: int
+    source: str  # which checkpoint or export, in words
+    path: str  # the checkpoint or export folder
+    tta: str = "none"  # in effect, built in or around the engine
+    tta_built_in: bool = False
+    model: Any = None  # the restored network of a checkpoint session (export, graph evaluation)
+    precision: str = "float32"
+
+    @property
+    def is_export(self) -> bool:
+        return self.model is None
+
+    def geometry(self, options: InferenceOptions) -> PredictGeometry:
+        """The options' geometry over the training's; tiles of the training size at the
+        network's stride, overlapping by an eighth of their shorter side (at most 32 pixels)."""
+        tile = options.tile or self.size
+        overlap = min(32, min(tile) // 8) if options.overlap is None else options.overlap
+        return PredictGeometry(mode=options.geometry or self.mode, tile=tile, overlap=overlap, stride=self.stride)
+
+    def model_input(self, image: np.ndarray) -> np.ndarray:
+        """(H, W) uint8 gray -> normalized (H, W, C) float32; the gray feeds every input channel."""
+        normalized = normalize(image[..., None], self.normalization)
+        return np.repeat(normalized, self.channels, axis=-1) if self.channels > 1 else normalized
+
+
+class SessionOpener:
+    """Opens a model_dir's checkpoint with its calibration, or an export with its manifest;
+    the options' flags override either. The built network is kept between opens, so a run's
+    repeated evaluations restore into one model and trace its engine once."""
+
+    def __init__(self, builder: ModelBuilder, checkpoints: Checkpoints, best: BestKeeper | None,
+                 engines: Engines | None, topology: UNetSpec, data: DataSpec, rule: DecisionRule,
+                 calibration: CalibrationStore | None = None, precision: str = "float32") -> None:
+        self._builder = builder
+        self._checkpoints = checkpoints
+        self._best = best
+        self._engines = engines
+        self._topology = topology
+        self._data = data
+        self._rule = rule
+        self._calibration = calibration
+        self._precision = precision
+        self._model: Any = None
+        self._engine: InferenceEngine | None = None
+
+    def open(self, options: InferenceOptions = InferenceOptions(), choose: str = BEST_KEPT,
+             checkpoint: str | None = None, check_input: bool = True) -> InferenceSession:
+        """`checkpoint` over `options.checkpoint` over the command's choice; `check_input`: the
+        images come through this configuration, so an export must take them as it does."""
+        if options.model is not None:
+            return self._export(options, check_input)
+        model = self._built()
+        named = checkpoint or options.checkpoint
+        if choose == BEST_KEPT:
+            restored, source = restore_chosen(self._checkpoints, self._best, model, named)
+        else:
+            restored = self._checkpoints.restore(model, named)
+            source = f"checkpoint {restored.path}" if named else f"the latest checkpoint, step {restored.step}"
+        decision = settle_decision(calibrated(self._rule.probability_cutoff, self._calibration),
+                                   options.threshold, options.min_area)
+        return self._session(self._tensorflow_engine(model), options, decision, restored.step, source,
+                             restored.path, model)
+
+    def fresh(self, options: InferenceOptions = InferenceOptions()) -> InferenceSession:
+        """The configured network with its initial weights (benchmarks without a trained
+        model_dir), or the options' export."""
+        if options.model is not None:
+            return self._export(options, check_input=False)
+        model = self._built()
+        return self._session(self._tensorflow_engine(model), options, Decision(self._rule.probability_cutoff),
+                             0, "fresh weights (no checkpoint)", "", model)
+
+    def _built(self) -> Any:
+        if self._model is None:
+            self._model = self._builder.build(self._topology)
+        return self._model
+
+    def _tensorflow_engine(self, model: Any) -> InferenceEngine:
+        if self._engines is None:
+            return model
+        if self._engine is None:
+            self._engine = self._engines.from_model(model)
+        return self._engine
+
+    def _session(self, engine: InferenceEngine, options: InferenceOptions, decision: Decision, step: int,
+                 source: str, path: str, model: Any) -> InferenceSession:
+        return InferenceSession(
+            engine=with_tta(engine, options.tta), decision=decision, size=(self._data.height, self._data.width),
+            channels=self._data.channels, normalization=self._data.normalization(), stride=self._topology.stride,
+            mode=mode_for_fit(self._data.image_fit), step=step, source=source, path=path, tta=options.tta,
+            model=model, precision=self._precision)
+
+    def _export(self, options: InferenceOptions, check_input: bool) -> InferenceSession:
+        if self._engines is None:
+            raise ValueError("running an export needs the engines adapter")
+        folder = options.model
+        engine, manifest = self._engines.from_export(options.engine, folder)
+        where = f"{folder}/unet_export.json"
+        if check_input:
+            if not np.allclose(manifest.normalization, self._data.normalization()):
+                raise ConfigError(f"{where}: normalization {tuple(manifest.normalization)} differs from the "
+                                  f"config's {tuple(self._data.normalization())}; pass the training's params")
+            if manifest.channels != self._data.channels:
+                raise ConfigError(f"{where}: the network takes {manifest.channels} channels, the config's images "
+                                  f"have {self._data.channels}; pass the training's params")
+        if manifest.tta != "none" and options.tta != "none":
+            raise ConfigError(f"--tta {options.tta}: {folder} has tta {manifest.tta} built in; drop --tta")
+        if options.tta == "d4" and manifest.fixed_size:
+            augmentation.check_shape(options.tta, *manifest.input_size)
+        decision = settle_decision(Decision(manifest.threshold, manifest.min_area, manifest.area_at, where),
+                                   options.threshold, options.min_area)
+        tta = manifest.tta if manifest.tta != "none" else options.tta
+        return InferenceSession(
+            engine=with_tta(engine, options.tta), decision=decision, size=manifest.input_size,
+            channels=manifest.channels, normalization=manifest.normalization, stride=manifest.stride,
+            mode=manifest.geometry, step=manifest.step, path=folder, tta=tta, tta_built_in=manifest.tta != "none",
+            source=f"the export {folder} ({options.engine}, {manifest.format}, {manifest.precision}, "
+                   f"step {manifest.step})", precision=manifest.precision)
