@@ -14,6 +14,8 @@ from __future__ import annotations
 import attrs
 import numpy as np
 
+from domain.tiling import row_strips
+
 # COCO's area ranges: small < 32x32, medium < 96x96, large beyond.
 SMALL_BELOW = 32 * 32  # 1024 px
 LARGE_FROM = 96 * 96  # 9216 px
@@ -57,24 +59,43 @@ def records_from_labels(labels: np.ndarray, count: int, probabilities: np.ndarra
     probabilities = np.asarray(probabilities)
     if labels.ndim != 2 or probabilities.shape != labels.shape:
         raise ValueError(f"labels and probabilities must share one (H, W), got {labels.shape}, {probabilities.shape}")
-    flat = labels.ravel()
-    index = np.flatnonzero(flat)
-    if index.size == 0:
+    if labels.size and (labels.min() < 0 or labels.max() > count):
+        raise ValueError(f"labels must lie in 0..{count}, got {labels.min()}..{labels.max()}")
+    # A strip of rows at a time, so a huge image's defect pixels never all sit in temporaries.
+    area = np.zeros(count + 1, np.int64)
+    y0, x0 = np.full(count + 1, np.iinfo(np.int64).max), np.full(count + 1, np.iinfo(np.int64).max)
+    y1, x1 = np.full(count + 1, -1, np.int64), np.full(count + 1, -1, np.int64)
+    sum_y, sum_x, sum_p = np.zeros(count + 1, np.int64), np.zeros(count + 1, np.int64), np.zeros(count + 1)
+    peak = np.full(count + 1, -np.inf)
+    for rows_of in row_strips(*labels.shape):
+        strip = labels[rows_of]
+        index = np.flatnonzero(strip)
+        if index.size == 0:
+            continue
+        ids = strip.ravel()[index]
+        # A stable sort groups each label's pixels; uint16 keys let numpy use its linear radix sort.
+        order = np.argsort(ids.astype(np.uint16) if count < 2**16 else ids, kind="stable")
+        ids, index = ids[order], index[order]
+        starts = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]])
+        found = ids[starts]
+        rows, cols = np.divmod(index, labels.shape[1])
+        rows += rows_of.start
+        values = probabilities[rows_of].ravel()[index].astype(np.float64)
+        area[found] += np.diff(np.r_[starts, ids.size])
+        y0[found] = np.minimum(y0[found], np.minimum.reduceat(rows, starts))
+        y1[found] = np.maximum(y1[found], np.maximum.reduceat(rows, starts) + 1)
+        x0[found] = np.minimum(x0[found], np.minimum.reduceat(cols, starts))
+        x1[found] = np.maximum(x1[found], np.maximum.reduceat(cols, starts) + 1)
+        sum_y[found] += np.add.reduceat(rows, starts)
+        sum_x[found] += np.add.reduceat(cols, starts)
+        sum_p[found] += np.add.reduceat(values, starts)
+        peak[found] = np.maximum(peak[found], np.maximum.reduceat(values, starts))
+    present = np.flatnonzero(area[1:]) + 1
+    if present.size == 0:
         return []
-    ids = flat[index]
-    if ids.min() < 0 or ids.max() > count:
-        raise ValueError(f"labels must lie in 0..{count}, got {ids.min()}..{ids.max()}")
-    # A stable sort groups each label's pixels; uint16 keys let numpy use its linear radix sort.
-    order = np.argsort(ids.astype(np.uint16) if count < 2**16 else ids, kind="stable")
-    ids, index = ids[order], index[order]
-    starts = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]])
-    rows, cols = np.divmod(index, labels.shape[1])
-    values = probabilities.ravel()[index].astype(np.float64)
-    area = np.diff(np.r_[starts, ids.size])
-    y0, y1 = np.minimum.reduceat(rows, starts), np.maximum.reduceat(rows, starts) + 1
-    x0, x1 = np.minimum.reduceat(cols, starts), np.maximum.reduceat(cols, starts) + 1
-    cy, cx = np.add.reduceat(rows, starts) / area, np.add.reduceat(cols, starts) / area
-    peak, mean = np.maximum.reduceat(values, starts), np.add.reduceat(values, starts) / area
+    area, y0, y1, x0, x1 = area[present], y0[present], y1[present], x0[present], x1[present]
+    cy, cx = sum_y[present] / area, sum_x[present] / area
+    peak, mean = peak[present], sum_p[present] / area
     ranked = np.lexsort((x0, y0, -area))
     return [
         DefectRecord(

@@ -140,14 +140,25 @@ print(code, base, status("VmHWM"), time.perf_counter() - tick)
 """
 
 
-def memory(work: Path) -> None:
+def picture(kind: str, side: int) -> np.ndarray:
+    """`noise`: uniform noise (the untrained network's mask is noise too: a worst case of
+    millions of components); `texture`: a mid-gray surface with mild noise, as a good part."""
+    rng = np.random.default_rng(side)
+    if kind == "noise":
+        return rng.integers(0, 256, (side, side), dtype=np.uint8)
+    return np.clip(rng.normal(128, 8, (side, side)), 0, 255).astype(np.uint8)
+
+
+def memory(work: Path, sides: list[int]) -> None:
+    import json
+
     from adapters.images import write_png
 
     model_dir = trained(work, NARROW, 64, "narrow")
-    print(f"\n{'image':<14}{'peak beyond start-up':>22}{'bytes/pixel':>13}{'target':>10}{'seconds':>9}")
-    for side in (6000, 12000):
+    print(f"\n{'image':<22}{'peak beyond start-up':>22}{'bytes/pixel':>13}{'target':>10}{'seconds':>9}{'defects':>10}")
+    for kind, side in [(kind, side) for side in sides for kind in ("texture", "noise")]:
         image = work / f"line-{side}.png"
-        pixels = np.random.default_rng(side).integers(0, 256, (side, side), dtype=np.uint8)
+        pixels = picture(kind, side)
         write_png(image, pixels)
         del pixels
         child = MEMORY_CHILD.format(root=str(ROOT), model_dir=str(model_dir), image=str(image),
@@ -158,8 +169,10 @@ def memory(work: Path) -> None:
         status, base, peak, seconds = result.stdout.split()[-4:]
         grown = int(peak) - int(base)
         target = 16 * side * side + 1.5e9
-        print(f"{side}x{side:<9}{grown / 1e9:>19.2f} GB{grown / side / side:>13.1f}{target / 1e9:>7.2f} GB"
-              f"{float(seconds):>9.1f}", flush=True)
+        lines = (work / f"out-{side}" / "predictions.jsonl").read_text().splitlines()
+        defects = sum(len(json.loads(line)["defects"]) for line in lines)
+        print(f"{kind + f' {side}x{side}':<22}{grown / 1e9:>19.2f} GB{grown / side / side:>13.1f}{target / 1e9:>7.2f} GB"
+              f"{float(seconds):>9.1f}{defects:>10,}", flush=True)
         image.unlink()
 
 
@@ -167,19 +180,22 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=30)
     parser.add_argument("--skip_memory", action="store_true")
+    parser.add_argument("--skip_speed", action="store_true")
+    parser.add_argument("--sides", default="6000,12000", help="image sides for the memory rows")
     args = parser.parse_args()
     print(f"CPU: {os.cpu_count()} cores, {cpu_model()}; {describe_cpu_flags(cpu_flags())}", flush=True)
     with tempfile.TemporaryDirectory(prefix="bench-inspector-") as folder:
         work = Path(folder)
         from entrypoints.container import build_container
 
-        model_dir = trained(work, REFERENCE, 256, "reference")
-        container = build_container(str(model_dir / "params.yaml"), {"model_dir": str(model_dir)})
-        export = work / "onnx"
-        container.export().execute(str(export), format="onnx")
-        speed(model_dir, export, args.rounds)
+        if not args.skip_speed:
+            model_dir = trained(work, REFERENCE, 256, "reference")
+            container = build_container(str(model_dir / "params.yaml"), {"model_dir": str(model_dir)})
+            export = work / "onnx"
+            container.export().execute(str(export), format="onnx")
+            speed(model_dir, export, args.rounds)
         if not args.skip_memory:
-            memory(work)
+            memory(work, [int(side) for side in args.sides.split(",")])
 
 
 if __name__ == "__main__":
