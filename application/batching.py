@@ -18,7 +18,7 @@ import numpy as np
 
 from application.ports import Predictor
 from application.session import InferenceSession
-from domain.tiling import PredictGeometry, TilePlan
+from domain.tiling import PredictGeometry, TileBlender, TilePlan
 
 Item = tuple[Hashable, np.ndarray]  # a key of the caller's, an (H, W) uint8 gray image
 Result = tuple[Hashable, np.ndarray, np.ndarray]  # key, image, (H, W) float32 probabilities
@@ -58,16 +58,16 @@ class ProbabilityMaps:
             outputs = self._predictor.predict_tiles(session.engine, tiles)
             del tiles
             for (job, index), output in zip(queue, outputs):
-                job.add(index, output)
+                job.blender.add(index, output)
 
         def finished() -> Iterator[Result]:
-            while jobs and jobs[0].complete():
+            while jobs and jobs[0].blender.complete:
                 job = jobs.pop(0)
                 yield job.key, job.image, job.blender.result()
 
         for key, image in items:
             plan = TilePlan.for_image(*image.shape[:2], geometry)
-            job = _TiledImage(key, image, plan, plan.blender(), len(plan.origins))
+            job = _TiledImage(key, image, plan, plan.blender())
             jobs.append(job)
             for index in range(len(plan.origins)):
                 queue = queues.setdefault(plan.tile_shape, [])
@@ -88,12 +88,4 @@ class _TiledImage:
     key: Hashable
     image: np.ndarray
     plan: TilePlan
-    blender: object  # the plan's TileBlender
-    waiting: int  # tiles not back yet
-
-    def add(self, index: int, output: np.ndarray) -> None:
-        self.blender.add(index, output)
-        self.waiting -= 1
-
-    def complete(self) -> bool:
-        return self.waiting == 0
+    blender: TileBlender

@@ -16,8 +16,8 @@ import numpy as np
 
 from application.inference import Decision, calibrated, settle_decision, with_tta
 from application.options import InferenceOptions
-from application.ports import BestKeeper, CalibrationStore, Checkpoints, Engines, InferenceEngine, ModelBuilder
-from application.restoring import restore_chosen
+from application.ports import BestKeeper, CalibrationStore, Checkpoints, Engines, InferenceEngine, Model, ModelBuilder
+from application.values import CheckpointRef
 from domain import tta as augmentation
 from domain.data import DataSpec, normalize
 from domain.errors import ConfigError
@@ -28,6 +28,19 @@ from domain.topology import UNetSpec
 # Which checkpoint a command takes when none is named.
 BEST_KEPT = "best"  # predict, export, calibrate: the best kept, else the newest
 NEWEST = "newest"  # evaluation: the newest (a run's evaluations follow its training)
+
+
+def restore_chosen(checkpoints: Checkpoints, best: BestKeeper | None, model: Model,
+                   checkpoint: str | None) -> tuple[CheckpointRef, str]:
+    """The given checkpoint, else the best one kept (runconfig.keep_best; not asked when `best`
+    is None), else the newest: restored into `model`, with which it was, in words."""
+    if checkpoint is not None:
+        return checkpoints.restore(model, checkpoint), f"checkpoint {checkpoint}"
+    kept = best.best() if best is not None else None
+    if kept is not None:
+        return checkpoints.restore(model, kept.checkpoint.path), kept.describe()
+    restored = checkpoints.restore(model)
+    return restored, f"the latest checkpoint, step {restored.step}"
 
 
 @attrs.frozen(eq=False)
@@ -91,12 +104,8 @@ class SessionOpener:
         if options.model is not None:
             return self._export(options, check_input)
         model = self._built()
-        named = checkpoint or options.checkpoint
-        if choose == BEST_KEPT:
-            restored, source = restore_chosen(self._checkpoints, self._best, model, named)
-        else:
-            restored = self._checkpoints.restore(model, named)
-            source = f"checkpoint {restored.path}" if named else f"the latest checkpoint, step {restored.step}"
+        best = self._best if choose == BEST_KEPT else None
+        restored, source = restore_chosen(self._checkpoints, best, model, checkpoint or options.checkpoint)
         decision = settle_decision(calibrated(self._rule.probability_cutoff, self._calibration),
                                    options.threshold, options.min_area)
         return self._session(self._tensorflow_engine(model), options, decision, restored.step, source,

@@ -178,6 +178,11 @@ class TileBlender:
         self._row_sums = _ramp_sums(tops, _ramp(th, plan.overlap), plan.height)
         self._column_sums = _ramp_sums(lefts, _ramp(tw, plan.overlap), plan.width)
 
+    @property
+    def complete(self) -> bool:
+        """Whether every tile of the plan has been blended in."""
+        return bool(self._arrived.all())
+
     def add(self, index: int, prediction: np.ndarray) -> None:
         """Blend in the (th, tw) prediction of the tile at origins[index]."""
         total = self._unspent()
