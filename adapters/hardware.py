@@ -48,6 +48,17 @@ def nvidia_device_present(devices: Callable[[str], list[str]] = glob.glob,
     return bool(devices("/dev/nvidia[0-9]*")) or which("nvidia-smi") is not None
 
 
+PROJECT = "unet-defects"
+
+
+def project_version() -> str | None:
+    """This project's installed version, None when it runs from a tree that is not installed."""
+    try:
+        return metadata.version(PROJECT)
+    except metadata.PackageNotFoundError:
+        return None
+
+
 def installed_tensorflow() -> list[str]:
     """The TensorFlow distributions installed here (more than one is a broken environment)."""
     found = []

@@ -66,6 +66,13 @@ def write_png(path: str | os.PathLike, image: np.ndarray) -> None:
     os.replace(temporary, path)
 
 
+def png_bytes(image: np.ndarray) -> bytes:
+    """An image encoded as a PNG file's bytes (a server's answer)."""
+    import imageio.v3 as iio
+
+    return iio.imwrite("<bytes>", np.asarray(image), extension=".png")
+
+
 def colour_mask(mask: np.ndarray) -> np.ndarray:
     """A boolean (H, W) mask as an RGB picture in the mask colours."""
     return MASK_COLOURS[np.asarray(mask, dtype=bool).astype(np.intp)]

@@ -12,6 +12,7 @@ from application.session import BEST_KEPT, SessionOpener
 from application.values import ExportRequest
 from domain import tta as augmentation
 from domain.errors import ConfigError
+from domain.validation import check_model_name
 
 
 @attrs.frozen
@@ -41,7 +42,8 @@ class ExportUseCase:
         self._reader = reader
 
     def execute(self, output: str, options: InferenceOptions = InferenceOptions(), format: str = "savedmodel",
-                int8: bool = False, calibration_images: int = 64) -> ExportReport:
+                int8: bool = False, calibration_images: int = 64, name: str = "unet",
+                max_batch: int = 8) -> ExportReport:
         """`resize` exports the squash-to-training-size preprocessing; `native` pads to the
         network's stride and runs the whole image at its own scale. Default: the training's.
         `options.tta` is built into the exported network."""
@@ -51,6 +53,9 @@ class ExportUseCase:
             needs = f"needs --format {', '.join(self._int8_formats)}" if self._int8_formats else \
                 "no format quantizes here"
             raise ConfigError(f"--int8: {needs} (a SavedModel stays float)")
+        check_model_name(name)
+        if max_batch < 1:
+            raise ConfigError(f"--max_batch: must be 1 or more, got {max_batch}")
         if options.model is not None:
             raise ConfigError("--model: unet export exports a model_dir's checkpoint, not an export")
         tta = options.tta
@@ -65,7 +70,7 @@ class ExportUseCase:
             native_stride=session.stride if geometry == "native" else None, stride=session.stride,
             format=format, int8=int8, tta=tta, min_area=decision.min_area, area_at=decision.area_at,
             calibration_stream=self._reader.training_stream() if int8 and self._reader is not None else None,
-            calibration_images=calibration_images,
+            calibration_images=calibration_images, name=name, max_batch=max_batch,
         )
         path = self._exporter.export(session.model, request)
         return ExportReport(path=path, step=session.step, threshold=decision.threshold, source=session.source,

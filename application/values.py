@@ -107,6 +107,8 @@ class ExportRequest:
     area_at: tuple[int, int] | None = None
     calibration_stream: Any = attrs.field(default=None, eq=False)  # training batches for --int8
     calibration_images: int = 64
+    name: str = "unet"  # --format triton: the model's name in the repository
+    max_batch: int = 8  # --format triton: the largest batch Triton forms
 
     @property
     def geometry(self) -> str:
@@ -133,6 +135,8 @@ class ExportManifest:
     fixed_size: bool = False  # the network takes only input_size (TFLite)
     manifest_version: int = 2
     producer: str = ""
+    input_dtype: str = "float32"  # "uint8": the model normalizes in its graph (a Triton repository's)
+    min_area_by: str = "unet-defects"  # "client": the graph has no connected components; apply min_area yourself
 
 
 @attrs.frozen

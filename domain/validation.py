@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Collection, Sequence
 from typing import Any
 
@@ -130,3 +131,12 @@ def to_float(value: Any) -> Any:
     if _is_int(value):
         return float(value)
     return value
+
+
+MODEL_NAME = re.compile(r"[A-Za-z0-9._-]{1,64}")
+
+
+def check_model_name(name: str, flag: str = "--name") -> None:
+    """A served model's name: safe in a URL path, as a folder name and in Triton's config."""
+    if not isinstance(name, str) or not MODEL_NAME.fullmatch(name) or name in (".", ".."):
+        raise ConfigError(f"{flag} {name!r}: use 1 to 64 letters, digits, '.', '_' and '-'")

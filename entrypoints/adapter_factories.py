@@ -152,9 +152,9 @@ def exporter() -> Any:
 
 
 def export_formats() -> tuple[str, ...]:
-    from adapters.runtimes.catalog import EXPORT_FORMATS
+    from adapters.runtimes.catalog import ALL_EXPORT_FORMATS
 
-    return EXPORT_FORMATS
+    return ALL_EXPORT_FORMATS
 
 
 def int8_formats() -> tuple[str, ...]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from adapters.runtimes.catalog import ENGINE_NAMES, EXPORT_FORMATS
+from adapters.runtimes.catalog import ALL_EXPORT_FORMATS, ENGINE_NAMES
 from domain.tiling import GEOMETRIES
 from domain.tta import TTA_MODES
 from domain.training import MODES
@@ -84,6 +84,36 @@ def add_geometry_arguments(parser: argparse.ArgumentParser) -> None:
                              "and tile large images (default for image_fit: crop)")
 
 
+def add_serve_parser(commands) -> None:
+    serve = commands.add_parser("serve", help="serve a model over HTTP: Open Inference Protocol v2, uploads, a page")
+    serve.add_argument("--model_dir", help="a trained model_dir (or --model with an export)")
+    serve.add_argument("--checkpoint_path", help="checkpoint to serve (default: the best kept, else the latest)")
+    add_inference_arguments(serve, "serve")
+    serve.add_argument("--threshold", type=float, help="defect probability threshold (default: calibration.json, "
+                                                        "the export's manifest, else the config's rule)")
+    add_min_area_argument(serve)
+    add_geometry_arguments(serve)
+    serve.add_argument("--host", default="127.0.0.1",
+                       help="address to listen on (default 127.0.0.1: this machine only; another needs --token_file)")
+    serve.add_argument("--port", type=int, default=8000, help="port (default 8000; 0: any free one)")
+    serve.add_argument("--name", default="unet", help="the model's name in /v2/models/NAME (default unet)")
+    serve.add_argument("--max_batch", type=int, default=8, help="images run together across requests (1: off)")
+    serve.add_argument("--max_delay_ms", type=float, default=5.0,
+                       help="longest a short batch waits for more requests while others queue (default 5)")
+    serve.add_argument("--max_queue", type=int, default=64, help="requests waiting before 503 (default 64)")
+    serve.add_argument("--token_file", help="file holding the token clients send as Authorization: Bearer <token>")
+    serve.add_argument("--insecure", action="store_true", help="allow a non-loopback --host without a token")
+    serve.add_argument("--max_body_mb", type=float, default=64.0, help="largest request body (default 64 MB)")
+    serve.add_argument("--max_pixels", type=int, default=64_000_000,
+                       help="largest image, or batch of images, in pixels (default 64000000)")
+    serve.add_argument("--request_timeout_s", type=float, default=60.0,
+                       help="longest wait for a body or a result (default 60 s)")
+    serve.add_argument("--report_every_s", type=float, default=60.0,
+                       help="a traffic line on the terminal this often while busy (default 60 s)")
+    serve.add_argument("--debug", action="store_true")
+    serve.set_defaults(command="serve")
+
+
 def make_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="unet", description="UNet defect segmentation (DAGM, Severstal, your own).")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -126,8 +156,12 @@ def make_parser() -> argparse.ArgumentParser:
     export = commands.add_parser("export", help="export a trained model (SavedModel, ONNX, OpenVINO IR, TFLite)")
     export.add_argument("--model_dir", required=True)
     export.add_argument("--output", required=True, help="folder for the export and its unet_export.json")
-    export.add_argument("--format", choices=EXPORT_FORMATS, default="savedmodel",
-                        help="savedmodel (default), onnx, openvino or tflite (fixed input size)")
+    export.add_argument("--format", choices=ALL_EXPORT_FORMATS, default="savedmodel",
+                        help="savedmodel (default), onnx, openvino, tflite (fixed input size), or triton: a Triton "
+                             "model repository, OUTPUT/NAME/config.pbtxt and 1/model.onnx")
+    export.add_argument("--name", default="unet", help="--format triton: the model's name (default unet)")
+    export.add_argument("--max_batch", type=int, default=8,
+                        help="--format triton: the largest batch Triton's dynamic batching forms (default 8)")
     export.add_argument("--int8", action="store_true",
                         help="onnx, openvino, tflite: quantize to INT8 after training, calibrated on training images")
     export.add_argument("--calibration_images", type=int, default=64, metavar="N",
@@ -154,6 +188,8 @@ def make_parser() -> argparse.ArgumentParser:
                            help="smallest component areas to try, in pixels (default 0,4,8,...,2048)")
     add_model_dir_config_arguments(calibrate)
     calibrate.set_defaults(command="calibrate")
+
+    add_serve_parser(commands)
 
     records = commands.add_parser("write-tfrecords", help="convert the dataset a params file names to TFRecords")
     records.add_argument("-p", "--params", help="YAML params file (default: the built-in demo preset)")

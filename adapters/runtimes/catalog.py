@@ -48,7 +48,10 @@ RUNTIMES = (
             fixed_size=True, signature=(4, b"TFL3")),
 )
 ENGINE_NAMES = tuple(runtime.name for runtime in RUNTIMES)
-EXPORT_FORMATS = tuple(runtime.format for runtime in RUNTIMES)
+EXPORT_FORMATS = tuple(runtime.format for runtime in RUNTIMES)  # the formats an engine here runs
+# Formats for a model server elsewhere: a Triton model repository (adapters/runtimes/triton.py).
+REPOSITORY_FORMATS = ("triton",)
+ALL_EXPORT_FORMATS = EXPORT_FORMATS + REPOSITORY_FORMATS
 INT8_FORMATS = tuple(runtime.format for runtime in RUNTIMES if runtime.int8)
 
 

@@ -7,11 +7,15 @@ from typing import Any
 
 from domain.errors import ConfigError
 
-INSTALL = 'pip install -e ".[deploy]"'
 
 
-def require(module: str, what: str) -> Any:
+def install_command(extra: str) -> str:
+    return f'pip install -e ".[{extra}]"'
+
+
+def require(module: str, what: str, extra: str = "deploy") -> Any:
     try:
         return importlib.import_module(module)
     except ImportError:
-        raise ConfigError(f"{what} needs the {module.split('.')[0]} package, not installed here: {INSTALL}") from None
+        raise ConfigError(f"{what} needs the {module.split('.')[0]} package, not installed here: "
+                          f"{install_command(extra)}") from None

@@ -8,7 +8,7 @@ from pathlib import Path
 import attrs
 
 from adapters.artifacts import write_json
-from adapters.runtimes.catalog import EXPORT_FORMATS
+from adapters.runtimes.catalog import EXPORT_FORMATS, REPOSITORY_FORMATS
 from application.values import ExportManifest
 from domain.errors import DataError
 
@@ -47,6 +47,9 @@ def read_manifest(directory: str | Path) -> ExportManifest:
     missing = sorted(_REQUIRED - set(payload))
     if missing:
         raise DataError(f"{path}: missing keys {', '.join(missing)}")
+    if payload["format"] in REPOSITORY_FORMATS:
+        raise DataError(f"{path}: a {payload['format']} model repository's model, for that server (docs/serve.md); "
+                        "export --format onnx to run it here")
     if payload["format"] not in EXPORT_FORMATS:
         raise DataError(f"{path}: unknown format {payload['format']!r}; expected one of: {', '.join(EXPORT_FORMATS)}")
     try:

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from adapters.runtimes.catalog import writer_of
+from adapters.runtimes.catalog import REPOSITORY_FORMATS, writer_of
 from adapters.runtimes.manifest import VERSION, write_manifest
 from application.values import ExportManifest, ExportRequest
 from domain.errors import UnetError
@@ -29,18 +29,39 @@ def _network(model: Any, tta: str) -> Any:
     return lambda x: averaged_graph(probabilities, x, tta)
 
 
-def _saved_model(model: Any, request: ExportRequest, target: Path) -> None:
-    """`serving_default` takes uint8 images (N, H, W, 1) of any size and returns `probabilities`
-    and `mask` (uint8 0/255, threshold only) at that size, with the preprocessing of `unet
-    predict`; `network` is the bare network that `unet predict --engine tensorflow` runs."""
+def _uint8_probabilities(model: Any, request: ExportRequest) -> Any:
+    """uint8 images (N, H, W, 1) of any size -> probabilities (N, H, W, 1) at that size, with the
+    preprocessing of `unet predict`: normalize, feed every channel, then resize to the training
+    size, or (native) mirror-pad to the stride and crop back."""
     import tensorflow as tf
 
     from adapters.tensorflow.padding import mirror_pad_to_stride
 
     channels = int(model.input_shape[-1])
     scale, offset = request.normalization
-    stride, size, threshold = request.native_stride, request.input_size, request.threshold
+    stride, size = request.native_stride, request.input_size
     network = _network(model, request.tta)
+
+    def probabilities(images):
+        original = tf.shape(images)[1:3]
+        inputs = tf.tile(tf.cast(images, tf.float32) * scale + offset, [1, 1, 1, channels])
+        inputs = mirror_pad_to_stride(inputs, stride) if stride else tf.image.resize(inputs, size)
+        outputs = network(inputs)
+        return outputs[:, : original[0], : original[1]] if stride else tf.image.resize(outputs, original)
+
+    return probabilities
+
+
+def _saved_model(model: Any, request: ExportRequest, target: Path) -> None:
+    """`serving_default` takes uint8 images (N, H, W, 1) of any size and returns `probabilities`
+    and `mask` (uint8 0/255, threshold only) at that size, with the preprocessing of `unet
+    predict`; `network` is the bare network that `unet predict --engine tensorflow` runs."""
+    import tensorflow as tf
+
+    channels = int(model.input_shape[-1])
+    threshold = request.threshold
+    network = _network(model, request.tta)
+    uint8_probabilities = _uint8_probabilities(model, request)
 
     class Serving(tf.Module):
         def __init__(self, keras_model):
@@ -49,14 +70,7 @@ def _saved_model(model: Any, request: ExportRequest, target: Path) -> None:
 
         @tf.function(input_signature=[tf.TensorSpec([None, None, None, 1], tf.uint8, name="images")])
         def serve(self, images):
-            original = tf.shape(images)[1:3]
-            inputs = tf.tile(tf.cast(images, tf.float32) * scale + offset, [1, 1, 1, channels])
-            inputs = mirror_pad_to_stride(inputs, stride) if stride else tf.image.resize(inputs, size)
-            probabilities = network(inputs)
-            if stride:
-                probabilities = probabilities[:, : original[0], : original[1]]
-            else:
-                probabilities = tf.image.resize(probabilities, original)
+            probabilities = uint8_probabilities(images)
             mask = tf.cast(probabilities > threshold, tf.uint8) * 255
             return {"probabilities": probabilities, "mask": mask}
 
@@ -66,6 +80,27 @@ def _saved_model(model: Any, request: ExportRequest, target: Path) -> None:
 
     module = Serving(model)
     tf.saved_model.save(module, str(target), signatures={"serving_default": module.serve, "network": module.network})
+
+
+def repository_archive(model: Any, request: ExportRequest, directory: Path) -> None:
+    """The network with its preprocessing and threshold, as `unet serve` speaks the Open
+    Inference Protocol: `image` uint8 (N, H, W, 1) -> `probabilities` float32 (N, H, W) and
+    `mask` uint8 (N, H, W), 1 where the probability passes the threshold (no min_area: the
+    graph has no connected components)."""
+    import keras
+    import tensorflow as tf
+
+    threshold = request.threshold
+    uint8_probabilities = _uint8_probabilities(model, request)
+
+    def serve(image):
+        probabilities = uint8_probabilities(image)[..., 0]
+        return {"probabilities": probabilities, "mask": tf.cast(probabilities > threshold, tf.uint8)}
+
+    archive = keras.export.ExportArchive()
+    archive.track(model)
+    archive.add_endpoint("serve", serve, input_signature=[tf.TensorSpec([None, None, None, 1], tf.uint8, name="image")])
+    archive.write_out(str(directory), verbose=False)
 
 
 def core_archive(model: Any, tta: str, directory: Path, size: tuple[int, int] | None) -> None:
@@ -106,6 +141,8 @@ class TensorFlowExporter:
     def export(self, model: Any, request: ExportRequest) -> str:
         import tensorflow as tf
 
+        if request.format in REPOSITORY_FORMATS:
+            return self._repository(model, request)
         target = Path(request.output)
         writer = writer_of(request.format)
         fixed = writer.fixed_size
@@ -119,23 +156,44 @@ class TensorFlowExporter:
                 with tempfile.TemporaryDirectory(prefix="unet-core-") as core:
                     core_archive(model, request.tta, Path(core), request.input_size if fixed else None)
                     writer.load().convert(Path(core), target / writer.model_file, samples)
-            write_manifest(target, ExportManifest(
-                format=request.format, model_file=writer.model_file, step=request.step,
-                input_size=request.input_size, channels=int(model.input_shape[-1]),
-                normalization=request.normalization, threshold=request.threshold, min_area=request.min_area,
-                area_at=request.area_at, tta=request.tta, geometry=request.geometry,
-                stride=request.stride, precision="int8" if request.int8 else self._policy,
-                fixed_size=fixed, manifest_version=VERSION, producer=_producer(),
-            ))
+            self._manifest(model, request, target, writer.model_file, fixed)
         except (OSError, tf.errors.OpError) as error:
             raise UnetError(f"{target}: cannot write the export ({str(error).splitlines()[0][:160]})") from None
         return str(target)
 
+    def _repository(self, model: Any, request: ExportRequest) -> str:
+        """A Triton model repository: OUTPUT/NAME/{config.pbtxt, 1/model.onnx, README.md,
+        unet_export.json}."""
+        import tensorflow as tf
+
+        from adapters.runtimes import triton
+
+        target = Path(request.output) / request.name
+        try:
+            with tempfile.TemporaryDirectory(prefix="unet-repository-") as archive:
+                repository_archive(model, request, Path(archive))
+                triton.write_repository(Path(archive), target, request.name, request.max_batch, request.threshold,
+                                        request.min_area, request.geometry)
+            self._manifest(model, request, target, triton.MODEL_FILE, False, input_dtype="uint8",
+                           min_area_by="client")
+        except (OSError, tf.errors.OpError) as error:
+            raise UnetError(f"{target}: cannot write the repository ({str(error).splitlines()[0][:160]})") from None
+        return str(target)
+
+    def _manifest(self, model: Any, request: ExportRequest, target: Path, model_file: str, fixed: bool,
+                  **fields: str) -> None:
+        write_manifest(target, ExportManifest(
+            format=request.format, model_file=model_file, step=request.step,
+            input_size=request.input_size, channels=int(model.input_shape[-1]),
+            normalization=request.normalization, threshold=request.threshold, min_area=request.min_area,
+            area_at=request.area_at, tta=request.tta, geometry=request.geometry,
+            stride=request.stride, precision="int8" if request.int8 else self._policy,
+            fixed_size=fixed, manifest_version=VERSION, producer=_producer(), **fields,
+        ))
+
 
 def _producer() -> str:
-    from importlib.metadata import PackageNotFoundError, version
+    from adapters.hardware import PROJECT, project_version
 
-    try:
-        return f"unet-defects {version('unet-defects')}"
-    except PackageNotFoundError:
-        return "unet-defects"
+    version = project_version()
+    return f"{PROJECT} {version}" if version else PROJECT

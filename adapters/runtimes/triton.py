@@ -1,0 +1,88 @@
+"""A Triton model repository: `<out>/<name>/config.pbtxt` and `<out>/<name>/1/model.onnx`.
+
+The ONNX model takes what `unet serve` takes and gives what it gives (Open Inference Protocol:
+`image` UINT8 [N, H, W, 1] -> `probabilities` FP32 [N, H, W] and `mask` UINT8 [N, H, W]), with
+the normalization and the threshold inside the graph, so a client's infer call is the same
+against either server. min_area is not in the graph (it needs connected components); the
+repository's README.md and unet_export.json say to apply it on the client.
+
+config.pbtxt is Triton's ModelConfig in protobuf text format (the tests parse it with
+tritonclient's own model_config_pb2): the ONNX Runtime backend, dynamic batching and a CPU
+instance group. Not run on a Triton server here.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from adapters.runtimes import onnx
+
+MODEL_FILE = "1/model.onnx"
+QUEUE_DELAY_US = 5000  # as unet serve's --max_delay_ms 5
+
+
+def config_text(name: str, max_batch: int, instances: int = 1) -> str:
+    """Triton's ModelConfig for the repository's model: the batch axis is implied by
+    max_batch_size, so dims are H, W (and 1 channel for the input), -1 for any size."""
+    return f'''name: "{name}"
+backend: "onnxruntime"
+max_batch_size: {max_batch}
+input [
+  {{
+    name: "image"
+    data_type: TYPE_UINT8
+    dims: [ -1, -1, 1 ]
+  }}
+]
+output [
+  {{
+    name: "probabilities"
+    data_type: TYPE_FP32
+    dims: [ -1, -1 ]
+  }},
+  {{
+    name: "mask"
+    data_type: TYPE_UINT8
+    dims: [ -1, -1 ]
+  }}
+]
+dynamic_batching {{
+  preferred_batch_size: [ {max_batch} ]
+  max_queue_delay_microseconds: {QUEUE_DELAY_US}
+}}
+instance_group [
+  {{
+    count: {instances}
+    kind: KIND_CPU
+  }}
+]
+'''
+
+
+def readme_text(name: str, threshold: float, min_area: int, geometry: str) -> str:
+    area = (f"then remove connected components (8-connected) of fewer than {min_area} pixels from `mask` on the "
+            "client: the graph has no connected components, so this step is yours (`unet serve` does it)"
+            if min_area > 0 else "min_area is 0, so `mask` is the whole decision")
+    return f"""# Triton model repository for `{name}` (written by `unet export --format triton`)
+
+Point Triton at the folder above this one: `tritonserver --model-repository <that folder>`.
+
+- Input `image`: UINT8 [N, H, W, 1], gray pixel values 0-255 of any size ({geometry} geometry in the graph).
+- Output `probabilities`: FP32 [N, H, W]. Output `mask`: UINT8 [N, H, W], 1 where the probability
+  is above {threshold:g}; {area}.
+- The same infer call works against `unet serve`, which also applies min_area.
+- unet_export.json beside this file is the export's manifest (threshold, min_area, normalization, step).
+
+Not run on a Triton server by this project's tests: they parse config.pbtxt against Triton's
+ModelConfig and run model.onnx with ONNX Runtime.
+"""
+
+
+def write_repository(archive: Path, model_root: Path, name: str, max_batch: int, threshold: float,
+                     min_area: int, geometry: str) -> None:
+    """model.onnx from the uint8 archive (unet-defects' repository_archive), then the config
+    and the README beside it."""
+    (model_root / "1").mkdir(parents=True, exist_ok=True)
+    onnx.convert(archive, model_root / MODEL_FILE, None)
+    (model_root / "config.pbtxt").write_text(config_text(name, max_batch), encoding="utf-8")
+    (model_root / "README.md").write_text(readme_text(name, threshold, min_area, geometry), encoding="utf-8")
