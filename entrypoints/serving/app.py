@@ -196,7 +196,8 @@ def create_app(door: ModelDoor) -> Starlette:
 
             return Response(await run_in_threadpool(png_bytes, result.mask.astype(np.uint8) * 255),
                             media_type="image/png")
-        return JSONResponse({**result.summary(), "height": int(gray.shape[0]), "width": int(gray.shape[1]),
+        summary = await run_in_threadpool(result.summary)  # labels the defect records, off the event loop
+        return JSONResponse({**summary, "height": int(gray.shape[0]), "width": int(gray.shape[1]),
                              "decision": door.describe(), "step": door.inspector.session.step,
                              "time_ms": round((time.perf_counter() - started) * 1000, 3)})
 
