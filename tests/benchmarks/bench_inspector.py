@@ -46,7 +46,9 @@ def params(data: Path, model_dir: Path, model: dict, size: int, steps: int) -> d
                         "image_shape": [size, size, 1], "train_batch_size": 4, "eval_batch_size": 8,
                         "normalize_data_method": "zero_centered"},
         "model": model,
-        "runconfig": {"model_dir": str(model_dir), "max_steps": steps, "save_checkpoints_steps": steps},
+        # a fixed seed: the same weights every run, so the decision's cost (its components) is too
+        "runconfig": {"model_dir": str(model_dir), "max_steps": steps, "save_checkpoints_steps": steps,
+                      "tf_random_seed": 1},
     }
 
 
