@@ -37,6 +37,8 @@ def read_gray(path: str | os.PathLike) -> np.ndarray:
 
 
 def to_gray_uint8(image: np.ndarray, path: str | os.PathLike = "image") -> np.ndarray:
+    if image.ndim == 3 and image.shape[2] == 2:  # gray with alpha: the alpha goes, as RGBA's does
+        image = image[..., 0]
     if image.ndim == 3 and image.shape[2] in (3, 4):
         if image.shape[2] == 4:
             image = image[..., :3]

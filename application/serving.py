@@ -71,10 +71,6 @@ class BatchingWorker:
         """Jobs waiting, not counting the batch running."""
         return len(self._jobs)
 
-    @property
-    def max_batch(self) -> int:
-        return self._max_batch
-
     def submit(self, images: Sequence[np.ndarray]) -> Future:
         """A future of the images' results, in order. Raises QueueFull or ShuttingDown at once."""
         images = list(images)
@@ -82,13 +78,18 @@ class BatchingWorker:
             raise ValueError("BatchingWorker.submit: a job is one or more images of one shape")
         job = _Job(images, Future())
         with self._changed:
-            if not self._open:
-                raise ShuttingDown("the server is shutting down and takes no new requests")
-            if len(self._jobs) >= self._max_queue:
-                raise QueueFull(f"the inference queue is full ({self._max_queue} requests waiting); try again")
+            self.check_room()
             self._jobs.append(job)
             self._changed.notify_all()
         return job.future
+
+    def check_room(self) -> None:
+        """QueueFull or ShuttingDown when a job submitted now would be refused (a server asks
+        before it reads a request's body)."""
+        if not self._open:
+            raise ShuttingDown("the server is shutting down and takes no new requests")
+        if len(self._jobs) >= self._max_queue:
+            raise QueueFull(f"the inference queue is full ({self._max_queue} requests waiting); try again")
 
     def close(self, timeout: float | None = None) -> None:
         """Take no new jobs, finish the queued ones, then stop the thread (waiting at most

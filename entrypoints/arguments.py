@@ -85,6 +85,11 @@ def add_geometry_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def add_serve_parser(commands) -> None:
+    import attrs
+
+    from entrypoints.serving.settings import ServeSettings
+
+    default = {field.name: field.default for field in attrs.fields(ServeSettings)}  # one place for each
     serve = commands.add_parser("serve", help="serve a model over HTTP: Open Inference Protocol v2, uploads, a page")
     serve.add_argument("--model_dir", help="a trained model_dir (or --model with an export)")
     serve.add_argument("--checkpoint_path", help="checkpoint to serve (default: the best kept, else the latest)")
@@ -96,20 +101,21 @@ def add_serve_parser(commands) -> None:
     serve.add_argument("--host", default="127.0.0.1",
                        help="address to listen on (default 127.0.0.1: this machine only; another needs --token_file)")
     serve.add_argument("--port", type=int, default=8000, help="port (default 8000; 0: any free one)")
-    serve.add_argument("--name", default="unet", help="the model's name in /v2/models/NAME (default unet)")
-    serve.add_argument("--max_batch", type=int, default=8, help="images run together across requests (1: off)")
-    serve.add_argument("--max_delay_ms", type=float, default=5.0,
-                       help="longest a short batch waits for more requests while others queue (default 5)")
-    serve.add_argument("--max_queue", type=int, default=64, help="requests waiting before 503 (default 64)")
+    flags = [
+        ("--name", str, "the model's name in /v2/models/NAME"),
+        ("--max_batch", int, "images run together across requests (1: off)"),
+        ("--max_delay_ms", float, "longest a short batch waits for more requests while others queue"),
+        ("--max_queue", int, "requests waiting before 503"),
+        ("--max_body_mb", float, "largest request body in MB"),
+        ("--max_pixels", int, "largest image, or batch of images, in pixels"),
+        ("--request_timeout_s", float, "longest wait for a body or a result"),
+        ("--report_every_s", float, "a traffic line on the terminal this often while busy"),
+    ]
+    for flag, kind, text in flags:
+        value = default[flag[2:]]
+        serve.add_argument(flag, type=kind, default=value, help=f"{text} (default {value})")
     serve.add_argument("--token_file", help="file holding the token clients send as Authorization: Bearer <token>")
     serve.add_argument("--insecure", action="store_true", help="allow a non-loopback --host without a token")
-    serve.add_argument("--max_body_mb", type=float, default=64.0, help="largest request body (default 64 MB)")
-    serve.add_argument("--max_pixels", type=int, default=64_000_000,
-                       help="largest image, or batch of images, in pixels (default 64000000)")
-    serve.add_argument("--request_timeout_s", type=float, default=60.0,
-                       help="longest wait for a body or a result (default 60 s)")
-    serve.add_argument("--report_every_s", type=float, default=60.0,
-                       help="a traffic line on the terminal this often while busy (default 60 s)")
     serve.add_argument("--debug", action="store_true")
     serve.set_defaults(command="serve")
 

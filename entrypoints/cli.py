@@ -147,28 +147,9 @@ def command_export(args: argparse.Namespace) -> int:
 
 
 def command_serve(args: argparse.Namespace) -> int:
-    from adapters.runtimes.extras import require
+    from entrypoints.serving.command import serve_command
 
-    for module in ("starlette", "uvicorn", "prometheus_client"):
-        require(module, "unet serve", extra="serve")
-    from entrypoints.api import Inspector
-    from entrypoints.serving.runner import serve
-    from entrypoints.serving.settings import ServeSettings, check_exposure, read_token
-
-    if (args.model_dir is None) == (args.model is None):
-        raise UnetError("serve: give one of --model_dir (a trained model) or --model (an export)")
-    token = read_token(args.token_file)
-    check_exposure(args.host, token, args.insecure)
-    settings = ServeSettings(name=args.name, max_batch=args.max_batch, max_delay_ms=args.max_delay_ms,
-                             max_queue=args.max_queue, max_body_mb=args.max_body_mb, max_pixels=args.max_pixels,
-                             token=token, request_timeout_s=args.request_timeout_s,
-                             report_every_s=args.report_every_s)
-    options = inference_options(args)
-    inspector = Inspector.open(model_dir=args.model_dir, export=args.model, engine=options.engine, tta=options.tta,
-                               threshold=args.threshold, min_area=args.min_area, geometry=args.geometry,
-                               max_pixels=args.max_pixels, checkpoint=args.checkpoint_path,
-                               batch_size=args.max_batch)
-    return serve(inspector, settings, options.engine, args.host, args.port)
+    return serve_command(args, inference_options(args))
 
 
 def command_calibrate(args: argparse.Namespace) -> int:

@@ -22,6 +22,7 @@ from starlette.routing import Route
 
 from adapters.hardware import PROJECT, project_version
 from application.serving import BatchingWorker, QueueFull, ShuttingDown
+from domain.errors import UnetError
 from entrypoints.api import Inspector, checked_image
 from entrypoints.serving import v2
 from entrypoints.serving.errors import BadRequest, HttpError, NotFound, TimedOut, Unavailable
@@ -55,17 +56,19 @@ class ModelDoor:
 
     def check_room(self) -> None:
         """503 before a body is read when no work can be taken."""
-        if not self.accepting:
-            raise Unavailable("the server is shutting down and takes no new requests")
-        if self.worker.depth >= self.settings.max_queue:
-            raise Unavailable(f"the inference queue is full ({self.settings.max_queue} requests waiting); try again")
+        try:
+            if not self.accepting:
+                raise ShuttingDown("the server is shutting down and takes no new requests")
+            self.worker.check_room()
+        except (QueueFull, ShuttingDown) as error:
+            raise Unavailable(str(error)) from None
 
     async def inspections(self, images: list[np.ndarray]) -> list:
         """The Inspector's verdicts on images of one size, from the worker."""
         self.check_room()
         try:
             future = self.worker.submit(images)
-        except (QueueFull, ShuttingDown) as error:
+        except (QueueFull, ShuttingDown) as error:  # filled or closed since the check
             raise Unavailable(str(error)) from None
         try:
             return await asyncio.wait_for(asyncio.wrap_future(future), self.settings.request_timeout_s)
@@ -91,12 +94,13 @@ class ModelDoor:
                 "source": session.source, "step": session.step, "engine": self.engine, "tta": session.tta}
 
 
+_FIXED_LABELS = {"/": "page", "/v1/inspect": "inspect", "/metrics": "metrics", "/v2": "server_metadata"}
+
+
 def endpoint_label(path: str) -> str:
     """A fixed set of names for the metrics (a client's path never becomes a label)."""
-    if path == "/":
-        return "page"
-    if path in ("/v1/inspect", "/metrics", "/v2"):
-        return {"/v1/inspect": "inspect", "/metrics": "metrics", "/v2": "server_metadata"}[path]
+    if path in _FIXED_LABELS:
+        return _FIXED_LABELS[path]
     if path.startswith("/v2/health/"):
         return "health"
     if path.startswith("/v2/models/"):
@@ -172,7 +176,8 @@ def create_app(door: ModelDoor) -> Starlette:
             mask = np.stack([result.mask for result in results])
             return v2.encode_response(settings.name, parsed, probabilities, mask)
 
-        content, headers = encode() if parsed.images.size * 5 < INLINE_BELOW else await run_in_threadpool(encode)
+        response_bytes = parsed.images.size * 5  # float32 probabilities and uint8 mask per pixel
+        content, headers = encode() if response_bytes < INLINE_BELOW else await run_in_threadpool(encode)
         return Response(content, headers=headers)
 
     async def inspect(request: Request) -> Response:
@@ -186,7 +191,7 @@ def create_app(door: ModelDoor) -> Starlette:
         def decoded() -> np.ndarray:
             try:
                 return checked_image(decode_upload(body, settings.max_pixels), settings.max_pixels, "the upload")
-            except ValueError as error:  # the Inspector's one-line refusal
+            except (ValueError, UnetError) as error:  # the readers' or the Inspector's one-line refusal
                 raise BadRequest(str(error)) from None
 
         gray = await run_in_threadpool(decoded)

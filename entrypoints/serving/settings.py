@@ -9,6 +9,7 @@ import attrs
 
 from domain.errors import ConfigError
 from domain.validation import check_model_name
+from entrypoints.api import DEFAULT_MAX_PIXELS
 
 DEFAULT_NAME = "unet"
 
@@ -20,7 +21,7 @@ class ServeSettings:
     max_delay_ms: float = 5.0  # the longest a short batch waits for more while others queue
     max_queue: int = 64  # requests waiting; past it, 503
     max_body_mb: float = 64.0
-    max_pixels: int = 64_000_000
+    max_pixels: int = DEFAULT_MAX_PIXELS  # the Inspector's
     token: str | None = None  # Authorization: Bearer <token> on every endpoint but health and the page
     request_timeout_s: float = 60.0  # reading a body, or waiting for its result
     report_every_s: float = 60.0  # a traffic line on the terminal while busy

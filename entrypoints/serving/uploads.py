@@ -1,8 +1,9 @@
 """Uploaded image files: recognised by their first bytes, sized from their header, then decoded.
 
 Whatever the Content-Type says, only PNG, JPEG, BMP and TIFF are decoded, and only once their
-header's width x height is within the pixel limit: a 2 KB PNG that claims 60000 x 60000 pixels
-is refused before a byte of it is inflated.
+header's width x height is within the pixel limit (a 2 KB PNG that claims 60000 x 60000
+pixels is refused before a byte of it is inflated). The pixels then become gray by the rules
+predict reads files by (adapters.images.to_gray_uint8).
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ import struct
 
 import numpy as np
 
+from adapters.images import to_gray_uint8
+from domain.errors import DataError
 from entrypoints.serving.errors import BadRequest, TooLarge
 
 # (kind, first bytes, the extension imageio decodes it by)
@@ -98,7 +101,8 @@ _SIZE_READERS = {"PNG": _png, "JPEG": _jpeg, "BMP": _bmp, "TIFF": _tiff}
 
 
 def decode_upload(data: bytes, max_pixels: int) -> np.ndarray:
-    """The image's pixels (as imageio reads them), or BadRequest / TooLarge, one line each."""
+    """The image as (H, W) uint8 gray by predict's reading rules, or BadRequest / TooLarge, one
+    line each."""
     import imageio.v3 as iio
 
     kind, extension = image_kind(data)
@@ -115,16 +119,9 @@ def decode_upload(data: bytes, max_pixels: int) -> np.ndarray:
         raise BadRequest(f"cannot decode the {kind} ({reason})") from None
     if image.shape[:2] != (height, width):
         raise BadRequest(f"the {kind} decoded to {image.shape[:2]}, not the {height} x {width} its header declares")
-    return _pixels(image, kind)
-
-
-def _pixels(image: np.ndarray, kind: str) -> np.ndarray:
-    """Gray with alpha loses its alpha and a 1-bit image becomes 0/255, as the readers take
-    them; pixels that are not 8 or 16-bit integers are refused."""
-    if image.ndim == 3 and image.shape[2] == 2:
-        image = image[..., 0]
-    if image.dtype == bool:
-        return image.astype(np.uint8) * 255
-    if image.dtype not in (np.uint8, np.uint16):
+    if image.dtype not in (np.uint8, np.uint16, np.bool_):
         raise BadRequest(f"the {kind} holds {image.dtype} pixels; send 8 or 16-bit integer pixels")
-    return image
+    try:
+        return to_gray_uint8(image, f"the {kind}")  # the rules predict reads files by
+    except DataError as error:
+        raise BadRequest(str(error)) from None

@@ -1,0 +1,32 @@
+"""`unet serve` from its flags: the checks that need no model first, then the Inspector, then
+uvicorn until a signal."""
+
+from __future__ import annotations
+
+import argparse
+
+import attrs
+
+from adapters.runtimes.extras import require
+from application.options import InferenceOptions
+from domain.errors import UnetError
+
+
+def serve_command(args: argparse.Namespace, options: InferenceOptions) -> int:
+    for module in ("starlette", "uvicorn", "prometheus_client"):
+        require(module, "unet serve", extra="serve")
+    from entrypoints.api import Inspector
+    from entrypoints.serving.runner import serve
+    from entrypoints.serving.settings import ServeSettings, check_exposure, read_token
+
+    if (args.model_dir is None) == (args.model is None):
+        raise UnetError("serve: give one of --model_dir (a trained model) or --model (an export)")
+    token = read_token(args.token_file)
+    check_exposure(args.host, token, args.insecure)
+    flags = {field.name: getattr(args, field.name) for field in attrs.fields(ServeSettings) if field.name != "token"}
+    settings = ServeSettings(token=token, **flags)
+    inspector = Inspector.open(model_dir=args.model_dir, export=options.model, engine=options.engine, tta=options.tta,
+                               threshold=options.threshold, min_area=options.min_area, geometry=options.geometry,
+                               max_pixels=settings.max_pixels, checkpoint=options.checkpoint,
+                               batch_size=settings.max_batch)
+    return serve(inspector, settings, options.engine, args.host, args.port)
