@@ -1,5 +1,5 @@
-"""What this machine has, read from the operating system with the standard library only (the
-install script uses it before any dependency is there): CPU model and flags, NVIDIA devices,
+"""What this machine has, read from the operating system with the standard library only (so
+`unet info` can report it even when TensorFlow is broken): CPU model and flags, NVIDIA devices,
 and which TensorFlow distributions are installed."""
 
 from __future__ import annotations
@@ -69,21 +69,3 @@ def installed_tensorflow() -> list[str]:
             continue
         found.append(name)
     return found
-
-
-TENSORFLOW_CHOICES = ("auto", "cpu", "cuda")
-
-
-def tensorflow_requirement(choice: str, system: str, machine: str, nvidia: bool, version: str = ">=2.16") -> str:
-    """The TensorFlow distribution an install asks for (setup.py): UNET_TENSORFLOW's `choice`,
-    `auto` meaning CUDA when an NVIDIA device is attached to a Linux x86_64 machine. The small
-    CPU build exists only for Linux x86_64; elsewhere the regular wheel is the CPU one."""
-    choice = choice.strip().lower() or "auto"
-    if choice not in TENSORFLOW_CHOICES:
-        raise ValueError(f"UNET_TENSORFLOW: expected one of {', '.join(TENSORFLOW_CHOICES)}, got {choice!r}")
-    linux_x86 = system == "linux" and machine.lower() in ("x86_64", "amd64")
-    if choice == "auto":
-        choice = "cuda" if linux_x86 and nvidia else "cpu"
-    if choice == "cuda":
-        return f"tensorflow[and-cuda]{version}"
-    return f"tensorflow-cpu{version}" if linux_x86 else f"tensorflow{version}"

@@ -12,7 +12,7 @@ import attrs
 from domain.experiment import PrecisionSpec
 
 BF16_CPU_FLAGS = ("amx_bf16", "avx512_bf16")
-GPU_INSTALL = "pip uninstall -y tensorflow-cpu && UNET_TENSORFLOW=cuda pip install -e ."
+GPU_INSTALL = 'pip uninstall -y tensorflow-cpu && pip install -e ".[cuda]"'
 
 
 @attrs.frozen
@@ -73,7 +73,7 @@ def machine_warnings(machine: Machine) -> tuple[str, ...]:
                             f"CPU; to use the GPU: {GPU_INSTALL}")
         else:
             warnings.append("an NVIDIA GPU is attached but TensorFlow sees none, so this runs on the CPU; check the "
-                            "driver (nvidia-smi) and the CUDA libraries (pip install \"tensorflow[and-cuda]\")")
+                            "driver (nvidia-smi) and the CUDA libraries (pip install -e \".[cuda]\")")
     return tuple(warnings)
 
 

@@ -20,19 +20,41 @@ def _version(distribution: str) -> str:
         return "not installed"
 
 
+def _extra_needs(distribution: str, extra: str, seen: set[tuple[str, str]]) -> list[str]:
+    """The distributions `distribution[extra]` needs, following extras of extras
+    (`tensorflow[and-cuda]`, `unet-defects[deploy,serve]`) so an extra reads as installed only
+    when what it finally brings is there."""
+    from packaging.requirements import Requirement
+
+    if (distribution, extra) in seen:
+        return []
+    seen.add((distribution, extra))
+    try:
+        requirements = metadata.requires(distribution) or []
+    except metadata.PackageNotFoundError:
+        return []
+    names = []
+    for line in requirements:
+        requirement = Requirement(line)
+        marker = requirement.marker
+        if marker is None or "extra" not in str(marker) or not marker.evaluate({"extra": extra}):
+            continue
+        names.append(requirement.name)
+        for nested in sorted(requirement.extras):
+            names.extend(_extra_needs(requirement.name, nested, seen))
+    return names
+
+
 def installed_extras(distribution: str = PROJECT) -> tuple[tuple[str, bool], ...]:
-    """Each extra of the project, and whether every distribution it names is installed."""
+    """Each extra of the project, and whether every distribution it brings is installed."""
     try:
         requirements = metadata.requires(distribution) or []
     except metadata.PackageNotFoundError:
         return ()
-    needs: dict[str, list[str]] = {}
-    for requirement in requirements:
-        extra = re.search(r"""extra\s*==\s*["']([^"']+)["']""", requirement)
-        if extra:
-            needs.setdefault(extra.group(1), []).append(re.match(r"[A-Za-z0-9._-]+", requirement).group(0))
-    return tuple((extra, all(_version(name) != "not installed" for name in names))
-                 for extra, names in sorted(needs.items()))
+    extras = sorted({found.group(1) for line in requirements
+                     if (found := re.search(r"""extra\s*==\s*["']([^"']+)["']""", line))})
+    return tuple((extra, all(_version(name) != "not installed" for name in _extra_needs(distribution, extra, set())))
+                 for extra in extras)
 
 
 class TensorFlowMachineProbe:

@@ -62,7 +62,7 @@ def test_an_attached_gpu_that_tensorflow_does_not_see_is_one_line_naming_the_ins
                             machine(AVX2_ONLY, nvidia_attached=True))
     warning, = cpu_build.notes[1:]
     assert warning.startswith("an NVIDIA GPU is attached but this TensorFlow is the CPU build")
-    assert warning.endswith("pip uninstall -y tensorflow-cpu && UNET_TENSORFLOW=cuda pip install -e .")
+    assert warning.endswith('pip uninstall -y tensorflow-cpu && pip install -e ".[cuda]"')
     cuda_build = plan_device(PrecisionSpec(), "channels_last",
                              machine(AVX2_ONLY, nvidia_attached=True, tensorflow=("tensorflow",)))
     assert "TensorFlow sees none" in cuda_build.notes[-1] and "nvidia-smi" in cuda_build.notes[-1]
@@ -72,23 +72,3 @@ def test_an_attached_gpu_that_tensorflow_does_not_see_is_one_line_naming_the_ins
                                                                                         "tensorflow-cpu")))
     assert both.notes[-1].startswith("both tensorflow and tensorflow-cpu are installed")
 
-
-@pytest.mark.parametrize("choice, system, machine, nvidia, requirement", [
-    ("auto", "linux", "x86_64", False, "tensorflow-cpu>=2.16"),
-    ("auto", "linux", "x86_64", True, "tensorflow[and-cuda]>=2.16"),
-    ("cpu", "linux", "x86_64", True, "tensorflow-cpu>=2.16"),
-    ("cuda", "linux", "x86_64", False, "tensorflow[and-cuda]>=2.16"),
-    ("", "darwin", "arm64", False, "tensorflow>=2.16"),
-    ("auto", "linux", "aarch64", True, "tensorflow>=2.16"),
-])
-def test_the_install_asks_for_one_tensorflow_for_the_machine(choice, system, machine, nvidia, requirement):
-    from adapters.hardware import tensorflow_requirement
-
-    assert tensorflow_requirement(choice, system, machine, nvidia) == requirement
-
-
-def test_an_unknown_tensorflow_choice_is_one_line():
-    from adapters.hardware import tensorflow_requirement
-
-    with pytest.raises(ValueError, match="UNET_TENSORFLOW: expected one of auto, cpu, cuda, got 'gpu'"):
-        tensorflow_requirement("gpu", "linux", "x86_64", False)

@@ -40,3 +40,12 @@ def test_info_as_json_for_machines(capsys):
                                           "device": "CPU", "why": "CPU with native bfloat16 (avx512_bf16)"}
     assert payload["extras"] == {"test": True} and payload["gpus"] == []
     assert payload["warnings"][0].startswith("an NVIDIA GPU is attached but this TensorFlow is the CPU build")
+
+
+def test_info_warns_when_two_tensorflow_builds_are_installed(capsys):
+    report = InfoUseCase(FakeMachineProbe(facts(tensorflow_distributions=("tensorflow", "tensorflow-cpu")))).execute()
+    print_info(report)
+    out = capsys.readouterr().out
+    assert "TensorFlow 2.21.0 (tensorflow, tensorflow-cpu)" in out.splitlines()[0]
+    assert ("both tensorflow and tensorflow-cpu are installed, which overwrite each other; reinstall one: "
+            "pip uninstall -y tensorflow tensorflow-cpu && pip install -e .") in out
