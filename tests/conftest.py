@@ -97,3 +97,27 @@ def trained_tiny(tiny_dagm, tmp_path_factory) -> Path:
     model_dir = tmp_path_factory.mktemp("trained_tiny")
     build_container(tiny_params(tiny_dagm, model_dir, max_steps=12)).train().execute()
     return model_dir
+
+
+class _TinyExports:
+    """The session's tiny model exported once per format, on first use: `exports["onnx"]`,
+    `exports["openvino-int8"]`, ... (formats as `unet export --format`, "-int8" for --int8)."""
+
+    def __init__(self, model_dir: Path, root: Path) -> None:
+        self._model_dir, self._root, self._made = model_dir, root, {}
+
+    def __getitem__(self, name: str) -> Path:
+        if name not in self._made:
+            from entrypoints.container import build_container
+
+            fmt, _, int8 = name.partition("-")
+            container = build_container(str(self._model_dir / "params.yaml"), {"model_dir": str(self._model_dir)})
+            container.export().execute(str(self._root / name), format=fmt, int8=bool(int8), calibration_images=16)
+            self._made[name] = self._root / name
+        return self._made[name]
+
+
+@pytest.fixture(scope="session")
+def tiny_exports(trained_tiny, tmp_path_factory) -> _TinyExports:
+    """Exports of `trained_tiny`, shared by the tests that only read them."""
+    return _TinyExports(trained_tiny, tmp_path_factory.mktemp("tiny_exports"))

@@ -66,7 +66,7 @@ def test_train_writes_params_checkpoints_and_resumes(trained_dir):
 
 def test_params_yaml_holds_configuration_only_so_rerunning_it_trains_nothing_more(tiny_dagm, tmp_path):
     params = write_params(tmp_path / "params.yaml", tiny_params(tiny_dagm, tmp_path / "model"))
-    first = unet_process("run", "--params", str(params), "--mode", "train", "--steps", "3")
+    first = unet("run", "--params", str(params), "--mode", "train", "--steps", "3")
     assert first.returncode == 0, first.stderr
     saved = tmp_path / "model" / "params.yaml"
     runconfig = yaml.safe_load(saved.read_text())["runconfig"]
@@ -122,7 +122,7 @@ def test_predict_writes_masks_and_reports_unreadable_files(trained_dir, tiny_dag
     root, _ = trained_dir
     inputs = tmp_path / "in"
     shutil.copytree(tiny_dagm / "Class1" / "Test", inputs, ignore=shutil.ignore_patterns("Label"))
-    result = unet_process("predict", "--model_dir", str(root / "model"), "--input", str(inputs), "--output", str(tmp_path / "out"))
+    result = unet("predict", "--model_dir", str(root / "model"), "--input", str(inputs), "--output", str(tmp_path / "out"))
     assert result.returncode == 0, result.stderr
     written = sorted(p.name for p in (tmp_path / "out").iterdir())
     assert written == sorted([f"{p.stem}_{kind}.png" for p in inputs.glob("*.PNG") for kind in ("mask", "overlay")]

@@ -20,10 +20,9 @@ FLOAT_ENGINES = {runtime.format: runtime.name for runtime in RUNTIMES}
 
 
 @pytest.fixture(scope="module")
-def trained(tiny_dagm, tmp_path_factory):
-    model_dir = tmp_path_factory.mktemp("model")
-    container = build_container(tiny_params(tiny_dagm, model_dir, max_steps=12))
-    container.train().execute()
+def trained(trained_tiny):
+    model_dir = trained_tiny  # the session's tiny model: these tests only read it
+    container = build_container(str(model_dir / "params.yaml"), {"model_dir": str(model_dir)})
     model = container.builder().build(container.experiment().model)
     container.checkpoints().restore(model)
     images = np.concatenate([batch.numpy() for batch, _ in container.dataset().evaluation_stream()])
@@ -31,15 +30,8 @@ def trained(tiny_dagm, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def exports(trained, tmp_path_factory):
-    container, _, _, _ = trained
-    root = tmp_path_factory.mktemp("exports")
-    made = {}
-    for fmt, int8 in [(fmt, False) for fmt in FLOAT_ENGINES] + [("openvino", True), ("tflite", True), ("onnx", True)]:
-        name = f"{fmt}{'-int8' if int8 else ''}"
-        container.export().execute(str(root / name), format=fmt, int8=int8, calibration_images=16)
-        made[name] = root / name
-    return made
+def exports(tiny_exports):
+    return tiny_exports
 
 
 def reference(trained):
@@ -145,12 +137,16 @@ def test_bad_export_folders_are_one_line_naming_the_file(exports, tmp_path, tiny
 def test_a_calibration_file_that_does_not_parse_is_one_line(trained, tmp_path, tiny_dagm):
     _, model_dir, _, _ = trained
     calibration = model_dir / "calibration.json"
+    before = calibration.read_bytes() if calibration.exists() else None  # the session's model: leave it as found
     calibration.write_text("{not json")
     try:
         result = unet_in_process("predict", "--model_dir", str(model_dir), "--input", str(tiny_dagm / "Class1" / "Test"),
                                  "--output", str(tmp_path / "out"))
     finally:
-        calibration.unlink()
+        if before is None:
+            calibration.unlink()
+        else:
+            calibration.write_bytes(before)
     assert result.returncode == 2 and f"{calibration}: not a calibration file" in result.stderr
 
 

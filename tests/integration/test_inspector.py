@@ -34,12 +34,9 @@ def folder(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def onnx_export(trained_tiny, tmp_path_factory):
+def onnx_export(tiny_exports):
     pytest.importorskip("onnxruntime")
-    target = tmp_path_factory.mktemp("export") / "onnx"
-    container = build_container(str(trained_tiny / "params.yaml"), {"model_dir": str(trained_tiny)})
-    container.export().execute(str(target), format="onnx")
-    return target
+    return tiny_exports["onnx"]
 
 
 def predicted(trained_tiny, folder, out, options: InferenceOptions, model_dir=True):

@@ -14,8 +14,8 @@ pytestmark = pytest.mark.slow
 def test_the_own_data_preset_finds_small_rare_defects(tmp_path):
     generate(SyntheticRareSpec(images=80, seed=4), tmp_path / "data")
     overrides = [f"train_input.dataset_path={tmp_path / 'data'}", "train_input.image_shape=[48, 48, 1]",
-                 f"runconfig.model_dir={tmp_path / 'model'}", "runconfig.max_steps=260",
-                 "runconfig.save_checkpoints_steps=260", "runconfig.tf_random_seed=1"]
+                 f"runconfig.model_dir={tmp_path / 'model'}", "runconfig.max_steps=140",
+                 "runconfig.save_checkpoints_steps=140", "runconfig.tf_random_seed=1"]
     experiment = load_experiment(preset_path("params_folder.yaml"), overrides=overrides)
     container = build_container(experiment)
     results = container.train_and_evaluate().execute().evaluations

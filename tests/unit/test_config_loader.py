@@ -142,11 +142,12 @@ def test_demo_preset_is_the_default():
     assert "~" not in experiment.data.dataset_path
 
 
-def test_the_demo_trains_within_its_budget_of_6_tflop():
-    """Sized for a 2-core AVX2 CPU in float32 (about 60 GFLOP/s): at most about 100 s of training."""
+def test_the_demo_trains_within_its_budget_of_4_5_tflop():
+    """Sized for the slowest CPU seen (2-core first-generation EPYC, float32, about 34 GFLOP/s):
+    at most about 130 s of training, so the whole demo stays within 3 minutes there."""
     experiment = load_experiment(None)
     cost = experiment.training_cost(experiment.run.max_steps)
-    assert cost.flops <= 6e12, cost.describe()
-    assert cost.describe() == "2,880 images x 1.94 GFLOP = 5.59 TFLOP (forward and backward)"
+    assert cost.flops <= 4.5e12, cost.describe()
+    assert cost.describe() == "2,240 images x 1.94 GFLOP = 4.35 TFLOP (forward and backward)"
     assert experiment.model.encoder_filters == (16, 32, 64, 128)  # the reference presets keep (32, ..., 256)
     assert load_experiment(PRESETS_DIR / "params_dagm.yaml").model.encoder_filters == (32, 64, 128, 256)
