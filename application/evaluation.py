@@ -12,10 +12,12 @@ from application.ports import ArtifactStore, BestKeeper, Checkpoints, Components
 from application.samples import SampleKeeper
 from application.session import NEWEST, InferenceSession, SessionOpener
 from application.values import BestCheckpoint, CheckpointRef, EvaluatedMap, ImageEvaluation, SamplePicture
+from domain.errors import ConfigError
 from domain.defects import SIZE_BOUNDS_TEXT, DefectCounts
 from domain.experiment import EvalSpec
 from domain.invocation import Invocation
 from domain.masks import DecisionRule
+from domain.class_scores import kaggle_dice, mean_scores
 from domain.metrics import IMAGE_SCORE, ConfusionMatrix, DefectBalance, Scores, defect_dice
 from domain.training import RunSpec
 
@@ -39,6 +41,10 @@ class EvaluationResult:
     # eval: the evaluation images (no validation part); validation or test: that part.
     split: str = "eval"
     defects: DefectCounts | None = None  # defect-level counts, when scored in numpy
+    # Each defect class's scores ((class id, name, scores), in channel order; `scores` is then
+    # their mean) and the mean Dice over (image, class) pairs.
+    per_class: tuple[tuple[int, str, Scores], ...] = ()
+    kaggle_dice: float | None = None
 
     def as_dict(self) -> dict:
         result = {**self.scores.as_dict(), "image_AUROC_score": IMAGE_SCORE, "global_step": self.step,
@@ -51,6 +57,9 @@ class EvaluationResult:
             result.update(self.defects.scores(), defect_sizes=SIZE_BOUNDS_TEXT)
         if self.threshold_scores:
             result["thresholds"] = {f"{t:g}": scores.as_dict() for t, scores in self.threshold_scores}
+        if self.per_class:
+            result["per_class"] = {str(k): {"name": name, **scores.as_dict()} for k, name, scores in self.per_class}
+            result["kaggle_dice"] = self.kaggle_dice
         return result
 
 
@@ -59,6 +68,31 @@ def collapse_warning(balance: DefectBalance) -> str:
             f"against {100 * balance.true_fraction:.3f} % in the truth): it has collapsed to background. Most likely "
             "to help: model.loss: bce_dice, train_input.image_fit: crop with train_input.defect_sampling: 0.5, "
             "and model.normalization: batch (configs/params_folder.yaml has all three)")
+
+
+class ClassScoring:
+    """Scores per defect class from each image's per-class counts (several classes)."""
+
+    def __init__(self, classes: tuple[tuple[int, str], ...], by_class: list, class_peaks: list) -> None:
+        if len(by_class[0]) != len(classes):
+            raise ValueError(f"the model gives {len(by_class[0])} classes, the config names {len(classes)}")
+        self._classes = classes
+        self._by_class = by_class  # [image][class][rule]
+        self._peaks = class_peaks  # [image][class]
+
+    def images(self, klass: int, rule: int) -> list[ConfusionMatrix]:
+        return [image[klass][rule] for image in self._by_class]
+
+    def per_class(self, rule: int) -> tuple[tuple[int, str, Scores], ...]:
+        return tuple((class_id, name, Scores.compute(sum(self.images(k, rule), ConfusionMatrix()), self.images(k, rule),
+                                                     [peaks[k] for peaks in self._peaks]))
+                     for k, (class_id, name) in enumerate(self._classes))
+
+    def mean(self, rule: int) -> Scores:
+        return mean_scores([scores for _, _, scores in self.per_class(rule)])
+
+    def kaggle_dice(self) -> float:
+        return kaggle_dice([self.images(k, 0) for k in range(len(self._classes))])
 
 
 class EvaluateUseCase:
@@ -79,7 +113,9 @@ class EvaluateUseCase:
         components: Components | None = None,
         options: InferenceOptions = InferenceOptions(),
         validation: bool = False,  # the reader holds a validation part out of the training images
+        classes: tuple[tuple[int, str], ...] = (),  # (class id, name) per model channel
     ) -> None:
+        self._classes = classes
         self._opener = opener
         self._reader = reader
         self._checkpoints = checkpoints
@@ -106,22 +142,30 @@ class EvaluateUseCase:
         if split not in ("eval", "test"):
             raise ValueError(f"unknown split {split!r}")
         named = "test" if split == "test" else ("validation" if self._validation else "eval")
-        session = self._opener.open(self._options, NEWEST, checkpoint or self._invocation.checkpoint_path)
+        session = self._opener.open(self._options, NEWEST, checkpoint or self._invocation.checkpoint_path,
+                                    several_classes=True)
         decision = session.decision
         rules = (self._evaluation.rule if decision.origin == "the config" else DecisionRule(threshold=decision.threshold),
                  *self._evaluation.threshold_rules())
         # Ignored labels: scored in numpy, where the defect records see the same counted pixels.
         if session.is_export or decision.min_area or session.tta != "none" or self._evaluation.eval_ignore_classes:
+            if len(self._classes) > 1:
+                raise ConfigError("several defect classes: scoring an export, TTA, min_area or eval_ignore_classes "
+                                  "is not built yet; evaluate the checkpoint without them")
             images = self._post_processed(rules, decision, split, session)
         else:
             images = self._evaluator.evaluate(session.model, self._reader.evaluation_stream(split), rules,
                                               self._evaluation.eval_ignore_classes, self._run.eval_batches())
         per_rule: list[list[ConfusionMatrix]] = [[] for _ in rules]
         peaks: list[float] = []
+        by_class: list[list[tuple[ConfusionMatrix, ...]]] = []  # per image: per class, its counts under each rule
+        class_peaks: list[tuple[float, ...]] = []
         defects = DefectCounts()
         keeper = SampleKeeper(self._sample_reservoir)
         for index, image in enumerate(images):
             peaks.append(image.peak)
+            by_class.append(image.by_class)
+            class_peaks.append(image.class_peaks)
             if self._components is not None:  # defect-level counts, on the picture's cut to the image
                 picture = image.picture()
                 defects = defects + self._components.match(picture.truth, picture.prediction)
@@ -129,15 +173,19 @@ class EvaluateUseCase:
                 found.append(counts)
             keeper.offer(index, defect_dice(image.counts[0]), image.picture)
         per_image = per_rule[0]
+        classes = ClassScoring(self._classes, by_class, class_peaks) if self._classes and any(by_class) else None
         by_threshold = tuple(
-            (rule.threshold, Scores.compute(sum(counts, ConfusionMatrix()), counts))
-            for rule, counts in zip(rules[1:], per_rule[1:])
+            (rule.threshold, classes.mean(index) if classes else Scores.compute(sum(counts, ConfusionMatrix()), counts))
+            for index, (rule, counts) in enumerate(zip(rules[1:], per_rule[1:]), start=1)
         )
         total = sum(per_image, ConfusionMatrix())
         balance = DefectBalance.of(total)
+        one = Scores.compute(total, per_image, peaks if None not in peaks else None)
         result = EvaluationResult(
             step=session.step,
-            scores=Scores.compute(total, per_image, peaks if None not in peaks else None),
+            scores=classes.mean(0) if classes else one,
+            per_class=classes.per_class(0) if classes else ((*self._classes[0], one),) if self._classes else (),
+            kaggle_dice=classes.kaggle_dice() if classes else (one.per_image_Dice if self._classes else None),
             num_images=len(per_image),
             per_image_dice=tuple(defect_dice(cm) for cm in per_image),
             samples=keeper.chosen(),

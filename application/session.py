@@ -98,9 +98,15 @@ class SessionOpener:
         self._engine: InferenceEngine | None = None
 
     def open(self, options: InferenceOptions = InferenceOptions(), choose: str = BEST_KEPT,
-             checkpoint: str | None = None, check_input: bool = True) -> InferenceSession:
+             checkpoint: str | None = None, check_input: bool = True, several_classes: bool = False
+             ) -> InferenceSession:
         """`checkpoint` over `options.checkpoint` over the command's choice; `check_input`: the
-        images come through this configuration, so an export must take them as it does."""
+        images come through this configuration, so an export must take them as it does;
+        `several_classes`: the caller handles a model of several defect classes."""
+        if self._topology.defect_channels > 1 and not several_classes:
+            raise ConfigError(f"train_input: this model has {self._topology.defect_channels} defect classes; train "
+                              "and evaluate take several, predict, calibrate, export, the inspector and the "
+                              "server one so far")
         if options.model is not None:
             return self._export(options, check_input)
         model = self._built()

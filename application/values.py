@@ -63,6 +63,21 @@ class ImageEvaluation:
     counts: tuple[ConfusionMatrix, ...]
     picture: Callable[[], SamplePicture] = attrs.field(eq=False)
     peak: float | None = None  # the largest defect probability over the image's counted pixels
+    # With several defect classes: each class's counts under each rule, and its largest
+    # probability (`counts` and `peak` then pool the classes).
+    by_class: tuple[tuple[ConfusionMatrix, ...], ...] = ()
+    class_peaks: tuple[float, ...] = ()
+
+    @classmethod
+    def from_class_counts(cls, rows: Any, peaks: Any, picture: Callable[[], SamplePicture]) -> "ImageEvaluation":
+        """From (rules, classes, 4) counts and each class's peak: `counts` pools the classes (the
+        one class's own with one); `by_class` keeps each class's when there are several."""
+        rules, classes = len(rows), len(rows[0])
+        per_class = tuple(tuple(ConfusionMatrix.from_counts(rows[r][c]) for r in range(rules)) for c in range(classes))
+        pooled = tuple(sum((found[r] for found in per_class), ConfusionMatrix()) for r in range(rules))
+        several = classes > 1
+        return cls(counts=pooled, picture=picture, peak=float(max(peaks)),
+                   by_class=per_class if several else (), class_peaks=tuple(float(p) for p in peaks) if several else ())
 
 
 @attrs.frozen(eq=False)

@@ -176,7 +176,7 @@ def build_experiment(params: Mapping[str, Any]) -> ExperimentSpec:
     eval_data = _build(DataSpec, "eval_input", {**train_input, **params.get("eval_input", {})})
     model = params.get("model", {})
     topology = _build(
-        UNetSpec, "model", {**model, "image_shape": data.image_shape, "num_classes": data.num_classes}
+        UNetSpec, "model", {**model, "image_shape": data.image_shape, "num_classes": data.class_total}
     )
     return ExperimentSpec(
         data=data,

@@ -8,12 +8,15 @@ from typing import ClassVar
 import attrs
 import numpy as np
 
+from domain.defect_classes import check_classes
+from domain.defect_classes import class_names as _class_names
 from domain.errors import ConfigError
 from domain.layouts import FILE_LAYOUTS, layout
 from domain.validation import (
-    binary_classes,
+    class_count,
     image_shape,
     int_at_least,
+    int_tuple,
     is_bool,
     is_mapping,
     is_str,
@@ -56,7 +59,8 @@ class DataSpec:
         default=None, converter=to_float, validator=optional(number_in(0.0, 1.0, low_open=True, high_open=True))
     )
     num_parallel_reads: int = attrs.field(default=16, validator=int_at_least(1))
-    num_classes: int = attrs.field(default=2, validator=binary_classes)
+    # The background + the defect classes; unset: the defect classes + 1 (2 for one class).
+    num_classes: int | None = attrs.field(default=None, validator=optional(class_count))
     seed: int | None = attrs.field(default=None, validator=optional(int_at_least(0)))
     use_multiple_workers: bool = attrs.field(default=False, validator=is_bool)
     # Beyond the reference: generate a synthetic DAGM-layout dataset here when it is missing.
@@ -81,11 +85,44 @@ class DataSpec:
     validation_split: float | None = attrs.field(
         default=None, converter=to_float, validator=optional(number_in(0.0, 1.0, low_open=True, high_open=True))
     )
+    # Several defect types in one model, one sigmoid channel each. Severstal: the ClassIds of
+    # train.csv to learn (class_id is the one-class key). Image folders: the class names, and
+    # the masks are then label images (pixel value k = the k-th name, 0 = good).
+    defect_classes: tuple[int, ...] | None = attrs.field(
+        default=None, converter=to_tuple, validator=optional(int_tuple(1, min_length=1))
+    )
+    defect_class_names: tuple[str, ...] | None = attrs.field(default=None, converter=to_tuple,
+                                                             validator=optional(_class_names))
 
     def __attrs_post_init__(self) -> None:
+        check_classes(self)
         if self.validation_split is not None and not layout(self.dataset).reads_files:
             raise ConfigError(f"train_input.validation_split: not supported for {self.dataset} yet; it holds images "
                               f"out of {', '.join(FILE_LAYOUTS)}")
+
+    @property
+    def classes(self) -> tuple[int, ...]:
+        """The defect classes the model has a channel for, in channel order (one class: (class_id or 1,))."""
+        if self.defect_classes:
+            return self.defect_classes
+        if self.defect_class_names:
+            return tuple(range(1, len(self.defect_class_names) + 1))
+        return (self.class_id or 1,)
+
+    @property
+    def class_names(self) -> tuple[str, ...]:
+        """A name per channel: the given names, else `class K`."""
+        return self.defect_class_names or tuple(f"class {k}" for k in self.classes)
+
+    @property
+    def label_masks(self) -> bool:
+        """Masks are label images (value k = class k) rather than 0/255 pictures."""
+        return self.defect_class_names is not None
+
+    @property
+    def class_total(self) -> int:
+        """num_classes as the network sees it: the background + one per defect class."""
+        return len(self.classes) + 1
 
     @property
     def height(self) -> int:
@@ -112,11 +149,17 @@ class DataSpec:
 
 @attrs.frozen
 class Sample:
-    """One image file and its mask: a mask file, a Severstal RLE string, or neither (defect-free)."""
+    """One image file and its mask: a mask file, a Severstal RLE string (a tuple of them, one
+    per class, with several classes), or neither (defect-free)."""
 
     image: Path
     mask: Path | None
-    encoded: str = ""
+    encoded: str | tuple[str, ...] = ""
+
+    @property
+    def runs(self) -> tuple[str, ...]:
+        """The RLE strings, one per class."""
+        return self.encoded if isinstance(self.encoded, tuple) else (self.encoded,)
 
 
 def normalize(raw: np.ndarray, scale_offset: tuple[float, float]) -> np.ndarray:

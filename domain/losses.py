@@ -9,6 +9,9 @@
   pixels more than false alarms, which rare, small defects need.
 - `bce_tversky`: bce + dice_weight x tversky.
 
+With several defect classes (one sigmoid channel each), dice and tversky are computed per class
+over the batch and averaged, so a rare class weighs as much as a common one.
+
 `pos_weight` multiplies the defect pixels' cross-entropy terms (bce, bce_dice, focal).
 """
 

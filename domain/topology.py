@@ -9,7 +9,7 @@ import attrs
 from domain.encoders import BACKBONE_DECODER_STAGES, ENCODERS, EXAMPLE_DECODER, Backbone, BACKBONES
 from domain.errors import ConfigError
 from domain.validation import (
-    binary_classes,
+    class_count,
     image_shape,
     int_at_least,
     int_tuple,
@@ -109,7 +109,7 @@ class UNetSpec:
     bias_initializer: str = attrs.field(default="zeros", validator=one_of(INITIALIZERS))
     bias_initializer_params: dict | None = attrs.field(default=None, validator=optional(is_mapping))
     initial_conv_filters: int | None = attrs.field(default=None, validator=optional(int_at_least(1)))
-    num_classes: int = attrs.field(default=2, validator=binary_classes)
+    num_classes: int = attrs.field(default=2, validator=class_count)  # background + one channel per defect class
     # Beyond the reference: normalization after each block convolution (none keeps the reference).
     normalization: str = attrs.field(default="none", validator=one_of(NORMALIZATIONS))
     normalization_groups: int = attrs.field(default=8, validator=int_at_least(1))
@@ -175,6 +175,8 @@ class UNetSpec:
         ]
         if self.in_channels != other.in_channels:
             changes.append(f"train_input.image_shape channels {self.in_channels} -> {other.in_channels}")
+        if self.defect_channels != other.defect_channels:
+            changes.append(f"train_input defect classes {self.defect_channels} -> {other.defect_channels}")
         return changes
 
     @property
@@ -185,6 +187,11 @@ class UNetSpec:
     def stride(self) -> int:
         """Image sides must be multiples of this: the total downsampling factor."""
         return 2**self.poolings * self.input_downscale
+
+    @property
+    def defect_channels(self) -> int:
+        """The logit channels: one sigmoid per defect class (multi-label)."""
+        return self.num_classes - 1
 
     @property
     def in_channels(self) -> int:
@@ -229,7 +236,7 @@ class UNetSpec:
             conv(f"dec_convt{index}", 2, channels, filters, height, width, transposed=True)
             channels = filters + (skips[-1 - index] if self.skip_connect else 0)
             channels = block(f"dec_conv{index}", channels, filters, height, width)
-        conv("output_conv", 1, channels, 1, height, width)
+        conv("output_conv", 1, channels, self.defect_channels, height, width)
         return layers
 
     def _backbone_decoder(self, conv, block) -> None:
@@ -243,7 +250,7 @@ class UNetSpec:
             conv(f"dec_convt{index}", 2, channels, filters, height // down, width // down, transposed=True)
             skip = backbone.skip_channels(down) if self.skip_connect else 0
             channels = block(f"dec_conv{index}", filters + skip, filters, height // down, width // down)
-        conv("output_conv", 1, channels, 1, height, width)
+        conv("output_conv", 1, channels, self.defect_channels, height, width)
 
     def parameter_count(self) -> int:
         backbone = self.backbone.parameters if self.backbone else 0

@@ -111,9 +111,11 @@ def image_shape(instance: Any, attribute: Any, value: Any) -> None:
         raise ConfigError(f"train_input.image_shape: expected [height, width, channels] of positive integers, got {shown}")
 
 
-def binary_classes(instance: Any, attribute: Any, value: Any) -> None:
-    if not _is_int(value) or value != 2:
-        raise ConfigError(f"train_input.num_classes: only binary segmentation is supported (2), got {value!r}")
+def class_count(instance: Any, attribute: Any, value: Any) -> None:
+    """num_classes counts the background too: 2 for one defect class, K + 1 for K."""
+    if not _is_int(value) or value < 2:
+        raise ConfigError(f"train_input.num_classes: the defect classes + 1 for the background (2 for one "
+                          f"defect class), got {value!r}")
 
 
 def to_tuple(value: Any) -> Any:

@@ -128,6 +128,7 @@ class Container(containers.DeclarativeContainer):
         EvaluateUseCase, session_opener, dataset, checkpoints, evaluator, artifacts, experiment.provided.evaluation,
         experiment.provided.run, invocation, best_keeper, components=components, options=options,
         validation=providers.Callable(lambda e: e.data.validation_split is not None, experiment),
+        classes=providers.Callable(lambda e: tuple(zip(e.data.classes, e.data.class_names)), experiment),
     )
     final_evaluation = providers.Factory(FinalEvaluationUseCase, evaluate, best_keeper, artifacts)
     evaluate_splits = providers.Factory(EvaluateSplitsUseCase, evaluate, final_evaluation)

@@ -79,8 +79,13 @@ def print_evaluation(results, experiment) -> None:
         split = {"eval": "evaluation", "validation": "validation", "test": "test"}.get(result.split, result.split)
         print(f"{split} at step {result.step} on {result.num_images} images ({result.decision}; "
               f"tta {result.tta}):")
+        several = len(result.per_class) > 1
+        if several:
+            print(f"  (each score: the mean of its {len(result.per_class)} classes' below)")
         for name in names:
             print(f"  {name:<15} {_figure(scores[name])}   {DESCRIPTIONS[name]}")
+        if several:
+            print_classes(result)
         if result.defects is not None:
             found = result.defects
             print(f"  defects: {found.true_found} of {found.true_total} true defects found (recall "
@@ -104,6 +109,17 @@ def print_evaluation(results, experiment) -> None:
                 print(f"  wrote {path}")
         if result.split == "test":
             print("  (scored once, after training: the test images chose nothing)")
+
+
+def print_classes(result) -> None:
+    """Each defect class's main scores, then Severstal's leaderboard metric."""
+    columns = ("defect_IoU", "defect_Dice", "per_image_Dice", "image_F1", "image_AUROC")
+    print("  " + f"{'class':<22}" + "".join(f"{c:>15}" for c in columns))
+    for class_id, name, scores in result.per_class:
+        values = scores.as_dict()
+        label = name if name == f"class {class_id}" else f"{class_id} {name}"
+        print("  " + f"{label[:21]:<22}" + "".join(f"{_figure(values[c]):>15}" for c in columns))
+    print(f"  {'kaggle_dice':<15} {_figure(result.kaggle_dice)}   mean Dice over (image, class) pairs, empty/empty = 1")
 
 
 def print_calibration(report) -> None:

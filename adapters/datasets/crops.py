@@ -21,11 +21,14 @@ from domain.masks import TRUTH_THRESHOLD
 from domain.sampling import PAD_LABEL
 
 
-def centred_crop(stacked: tf.Tensor, height: int, width: int, element_seed: tf.Tensor) -> tf.Tensor:
-    """A height x width crop of (H, W, C + 1) whose last channel is the mask, centred on a
-    random defect pixel and shifted inside the image (domain.sampling.centred_origin)."""
+def centred_crop(stacked: tf.Tensor, height: int, width: int, element_seed: tf.Tensor,
+                 image_channels: int | None = None) -> tf.Tensor:
+    """A height x width crop of (H, W, C + K) whose channels after the image's C are the mask
+    (one per class; the last one when `image_channels` is not given), centred on a random
+    defect pixel of any class and shifted inside the image (domain.sampling.centred_origin)."""
     shape = tf.shape(stacked)
-    defects = tf.where(stacked[..., -1] >= TRUTH_THRESHOLD)
+    mask = stacked[..., -1:] if image_channels is None else stacked[..., image_channels:]
+    defects = tf.where(tf.reduce_max(mask, axis=-1) >= TRUTH_THRESHOLD)
     count = tf.shape(defects)[0]
     pick = tf.random.stateless_uniform([], seed=element_seed + 11, maxval=tf.maximum(count, 1), dtype=tf.int32)
     centre = tf.cast(tf.gather(defects, tf.minimum(pick, tf.maximum(count - 1, 0))), tf.int32)
@@ -37,8 +40,8 @@ def centred_crop(stacked: tf.Tensor, height: int, width: int, element_seed: tf.T
 def crop(stacked: tf.Tensor, spec: DataSpec, element_seed: tf.Tensor, centred: tf.Tensor) -> tf.Tensor:
     """The training crop of one padded (image | mask) stack: centred on a defect or uniform."""
     stacked = mirror_pad_to(stacked, spec.height, spec.width)
-    size = [spec.height, spec.width, spec.channels + 1]
-    cropped = tf.cond(centred, lambda: centred_crop(stacked, spec.height, spec.width, element_seed),
+    size = [spec.height, spec.width, spec.channels + len(spec.classes)]
+    cropped = tf.cond(centred, lambda: centred_crop(stacked, spec.height, spec.width, element_seed, spec.channels),
                       lambda: tf.image.stateless_random_crop(stacked, size, seed=element_seed + 7))
     cropped.set_shape(size)
     return cropped

@@ -32,6 +32,14 @@ def check_mask_values(mask: np.ndarray, path) -> None:
         raise DataError(f"{path}: a mask must hold only 0 and 255 (or 0 and 1), found {shown}")
 
 
+def check_label_values(mask: np.ndarray, path, names: tuple[str, ...]) -> None:
+    """Label masks hold 0 (good) and 1..K, one value per named class."""
+    values = set(np.unique(mask).tolist()) - set(range(len(names) + 1))
+    if values:
+        raise DataError(f"{path}: mask value {min(values)} names no class (train_input.defect_class_names "
+                        f"has {len(names)}: values 1..{len(names)}, 0 for good)")
+
+
 def dataset_root(spec: DataSpec) -> Path:
     """train_input.dataset_path, checked: set, and an existing folder."""
     if not spec.dataset_path:
@@ -63,8 +71,10 @@ class CheckedFile:
 
 
 def check_readable(samples: list, workers: int = 4, binary_masks: bool = True,
-                   mask_threshold: float | None = None) -> list[CheckedFile]:
-    """Decode every file once; broken ones fail with their paths (DataProblems)."""
+                   mask_threshold: float | None = None, label_names: tuple[str, ...] | None = None
+                   ) -> list[CheckedFile]:
+    """Decode every file once; broken ones fail with their paths (DataProblems). With
+    `label_names`, masks are label images of those classes."""
 
     def check(sample) -> CheckedFile | str:
         try:
@@ -74,23 +84,25 @@ def check_readable(samples: list, workers: int = 4, binary_masks: bool = True,
 
     def checked(sample) -> CheckedFile:
         image = read_gray(sample.image)
-        if sample.encoded and image.shape != rle.SEVERSTAL_SHAPE:
+        if any(sample.runs) and image.shape != rle.SEVERSTAL_SHAPE:
             # The rows were validated (decoded) against this shape when train.csv was read, and
             # column-major numbering means the same runs on another height would be another mask.
             height, width = rle.SEVERSTAL_SHAPE
             raise DataError(f"{sample.image}: is {image.shape[1]}x{image.shape[0]}, but its train.csv runs number "
                             f"the pixels of a {width}x{height} image")
-        defective = bool(sample.encoded.strip())
+        defective = any(runs.strip() for runs in sample.runs)
         if sample.mask is not None:
             mask = read_gray(sample.mask)
-            if binary_masks:
+            if label_names is not None:
+                check_label_values(mask, sample.mask, label_names)
+            elif binary_masks:
                 check_mask_values(mask, sample.mask)
             if mask.shape != image.shape:
                 raise DataError(
                     f"{sample.mask}: mask is {mask.shape[1]}x{mask.shape[0]} but its image is "
                     f"{image.shape[1]}x{image.shape[0]}"
                 )
-            defective = bool(binarize_mask(mask, mask_threshold).any())
+            defective = bool(mask.any()) if label_names is not None else bool(binarize_mask(mask, mask_threshold).any())
         return CheckedFile(image.shape, defective)
 
     with ThreadPoolExecutor(max_workers=workers) as pool:
@@ -154,7 +166,8 @@ class FileDatasetReader:
         if key not in self._checked:
             samples = self._list_split("train" if which == "train" else "eval")
             found = check_readable(samples, binary_masks=self._mask_threshold is None,
-                                   mask_threshold=self._mask_threshold)
+                                   mask_threshold=self._mask_threshold,
+                                   label_names=self._train.class_names if self._train.label_masks else None)
             self._checked[key] = (samples, found)
         return self._checked[key]
 

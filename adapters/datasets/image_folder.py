@@ -3,7 +3,8 @@
 `dataset_path` holds either `train/` and `test/`, each with `images/` and `masks/`, or one
 `images/` and `masks/` pair split by a seeded `train_test_split`. A mask is matched to its
 image by file stem (`a.jpg` <- `a.png`); an image without a mask is defect-free. Any size and
-format imageio reads; masks are binarized at `mask_threshold`.
+format imageio reads; masks are binarized at `mask_threshold`, or, when
+`defect_class_names` names the classes, read as label images (pixel value k = class k).
 """
 
 from __future__ import annotations

@@ -110,17 +110,27 @@ def fit(spec: DataSpec, resize: bool, mask_method: str = "bilinear"):
     return apply
 
 
+def _mask_channels(raw: tf.Tensor, spec: DataSpec, threshold: float | None) -> tf.Tensor:
+    """A mask file's (H, W, 1) pixels -> (H, W, K) 0/1: a label image's value k is channel k - 1."""
+    if not spec.label_masks:
+        return _binary(raw, threshold)
+    return tf.concat([tf.cast(raw == float(k), tf.float32) for k in range(1, len(spec.classes) + 1)], axis=-1)
+
+
 def _load(spec: DataSpec, resize: bool, mask_method: str, mask_threshold: float | None):
     fitted = fit(spec, resize, mask_method)
+    count = len(spec.classes)
 
     def load(image_path, mask_path, encoded):
         image = _decode(image_path, spec.channels)
         shape = tf.shape(image)
-        mask = tf.cond(
-            tf.strings.length(mask_path) > 0,
-            lambda: _binary(_decode(mask_path, 1), mask_threshold),
-            lambda: decode_rle(encoded, shape[0], shape[1]),  # all zeros for an empty string
-        )
+
+        def from_runs():  # all zeros for empty strings
+            return tf.concat([decode_rle(encoded[k], shape[0], shape[1]) for k in range(count)], axis=-1)
+
+        mask = tf.cond(tf.strings.length(mask_path) > 0,
+                       lambda: _mask_channels(_decode(mask_path, 1), spec, mask_threshold), from_runs)
+        mask.set_shape([None, None, count])
         return fitted(image, mask)
 
     return load
@@ -152,7 +162,7 @@ def _augment(spec: DataSpec, augmentation: AugmentationSpec, seed: int, crop: bo
         if enabled and len(augmentation.quarter_turns(spec.height == spec.width)) > 1:
             pick = tf.random.stateless_uniform([], seed=element_seed + 3, maxval=tf.size(turns), dtype=tf.int32)
             stacked = tf.image.rot90(stacked, turns[pick])
-        image, mask = stacked[..., :-1], stacked[..., -1:]
+        image, mask = stacked[..., :spec.channels], stacked[..., spec.channels:]
         if enabled and brightness > 0:
             shift = tf.where(draw(element_seed, 4) < augmentation.brightness_probability, brightness, 0.0)
             image = tf.clip_by_value(image + shift, low, high)
@@ -165,15 +175,16 @@ def _augment(spec: DataSpec, augmentation: AugmentationSpec, seed: int, crop: bo
     return augment
 
 
-def _files(samples: Sequence) -> tf.data.Dataset:
+def _files(samples: Sequence, classes: int) -> tf.data.Dataset:
     images = [str(s.image) for s in samples]
     masks = [str(s.mask) if s.mask is not None else "" for s in samples]
-    encoded = [s.encoded for s in samples]
+    # (N, K): one RLE string per class (empty ones beside a mask file, which the graph skips)
+    encoded = [list(s.runs) + [""] * (classes - len(s.runs)) for s in samples]
     return tf.data.Dataset.from_tensor_slices((images, masks, encoded))
 
 
 def _fits_in_memory(count: int, pixels: int, spec: DataSpec) -> bool:
-    return count * pixels * (spec.channels + 1) * 4 <= CACHE_BUDGET
+    return count * pixels * (spec.channels + len(spec.classes)) * 4 <= CACHE_BUDGET
 
 
 def training_stream(samples: Sequence, spec: DataSpec, seed: int | None,
@@ -186,7 +197,7 @@ def training_stream(samples: Sequence, spec: DataSpec, seed: int | None,
     their pixel count) and each draw takes a random crop of image_shape from one. `groups`: each
     sample's defect type (-1: no defect), to share the defect-centred draws among types."""
     load = _load(spec, resize=spec.image_fit != "crop", mask_method=mask_method, mask_threshold=mask_threshold)
-    prepared = _files(samples).map(load, num_parallel_calls=AUTOTUNE)
+    prepared = _files(samples, len(spec.classes)).map(load, num_parallel_calls=AUTOTUNE)
     return training_batches(prepared, len(samples), spec, seed, augmentation, native_pixels, groups)
 
 
@@ -225,7 +236,7 @@ def evaluation_stream(samples: Sequence, spec: DataSpec, mask_method: str = "bil
     """Every sample once, in order, the last batch possibly smaller; with `image_fit: crop`,
     whole images at their own size, padded to the stride (one per batch unless `one_size`)."""
     load = _load(spec, resize=spec.image_fit != "crop", mask_method=mask_method, mask_threshold=mask_threshold)
-    prepared = _files(samples).map(load, num_parallel_calls=AUTOTUNE, deterministic=True)
+    prepared = _files(samples, len(spec.classes)).map(load, num_parallel_calls=AUTOTUNE, deterministic=True)
     return evaluation_batches(prepared, spec, stride, one_size)
 
 

@@ -1,7 +1,8 @@
-"""Severstal Steel Defect Detection (`train.csv` + `train_images/`) as one binary task.
+"""Severstal Steel Defect Detection (`train.csv` + `train_images/`): one class or several.
 
-The rows of `class_id` give the defective images and their RLE masks; with
-`include_defect_free`, images with no row at all join as negatives. The train/eval split is
+The rows of `class_id` (or of each of `defect_classes`) give the defective images and their
+RLE masks, one per class; with `include_defect_free`, images with no row at all join as
+negatives. The train/eval split is
 seeded and made over images, so every row of an image lands on the same side.
 """
 
@@ -23,7 +24,11 @@ DEFAULT_SPLIT = 0.85  # the reference's train share
 
 
 def _root(spec: DataSpec) -> Path:
-    if spec.class_id not in CLASS_IDS:
+    if spec.defect_classes is not None:
+        wrong = [c for c in spec.defect_classes if c not in CLASS_IDS]
+        if wrong:
+            raise ConfigError(f"train_input.defect_classes: SeverstalDataset has classes 1..4, got {wrong[0]}")
+    elif spec.class_id not in CLASS_IDS:
         raise ConfigError(f"train_input.class_id: SeverstalDataset needs a class in 1..4, got {spec.class_id}")
     root = dataset_root(spec)
     if not (root / "train.csv").is_file():
@@ -40,34 +45,46 @@ def list_all(spec: DataSpec) -> list[Sample]:
     rows, problems = read_train_csv(root / "train.csv", skip_bad_rows=spec.skip_bad_rows)
     images = root / "train_images"
     present = {p.name for p in images.iterdir() if p.is_file()}
-    chosen: dict[str, str] = {}
+    classes = spec.classes
+    chosen: dict[str, dict[int, str]] = {}
     for row in rows:
         where = f"{root / 'train.csv'}:{row.line}"
         problem = None
         if row.image_id not in present:
             problem = f"{where}: {row.image_id} is listed but {images / row.image_id} does not exist"
-        elif row.class_id == spec.class_id and row.image_id in chosen:
+        elif row.class_id in classes and row.class_id in chosen.get(row.image_id, {}):
             problem = f"{where}: a second row for {row.image_id} class {row.class_id}"
         if problem is not None:
             if not spec.skip_bad_rows:
                 raise DataError(problem)
             problems.append(problem)
             continue
-        if row.class_id == spec.class_id:
-            chosen[row.image_id] = row.encoded
+        if row.class_id in classes:
+            chosen.setdefault(row.image_id, {})[row.class_id] = row.encoded
     if problems:
         log.warning("%s: skipped %d bad rows (train_input.skip_bad_rows), the first: %s",
                     root / "train.csv", len(problems), problems[0])
-    samples = {image_id: Sample(images / image_id, None, encoded) for image_id, encoded in chosen.items()}
+    unused = [c for c in classes if not any(c in runs for runs in chosen.values())]
+    if len(classes) > 1 and unused:
+        raise DataError(f"{root / 'train.csv'}: no row of class {unused[0]} (train_input.defect_classes "
+                        f"{list(classes)})")
+    samples = {image_id: Sample(images / image_id, None, _runs(runs, spec)) for image_id, runs in chosen.items()}
     if spec.include_defect_free:
         with_rows = {row.image_id for row in rows}
         for name in present - with_rows:
             if name.lower().endswith(IMAGE_SUFFIXES):
-                samples[name] = Sample(images / name, None, "")
+                samples[name] = Sample(images / name, None, _runs({}, spec))
     if not samples:
         raise DataError(f"{root / 'train.csv'}: no images of class {spec.class_id}"
                         + ("" if spec.include_defect_free else " (include_defect_free is off)"))
     return [samples[name] for name in sorted(samples)]
+
+
+def _runs(by_class: dict[int, str], spec: DataSpec) -> str | tuple[str, ...]:
+    """The sample's RLE: one string for one class, else one per class in channel order ("" for none)."""
+    if spec.defect_classes is None:
+        return by_class.get(spec.class_id, "")
+    return tuple(by_class.get(c, "") for c in spec.classes)
 
 
 def open_severstal(train: DataSpec, evaluation: DataSpec, seed: int | None = None,

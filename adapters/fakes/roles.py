@@ -48,8 +48,10 @@ class FakeModel:
     cutoffs: dict[int, float] = attrs.field(factory=dict)
 
     def logits(self, images: np.ndarray) -> np.ndarray:
+        """One channel per defect class, each the same (the masks make the classes differ)."""
         cutoff = self.cutoffs.get(self.trained_steps, self.bright)
-        return np.asarray(images, np.float32) - np.float32(cutoff)
+        logits = np.asarray(images, np.float32) - np.float32(cutoff)
+        return logits if self.spec.defect_channels == 1 else np.repeat(logits[..., :1], self.spec.defect_channels, -1)
 
 
 class FakeModelBuilder:
@@ -184,12 +186,14 @@ class FakeEvaluator:
                 weights = ~np.isin(truth.astype(int), list(ignore_labels)) & (np.asarray(mask) >= 0)
                 decisions = [rule.on_logits(logits) for rule in rules]
                 gray = np.clip(image[..., 0] * 255, 0, 255).astype(np.uint8)
-                peak = float(1.0 / (1.0 + np.exp(-logits[weights].max()))) if weights.any() else 0.0
-                yield ImageEvaluation(
-                    counts=tuple(ConfusionMatrix.from_masks(truth, decision, weights) for decision in decisions),
-                    picture=lambda n=index, g=gray, t=truth, d=decisions[0]: SamplePicture(n, g, t[..., 0], d[..., 0]),
-                    peak=peak,
-                )
+                classes = range(truth.shape[-1])
+                rows = [[attrs.astuple(ConfusionMatrix.from_masks(truth[..., c], d[..., c], weights[..., c]))
+                         for c in classes] for d in decisions]
+                peaks = [float(1.0 / (1.0 + np.exp(-logits[..., c][weights[..., c]].max())))
+                         if weights[..., c].any() else 0.0 for c in classes]
+                yield ImageEvaluation.from_class_counts(
+                    rows, peaks, lambda n=index, g=gray, t=truth, d=decisions[0]: SamplePicture(
+                        n, g, t.any(axis=-1), d.any(axis=-1)))
                 index += 1
 
 

@@ -1,6 +1,6 @@
 """KerasUNetBuilder: the reference UNet topology from a UNetSpec, as a Keras functional model.
 
-The model always takes NHWC images and returns NHWC logits (one channel, float32), so input
+The model always takes NHWC images and returns NHWC logits (one channel per defect class, float32), so input
 pipelines do not depend on the data format; with channels_first the body runs in NCHW
 between two transposes, as the reference's layers did.
 """
@@ -104,7 +104,7 @@ class KerasUNetBuilder:
                 x = layers.Concatenate(axis=axis, dtype=policy, name=f"dec_concat{index}")([x, skip])
             x = block(x, filters, f"dec_conv{index}")
         # Logits stay float32 whatever the compute precision, for a stable loss.
-        logits = conv(x, 1, 1, "output_conv", dtype="float32")
+        logits = conv(x, spec.defect_channels, 1, "output_conv", dtype="float32")
         if data_format == "channels_first":
             logits = layers.Permute((2, 3, 1), dtype="float32", name="to_channels_last")(logits)
         logits = restore_scale(logits, spec.input_downscale)

@@ -17,8 +17,8 @@ from domain.sampling import PAD_LABEL, unpadded_size
 
 
 def _counter(model: Any, rules: Sequence[DecisionRule], ignore_labels: Sequence[int]) -> Any:
-    """A compiled function: per-image (tn, fp, fn, tp) counts under each rule, shape
-    (batch, rules, 4), and the first rule's decision mask."""
+    """A compiled function: per-image (tn, fp, fn, tp) counts under each rule for each class,
+    shape (batch, rules, classes, 4), the first rule's decision masks and each class's peak."""
     import tensorflow as tf
 
     cutoff = tf.constant([rule.logit_cutoff for rule in rules], tf.float32)
@@ -26,23 +26,24 @@ def _counter(model: Any, rules: Sequence[DecisionRule], ignore_labels: Sequence[
 
     @tf.function(reduce_retracing=True)
     def count(images, masks):
-        logits = tf.cast(model(images, training=False), tf.float32)
-        predicted = logits > cutoff
+        logits = tf.cast(model(images, training=False), tf.float32)  # (batch, H, W, classes)
+        predicted = logits[..., None] > cutoff  # (batch, H, W, classes, rules)
         truth = masks >= TRUTH_THRESHOLD
         labels = tf.cast(truth, tf.int32)
         # Padding (mask PAD_LABEL) and ignored labels count nowhere.
         keep = tf.logical_not(tf.reduce_any(labels[..., None] == ignored, axis=-1)) & (masks > PAD_LABEL)
+        truth, kept = truth[..., None], keep[..., None]
 
-        def pixels(condition):  # (batch, H, W, rules) -> (batch, rules)
-            return tf.reduce_sum(tf.cast(condition & keep, tf.int64), axis=[1, 2])
+        def pixels(condition):  # (batch, H, W, classes, rules) -> (batch, rules, classes)
+            return tf.transpose(tf.reduce_sum(tf.cast(condition & kept, tf.int64), axis=[1, 2]), [0, 2, 1])
 
         counts = tf.stack(
             [pixels(~truth & ~predicted), pixels(~truth & predicted),
-             pixels(truth & ~predicted), pixels(truth & predicted)], axis=2,
+             pixels(truth & ~predicted), pixels(truth & predicted)], axis=3,
         )
-        # The image's largest counted logit, as a probability (the image_AUROC score).
-        peak = tf.sigmoid(tf.reduce_max(tf.where(keep[..., 0], logits[..., 0], -1e9), axis=[1, 2]))
-        return counts, predicted[..., :1], peak
+        # Each class's largest counted logit, as a probability (the image_AUROC score).
+        peak = tf.sigmoid(tf.reduce_max(tf.where(keep, logits, -1e9), axis=[1, 2]))  # (batch, classes)
+        return counts, predicted[..., 0], peak
 
     return count
 
@@ -65,12 +66,8 @@ class TensorFlowEvaluator:
                 if max_batches is not None and batch_index >= max_batches:
                     break
                 counts, predicted, peaks = count(images, masks)
-                for position, (rows, peak) in enumerate(zip(counts.numpy(), peaks.numpy())):  # (rules, 4) per image
-                    yield ImageEvaluation(
-                        counts=tuple(ConfusionMatrix.from_counts(row) for row in rows),
-                        picture=self._picture(index, images, masks, predicted, position),
-                        peak=float(peak),
-                    )
+                for position, (rows, peak) in enumerate(zip(counts.numpy(), peaks.numpy())):  # (rules, classes, 4)
+                    yield ImageEvaluation.from_class_counts(rows, peak, self._picture(index, images, masks, predicted, position))
                     index += 1
 
     def maps(self, engine: InferenceEngine, stream: Any, max_batches: int | None = None,
@@ -93,14 +90,14 @@ class TensorFlowEvaluator:
     def _picture(self, index: int, images: Any, masks: Any, predicted: Any, position: int):
         """The sample picture of one image of the batch, built only when the keeper asks."""
 
-        def picture() -> SamplePicture:
-            mask = masks[position, ..., 0].numpy()
+        def picture() -> SamplePicture:  # every class together
+            mask = masks[position].numpy().max(axis=-1)
             height, width = unpadded_size(mask)
             return SamplePicture(
                 index=index,
                 image=denormalize(images[position, :height, :width, 0].numpy(), self._normalization),
                 truth=binarize_truth(mask[:height, :width]),
-                prediction=predicted[position, :height, :width, 0].numpy(),
+                prediction=predicted[position, :height, :width].numpy().any(axis=-1),
             )
 
         return picture

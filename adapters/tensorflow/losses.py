@@ -1,4 +1,5 @@
-"""domain.losses in TensorFlow: float32 logits and 0/1 masks in, a float32 scalar out."""
+"""domain.losses in TensorFlow: float32 logits and 0/1 masks in (one channel per defect class; the
+region losses per class, then their mean), a float32 scalar out."""
 
 from __future__ import annotations
 
@@ -17,19 +18,24 @@ def make_loss(spec: LossSpec) -> Any:
             return tf.nn.sigmoid_cross_entropy_with_logits(labels=labels, logits=logits)
         return tf.nn.weighted_cross_entropy_with_logits(labels=labels, logits=logits, pos_weight=pos_weight)
 
+    def batch_sum(values):
+        """Over the batch's pixels: per class with several channels (their mean is taken), a
+        scalar with one, summed as it always was so one-class training keeps its weights."""
+        return tf.reduce_sum(values) if values.shape[-1] == 1 else tf.reduce_sum(values, axis=[0, 1, 2])
+
     def dice(labels, logits):
         probabilities = tf.sigmoid(logits)
-        overlap = tf.reduce_sum(probabilities * labels)
-        total = tf.reduce_sum(probabilities) + tf.reduce_sum(labels)
-        return 1.0 - (2.0 * overlap + spec.dice_smooth) / (total + spec.dice_smooth)
+        overlap = batch_sum(probabilities * labels)
+        total = batch_sum(probabilities) + batch_sum(labels)
+        return tf.reduce_mean(1.0 - (2.0 * overlap + spec.dice_smooth) / (total + spec.dice_smooth))
 
     def tversky(labels, logits):
         probabilities = tf.sigmoid(logits)
-        tp = tf.reduce_sum(probabilities * labels)
-        fp = tf.reduce_sum(probabilities * (1.0 - labels))
-        fn = tf.reduce_sum((1.0 - probabilities) * labels)
+        tp = batch_sum(probabilities * labels)
+        fp = batch_sum(probabilities * (1.0 - labels))
+        fn = batch_sum((1.0 - probabilities) * labels)
         smooth = spec.dice_smooth
-        return 1.0 - (tp + smooth) / (tp + spec.tversky_alpha * fp + spec.tversky_beta * fn + smooth)
+        return tf.reduce_mean(1.0 - (tp + smooth) / (tp + spec.tversky_alpha * fp + spec.tversky_beta * fn + smooth))
 
     def loss(labels, logits):
         labels = tf.cast(labels, tf.float32)

@@ -184,7 +184,8 @@ class TensorFlowTrainer:
 
         for index, (image, mask, probability) in enumerate(zip(images.numpy(), masks.numpy(), probabilities.numpy())):
             sample = SamplePicture(index=index, image=denormalize(image[..., 0], self._normalization),
-                                   truth=binarize_truth(mask[..., 0]), prediction=probability[..., 0] > 0.5)
+                                   truth=binarize_truth(mask.max(axis=-1)),  # every class together
+                                   prediction=probability.max(axis=-1) > 0.5)
             for kind, picture in sample_panels(sample).items():
                 tf.summary.image(f"train_samples/{index}/{kind}", picture[None])
 

@@ -40,7 +40,7 @@ def test_no_skip_no_bias_and_initial_conv_change_the_count():
     [
         ({"decoder_filters": (128, 64)}, "model.decoder_filters"),
         ({"image_shape": (250, 256, 1)}, "train_input.image_shape"),
-        ({"num_classes": 3}, "train_input.num_classes"),
+        ({"num_classes": 1}, "train_input.num_classes"),
         ({"nonlinearity": "Swish"}, "model.nonlinearity"),
         ({"initializer": "xavier"}, "model.initializer"),
         ({"convs_per_block": ("5x5_conv",)}, "model.convs_per_block"),

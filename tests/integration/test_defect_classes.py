@@ -1,0 +1,162 @@
+"""Several defect classes through the real readers and the real training and evaluation:
+Severstal's rows of four classes as four mask channels, label-image folders, their one-line
+errors, and the reference preset's network unchanged."""
+
+import json
+
+import imageio.v3 as iio
+import numpy as np
+import pytest
+
+from adapters.datasets.image_folder import open_image_folder
+from adapters.datasets.severstal import open_severstal
+from adapters.datasets.severstal_csv import read_train_csv
+from adapters.datasets.synthetic_severstal import SyntheticSeverstalSpec, generate
+from domain import rle
+from domain.data import DataSpec
+from domain.errors import DataError, DataProblems
+from tests.conftest import unet_in_process
+
+
+def severstal(root, **keys):
+    return DataSpec(dataset="SeverstalDataset", dataset_path=str(root), image_shape=[256, 1600, 1], train_batch_size=2,
+                    eval_batch_size=2, train_test_split=0.75, seed=1, include_defect_free=True, image_fit="crop",
+                    **keys)
+
+
+@pytest.fixture(scope="module")
+def synthetic_severstal(tmp_path_factory):
+    root = tmp_path_factory.mktemp("severstal_classes")
+    generate(SyntheticSeverstalSpec(images=12, seed=4), root)
+    return root
+
+
+def test_four_severstal_classes_read_as_four_channels_equal_to_their_rows(synthetic_severstal):
+    spec = severstal(synthetic_severstal, defect_classes=[1, 2, 3, 4])
+    reader = open_severstal(spec, spec)
+    rows, _ = read_train_csv(synthetic_severstal / "train.csv")
+    by_image = {}
+    for row in rows:
+        by_image.setdefault(row.image_id, {})[row.class_id] = rle.decode(row.encoded)
+    samples = reader.samples("eval")
+    masks = np.concatenate([m.numpy() for _, m in reader.evaluation_stream()])
+    assert masks.shape == (len(samples), 256, 1600, 4)
+    for sample, mask in zip(samples, masks):
+        truth = by_image.get(sample.image.name, {})
+        for channel, class_id in enumerate((1, 2, 3, 4)):
+            expected = truth.get(class_id, np.zeros((256, 1600), bool))
+            np.testing.assert_array_equal(mask[..., channel] > 0.5, expected, err_msg=f"{sample.image} {class_id}")
+    assert any(len(t) > 1 for t in by_image.values()), "the generator gave no image two classes"
+
+
+def test_severstal_classes_the_csv_never_uses_are_one_line(synthetic_severstal, tmp_path):
+    rows = (synthetic_severstal / "train.csv").read_text().splitlines()
+    kept = [rows[0]] + [row for row in rows[1:] if row.split(",")[1] != "2"]
+    root = tmp_path / "no_class_2"
+    (root / "train_images").mkdir(parents=True)
+    for image in (synthetic_severstal / "train_images").iterdir():
+        (root / "train_images" / image.name).symlink_to(image)
+    (root / "train.csv").write_text("\n".join(kept) + "\n")
+    spec = severstal(root, defect_classes=[1, 2])
+    with pytest.raises(DataError) as caught:
+        open_severstal(spec, spec).samples("train")
+    assert str(caught.value) == f"{root / 'train.csv'}: no row of class 2 (train_input.defect_classes [1, 2])"
+
+
+def label_folders(root, values=(1, 2)):
+    """images/ and masks/ of 32x32 parts: a bright square per class, its label value in the mask."""
+    (root / "images").mkdir(parents=True)
+    (root / "masks").mkdir()
+    rng = np.random.default_rng(0)
+    for index in range(12):
+        image = rng.integers(90, 110, (32, 32), dtype=np.uint8)
+        mask = np.zeros((32, 32), np.uint8)
+        if index % 3:
+            value = values[index % len(values)]
+            top, left = rng.integers(2, 20, 2)
+            image[top:top + 8, left:left + 8] = 40 + 60 * value
+            mask[top:top + 8, left:left + 8] = value
+        iio.imwrite(root / "images" / f"part{index:02d}.png", image)
+        iio.imwrite(root / "masks" / f"part{index:02d}.png", mask)
+    return root
+
+
+def folder_spec(root, **keys):
+    return DataSpec(dataset="ImageFolderDataset", dataset_path=str(root), image_shape=[32, 32, 1], train_batch_size=4,
+                    eval_batch_size=4, train_test_split=0.5, seed=2, defect_class_names=["crack", "blowhole"], **keys)
+
+
+def test_label_masks_become_one_channel_per_named_class(tmp_path):
+    root = label_folders(tmp_path / "parts")
+    spec = folder_spec(root)
+    reader = open_image_folder(spec, spec)
+    samples = reader.samples("eval")
+    masks = np.concatenate([m.numpy() for _, m in reader.evaluation_stream()])
+    assert masks.shape == (len(samples), 32, 32, 2)
+    for sample, mask in zip(samples, masks):
+        labels = iio.imread(root / "masks" / sample.image.name)
+        for channel in (0, 1):
+            np.testing.assert_array_equal(mask[..., channel] > 0.5, labels == channel + 1)
+    images, train_masks = next(iter(reader.training_stream()))
+    assert tuple(images.shape) == (4, 32, 32, 1) and tuple(train_masks.shape) == (4, 32, 32, 2)
+
+
+def test_a_label_value_no_class_names_is_one_line_naming_the_file(tmp_path):
+    root = label_folders(tmp_path / "parts", values=(1, 3))
+    spec = folder_spec(root)
+    with pytest.raises(DataProblems) as caught:
+        reader = open_image_folder(spec, spec)
+        reader.samples("train"), reader.samples("eval")
+    first = str(caught.value).splitlines()[0]
+    assert "part" in first and ("mask value 3 names no class (train_input.defect_class_names has 2: values 1..2, "
+                                "0 for good)") in first
+
+
+def test_the_reference_preset_builds_the_same_seeded_network():
+    """Its initial weights with a seed, against the figures of the one-class builder before
+    several classes existed (Keras' seeded initializers are stateless, so any CPU gives them)."""
+    import keras
+
+    from adapters.tensorflow.builder import KerasUNetBuilder
+    from domain.topology import UNetSpec
+
+    keras.utils.set_random_seed(1234)
+    model = KerasUNetBuilder("float32", "channels_last").build(UNetSpec(image_shape=(256, 256, 1)))
+    weights = np.concatenate([w.ravel() for w in model.get_weights()]).astype(np.float64)
+    assert model.count_params() == 1_925_025 and model.output_shape == (None, None, None, 1)
+    assert np.abs(weights).sum() == pytest.approx(46024.3653845042, rel=1e-9)
+    assert np.square(weights).sum() == pytest.approx(1604.1483627479931, rel=1e-9)
+
+
+@pytest.mark.slow
+def test_two_classes_train_and_score_per_class_and_predict_says_what_it_takes(tmp_path):
+    import yaml
+
+    root = label_folders(tmp_path / "parts")
+    params = {
+        "train_input": {"dataset": "ImageFolderDataset", "dataset_path": str(root), "image_shape": [32, 32, 1],
+                        "train_batch_size": 4, "eval_batch_size": 4, "train_test_split": 0.5, "seed": 2,
+                        "normalize_data_method": "zero_centered", "defect_class_names": ["crack", "blowhole"]},
+        "model": {"encoder_filters": [4, 8], "decoder_filters": [4], "data_format": "channels_last",
+                  "loss": "bce_dice"},
+        "optimizer": {"learning_rate": 3.0e-3},
+        "runconfig": {"model_dir": str(tmp_path / "model"), "max_steps": 8, "save_checkpoints_steps": 8,
+                      "log_step_count_steps": 4, "tf_random_seed": 7},
+    }
+    config = tmp_path / "params.yaml"
+    config.write_text(yaml.safe_dump(params))
+    done = unet_in_process("run", "-p", str(config), "--mode", "train_and_eval")
+    assert done.returncode == 0, done.stderr
+    assert "crack" in done.stdout and "kaggle_dice" in done.stdout
+    results = json.loads((tmp_path / "model" / "eval" / "results.json").read_text())
+    assert set(results["per_class"]) == {"1", "2"}
+    assert results["per_class"]["2"]["name"] == "blowhole"
+    means = np.mean([results["per_class"][k]["defect_Dice"] for k in ("1", "2")])
+    assert results["defect_Dice"] == pytest.approx(means)
+    assert 0.0 <= results["kaggle_dice"] <= 1.0
+    refused = unet_in_process("predict", "--model_dir", str(tmp_path / "model"), "--input", str(root / "images"),
+                              "--output", str(tmp_path / "out"))
+    assert refused.returncode == 2
+    assert refused.stderr.strip().splitlines()[-1] == (
+        "unet: error: train_input: this model has 2 defect classes; train and evaluate take several, predict, calibrate, "
+        "export, the inspector and the server one so far")

@@ -1,0 +1,81 @@
+"""Several defect classes: per-class scores, their mean and kaggle_dice on literal counts, and
+the evaluation use case's per_class block with fakes."""
+
+import numpy as np
+import pytest
+
+from adapters.fakes import FakeDatasetReader, FakeEvaluator
+from application.evaluation import EvaluateUseCase
+from application.session import SessionOpener
+from domain.class_scores import kaggle_dice, mean_scores
+from domain.experiment import EvalSpec
+from domain.invocation import Invocation
+from domain.metrics import ConfusionMatrix, Scores
+from domain.topology import UNetSpec
+from domain.training import RunSpec
+from tests.unit.test_use_cases import WORLD_DATA, World
+
+
+def test_kaggle_dice_averages_every_image_class_pair_with_empty_pairs_counting_one():
+    scratch = [ConfusionMatrix(tn=60, fp=0, fn=2, tp=2), ConfusionMatrix(tn=64)]  # 4/6, then empty/empty
+    dent = [ConfusionMatrix(tn=61, fp=3), ConfusionMatrix(tn=64)]  # a false alarm (0), then empty/empty
+    assert kaggle_dice([scratch, dent]) == pytest.approx((4 / 6 + 1 + 0 + 1) / 4)
+    with pytest.raises(ValueError):
+        kaggle_dice([[], []])
+
+
+def test_the_mean_of_the_classes_takes_image_auroc_where_it_is_defined():
+    first = Scores(mIOU=0.8, DSC=0.9, MPCA=0.7, Acc=0.99, defect_IoU=0.5, defect_Dice=0.6, per_image_Dice=0.7,
+                   image_precision=1.0, image_recall=0.5, image_F1=2 / 3, image_AUROC=0.9)
+    second = Scores(mIOU=0.6, DSC=0.7, MPCA=0.5, Acc=0.97, defect_IoU=0.1, defect_Dice=0.2, per_image_Dice=0.3,
+                    image_precision=0.0, image_recall=0.0, image_F1=0.0, image_AUROC=None)
+    mean = mean_scores([first, second])
+    assert mean.defect_Dice == pytest.approx(0.4) and mean.image_F1 == pytest.approx(1 / 3)
+    assert mean.image_AUROC == pytest.approx(0.9)
+    assert mean_scores([second, second]).image_AUROC is None
+
+
+def two_class_batch():
+    """Image 0: bright (0, 0) and (1, 1), so the fake predicts both pixels for both classes;
+    scratch truth (0, 0), dent truth (1, 1) and (2, 2). Image 1: nothing bright, nothing true."""
+    images = np.zeros((2, 8, 8, 1), np.float32)
+    masks = np.zeros((2, 8, 8, 2), np.float32)
+    images[0, 0, 0, 0] = images[0, 1, 1, 0] = 1.0
+    masks[0, 0, 0, 0] = 1.0
+    masks[0, 1, 1, 1] = masks[0, 2, 2, 1] = 1.0
+    return images, masks
+
+
+def test_evaluation_scores_each_class_and_reports_their_mean_and_kaggle_dice():
+    world = World(RunSpec(model_dir="m", max_steps=1))
+    topology = UNetSpec(image_shape=(8, 8, 1), encoder_filters=(2, 4), decoder_filters=(2,), num_classes=3)
+    opener = SessionOpener(world.builder, world.checkpoints, world.best, world.engines, topology, WORLD_DATA,
+                           EvalSpec().rule, None)
+    world.checkpoints.saved[1] = 1
+    evaluate = EvaluateUseCase(opener, FakeDatasetReader([two_class_batch()]), world.checkpoints, FakeEvaluator(),
+                               world.artifacts, EvalSpec(), world.run, Invocation(),
+                               classes=((1, "scratch"), (2, "dent")))
+    result = evaluate.execute()
+    (first, scratch_name, scratch), (second, dent_name, dent) = result.per_class
+    assert (first, scratch_name, second, dent_name) == (1, "scratch", 2, "dent")
+    assert scratch.defect_Dice == pytest.approx(2 / 3)  # tp 1, fp 1 (the dent's pixel)
+    assert dent.defect_Dice == pytest.approx(0.5)  # tp 1, fp 1, fn 1
+    assert scratch.per_image_Dice == pytest.approx((2 / 3 + 1) / 2)
+    assert scratch.image_AUROC == 1.0 and dent.image_recall == 1.0
+    assert result.scores.defect_Dice == pytest.approx((2 / 3 + 0.5) / 2)  # the top level: the mean
+    assert result.kaggle_dice == pytest.approx((2 / 3 + 1 + 0.5 + 1) / 4)
+    saved = result.as_dict()
+    assert saved["defect_Dice"] == pytest.approx(result.scores.defect_Dice)
+    assert saved["per_class"]["2"]["name"] == "dent"
+    assert saved["per_class"]["2"]["defect_Dice"] == pytest.approx(0.5)
+    assert saved["kaggle_dice"] == pytest.approx(result.kaggle_dice)
+
+
+def test_one_class_keeps_its_scores_at_the_top_and_names_its_class():
+    world = World(RunSpec(model_dir="m", max_steps=1))
+    world.train.execute()
+    plain = world.evaluate_with().execute()
+    named = world.evaluate_with(classes=((3, "class 3"),)).execute()
+    assert named.scores == plain.scores
+    assert named.as_dict()["per_class"] == {"3": {"name": "class 3", **plain.scores.as_dict()}}
+    assert named.kaggle_dice == plain.scores.per_image_Dice
