@@ -11,7 +11,8 @@ from pathlib import Path
 import numpy as np
 
 from adapters import summary_tags
-from adapters.images import colour_mask, list_images, overlay, probability_picture, read_gray, triptych, write_png
+from adapters.images import (class_overlay, colour_mask, list_images, overlay, probability_picture, read_gray, triptych,
+                            write_png)
 from domain.errors import DataError
 from domain.masks import to_uint8_mask
 
@@ -94,12 +95,14 @@ class FileArtifactStore:
 
     def write_prediction(
         self, output: str, name: str, image: np.ndarray, probabilities: np.ndarray, decision: np.ndarray,
-        save_probabilities: bool = False,
+        save_probabilities: bool = False, class_ids: Sequence[int] = (),
     ) -> list[str]:
         self.check_output(output)  # the store's own guard, for callers that do not check first
         folder = Path(output)
         folder.mkdir(parents=True, exist_ok=True)
         stem = Path(name).stem
+        if class_ids:
+            return self._write_classes(folder, stem, image, probabilities, decision, class_ids, save_probabilities)
         mask_path = folder / f"{stem}_mask.png"
         overlay_path = folder / f"{stem}_overlay.png"
         write_png(mask_path, to_uint8_mask(decision))
@@ -110,6 +113,23 @@ class FileArtifactStore:
             write_png(probability_path, probability_picture(probabilities))
             written.append(str(probability_path))
         return written
+
+    @staticmethod
+    def _write_classes(folder: Path, stem: str, image: np.ndarray, probabilities: np.ndarray, decision: np.ndarray,
+                       class_ids: Sequence[int], save_probabilities: bool) -> list[str]:
+        """Several classes: `<stem>_mask_<class id>.png` each, one overlay with a colour per class."""
+        written = []
+        for channel, class_id in enumerate(class_ids):
+            path = folder / f"{stem}_mask_{class_id}.png"
+            write_png(path, to_uint8_mask(decision[..., channel]))
+            written.append(str(path))
+            if save_probabilities:
+                picture = folder / f"{stem}_probability_{class_id}.png"
+                write_png(picture, probability_picture(probabilities[..., channel]))
+                written.append(str(picture))
+        overlay_path = folder / f"{stem}_overlay.png"
+        write_png(overlay_path, class_overlay(image, decision))
+        return [*written, str(overlay_path)]
 
     def check_output(self, output: str) -> None:
         if Path(output).exists() and not Path(output).is_dir():

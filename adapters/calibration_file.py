@@ -1,4 +1,7 @@
-"""<model_dir>/calibration.json: what `unet calibrate` chose, read back by predict, export and eval."""
+"""<model_dir>/calibration.json: what `unet calibrate` chose, read back by predict, export and eval.
+
+One class: the decision's keys at the top. Several classes: `classes`, a list of the same keys
+with `class_id` and `name`, one per class in the model's channel order."""
 
 from __future__ import annotations
 
@@ -12,10 +15,43 @@ from domain.errors import DataError, UnetError
 
 FILE_NAME = "calibration.json"
 _KEYS = {"threshold", "min_area", "area_at", "chosen_on", "before", "after", "method", "candidates"}
+_CLASS_KEYS = _KEYS - {"method"} | {"class_id", "name"}
+METHOD = ("grid search maximizing pooled defect Dice over probability thresholds and smallest component areas "
+          "(8-connected); ties go to threshold 0.5 and min_area 0")
 
 
 def _scores(value: dict | None) -> CandidateScores | None:
     return None if value is None else CandidateScores(**value)
+
+
+def _checked_keys(payload: object, allowed: set[str]) -> dict:
+    if not isinstance(payload, dict):
+        raise ValueError("expected a JSON object")
+    unknown = sorted(set(payload) - allowed)
+    if unknown:
+        raise ValueError(f"unknown keys {', '.join(unknown)}")
+    return payload
+
+
+def _calibration(payload: dict, class_id: int | None = None, name: str = "") -> Calibration:
+    area_at = payload.get("area_at")
+    return Calibration(
+        threshold=float(payload["threshold"]), min_area=int(payload["min_area"]),
+        area_at=None if area_at is None else (int(area_at[0]), int(area_at[1])),
+        chosen_on=str(payload.get("chosen_on", "")),
+        before=_scores(payload.get("before")), after=_scores(payload.get("after")), class_id=class_id, name=name,
+    )
+
+
+def _payload(calibration: Calibration, table: Sequence[dict]) -> dict:
+    return {
+        "threshold": calibration.threshold, "min_area": calibration.min_area,
+        "area_at": list(calibration.area_at) if calibration.area_at else None,
+        "chosen_on": calibration.chosen_on,
+        "before": calibration.before.as_dict() if calibration.before else None,
+        "after": calibration.after.as_dict() if calibration.after else None,
+        "candidates": list(table),
+    }
 
 
 class JsonCalibrationStore:
@@ -26,38 +62,36 @@ class JsonCalibrationStore:
     def location(self) -> str:
         return str(self._path)
 
-    def load(self) -> Calibration | None:
+    def load(self, class_ids: Sequence[int] = (1,)) -> tuple[Calibration, ...] | None:
+        """One decision per class of `class_ids` (the model's channels), or None without a file."""
         if not self._path.is_file():
             return None
         try:
-            payload = json.loads(self._path.read_text(encoding="utf-8"))
-            if not isinstance(payload, dict):
-                raise ValueError("expected a JSON object")
-            unknown = sorted(set(payload) - _KEYS)
-            if unknown:
-                raise ValueError(f"unknown keys {', '.join(unknown)}")
-            area_at = payload.get("area_at")
-            return Calibration(
-                threshold=float(payload["threshold"]), min_area=int(payload["min_area"]),
-                area_at=None if area_at is None else (int(area_at[0]), int(area_at[1])),
-                chosen_on=str(payload.get("chosen_on", "")),
-                before=_scores(payload.get("before")), after=_scores(payload.get("after")),
-            )
+            payload = _checked_keys(json.loads(self._path.read_text(encoding="utf-8")), _KEYS | {"classes"})
+            if "classes" not in payload:
+                found = (_calibration(payload),)
+            else:
+                entries = [_checked_keys(entry, _CLASS_KEYS) for entry in payload["classes"]]
+                found = tuple(_calibration(entry, int(entry["class_id"]), str(entry.get("name", "")))
+                              for entry in entries)
         except (ValueError, KeyError, TypeError, IndexError, UnetError) as error:
             detail = f"missing key {error}" if isinstance(error, KeyError) else str(error).splitlines()[0]
             raise DataError(f"{self._path}: not a calibration file ({detail}); run unet calibrate again "
                             "or delete it") from None
+        several = len(found) > 1 or found[0].class_id is not None
+        if len(found) != len(class_ids) or (several and [c.class_id for c in found] != list(class_ids)):
+            held = [c.class_id for c in found] if several else "one class"
+            raise DataError(f"{self._path}: calibrates {held}, the model has the classes {list(class_ids)}; run "
+                            "unet calibrate again or delete it")
+        return found
 
-    def save(self, calibration: Calibration, table: Sequence[dict]) -> str:
+    def save(self, calibrations: Sequence[Calibration], tables: Sequence[Sequence[dict]]) -> str:
+        """One calibration (the one class) at the top, several as `classes`."""
         self._path.parent.mkdir(parents=True, exist_ok=True)
-        write_json(self._path, {
-            "threshold": calibration.threshold, "min_area": calibration.min_area,
-            "area_at": list(calibration.area_at) if calibration.area_at else None,
-            "chosen_on": calibration.chosen_on,
-            "method": "grid search maximizing pooled defect Dice over probability thresholds and smallest "
-                      "component areas (8-connected); ties go to threshold 0.5 and min_area 0",
-            "before": calibration.before.as_dict() if calibration.before else None,
-            "after": calibration.after.as_dict() if calibration.after else None,
-            "candidates": list(table),
-        })
+        if len(calibrations) == 1 and calibrations[0].class_id is None:
+            payload = {**_payload(calibrations[0], tables[0]), "method": METHOD}
+        else:
+            payload = {"method": METHOD + "; one search per class", "classes": [
+                {"class_id": c.class_id, "name": c.name, **_payload(c, table)} for c, table in zip(calibrations, tables)]}
+        write_json(self._path, payload)
         return str(self._path)

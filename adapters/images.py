@@ -14,6 +14,10 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")  # what the 
 TF_DECODABLE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif")  # what tf.io.decode_image reads
 # Mask colours by class value: background black, defect red (an RGB triple per class).
 MASK_COLOURS = np.array([[0, 0, 0], [255, 0, 0]], dtype=np.float32)
+# Several defect classes: class k (channel k - 1) in the k-th colour, cycled after eight; the
+# first is the one class's red (docs/deploy.md has the legend).
+CLASS_COLOURS = np.array([[255, 0, 0], [0, 200, 0], [0, 90, 255], [255, 210, 0], [230, 0, 230], [0, 220, 220],
+                          [255, 130, 0], [140, 70, 255]], dtype=np.float32)
 OVERLAY_IMAGE_WEIGHT = 0.6  # the reference draws 0.6 * image + 0.4 * colour
 
 
@@ -80,15 +84,37 @@ def colour_mask(mask: np.ndarray) -> np.ndarray:
     return MASK_COLOURS[np.asarray(mask, dtype=bool).astype(np.intp)]
 
 
-def _overlay_table() -> np.ndarray:
+def _overlay_table(colours: np.ndarray = MASK_COLOURS) -> np.ndarray:
     """(mask classes, 256, 3) uint8: the overlay's RGB pixel for each mask class and gray value,
     0.6 x image + 0.4 x mask colour in float32, rounded and clipped, as the reference draws."""
     gray = np.arange(256, dtype=np.float32)[None, :, None]
-    blended = OVERLAY_IMAGE_WEIGHT * gray + (1.0 - OVERLAY_IMAGE_WEIGHT) * MASK_COLOURS[:, None, :]
+    blended = OVERLAY_IMAGE_WEIGHT * gray + (1.0 - OVERLAY_IMAGE_WEIGHT) * colours[:, None, :]
     return np.clip(np.rint(blended), 0, 255).astype(np.uint8)
 
 
 OVERLAY_TABLE = _overlay_table()
+
+
+def class_colours(count: int) -> np.ndarray:
+    """(count + 1, 3): black for good, then each class's colour."""
+    return np.concatenate([MASK_COLOURS[:1], CLASS_COLOURS[np.arange(count) % len(CLASS_COLOURS)]])
+
+
+def class_overlay(gray: np.ndarray, masks: np.ndarray) -> np.ndarray:
+    """An (H, W) uint8 image and (H, W, K) masks to (H, W, 3): each defect pixel in its class's
+    colour (the first class in channel order where two overlap), as `overlay` blends."""
+    gray, masks = np.asarray(gray), np.asarray(masks, bool)
+    if gray.dtype != np.uint8 or masks.shape[:2] != gray.shape or masks.ndim != 3:
+        raise ValueError(f"class_overlay takes a uint8 gray image and (H, W, K) masks of its size, got {gray.dtype} "
+                         f"{gray.shape} and {masks.shape}")
+    table = _overlay_table(class_colours(masks.shape[-1]))
+
+    def rows_of(rows):
+        chosen = masks[rows]
+        label = np.where(chosen.any(axis=-1), chosen.argmax(axis=-1) + 1, 0)
+        return table[label, gray[rows]]
+
+    return _strip_by_strip(gray.shape + (3,), np.uint8, rows_of)
 
 
 def _strip_by_strip(shape: tuple[int, ...], dtype, make) -> np.ndarray:

@@ -21,7 +21,7 @@ from application.session import InferenceSession
 from domain.tiling import PredictGeometry, TileBlender, TilePlan
 
 Item = tuple[Hashable, np.ndarray]  # a key of the caller's, an (H, W) uint8 gray image
-Result = tuple[Hashable, np.ndarray, np.ndarray]  # key, image, (H, W) float32 probabilities
+Result = tuple[Hashable, np.ndarray, np.ndarray]  # key, image, (H, W) float32 probabilities ((H, W, K): K classes)
 
 
 class ProbabilityMaps:
@@ -67,7 +67,7 @@ class ProbabilityMaps:
 
         for key, image in items:
             plan = TilePlan.for_image(*image.shape[:2], geometry)
-            job = _TiledImage(key, image, plan, plan.blender())
+            job = _TiledImage(key, image, plan, plan.blender(len(session.class_decisions)))
             jobs.append(job)
             for index in range(len(plan.origins)):
                 queue = queues.setdefault(plan.tile_shape, [])

@@ -18,11 +18,13 @@ from domain.training import RunSpec
 
 @attrs.frozen
 class CalibrationReport:
-    calibration: Calibration
+    calibration: Calibration  # the first class's, with several
     found: CalibrationSearch
     num_images: int
     source: str  # which checkpoint, in words
     written: str
+    # Several defect classes: each class's (calibration, search), in channel order.
+    per_class: tuple[tuple[Calibration, CalibrationSearch], ...] = ()
 
 
 class CalibrateUseCase:
@@ -49,28 +51,37 @@ class CalibrateUseCase:
         thresholds = sorted({0.5, *(float(t) for t in thresholds)})
         session = self._opener.open(options, BEST_KEPT)
         engine, source, tta = session.engine, session.source, session.tta
-        tables: dict[float, list] = {threshold: [] for threshold in thresholds}
+        classes = session.classes or ((None, ""),)
+        tables: list[dict[float, list]] = [{threshold: [] for threshold in thresholds} for _ in classes]
         count = 0
         maps = self._evaluator.maps(engine, self._reader.evaluation_stream(), self._run.eval_batches(),
                                     self._evaluation.eval_ignore_classes)
         for found in maps:
-            truth = found.truth & found.counted
-            for threshold in thresholds:
-                decision = (found.probabilities > np.float32(threshold)) & found.counted
-                tables[threshold].append(self._components.table(decision, truth))
+            for channel, by_threshold in enumerate(tables):
+                pick = (lambda a: a[..., channel]) if session.classes else (lambda a: a)
+                counted = pick(found.counted)
+                truth, probabilities = pick(found.truth) & counted, pick(found.probabilities)
+                for threshold in thresholds:
+                    decision = (probabilities > np.float32(threshold)) & counted
+                    by_threshold[threshold].append(self._components.table(decision, truth))
             count += 1
             if progress:
                 progress(count)
         if not count:
             raise DataError("calibrate: the evaluation split holds no images")
-        result = search(tables, min_areas, objective)
         native = session.mode == "native"
-        calibration = Calibration(
-            threshold=result.best.threshold, min_area=result.best.min_area,
-            area_at=None if native else session.size,
-            chosen_on=f"{count} evaluation images, {source}, tta {tta}, maximizing {objective}",
-            before=result.baseline, after=result.best,
-        )
-        written = self._store.save(calibration, [candidate.as_dict() for candidate in result.candidates])
-        return CalibrationReport(calibration=calibration, found=result, num_images=count, source=source,
-                                 written=written)
+        chosen: list[tuple[Calibration, CalibrationSearch]] = []
+        for (class_id, name), by_threshold in zip(classes, tables):
+            result = search(by_threshold, min_areas, objective)
+            named = f"class {class_id}, " if class_id is not None else ""
+            chosen.append((Calibration(
+                threshold=result.best.threshold, min_area=result.best.min_area,
+                area_at=None if native else session.size,
+                chosen_on=f"{count} evaluation images, {named}{source}, tta {tta}, maximizing {objective}",
+                before=result.baseline, after=result.best, class_id=class_id, name=name,
+            ), result))
+        written = self._store.save([calibration for calibration, _ in chosen],
+                                   [[c.as_dict() for c in result.candidates] for _, result in chosen])
+        first, found = chosen[0]
+        return CalibrationReport(calibration=first, found=found, num_images=count, source=source, written=written,
+                                 per_class=tuple(chosen) if session.classes else ())

@@ -142,8 +142,7 @@ class EvaluateUseCase:
         if split not in ("eval", "test"):
             raise ValueError(f"unknown split {split!r}")
         named = "test" if split == "test" else ("validation" if self._validation else "eval")
-        session = self._opener.open(self._options, NEWEST, checkpoint or self._invocation.checkpoint_path,
-                                    several_classes=True)
+        session = self._opener.open(self._options, NEWEST, checkpoint or self._invocation.checkpoint_path)
         decision = session.decision
         rules = (self._evaluation.rule if decision.origin == "the config" else DecisionRule(threshold=decision.threshold),
                  *self._evaluation.threshold_rules())

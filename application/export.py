@@ -60,6 +60,9 @@ class ExportUseCase:
             raise ConfigError("--model: unet export exports a model_dir's checkpoint, not an export")
         tta = options.tta
         session = self._opener.open(attrs.evolve(options, tta="none"), BEST_KEPT)
+        if session.classes:
+            raise ConfigError(f"export: the model has {len(session.classes)} defect classes; exports of several "
+                              "classes are not built yet (predict, calibrate and the Inspector take them)")
         if tta == "d4":
             augmentation.check_shape(tta, *session.size)
         geometry = options.geometry or session.mode

@@ -43,12 +43,13 @@ class Decision:
         return f"threshold {self.threshold:g}{area} from {self.origin}"
 
 
-def calibrated(config_threshold: float, store: CalibrationStore | None) -> Decision:
-    """The model_dir's calibration when it has one, else the config's rule."""
-    calibration = store.load() if store is not None else None
-    if calibration is None:
-        return Decision(config_threshold)
-    return Decision(calibration.threshold, calibration.min_area, calibration.area_at, store.location)
+def calibrated(config_threshold: float, store: CalibrationStore | None,
+               class_ids: tuple[int, ...] = (1,)) -> tuple[Decision, ...]:
+    """One decision per class: the model_dir's calibration when it has one, else the config's rule."""
+    calibrations = store.load(class_ids) if store is not None else None
+    if calibrations is None:
+        return tuple(Decision(config_threshold) for _ in class_ids)
+    return tuple(Decision(c.threshold, c.min_area, c.area_at, store.location) for c in calibrations)
 
 
 def settle_decision(base: Decision, threshold: float | None, min_area: int | None) -> Decision:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 
 import attrs
 import numpy as np
@@ -26,10 +27,17 @@ class Inspection:
     mask: np.ndarray
     score: float
     _components: Components = attrs.field(repr=False, alias="components")
+    # Several defect classes: (class id, name) per channel of `probabilities` and `mask`,
+    # which are then (H, W, K); each record names its class, and they come class by class.
+    classes: tuple[tuple[int, str], ...] = ()
 
     @functools.cached_property
     def defects(self) -> tuple[DefectRecord, ...]:
-        return tuple(self._components.records(self.probabilities, self.mask))
+        if not self.classes:
+            return tuple(self._components.records(self.probabilities, self.mask))
+        return tuple(attrs.evolve(record, class_id=class_id, class_name=name)
+                     for channel, (class_id, name) in enumerate(self.classes)
+                     for record in self._components.records(self.probabilities[..., channel], self.mask[..., channel]))
 
     @property
     def defective(self) -> bool:
@@ -41,7 +49,17 @@ class Inspection:
                 "defects": [defect.as_dict() for defect in self.defects]}
 
 
-def inspected(probabilities: np.ndarray, decision: Decision, components: Components) -> Inspection:
-    mask = decision.apply(probabilities, components)
+def inspected(probabilities: np.ndarray, decisions: Decision | Sequence[Decision], components: Components,
+              classes: tuple[tuple[int, str], ...] = ()) -> Inspection:
+    """The verdict on (H, W) probabilities with one decision, or on (H, W, K) ones with a
+    decision per class (`classes` names them)."""
     score = float(probabilities.max()) if probabilities.size else 0.0
-    return Inspection(probabilities=probabilities, mask=mask, score=score, components=components)
+    if not classes:
+        decision = decisions if isinstance(decisions, Decision) else decisions[0]
+        mask = decision.apply(probabilities, components)
+    else:
+        if probabilities.ndim != 3 or probabilities.shape[-1] != len(classes) or len(decisions) != len(classes):
+            raise ValueError(f"expected (H, W, {len(classes)}) probabilities, got shape {probabilities.shape}")
+        mask = np.stack([decision.apply(probabilities[..., k], components) for k, decision in enumerate(decisions)],
+                        axis=-1)
+    return Inspection(probabilities=probabilities, mask=mask, score=score, components=components, classes=classes)

@@ -155,11 +155,13 @@ class Components(Protocol):
 
 
 class CalibrationStore(Protocol):
-    def load(self) -> Calibration | None:
-        """The model_dir's calibration, None when it has none."""
+    def load(self, class_ids: Sequence[int] = (1,)) -> tuple[Calibration, ...] | None:
+        """The model_dir's decision per class of `class_ids`, None when it has none; one that
+        calibrates other classes is a DataError."""
 
-    def save(self, calibration: Calibration, table: Sequence[dict]) -> str:
-        """Write the calibration and the scores of every candidate; return where."""
+    def save(self, calibrations: Sequence[Calibration], tables: Sequence[Sequence[dict]]) -> str:
+        """Write one calibration per class (class_id None: the one class) and the scores of
+        every candidate of each; return where."""
 
     @property
     def location(self) -> str: ...
@@ -236,9 +238,10 @@ class ArtifactStore(Protocol):
 
     def write_prediction(
         self, output: str, name: str, image: np.ndarray, probabilities: np.ndarray, decision: np.ndarray,
-        save_probabilities: bool = False,
+        save_probabilities: bool = False, class_ids: Sequence[int] = (),
     ) -> list[str]:
-        """Persist one image's mask and overlay (and probabilities); return what was written."""
+        """Persist one image's mask and overlay (and probabilities); return what was written.
+        With `class_ids` (several classes) the arrays are (H, W, K): a mask per class."""
 
     def write_submission(self, path: str, rows: Sequence[tuple[str, int, str]]) -> str:
         """Write `ImageId,ClassId,EncodedPixels` rows as a CSV file; return its path."""

@@ -24,16 +24,25 @@ PREDICTIONS_FILE = "predictions.jsonl"
 @attrs.frozen
 class Submission:
     """A Kaggle Severstal submission: one row per image for `class_id` (None: the config's
-    train_input.class_id), empty when the predicted defect area (after the removal of small
+    train_input.class_id), or one per image and class for a model of several classes (`classes`,
+    the model's), empty when the predicted defect area of that class (after the removal of small
     components) is below `min_total_area` pixels."""
 
     path: str
     class_id: int | None = None
     min_total_area: int = 0
+    classes: tuple[int, ...] = ()
 
     def row(self, name: str, decision: np.ndarray) -> tuple[str, int, str]:
         encoded = rle.encode(decision) if int(np.count_nonzero(decision)) >= max(self.min_total_area, 1) else ""
         return Path(name).name, self.class_id, encoded
+
+    def rows(self, name: str, decision: np.ndarray) -> list[tuple[str, int, str]]:
+        """The image's rows: one, or one per class of an (H, W, K) decision."""
+        if not self.classes:
+            return [self.row(name, decision)]
+        return [attrs.evolve(self, class_id=class_id, classes=()).row(name, decision[..., channel])
+                for channel, class_id in enumerate(self.classes)]
 
 
 @attrs.frozen
@@ -46,6 +55,24 @@ class PredictionReport:
     geometry: PredictGeometry | None = None
     decision: str = ""  # threshold and min_area, and where they came from
     tta: str = "none"
+
+
+def decision_keys(session) -> dict:
+    """predictions.jsonl's decision: threshold and min_area, or one of each per class."""
+    if not session.classes:
+        return {"threshold": session.decision.threshold, "min_area": session.decision.min_area}
+    return {"decisions": [{"class_id": class_id, "threshold": d.threshold, "min_area": d.min_area}
+                          for (class_id, _), d in zip(session.classes, session.class_decisions)]}
+
+
+def describe_decisions(session) -> str:
+    """The decision in words; per class when there are several."""
+    if not session.classes:
+        return session.decision.describe()
+    if len(set(session.class_decisions)) == 1:
+        return f"{session.decision.describe()}, for every class"
+    return "; ".join(f"class {class_id}: {d.describe()}" for (class_id, _), d in zip(session.classes,
+                                                                                     session.class_decisions))
 
 
 class PredictUseCase:
@@ -88,14 +115,14 @@ class PredictUseCase:
         rows: list[tuple[str, int, str]] = []
         verdicts: list[dict] = []
         done = 0
+        class_ids = tuple(class_id for class_id, _ in session.classes)
         for name, image, probabilities in self._maps.run(session, geometry, self._readable(files, failures)):
-            inspection = inspected(probabilities, session.decision, self._components)
+            inspection = inspected(probabilities, session.class_decisions, self._components, session.classes)
             written += self._artifacts.write_prediction(output, name, image, probabilities, inspection.mask,
-                                                        save_probabilities)
-            verdicts.append({"file": name, **inspection.summary(), "threshold": session.decision.threshold,
-                             "min_area": session.decision.min_area})
+                                                        save_probabilities, class_ids)
+            verdicts.append({"file": name, **inspection.summary(), **decision_keys(session)})
             if submission is not None:
-                rows.append(submission.row(name, inspection.mask))
+                rows += submission.rows(name, inspection.mask)
             del inspection, probabilities
             done += 1
             if progress:
@@ -104,10 +131,15 @@ class PredictUseCase:
         if submission is not None:
             written.append(self._artifacts.write_submission(submission.path, rows))
         return PredictionReport(step=session.step, source=session.source, images_done=done, written=tuple(written),
-                                failures=tuple(failures), geometry=geometry, decision=session.decision.describe(),
+                                failures=tuple(failures), geometry=geometry, decision=describe_decisions(session),
                                 tta=session.tta)
 
     def _with_class_id(self, submission: Submission) -> Submission:
+        if len(self._data.classes) > 1:
+            if submission.class_id is not None:
+                raise ConfigError(f"--class_id: the model has the classes {list(self._data.classes)} and writes a "
+                                  "row for each; drop --class_id")
+            return attrs.evolve(submission, classes=self._data.classes)
         if submission.class_id is not None:
             return submission
         if self._data.class_id is None:

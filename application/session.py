@@ -59,6 +59,15 @@ class InferenceSession:
     tta_built_in: bool = False
     model: Any = None  # the restored network of a checkpoint session (export, graph evaluation)
     precision: str = "float32"
+    # With several defect classes: (class id, name) per output channel and a decision for each
+    # (`decision` is then the first class's); with one class both are empty.
+    classes: tuple[tuple[int, str], ...] = ()
+    decisions: tuple[Decision, ...] = ()
+
+    @property
+    def class_decisions(self) -> tuple[Decision, ...]:
+        """A decision per output channel."""
+        return self.decisions or (self.decision,)
 
     @property
     def is_export(self) -> bool:
@@ -98,24 +107,18 @@ class SessionOpener:
         self._engine: InferenceEngine | None = None
 
     def open(self, options: InferenceOptions = InferenceOptions(), choose: str = BEST_KEPT,
-             checkpoint: str | None = None, check_input: bool = True, several_classes: bool = False
-             ) -> InferenceSession:
+             checkpoint: str | None = None, check_input: bool = True) -> InferenceSession:
         """`checkpoint` over `options.checkpoint` over the command's choice; `check_input`: the
-        images come through this configuration, so an export must take them as it does;
-        `several_classes`: the caller handles a model of several defect classes."""
-        if self._topology.defect_channels > 1 and not several_classes:
-            raise ConfigError(f"train_input: this model has {self._topology.defect_channels} defect classes; train "
-                              "and evaluate take several, predict, calibrate, export, the inspector and the "
-                              "server one so far")
+        images come through this configuration, so an export must take them as it does."""
         if options.model is not None:
             return self._export(options, check_input)
         model = self._built()
         best = self._best if choose == BEST_KEPT else None
         restored, source = restore_chosen(self._checkpoints, best, model, checkpoint or options.checkpoint)
-        decision = settle_decision(calibrated(self._rule.probability_cutoff, self._calibration),
-                                   options.threshold, options.min_area)
-        return self._session(self._tensorflow_engine(model), options, decision, restored.step, source,
-                             restored.path, model)
+        decisions = tuple(settle_decision(decision, options.threshold, options.min_area) for decision in
+                          calibrated(self._rule.probability_cutoff, self._calibration, self._data.classes))
+        return self._session(self._tensorflow_engine(model), options, decisions[0], restored.step, source,
+                             restored.path, model, decisions)
 
     def fresh(self, options: InferenceOptions = InferenceOptions()) -> InferenceSession:
         """The configured network with its initial weights (benchmarks without a trained
@@ -123,8 +126,9 @@ class SessionOpener:
         if options.model is not None:
             return self._export(options, check_input=False)
         model = self._built()
-        return self._session(self._tensorflow_engine(model), options, Decision(self._rule.probability_cutoff),
-                             0, "fresh weights (no checkpoint)", "", model)
+        decision = Decision(self._rule.probability_cutoff)
+        return self._session(self._tensorflow_engine(model), options, decision, 0, "fresh weights (no checkpoint)",
+                             "", model, (decision,) * len(self._data.classes))
 
     def _built(self) -> Any:
         if self._model is None:
@@ -139,8 +143,11 @@ class SessionOpener:
         return self._engine
 
     def _session(self, engine: InferenceEngine, options: InferenceOptions, decision: Decision, step: int,
-                 source: str, path: str, model: Any) -> InferenceSession:
+                 source: str, path: str, model: Any, decisions: tuple[Decision, ...] = ()) -> InferenceSession:
+        several = len(self._data.classes) > 1
         return InferenceSession(
+            classes=tuple(zip(self._data.classes, self._data.class_names)) if several else (),
+            decisions=decisions if several else (),
             engine=with_tta(engine, options.tta), decision=decision, size=(self._data.height, self._data.width),
             channels=self._data.channels, normalization=self._data.normalization(), stride=self._topology.stride,
             mode=mode_for_fit(self._data.image_fit), step=step, source=source, path=path, tta=options.tta,
@@ -149,6 +156,9 @@ class SessionOpener:
     def _export(self, options: InferenceOptions, check_input: bool) -> InferenceSession:
         if self._engines is None:
             raise ValueError("running an export needs the engines adapter")
+        if len(self._data.classes) > 1:
+            raise ConfigError(f"--model {options.model}: exports of several defect classes are not built yet; "
+                              "run the model_dir's checkpoint")
         folder = options.model
         engine, manifest = self._engines.from_export(options.engine, folder)
         where = f"{folder}/unet_export.json"

@@ -86,7 +86,7 @@ class EvaluatedMap:
     probabilities, the truth and which pixels count (not padding, not ignored labels)."""
 
     image: np.ndarray  # (H, W) uint8-range gray, for sample pictures
-    probabilities: np.ndarray  # (H, W) float32
+    probabilities: np.ndarray  # (H, W) float32; (H, W, K) with several defect classes, as the two below
     truth: np.ndarray  # (H, W) bool
     counted: np.ndarray  # (H, W) bool
 

@@ -66,6 +66,9 @@ class Calibration:
     chosen_on: str = ""
     before: CandidateScores | None = None
     after: CandidateScores | None = None
+    # With several defect classes: the class this decision is for (None: the one class).
+    class_id: int | None = None
+    name: str = ""
 
     def __attrs_post_init__(self) -> None:
         check_pixel_decision(self.threshold, self.min_area, "in the calibration")

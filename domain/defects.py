@@ -32,10 +32,15 @@ class DefectRecord:
     centroid: tuple[float, float]  # (y, x), the mean of the component's pixel coordinates
     max_probability: float
     mean_probability: float
+    # With several defect classes: the class whose mask holds the component, and its name.
+    class_id: int | None = None
+    class_name: str | None = None
 
     def as_dict(self) -> dict:
-        """Plain Python types, ready for json.dumps."""
+        """Plain Python types, ready for json.dumps (the class keys only with several classes)."""
+        named = {} if self.class_id is None else {"class_id": int(self.class_id), "class_name": self.class_name}
         return {
+            **named,
             "bbox": [int(v) for v in self.bbox],
             "area": int(self.area),
             "centroid": [round(float(v), 6) for v in self.centroid],

@@ -68,3 +68,10 @@ def to_uint8_mask(decision: np.ndarray) -> np.ndarray:
     mask = np.asarray(decision, dtype=bool).astype(np.uint8)  # 1 byte a pixel, no wider temporary
     mask *= 255
     return mask
+
+
+def class_maps(outputs: np.ndarray) -> np.ndarray:
+    """An engine's (N, H, W, K) probabilities as callers take them: (N, H, W) for one defect
+    class, as always; (N, H, W, K) for several."""
+    outputs = np.asarray(outputs)
+    return outputs[..., 0] if outputs.shape[-1] == 1 else outputs

@@ -143,8 +143,8 @@ class TilePlan:
         th, tw = self.tile_shape
         return np.outer(_ramp(th, self.overlap), _ramp(tw, self.overlap))
 
-    def blender(self) -> "TileBlender":
-        return TileBlender(self)
+    def blender(self, classes: int = 1) -> "TileBlender":
+        return TileBlender(self, classes)
 
     def stitch(self, predictions: list[np.ndarray]) -> np.ndarray:
         """Per-tile (th, tw) predictions blended into one (height, width) map."""
@@ -165,9 +165,11 @@ class TileBlender:
     which keeps a per-pixel weight sum). `result()` divides in place and hands the map over;
     the blender is spent after it."""
 
-    def __init__(self, plan: TilePlan) -> None:
+    def __init__(self, plan: TilePlan, classes: int = 1) -> None:
+        """`classes`: 1 blends (th, tw) predictions, K > 1 (th, tw, K) ones (several defect classes)."""
         self._plan = plan
-        self._total: np.ndarray | None = np.zeros((plan.height, plan.width), np.float32)
+        self._class_axis = () if classes == 1 else (classes,)
+        self._total: np.ndarray | None = np.zeros((plan.height, plan.width, *self._class_axis), np.float32)
         self._arrived = np.zeros(len(plan.origins), bool)
         th, tw = plan.tile_shape
         self._weights = plan.weights()
@@ -187,32 +189,32 @@ class TileBlender:
         """Blend in the (th, tw) prediction of the tile at origins[index]."""
         total = self._unspent()
         prediction = np.asarray(prediction)
-        if prediction.shape != self._plan.tile_shape:
-            raise ValueError(f"tile {index}: expected a prediction of shape {self._plan.tile_shape}, "
-                             f"got {prediction.shape}")
+        expected = (*self._plan.tile_shape, *self._class_axis)
+        if prediction.shape != expected:
+            raise ValueError(f"tile {index}: expected a prediction of shape {expected}, got {prediction.shape}")
         if self._arrived[index]:
             raise ValueError(f"tile {index} was blended in already")
         top, left = self._plan.origins[index]
         height = max(0, min(self._plan.tile_shape[0], self._plan.height - top))
         width = max(0, min(self._plan.tile_shape[1], self._plan.width - left))
         weights = self._weights[:height, :width]
-        total[top : top + height, left : left + width] += prediction[:height, :width] * weights
+        spread = weights[..., None] if self._class_axis else weights
+        total[top : top + height, left : left + width] += prediction[:height, :width] * spread
         if self._weight_sum is not None:
             self._weight_sum[top : top + height, left : left + width] += weights
         self._arrived[index] = True
 
     def result(self) -> np.ndarray:
-        """The (height, width) float32 blended map, once every tile is in. Spends the blender."""
+        """The (height, width) float32 blended map ((height, width, K) for several classes), once every tile is in. Spends the blender."""
         total = self._unspent()
         missing = int(np.count_nonzero(~self._arrived))
         if missing:
             raise ValueError(f"{missing} of {len(self._arrived)} tile predictions were not added")
         self._total = None
-        for rows in row_strips(*total.shape):
-            if self._weight_sum is None:
-                total[rows] /= np.outer(self._row_sums[rows], self._column_sums)
-            else:
-                total[rows] /= self._weight_sum[rows]
+        for rows in row_strips(*total.shape[:2]):
+            weights = (np.outer(self._row_sums[rows], self._column_sums) if self._weight_sum is None
+                       else self._weight_sum[rows])
+            total[rows] /= weights[..., None] if self._class_axis else weights
         self._weight_sum = None
         return total
 

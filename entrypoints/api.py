@@ -106,4 +106,5 @@ class Inspector:
         with self._lock:
             maps = {key: probabilities for key, _, probabilities in
                     self._maps.run(self._session, self._geometry, enumerate(gray))}
-        return [inspected(maps[index], self._session.decision, self._components) for index in range(len(gray))]
+        return [inspected(maps[index], self._session.class_decisions, self._components, self._session.classes)
+                for index in range(len(gray))]

@@ -10,6 +10,7 @@ from adapters.fakes.roles import FakeModel
 from application.values import ExportManifest
 from domain.calibration import Calibration
 from domain.errors import DataError
+from domain.masks import class_maps
 
 
 class FakeEngine:
@@ -22,7 +23,7 @@ class FakeEngine:
 
     def probabilities(self, batch: np.ndarray) -> np.ndarray:
         self.batches.append(np.shape(batch))
-        return 1.0 / (1.0 + np.exp(-self.model.logits(np.asarray(batch))[..., 0]))
+        return class_maps(1.0 / (1.0 + np.exp(-self.model.logits(np.asarray(batch)))))
 
 
 class FakeEngines:
@@ -50,10 +51,13 @@ class FakeCalibrationStore:
         self.location = location
         self.tables: list[Sequence[dict]] = []
 
-    def load(self) -> Calibration | None:
-        return self.calibration
+    def load(self, class_ids: Sequence[int] = (1,)) -> tuple[Calibration, ...] | None:
+        if self.calibration is None:
+            return None
+        return self.calibration if isinstance(self.calibration, tuple) else (self.calibration,)
 
-    def save(self, calibration: Calibration, table: Sequence[dict]) -> str:
-        self.calibration = calibration
-        self.tables.append(table)
+    def save(self, calibrations: Sequence[Calibration], tables: Sequence[Sequence[dict]]) -> str:
+        """One calibration is kept as it is (`calibration`), several as a tuple."""
+        self.calibration = calibrations[0] if len(calibrations) == 1 else tuple(calibrations)
+        self.tables.extend(tables)
         return self.location

@@ -50,8 +50,8 @@ class FakeModel:
     def logits(self, images: np.ndarray) -> np.ndarray:
         """One channel per defect class, each the same (the masks make the classes differ)."""
         cutoff = self.cutoffs.get(self.trained_steps, self.bright)
-        logits = np.asarray(images, np.float32) - np.float32(cutoff)
-        return logits if self.spec.defect_channels == 1 else np.repeat(logits[..., :1], self.spec.defect_channels, -1)
+        logits = np.asarray(images, np.float32)[..., :1] - np.float32(cutoff)  # the first input channel
+        return logits if self.spec.defect_channels == 1 else np.repeat(logits, self.spec.defect_channels, -1)
 
 
 class FakeModelBuilder:

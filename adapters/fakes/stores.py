@@ -66,9 +66,11 @@ class InMemoryArtifactStore:
         return "memory://eval/results.json"
 
     def write_prediction(self, output: str, name: str, image: np.ndarray, probabilities: np.ndarray,
-                         decision: np.ndarray, save_probabilities: bool = False) -> list[str]:
+                         decision: np.ndarray, save_probabilities: bool = False,
+                         class_ids: Sequence[int] = ()) -> list[str]:
         self.predictions[name] = decision
-        written = [f"{output}/{name}_mask.png", f"{output}/{name}_overlay.png"]
+        masks = [f"{output}/{name}_mask_{k}.png" for k in class_ids] or [f"{output}/{name}_mask.png"]
+        written = [*masks, f"{output}/{name}_overlay.png"]
         return written + ([f"{output}/{name}_probability.png"] if save_probabilities else [])
 
     def write_submission(self, path: str, rows: Sequence[tuple[str, int, str]]) -> str:

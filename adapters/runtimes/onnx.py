@@ -11,6 +11,7 @@ import numpy as np
 
 from adapters.runtimes.extras import require
 from domain.errors import DataError, UnetError
+from domain.masks import class_maps
 
 if TYPE_CHECKING:
     from application.values import ExportManifest
@@ -76,4 +77,4 @@ class OnnxRuntimeEngine:
         self._input = self._session.get_inputs()[0].name
 
     def probabilities(self, batch: np.ndarray) -> np.ndarray:
-        return self._session.run(None, {self._input: np.ascontiguousarray(batch, np.float32)})[0][..., 0]
+        return class_maps(self._session.run(None, {self._input: np.ascontiguousarray(batch, np.float32)})[0])

@@ -10,6 +10,7 @@ import numpy as np
 
 from adapters.runtimes.extras import require
 from domain.errors import DataError
+from domain.masks import class_maps
 
 if TYPE_CHECKING:
     from application.values import ExportManifest
@@ -48,4 +49,4 @@ class OpenVinoEngine:
             raise DataError(f"{path}: not a model OpenVINO can load ({str(error).splitlines()[0][:160]})") from None
 
     def probabilities(self, batch: np.ndarray) -> np.ndarray:
-        return np.asarray(self._compiled(np.ascontiguousarray(batch, np.float32))[0])[..., 0]
+        return class_maps(np.asarray(self._compiled(np.ascontiguousarray(batch, np.float32))[0]))

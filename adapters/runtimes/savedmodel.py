@@ -9,6 +9,7 @@ import numpy as np
 
 from adapters.tensorflow.device import device_scope
 from domain.errors import DataError
+from domain.masks import class_maps
 
 if TYPE_CHECKING:
     from application.values import ExportManifest
@@ -37,4 +38,4 @@ class SavedModelEngine:
         import tensorflow as tf
 
         with device_scope(self._device):
-            return self._network(inputs=tf.constant(batch, tf.float32))["probabilities"].numpy()[..., 0]
+            return class_maps(self._network(inputs=tf.constant(batch, tf.float32))["probabilities"].numpy())

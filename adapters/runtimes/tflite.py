@@ -12,6 +12,7 @@ import numpy as np
 
 from adapters.runtimes.extras import require
 from domain.errors import DataError
+from domain.masks import class_maps
 
 if TYPE_CHECKING:
     from application.values import ExportManifest
@@ -72,4 +73,4 @@ class TFLiteEngine:
             self._batch = len(padded)
         self._interpreter.set_tensor(self._input, np.ascontiguousarray(padded))
         self._interpreter.invoke()
-        return self._interpreter.get_tensor(self._output)[:, :height, :width, 0].copy()
+        return class_maps(self._interpreter.get_tensor(self._output)[:, :height, :width].copy())

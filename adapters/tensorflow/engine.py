@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from adapters.tensorflow.device import device_scope
+from domain.masks import class_maps
 
 
 def probabilities_function(model: Any) -> Any:
@@ -30,4 +31,4 @@ class KerasEngine:
         import tensorflow as tf
 
         with device_scope(self._device):
-            return self._probabilities(tf.constant(batch, tf.float32)).numpy()[..., 0]
+            return class_maps(self._probabilities(tf.constant(batch, tf.float32)).numpy())

@@ -72,13 +72,15 @@ class TensorFlowEvaluator:
 
     def maps(self, engine: InferenceEngine, stream: Any, max_batches: int | None = None,
              ignore_labels: Sequence[int] = ()) -> Iterator[EvaluatedMap]:
-        """The engine's probabilities per image, cut to the image's own size."""
+        """The engine's probabilities per image, cut to the image's own size ((H, W, K) arrays
+        with several defect classes)."""
         for batch_index, (images, masks) in enumerate(stream):
             if max_batches is not None and batch_index >= max_batches:
                 break
-            images, masks = images.numpy(), masks.numpy()[..., 0]
+            images, masks = images.numpy(), masks.numpy()
+            masks = masks[..., 0] if masks.shape[-1] == 1 else masks
             for image, mask, probabilities in zip(images, masks, engine.probabilities(images)):
-                height, width = unpadded_size(mask)
+                height, width = unpadded_size(mask if mask.ndim == 2 else mask[..., 0])
                 mask = mask[:height, :width]
                 truth = binarize_truth(mask)
                 counted = (mask > PAD_LABEL) & ~np.isin(truth.astype(np.int32), list(ignore_labels))

@@ -20,6 +20,8 @@ class TensorFlowPredictor:
             return tf.image.resize(np.asarray(array, np.float32), shape).numpy()
 
         outputs = engine.probabilities(np.stack([resized(image, size) for image in images]))
+        if outputs.ndim == 4:  # several defect classes: (H, W, K) each
+            return [resized(output, image.shape[:2]) for output, image in zip(outputs, images)]
         return [resized(output[..., None], image.shape[:2])[..., 0] for output, image in zip(outputs, images)]
 
     def predict_tiles(self, engine: InferenceEngine, tiles: np.ndarray) -> np.ndarray:
