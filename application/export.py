@@ -8,6 +8,7 @@ import attrs
 
 from application.options import InferenceOptions
 from application.ports import DatasetReader, Exporter
+from application.prediction import describe_decisions
 from application.session import BEST_KEPT, SessionOpener
 from application.values import ExportRequest
 from domain import tta as augmentation
@@ -60,9 +61,6 @@ class ExportUseCase:
             raise ConfigError("--model: unet export exports a model_dir's checkpoint, not an export")
         tta = options.tta
         session = self._opener.open(attrs.evolve(options, tta="none"), BEST_KEPT)
-        if session.classes:
-            raise ConfigError(f"export: the model has {len(session.classes)} defect classes; exports of several "
-                              "classes are not built yet (predict, calibrate and the Inspector take them)")
         if tta == "d4":
             augmentation.check_shape(tta, *session.size)
         geometry = options.geometry or session.mode
@@ -74,7 +72,9 @@ class ExportUseCase:
             format=format, int8=int8, tta=tta, min_area=decision.min_area, area_at=decision.area_at,
             calibration_stream=self._reader.training_stream() if int8 and self._reader is not None else None,
             calibration_images=calibration_images, name=name, max_batch=max_batch,
+            classes=tuple({"class_id": class_id, "name": name_, "threshold": d.threshold, "min_area": d.min_area}
+                          for (class_id, name_), d in zip(session.classes, session.class_decisions)),
         )
         path = self._exporter.export(session.model, request)
         return ExportReport(path=path, step=session.step, threshold=decision.threshold, source=session.source,
-                            format=format, int8=int8, decision=decision.describe(), tta=tta)
+                            format=format, int8=int8, decision=describe_decisions(session), tta=tta)

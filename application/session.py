@@ -156,9 +156,6 @@ class SessionOpener:
     def _export(self, options: InferenceOptions, check_input: bool) -> InferenceSession:
         if self._engines is None:
             raise ValueError("running an export needs the engines adapter")
-        if len(self._data.classes) > 1:
-            raise ConfigError(f"--model {options.model}: exports of several defect classes are not built yet; "
-                              "run the model_dir's checkpoint")
         folder = options.model
         engine, manifest = self._engines.from_export(options.engine, folder)
         where = f"{folder}/unet_export.json"
@@ -169,14 +166,21 @@ class SessionOpener:
             if manifest.channels != self._data.channels:
                 raise ConfigError(f"{where}: the network takes {manifest.channels} channels, the config's images "
                                   f"have {self._data.channels}; pass the training's params")
+            held = tuple(c["class_id"] for c in manifest.classes) or None
+            if held is not None and held != self._data.classes or held is None and len(self._data.classes) > 1:
+                raise ConfigError(f"{where}: the export has the classes {list(held) if held else 'of one class'}, "
+                                  f"the config {list(self._data.classes)}; pass the training's params")
         if manifest.tta != "none" and options.tta != "none":
             raise ConfigError(f"--tta {options.tta}: {folder} has tta {manifest.tta} built in; drop --tta")
         if options.tta == "d4" and manifest.fixed_size:
             augmentation.check_shape(options.tta, *manifest.input_size)
         decision = settle_decision(Decision(manifest.threshold, manifest.min_area, manifest.area_at, where),
                                    options.threshold, options.min_area)
+        decisions = tuple(settle_decision(Decision(c["threshold"], c["min_area"], manifest.area_at, where),
+                                          options.threshold, options.min_area) for c in manifest.classes)
         tta = manifest.tta if manifest.tta != "none" else options.tta
         return InferenceSession(
+            classes=tuple((c["class_id"], c["name"]) for c in manifest.classes), decisions=decisions,
             engine=with_tta(engine, options.tta), decision=decision, size=manifest.input_size,
             channels=manifest.channels, normalization=manifest.normalization, stride=manifest.stride,
             mode=manifest.geometry, step=manifest.step, path=folder, tta=tta, tta_built_in=manifest.tta != "none",

@@ -124,6 +124,14 @@ class ExportRequest:
     calibration_images: int = 64
     name: str = "unet"  # --format triton: the model's name in the repository
     max_batch: int = 8  # --format triton: the largest batch Triton forms
+    # Several defect classes: each class's decision ({class_id, name, threshold, min_area}),
+    # in channel order; `threshold` and `min_area` are then the first class's.
+    classes: tuple[dict, ...] = ()
+
+    @property
+    def thresholds(self) -> tuple[float, ...]:
+        """One threshold per output channel."""
+        return tuple(c["threshold"] for c in self.classes) or (self.threshold,)
 
     @property
     def geometry(self) -> str:
@@ -152,6 +160,8 @@ class ExportManifest:
     producer: str = ""
     input_dtype: str = "float32"  # "uint8": the model normalizes in its graph (a Triton repository's)
     min_area_by: str = "unet-defects"  # "client": the graph has no connected components; apply min_area yourself
+    # Several defect classes: {class_id, name, threshold, min_area} per output channel; empty: one class.
+    classes: tuple[dict, ...] = attrs.field(default=(), converter=tuple)
 
 
 @attrs.frozen

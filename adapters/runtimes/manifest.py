@@ -15,6 +15,7 @@ from domain.errors import DataError
 MANIFEST = "unet_export.json"
 VERSION = 2
 _FIELDS = {field.name for field in attrs.fields(ExportManifest)}
+CLASS_KEYS = {"class_id", "name", "threshold", "min_area"}  # each entry of `classes` (several defect classes)
 _REQUIRED = {field.name for field in attrs.fields(ExportManifest) if field.default is attrs.NOTHING}
 
 
@@ -52,6 +53,9 @@ def read_manifest(directory: str | Path) -> ExportManifest:
                         "export --format onnx to run it here")
     if payload["format"] not in EXPORT_FORMATS:
         raise DataError(f"{path}: unknown format {payload['format']!r}; expected one of: {', '.join(EXPORT_FORMATS)}")
+    for index, entry in enumerate(payload.get("classes") or ()):
+        if not isinstance(entry, dict) or set(entry) != CLASS_KEYS:
+            raise DataError(f"{path}: classes[{index}] must hold {', '.join(sorted(CLASS_KEYS))}")
     try:
         return ExportManifest(**payload)
     except (TypeError, ValueError) as error:

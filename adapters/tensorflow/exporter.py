@@ -14,7 +14,7 @@ import numpy as np
 from adapters.runtimes.catalog import REPOSITORY_FORMATS, writer_of
 from adapters.runtimes.manifest import VERSION, write_manifest
 from application.values import ExportManifest, ExportRequest
-from domain.errors import UnetError
+from domain.errors import ConfigError, UnetError
 
 
 def _network(model: Any, tta: str) -> Any:
@@ -59,7 +59,7 @@ def _saved_model(model: Any, request: ExportRequest, target: Path) -> None:
     import tensorflow as tf
 
     channels = int(model.input_shape[-1])
-    threshold = request.threshold
+    threshold = tf.constant(request.thresholds, tf.float32)  # one per class, on the last axis
     network = _network(model, request.tta)
     uint8_probabilities = _uint8_probabilities(model, request)
 
@@ -142,6 +142,9 @@ class TensorFlowExporter:
         import tensorflow as tf
 
         if request.format in REPOSITORY_FORMATS:
+            if request.classes:
+                raise ConfigError(f"--format {request.format}: a repository of several defect classes is not built "
+                                  "yet; export onnx, openvino, tflite or savedmodel")
             return self._repository(model, request)
         target = Path(request.output)
         writer = writer_of(request.format)
@@ -188,7 +191,7 @@ class TensorFlowExporter:
             normalization=request.normalization, threshold=request.threshold, min_area=request.min_area,
             area_at=request.area_at, tta=request.tta, geometry=request.geometry,
             stride=request.stride, precision="int8" if request.int8 else self._policy,
-            fixed_size=fixed, manifest_version=VERSION, producer=_producer(), **fields,
+            fixed_size=fixed, manifest_version=VERSION, producer=_producer(), classes=request.classes, **fields,
         ))
 
 

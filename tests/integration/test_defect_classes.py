@@ -74,7 +74,7 @@ def label_folders(root, values=(1, 2)):
         if index % 3:
             value = values[index % len(values)]
             top, left = rng.integers(2, 20, 2)
-            image[top:top + 8, left:left + 8] = 40 + 60 * value
+            image[top:top + 8, left:left + 8] = 40 + 45 * value
             mask[top:top + 8, left:left + 8] = value
         iio.imwrite(root / "images" / f"part{index:02d}.png", image)
         iio.imwrite(root / "masks" / f"part{index:02d}.png", mask)
@@ -174,11 +174,18 @@ def test_two_classes_train_and_score_per_class_and_predict_says_what_it_takes(tm
     verdict = json.loads((out / "predictions.jsonl").read_text().splitlines()[0])
     assert [d["class_id"] for d in verdict["decisions"]] == [1, 2]
     assert verdict["decisions"][1]["threshold"] == saved["classes"][1]["threshold"]
-    refused = unet_in_process("export", "--model_dir", str(tmp_path / "model"), "--output", str(tmp_path / "e"))
+    refused = unet_in_process("export", "--model_dir", str(tmp_path / "model"), "--output", str(tmp_path / "e"),
+                              "--format", "triton")
     assert refused.returncode == 2
     assert refused.stderr.strip().splitlines()[-1] == (
-        "unet: error: export: the model has 2 defect classes; exports of several classes are not built yet "
-        "(predict, calibrate and the Inspector take them)")
+        "unet: error: --format triton: a repository of several defect classes is not built yet; export onnx, "
+        "openvino, tflite or savedmodel")
+    pytest.importorskip("uvicorn")
+    refused = unet_in_process("serve", "--model_dir", str(tmp_path / "model"))
+    assert refused.returncode == 2
+    assert refused.stderr.strip().splitlines()[-1] == (
+        "unet: error: serve: the model has 2 defect classes; the server takes one class so far (the Inspector "
+        "takes several)")
 
 
 @pytest.mark.slow
@@ -198,3 +205,70 @@ def test_the_inspector_gives_a_mask_per_class_and_records_that_name_them(tmp_pat
     found = inspector.inspect(iio.imread(root / "images" / "part01.png"))
     assert found.probabilities.shape == (32, 32, 2) and found.mask.shape == (32, 32, 2)
     assert {d.class_name for d in found.defects} <= {"crack", "blowhole"} and found.defects
+
+
+FOUR_NAMES = ["crack", "blowhole", "break", "fray"]
+
+
+@pytest.fixture(scope="module")
+def four_class_model(tmp_path_factory):
+    """A tiny model of four label classes, trained a few steps (these tests compare runtimes,
+    not scores)."""
+    from entrypoints.container import build_container
+
+    root = tmp_path_factory.mktemp("four")
+    parts = label_folders(root / "parts", values=(1, 2, 3, 4))
+    params = {"train_input": {"dataset": "ImageFolderDataset", "dataset_path": str(parts), "image_shape": [32, 32, 1],
+                              "train_batch_size": 4, "eval_batch_size": 4, "train_test_split": 0.5, "seed": 2,
+                              "normalize_data_method": "zero_centered", "defect_class_names": FOUR_NAMES},
+              "model": {"encoder_filters": [4, 8], "decoder_filters": [4], "data_format": "channels_last"},
+              "runconfig": {"model_dir": str(root / "model"), "max_steps": 3, "tf_random_seed": 7}}
+    container = build_container(params)
+    container.train().execute()
+    model = container.builder().build(container.experiment().model)
+    container.checkpoints().restore(model)
+    images = np.concatenate([batch.numpy() for batch, _ in container.dataset().evaluation_stream()])
+    return root, parts, model, images
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fmt, engine", [("savedmodel", "tensorflow"), ("onnx", "onnxruntime"),
+                                         ("openvino", "openvino"), ("tflite", "tflite")])
+def test_each_export_of_four_classes_gives_tensorflows_four_channels(four_class_model, fmt, engine):
+    from adapters.runtimes.registry import EngineRegistry
+
+    root, _, model, images = four_class_model
+    exported = unet_in_process("export", "--model_dir", str(root / "model"), "--output", str(root / fmt),
+                               "--format", fmt)
+    assert exported.returncode == 0, exported.stderr
+    loaded, manifest = EngineRegistry().from_export(engine, str(root / fmt))
+    assert [(c["class_id"], c["name"]) for c in manifest.classes] == list(zip((1, 2, 3, 4), FOUR_NAMES))
+    expected = EngineRegistry().from_model(model).probabilities(images)
+    found = loaded.probabilities(images)
+    assert expected.shape == found.shape == (len(images), 32, 32, 4)
+    np.testing.assert_allclose(found, expected, atol=1e-4)
+
+
+@pytest.mark.slow
+def test_predict_with_an_export_of_four_classes_and_a_config_of_other_classes(four_class_model, tmp_path):
+    root, parts, _, _ = four_class_model
+    export = root / "onnx-predict"
+    assert unet_in_process("export", "--model_dir", str(root / "model"), "--output", str(export),
+                           "--format", "onnx").returncode == 0
+    predicted = unet_in_process("predict", "--engine", "onnxruntime", "--model", str(export), "--input",
+                                str(parts / "images" / "part01.png"), "--output", str(tmp_path / "out"))
+    assert predicted.returncode == 0, predicted.stderr
+    assert sorted(p.name for p in (tmp_path / "out").glob("part01_mask_*.png")) == [
+        f"part01_mask_{k}.png" for k in (1, 2, 3, 4)]
+    manifest = json.loads((export / "unet_export.json").read_text())
+    assert [c["class_id"] for c in manifest["classes"]] == [1, 2, 3, 4]
+    other = tmp_path / "two_classes"  # a model_dir whose params name two of the classes
+    other.mkdir()
+    (other / "params.yaml").write_text((root / "model" / "params.yaml").read_text().replace(
+        "  - break\n", "").replace("  - fray\n", ""))
+    refused = unet_in_process("predict", "--model_dir", str(other), "--engine", "onnxruntime", "--model", str(export),
+                              "--input", str(parts / "images"), "--output", str(tmp_path / "out2"))
+    assert refused.returncode == 2
+    assert refused.stderr.strip().splitlines()[-1] == (
+        f"unet: error: {export}/unet_export.json: the export has the classes [1, 2, 3, 4], the config [1, 2]; pass "
+        "the training's params")

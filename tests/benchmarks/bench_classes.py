@@ -1,0 +1,126 @@
+"""One model of four defect classes against four one-class models, on Severstal-layout data.
+
+    python tests/benchmarks/bench_classes.py                      # 160 train, 40 test images, 600 steps in all
+    python tests/benchmarks/bench_classes.py --steps 1200 --train_images 240
+
+`unet synth severstal` writes a training and a separate test set (different seeds) of
+256 x 1600 images with the four classes. Four one-class models (`class_id: k`) train for
+steps/4 each, and one four-class model (`defect_classes: [1, 2, 3, 4]`) for steps: the same
+network on the same crops, so the same total training FLOPs (the four-class output layer adds
+3 x 17 weights). Every model then inspects the whole test images through the Inspector (its
+own checkpoint, threshold 0.5, no min_area), timed; each class's pooled defect Dice is scored
+against the test set's RLE rows. It prints the CPU flags, the per-class Dice of both sides, their
+means, the total predict times and the ratios against the targets (mean Dice of the four-class
+model >= that of the one-class models; its predict time <= 0.35 x theirs); it asserts nothing.
+
+The other two targets of several classes (the classifier gate's false alarms, image labels
+without masks) need the classifier head, which is not built yet.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+CLASSES = (1, 2, 3, 4)
+
+
+def params(dataset: Path, model_dir: Path, steps: int, **classes) -> dict:
+    return {
+        "train_input": {"dataset": "SeverstalDataset", "dataset_path": str(dataset), "image_shape": [128, 128, 1],
+                        "image_fit": "crop", "include_defect_free": True, "train_test_split": 0.99,
+                        "defect_sampling": 0.5, "train_batch_size": 8, "eval_batch_size": 1,
+                        "normalize_data_method": "zero_centered", "seed": 3, **classes},
+        "model": {"encoder_filters": [8, 16, 32, 64], "decoder_filters": [32, 16, 8], "normalization": "batch",
+                  "loss": "bce_dice", "data_format": "channels_last", "mixed_precision": False},
+        "optimizer": {"optimizer_type": "adam", "learning_rate": 2.0e-3},
+        "runconfig": {"model_dir": str(model_dir), "max_steps": steps, "save_checkpoints_steps": steps,
+                      "log_step_count_steps": max(steps // 4, 1), "tf_random_seed": 5},
+    }
+
+
+def test_truth(dataset: Path) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """The test images (gray) and their (H, W, 4) masks from train.csv."""
+    from adapters.images import read_gray
+    from adapters.datasets.severstal_csv import read_train_csv
+    from domain import rle
+
+    rows, _ = read_train_csv(dataset / "train.csv")
+    images = sorted((dataset / "train_images").iterdir())
+    index = {path.name: i for i, path in enumerate(images)}
+    masks = [np.zeros((256, 1600, 4), bool) for _ in images]
+    for row in rows:
+        masks[index[row.image_id]][..., row.class_id - 1] |= rle.decode(row.encoded)
+    return [read_gray(path) for path in images], masks
+
+
+def pooled_dice(predicted: list[np.ndarray], truth: list[np.ndarray]) -> float:
+    tp = sum(int(np.count_nonzero(p & t)) for p, t in zip(predicted, truth))
+    total = sum(int(np.count_nonzero(p)) + int(np.count_nonzero(t)) for p, t in zip(predicted, truth))
+    return 2 * tp / total if total else 1.0
+
+
+def inspect_all(model_dir: Path, images: list[np.ndarray]) -> tuple[list[np.ndarray], float]:
+    from entrypoints.api import Inspector
+
+    inspector = Inspector.open(model_dir=str(model_dir), threshold=0.5, min_area=0)
+    inspector.inspect(images[0])  # tracing and the first call's set-up stay out of the timing
+    started = time.perf_counter()
+    found = inspector.inspect_many(images)
+    return [f.mask for f in found], time.perf_counter() - started
+
+
+def main() -> None:
+    from entrypoints.container import build_container
+    from adapters.datasets.synthetic_severstal import SyntheticSeverstalSpec, generate
+    from tests.benchmarks.bench_tiling_memory import cpu_flags_line
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=600, help="training steps of the four-class model")
+    parser.add_argument("--train_images", type=int, default=160)
+    parser.add_argument("--test_images", type=int, default=40)
+    args = parser.parse_args()
+    print(cpu_flags_line())
+    work = Path(tempfile.mkdtemp(prefix="bench_classes-"))
+    train, test = work / "train", work / "test"
+    generate(SyntheticSeverstalSpec(images=args.train_images, seed=11), train)
+    generate(SyntheticSeverstalSpec(images=args.test_images, seed=12), test)
+    images, truth = test_truth(test)
+    print(f"data: {args.train_images} training and {args.test_images} test images of 256x1600 in {work}")
+    each = args.steps // len(CLASSES)
+    one_class_dice, one_class_seconds, train_seconds = [], 0.0, 0.0
+    for class_id in CLASSES:
+        model_dir = work / f"class{class_id}"
+        started = time.perf_counter()
+        build_container(params(train, model_dir, each, class_id=class_id)).train().execute()
+        train_seconds += time.perf_counter() - started
+        masks, seconds = inspect_all(model_dir, images)
+        one_class_seconds += seconds
+        one_class_dice.append(pooled_dice(masks, [t[..., class_id - 1] for t in truth]))
+        print(f"one-class model {class_id}: {each} steps, defect Dice {one_class_dice[-1]:.4f}, predict {seconds:.1f}s")
+    model_dir = work / "four"
+    started = time.perf_counter()
+    build_container(params(train, model_dir, args.steps, defect_classes=list(CLASSES))).train().execute()
+    four_train = time.perf_counter() - started
+    masks, four_seconds = inspect_all(model_dir, images)
+    four_dice = [pooled_dice([m[..., k] for m in masks], [t[..., k] for t in truth]) for k in range(len(CLASSES))]
+    print(f"four-class model: {args.steps} steps, per-class defect Dice "
+          + ", ".join(f"{k} {d:.4f}" for k, d in zip(CLASSES, four_dice)) + f", predict {four_seconds:.1f}s")
+    one_mean, four_mean = float(np.mean(one_class_dice)), float(np.mean(four_dice))
+    print(f"training: four one-class models {train_seconds:.0f}s, the four-class model {four_train:.0f}s")
+    print(f"mean per-class defect Dice: four-class {four_mean:.4f}, one-class models {one_mean:.4f} "
+          f"(difference {four_mean - one_mean:+.4f}; target >= 0)")
+    print(f"predict time on {len(images)} test images: four-class {four_seconds:.2f}s, one-class models "
+          f"{one_class_seconds:.2f}s, ratio {four_seconds / one_class_seconds:.3f} (target <= 0.35)")
+
+
+if __name__ == "__main__":
+    main()
