@@ -72,6 +72,8 @@ class JsonCalibrationStore:
                 found = (_calibration(payload),)
             else:
                 entries = [_checked_keys(entry, _CLASS_KEYS) for entry in payload["classes"]]
+                if not entries:
+                    raise ValueError("classes is empty")
                 found = tuple(_calibration(entry, int(entry["class_id"]), str(entry.get("name", "")))
                               for entry in entries)
         except (ValueError, KeyError, TypeError, IndexError, UnetError) as error:
@@ -89,7 +91,9 @@ class JsonCalibrationStore:
         """One calibration (the one class) at the top, several as `classes`."""
         self._path.parent.mkdir(parents=True, exist_ok=True)
         if len(calibrations) == 1 and calibrations[0].class_id is None:
-            payload = {**_payload(calibrations[0], tables[0]), "method": METHOD}
+            one = _payload(calibrations[0], tables[0])
+            order = ("threshold", "min_area", "area_at", "chosen_on", "method", "before", "after", "candidates")
+            payload = {key: METHOD if key == "method" else one[key] for key in order}
         else:
             payload = {"method": METHOD + "; one search per class", "classes": [
                 {"class_id": c.class_id, "name": c.name, **_payload(c, table)} for c, table in zip(calibrations, tables)]}

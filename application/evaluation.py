@@ -5,19 +5,20 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import attrs
+import numpy as np
 
+from application.class_scoring import ClassScoring
 from application.inference import Decision
+from application.prediction import describe_decisions
 from application.options import InferenceOptions
 from application.ports import ArtifactStore, BestKeeper, Checkpoints, Components, DatasetReader, Evaluator
 from application.samples import SampleKeeper
 from application.session import NEWEST, InferenceSession, SessionOpener
 from application.values import BestCheckpoint, CheckpointRef, EvaluatedMap, ImageEvaluation, SamplePicture
-from domain.errors import ConfigError
 from domain.defects import SIZE_BOUNDS_TEXT, DefectCounts
 from domain.experiment import EvalSpec
 from domain.invocation import Invocation
 from domain.masks import DecisionRule
-from domain.class_scores import kaggle_dice, mean_scores
 from domain.metrics import IMAGE_SCORE, ConfusionMatrix, DefectBalance, Scores, defect_dice
 from domain.training import RunSpec
 
@@ -68,31 +69,6 @@ def collapse_warning(balance: DefectBalance) -> str:
             f"against {100 * balance.true_fraction:.3f} % in the truth): it has collapsed to background. Most likely "
             "to help: model.loss: bce_dice, train_input.image_fit: crop with train_input.defect_sampling: 0.5, "
             "and model.normalization: batch (configs/params_folder.yaml has all three)")
-
-
-class ClassScoring:
-    """Scores per defect class from each image's per-class counts (several classes)."""
-
-    def __init__(self, classes: tuple[tuple[int, str], ...], by_class: list, class_peaks: list) -> None:
-        if len(by_class[0]) != len(classes):
-            raise ValueError(f"the model gives {len(by_class[0])} classes, the config names {len(classes)}")
-        self._classes = classes
-        self._by_class = by_class  # [image][class][rule]
-        self._peaks = class_peaks  # [image][class]
-
-    def images(self, klass: int, rule: int) -> list[ConfusionMatrix]:
-        return [image[klass][rule] for image in self._by_class]
-
-    def per_class(self, rule: int) -> tuple[tuple[int, str, Scores], ...]:
-        return tuple((class_id, name, Scores.compute(sum(self.images(k, rule), ConfusionMatrix()), self.images(k, rule),
-                                                     [peaks[k] for peaks in self._peaks]))
-                     for k, (class_id, name) in enumerate(self._classes))
-
-    def mean(self, rule: int) -> Scores:
-        return mean_scores([scores for _, _, scores in self.per_class(rule)])
-
-    def kaggle_dice(self) -> float:
-        return kaggle_dice([self.images(k, 0) for k in range(len(self._classes))])
 
 
 class EvaluateUseCase:
@@ -147,10 +123,9 @@ class EvaluateUseCase:
         rules = (self._evaluation.rule if decision.origin == "the config" else DecisionRule(threshold=decision.threshold),
                  *self._evaluation.threshold_rules())
         # Ignored labels: scored in numpy, where the defect records see the same counted pixels.
-        if session.is_export or decision.min_area or session.tta != "none" or self._evaluation.eval_ignore_classes:
-            if len(self._classes) > 1:
-                raise ConfigError("several defect classes: scoring an export, TTA, min_area or eval_ignore_classes "
-                                  "is not built yet; evaluate the checkpoint without them")
+        # Several classes with decisions of their own (a calibration) too: a threshold per channel.
+        own = any(d.origin != "the config" or d.min_area for d in session.class_decisions) and bool(session.classes)
+        if own or session.is_export or decision.min_area or session.tta != "none" or self._evaluation.eval_ignore_classes:
             images = self._post_processed(rules, decision, split, session)
         else:
             images = self._evaluator.evaluate(session.model, self._reader.evaluation_stream(split), rules,
@@ -183,8 +158,8 @@ class EvaluateUseCase:
         result = EvaluationResult(
             step=session.step,
             scores=classes.mean(0) if classes else one,
-            per_class=classes.per_class(0) if classes else ((*self._classes[0], one),) if self._classes else (),
-            kaggle_dice=classes.kaggle_dice() if classes else (one.per_image_Dice if self._classes else None),
+            per_class=classes.per_class(0) if classes else (),
+            kaggle_dice=classes.kaggle_dice() if classes else None,
             num_images=len(per_image),
             per_image_dice=tuple(defect_dice(cm) for cm in per_image),
             samples=keeper.chosen(),
@@ -192,7 +167,8 @@ class EvaluateUseCase:
             checkpoint=session.path,
             balance=balance,
             warnings=(collapse_warning(balance),) if balance.collapsed else (),
-            decision=decision.describe() if decision.origin != "the config" else self._describe_rule(),
+            decision=(describe_decisions(session) if session.classes else decision.describe())
+            if decision.origin != "the config" else self._describe_rule(),
             tta=session.tta,
             split=named,
             defects=defects if self._components is not None else None,
@@ -213,7 +189,10 @@ class EvaluateUseCase:
         maps = self._evaluator.maps(session.engine, self._reader.evaluation_stream(split), self._run.eval_batches(),
                                     self._evaluation.eval_ignore_classes)
         for index, found in enumerate(maps):
-            yield self._scored(index, found, rules, decision)
+            if session.classes:
+                yield self._scored_classes(index, found, rules, session.class_decisions)
+            else:
+                yield self._scored(index, found, rules, decision)
 
     def _scored(self, index: int, found: EvaluatedMap, rules: tuple[DecisionRule, ...], decision: Decision
                 ) -> ImageEvaluation:
@@ -228,6 +207,31 @@ class EvaluateUseCase:
 
         return ImageEvaluation(counts=tuple(ConfusionMatrix.from_masks(found.truth, d, counted) for d in decisions),
                                picture=picture, peak=peak)
+
+    def _scored_classes(self, index: int, found: EvaluatedMap, rules: tuple[DecisionRule, ...],
+                        decisions: tuple[Decision, ...]) -> ImageEvaluation:
+        """Several classes: each channel under its own decision (the first rule) and under each of
+        the other rules' thresholds with its own min_area."""
+        rows, first = [], []
+        for position, rule in enumerate(rules):
+            row = []
+            for channel, decision in enumerate(decisions):
+                cutoff = decision.threshold if position == 0 else rule.probability_cutoff
+                decided = Decision(cutoff, decision.min_area, decision.area_at).apply(
+                    found.probabilities[..., channel], self._components)
+                counted = found.counted[..., channel]
+                row.append(attrs.astuple(ConfusionMatrix.from_masks(found.truth[..., channel], decided, counted)))
+                if position == 0:
+                    first.append(decided & counted)
+            rows.append(row)
+        peaks = [float(found.probabilities[..., k][found.counted[..., k]].max()) if found.counted[..., k].any() else 0.0
+                 for k in range(len(decisions))]
+
+        def picture() -> SamplePicture:
+            return SamplePicture(index=index, image=found.image, truth=(found.truth & found.counted).any(axis=-1),
+                                 prediction=np.stack(first, axis=-1).any(axis=-1))
+
+        return ImageEvaluation.from_class_counts(rows, peaks, picture)
 
     def _keep_if_best(self, restored: CheckpointRef, scores: Scores) -> BestCheckpoint | None:
         """With runconfig.keep_best, a checkpoint of this model_dir that beats the kept one is kept."""

@@ -58,7 +58,9 @@ def inspected(probabilities: np.ndarray, decisions: Decision | Sequence[Decision
         decision = decisions if isinstance(decisions, Decision) else decisions[0]
         mask = decision.apply(probabilities, components)
     else:
-        if probabilities.ndim != 3 or probabilities.shape[-1] != len(classes) or len(decisions) != len(classes):
+        if len(decisions) != len(classes):
+            raise ValueError(f"{len(decisions)} decisions for {len(classes)} classes")
+        if probabilities.ndim != 3 or probabilities.shape[-1] != len(classes):
             raise ValueError(f"expected (H, W, {len(classes)}) probabilities, got shape {probabilities.shape}")
         mask = np.stack([decision.apply(probabilities[..., k], components) for k, decision in enumerate(decisions)],
                         axis=-1)

@@ -142,6 +142,8 @@ class PredictUseCase:
             return attrs.evolve(submission, classes=self._data.classes)
         if submission.class_id is not None:
             return submission
+        if self._data.class_id is None and self._data.defect_classes:
+            return attrs.evolve(submission, class_id=self._data.defect_classes[0])
         if self._data.class_id is None:
             raise ConfigError("--class_id: required with --rle-csv (the config names no train_input.class_id)")
         return attrs.evolve(submission, class_id=self._data.class_id)

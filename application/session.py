@@ -168,8 +168,9 @@ class SessionOpener:
                                   f"have {self._data.channels}; pass the training's params")
             held = tuple(c["class_id"] for c in manifest.classes) or None
             if held is not None and held != self._data.classes or held is None and len(self._data.classes) > 1:
-                raise ConfigError(f"{where}: the export has the classes {list(held) if held else 'of one class'}, "
-                                  f"the config {list(self._data.classes)}; pass the training's params")
+                has = f"the classes {list(held)}" if held else "one class"
+                raise ConfigError(f"{where}: the export has {has}, the config the classes {list(self._data.classes)}; "
+                                  "pass the training's params")
         if manifest.tta != "none" and options.tta != "none":
             raise ConfigError(f"--tta {options.tta}: {folder} has tta {manifest.tta} built in; drop --tta")
         if options.tta == "d4" and manifest.fixed_size:

@@ -44,5 +44,7 @@ def check_classes(spec: Any) -> None:
         raise ConfigError(f"train_input.defect_classes: {spec.dataset} holds one mask per image; read the "
                           "images with SeverstalDataset for several classes")
     if spec.num_classes is not None and spec.num_classes != spec.class_total:
-        raise ConfigError(f"train_input.num_classes: must be the {spec.class_total - 1} defect classes + 1 "
-                          f"for the background ({spec.class_total}), got {spec.num_classes}")
+        count = spec.class_total - 1
+        named = f"{count} defect classes" if count > 1 else "one defect class"
+        raise ConfigError(f"train_input.num_classes: must be {spec.class_total} ({named} + 1 for the background), "
+                          f"got {spec.num_classes}")

@@ -49,6 +49,9 @@ def records_writer(experiment: ExperimentSpec):
     from adapters.datasets.tfrecords import TfRecordsWriter
 
     thresholded = layout(experiment.data.dataset).mask_threshold
+    if len(experiment.data.classes) > 1:
+        raise ConfigError("write-tfrecords: records hold one mask per image; train several defect classes "
+                          "(train_input.defect_classes, defect_class_names) from the images themselves")
     return TfRecordsWriter(float(experiment.data.mask_threshold) if thresholded else None)
 
 

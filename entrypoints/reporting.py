@@ -125,16 +125,18 @@ def print_classes(result) -> None:
 def print_calibration(report) -> None:
     print(f"calibrated {report.source} on {report.num_images} evaluation images "
           f"({len(report.found.candidates)} candidates" + (" per class" if report.per_class else "") + "):")
-    for chosen, found in report.per_class or ((report.calibration, report.found),):
-        if report.per_class:
-            print(f"class {chosen.class_id}" + (f" {chosen.name}" if chosen.name != f"class {chosen.class_id}" else "")
-                  + ":")
+    if not report.per_class:
+        _print_search(report.calibration, report.found, f"; wrote {report.written}")
+    for chosen, found in report.per_class:
+        print(f"class {chosen.class_id}" + (f" {chosen.name}" if chosen.name != f"class {chosen.class_id}" else "")
+              + ":")
         _print_search(chosen, found)
-    print(f"wrote {report.written}")
+    if report.per_class:
+        print(f"wrote {report.written}")
     print("predict, export and evaluation of this model_dir now use it; calibrate on data other than your final test")
 
 
-def _print_search(chosen, found) -> None:
+def _print_search(chosen, found, written: str = "") -> None:
     """One search's table (the 0.5 rule, the chosen, the best per threshold) and its choice."""
     columns = ("defect_Dice", "image_precision", "image_recall", "image_F1")
     print(f"  {'':<10}{'threshold':>10}{'min_area':>10}" + "".join(f"{c:>17}" for c in columns))
@@ -152,7 +154,7 @@ def _print_search(chosen, found) -> None:
     area = "pixels at each image's own scale" if chosen.area_at is None else \
         f"pixels at {chosen.area_at[0]}x{chosen.area_at[1]}, scaled to each image's size"
     print(f"chose threshold {chosen.threshold:g} and min_area {chosen.min_area} ({area}); defect Dice "
-          f"{found.baseline.defect_Dice:.4f} -> {found.best.defect_Dice:.4f}")
+          f"{found.baseline.defect_Dice:.4f} -> {found.best.defect_Dice:.4f}{written}")
     if found.best.image_recall < found.baseline.image_recall:
         print(f"note: image_recall falls from {found.baseline.image_recall:.4f} to {found.best.image_recall:.4f} (defective "
               "images left with no component); --objective image_F1 chooses for the part-level decision instead")

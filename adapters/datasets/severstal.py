@@ -75,7 +75,7 @@ def list_all(spec: DataSpec) -> list[Sample]:
             if name.lower().endswith(IMAGE_SUFFIXES):
                 samples[name] = Sample(images / name, None, _runs({}, spec))
     if not samples:
-        raise DataError(f"{root / 'train.csv'}: no images of class {spec.class_id}"
+        raise DataError(f"{root / 'train.csv'}: no images of class {', '.join(str(c) for c in classes)}"
                         + ("" if spec.include_defect_free else " (include_defect_free is off)"))
     return [samples[name] for name in sorted(samples)]
 

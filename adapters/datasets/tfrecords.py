@@ -60,8 +60,8 @@ def encode_sample(sample, mask_threshold: float | None = None) -> bytes:
     image_bytes = Path(sample.image).read_bytes() if tf_decodable(sample.image) else _png(image)
     if sample.mask is not None:
         mask = binarize_mask(read_gray(sample.mask), mask_threshold)
-    elif sample.encoded:
-        mask = rle.decode(sample.encoded, image.shape)
+    elif sample.runs[0]:
+        mask = rle.decode(sample.runs[0], image.shape)
     else:
         mask = None
     features = {

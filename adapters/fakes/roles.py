@@ -203,8 +203,10 @@ class FakeEvaluator:
             if max_batches is not None and batch_index >= max_batches:
                 break
             for image, mask, probabilities in zip(images, masks, engine.probabilities(np.asarray(images))):
-                truth = binarize_truth(mask[..., 0])
-                counted = ~np.isin(truth.astype(int), list(ignore_labels)) & (np.asarray(mask[..., 0]) >= 0)
+                mask = np.asarray(mask)
+                mask = mask[..., 0] if mask.shape[-1] == 1 else mask  # (H, W, K) with several classes
+                truth = binarize_truth(mask)
+                counted = ~np.isin(truth.astype(int), list(ignore_labels)) & (mask >= 0)
                 yield EvaluatedMap(image=np.clip(image[..., 0] * 255, 0, 255).astype(np.uint8),
                                    probabilities=probabilities, truth=truth, counted=counted)
 

@@ -21,7 +21,10 @@ _REQUIRED = {field.name for field in attrs.fields(ExportManifest) if field.defau
 
 def write_manifest(directory: str | Path, manifest: ExportManifest) -> str:
     path = Path(directory) / MANIFEST
-    write_json(path, attrs.asdict(manifest))
+    payload = attrs.asdict(manifest)
+    if not payload["classes"]:  # one class: the manifest of before, which older versions read
+        del payload["classes"]
+    write_json(path, payload)
     return str(path)
 
 

@@ -270,5 +270,5 @@ def test_predict_with_an_export_of_four_classes_and_a_config_of_other_classes(fo
                               "--input", str(parts / "images"), "--output", str(tmp_path / "out2"))
     assert refused.returncode == 2
     assert refused.stderr.strip().splitlines()[-1] == (
-        f"unet: error: {export}/unet_export.json: the export has the classes [1, 2, 3, 4], the config [1, 2]; pass "
-        "the training's params")
+        f"unet: error: {export}/unet_export.json: the export has the classes [1, 2, 3, 4], the config the classes "
+        "[1, 2]; pass the training's params")

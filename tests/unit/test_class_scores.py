@@ -13,7 +13,13 @@ from domain.invocation import Invocation
 from domain.metrics import ConfusionMatrix, Scores
 from domain.topology import UNetSpec
 from domain.training import RunSpec
+import attrs
+
+from domain.data import DataSpec
 from tests.unit.test_use_cases import WORLD_DATA, World
+
+TWO_CLASS_DATA = DataSpec(dataset="ImageFolderDataset", dataset_path="d", image_shape=(8, 8, 1),
+                          defect_class_names=("scratch", "dent"))
 
 
 def test_kaggle_dice_averages_every_image_class_pair_with_empty_pairs_counting_one():
@@ -71,11 +77,33 @@ def test_evaluation_scores_each_class_and_reports_their_mean_and_kaggle_dice():
     assert saved["kaggle_dice"] == pytest.approx(result.kaggle_dice)
 
 
-def test_one_class_keeps_its_scores_at_the_top_and_names_its_class():
+def test_one_class_keeps_todays_results_with_no_class_block():
     world = World(RunSpec(model_dir="m", max_steps=1))
     world.train.execute()
     plain = world.evaluate_with().execute()
     named = world.evaluate_with(classes=((3, "class 3"),)).execute()
-    assert named.scores == plain.scores
-    assert named.as_dict()["per_class"] == {"3": {"name": "class 3", **plain.scores.as_dict()}}
-    assert named.kaggle_dice == plain.scores.per_image_Dice
+    assert named.scores == plain.scores and named.as_dict() == plain.as_dict()
+    assert "per_class" not in named.as_dict() and named.kaggle_dice is None
+
+
+def test_calibrated_classes_are_scored_each_under_its_own_threshold():
+    """The evaluation of a calibrated model of two classes: the dent's threshold 0.7 drops its
+    predicted pixel (probability sigmoid(0.5) = 0.62), the scratch's 0.5 keeps it."""
+    from adapters.fakes import FakeCalibrationStore
+    from domain.calibration import Calibration
+
+    world = World(RunSpec(model_dir="m", max_steps=1))
+    topology = UNetSpec(image_shape=(8, 8, 1), encoder_filters=(2, 4), decoder_filters=(2,), num_classes=3)
+    store = FakeCalibrationStore((Calibration(threshold=0.5, min_area=0, class_id=1, name="scratch"),
+                                  Calibration(threshold=0.7, min_area=0, class_id=2, name="dent")))
+    opener = SessionOpener(world.builder, world.checkpoints, world.best, world.engines, topology,
+                           TWO_CLASS_DATA, EvalSpec().rule, store)
+    world.checkpoints.saved[1] = 1
+    evaluate = EvaluateUseCase(opener, FakeDatasetReader([two_class_batch()]), world.checkpoints, FakeEvaluator(),
+                               world.artifacts, EvalSpec(), world.run, Invocation(),
+                               components=world.components, classes=((1, "scratch"), (2, "dent")))
+    result = evaluate.execute()
+    (_, _, scratch), (_, _, dent) = result.per_class
+    assert scratch.defect_Dice == pytest.approx(2 / 3)
+    assert dent.defect_Dice == 0.0  # nothing predicted, two true pixels
+    assert "class 1: threshold 0.5" in result.decision and "class 2: threshold 0.7" in result.decision

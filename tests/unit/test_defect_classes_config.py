@@ -37,7 +37,7 @@ def test_label_masks_of_named_classes_for_image_folders():
      "train_input.defect_classes: names Severstal ClassIds; ImageFolderDataset takes train_input.defect_class_names"),
     ("SeverstalDataset", {"defect_classes": [1, 1]}, "train_input.defect_classes: a class is listed twice in [1, 1]"),
     ("SeverstalDataset", {"defect_classes": [1, 2, 3, 4], "num_classes": 2},
-     "train_input.num_classes: must be the 4 defect classes + 1 for the background (5), got 2"),
+     "train_input.num_classes: must be 5 (4 defect classes + 1 for the background), got 2"),
     ("SeverstalDataset", {"defect_class_names": ["a", "b"]},
      "train_input.defect_class_names: for ImageFolderDataset label masks; SeverstalDataset takes train_input.defect_classes"),
     ("ImageFolderDataset", {"defect_class_names": ["crack", "crack"]}, "train_input.defect_class_names: 'crack' is named twice"),
