@@ -5,16 +5,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import attrs
-import numpy as np
 
 from application.class_scoring import ClassScoring
-from application.inference import Decision
+from application.map_scoring import scored_map
 from application.prediction import describe_decisions
 from application.options import InferenceOptions
 from application.ports import ArtifactStore, BestKeeper, Checkpoints, Components, DatasetReader, Evaluator
 from application.samples import SampleKeeper
 from application.session import NEWEST, InferenceSession, SessionOpener
-from application.values import BestCheckpoint, CheckpointRef, EvaluatedMap, ImageEvaluation, SamplePicture
+from application.values import BestCheckpoint, CheckpointRef, ImageEvaluation, SamplePicture
 from domain.defects import SIZE_BOUNDS_TEXT, DefectCounts
 from domain.experiment import EvalSpec
 from domain.invocation import Invocation
@@ -126,7 +125,7 @@ class EvaluateUseCase:
         # Several classes with decisions of their own (a calibration) too: a threshold per channel.
         own = any(d.origin != "the config" or d.min_area for d in session.class_decisions) and bool(session.classes)
         if own or session.is_export or decision.min_area or session.tta != "none" or self._evaluation.eval_ignore_classes:
-            images = self._post_processed(rules, decision, split, session)
+            images = self._post_processed(rules, split, session)
         else:
             images = self._evaluator.evaluate(session.model, self._reader.evaluation_stream(split), rules,
                                               self._evaluation.eval_ignore_classes, self._run.eval_batches())
@@ -182,56 +181,14 @@ class EvaluateUseCase:
         rule = self._evaluation.rule
         return f"{rule.space} threshold {rule.threshold:g} from the config"
 
-    def _post_processed(self, rules: tuple[DecisionRule, ...], decision: Decision, split: str,
+    def _post_processed(self, rules: tuple[DecisionRule, ...], split: str,
                         session: InferenceSession) -> Iterator[ImageEvaluation]:
         """Each image scored in numpy: probabilities (averaged over the TTA copies), then each
         rule's threshold and the removal of small components, and its defects matched."""
         maps = self._evaluator.maps(session.engine, self._reader.evaluation_stream(split), self._run.eval_batches(),
                                     self._evaluation.eval_ignore_classes)
         for index, found in enumerate(maps):
-            if session.classes:
-                yield self._scored_classes(index, found, rules, session.class_decisions)
-            else:
-                yield self._scored(index, found, rules, decision)
-
-    def _scored(self, index: int, found: EvaluatedMap, rules: tuple[DecisionRule, ...], decision: Decision
-                ) -> ImageEvaluation:
-        decisions = [Decision(rule.probability_cutoff, decision.min_area, decision.area_at).apply(
-            found.probabilities, self._components) for rule in rules]
-        counted = found.counted
-        peak = float(found.probabilities[counted].max()) if counted.any() else 0.0
-
-        def picture() -> SamplePicture:
-            return SamplePicture(index=index, image=found.image, truth=found.truth & counted,
-                                 prediction=decisions[0] & counted)
-
-        return ImageEvaluation(counts=tuple(ConfusionMatrix.from_masks(found.truth, d, counted) for d in decisions),
-                               picture=picture, peak=peak)
-
-    def _scored_classes(self, index: int, found: EvaluatedMap, rules: tuple[DecisionRule, ...],
-                        decisions: tuple[Decision, ...]) -> ImageEvaluation:
-        """Several classes: each channel under its own decision (the first rule) and under each of
-        the other rules' thresholds with its own min_area."""
-        rows, first = [], []
-        for position, rule in enumerate(rules):
-            row = []
-            for channel, decision in enumerate(decisions):
-                cutoff = decision.threshold if position == 0 else rule.probability_cutoff
-                decided = Decision(cutoff, decision.min_area, decision.area_at).apply(
-                    found.probabilities[..., channel], self._components)
-                counted = found.counted[..., channel]
-                row.append(attrs.astuple(ConfusionMatrix.from_masks(found.truth[..., channel], decided, counted)))
-                if position == 0:
-                    first.append(decided & counted)
-            rows.append(row)
-        peaks = [float(found.probabilities[..., k][found.counted[..., k]].max()) if found.counted[..., k].any() else 0.0
-                 for k in range(len(decisions))]
-
-        def picture() -> SamplePicture:
-            return SamplePicture(index=index, image=found.image, truth=(found.truth & found.counted).any(axis=-1),
-                                 prediction=np.stack(first, axis=-1).any(axis=-1))
-
-        return ImageEvaluation.from_class_counts(rows, peaks, picture)
+            yield scored_map(index, found, rules, session.class_decisions, self._components)
 
     def _keep_if_best(self, restored: CheckpointRef, scores: Scores) -> BestCheckpoint | None:
         """With runconfig.keep_best, a checkpoint of this model_dir that beats the kept one is kept."""

@@ -47,9 +47,6 @@ def _png(array: np.ndarray) -> bytes:
 
 def encode_sample(sample, mask_threshold: float | None = None) -> bytes:
     """One tf.train.Example (serialized) of a file sample: image and 0/255 mask as PNG."""
-    if len(sample.runs) > 1:
-        raise ConfigError("write-tfrecords: records hold one mask per image; train several defect classes "
-                          "(train_input.defect_classes) from the images themselves")
     import tensorflow as tf
 
     from adapters.images import read_gray

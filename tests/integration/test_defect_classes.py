@@ -272,3 +272,20 @@ def test_predict_with_an_export_of_four_classes_and_a_config_of_other_classes(fo
     assert refused.stderr.strip().splitlines()[-1] == (
         f"unet: error: {export}/unet_export.json: the export has the classes [1, 2, 3, 4], the config the classes "
         "[1, 2]; pass the training's params")
+
+
+def test_write_tfrecords_refuses_several_classes_in_one_line(tmp_path):
+    import yaml
+
+    root = label_folders(tmp_path / "parts")
+    config = tmp_path / "params.yaml"
+    config.write_text(yaml.safe_dump({
+        "train_input": {"dataset": "ImageFolderDataset", "dataset_path": str(root), "image_shape": [32, 32, 1],
+                        "defect_class_names": ["crack", "blowhole"]},
+        "runconfig": {"model_dir": str(tmp_path / "model")}}))
+    refused = unet_in_process("write-tfrecords", "--params", str(config), "--output_directory", str(tmp_path / "r"))
+    assert refused.returncode == 2
+    assert refused.stderr.strip().splitlines()[-1] == (
+        "unet: error: write-tfrecords: records hold one mask per image; train several defect classes "
+        "(train_input.defect_classes, defect_class_names) from the images themselves")
+    assert not (tmp_path / "r").exists()
