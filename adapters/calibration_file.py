@@ -11,10 +11,12 @@ from pathlib import Path
 
 from adapters.artifacts import write_json
 from domain.calibration import Calibration, CandidateScores
+from domain.gate import Gate, ImageLevel
 from domain.errors import DataError, UnetError
 
 FILE_NAME = "calibration.json"
-_KEYS = {"threshold", "min_area", "area_at", "chosen_on", "before", "after", "method", "candidates"}
+_KEYS = {"threshold", "min_area", "area_at", "chosen_on", "before", "after", "method", "candidates", "gate"}
+_GATE_KEYS = {"threshold", "area_bar", "before", "after", "candidates"}
 _CLASS_KEYS = _KEYS - {"method"} | {"class_id", "name"}
 METHOD = ("grid search maximizing pooled defect Dice over probability thresholds and smallest component areas "
           "(8-connected); ties go to threshold 0.5 and min_area 0")
@@ -33,9 +35,20 @@ def _checked_keys(payload: object, allowed: set[str]) -> dict:
     return payload
 
 
+def _gate(payload: dict | None) -> dict:
+    """The gate's fields of a Calibration, from the file's `gate` (absent: none)."""
+    if payload is None:
+        return {}
+    payload = _checked_keys(payload, _GATE_KEYS)
+    bar = payload["area_bar"]
+    levels = {key: None if payload.get(key) is None else ImageLevel(**payload[key]) for key in ("before", "after")}
+    return {"gate": Gate(float(payload["threshold"]), None if bar is None else int(bar)),
+            "gate_before": levels["before"], "gate_after": levels["after"]}
+
+
 def _calibration(payload: dict, class_id: int | None = None, name: str = "") -> Calibration:
     area_at = payload.get("area_at")
-    return Calibration(
+    return Calibration(**_gate(payload.get("gate")),
         threshold=float(payload["threshold"]), min_area=int(payload["min_area"]),
         area_at=None if area_at is None else (int(area_at[0]), int(area_at[1])),
         chosen_on=str(payload.get("chosen_on", "")),
@@ -43,8 +56,8 @@ def _calibration(payload: dict, class_id: int | None = None, name: str = "") -> 
     )
 
 
-def _payload(calibration: Calibration, table: Sequence[dict]) -> dict:
-    return {
+def _payload(calibration: Calibration, table: Sequence[dict], gate_table: Sequence[dict] = ()) -> dict:
+    payload = {
         "threshold": calibration.threshold, "min_area": calibration.min_area,
         "area_at": list(calibration.area_at) if calibration.area_at else None,
         "chosen_on": calibration.chosen_on,
@@ -52,6 +65,12 @@ def _payload(calibration: Calibration, table: Sequence[dict]) -> dict:
         "after": calibration.after.as_dict() if calibration.after else None,
         "candidates": list(table),
     }
+    if calibration.gate is not None:  # a network with a classifier head
+        payload["gate"] = {**calibration.gate.as_dict(),
+                           "before": calibration.gate_before.as_dict() if calibration.gate_before else None,
+                           "after": calibration.gate_after.as_dict() if calibration.gate_after else None,
+                           "candidates": list(gate_table)}
+    return payload
 
 
 class JsonCalibrationStore:
@@ -87,15 +106,19 @@ class JsonCalibrationStore:
                             "unet calibrate again or delete it")
         return found
 
-    def save(self, calibrations: Sequence[Calibration], tables: Sequence[Sequence[dict]]) -> str:
-        """One calibration (the one class) at the top, several as `classes`."""
+    def save(self, calibrations: Sequence[Calibration], tables: Sequence[Sequence[dict]],
+             gate_tables: Sequence[Sequence[dict]] = ()) -> str:
+        """One calibration (the one class) at the top, several as `classes`; `gate_tables`: each
+        class's gate candidates, with a classifier head."""
         self._path.parent.mkdir(parents=True, exist_ok=True)
+        gate_tables = list(gate_tables) or [()] * len(calibrations)
         if len(calibrations) == 1 and calibrations[0].class_id is None:
-            one = _payload(calibrations[0], tables[0])
-            order = ("threshold", "min_area", "area_at", "chosen_on", "method", "before", "after", "candidates")
-            payload = {key: METHOD if key == "method" else one[key] for key in order}
+            one = _payload(calibrations[0], tables[0], gate_tables[0])
+            order = ("threshold", "min_area", "area_at", "chosen_on", "method", "before", "after", "candidates", "gate")
+            payload = {key: METHOD if key == "method" else one[key] for key in order if key in one or key == "method"}
         else:
             payload = {"method": METHOD + "; one search per class", "classes": [
-                {"class_id": c.class_id, "name": c.name, **_payload(c, table)} for c, table in zip(calibrations, tables)]}
+                {"class_id": c.class_id, "name": c.name, **_payload(c, table, gates)}
+                for c, table, gates in zip(calibrations, tables, gate_tables)]}
         write_json(self._path, payload)
         return str(self._path)

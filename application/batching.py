@@ -21,7 +21,9 @@ from application.session import InferenceSession
 from domain.tiling import PredictGeometry, TileBlender, TilePlan
 
 Item = tuple[Hashable, np.ndarray]  # a key of the caller's, an (H, W) uint8 gray image
-Result = tuple[Hashable, np.ndarray, np.ndarray]  # key, image, (H, W) float32 probabilities ((H, W, K): K classes)
+# key, image, (H, W) float32 probabilities ((H, W, K): K classes), and the classifier head's (K,)
+# image probabilities (None without a head; over tiles, the largest of each class)
+Result = tuple[Hashable, np.ndarray, np.ndarray, np.ndarray | None]
 
 
 class ProbabilityMaps:
@@ -41,10 +43,10 @@ class ProbabilityMaps:
                 pending.append(item)
             if pending and (item is None or len(pending) == self._batch_size):
                 inputs = [session.model_input(image) for _, image in pending]
-                outputs = self._predictor.predict(session.engine, inputs, session.size)
+                outputs, classified = self._predictor.predict_outputs(session.engine, inputs, session.size)
                 del inputs
-                for (key, image), probabilities in zip(pending, outputs):
-                    yield key, image, probabilities
+                for position, ((key, image), probabilities) in enumerate(zip(pending, outputs)):
+                    yield key, image, probabilities, None if classified is None else classified[position]
                 pending = []
 
     def _tiled(self, session: InferenceSession, geometry: PredictGeometry, items: Iterable[Item]) -> Iterator[Result]:
@@ -55,15 +57,18 @@ class ProbabilityMaps:
         def run(shape: tuple[int, int]) -> None:
             queue = queues.pop(shape)
             tiles = np.stack([session.model_input(job.plan.tile(job.image, index)) for job, index in queue])
-            outputs = self._predictor.predict_tiles(session.engine, tiles)
+            outputs, classified = self._predictor.tile_outputs(session.engine, tiles)
             del tiles
-            for (job, index), output in zip(queue, outputs):
+            for position, ((job, index), output) in enumerate(zip(queue, outputs)):
                 job.blender.add(index, output)
+                if classified is not None:  # a part has a defect when any of its tiles has
+                    found = classified[position]
+                    job.classified = found if job.classified is None else np.maximum(job.classified, found)
 
         def finished() -> Iterator[Result]:
             while jobs and jobs[0].blender.complete:
                 job = jobs.pop(0)
-                yield job.key, job.image, job.blender.result()
+                yield job.key, job.image, job.blender.result(), job.classified
 
         for key, image in items:
             plan = TilePlan.for_image(*image.shape[:2], geometry)
@@ -89,3 +94,4 @@ class _TiledImage:
     image: np.ndarray
     plan: TilePlan
     blender: TileBlender
+    classified: np.ndarray | None = None  # the classifier's largest probability per class over the tiles so far

@@ -12,6 +12,7 @@ from application.ports import CalibrationStore, Components, DatasetReader, Evalu
 from application.session import BEST_KEPT, SessionOpener
 from domain.calibration import DEFAULT_MIN_AREAS, DEFAULT_THRESHOLDS, Calibration, CalibrationSearch, search
 from domain.errors import DataError
+from domain.gate import GateSearch, area_bars, search_gate
 from domain.experiment import EvalSpec
 from domain.training import RunSpec
 
@@ -25,6 +26,8 @@ class CalibrationReport:
     written: str
     # Several defect classes: each class's (calibration, search), in channel order.
     per_class: tuple[tuple[Calibration, CalibrationSearch], ...] = ()
+    # With a classifier head: each class's gate search, in channel order.
+    gates: tuple[GateSearch, ...] = ()
 
 
 class CalibrateUseCase:
@@ -53,6 +56,7 @@ class CalibrateUseCase:
         engine, source, tta = session.engine, session.source, session.tta
         classes = session.classes or ((None, ""),)
         tables: list[dict[float, list]] = [{threshold: [] for threshold in thresholds} for _ in classes]
+        classified: list = []  # per image: the classifier head's (K,) probabilities, with a head
         count = 0
         maps = self._evaluator.maps(engine, self._reader.evaluation_stream(), self._run.eval_batches(),
                                     self._evaluation.eval_ignore_classes)
@@ -64,6 +68,8 @@ class CalibrateUseCase:
                 for threshold in thresholds:
                     decision = (probabilities > np.float32(threshold)) & counted
                     by_threshold[threshold].append(self._components.table(decision, truth))
+            if found.image_probabilities is not None:
+                classified.append(found.image_probabilities)
             count += 1
             if progress:
                 progress(count)
@@ -71,17 +77,27 @@ class CalibrateUseCase:
             raise DataError("calibrate: the evaluation split holds no images")
         native = session.mode == "native"
         chosen: list[tuple[Calibration, CalibrationSearch]] = []
-        for (class_id, name), by_threshold in zip(classes, tables):
+        gates: list[GateSearch] = []
+        for k, ((class_id, name), by_threshold) in enumerate(zip(classes, tables)):
             result = search(by_threshold, min_areas, objective)
             named = f"class {class_id}, " if class_id is not None else ""
-            chosen.append((Calibration(
+            calibration = Calibration(
                 threshold=result.best.threshold, min_area=result.best.min_area,
                 area_at=None if native else session.size,
                 chosen_on=f"{count} evaluation images, {named}{source}, tta {tta}, maximizing {objective}",
                 before=result.baseline, after=result.best, class_id=class_id, name=name,
-            ), result))
+            )
+            if len(classified) == count:  # a classifier head: its gate, on the chosen pixel decision
+                rows = [table.gate_row(result.best.min_area, float(image[k]))
+                        for table, image in zip(by_threshold[result.best.threshold], classified)]
+                # The gate is an image-level decision: it maximizes image F1 (then defect Dice).
+                gates.append(search_gate(rows, area_bars(result.best.min_area, min_areas), objective="image_F1"))
+                calibration = attrs.evolve(calibration, gate=gates[-1].best.gate, gate_before=gates[-1].baseline.scores,
+                                           gate_after=gates[-1].best.scores)
+            chosen.append((calibration, result))
         written = self._store.save([calibration for calibration, _ in chosen],
-                                   [[c.as_dict() for c in result.candidates] for _, result in chosen])
+                                   [[c.as_dict() for c in result.candidates] for _, result in chosen],
+                                   [[c.as_dict() for c in found.candidates] for found in gates])
         first, found = chosen[0]
         return CalibrationReport(calibration=first, found=found, num_images=count, source=source, written=written,
-                                 per_class=tuple(chosen) if session.classes else ())
+                                 per_class=tuple(chosen) if session.classes else (), gates=tuple(gates))

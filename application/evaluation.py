@@ -16,6 +16,7 @@ from application.session import NEWEST, InferenceSession, SessionOpener
 from application.values import BestCheckpoint, CheckpointRef, ImageEvaluation, SamplePicture
 from domain.defects import SIZE_BOUNDS_TEXT, DefectCounts
 from domain.experiment import EvalSpec
+from domain.gate import Gate, side_by_side
 from domain.invocation import Invocation
 from domain.masks import DecisionRule
 from domain.metrics import IMAGE_SCORE, ConfusionMatrix, DefectBalance, Scores, defect_dice
@@ -45,6 +46,8 @@ class EvaluationResult:
     # their mean) and the mean Dice over (image, class) pairs.
     per_class: tuple[tuple[int, str, Scores], ...] = ()
     kaggle_dice: float | None = None
+    # With a classifier head: domain.gate.side_by_side, of the one class, or by class id.
+    gate: dict | None = None
 
     def as_dict(self) -> dict:
         result = {**self.scores.as_dict(), "image_AUROC_score": IMAGE_SCORE, "global_step": self.step,
@@ -60,6 +63,8 @@ class EvaluationResult:
         if self.per_class:
             result["per_class"] = {str(k): {"name": name, **scores.as_dict()} for k, name, scores in self.per_class}
             result["kaggle_dice"] = self.kaggle_dice
+        if self.gate is not None:
+            result["gate"] = self.gate
         return result
 
 
@@ -124,7 +129,7 @@ class EvaluateUseCase:
         # Ignored labels: scored in numpy, where the defect records see the same counted pixels.
         # Several classes with decisions of their own (a calibration) too: a threshold per channel.
         own = any(d.origin != "the config" or d.min_area for d in session.class_decisions) and bool(session.classes)
-        if own or session.is_export or decision.min_area or session.tta != "none" or self._evaluation.eval_ignore_classes:
+        if own or session.has_classifier or session.is_export or decision.min_area or session.tta != "none" or self._evaluation.eval_ignore_classes:
             images = self._post_processed(rules, split, session)
         else:
             images = self._evaluator.evaluate(session.model, self._reader.evaluation_stream(split), rules,
@@ -133,12 +138,14 @@ class EvaluateUseCase:
         peaks: list[float] = []
         by_class: list[list[tuple[ConfusionMatrix, ...]]] = []  # per image: per class, its counts under each rule
         class_peaks: list[tuple[float, ...]] = []
+        gate_rows: list[tuple] = []  # per image: per class, with a classifier head
         defects = DefectCounts()
         keeper = SampleKeeper(self._sample_reservoir)
         for index, image in enumerate(images):
             peaks.append(image.peak)
             by_class.append(image.by_class)
             class_peaks.append(image.class_peaks)
+            gate_rows.append(image.gate_rows)
             if self._components is not None:  # defect-level counts, on the picture's cut to the image
                 picture = image.picture()
                 defects = defects + self._components.match(picture.truth, picture.prediction)
@@ -167,19 +174,31 @@ class EvaluateUseCase:
             balance=balance,
             warnings=(collapse_warning(balance),) if balance.collapsed else (),
             decision=(describe_decisions(session) if session.classes else decision.describe())
-            if decision.origin != "the config" else self._describe_rule(),
+            if decision.origin != "the config" else self._describe_rule(session),
             tta=session.tta,
             split=named,
             defects=defects if self._components is not None else None,
+            gate=self._gate_scores(session, gate_rows, class_peaks) if session.has_classifier else None,
         )
         if split == "eval":  # only the split that chooses checkpoints may keep one
             result = attrs.evolve(result, best=self._keep_if_best(CheckpointRef(session.step, session.path), result.scores))
         written = self._artifacts.write_evaluation(result)
         return attrs.evolve(result, written=tuple(written))
 
-    def _describe_rule(self) -> str:
+    def _gate_scores(self, session: InferenceSession, rows: list[tuple], peaks: list[tuple]) -> dict | None:
+        """The segmentation rule and the gate side by side, per class (by id with several)."""
+        if not rows or not all(rows):
+            return None
+        blocks = [side_by_side([image[k] for image in rows], [image[k] for image in peaks], decision.gate or Gate())
+                  for k, decision in enumerate(session.class_decisions)]
+        if not session.classes:
+            return blocks[0]
+        return {str(class_id): block for (class_id, _), block in zip(session.classes, blocks)}
+
+    def _describe_rule(self, session: InferenceSession) -> str:
         rule = self._evaluation.rule
-        return f"{rule.space} threshold {rule.threshold:g} from the config"
+        gate = f", {session.decision.gate.describe()}" if session.gated else ""
+        return f"{rule.space} threshold {rule.threshold:g}{gate} from the config"
 
     def _post_processed(self, rules: tuple[DecisionRule, ...], split: str,
                         session: InferenceSession) -> Iterator[ImageEvaluation]:

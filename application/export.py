@@ -61,6 +61,10 @@ class ExportUseCase:
             raise ConfigError("--model: unet export exports a model_dir's checkpoint, not an export")
         tta = options.tta
         session = self._opener.open(attrs.evolve(options, tta="none"), BEST_KEPT)
+        if session.gated:
+            raise ConfigError("model.decision_gate: classifier: exports carry no classifier head yet, so they could not "
+                              "apply the gate; export with --set model.decision_gate=none (the pixel decision alone), "
+                              "or predict from the model_dir")
         if tta == "d4":
             augmentation.check_shape(tta, *session.size)
         geometry = options.geometry or session.mode

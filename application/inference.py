@@ -9,6 +9,7 @@ import numpy as np
 from application.ports import CalibrationStore, Components, InferenceEngine
 from domain import tta as augmentation
 from domain.calibration import check_pixel_decision, scaled_min_area
+from domain.gate import Gate
 
 
 @attrs.frozen
@@ -21,6 +22,10 @@ class Decision:
     min_area: int = 0
     area_at: tuple[int, int] | None = None
     origin: str = "the config"
+    # With a classifier head: its gate (domain.gate; the area bar scales as min_area does), and
+    # whether it is applied (model.decision_gate: classifier) or only reported beside the rule.
+    gate: Gate | None = None
+    gated: bool = False
 
     def __attrs_post_init__(self) -> None:
         check_pixel_decision(self.threshold, self.min_area, f"from {self.origin}")
@@ -28,7 +33,7 @@ class Decision:
     def min_area_for(self, height: int, width: int) -> int:
         return scaled_min_area(self.min_area, self.area_at, height, width)
 
-    def apply(self, probabilities: np.ndarray, components: Components | None) -> np.ndarray:
+    def segmented(self, probabilities: np.ndarray, components: Components | None) -> np.ndarray:
         """The thresholded map; components are labelled only when some could be removed."""
         decision = np.asarray(probabilities) > self.threshold
         min_area = self.min_area_for(*decision.shape[:2])
@@ -38,28 +43,61 @@ class Decision:
             raise ValueError("min_area needs the components adapter")
         return components.remove_small(decision, min_area)
 
+    def gate_keeps(self, decided: np.ndarray, image_probability: float, components: Components | None) -> bool:
+        """Whether the gate lets this decided mask stand (an empty mask never flags the part)."""
+        gate = self.gate or Gate()
+        if not decided.any():
+            return False
+        if image_probability >= gate.threshold or gate.area_bar is None:
+            return image_probability >= gate.threshold
+        if components is None:
+            raise ValueError("the gate's area bar needs the components adapter")
+        largest = int(components.table(decided, np.zeros_like(decided)).areas.max())
+        return gate.keeps(image_probability, largest, scaled_min_area(gate.area_bar, self.area_at, *decided.shape[:2]))
+
+    def apply(self, probabilities: np.ndarray, components: Components | None,
+              image_probability: float | None = None) -> np.ndarray:
+        """The segmented map, emptied when the applied gate does not keep it."""
+        decided = self.segmented(probabilities, components)
+        if not self.gated or image_probability is None or self.gate_keeps(decided, image_probability, components):
+            return decided
+        return np.zeros_like(decided)
+
     def describe(self) -> str:
         area = f", min_area {self.min_area}" if self.min_area else ""
-        return f"threshold {self.threshold:g}{area} from {self.origin}"
+        gate = f", {self.gate.describe()}" if self.gated and self.gate is not None else ""
+        return f"threshold {self.threshold:g}{area}{gate} from {self.origin}"
 
 
 def calibrated(config_threshold: float, store: CalibrationStore | None,
-               class_ids: tuple[int, ...] = (1,)) -> tuple[Decision, ...]:
-    """One decision per class: the model_dir's calibration when it has one, else the config's rule."""
+               class_ids: tuple[int, ...] = (1,), gate: str | None = None) -> tuple[Decision, ...]:
+    """One decision per class: the model_dir's calibration when it has one, else the config's rule.
+    `gate`: None without a classifier head, else model.decision_gate (none: reported, classifier:
+    applied), with the calibrated gate or the default one."""
     calibrations = store.load(class_ids) if store is not None else None
+    head = {} if gate is None else {"gated": gate == "classifier"}
     if calibrations is None:
-        return tuple(Decision(config_threshold) for _ in class_ids)
-    return tuple(Decision(c.threshold, c.min_area, c.area_at, store.location) for c in calibrations)
+        return tuple(Decision(config_threshold, **head, gate=Gate() if head else None) for _ in class_ids)
+    return tuple(Decision(c.threshold, c.min_area, c.area_at, store.location, **head,
+                          gate=(c.gate or Gate()) if head else None) for c in calibrations)
 
 
 def settle_decision(base: Decision, threshold: float | None, min_area: int | None) -> Decision:
-    """The flags given over `base` (a calibration, a manifest or the config)."""
+    """The flags given over `base` (a calibration, a manifest or the config); the gate stays."""
     if threshold is None and min_area is None:
         return base
     origin = "the flags" if threshold is not None and min_area is not None else f"the flags and {base.origin}"
-    return Decision(base.threshold if threshold is None else threshold,
-                    base.min_area if min_area is None else min_area,
-                    base.area_at if min_area is None else None, origin)
+    return attrs.evolve(base, threshold=base.threshold if threshold is None else threshold,
+                        min_area=base.min_area if min_area is None else min_area,
+                        area_at=base.area_at if min_area is None else None, origin=origin)
+
+
+def engine_outputs(engine: InferenceEngine, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """The engine's pixel probabilities, and its classifier head's (N, K) image probabilities
+    (None when it has no head)."""
+    if getattr(engine, "has_classifier", False):
+        return engine.outputs(batch)
+    return engine.probabilities(batch), None
 
 
 class AveragedEngine:
@@ -70,6 +108,10 @@ class AveragedEngine:
         self._engine = engine
         self._mode = mode
         self.name = engine.name
+        self.has_classifier = getattr(engine, "has_classifier", False)
+
+    def outputs(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        return augmentation.averaged_outputs(lambda copy: engine_outputs(self._engine, copy), batch, self._mode)
 
     def probabilities(self, batch: np.ndarray) -> np.ndarray:
         return augmentation.averaged(self._engine.probabilities, batch, self._mode)

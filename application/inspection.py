@@ -30,6 +30,8 @@ class Inspection:
     # Several defect classes: (class id, name) per channel of `probabilities` and `mask`,
     # which are then (H, W, K); each record names its class, and they come class by class.
     classes: tuple[tuple[int, str], ...] = ()
+    # With a classifier head: its probability per class ((K,)), which the gate read.
+    image_probabilities: np.ndarray | None = None
 
     @functools.cached_property
     def defects(self) -> tuple[DefectRecord, ...]:
@@ -45,23 +47,32 @@ class Inspection:
 
     def summary(self) -> dict:
         """JSON-ready: the verdict without the pixel arrays."""
-        return {"defective": self.defective, "score": round(self.score, 6),
-                "defects": [defect.as_dict() for defect in self.defects]}
+        found = {"defective": self.defective, "score": round(self.score, 6),
+                 "defects": [defect.as_dict() for defect in self.defects]}
+        if self.image_probabilities is not None:
+            found["classifier"] = [round(float(p), 6) for p in self.image_probabilities]
+        return found
 
 
 def inspected(probabilities: np.ndarray, decisions: Decision | Sequence[Decision], components: Components,
-              classes: tuple[tuple[int, str], ...] = ()) -> Inspection:
+              classes: tuple[tuple[int, str], ...] = (), image_probabilities: np.ndarray | None = None) -> Inspection:
     """The verdict on (H, W) probabilities with one decision, or on (H, W, K) ones with a
-    decision per class (`classes` names them)."""
+    decision per class (`classes` names them); `image_probabilities`: the classifier head's (K,),
+    which a gated decision reads."""
     score = float(probabilities.max()) if probabilities.size else 0.0
+
+    def image(k: int) -> float | None:
+        return None if image_probabilities is None else float(image_probabilities[k])
+
     if not classes:
         decision = decisions if isinstance(decisions, Decision) else decisions[0]
-        mask = decision.apply(probabilities, components)
+        mask = decision.apply(probabilities, components, image(0))
     else:
         if len(decisions) != len(classes):
             raise ValueError(f"{len(decisions)} decisions for {len(classes)} classes")
         if probabilities.ndim != 3 or probabilities.shape[-1] != len(classes):
             raise ValueError(f"expected (H, W, {len(classes)}) probabilities, got shape {probabilities.shape}")
-        mask = np.stack([decision.apply(probabilities[..., k], components) for k, decision in enumerate(decisions)],
-                        axis=-1)
-    return Inspection(probabilities=probabilities, mask=mask, score=score, components=components, classes=classes)
+        mask = np.stack([decision.apply(probabilities[..., k], components, image(k))
+                         for k, decision in enumerate(decisions)], axis=-1)
+    return Inspection(probabilities=probabilities, mask=mask, score=score, components=components, classes=classes,
+                      image_probabilities=image_probabilities)

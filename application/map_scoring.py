@@ -11,27 +11,46 @@ import numpy as np
 from application.inference import Decision
 from application.ports import Components
 from application.values import EvaluatedMap, ImageEvaluation, SamplePicture
+from domain.gate import GateRow
 from domain.masks import DecisionRule
 from domain.metrics import ConfusionMatrix
+
+
+def gate_row(decided: np.ndarray, truth: np.ndarray, probability: float, components: Components) -> GateRow:
+    """The segmentation rule's kept mask of one image and class, as the gate's search sees it."""
+    table = components.table(decided, truth)
+    tp = int(table.hits.sum())
+    return GateRow(probability=probability, largest_area=int(table.areas.max()) if table.areas.size else 0,
+                   tp=tp, fp=int(table.areas.sum()) - tp, truth_pixels=table.truth_pixels)
 
 
 def scored_map(index: int, found: EvaluatedMap, rules: Sequence[DecisionRule], decisions: Sequence[Decision],
                components: Components | None) -> ImageEvaluation:
     """The first rule is each channel's own decision; the other rules' thresholds keep each
-    channel's min_area. One decision: (H, W) maps; several: (H, W, K), a decision per channel."""
+    channel's min_area (and gate). One decision: (H, W) maps; several: (H, W, K), a decision per
+    channel. With the classifier head's probabilities, each channel's segmentation-rule mask is
+    also kept as a GateRow, and an applied gate empties the masks it does not keep."""
     several = len(decisions) > 1
 
     def channel(array: np.ndarray, k: int) -> np.ndarray:
         return array[..., k] if several else array
 
-    rows, first = [], []
+    image_probabilities = found.image_probabilities
+    rows, first, gate_rows = [], [], []
     for position, rule in enumerate(rules):
         row = []
         for k, decision in enumerate(decisions):
             cutoff = decision.threshold if position == 0 else rule.probability_cutoff
-            decided = Decision(cutoff, decision.min_area, decision.area_at).apply(channel(found.probabilities, k),
-                                                                                   components)
             counted = channel(found.counted, k)
+            probability = None if image_probabilities is None else float(image_probabilities[k])
+            segmenting = Decision(cutoff, decision.min_area, decision.area_at)
+            decided = segmenting.segmented(channel(found.probabilities, k), components)
+            if position == 0 and probability is not None:
+                gate_rows.append(gate_row(decided & counted, channel(found.truth, k) & counted, probability,
+                                          components))
+            if probability is not None and decision.gated and not decision.gate_keeps(decided & counted, probability,
+                                                                                       components):
+                decided = np.zeros_like(decided)
             row.append(attrs.astuple(ConfusionMatrix.from_masks(channel(found.truth, k), decided, counted)))
             if position == 0:
                 first.append(decided & counted)
@@ -44,4 +63,5 @@ def scored_map(index: int, found: EvaluatedMap, rules: Sequence[DecisionRule], d
         return SamplePicture(index=index, image=found.image, truth=truth.any(axis=-1) if several else truth,
                              prediction=np.logical_or.reduce(first))
 
-    return ImageEvaluation.from_class_counts(rows, peaks, picture)
+    return attrs.evolve(ImageEvaluation.from_class_counts(rows, peaks, picture), gate_rows=tuple(gate_rows),
+                        class_peaks=tuple(peaks))

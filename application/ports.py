@@ -132,6 +132,15 @@ class InferenceEngine(Protocol):
         """Defect probabilities (N, H, W) float32 for normalized (N, H, W, C) float32 inputs."""
 
 
+class ClassifyingEngine(InferenceEngine, Protocol):
+    """An engine of a network with a classifier head (`has_classifier` True)."""
+
+    has_classifier: bool
+
+    def outputs(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """The pixel probabilities and the head's (N, K) image probabilities."""
+
+
 class Engines(Protocol):
     def from_model(self, model: Model) -> InferenceEngine:
         """The TensorFlow engine of a built (restored) model."""
@@ -159,9 +168,10 @@ class CalibrationStore(Protocol):
         """The model_dir's decision per class of `class_ids`, None when it has none; one that
         calibrates other classes is a DataError."""
 
-    def save(self, calibrations: Sequence[Calibration], tables: Sequence[Sequence[dict]]) -> str:
+    def save(self, calibrations: Sequence[Calibration], tables: Sequence[Sequence[dict]],
+             gate_tables: Sequence[Sequence[dict]] = ()) -> str:
         """Write one calibration per class (class_id None: the one class) and the scores of
-        every candidate of each; return where."""
+        every candidate of each (and of each gate candidate, with a classifier head); return where."""
 
     @property
     def location(self) -> str: ...
@@ -175,6 +185,13 @@ class Predictor(Protocol):
     def predict_tiles(self, engine: InferenceEngine, tiles: np.ndarray) -> np.ndarray:
         """Defect probabilities (N, h, w) for a batch of normalized (N, h, w, C) tiles, h and w
         multiples of the network's stride."""
+
+    def predict_outputs(self, engine: InferenceEngine, images: Sequence[np.ndarray],
+                        size: tuple[int, int]) -> tuple[list[np.ndarray], np.ndarray | None]:
+        """`predict`, and the classifier head's (N, K) image probabilities (None without one)."""
+
+    def tile_outputs(self, engine: InferenceEngine, tiles: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """`predict_tiles`, and the classifier head's (N, K) probabilities of each tile."""
 
 
 class Exporter(Protocol):

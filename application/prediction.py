@@ -60,8 +60,12 @@ class PredictionReport:
 def decision_keys(session) -> dict:
     """predictions.jsonl's decision: threshold and min_area, or one of each per class."""
     if not session.classes:
-        return {"threshold": session.decision.threshold, "min_area": session.decision.min_area}
-    return {"decisions": [{"class_id": class_id, "threshold": d.threshold, "min_area": d.min_area}
+        found = {"threshold": session.decision.threshold, "min_area": session.decision.min_area}
+        if session.gated:
+            found["gate"] = session.decision.gate.as_dict()
+        return found
+    return {"decisions": [{"class_id": class_id, "threshold": d.threshold, "min_area": d.min_area,
+                           **({"gate": d.gate.as_dict()} if d.gated else {})}
                           for (class_id, _), d in zip(session.classes, session.class_decisions)]}
 
 
@@ -116,8 +120,10 @@ class PredictUseCase:
         verdicts: list[dict] = []
         done = 0
         class_ids = tuple(class_id for class_id, _ in session.classes)
-        for name, image, probabilities in self._maps.run(session, geometry, self._readable(files, failures)):
-            inspection = inspected(probabilities, session.class_decisions, self._components, session.classes)
+        for name, image, probabilities, classified in self._maps.run(session, geometry,
+                                                                     self._readable(files, failures)):
+            inspection = inspected(probabilities, session.class_decisions, self._components, session.classes,
+                                   classified)
             written += self._artifacts.write_prediction(output, name, image, probabilities, inspection.mask,
                                                         save_probabilities, class_ids)
             verdicts.append({"file": name, **inspection.summary(), **decision_keys(session)})

@@ -70,6 +70,16 @@ class InferenceSession:
         return self.decisions or (self.decision,)
 
     @property
+    def has_classifier(self) -> bool:
+        """The engine gives the classifier head's image probabilities (engine_outputs)."""
+        return bool(getattr(self.engine, "has_classifier", False))
+
+    @property
+    def gated(self) -> bool:
+        """model.decision_gate: classifier is applied."""
+        return any(decision.gated for decision in self.class_decisions)
+
+    @property
     def is_export(self) -> bool:
         return self.model is None
 
@@ -93,7 +103,8 @@ class SessionOpener:
 
     def __init__(self, builder: ModelBuilder, checkpoints: Checkpoints, best: BestKeeper | None,
                  engines: Engines | None, topology: UNetSpec, data: DataSpec, rule: DecisionRule,
-                 calibration: CalibrationStore | None = None, precision: str = "float32") -> None:
+                 calibration: CalibrationStore | None = None, precision: str = "float32",
+                 gate: str = "none") -> None:
         self._builder = builder
         self._checkpoints = checkpoints
         self._best = best
@@ -103,6 +114,7 @@ class SessionOpener:
         self._rule = rule
         self._calibration = calibration
         self._precision = precision
+        self._gate = gate  # model.decision_gate
         self._model: Any = None
         self._engine: InferenceEngine | None = None
 
@@ -115,8 +127,9 @@ class SessionOpener:
         model = self._built()
         best = self._best if choose == BEST_KEPT else None
         restored, source = restore_chosen(self._checkpoints, best, model, checkpoint or options.checkpoint)
+        head = self._gate if self._topology.classifier_head else None
         decisions = tuple(settle_decision(decision, options.threshold, options.min_area) for decision in
-                          calibrated(self._rule.probability_cutoff, self._calibration, self._data.classes))
+                          calibrated(self._rule.probability_cutoff, self._calibration, self._data.classes, head))
         return self._session(self._tensorflow_engine(model), options, decisions[0], restored.step, source,
                              restored.path, model, decisions)
 
@@ -126,7 +139,8 @@ class SessionOpener:
         if options.model is not None:
             return self._export(options, check_input=False)
         model = self._built()
-        decision = Decision(self._rule.probability_cutoff)
+        decision = calibrated(self._rule.probability_cutoff, None, (1,),
+                              self._gate if self._topology.classifier_head else None)[0]
         return self._session(self._tensorflow_engine(model), options, decision, 0, "fresh weights (no checkpoint)",
                              "", model, (decision,) * len(self._data.classes))
 
@@ -157,6 +171,9 @@ class SessionOpener:
         if self._engines is None:
             raise ValueError("running an export needs the engines adapter")
         folder = options.model
+        if check_input and self._gate == "classifier":
+            raise ConfigError(f"--model {folder}: exports carry no classifier head yet, so not the config's "
+                              "model.decision_gate: classifier; run the model_dir's checkpoint (drop --model)")
         engine, manifest = self._engines.from_export(options.engine, folder)
         where = f"{folder}/unet_export.json"
         if check_input:

@@ -67,6 +67,8 @@ class ImageEvaluation:
     # probability (`counts` and `peak` then pool the classes).
     by_class: tuple[tuple[ConfusionMatrix, ...], ...] = ()
     class_peaks: tuple[float, ...] = ()
+    # With a classifier head: each class's segmentation-rule mask as the gate sees it (domain.gate).
+    gate_rows: tuple[Any, ...] = ()
 
     @classmethod
     def from_class_counts(cls, rows: Any, peaks: Any, picture: Callable[[], SamplePicture]) -> "ImageEvaluation":
@@ -89,6 +91,7 @@ class EvaluatedMap:
     probabilities: np.ndarray  # (H, W) float32; (H, W, K) with several defect classes, as the two below
     truth: np.ndarray  # (H, W) bool
     counted: np.ndarray  # (H, W) bool
+    image_probabilities: np.ndarray | None = None  # the classifier head's (K,), when there is one
 
 
 @attrs.frozen

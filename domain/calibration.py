@@ -17,6 +17,7 @@ import attrs
 import numpy as np
 
 from domain.errors import ConfigError
+from domain.gate import Gate, GateRow, ImageLevel
 from domain.metrics import defined_ratio
 
 DEFAULT_THRESHOLDS = tuple(round(0.05 * step, 2) for step in range(1, 20))  # 0.05 .. 0.95
@@ -39,6 +40,13 @@ class ComponentTable:
         tp = int(self.hits[kept].sum())
         fp = int(self.areas[kept].sum()) - tp
         return tp, fp, self.truth_pixels - tp, bool(kept.any())
+
+    def gate_row(self, min_area: int, probability: float) -> GateRow:
+        """The image under (this threshold, `min_area`) as the classifier gate's search sees it."""
+        kept = self.areas >= max(min_area, 1)
+        tp, fp, _, _ = self.counts(min_area)
+        return GateRow(probability=probability, largest_area=int(self.areas[kept].max()) if kept.any() else 0,
+                       tp=tp, fp=fp, truth_pixels=self.truth_pixels)
 
 
 @attrs.frozen
@@ -69,6 +77,11 @@ class Calibration:
     # With several defect classes: the class this decision is for (None: the one class).
     class_id: int | None = None
     name: str = ""
+    # With a classifier head: the gate chosen (domain.gate) and the image-level scores of the
+    # segmentation rule alone and of the gate, on the calibration images.
+    gate: "Gate | None" = None
+    gate_before: "ImageLevel | None" = None
+    gate_after: "ImageLevel | None" = None
 
     def __attrs_post_init__(self) -> None:
         check_pixel_decision(self.threshold, self.min_area, "in the calibration")

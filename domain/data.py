@@ -11,6 +11,7 @@ import numpy as np
 from domain.defect_classes import check_classes
 from domain.defect_classes import class_names as _class_names
 from domain.errors import ConfigError
+from domain.image_labels import check_image_labels
 from domain.layouts import FILE_LAYOUTS, layout
 from domain.validation import (
     class_count,
@@ -93,9 +94,15 @@ class DataSpec:
     )
     defect_class_names: tuple[str, ...] | None = attrs.field(default=None, converter=to_tuple,
                                                              validator=optional(_class_names))
+    # Parts with an image-level label only (domain.image_labels): DAGM rows flagged defective
+    # without a mask, an own-folders defective/ folder; and the share of masks kept.
+    image_labels_only: bool = attrs.field(default=False, validator=is_bool)
+    masked_fraction: float = attrs.field(default=1.0, converter=to_float,
+                                         validator=number_in(0.0, 1.0, low_open=True))
 
     def __attrs_post_init__(self) -> None:
         check_classes(self)
+        check_image_labels(self)
         if self.validation_split is not None and not layout(self.dataset).reads_files:
             raise ConfigError(f"train_input.validation_split: not supported for {self.dataset} yet; it holds images "
                               f"out of {', '.join(FILE_LAYOUTS)}")
@@ -150,11 +157,13 @@ class DataSpec:
 @attrs.frozen
 class Sample:
     """One image file and its mask: a mask file, a Severstal RLE string (a tuple of them, one
-    per class, with several classes), or neither (defect-free)."""
+    per class, with several classes), or neither (defect-free, unless `label_only`: defective
+    with no mask drawn, domain.image_labels)."""
 
     image: Path
     mask: Path | None
     encoded: str | tuple[str, ...] = ""
+    label_only: bool = False
 
     @property
     def runs(self) -> tuple[str, ...]:

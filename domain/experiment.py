@@ -53,6 +53,9 @@ class EvalSpec:
     log_image_summaries: bool = attrs.field(default=False, validator=is_bool)
     # Beyond the reference: the scores are also reported at these probability thresholds.
     eval_thresholds: tuple[float, ...] = attrs.field(default=(), converter=to_tuple, validator=_probabilities)
+    # Beyond the reference: `classifier` empties a class's mask unless the classifier head says
+    # the part has that class or the mask's largest component is large (domain.gate).
+    decision_gate: str = attrs.field(default="none", validator=one_of(("none", "classifier")))
 
     def __attrs_post_init__(self) -> None:
         try:
@@ -140,6 +143,12 @@ class ExperimentSpec:
             )
         if self.cerebras.use_cbfloat16 and not self.precision.mixed_precision:
             raise ConfigError("csconfig.use_cbfloat16: needs model.mixed_precision: True")
+        if not self.model.classifier_head:
+            if self.evaluation.decision_gate == "classifier":
+                raise ConfigError("model.decision_gate: classifier needs model.classifier_head: true")
+            if self.data.image_labels_only:
+                raise ConfigError("train_input.image_labels_only: parts without masks train only the classifier; "
+                                  "set model.classifier_head: true")
         self.xla_training()  # an explicit jit_compile: True that cannot hold fails here, in one line
 
     def xla_training(self) -> tuple[bool, str]:

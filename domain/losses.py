@@ -12,6 +12,11 @@
 With several defect classes (one sigmoid channel each), dice and tversky are computed per class
 over the batch and averaged, so a rare class weighs as much as a common one.
 
+With `model.classifier_head`, `classifier_loss_weight` x the head's sigmoid cross-entropy against
+each image's labels (a class is present when its mask has a defect pixel, or the part carries
+only a defective label) is added. Pixels of such parts (domain.image_labels.UNKNOWN_DEFECT)
+count in no pixel loss.
+
 `pos_weight` multiplies the defect pixels' cross-entropy terms (bce, bce_dice, focal).
 """
 
@@ -38,3 +43,6 @@ class LossSpec:
     focal_gamma: float = attrs.field(default=2.0, converter=to_float, validator=number_in(0.0, 100.0))
     tversky_alpha: float = attrs.field(default=0.3, converter=to_float, validator=number_in(0.0, 1.0))
     tversky_beta: float = attrs.field(default=0.7, converter=to_float, validator=number_in(0.0, 1.0))
+    # With model.classifier_head: the weight of the head's image-level cross-entropy (the mean
+    # over images and classes), added to the pixel loss.
+    classifier_loss_weight: float = attrs.field(default=1.0, converter=to_float, validator=number_in(0.0, 1e6))

@@ -122,6 +122,9 @@ class UNetSpec:
     # of the pixel scale (average pooling in, bilinear upsampling of the logits out).
     input_standardization: str = attrs.field(default="none", validator=one_of(INPUT_STANDARDIZATIONS))
     input_downscale: int = attrs.field(default=1, validator=one_of(INPUT_DOWNSCALES))
+    # Beyond the reference: an image-level head on the bottleneck (its mean and max over the
+    # pixels, then one sigmoid per defect class): "has this part a defect of class k?".
+    classifier_head: bool = attrs.field(default=False, validator=is_bool)
 
     def __attrs_post_init__(self) -> None:
         if self.encoder != "unet":
@@ -163,7 +166,7 @@ class UNetSpec:
     # Keys that change the weights a checkpoint holds (data_format and initializers do not).
     WEIGHT_KEYS: ClassVar[tuple[str, ...]] = (
         "encoder_filters", "decoder_filters", "convs_per_block", "skip_connect", "enable_bias",
-        "initial_conv_filters", "nonlinearity", "normalization", "encoder",
+        "initial_conv_filters", "nonlinearity", "normalization", "encoder", "classifier_head",
     )
 
     def weight_differences(self, other: "UNetSpec") -> list[str]:
@@ -237,7 +240,13 @@ class UNetSpec:
             channels = filters + (skips[-1 - index] if self.skip_connect else 0)
             channels = block(f"dec_conv{index}", channels, filters, height, width)
         conv("output_conv", 1, channels, self.defect_channels, height, width)
+        self._classifier(conv, self.encoder_filters[-1])
         return layers
+
+    def _classifier(self, conv, bottleneck: int) -> None:
+        """The head's one dense layer: the pooled mean and max of each bottleneck channel in."""
+        if self.classifier_head:
+            conv("classifier", 1, 2 * bottleneck, self.defect_channels, 1, 1)
 
     def _backbone_decoder(self, conv, block) -> None:
         """The decoder's weight layers over a backbone: a transposed conv per halving undone, the
@@ -251,6 +260,7 @@ class UNetSpec:
             skip = backbone.skip_channels(down) if self.skip_connect else 0
             channels = block(f"dec_conv{index}", filters + skip, filters, height // down, width // down)
         conv("output_conv", 1, channels, self.defect_channels, height, width)
+        self._classifier(conv, backbone.bottleneck[1])
 
     def parameter_count(self) -> int:
         backbone = self.backbone.parameters if self.backbone else 0

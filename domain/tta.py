@@ -55,11 +55,22 @@ def check_shape(mode: str, height: int, width: int) -> None:
 
 def averaged(probabilities: Callable[[np.ndarray], np.ndarray], batch: np.ndarray, mode: str) -> np.ndarray:
     """The mean of `probabilities` over the mode's transforms of `batch`, each mapped back."""
+    return averaged_outputs(lambda copy: (probabilities(copy), None), batch, mode)[0]
+
+
+def averaged_outputs(outputs: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray | None]], batch: np.ndarray,
+                     mode: str) -> tuple[np.ndarray, np.ndarray | None]:
+    """As `averaged`, for (pixel maps, image-level (N, K) probabilities or None): the maps are
+    mapped back before their mean, the image probabilities need not be."""
     chosen = transforms(mode)
     if len(chosen) > 1:
         check_shape(mode, batch.shape[1], batch.shape[2])
-    total = None
+    total = images = None
     for transform in chosen:
-        out = transform.inverse(probabilities(np.ascontiguousarray(transform.forward(batch))))
+        maps, image = outputs(np.ascontiguousarray(transform.forward(batch)))
+        out = transform.inverse(maps)
         total = np.array(out, np.float32) if total is None else total + out
-    return total / np.float32(len(chosen))
+        if image is not None:
+            images = np.array(image, np.float32) if images is None else images + image
+    count = np.float32(len(chosen))
+    return total / count, None if images is None else images / count

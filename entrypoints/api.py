@@ -104,7 +104,7 @@ class Inspector:
         gray = [checked_image(image, self._max_pixels, f"image {index}" if len(images) > 1 else "image")
                 for index, image in enumerate(images)]
         with self._lock:
-            maps = {key: probabilities for key, _, probabilities in
+            maps = {key: (probabilities, classified) for key, _, probabilities, classified in
                     self._maps.run(self._session, self._geometry, enumerate(gray))}
-        return [inspected(maps[index], self._session.class_decisions, self._components, self._session.classes)
-                for index in range(len(gray))]
+        return [inspected(maps[index][0], self._session.class_decisions, self._components, self._session.classes,
+                          maps[index][1]) for index in range(len(gray))]

@@ -113,11 +113,12 @@ class Container(containers.DeclarativeContainer):
     session_opener = providers.Singleton(
         SessionOpener, builder, checkpoints, best_keeper, engines, experiment.provided.model,
         experiment.provided.eval_data, experiment.provided.evaluation.rule, calibration_store,
-        device_plan.provided.policy,
+        device_plan.provided.policy, experiment.provided.evaluation.decision_gate,
     )
     export_session_opener = providers.Singleton(
         SessionOpener, export_builder, checkpoints, best_keeper, engines, experiment.provided.model,
         experiment.provided.eval_data, experiment.provided.evaluation.rule, calibration_store, make.EXPORT_POLICY,
+        experiment.provided.evaluation.decision_gate,
     )
     probability_maps = providers.Factory(ProbabilityMaps, predictor)
 

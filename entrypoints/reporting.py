@@ -94,6 +94,8 @@ def print_evaluation(results, experiment) -> None:
             print("  recall by size: " + ", ".join(
                 f"{size} {found.found_by_size[index]}/{found.true_by_size[index]}"
                 for index, size in enumerate(SIZE_NAMES)) + f" ({SIZE_BOUNDS_TEXT})")
+        if result.gate is not None:
+            print_gate_scores(result.gate, several)
         if result.threshold_scores:
             columns = ("mIOU", "DSC", "defect_IoU", "defect_Dice", "per_image_Dice")
             print("  " + f"{'threshold':<10}" + "".join(f"{c:>15}" for c in columns))
@@ -109,6 +111,16 @@ def print_evaluation(results, experiment) -> None:
                 print(f"  wrote {path}")
         if result.split == "test":
             print("  (scored once, after training: the test images chose nothing)")
+
+
+def print_gate_scores(gate: dict, several: bool) -> None:
+    """Image-level scores of the segmentation rule and of the classifier gate, side by side."""
+    columns = ("image_precision", "image_recall", "image_F1", "image_AUROC", "false_alarm_rate")
+    print("  " + f"{'image level':<22}" + "".join(f"{c:>17}" for c in columns))
+    for label, block in (gate.items() if several else [("", gate)]):
+        for side in ("segmentation", "classifier"):
+            name = f"{label} {side}".strip()
+            print("  " + f"{name[:21]:<22}" + "".join(f"{_figure(block[side][c]):>17}" for c in columns))
 
 
 def print_classes(result) -> None:
@@ -133,7 +145,20 @@ def print_calibration(report) -> None:
         _print_search(chosen, found)
     if report.per_class:
         print(f"wrote {report.written}")
+    for (class_id, _), gate in zip([(c.class_id, c.name) for c, _ in report.per_class] or [(None, "")], report.gates):
+        print_gate(gate, class_id)
     print("predict, export and evaluation of this model_dir now use it; calibrate on data other than your final test")
+
+
+def print_gate(found, class_id: int | None = None) -> None:
+    """The classifier gate chosen, against the segmentation rule alone, on image-level scores."""
+    label = f"class {class_id} " if class_id is not None else ""
+    before, after = found.baseline.scores, found.best.scores
+    gate = found.best.gate
+    chosen = "open (the rule alone is best)" if gate.threshold == 0 else gate.describe()
+    print(f"{label}gate: {chosen}; false alarms {before.false_alarm_rate:.4f} -> {after.false_alarm_rate:.4f}, "
+          f"image recall {before.image_recall:.4f} -> {after.image_recall:.4f}, image F1 {before.image_F1:.4f} -> "
+          f"{after.image_F1:.4f} (applied with model.decision_gate: classifier)")
 
 
 def _print_search(chosen, found, written: str = "") -> None:

@@ -65,12 +65,12 @@ class EstimatorContract:
         """The UNet of the configured topology, its loss, and a train op for the global step."""
         import tensorflow as tf
 
-        from adapters.tensorflow.losses import make_loss
+        from adapters.tensorflow.losses import make_training_loss
 
         spec_class = vendor()["spec"]
         model = self._build_model()
-        logits = tf.cast(model(features, training=True), tf.float32)
-        loss = make_loss(self._experiment.loss)(labels, logits)
+        loss, _ = make_training_loss(self._experiment.loss, len(model.outputs) > 1)(
+            labels, model(features, training=True))
         optimizer_spec = self._experiment.optimizer
         if not optimizer_spec.schedule().is_constant():
             raise ConfigError("optimizer.learning_rate: schedules are not wired into the Cerebras path yet; "

@@ -30,20 +30,25 @@ def class_folder(spec: DataSpec) -> Path:
 
 
 def list_samples(spec: DataSpec, split: str) -> list[Sample]:
-    """The (image, mask) files of one split, as Labels.txt lists them."""
+    """The (image, mask) files of one split, as Labels.txt lists them. With
+    train_input.image_labels_only, a Train row flagged defective whose mask is not named or not
+    there is a part with its image label only."""
     folder = class_folder(spec) / split
     labels = folder / "Label" / "Labels.txt"
-    rows: list[LabelRow] = read_labels(labels)
+    unmasked = spec.image_labels_only and split == "Train"
+    rows: list[LabelRow] = read_labels(labels, unmasked)
     samples = []
     for row in rows:
         if spec.only_defective_images and not row.defective:
             continue
         image = folder / row.image_file
         mask = folder / "Label" / row.mask_file if row.mask_file else None
+        if unmasked and mask is not None and not mask.is_file():
+            mask = None
         for path in (image, mask):
             if path is not None and not path.is_file():
                 raise DataError(f"{labels}:{row.line}: {path.name} is listed but {path} does not exist")
-        samples.append(Sample(image, mask))
+        samples.append(Sample(image, mask, label_only=row.defective and mask is None))
     if not samples:
         kind = "defective images" if spec.only_defective_images else "images"
         raise DataError(f"{labels}: lists no {kind}")

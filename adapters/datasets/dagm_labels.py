@@ -25,8 +25,9 @@ class LabelRow:
     line: int
 
 
-def parse_labels(text: str, source: str | Path = "Labels.txt") -> list[LabelRow]:
-    """Rows of a Labels.txt text; any malformed row fails with `file:line: reason`."""
+def parse_labels(text: str, source: str | Path = "Labels.txt", unmasked_defects: bool = False) -> list[LabelRow]:
+    """Rows of a Labels.txt text; any malformed row fails with `file:line: reason`.
+    `unmasked_defects`: a row flagged defective may name no label file (its mask_file is None)."""
     rows: list[LabelRow] = []
     seen: dict[str, int] = {}
     for number, raw in enumerate(text.splitlines(), start=1):
@@ -45,18 +46,19 @@ def parse_labels(text: str, source: str | Path = "Labels.txt") -> list[LabelRow]
         if flag not in ("0", "1"):
             raise DataError(f"{where}: the defect flag must be 0 or 1, got {flag!r}")
         defective = flag == "1"
-        if defective and mask_file in ("", "0"):
+        if defective and mask_file in ("", "0") and not unmasked_defects:
             raise DataError(f"{where}: image {image_file} is flagged defective but names no label file")
         if not defective and mask_file not in ("", "0"):
             raise DataError(f"{where}: image {image_file} is flagged clean but names label file {mask_file}")
         if image_file in seen:
             raise DataError(f"{where}: image {image_file} is listed twice (first on line {seen[image_file]})")
         seen[image_file] = number
-        rows.append(LabelRow(image_id, defective, image_file, mask_file if defective else None, number))
+        named = defective and mask_file not in ("", "0")
+        rows.append(LabelRow(image_id, defective, image_file, mask_file if named else None, number))
     return rows
 
 
-def read_labels(path: Path) -> list[LabelRow]:
+def read_labels(path: Path, unmasked_defects: bool = False) -> list[LabelRow]:
     try:
         text = path.read_bytes().decode("ascii")
     except FileNotFoundError:
@@ -65,7 +67,7 @@ def read_labels(path: Path) -> list[LabelRow]:
         raise DataError(f"{path}: not an ASCII Labels.txt file") from None
     except OSError as error:
         raise DataError(f"{path}: cannot read ({error.strerror})") from None
-    return parse_labels(text, path)
+    return parse_labels(text, path, unmasked_defects)
 
 
 def format_labels(rows: list[tuple[str, bool]]) -> bytes:

@@ -18,6 +18,7 @@ from domain.splitting import stratified_split, types_from_names
 from domain.augmentation import AugmentationSpec
 from domain.data import DataSpec, Sample
 from domain.errors import ConfigError, DataError, DataProblems
+from domain.image_labels import kept_masks
 
 log = logging.getLogger("unet")
 SPLITS = ("train", "eval")
@@ -84,6 +85,8 @@ def check_readable(samples: list, workers: int = 4, binary_masks: bool = True,
 
     def checked(sample) -> CheckedFile:
         image = read_gray(sample.image)
+        if sample.label_only:  # defective by its label; no mask to check
+            return CheckedFile(image.shape, True)
         if any(sample.runs) and image.shape != rle.SEVERSTAL_SHAPE:
             # The rows were validated (decoded) against this shape when train.csv was read, and
             # column-major numbering means the same runs on another height would be another mask.
@@ -182,17 +185,44 @@ class FileDatasetReader:
             elif not self._train.validation_split:
                 if split == "validation":
                     raise ConfigError("train_input.validation_split: not set, so there is no validation part")
-                self._checked[split] = self._listed("train")
+                self._checked[split] = self._masks_kept(*self._listed("train"))
             else:
-                samples, found = self._listed("train")
+                listed, checked = self._listed("train")
+                # Parts with an image label only stay on the training side: no pixels to score.
+                labelled = [i for i, sample in enumerate(listed) if sample.label_only]
+                drawn = [i for i, sample in enumerate(listed) if not sample.label_only]
+                samples, found = [listed[i] for i in drawn], [checked[i] for i in drawn]
                 if len(samples) < 2:
                     raise DataError(f"{Path(samples[0].image).parent}: one training image cannot also give a "
                                     "validation part (train_input.validation_split)")
                 kept, held = stratified_split(validation_strata(samples, found), self._train.validation_split,
                                               self._seed)
-                self._checked["train"] = ([samples[i] for i in kept], [found[i] for i in kept])
+                self._checked["train"] = self._masks_kept([samples[i] for i in kept] + [listed[i] for i in labelled],
+                                                          [found[i] for i in kept] + [checked[i] for i in labelled])
                 self._checked["validation"] = ([samples[i] for i in held], [found[i] for i in held])
         return self._checked[split]
+
+    def _masks_kept(self, samples: list, found: list[CheckedFile]) -> tuple[list, list[CheckedFile]]:
+        """train_input.masked_fraction: the other defective training images lose their masks and
+        become image-label parts (image_labels_only), else are left out."""
+        spec = self._train
+        if spec.masked_fraction >= 1.0:
+            return samples, found
+        drawn = [checked.defective and not sample.label_only for sample, checked in zip(samples, found)]
+        kept = kept_masks(drawn, spec.masked_fraction, self._seed)
+        out: tuple[list, list[CheckedFile]] = ([], [])
+        for index, (sample, checked) in enumerate(zip(samples, found)):
+            if drawn[index] and index not in kept:
+                if not spec.image_labels_only:
+                    continue
+                sample = attrs.evolve(sample, mask=None, encoded="", label_only=True)
+            out[0].append(sample)
+            out[1].append(checked)
+        log.info("train_input.masked_fraction %g: %d of %d defective training images keep their masks%s",
+                 spec.masked_fraction, len(kept), sum(drawn),
+                 ", the others train the classifier by their label" if spec.image_labels_only else
+                 ", the others are left out")
+        return out
 
     def samples(self, split: str) -> list:
         """The checked samples of "train", "validation", "test" or "eval", listed once."""

@@ -4,7 +4,9 @@
 `images/` and `masks/` pair split by a seeded `train_test_split`. A mask is matched to its
 image by file stem (`a.jpg` <- `a.png`); an image without a mask is defect-free. Any size and
 format imageio reads; masks are binarized at `mask_threshold`, or, when
-`defect_class_names` names the classes, read as label images (pixel value k = class k).
+`defect_class_names` names the classes, read as label images (pixel value k = class k). With
+`image_labels_only`, a `defective/` folder beside images/ and masks/ (of `train/`, or of the one
+pair) holds defective parts without masks; they join the training side only.
 """
 
 from __future__ import annotations
@@ -44,6 +46,21 @@ def list_pairs(folder: Path) -> list[Sample]:
     return [Sample(images[stem], masks.get(stem)) for stem in sorted(images)]
 
 
+def labelled_defective(folder: Path, required: bool) -> list[Sample]:
+    """`defective/` beside images/ and masks/: parts known to be defective, with no mask drawn
+    (`required`: when nothing else would use train_input.image_labels_only)."""
+    where = folder / "defective"
+    if not where.is_dir() and not required:
+        return []
+    if not where.is_dir():
+        raise DataError(f"{where}: not found (train_input.image_labels_only reads the defective parts without "
+                        "masks from it)")
+    found = _files_by_stem(where)
+    if not found:
+        raise DataError(f"{where}: no image files ({', '.join(IMAGE_SUFFIXES)})")
+    return [Sample(found[stem], None, label_only=True) for stem in sorted(found)]
+
+
 def _usable(folder: Path, spec: DataSpec) -> list[Sample]:
     samples = list_pairs(folder)
     if spec.only_defective_images:
@@ -59,9 +76,15 @@ def open_image_folder(train: DataSpec, evaluation: DataSpec, seed: int | None = 
 
     def both_splits() -> tuple[list[Sample], list[Sample]]:
         if (root / "train").is_dir() and (root / "test").is_dir():
-            return _usable(root / "train", train), _usable(root / "test", train)
-        share = DEFAULT_SPLIT if train.train_test_split is None else train.train_test_split
-        return split(_usable(root, train), share, train.split_seed(seed))
+            training, testing = _usable(root / "train", train), _usable(root / "test", train)
+            unmasked = root / "train"
+        else:
+            share = DEFAULT_SPLIT if train.train_test_split is None else train.train_test_split
+            training, testing = split(_usable(root, train), share, train.split_seed(seed))
+            unmasked = root
+        if train.image_labels_only:  # training only: they have no pixels to score
+            training = training + labelled_defective(unmasked, required=train.masked_fraction >= 1.0)
+        return training, testing
 
     return FileDatasetReader("image_folder", train, evaluation, split_once(both_splits), seed, augmentation, stride,
                              mask_threshold=float(train.mask_threshold))

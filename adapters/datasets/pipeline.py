@@ -2,7 +2,8 @@
 augment, batch.
 
 An element names its image file and where its mask comes from: a mask file, a Severstal RLE
-string (decoded in the graph), or neither (a defect-free image, all background).
+string (decoded in the graph), or neither (a defect-free image, all background; or, for a part
+with an image label only, all UNKNOWN_DEFECT).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from adapters.datasets import crops
 from adapters.images import TF_DECODABLE_SUFFIXES
 from domain.augmentation import AugmentationSpec
 from domain.data import DataSpec
+from domain.image_labels import UNKNOWN_DEFECT
 from domain.masks import TRUTH_THRESHOLD
 
 AUTOTUNE = tf.data.AUTOTUNE
@@ -121,15 +123,19 @@ def _load(spec: DataSpec, resize: bool, mask_method: str, mask_threshold: float 
     fitted = fit(spec, resize, mask_method)
     count = len(spec.classes)
 
-    def load(image_path, mask_path, encoded):
+    def load(image_path, mask_path, encoded, label_only):
         image = _decode(image_path, spec.channels)
         shape = tf.shape(image)
 
         def from_runs():  # all zeros for empty strings
             return tf.concat([decode_rle(encoded[k], shape[0], shape[1]) for k in range(count)], axis=-1)
 
-        mask = tf.cond(tf.strings.length(mask_path) > 0,
-                       lambda: _mask_channels(_decode(mask_path, 1), spec, mask_threshold), from_runs)
+        def drawn():
+            return tf.cond(tf.strings.length(mask_path) > 0,
+                           lambda: _mask_channels(_decode(mask_path, 1), spec, mask_threshold), from_runs)
+
+        # A part with an image label only: every pixel unknown (no pixel loss), the part defective.
+        mask = tf.cond(label_only, lambda: tf.fill([shape[0], shape[1], count], UNKNOWN_DEFECT), drawn)
         mask.set_shape([None, None, count])
         return fitted(image, mask)
 
@@ -180,7 +186,8 @@ def _files(samples: Sequence, classes: int) -> tf.data.Dataset:
     masks = [str(s.mask) if s.mask is not None else "" for s in samples]
     # (N, K): one RLE string per class (empty ones beside a mask file, which the graph skips)
     encoded = [list(s.runs) + [""] * (classes - len(s.runs)) for s in samples]
-    return tf.data.Dataset.from_tensor_slices((images, masks, encoded))
+    label_only = [bool(s.label_only) for s in samples]
+    return tf.data.Dataset.from_tensor_slices((images, masks, encoded, label_only))
 
 
 def _fits_in_memory(count: int, pixels: int, spec: DataSpec) -> bool:

@@ -56,8 +56,10 @@ class FakeCalibrationStore:
             return None
         return self.calibration if isinstance(self.calibration, tuple) else (self.calibration,)
 
-    def save(self, calibrations: Sequence[Calibration], tables: Sequence[Sequence[dict]]) -> str:
+    def save(self, calibrations: Sequence[Calibration], tables: Sequence[Sequence[dict]],
+             gate_tables: Sequence[Sequence[dict]] = ()) -> str:
         """One calibration is kept as it is (`calibration`), several as a tuple."""
         self.calibration = calibrations[0] if len(calibrations) == 1 else tuple(calibrations)
         self.tables.extend(tables)
+        self.gate_tables = list(gate_tables)
         return self.location

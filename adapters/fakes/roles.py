@@ -16,6 +16,7 @@ from typing import Any
 import attrs
 import numpy as np
 
+from application.inference import engine_outputs
 from application.ports import CompileJob, TrainingJob
 from application.values import (
     BatchSpec,
@@ -202,13 +203,15 @@ class FakeEvaluator:
         for batch_index, (images, masks) in enumerate(stream):
             if max_batches is not None and batch_index >= max_batches:
                 break
-            for image, mask, probabilities in zip(images, masks, engine.probabilities(np.asarray(images))):
+            maps, classified = engine_outputs(engine, np.asarray(images))
+            for position, (image, mask, probabilities) in enumerate(zip(images, masks, maps)):
                 mask = np.asarray(mask)
                 mask = mask[..., 0] if mask.shape[-1] == 1 else mask  # (H, W, K) with several classes
                 truth = binarize_truth(mask)
                 counted = ~np.isin(truth.astype(int), list(ignore_labels)) & (mask >= 0)
                 yield EvaluatedMap(image=np.clip(image[..., 0] * 255, 0, 255).astype(np.uint8),
-                                   probabilities=probabilities, truth=truth, counted=counted)
+                                   probabilities=probabilities, truth=truth, counted=counted,
+                                   image_probabilities=None if classified is None else classified[position])
 
 
 class FakePredictor:
@@ -216,11 +219,20 @@ class FakePredictor:
         self.tile_batches: list[tuple[int, ...]] = []  # shapes predict_tiles was called with
 
     def predict(self, engine: Any, images: Sequence[np.ndarray], size: tuple[int, int]) -> list[np.ndarray]:
-        return [engine.probabilities(np.asarray(image)[None])[0] for image in images]
+        return self.predict_outputs(engine, images, size)[0]
+
+    def predict_outputs(self, engine: Any, images: Sequence[np.ndarray],
+                        size: tuple[int, int]) -> tuple[list[np.ndarray], np.ndarray | None]:
+        found = [engine_outputs(engine, np.asarray(image)[None]) for image in images]
+        classified = None if found and found[0][1] is None else np.concatenate([c for _, c in found]) if found else None
+        return [maps[0] for maps, _ in found], classified
 
     def predict_tiles(self, engine: Any, tiles: np.ndarray) -> np.ndarray:
+        return self.tile_outputs(engine, tiles)[0]
+
+    def tile_outputs(self, engine: Any, tiles: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         self.tile_batches.append(tiles.shape)
-        return engine.probabilities(tiles)
+        return engine_outputs(engine, tiles)
 
 
 class FakeExporter:

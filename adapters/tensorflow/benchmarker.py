@@ -9,6 +9,7 @@ from typing import Any
 
 from adapters.engine_timer import peak_resident_bytes
 from adapters.tensorflow.device import DevicePlan, device_scope, op_determinism_enabled
+from adapters.tensorflow.outputs import pixel_logits
 from adapters.tensorflow.training_setup import build_training
 from application.values import BenchmarkRun
 from domain.losses import LossSpec
@@ -23,7 +24,7 @@ def _inference_steps(model: Any, iterator: Any) -> Any:
         total = tf.constant(0.0, tf.float32)
         for _ in tf.range(count):
             images, _ = next(iterator)
-            total += tf.reduce_sum(tf.cast(model(images, training=False), tf.float32))
+            total += tf.reduce_sum(tf.cast(pixel_logits(model(images, training=False)), tf.float32))
         return total
 
     return infer_steps

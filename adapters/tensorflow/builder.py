@@ -1,6 +1,7 @@
 """KerasUNetBuilder: the reference UNet topology from a UNetSpec, as a Keras functional model.
 
-The model always takes NHWC images and returns NHWC logits (one channel per defect class, float32), so input
+The model always takes NHWC images and returns NHWC logits (one channel per defect class, float32;
+with model.classifier_head also (N, K) image logits, adapters.tensorflow.outputs), so input
 pipelines do not depend on the data format; with channels_first the body runs in NCHW
 between two transposes, as the reference's layers did.
 """
@@ -94,6 +95,7 @@ class KerasUNetBuilder:
         else:
             prepared = prepare_input(inputs, spec.input_standardization, spec.input_downscale)
             x, stage_skips = self._own_encoder(spec, prepared, data_format, conv, normalized, block)
+        bottleneck = x
         for index, (filters, skip) in enumerate(zip(spec.decoder_filters, stage_skips)):
             x = layers.Conv2DTranspose(
                 filters, 2, strides=2, padding="same", data_format=data_format,
@@ -108,7 +110,16 @@ class KerasUNetBuilder:
         if data_format == "channels_first":
             logits = layers.Permute((2, 3, 1), dtype="float32", name="to_channels_last")(logits)
         logits = restore_scale(logits, spec.input_downscale)
-        return keras.Model(inputs, logits, name="unet")
+        if not spec.classifier_head:
+            return keras.Model(inputs, logits, name="unet")
+        # The image-level head: each bottleneck channel's mean and max over the pixels (the max
+        # finds a small defect the mean dilutes), one float32 logit per class.
+        pooled = layers.Concatenate(dtype=policy, name="classifier_pool")([
+            layers.GlobalAveragePooling2D(data_format=data_format, dtype=policy, name="classifier_mean")(bottleneck),
+            layers.GlobalMaxPooling2D(data_format=data_format, dtype=policy, name="classifier_max")(bottleneck)])
+        image_logits = layers.Dense(spec.defect_channels, use_bias=spec.enable_bias, kernel_initializer=kernel_init,
+                                    bias_initializer=bias_init, dtype="float32", name="classifier")(pooled)
+        return keras.Model(inputs, [logits, image_logits], name="unet")
 
     def _own_encoder(self, spec: UNetSpec, inputs, data_format: str, conv, normalized, block):
         """The reference's encoder: blocks and max-pooling; (bottleneck, skips per decoder stage)."""

@@ -7,15 +7,19 @@ from typing import Any
 import numpy as np
 
 from adapters.tensorflow.device import device_scope
+from adapters.tensorflow.outputs import split_outputs
 from domain.masks import class_maps
 
 
 def probabilities_function(model: Any) -> Any:
+    """batch -> pixel probabilities, or (pixel, image) probabilities with a classifier head."""
     import tensorflow as tf
 
     @tf.function(reduce_retracing=True)
     def probabilities(batch):
-        return tf.sigmoid(tf.cast(model(batch, training=False), tf.float32))
+        pixels, image = split_outputs(model(batch, training=False))
+        maps = tf.sigmoid(tf.cast(pixels, tf.float32))
+        return maps if image is None else (maps, tf.sigmoid(tf.cast(image, tf.float32)))
 
     return probabilities
 
@@ -26,9 +30,18 @@ class KerasEngine:
     def __init__(self, model: Any, device: str | None = None) -> None:
         self._probabilities = probabilities_function(model)
         self._device = device
+        self.has_classifier = len(model.outputs) > 1
 
-    def probabilities(self, batch: np.ndarray) -> np.ndarray:
+    def outputs(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """The pixel probabilities ((N, H, W), or (N, H, W, K) with several classes) and the
+        classifier head's (N, K) image probabilities (None without a head)."""
         import tensorflow as tf
 
         with device_scope(self._device):
-            return class_maps(self._probabilities(tf.constant(batch, tf.float32)).numpy())
+            found = self._probabilities(tf.constant(batch, tf.float32))
+        if not self.has_classifier:
+            return class_maps(found.numpy()), None
+        return class_maps(found[0].numpy()), found[1].numpy()
+
+    def probabilities(self, batch: np.ndarray) -> np.ndarray:
+        return self.outputs(batch)[0]

@@ -8,6 +8,8 @@ from typing import Any
 import numpy as np
 
 from adapters.tensorflow.device import device_scope
+from adapters.tensorflow.outputs import pixel_logits
+from application.inference import engine_outputs
 from application.ports import InferenceEngine
 from application.values import EvaluatedMap, ImageEvaluation, SamplePicture
 from domain.data import denormalize
@@ -26,7 +28,7 @@ def _counter(model: Any, rules: Sequence[DecisionRule], ignore_labels: Sequence[
 
     @tf.function(reduce_retracing=True)
     def count(images, masks):
-        logits = tf.cast(model(images, training=False), tf.float32)  # (batch, H, W, classes)
+        logits = tf.cast(pixel_logits(model(images, training=False)), tf.float32)  # (batch, H, W, classes)
         predicted = logits[..., None] > cutoff  # (batch, H, W, classes, rules)
         truth = masks >= TRUTH_THRESHOLD
         labels = tf.cast(truth, tf.int32)
@@ -79,7 +81,8 @@ class TensorFlowEvaluator:
                 break
             images, masks = images.numpy(), masks.numpy()
             masks = masks[..., 0] if masks.shape[-1] == 1 else masks
-            for image, mask, probabilities in zip(images, masks, engine.probabilities(images)):
+            maps, classified = engine_outputs(engine, images)
+            for position, (image, mask, probabilities) in enumerate(zip(images, masks, maps)):
                 height, width = unpadded_size(mask if mask.ndim == 2 else mask[..., 0])
                 mask = mask[:height, :width]
                 truth = binarize_truth(mask)
@@ -87,6 +90,7 @@ class TensorFlowEvaluator:
                 yield EvaluatedMap(
                     image=denormalize(image[:height, :width, 0], self._normalization),
                     probabilities=probabilities[:height, :width], truth=truth, counted=counted,
+                    image_probabilities=None if classified is None else classified[position],
                 )
 
     def _picture(self, index: int, images: Any, masks: Any, predicted: Any, position: int):

@@ -13,6 +13,7 @@ import numpy as np
 
 from adapters.runtimes.catalog import REPOSITORY_FORMATS, writer_of
 from adapters.runtimes.manifest import VERSION, write_manifest
+from adapters.tensorflow.outputs import pixel_logits
 from application.values import ExportManifest, ExportRequest
 from domain.errors import ConfigError, UnetError
 
@@ -24,7 +25,7 @@ def _network(model: Any, tta: str) -> Any:
     from adapters.tensorflow.tta_graph import averaged_graph
 
     def probabilities(x):
-        return tf.sigmoid(tf.cast(model(x, training=False), tf.float32))
+        return tf.sigmoid(tf.cast(pixel_logits(model(x, training=False)), tf.float32))
 
     return lambda x: averaged_graph(probabilities, x, tta)
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from adapters.tensorflow.encoders import ENCODER_LAYER
-from adapters.tensorflow.losses import make_loss
+from adapters.tensorflow.losses import make_training_loss
 from domain.losses import LossSpec
 from domain.training import OptimizerSpec
 
@@ -41,7 +41,7 @@ class TrainStep:
         self._model = model
         self._optimizer = optimizer
         self._spec = optimizer_spec
-        self._loss = make_loss(loss_spec)
+        self._loss = make_training_loss(loss_spec, classifier_head=len(model.outputs) > 1)
         self._mode = loss_scaling_mode(optimizer_spec, policy)
         self._step = step
         self._previews = previews
@@ -77,8 +77,7 @@ class TrainStep:
 
         uses_keras_scaling = self._mode == "tf_dynamic"
         with tf.GradientTape() as tape:
-            logits = self._model(images, training=True)
-            loss = self._loss(masks, tf.cast(logits, tf.float32))
+            loss, logits = self._loss(masks, self._model(images, training=True))
             share = loss / replicas if replicas > 1 else loss
             if uses_keras_scaling:
                 objective = self._optimizer.scale_loss(share)

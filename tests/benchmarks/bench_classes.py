@@ -14,7 +14,7 @@ means, the total predict times and the ratios against the targets (mean Dice of 
 model >= that of the one-class models; its predict time <= 0.35 x theirs); it asserts nothing.
 
 The other two targets of several classes (the classifier gate's false alarms, image labels
-without masks) need the classifier head, which is not built yet.
+without masks) are measured by tests/benchmarks/bench_gate.py.
 """
 
 from __future__ import annotations

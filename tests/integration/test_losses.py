@@ -32,3 +32,24 @@ TVERSKY = 1 - (0.5 + 1) / (0.5 + 0.3 * 0.75 + 0.7 * 0.5 + 1)
 ])
 def test_loss_equals_the_hand_computed_value(spec, expected):
     assert float(make_loss(spec)(LABELS, LOGITS)) == pytest.approx(expected, rel=1e-6)
+
+
+@pytest.mark.parametrize("spec", [LossSpec(), LossSpec(loss="bce_dice"), LossSpec(loss="tversky"),
+                                  LossSpec(loss="focal")])
+def test_a_part_with_an_image_label_only_adds_nothing_to_the_pixel_loss(spec):
+    """A second image whose mask is UNKNOWN_DEFECT everywhere: the batch's pixel loss is the
+    first image's alone, and the image labels are (1, 1) (the first has a defect pixel)."""
+    from adapters.tensorflow.losses import image_labels, make_image_loss
+    from domain.image_labels import UNKNOWN_DEFECT
+
+    labels = tf.concat([LABELS, tf.fill([1, 1, 2, 1], UNKNOWN_DEFECT)], axis=0)
+    logits = tf.concat([LOGITS, tf.constant([[[[5.0], [-5.0]]]])], axis=0)
+    expected = float(make_loss(spec)(LABELS, LOGITS))
+    assert float(make_loss(spec, partial=True)(labels, logits)) == pytest.approx(expected, rel=1e-6)
+    assert float(make_loss(spec, partial=True)(LABELS, LOGITS)) == pytest.approx(expected, rel=1e-6)
+    clean = tf.zeros([1, 1, 2, 1])
+    assert image_labels(tf.concat([labels, clean], axis=0)).numpy().tolist() == [[1.0], [1.0], [0.0]]
+    # The head's term: classifier_loss_weight x the mean cross-entropy; logits 0 and ln 3 against labels 1, 0.
+    head = make_image_loss(LossSpec(classifier_loss_weight=0.5))
+    assert float(head(tf.concat([LABELS, clean], axis=0), tf.constant([[0.0], [math.log(3.0)]]))) == pytest.approx(
+        0.5 * BCE, rel=1e-6)
