@@ -36,6 +36,10 @@ class WriteRecordsUseCase:
             *others, last = FILE_LAYOUTS
             raise ConfigError(f"train_input.dataset: {self._data.dataset} is not read from image files; "
                               f"convert {', '.join(others)} or {last}")
+        if self._data.image_labels_only or self._data.masked_fraction < 1.0:
+            key = "image_labels_only" if self._data.image_labels_only else "masked_fraction"
+            raise ConfigError(f"train_input.{key}: records hold a mask per image, not a part with its label only; "
+                              "train from the image files")
         files: list[str] = []
         counts: dict[str, int] = {}
         for split in ("train", "eval"):

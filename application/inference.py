@@ -22,7 +22,8 @@ class Decision:
     min_area: int = 0
     area_at: tuple[int, int] | None = None
     origin: str = "the config"
-    # With a classifier head: its gate (domain.gate; the area bar scales as min_area does), and
+    # With a classifier head: its gate (domain.gate; its area bar scales as min_area does, from
+    # its own area_at, so a --min_area flag leaves it as calibrated), and
     # whether it is applied (model.decision_gate: classifier) or only reported beside the rule.
     gate: Gate | None = None
     gated: bool = False
@@ -53,7 +54,7 @@ class Decision:
         if components is None:
             raise ValueError("the gate's area bar needs the components adapter")
         largest = int(components.table(decided, np.zeros_like(decided)).areas.max())
-        return gate.keeps(image_probability, largest, scaled_min_area(gate.area_bar, self.area_at, *decided.shape[:2]))
+        return gate.keeps(image_probability, largest, gate.bar_for(*decided.shape[:2]))
 
     def apply(self, probabilities: np.ndarray, components: Components | None,
               image_probability: float | None = None) -> np.ndarray:
@@ -79,7 +80,8 @@ def calibrated(config_threshold: float, store: CalibrationStore | None,
     if calibrations is None:
         return tuple(Decision(config_threshold, **head, gate=Gate() if head else None) for _ in class_ids)
     return tuple(Decision(c.threshold, c.min_area, c.area_at, store.location, **head,
-                          gate=(c.gate or Gate()) if head else None) for c in calibrations)
+                          gate=attrs.evolve(c.gate or Gate(), area_at=c.area_at) if head else None)
+                 for c in calibrations)
 
 
 def settle_decision(base: Decision, threshold: float | None, min_area: int | None) -> Decision:

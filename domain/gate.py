@@ -31,6 +31,8 @@ DEFAULT_GATE_THRESHOLDS = tuple(round(0.05 * step, 2) for step in range(1, 20))
 class Gate:
     threshold: float = 0.5
     area_bar: int | None = None  # None: no mask overrules the classifier
+    # The size the bar was measured at (the calibration's area_at; None: the image's own scale).
+    area_at: tuple[int, int] | None = attrs.field(default=None, eq=False)
 
     def __attrs_post_init__(self) -> None:
         if not 0.0 <= self.threshold < 1.0:
@@ -42,6 +44,12 @@ class Gate:
         """Whether the class's mask stands; `area_bar`: the bar scaled to this image (default: its own)."""
         bar = self.area_bar if area_bar is None else area_bar
         return probability >= self.threshold or (bar is not None and largest_area >= bar)
+
+    def bar_for(self, height: int, width: int) -> int | None:
+        """The area bar in pixels of an image of this size (scaled as min_area is)."""
+        if self.area_bar is None or self.area_at is None:
+            return self.area_bar
+        return max(1, round(self.area_bar * height * width / (self.area_at[0] * self.area_at[1])))
 
     def describe(self) -> str:
         if self.threshold == OPEN:
@@ -97,7 +105,8 @@ class ImageLevel:
 
 def gated(rows: Sequence[GateRow], gate: Gate, scores: Sequence[float] | None = None) -> ImageLevel:
     """The scores of the rows' masks once the gate has emptied those it does not keep
-    (`scores`: what image_AUROC ranks the images by)."""
+    (`scores`: what image_AUROC ranks the images by). The rows' areas are in pixels of the
+    images the bar was measured on (calibration and evaluation score the same images)."""
     kept = [row.largest_area > 0 and gate.keeps(row.probability, row.largest_area) for row in rows]
     tp = sum(row.tp for row, keep in zip(rows, kept) if keep)
     fp = sum(row.fp for row, keep in zip(rows, kept) if keep)

@@ -193,8 +193,8 @@ class FileDatasetReader:
                 drawn = [i for i, sample in enumerate(listed) if not sample.label_only]
                 samples, found = [listed[i] for i in drawn], [checked[i] for i in drawn]
                 if len(samples) < 2:
-                    raise DataError(f"{Path(samples[0].image).parent}: one training image cannot also give a "
-                                    "validation part (train_input.validation_split)")
+                    raise DataError(f"{Path(listed[0].image).parent}: one training image with a mask cannot also "
+                                    "give a validation part (train_input.validation_split)")
                 kept, held = stratified_split(validation_strata(samples, found), self._train.validation_split,
                                               self._seed)
                 self._checked["train"] = self._masks_kept([samples[i] for i in kept] + [listed[i] for i in labelled],
@@ -259,7 +259,9 @@ class FileDatasetReader:
                         "defective image is drawn alike")
             return None
         numbers = {kind: number for number, kind in enumerate(sorted(set(types)))}
-        return [numbers[kind] if checked.defective else -1 for kind, checked in zip(types, found)]
+        # A part with its label only has no defect pixel to centre a draw on.
+        return [numbers[kind] if checked.defective and not sample.label_only else -1
+                for kind, checked, sample in zip(types, found, samples)]
 
     def evaluation_stream(self, split: str = "eval"):
         from adapters.datasets import pipeline

@@ -3,7 +3,8 @@
 The ONNX model takes what `unet serve` takes and gives what it gives (Open Inference Protocol:
 `image` UINT8 [N, H, W, 1] -> `probabilities` FP32 [N, H, W] and `mask` UINT8 [N, H, W]), with
 the normalization and the threshold inside the graph, so a client's infer call is the same
-against either server. min_area is not in the graph (it needs connected components); the
+against either server. A model of K defect classes gives [N, H, W, K] outputs, a threshold per
+class in the graph. min_area is not in the graph (it needs connected components); the
 repository's README.md and unet_export.json say to apply it on the client.
 
 config.pbtxt is Triton's ModelConfig in protobuf text format (the tests parse it with
@@ -21,9 +22,11 @@ MODEL_FILE = "1/model.onnx"
 QUEUE_DELAY_US = 5000  # as unet serve's --max_delay_ms 5
 
 
-def config_text(name: str, max_batch: int, instances: int = 1) -> str:
+def config_text(name: str, max_batch: int, instances: int = 1, classes: int = 0) -> str:
     """Triton's ModelConfig for the repository's model: the batch axis is implied by
-    max_batch_size, so dims are H, W (and 1 channel for the input), -1 for any size."""
+    max_batch_size, so dims are H, W (and 1 channel for the input, K for the outputs of K
+    `classes`), -1 for any size."""
+    dims = "-1, -1" + (f", {classes}" if classes else "")
     return f'''name: "{name}"
 backend: "onnxruntime"
 max_batch_size: {max_batch}
@@ -38,12 +41,12 @@ output [
   {{
     name: "probabilities"
     data_type: TYPE_FP32
-    dims: [ -1, -1 ]
+    dims: [ {dims} ]
   }},
   {{
     name: "mask"
     data_type: TYPE_UINT8
-    dims: [ -1, -1 ]
+    dims: [ {dims} ]
   }}
 ]
 dynamic_batching {{
@@ -59,17 +62,23 @@ instance_group [
 '''
 
 
-def readme_text(name: str, threshold: float, min_area: int, geometry: str) -> str:
+def readme_text(name: str, threshold: float, min_area: int, geometry: str, classes: tuple[dict, ...] = ()) -> str:
     area = (f"then remove connected components (8-connected) of fewer than {min_area} pixels from `mask` on the "
             "client: the graph has no connected components, so this step is yours (`unet serve` does it)"
             if min_area > 0 else "min_area is 0, so `mask` is the whole decision")
+    shape = f"[N, H, W, {len(classes)}]" if classes else "[N, H, W]"
+    if classes:
+        each = "; ".join(f"channel {k}: class {c['class_id']} {c['name']}, threshold {c['threshold']:g}, min_area "
+                         f"{c['min_area']}" for k, c in enumerate(classes))
+        area = (f"one channel per defect class ({each}); remove each channel's connected components (8-connected) "
+                "below its min_area on the client, as `unet serve` does")
     return f"""# Triton model repository for `{name}` (written by `unet export --format triton`)
 
 Point Triton at the folder above this one: `tritonserver --model-repository <that folder>`.
 
 - Input `image`: UINT8 [N, H, W, 1], gray pixel values 0-255 of any size ({geometry} geometry in the graph).
-- Output `probabilities`: FP32 [N, H, W]. Output `mask`: UINT8 [N, H, W], 1 where the probability
-  is above {threshold:g}; {area}.
+- Output `probabilities`: FP32 {shape}. Output `mask`: UINT8 {shape}, 1 where the probability
+  is above {"its class's threshold" if classes else f"{threshold:g}"}; {area}.
 - The same infer call works against `unet serve`, which also applies min_area.
 - unet_export.json beside this file is the export's manifest (threshold, min_area, normalization, step).
 
@@ -79,10 +88,10 @@ ModelConfig and run model.onnx with ONNX Runtime.
 
 
 def write_repository(archive: Path, model_root: Path, name: str, max_batch: int, threshold: float,
-                     min_area: int, geometry: str) -> None:
+                     min_area: int, geometry: str, classes: tuple[dict, ...] = ()) -> None:
     """model.onnx from the uint8 archive (unet-defects' repository_archive), then the config
-    and the README beside it."""
+    and the README beside it; `classes`: the manifest's entries of a model of several classes."""
     (model_root / "1").mkdir(parents=True, exist_ok=True)
     onnx.convert(archive, model_root / MODEL_FILE, None)
-    (model_root / "config.pbtxt").write_text(config_text(name, max_batch), encoding="utf-8")
-    (model_root / "README.md").write_text(readme_text(name, threshold, min_area, geometry), encoding="utf-8")
+    (model_root / "config.pbtxt").write_text(config_text(name, max_batch, classes=len(classes)), encoding="utf-8")
+    (model_root / "README.md").write_text(readme_text(name, threshold, min_area, geometry, classes), encoding="utf-8")

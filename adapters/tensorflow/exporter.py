@@ -15,7 +15,7 @@ from adapters.runtimes.catalog import REPOSITORY_FORMATS, writer_of
 from adapters.runtimes.manifest import VERSION, write_manifest
 from adapters.tensorflow.outputs import pixel_logits
 from application.values import ExportManifest, ExportRequest
-from domain.errors import ConfigError, UnetError
+from domain.errors import UnetError
 
 
 def _network(model: Any, tta: str) -> Any:
@@ -87,15 +87,17 @@ def repository_archive(model: Any, request: ExportRequest, directory: Path) -> N
     """The network with its preprocessing and threshold, as `unet serve` speaks the Open
     Inference Protocol: `image` uint8 (N, H, W, 1) -> `probabilities` float32 (N, H, W) and
     `mask` uint8 (N, H, W), 1 where the probability passes the threshold (no min_area: the
-    graph has no connected components)."""
+    graph has no connected components); with K defect classes (N, H, W, K), a threshold each."""
     import keras
     import tensorflow as tf
 
-    threshold = request.threshold
+    several = len(request.classes) > 1
+    threshold = tf.constant(request.thresholds, tf.float32) if several else request.threshold
     uint8_probabilities = _uint8_probabilities(model, request)
 
     def serve(image):
-        probabilities = uint8_probabilities(image)[..., 0]
+        probabilities = uint8_probabilities(image)  # (N, H, W, K): one class drops its axis
+        probabilities = probabilities if several else probabilities[..., 0]
         return {"probabilities": probabilities, "mask": tf.cast(probabilities > threshold, tf.uint8)}
 
     archive = keras.export.ExportArchive()
@@ -143,9 +145,6 @@ class TensorFlowExporter:
         import tensorflow as tf
 
         if request.format in REPOSITORY_FORMATS:
-            if request.classes:
-                raise ConfigError(f"--format {request.format}: a repository of several defect classes is not built "
-                                  "yet; export onnx, openvino, tflite or savedmodel")
             return self._repository(model, request)
         target = Path(request.output)
         writer = writer_of(request.format)
@@ -177,7 +176,7 @@ class TensorFlowExporter:
             with tempfile.TemporaryDirectory(prefix="unet-repository-") as archive:
                 repository_archive(model, request, Path(archive))
                 triton.write_repository(Path(archive), target, request.name, request.max_batch, request.threshold,
-                                        request.min_area, request.geometry)
+                                        request.min_area, request.geometry, request.classes)
             self._manifest(model, request, target, triton.MODEL_FILE, False, input_dtype="uint8",
                            min_area_by="client")
         except (OSError, tf.errors.OpError) as error:

@@ -90,8 +90,26 @@ class ModelDoor:
     def describe(self) -> dict:
         session = self.inspector.session
         decision = session.decision
-        return {"threshold": decision.threshold, "min_area": decision.min_area, "from": decision.origin,
-                "source": session.source, "step": session.step, "engine": self.engine, "tta": session.tta}
+        found = {"threshold": decision.threshold, "min_area": decision.min_area, "from": decision.origin,
+                 "source": session.source, "step": session.step, "engine": self.engine, "tta": session.tta}
+        if session.classes:
+            found["classes"] = [{"class_id": class_id, "name": name, "threshold": d.threshold, "min_area": d.min_area}
+                                for (class_id, name), d in zip(session.classes, session.class_decisions)]
+        return found
+
+    def channel(self, asked: str | None) -> int | None:
+        """`?class=K` of /v1/inspect's mask=png: the channel of class K; one class needs none."""
+        classes = self.inspector.session.classes
+        if asked is None:
+            if classes:
+                raise BadRequest(f"mask=png: the model has the classes {[c for c, _ in classes]}; pick one with "
+                                 "class=K")
+            return None
+        ids = [c for c, _ in classes]
+        if not classes or not asked.isdigit() or int(asked) not in ids:
+            has = f"the classes {ids}" if classes else "one defect class (no class=K)"
+            raise BadRequest(f"class={asked!r}: the model has {has}")
+        return ids.index(int(asked))
 
 
 _FIXED_LABELS = {"/": "page", "/v1/inspect": "inspect", "/metrics": "metrics", "/v2": "server_metadata"}
@@ -156,7 +174,7 @@ def create_app(door: ModelDoor) -> Starlette:
 
     async def model_metadata(request: Request) -> Response:
         door.check_model(request)
-        return JSONResponse(v2.model_metadata(settings.name, f"{PROJECT}/{door.engine}"))
+        return JSONResponse(v2.model_metadata(settings.name, f"{PROJECT}/{door.engine}", door.inspector.session.classes))
 
     async def model_ready(request: Request) -> Response:
         door.check_model(request)
@@ -167,7 +185,9 @@ def create_app(door: ModelDoor) -> Starlette:
         door.check_room()
         body = await read_body(request, settings.max_body_bytes, settings.request_timeout_s)
         header_length = request.headers.get(v2.HEADER_LENGTH)
-        parse = lambda: v2.parse_request(body, header_length, settings.max_pixels, settings.max_batch)  # noqa: E731
+        channels = max(1, len(door.inspector.session.classes))
+        parse = lambda: v2.parse_request(body, header_length, settings.max_pixels, settings.max_batch,  # noqa: E731
+                                         channels)
         parsed = parse() if len(body) < INLINE_BELOW else await run_in_threadpool(parse)
         results = await door.inspections(list(parsed.images))
 
@@ -176,7 +196,7 @@ def create_app(door: ModelDoor) -> Starlette:
             mask = np.stack([result.mask for result in results])
             return v2.encode_response(settings.name, parsed, probabilities, mask)
 
-        response_bytes = parsed.images.size * 5  # float32 probabilities and uint8 mask per pixel
+        response_bytes = parsed.images.size * 5 * channels  # float32 probabilities and uint8 mask per value
         content, headers = encode() if response_bytes < INLINE_BELOW else await run_in_threadpool(encode)
         return Response(content, headers=headers)
 
@@ -185,6 +205,7 @@ def create_app(door: ModelDoor) -> Starlette:
         wants = request.query_params.get("mask")
         if wants not in (None, "png"):
             raise BadRequest(f"mask={wants!r}: the only choice is mask=png")
+        channel = door.channel(request.query_params.get("class")) if wants == "png" else None
         door.check_room()
         body = await read_body(request, settings.max_body_bytes, settings.request_timeout_s)
 
@@ -199,8 +220,8 @@ def create_app(door: ModelDoor) -> Starlette:
         if wants == "png":
             from adapters.images import png_bytes
 
-            return Response(await run_in_threadpool(png_bytes, result.mask.astype(np.uint8) * 255),
-                            media_type="image/png")
+            mask = result.mask if channel is None else result.mask[..., channel]
+            return Response(await run_in_threadpool(png_bytes, mask.astype(np.uint8) * 255), media_type="image/png")
         summary = await run_in_threadpool(result.summary)  # labels the defect records, off the event loop
         return JSONResponse({**summary, "height": int(gray.shape[0]), "width": int(gray.shape[1]),
                              "decision": door.describe(), "step": door.inspector.session.step,

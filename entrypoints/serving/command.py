@@ -29,7 +29,4 @@ def serve_command(args: argparse.Namespace, options: InferenceOptions) -> int:
                                threshold=options.threshold, min_area=options.min_area, geometry=options.geometry,
                                max_pixels=settings.max_pixels, checkpoint=options.checkpoint,
                                batch_size=settings.max_batch)
-    if inspector.session.classes:
-        raise UnetError(f"serve: the model has {len(inspector.session.classes)} defect classes; the server takes one "
-                        "class so far (the Inspector takes several)")
     return serve(inspector, settings, options.engine, args.host, args.port)

@@ -3,7 +3,8 @@ two outputs, JSON tensors and the binary tensor data extension.
 
 Input `image`: UINT8 gray pixel values, shape [N, H, W, 1]. Outputs `probabilities` (FP32
 [N, H, W]) and `mask` (UINT8 [N, H, W], 1 where the decision says defect after threshold and
-min_area, else 0). A request whose JSON header is followed by binary tensors says so with the
+min_area, else 0); a model of K defect classes gives [N, H, W, K] for both, channel k the k-th
+class of the model's metadata (`parameters.classes`). A request whose JSON header is followed by binary tensors says so with the
 `Inference-Header-Content-Length` header; an input's `parameters.binary_data_size` gives its
 bytes there; an output is sent in binary when its `parameters.binary_data` or the request's
 `parameters.binary_data_output` says so. Every check on a declared shape runs before anything
@@ -28,14 +29,19 @@ HEADER_LENGTH = "inference-header-content-length"
 JSON_OUTPUT_VALUES = 4_000_000  # outputs larger than this go in binary only (a JSON float costs ~20 bytes)
 
 
-def model_metadata(name: str, platform: str) -> dict:
+def model_metadata(name: str, platform: str, classes: Sequence[tuple[int, str]] = ()) -> dict:
+    """`classes`: (class id, name) per output channel of a model of several defect classes."""
     variable = -1
-    return {
+    shape = [variable, variable, variable] + ([len(classes)] if classes else [])
+    found = {
         "name": name, "versions": ["1"], "platform": platform,
         "inputs": [{"name": INPUT, "datatype": "UINT8", "shape": [variable, variable, variable, 1]}],
-        "outputs": [{"name": output, "datatype": datatype, "shape": [variable, variable, variable]}
+        "outputs": [{"name": output, "datatype": datatype, "shape": shape}
                     for output, (datatype, _) in OUTPUTS.items()],
     }
+    if classes:
+        found["parameters"] = {"classes": [{"class_id": class_id, "name": label} for class_id, label in classes]}
+    return found
 
 
 @attrs.frozen(eq=False)
@@ -45,9 +51,11 @@ class InferRequest:
     request_id: str | None = None
 
 
-def parse_request(body: bytes, header_length: str | None, max_pixels: int, max_batch: int | None = None) -> InferRequest:
+def parse_request(body: bytes, header_length: str | None, max_pixels: int, max_batch: int | None = None,
+                  channels: int = 1) -> InferRequest:
     """The request's image batch and wanted outputs, or BadRequest / TooLarge naming the fault.
-    A batch larger than `max_batch` is refused, as Triton refuses one past max_batch_size."""
+    A batch larger than `max_batch` is refused, as Triton refuses one past max_batch_size;
+    `channels`: the outputs' values per pixel (the model's defect classes)."""
     header, binary = _split(body, header_length)
     if not isinstance(header, dict):
         raise BadRequest("the request is not a JSON object")
@@ -66,7 +74,7 @@ def parse_request(body: bytes, header_length: str | None, max_pixels: int, max_b
                          f"{max_batch}; send at most {max_batch} a request")
     parameters = header.get("parameters") or {}
     outputs = _outputs(header.get("outputs"), bool(isinstance(parameters, dict) and parameters.get("binary_data_output")))
-    values = math.prod(shape)
+    values = math.prod(shape) * channels
     if values > JSON_OUTPUT_VALUES and not all(binary for _, binary in outputs):
         raise BadRequest(f"outputs of {values:,} values each are sent in binary only (above {JSON_OUTPUT_VALUES:,}); "
                          "ask for binary_data")

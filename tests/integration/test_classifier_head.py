@@ -155,3 +155,22 @@ def test_the_cli_says_which_gate_it_chose(head_model, tiny_dagm, tmp_path):
     result = unet_in_process("calibrate", "--model_dir", str(model_dir))
     assert result.returncode == 0, result.stderr
     assert "gate: " in result.stdout and "false alarms" in result.stdout
+
+
+@pytest.mark.parametrize("keys, named", [({"image_labels_only": True}, "image_labels_only"),
+                                         ({"masked_fraction": 0.5}, "masked_fraction")])
+def test_write_tfrecords_refuses_parts_with_a_label_only_in_one_line(tmp_path, keys, named):
+    import yaml
+
+    root = rare_folders(tmp_path / "rare", defective=1)
+    config = tmp_path / "params.yaml"
+    config.write_text(yaml.safe_dump({
+        "train_input": {"dataset": "ImageFolderDataset", "dataset_path": str(root), "image_shape": [32, 32, 1],
+                        **keys},
+        "model": {"classifier_head": True}, "runconfig": {"model_dir": str(tmp_path / "model")}}))
+    refused = unet_in_process("write-tfrecords", "--params", str(config), "--output_directory", str(tmp_path / "r"))
+    assert refused.returncode == 2
+    assert refused.stderr.strip().splitlines()[-1] == (
+        f"unet: error: train_input.{named}: records hold a mask per image, not a part with its label only; train "
+        "from the image files")
+    assert not (tmp_path / "r").exists()

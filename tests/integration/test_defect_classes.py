@@ -174,18 +174,6 @@ def test_two_classes_train_and_score_per_class_and_predict_says_what_it_takes(tm
     verdict = json.loads((out / "predictions.jsonl").read_text().splitlines()[0])
     assert [d["class_id"] for d in verdict["decisions"]] == [1, 2]
     assert verdict["decisions"][1]["threshold"] == saved["classes"][1]["threshold"]
-    refused = unet_in_process("export", "--model_dir", str(tmp_path / "model"), "--output", str(tmp_path / "e"),
-                              "--format", "triton")
-    assert refused.returncode == 2
-    assert refused.stderr.strip().splitlines()[-1] == (
-        "unet: error: --format triton: a repository of several defect classes is not built yet; export onnx, "
-        "openvino, tflite or savedmodel")
-    pytest.importorskip("uvicorn")
-    refused = unet_in_process("serve", "--model_dir", str(tmp_path / "model"))
-    assert refused.returncode == 2
-    assert refused.stderr.strip().splitlines()[-1] == (
-        "unet: error: serve: the model has 2 defect classes; the server takes one class so far (the Inspector "
-        "takes several)")
 
 
 @pytest.mark.slow
@@ -289,3 +277,93 @@ def test_write_tfrecords_refuses_several_classes_in_one_line(tmp_path):
         "unet: error: write-tfrecords: records hold one mask per image; train several defect classes "
         "(train_input.defect_classes, defect_class_names) from the images themselves")
     assert not (tmp_path / "r").exists()
+
+
+def assert_channels_as_inspector(inspector, batch, probabilities, mask):
+    """(N, H, W, K) outputs equal to the Inspector's, the mask by each class's own threshold."""
+    assert probabilities.shape == mask.shape == (*batch.shape[:3], len(inspector.session.classes))
+    for index, image in enumerate(batch):
+        expected = inspector.inspect(image)
+        np.testing.assert_allclose(probabilities[index], expected.probabilities, atol=1e-5)
+        cutoffs = np.array([d.threshold for d in inspector.session.class_decisions])
+        certain = np.abs(expected.probabilities - cutoffs) > 1e-4
+        assert np.array_equal(mask[index].astype(bool)[certain], expected.mask[certain])
+
+
+@pytest.mark.slow
+def test_a_triton_repository_of_four_classes_thresholds_each_channel_in_its_graph(four_class_model, tmp_path):
+    from entrypoints.api import Inspector
+
+    ort = pytest.importorskip("onnxruntime")
+    root = four_class_model[0]
+    done = unet_in_process("export", "--model_dir", str(root / "model"), "--output", str(tmp_path / "repo"),
+                           "--format", "triton", "--threshold", "0.3")
+    assert done.returncode == 0, done.stderr
+    repository = tmp_path / "repo" / "unet"
+    text = (repository / "config.pbtxt").read_text()
+    assert text.count("dims: [ -1, -1, 4 ]") == 2 and "dims: [ -1, -1, 1 ]" in text
+    model_config = pytest.importorskip("tritonclient.grpc.model_config_pb2")
+    from google.protobuf import text_format
+
+    config = text_format.Parse(text, model_config.ModelConfig())
+    assert [list(t.dims) for t in config.output] == [[-1, -1, 4], [-1, -1, 4]]
+    manifest = json.loads((repository / "unet_export.json").read_text())
+    assert [c["name"] for c in manifest["classes"]] == FOUR_NAMES
+    assert "channel 3: class 4 fray" in (repository / "README.md").read_text()
+    session = ort.InferenceSession(str(repository / "1" / "model.onnx"), providers=["CPUExecutionProvider"])
+    batch = np.random.default_rng(5).integers(0, 256, (2, 32, 40, 1), dtype=np.uint8)
+    outputs = dict(zip([o.name for o in session.get_outputs()], session.run(None, {"image": batch})))
+    inspector = Inspector.open(model_dir=str(root / "model"), threshold=0.3, min_area=0)
+    assert_channels_as_inspector(inspector, batch, outputs["probabilities"], outputs["mask"])
+
+
+@pytest.mark.slow
+def test_the_server_answers_four_channels_as_the_inspector_and_a_mask_png_per_class(four_class_model):
+    import http.client
+
+    from adapters.images import png_bytes
+    from entrypoints.api import Inspector
+
+    pytest.importorskip("starlette")
+    httpclient = pytest.importorskip("tritonclient.http")
+    from entrypoints.serving.runner import serving_in_thread
+    from entrypoints.serving.settings import ServeSettings
+
+    root = four_class_model[0]
+    inspector = Inspector.open(model_dir=str(root / "model"), threshold=0.3)
+    image = np.random.default_rng(6).integers(0, 256, (32, 32), dtype=np.uint8)
+
+    def post(address, path):
+        host, port = address.split(":")
+        connection = http.client.HTTPConnection(host, int(port), timeout=30)
+        try:
+            connection.request("POST", path, body=png_bytes(image))
+            response = connection.getresponse()
+            return response.status, response.read()
+        finally:
+            connection.close()
+
+    with serving_in_thread(inspector, ServeSettings(max_delay_ms=2)) as address:
+        client = httpclient.InferenceServerClient(address)
+        try:
+            metadata = client.get_model_metadata("unet")
+            assert [o["shape"] for o in metadata["outputs"]] == [[-1, -1, -1, 4]] * 2
+            assert [c["name"] for c in metadata["parameters"]["classes"]] == FOUR_NAMES
+            batch = np.random.default_rng(7).integers(0, 256, (2, 32, 32, 1), dtype=np.uint8)
+            tensor = httpclient.InferInput("image", list(batch.shape), "UINT8")
+            tensor.set_data_from_numpy(batch)
+            result = client.infer("unet", [tensor])
+            assert_channels_as_inspector(inspector, batch, result.as_numpy("probabilities"), result.as_numpy("mask"))
+        finally:
+            client.close()
+        status, body = post(address, "/v1/inspect?mask=png")
+        assert status == 400 and b"pick one with class=K" in body
+        status, body = post(address, "/v1/inspect?mask=png&class=5")
+        assert status == 400 and b"the model has the classes [1, 2, 3, 4]" in body
+        status, body = post(address, "/v1/inspect?mask=png&class=3")
+        assert status == 200
+        np.testing.assert_array_equal(iio.imread(body) > 0, inspector.inspect(image).mask[..., 2])
+        status, body = post(address, "/v1/inspect")
+        answer = json.loads(body)
+        assert [c["class_id"] for c in answer["decision"]["classes"]] == [1, 2, 3, 4]
+        assert {d["class_name"] for d in answer["defects"]} <= set(FOUR_NAMES)
