@@ -78,6 +78,7 @@ class ExportUseCase:
             calibration_images=calibration_images, name=name, max_batch=max_batch,
             classes=tuple({"class_id": class_id, "name": name_, "threshold": d.threshold, "min_area": d.min_area}
                           for (class_id, name_), d in zip(session.classes, session.class_decisions)),
+            class_id=session.class_id,
         )
         path = self._exporter.export(session.model, request)
         return ExportReport(path=path, step=session.step, threshold=decision.threshold, source=session.source,

@@ -12,7 +12,7 @@ from application.batching import ProbabilityMaps
 from application.inspection import inspected
 from application.options import InferenceOptions
 from application.ports import ArtifactStore, Components, ImageSource
-from application.session import BEST_KEPT, SessionOpener
+from application.session import BEST_KEPT, SessionOpener, named_class
 from domain import rle
 from domain.data import DataSpec
 from domain.errors import ConfigError, DataError
@@ -107,12 +107,12 @@ class PredictUseCase:
         submission: Submission | None = None,
         check_input: bool = True,  # the config is the model's own (not the default preset beside an export)
     ) -> PredictionReport:
-        submission = self._with_class_id(submission) if submission is not None else None
         self._artifacts.check_output(output)
         files = self._images.list(inputs)
         if not files:
             raise DataError(f"{', '.join(inputs)}: no image files found")
         session = self._opener.open(options, BEST_KEPT, check_input=check_input)
+        submission = self._with_class_id(submission, session) if submission is not None else None
         geometry = session.geometry(options)
         written: list[str] = []
         failures: list[str] = []
@@ -140,19 +140,24 @@ class PredictUseCase:
                                 failures=tuple(failures), geometry=geometry, decision=describe_decisions(session),
                                 tta=session.tta)
 
-    def _with_class_id(self, submission: Submission) -> Submission:
-        if len(self._data.classes) > 1:
+    def _with_class_id(self, submission: Submission, session) -> Submission:
+        """The submission's class: the model's classes, else --class_id (which must be a one-class
+        export's own class, when its manifest names one), else the class the model or the config names."""
+        classes = tuple(class_id for class_id, _ in session.classes)
+        if classes:
             if submission.class_id is not None:
-                raise ConfigError(f"--class_id: the model has the classes {list(self._data.classes)} and writes a "
-                                  "row for each; drop --class_id")
-            return attrs.evolve(submission, classes=self._data.classes)
+                raise ConfigError(f"--class_id: the model has the classes {list(classes)} and writes a row for "
+                                  "each; drop --class_id")
+            return attrs.evolve(submission, classes=classes)
         if submission.class_id is not None:
+            if session.is_export and session.class_id is not None and submission.class_id != session.class_id:
+                raise ConfigError(f"--class_id {submission.class_id}: {session.source} is a one-class model of "
+                                  f"class {session.class_id}; drop --class_id")
             return submission
-        if self._data.class_id is None and self._data.defect_classes:
-            return attrs.evolve(submission, class_id=self._data.defect_classes[0])
-        if self._data.class_id is None:
+        named = session.class_id if session.class_id is not None else named_class(self._data)
+        if named is None:
             raise ConfigError("--class_id: required with --rle-csv (the config names no train_input.class_id)")
-        return attrs.evolve(submission, class_id=self._data.class_id)
+        return attrs.evolve(submission, class_id=named)
 
     def _readable(self, files: Sequence[str], failures: list[str]) -> Iterator[tuple[str, np.ndarray]]:
         for name, image, error in self._images.stream(files):

@@ -63,6 +63,7 @@ class InferenceSession:
     # (`decision` is then the first class's); with one class both are empty.
     classes: tuple[tuple[int, str], ...] = ()
     decisions: tuple[Decision, ...] = ()
+    class_id: int | None = None  # one class: the class it learnt, when its config or manifest names it
 
     @property
     def class_decisions(self) -> tuple[Decision, ...]:
@@ -94,6 +95,13 @@ class InferenceSession:
         """(H, W) uint8 gray -> normalized (H, W, C) float32; the gray feeds every input channel."""
         normalized = normalize(image[..., None], self.normalization)
         return np.repeat(normalized, self.channels, axis=-1) if self.channels > 1 else normalized
+
+
+def named_class(data: DataSpec) -> int | None:
+    """The one class a config names (train_input.class_id, or a defect_classes of one), else None."""
+    if data.class_id is not None:
+        return data.class_id
+    return data.defect_classes[0] if data.defect_classes and len(data.defect_classes) == 1 else None
 
 
 class SessionOpener:
@@ -161,6 +169,7 @@ class SessionOpener:
         several = len(self._data.classes) > 1
         return InferenceSession(
             classes=tuple(zip(self._data.classes, self._data.class_names)) if several else (),
+            class_id=None if several else named_class(self._data),
             decisions=decisions if several else (),
             engine=with_tta(engine, options.tta), decision=decision, size=(self._data.height, self._data.width),
             channels=self._data.channels, normalization=self._data.normalization(), stride=self._topology.stride,
@@ -188,6 +197,10 @@ class SessionOpener:
                 has = f"the classes {list(held)}" if held else "one class"
                 raise ConfigError(f"{where}: the export has {has}, the config the classes {list(self._data.classes)}; "
                                   "pass the training's params")
+            asked = named_class(self._data)
+            if held is None and None not in (manifest.class_id, asked) and manifest.class_id != asked:
+                raise ConfigError(f"{where}: the export is a model of class {manifest.class_id}, the config asks for "
+                                  f"class {asked}; pass the training's params")
         if manifest.tta != "none" and options.tta != "none":
             raise ConfigError(f"--tta {options.tta}: {folder} has tta {manifest.tta} built in; drop --tta")
         if options.tta == "d4" and manifest.fixed_size:
@@ -199,6 +212,7 @@ class SessionOpener:
         tta = manifest.tta if manifest.tta != "none" else options.tta
         return InferenceSession(
             classes=tuple((c["class_id"], c["name"]) for c in manifest.classes), decisions=decisions,
+            class_id=manifest.class_id,
             engine=with_tta(engine, options.tta), decision=decision, size=manifest.input_size,
             channels=manifest.channels, normalization=manifest.normalization, stride=manifest.stride,
             mode=manifest.geometry, step=manifest.step, path=folder, tta=tta, tta_built_in=manifest.tta != "none",

@@ -130,6 +130,7 @@ class ExportRequest:
     # Several defect classes: each class's decision ({class_id, name, threshold, min_area}),
     # in channel order; `threshold` and `min_area` are then the first class's.
     classes: tuple[dict, ...] = ()
+    class_id: int | None = None  # one class: the class it learnt, when the config names it
 
     @property
     def thresholds(self) -> tuple[float, ...]:
@@ -165,6 +166,8 @@ class ExportManifest:
     min_area_by: str = "unet-defects"  # "client": the graph has no connected components; apply min_area yourself
     # Several defect classes: {class_id, name, threshold, min_area} per output channel; empty: one class.
     classes: tuple[dict, ...] = attrs.field(default=(), converter=tuple)
+    # One class: the class it learnt (Severstal's ClassId, DAGM's ClassN), None when the config named none.
+    class_id: int | None = None
 
 
 @attrs.frozen

@@ -24,6 +24,8 @@ def write_manifest(directory: str | Path, manifest: ExportManifest) -> str:
     payload = attrs.asdict(manifest)
     if not payload["classes"]:  # one class: the manifest of before, which older versions read
         del payload["classes"]
+    if payload["class_id"] is None:
+        del payload["class_id"]
     write_json(path, payload)
     return str(path)
 
@@ -59,6 +61,9 @@ def read_manifest(directory: str | Path) -> ExportManifest:
     for index, entry in enumerate(payload.get("classes") or ()):
         if not isinstance(entry, dict) or set(entry) != CLASS_KEYS:
             raise DataError(f"{path}: classes[{index}] must hold {', '.join(sorted(CLASS_KEYS))}")
+    class_id = payload.get("class_id")
+    if class_id is not None and (isinstance(class_id, bool) or not isinstance(class_id, int) or class_id < 1):
+        raise DataError(f"{path}: class_id must be a class number of 1 or more, got {class_id!r}")
     try:
         return ExportManifest(**payload)
     except (TypeError, ValueError) as error:

@@ -191,7 +191,8 @@ class TensorFlowExporter:
             normalization=request.normalization, threshold=request.threshold, min_area=request.min_area,
             area_at=request.area_at, tta=request.tta, geometry=request.geometry,
             stride=request.stride, precision="int8" if request.int8 else self._policy,
-            fixed_size=fixed, manifest_version=VERSION, producer=_producer(), classes=request.classes, **fields,
+            fixed_size=fixed, manifest_version=VERSION, producer=_producer(), classes=request.classes,
+            class_id=request.class_id, **fields,
         ))
 
 

@@ -367,3 +367,35 @@ def test_the_server_answers_four_channels_as_the_inspector_and_a_mask_png_per_cl
         answer = json.loads(body)
         assert [c["class_id"] for c in answer["decision"]["classes"]] == [1, 2, 3, 4]
         assert {d["class_name"] for d in answer["defects"]} <= set(FOUR_NAMES)
+
+
+def test_a_one_class_export_asked_for_another_class_is_one_line(tiny_exports, trained_tiny, tmp_path):
+    """The session's tiny model learnt DAGM's Class1; its manifest says so."""
+    import yaml
+
+    export = tiny_exports["onnx"]
+    assert json.loads((export / "unet_export.json").read_text())["class_id"] == 1
+    images = tmp_path / "in"
+    images.mkdir()
+    iio.imwrite(images / "a.png", np.full((32, 32), 120, np.uint8))
+    refused = unet_in_process("predict", "--model", str(export), "--engine", "onnxruntime", "--input", str(images),
+                              "--output", str(tmp_path / "out"), "--rle-csv", str(tmp_path / "s.csv"), "--class_id", "3")
+    assert refused.returncode == 2
+    line = refused.stderr.strip().splitlines()[-1]
+    assert line.startswith("unet: error: --class_id 3: the export ") and line.endswith(
+        "is a one-class model of class 1; drop --class_id")
+    other = tmp_path / "class2"  # a model_dir whose params name Class2
+    other.mkdir()
+    params = yaml.safe_load((trained_tiny / "params.yaml").read_text())
+    params["train_input"]["class_id"] = 2
+    (other / "params.yaml").write_text(yaml.safe_dump(params))
+    refused = unet_in_process("predict", "--model_dir", str(other), "--model", str(export), "--engine", "onnxruntime",
+                              "--input", str(images), "--output", str(tmp_path / "o2"))
+    assert refused.returncode == 2
+    assert refused.stderr.strip().splitlines()[-1] == (
+        f"unet: error: {export}/unet_export.json: the export is a model of class 1, the config asks for class 2; "
+        "pass the training's params")
+    done = unet_in_process("predict", "--model", str(export), "--engine", "onnxruntime", "--input", str(images),
+                           "--output", str(tmp_path / "o3"), "--rle-csv", str(tmp_path / "t.csv"))
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "t.csv").read_text().splitlines()[1].split(",")[1] == "1"  # the export's own class
