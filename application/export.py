@@ -61,10 +61,6 @@ class ExportUseCase:
             raise ConfigError("--model: unet export exports a model_dir's checkpoint, not an export")
         tta = options.tta
         session = self._opener.open(attrs.evolve(options, tta="none"), BEST_KEPT)
-        if session.gated:
-            raise ConfigError("model.decision_gate: classifier: exports carry no classifier head yet, so they could not "
-                              "apply the gate; export with --set model.decision_gate=none (the pixel decision alone), "
-                              "or predict from the model_dir")
         if tta == "d4":
             augmentation.check_shape(tta, *session.size)
         geometry = options.geometry or session.mode
@@ -76,9 +72,11 @@ class ExportUseCase:
             format=format, int8=int8, tta=tta, min_area=decision.min_area, area_at=decision.area_at,
             calibration_stream=self._reader.training_stream() if int8 and self._reader is not None else None,
             calibration_images=calibration_images, name=name, max_batch=max_batch,
-            classes=tuple({"class_id": class_id, "name": name_, "threshold": d.threshold, "min_area": d.min_area}
+            classes=tuple({"class_id": class_id, "name": name_, "threshold": d.threshold, "min_area": d.min_area,
+                           **({"gate": d.gate.as_dict()} if d.gated else {})}
                           for (class_id, name_), d in zip(session.classes, session.class_decisions)),
             class_id=session.class_id,
+            gate=decision.gate.as_dict() if decision.gated and not session.classes else None,
         )
         path = self._exporter.export(session.model, request)
         return ExportReport(path=path, step=session.step, threshold=decision.threshold, source=session.source,

@@ -21,6 +21,7 @@ from application.values import CheckpointRef
 from domain import tta as augmentation
 from domain.data import DataSpec, normalize
 from domain.errors import ConfigError
+from domain.gate import Gate
 from domain.masks import DecisionRule
 from domain.tiling import PredictGeometry, mode_for_fit
 from domain.topology import UNetSpec
@@ -180,11 +181,15 @@ class SessionOpener:
         if self._engines is None:
             raise ValueError("running an export needs the engines adapter")
         folder = options.model
-        if check_input and self._gate == "classifier":
-            raise ConfigError(f"--model {folder}: exports carry no classifier head yet, so not the config's "
-                              "model.decision_gate: classifier; run the model_dir's checkpoint (drop --model)")
         engine, manifest = self._engines.from_export(options.engine, folder)
         where = f"{folder}/unet_export.json"
+        gates = [c.get("gate") for c in manifest.classes] or [manifest.gate]
+        if any(gates) and not getattr(engine, "has_classifier", False):
+            raise ConfigError(f"{where}: the manifest applies a classifier gate, but the model gives no "
+                              f"{options.engine} classifier output; export the model again")
+        if check_input and self._gate == "classifier" and not any(gates):
+            raise ConfigError(f"{where}: the export applies no classifier gate, the config's model.decision_gate is "
+                              "classifier; export the model again with the config, or run its model_dir")
         if check_input:
             if not np.allclose(manifest.normalization, self._data.normalization()):
                 raise ConfigError(f"{where}: normalization {tuple(manifest.normalization)} differs from the "
@@ -205,10 +210,16 @@ class SessionOpener:
             raise ConfigError(f"--tta {options.tta}: {folder} has tta {manifest.tta} built in; drop --tta")
         if options.tta == "d4" and manifest.fixed_size:
             augmentation.check_shape(options.tta, *manifest.input_size)
-        decision = settle_decision(Decision(manifest.threshold, manifest.min_area, manifest.area_at, where),
-                                   options.threshold, options.min_area)
-        decisions = tuple(settle_decision(Decision(c["threshold"], c["min_area"], manifest.area_at, where),
-                                          options.threshold, options.min_area) for c in manifest.classes)
+        def gated(held: dict | None) -> dict:  # a manifest's gate as a Decision's fields
+            if held is None:
+                return {}
+            return {"gate": Gate(held["threshold"], held["area_bar"], manifest.area_at), "gated": True}
+
+        decision = settle_decision(Decision(manifest.threshold, manifest.min_area, manifest.area_at, where,
+                                            **gated(gates[0])), options.threshold, options.min_area)
+        decisions = tuple(settle_decision(Decision(c["threshold"], c["min_area"], manifest.area_at, where,
+                                                   **gated(c.get("gate"))), options.threshold, options.min_area)
+                          for c in manifest.classes)
         tta = manifest.tta if manifest.tta != "none" else options.tta
         return InferenceSession(
             classes=tuple((c["class_id"], c["name"]) for c in manifest.classes), decisions=decisions,

@@ -127,10 +127,12 @@ class ExportRequest:
     calibration_images: int = 64
     name: str = "unet"  # --format triton: the model's name in the repository
     max_batch: int = 8  # --format triton: the largest batch Triton forms
-    # Several defect classes: each class's decision ({class_id, name, threshold, min_area}),
+    # Several defect classes: each class's decision ({class_id, name, threshold, min_area}, and
+    # `gate` when the classifier gate is applied),
     # in channel order; `threshold` and `min_area` are then the first class's.
     classes: tuple[dict, ...] = ()
     class_id: int | None = None  # one class: the class it learnt, when the config names it
+    gate: dict | None = None  # one class: the applied classifier gate ({threshold, area_bar}), else None
 
     @property
     def thresholds(self) -> tuple[float, ...]:
@@ -168,6 +170,9 @@ class ExportManifest:
     classes: tuple[dict, ...] = attrs.field(default=(), converter=tuple)
     # One class: the class it learnt (Severstal's ClassId, DAGM's ClassN), None when the config named none.
     class_id: int | None = None
+    # One class: the classifier gate it applies ({threshold, area_bar}; several classes: a `gate`
+    # in each class's entry), None without (the network may still give the head's probabilities).
+    gate: dict | None = None
 
 
 @attrs.frozen

@@ -20,6 +20,26 @@ import attrs
 
 from domain.validation import pick
 
+# The exported network's outputs by name (converters may order them otherwise): the defect
+# probabilities, and with a classifier head its (N, K) image probabilities.
+PIXEL_OUTPUT = "probabilities"
+IMAGE_OUTPUT = "image_probabilities"
+
+
+def output_order(names: "list[set[str]]") -> list[int]:
+    """The indices of the pixel output, then of the classifier head's when there is one, from each
+    output's names (`probabilities`, `probabilities:0`, ...); a model of one output is that output."""
+    if len(names) == 1:
+        return [0]
+
+    def find(wanted: str) -> int | None:
+        return next((i for i, held in enumerate(names) if any(n.split(":")[0] == wanted for n in held)), None)
+
+    pixel, image = find(PIXEL_OUTPUT), find(IMAGE_OUTPUT)
+    if pixel is None:
+        raise ValueError(f"the model's outputs {[sorted(n) for n in names]} name no {PIXEL_OUTPUT!r}")
+    return [pixel] + ([image] if image is not None else [])
+
 
 @attrs.frozen
 class Runtime:

@@ -16,6 +16,7 @@ MANIFEST = "unet_export.json"
 VERSION = 2
 _FIELDS = {field.name for field in attrs.fields(ExportManifest)}
 CLASS_KEYS = {"class_id", "name", "threshold", "min_area"}  # each entry of `classes` (several defect classes)
+GATE_KEYS = {"threshold", "area_bar"}  # a classifier gate, at the top (one class) or in a class's entry
 _REQUIRED = {field.name for field in attrs.fields(ExportManifest) if field.default is attrs.NOTHING}
 
 
@@ -24,10 +25,22 @@ def write_manifest(directory: str | Path, manifest: ExportManifest) -> str:
     payload = attrs.asdict(manifest)
     if not payload["classes"]:  # one class: the manifest of before, which older versions read
         del payload["classes"]
-    if payload["class_id"] is None:
-        del payload["class_id"]
+    for key in ("class_id", "gate"):
+        if payload[key] is None:
+            del payload[key]
     write_json(path, payload)
     return str(path)
+
+
+def _check_gate(gate: object, where: str) -> None:
+    if gate is None:
+        return
+    if not isinstance(gate, dict) or set(gate) != GATE_KEYS:
+        raise DataError(f"{where} must hold {', '.join(sorted(GATE_KEYS))}")
+    bar = gate["area_bar"]
+    if not isinstance(gate["threshold"], (int, float)) or not 0 <= gate["threshold"] < 1 or \
+            (bar is not None and (not isinstance(bar, int) or isinstance(bar, bool) or bar < 1)):
+        raise DataError(f"{where}: threshold in [0, 1) and area_bar of 1 or more pixels (or null), got {gate}")
 
 
 def read_manifest(directory: str | Path) -> ExportManifest:
@@ -59,8 +72,10 @@ def read_manifest(directory: str | Path) -> ExportManifest:
     if payload["format"] not in EXPORT_FORMATS:
         raise DataError(f"{path}: unknown format {payload['format']!r}; expected one of: {', '.join(EXPORT_FORMATS)}")
     for index, entry in enumerate(payload.get("classes") or ()):
-        if not isinstance(entry, dict) or set(entry) != CLASS_KEYS:
-            raise DataError(f"{path}: classes[{index}] must hold {', '.join(sorted(CLASS_KEYS))}")
+        if not isinstance(entry, dict) or set(entry) - {"gate"} != CLASS_KEYS:
+            raise DataError(f"{path}: classes[{index}] must hold {', '.join(sorted(CLASS_KEYS))} (and a gate)")
+        _check_gate(entry.get("gate"), f"{path}: classes[{index}].gate")
+    _check_gate(payload.get("gate"), f"{path}: gate")
     class_id = payload.get("class_id")
     if class_id is not None and (isinstance(class_id, bool) or not isinstance(class_id, int) or class_id < 1):
         raise DataError(f"{path}: class_id must be a class number of 1 or more, got {class_id!r}")

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from adapters.runtimes.catalog import output_order
 from adapters.runtimes.extras import require
 from domain.errors import DataError, UnetError
 from domain.masks import class_maps
@@ -75,6 +76,17 @@ class OnnxRuntimeEngine:
             raise DataError(f"{path}: not an ONNX model ONNX Runtime can load ({str(error).splitlines()[0][:160]})") \
                 from None
         self._input = self._session.get_inputs()[0].name
+        names = [o.name for o in self._session.get_outputs()]
+        try:
+            self._outputs = [names[i] for i in output_order([{n} for n in names])]
+        except ValueError as error:
+            raise DataError(f"{path}: {error}") from None
+        self.has_classifier = len(self._outputs) > 1
+
+    def outputs(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        found = self._session.run(self._outputs, {self._input: np.ascontiguousarray(batch, np.float32)})
+        return class_maps(found[0]), found[1] if self.has_classifier else None
 
     def probabilities(self, batch: np.ndarray) -> np.ndarray:
-        return class_maps(self._session.run(None, {self._input: np.ascontiguousarray(batch, np.float32)})[0])
+        return self.outputs(batch)[0]
+

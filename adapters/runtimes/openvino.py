@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from adapters.runtimes.catalog import output_order
 from adapters.runtimes.extras import require
 from domain.errors import DataError
 from domain.masks import class_maps
@@ -47,6 +48,16 @@ class OpenVinoEngine:
             self._compiled = ov.Core().compile_model(str(path), "CPU", {"PERFORMANCE_HINT": hint, **PRECISION})
         except Exception as error:  # OpenVINO raises RuntimeError subclasses of its own for bad files
             raise DataError(f"{path}: not a model OpenVINO can load ({str(error).splitlines()[0][:160]})") from None
+        try:
+            self._order = output_order([set(port.get_names()) for port in self._compiled.outputs])
+        except ValueError as error:
+            raise DataError(f"{path}: {error}") from None
+        self.has_classifier = len(self._order) > 1
+
+    def outputs(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        found = self._compiled(np.ascontiguousarray(batch, np.float32))
+        image = np.asarray(found[self._order[1]]) if self.has_classifier else None
+        return class_maps(np.asarray(found[self._order[0]])), image
 
     def probabilities(self, batch: np.ndarray) -> np.ndarray:
-        return class_maps(np.asarray(self._compiled(np.ascontiguousarray(batch, np.float32))[0]))
+        return self.outputs(batch)[0]

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from adapters.runtimes.catalog import IMAGE_OUTPUT, PIXEL_OUTPUT
 from adapters.tensorflow.device import device_scope
 from domain.errors import DataError
 from domain.masks import class_maps
@@ -33,9 +34,15 @@ class SavedModelEngine:
             raise DataError(f"{directory}: not a SavedModel export with a network signature "
                             f"({str(error).splitlines()[0][:160]})") from None
         self._device = device
+        self.has_classifier = IMAGE_OUTPUT in self._network.structured_outputs
 
-    def probabilities(self, batch: np.ndarray) -> np.ndarray:
+    def outputs(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         import tensorflow as tf
 
         with device_scope(self._device):
-            return class_maps(self._network(inputs=tf.constant(batch, tf.float32))["probabilities"].numpy())
+            found = self._network(inputs=tf.constant(batch, tf.float32))
+        image = found[IMAGE_OUTPUT].numpy() if self.has_classifier else None
+        return class_maps(found[PIXEL_OUTPUT].numpy()), image
+
+    def probabilities(self, batch: np.ndarray) -> np.ndarray:
+        return self.outputs(batch)[0]

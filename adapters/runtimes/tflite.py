@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from adapters.runtimes.catalog import output_order
 from adapters.runtimes.extras import require
 from domain.errors import DataError
 from domain.masks import class_maps
@@ -55,11 +56,15 @@ class TFLiteEngine:
         except (ValueError, RuntimeError) as error:
             raise DataError(f"{path}: not a TFLite model ({str(error).splitlines()[0][:160]})") from None
         self._input = self._interpreter.get_input_details()[0]["index"]
-        self._output = self._interpreter.get_output_details()[0]["index"]
+        self._outputs = _output_indices(self._interpreter)
+        self.has_classifier = len(self._outputs) > 1
         self._size = size
         self._batch: int | None = None
 
     def probabilities(self, batch: np.ndarray) -> np.ndarray:
+        return self.outputs(batch)[0]
+
+    def outputs(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         batch = np.asarray(batch, np.float32)
         height, width = batch.shape[1:3]
         if height > self._size[0] or width > self._size[1]:
@@ -73,4 +78,17 @@ class TFLiteEngine:
             self._batch = len(padded)
         self._interpreter.set_tensor(self._input, np.ascontiguousarray(padded))
         self._interpreter.invoke()
-        return class_maps(self._interpreter.get_tensor(self._output)[:, :height, :width].copy())
+        maps = class_maps(self._interpreter.get_tensor(self._outputs[0])[:, :height, :width].copy())
+        return maps, self._interpreter.get_tensor(self._outputs[1]).copy() if self.has_classifier else None
+
+
+def _output_indices(interpreter) -> list[int]:
+    """The pixel output's tensor index, then the classifier head's: by the signature's output
+    names (the tensors' own names do not say which is which)."""
+    details = interpreter.get_output_details()
+    if len(details) == 1:
+        return [details[0]["index"]]
+    signatures = interpreter._get_full_signature_list()  # name -> {"inputs": {...}, "outputs": {name: index}}
+    outputs = next(iter(signatures.values()))["outputs"]
+    names = list(outputs)
+    return [outputs[names[i]] for i in output_order([{n} for n in names])]

@@ -11,29 +11,39 @@ from typing import Any
 
 import numpy as np
 
-from adapters.runtimes.catalog import REPOSITORY_FORMATS, writer_of
+from adapters.runtimes.catalog import IMAGE_OUTPUT, REPOSITORY_FORMATS, writer_of
 from adapters.runtimes.manifest import VERSION, write_manifest
-from adapters.tensorflow.outputs import pixel_logits
+from adapters.tensorflow.outputs import split_outputs
 from application.values import ExportManifest, ExportRequest
-from domain.errors import UnetError
+from domain.errors import ConfigError, UnetError
 
 
 def _network(model: Any, tta: str) -> Any:
-    """Normalized (N, H, W, C) float32 -> defect probabilities (N, H, W, 1), TTA averaged."""
+    """Normalized (N, H, W, C) float32 -> (defect probabilities (N, H, W, K), the classifier
+    head's (N, K) image probabilities or None without one), TTA averaged."""
     import tensorflow as tf
 
-    from adapters.tensorflow.tta_graph import averaged_graph
+    from adapters.tensorflow.tta_graph import averaged_graph_outputs
 
     def probabilities(x):
-        return tf.sigmoid(tf.cast(pixel_logits(model(x, training=False)), tf.float32))
+        pixels, image = split_outputs(model(x, training=False))
+        return tf.sigmoid(tf.cast(pixels, tf.float32)), None if image is None else tf.sigmoid(tf.cast(image, tf.float32))
 
-    return lambda x: averaged_graph(probabilities, x, tta)
+    return lambda x: averaged_graph_outputs(probabilities, x, tta)
+
+
+def _named(probabilities: Any, image_probabilities: Any) -> dict:
+    """A signature's outputs: `probabilities`, and `image_probabilities` with a classifier head."""
+    found = {"probabilities": probabilities}
+    if image_probabilities is not None:
+        found[IMAGE_OUTPUT] = image_probabilities
+    return found
 
 
 def _uint8_probabilities(model: Any, request: ExportRequest) -> Any:
-    """uint8 images (N, H, W, 1) of any size -> probabilities (N, H, W, 1) at that size, with the
-    preprocessing of `unet predict`: normalize, feed every channel, then resize to the training
-    size, or (native) mirror-pad to the stride and crop back."""
+    """uint8 images (N, H, W, 1) of any size -> (probabilities (N, H, W, K) at that size, image
+    probabilities or None), with the preprocessing of `unet predict`: normalize, feed every
+    channel, then resize to the training size, or (native) mirror-pad to the stride and crop back."""
     import tensorflow as tf
 
     from adapters.tensorflow.padding import mirror_pad_to_stride
@@ -47,8 +57,8 @@ def _uint8_probabilities(model: Any, request: ExportRequest) -> Any:
         original = tf.shape(images)[1:3]
         inputs = tf.tile(tf.cast(images, tf.float32) * scale + offset, [1, 1, 1, channels])
         inputs = mirror_pad_to_stride(inputs, stride) if stride else tf.image.resize(inputs, size)
-        outputs = network(inputs)
-        return outputs[:, : original[0], : original[1]] if stride else tf.image.resize(outputs, original)
+        outputs, image = network(inputs)
+        return (outputs[:, : original[0], : original[1]] if stride else tf.image.resize(outputs, original)), image
 
     return probabilities
 
@@ -71,13 +81,13 @@ def _saved_model(model: Any, request: ExportRequest, target: Path) -> None:
 
         @tf.function(input_signature=[tf.TensorSpec([None, None, None, 1], tf.uint8, name="images")])
         def serve(self, images):
-            probabilities = uint8_probabilities(images)
+            probabilities, image = uint8_probabilities(images)
             mask = tf.cast(probabilities > threshold, tf.uint8) * 255
-            return {"probabilities": probabilities, "mask": mask}
+            return {**_named(probabilities, image), "mask": mask}
 
         @tf.function(input_signature=[tf.TensorSpec([None, None, None, channels], tf.float32, name="inputs")])
         def network(self, inputs):
-            return {"probabilities": network(inputs)}
+            return _named(*network(inputs))
 
     module = Serving(model)
     tf.saved_model.save(module, str(target), signatures={"serving_default": module.serve, "network": module.network})
@@ -96,7 +106,7 @@ def repository_archive(model: Any, request: ExportRequest, directory: Path) -> N
     uint8_probabilities = _uint8_probabilities(model, request)
 
     def serve(image):
-        probabilities = uint8_probabilities(image)  # (N, H, W, K): one class drops its axis
+        probabilities, _ = uint8_probabilities(image)  # (N, H, W, K): one class drops its axis
         probabilities = probabilities if several else probabilities[..., 0]
         return {"probabilities": probabilities, "mask": tf.cast(probabilities > threshold, tf.uint8)}
 
@@ -117,7 +127,7 @@ def core_archive(model: Any, tta: str, directory: Path, size: tuple[int, int] | 
     network = _network(model, tta)
     archive = keras.export.ExportArchive()
     archive.track(model)
-    archive.add_endpoint("serve", lambda x: {"probabilities": network(x)},
+    archive.add_endpoint("serve", lambda x: _named(*network(x)),
                          input_signature=[tf.TensorSpec([None, height, width, channels], tf.float32, name="inputs")])
     archive.write_out(str(directory), verbose=False)
 
@@ -145,6 +155,10 @@ class TensorFlowExporter:
         import tensorflow as tf
 
         if request.format in REPOSITORY_FORMATS:
+            if request.gate is not None or any("gate" in entry for entry in request.classes):
+                raise ConfigError(f"--format {request.format}: the repository's graph gives no classifier output for "
+                                  "the gate (model.decision_gate: classifier); export onnx, openvino, tflite or "
+                                  "savedmodel, or export with --set model.decision_gate=none")
             return self._repository(model, request)
         target = Path(request.output)
         writer = writer_of(request.format)
@@ -192,7 +206,7 @@ class TensorFlowExporter:
             area_at=request.area_at, tta=request.tta, geometry=request.geometry,
             stride=request.stride, precision="int8" if request.int8 else self._policy,
             fixed_size=fixed, manifest_version=VERSION, producer=_producer(), classes=request.classes,
-            class_id=request.class_id, **fields,
+            class_id=request.class_id, gate=request.gate, **fields,
         ))
 
 

@@ -30,6 +30,17 @@ def _inverse(x: Any, transform: Transform) -> Any:
 
 def averaged_graph(probabilities: Callable[[Any], Any], x: Any, mode: str) -> Any:
     """The mean of `probabilities` (N, H, W, 1) over the mode's transforms of `x`."""
-    chosen = transforms(mode)
-    outputs = [_inverse(probabilities(_forward(x, t)), t) for t in chosen]
-    return outputs[0] if len(outputs) == 1 else sum(outputs[1:], outputs[0]) / float(len(outputs))
+    return averaged_graph_outputs(lambda copy: (probabilities(copy), None), x, mode)[0]
+
+
+def _mean(values: list) -> Any:
+    return values[0] if len(values) == 1 else sum(values[1:], values[0]) / float(len(values))
+
+
+def averaged_graph_outputs(outputs: Callable[[Any], tuple[Any, Any]], x: Any, mode: str) -> tuple[Any, Any]:
+    """As `averaged_graph`, for (pixel maps, image-level (N, K) probabilities or None): the maps
+    are mapped back before their mean, the image probabilities need not be."""
+    found = [(outputs(_forward(x, t)), t) for t in transforms(mode)]
+    maps = _mean([_inverse(pair[0], t) for pair, t in found])
+    images = [pair[1] for pair, _ in found]
+    return maps, None if images[0] is None else _mean(images)

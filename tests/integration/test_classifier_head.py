@@ -74,22 +74,49 @@ def test_an_applied_gate_is_the_decision_of_evaluation_predict_and_the_inspector
     assert found.image_probabilities.shape == (1,) and not inspector.session.gated
 
 
-def test_exports_refuse_an_applied_gate_in_one_line(head_model, tiny_dagm, tmp_path):
+@pytest.mark.slow
+@pytest.mark.parametrize("fmt, engine", [("savedmodel", "tensorflow"), ("onnx", "onnxruntime"),
+                                         ("openvino", "openvino"), ("tflite", "tflite")])
+def test_each_export_carries_the_head_and_applies_the_gate_as_the_checkpoint(head_model, tiny_dagm, tmp_path, fmt,
+                                                                             engine):
+    from entrypoints.api import Inspector
+    from entrypoints.container import build_container
+
+    pytest.importorskip({"onnxruntime": "onnxruntime", "openvino": "openvino", "tflite": "ai_edge_litert"}.get(
+        engine, "tensorflow"))
+    model_dir, report = head_model
+    gated = build_container(head_params(tiny_dagm, model_dir, decision_gate="classifier"))
+    gated.export().execute(str(tmp_path / "export"), format=fmt)
+    manifest = json.loads((tmp_path / "export" / "unet_export.json").read_text())
+    assert manifest["gate"] == report.gates[0].best.gate.as_dict()
+    from_export = Inspector.open(export=str(tmp_path / "export"), engine=engine)
+    assert from_export.session.gated and from_export.session.has_classifier
+    # The checkpoint's inspector under the same gate: the model_dir's config says decision_gate none.
+    checkpoint = gated.session_opener().open()
+    images = np.random.default_rng(4).integers(0, 256, (3, 32, 32), dtype=np.uint8)
+    for image in images:
+        found = from_export.inspect(image)
+        (expected,), (classified,) = [checkpoint.engine.outputs(checkpoint.model_input(image)[None])[i] for i in (0, 1)]
+        np.testing.assert_allclose(found.image_probabilities, classified, atol=1e-4)
+        np.testing.assert_allclose(found.probabilities, expected, atol=1e-4)
+
+
+def test_a_gate_the_export_cannot_carry_or_lacks_is_one_line(head_model, tiny_dagm, tmp_path):
+    from application.options import InferenceOptions
     from entrypoints.container import build_container
 
     model_dir, _ = head_model
     gated = build_container(head_params(tiny_dagm, model_dir, decision_gate="classifier"))
-    with pytest.raises(ConfigError, match="exports carry no classifier head yet") as raised:
-        gated.export().execute(str(tmp_path / "export"))
+    with pytest.raises(ConfigError, match="--format triton: the repository's graph gives no classifier output") as raised:
+        gated.export().execute(str(tmp_path / "repository"), format="triton")
     assert "\n" not in str(raised.value)
-    # Without the gate the export is the pixel network alone.
-    plain = build_container(head_params(tiny_dagm, model_dir))
+    plain = build_container(head_params(tiny_dagm, model_dir))  # decision_gate none: the export applies no gate
     plain.export().execute(str(tmp_path / "export"), format="onnx")
-    from application.options import InferenceOptions
-
-    with pytest.raises(ConfigError, match="exports carry no classifier head yet"):
+    assert "gate" not in json.loads((tmp_path / "export" / "unet_export.json").read_text())
+    with pytest.raises(ConfigError, match="the export applies no classifier gate, the config's model.decision_gate "
+                                          "is classifier"):
         gated.predict().execute([str(tiny_dagm / "Class1" / "Test")], str(tmp_path / "out"),
-                                InferenceOptions(model=str(tmp_path / "export"), engine="onnx"))
+                                InferenceOptions(model=str(tmp_path / "export"), engine="onnxruntime"))
 
 
 def test_a_dagm_row_flagged_defective_without_its_mask_is_an_image_label_with_the_option(tiny_dagm, tmp_path):

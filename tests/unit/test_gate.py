@@ -130,3 +130,34 @@ def test_masked_fraction_keeps_a_seeded_share_of_the_masks():
     assert kept == kept_masks(drawn, 0.25, seed=3)  # the same for a seed and listing
     assert len(kept_masks(drawn, 0.01, seed=0)) == 1  # at least one
     assert kept_masks(drawn, 1.0, seed=0) == {i for i, d in enumerate(drawn) if d}
+
+
+def test_exported_outputs_are_found_by_name_whatever_their_order():
+    from adapters.runtimes.catalog import output_order
+
+    assert output_order([{"probabilities:0"}]) == [0]
+    assert output_order([{"probabilities"}, {"image_probabilities"}]) == [0, 1]
+    assert output_order([{"image_probabilities:0"}, {"probabilities:0", "Identity:0"}]) == [1, 0]
+    with pytest.raises(ValueError, match="name no 'probabilities'"):
+        output_order([{"a"}, {"b"}])
+
+
+@pytest.mark.parametrize("gate, message", [
+    ({"threshold": 0.4}, "gate must hold area_bar, threshold"),
+    ({"threshold": 1.5, "area_bar": None}, r"gate: threshold in \[0, 1\)"),
+    ({"threshold": 0.4, "area_bar": 0}, "area_bar of 1 or more pixels"),
+])
+def test_a_manifest_gate_is_read_strictly(tmp_path, gate, message):
+    from adapters.runtimes.manifest import read_manifest, write_manifest
+    from application.values import ExportManifest
+    from domain.errors import DataError
+
+    write_manifest(tmp_path, ExportManifest(format="onnx", model_file="model.onnx", step=1, input_size=(8, 8),
+                                            channels=1, normalization=(1.0, 0.0), threshold=0.5,
+                                            gate={"threshold": 0.4, "area_bar": 16}))
+    assert read_manifest(tmp_path).gate == {"threshold": 0.4, "area_bar": 16}
+    payload = json.loads((tmp_path / "unet_export.json").read_text())
+    (tmp_path / "unet_export.json").write_text(json.dumps({**payload, "gate": gate}))
+    with pytest.raises(DataError, match=message) as raised:
+        read_manifest(tmp_path)
+    assert "\n" not in str(raised.value) and "unet_export.json" in str(raised.value)
