@@ -399,3 +399,34 @@ def test_a_one_class_export_asked_for_another_class_is_one_line(tiny_exports, tr
                            "--output", str(tmp_path / "o3"), "--rle-csv", str(tmp_path / "t.csv"))
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "t.csv").read_text().splitlines()[1].split(",")[1] == "1"  # the export's own class
+
+
+@pytest.mark.slow
+def test_the_reference_preset_trains_to_the_weights_it_trained_to_before_several_classes(tmp_path):
+    """params_dagm.yaml's network, 3 seeded steps at 32 x 32: the last loss and the weights' move
+    from their seeded start, as measured at c896859, the commit before several classes (sum and
+    abs sum of the move; a seeded sign vector's dot product with it, which a changed gradient
+    would turn)."""
+    from adapters.datasets.synthetic_dagm import SyntheticDagmSpec
+    from adapters.datasets.synthetic_dagm import generate as generate_dagm
+    from configs.loader import preset_path
+    from entrypoints.container import build_container
+
+    generate_dagm(SyntheticDagmSpec(class_ids=(1,), train_images=8, test_images=2, image_size=32, seed=3),
+                  tmp_path / "d")
+    overrides = [f"train_input.dataset_path={tmp_path / 'd'}", "train_input.image_shape=[32,32,1]",
+                 "train_input.train_batch_size=2", "train_input.seed=1", "model.mixed_precision=False",
+                 "runconfig.save_checkpoints_steps=3"]
+    container = build_container(str(preset_path("params_dagm.yaml")), {"model_dir": str(tmp_path / "m"),
+                                "max_steps": 3, "tf_random_seed": 1234}, overrides=overrides)
+    outcome = container.train().execute()
+    model = container.builder().build(container.experiment().model)
+    start = np.concatenate([w.ravel() for w in model.get_weights()]).astype(np.float64)
+    container.checkpoints().restore(model)
+    moved = np.concatenate([w.ravel() for w in model.get_weights()]).astype(np.float64) - start
+    signs = np.random.default_rng(0).choice([-1.0, 1.0], size=moved.size)
+    assert model.count_params() == 1_925_025
+    assert outcome.last_loss == pytest.approx(0.6959620118141174, rel=1e-4)
+    assert moved.sum() == pytest.approx(10.210356373783839, rel=1e-3)
+    assert np.abs(moved).sum() == pytest.approx(107.20639869011393, rel=1e-3)
+    assert float(moved @ signs) == pytest.approx(0.10437239578232038, abs=0.02)
