@@ -28,6 +28,12 @@ class ExportReport:
     tta: str = "none"
 
 
+def manifest_gate(decision) -> dict:
+    """A gate as unet_export.json holds it: threshold, area bar and the size the bar was measured at."""
+    gate = decision.gate
+    return {**gate.as_dict(), "area_at": list(gate.area_at) if gate.area_at else None}
+
+
 class ExportUseCase:
     """Restore the latest (or given) checkpoint and export it with its preprocessing, its
     decision (the model_dir's calibration unless flags say otherwise) and optional TTA.
@@ -73,10 +79,10 @@ class ExportUseCase:
             calibration_stream=self._reader.training_stream() if int8 and self._reader is not None else None,
             calibration_images=calibration_images, name=name, max_batch=max_batch,
             classes=tuple({"class_id": class_id, "name": name_, "threshold": d.threshold, "min_area": d.min_area,
-                           **({"gate": d.gate.as_dict()} if d.gated else {})}
+                           **({"gate": manifest_gate(d)} if d.gated else {})}
                           for (class_id, name_), d in zip(session.classes, session.class_decisions)),
             class_id=session.class_id,
-            gate=decision.gate.as_dict() if decision.gated and not session.classes else None,
+            gate=manifest_gate(decision) if decision.gated and not session.classes else None,
         )
         path = self._exporter.export(session.model, request)
         return ExportReport(path=path, step=session.step, threshold=decision.threshold, source=session.source,

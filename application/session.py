@@ -210,10 +210,14 @@ class SessionOpener:
             raise ConfigError(f"--tta {options.tta}: {folder} has tta {manifest.tta} built in; drop --tta")
         if options.tta == "d4" and manifest.fixed_size:
             augmentation.check_shape(options.tta, *manifest.input_size)
+        # The model's own config with decision_gate none reports the export's gate, as its model_dir does.
+        applied = not (check_input and self._gate == "none")
+
         def gated(held: dict | None) -> dict:  # a manifest's gate as a Decision's fields
             if held is None:
                 return {}
-            return {"gate": Gate(held["threshold"], held["area_bar"], manifest.area_at), "gated": True}
+            at = tuple(held["area_at"]) if held["area_at"] else None
+            return {"gate": Gate(held["threshold"], held["area_bar"], at), "gated": applied}
 
         decision = settle_decision(Decision(manifest.threshold, manifest.min_area, manifest.area_at, where,
                                             **gated(gates[0])), options.threshold, options.min_area)

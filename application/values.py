@@ -162,7 +162,7 @@ class ExportManifest:
     stride: int = 16
     precision: str = "float32"  # float32 or int8
     fixed_size: bool = False  # the network takes only input_size (TFLite)
-    manifest_version: int = 2
+    manifest_version: int = 3
     producer: str = ""
     input_dtype: str = "float32"  # "uint8": the model normalizes in its graph (a Triton repository's)
     min_area_by: str = "unet-defects"  # "client": the graph has no connected components; apply min_area yourself

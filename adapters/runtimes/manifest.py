@@ -13,10 +13,11 @@ from application.values import ExportManifest
 from domain.errors import DataError
 
 MANIFEST = "unet_export.json"
-VERSION = 2
+VERSION = 3  # 3 added class_id and the classifier gate; 2 reads as before
+READABLE = (2, 3)
 _FIELDS = {field.name for field in attrs.fields(ExportManifest)}
 CLASS_KEYS = {"class_id", "name", "threshold", "min_area"}  # each entry of `classes` (several defect classes)
-GATE_KEYS = {"threshold", "area_bar"}  # a classifier gate, at the top (one class) or in a class's entry
+GATE_KEYS = {"threshold", "area_bar", "area_at"}  # a classifier gate, at the top (one class) or in each class's entry
 _REQUIRED = {field.name for field in attrs.fields(ExportManifest) if field.default is attrs.NOTHING}
 
 
@@ -37,10 +38,13 @@ def _check_gate(gate: object, where: str) -> None:
         return
     if not isinstance(gate, dict) or set(gate) != GATE_KEYS:
         raise DataError(f"{where} must hold {', '.join(sorted(GATE_KEYS))}")
-    bar = gate["area_bar"]
-    if not isinstance(gate["threshold"], (int, float)) or not 0 <= gate["threshold"] < 1 or \
-            (bar is not None and (not isinstance(bar, int) or isinstance(bar, bool) or bar < 1)):
-        raise DataError(f"{where}: threshold in [0, 1) and area_bar of 1 or more pixels (or null), got {gate}")
+    bar, threshold, at = gate["area_bar"], gate["threshold"], gate["area_at"]
+    counts = lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 1  # noqa: E731
+    if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not 0 <= threshold < 1 or \
+            (bar is not None and not counts(bar)) or \
+            (at is not None and not (isinstance(at, list) and len(at) == 2 and all(counts(v) for v in at))):
+        raise DataError(f"{where}: threshold in [0, 1), area_bar of 1 or more pixels (or null) and area_at "
+                        f"[height, width] (or null), got {gate}")
 
 
 def read_manifest(directory: str | Path) -> ExportManifest:
@@ -57,9 +61,9 @@ def read_manifest(directory: str | Path) -> ExportManifest:
     if not isinstance(payload, dict):
         raise DataError(f"{path}: expected a JSON object")
     version = payload.get("manifest_version", 1)
-    if version != VERSION:
+    if version not in READABLE:
         raise DataError(f"{path}: written by another version of unet-defects (manifest_version {version}, this "
-                        f"one reads {VERSION}); export the model again")
+                        f"one reads {', '.join(map(str, READABLE))}); export the model again")
     unknown = sorted(set(payload) - _FIELDS)
     if unknown:
         raise DataError(f"{path}: unknown keys {', '.join(unknown)}")
@@ -71,10 +75,16 @@ def read_manifest(directory: str | Path) -> ExportManifest:
                         "export --format onnx to run it here")
     if payload["format"] not in EXPORT_FORMATS:
         raise DataError(f"{path}: unknown format {payload['format']!r}; expected one of: {', '.join(EXPORT_FORMATS)}")
-    for index, entry in enumerate(payload.get("classes") or ()):
+    classes = payload.get("classes") or ()
+    for index, entry in enumerate(classes):
         if not isinstance(entry, dict) or set(entry) - {"gate"} != CLASS_KEYS:
             raise DataError(f"{path}: classes[{index}] must hold {', '.join(sorted(CLASS_KEYS))} (and a gate)")
         _check_gate(entry.get("gate"), f"{path}: classes[{index}].gate")
+    if classes and len({"gate" in entry for entry in classes}) > 1:
+        raise DataError(f"{path}: a gate in some classes' entries and not in others; every class has one or none")
+    for key in ("gate", "class_id"):
+        if classes and payload.get(key) is not None:
+            raise DataError(f"{path}: {key} is for one class; with classes, each entry holds its own")
     _check_gate(payload.get("gate"), f"{path}: gate")
     class_id = payload.get("class_id")
     if class_id is not None and (isinstance(class_id, bool) or not isinstance(class_id, int) or class_id < 1):

@@ -89,6 +89,13 @@ def _output_indices(interpreter) -> list[int]:
     if len(details) == 1:
         return [details[0]["index"]]
     signatures = interpreter._get_full_signature_list()  # name -> {"inputs": {...}, "outputs": {name: index}}
-    outputs = next(iter(signatures.values()))["outputs"]
+    # The converter names the exported endpoint's signature serving_default (or keeps "serve").
+    key = next((k for k in ("serving_default", "serve") if k in signatures), None)
+    if key is None and len(signatures) == 1:
+        key = next(iter(signatures))
+    if key is None:
+        raise DataError(f"TFLite export: {len(details)} outputs and no serving signature to tell them apart "
+                        f"(signatures: {sorted(signatures)}); export the model again")
+    outputs = signatures[key]["outputs"]
     names = list(outputs)
     return [outputs[names[i]] for i in output_order([{n} for n in names])]

@@ -70,8 +70,10 @@ def readme_text(name: str, threshold: float, min_area: int, geometry: str, class
     if classes:
         each = "; ".join(f"channel {k}: class {c['class_id']} {c['name']}, threshold {c['threshold']:g}, min_area "
                          f"{c['min_area']}" for k, c in enumerate(classes))
-        area = (f"one channel per defect class ({each}); remove each channel's connected components (8-connected) "
-                "below its min_area on the client, as `unet serve` does")
+        rest = ("remove each channel's connected components (8-connected) below its min_area on the client, as "
+                "`unet serve` does" if any(c["min_area"] for c in classes) else "every min_area is 0, so `mask` is "
+                "the whole decision")
+        area = f"one channel per defect class ({each}); {rest}"
     return f"""# Triton model repository for `{name}` (written by `unet export --format triton`)
 
 Point Triton at the folder above this one: `tritonserver --model-repository <that folder>`.

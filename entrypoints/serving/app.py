@@ -92,8 +92,11 @@ class ModelDoor:
         decision = session.decision
         found = {"threshold": decision.threshold, "min_area": decision.min_area, "from": decision.origin,
                  "source": session.source, "step": session.step, "engine": self.engine, "tta": session.tta}
+        if session.gated and not session.classes:
+            found["gate"] = decision.gate.as_dict()
         if session.classes:
-            found["classes"] = [{"class_id": class_id, "name": name, "threshold": d.threshold, "min_area": d.min_area}
+            found["classes"] = [{"class_id": class_id, "name": name, "threshold": d.threshold, "min_area": d.min_area,
+                                 **({"gate": d.gate.as_dict()} if d.gated else {})}
                                 for (class_id, name), d in zip(session.classes, session.class_decisions)]
         return found
 
@@ -106,10 +109,15 @@ class ModelDoor:
                                  "class=K")
             return None
         ids = [c for c, _ in classes]
-        if not classes or not asked.isdigit() or int(asked) not in ids:
-            has = f"the classes {ids}" if classes else "one defect class (no class=K)"
+        own = self.inspector.session.class_id
+        number = int(asked) if asked.isascii() and asked.isdigit() else None
+        if not classes and number is not None and number == own:
+            return None  # a one-class model asked for its own class
+        if not classes or number not in ids:
+            has = f"the classes {ids}" if classes else (f"one defect class, {own}" if own is not None else
+                                                        "one defect class (no class=K)")
             raise BadRequest(f"class={asked!r}: the model has {has}")
-        return ids.index(int(asked))
+        return ids.index(number)
 
 
 _FIXED_LABELS = {"/": "page", "/v1/inspect": "inspect", "/metrics": "metrics", "/v2": "server_metadata"}

@@ -88,7 +88,7 @@ def test_each_export_carries_the_head_and_applies_the_gate_as_the_checkpoint(hea
     gated = build_container(head_params(tiny_dagm, model_dir, decision_gate="classifier"))
     gated.export().execute(str(tmp_path / "export"), format=fmt)
     manifest = json.loads((tmp_path / "export" / "unet_export.json").read_text())
-    assert manifest["gate"] == report.gates[0].best.gate.as_dict()
+    assert manifest["gate"] == {**report.gates[0].best.gate.as_dict(), "area_at": [32, 32]}  # the training size
     from_export = Inspector.open(export=str(tmp_path / "export"), engine=engine)
     assert from_export.session.gated and from_export.session.has_classifier
     # The checkpoint's inspector under the same gate: the model_dir's config says decision_gate none.
@@ -117,6 +117,12 @@ def test_a_gate_the_export_cannot_carry_or_lacks_is_one_line(head_model, tiny_da
                                           "is classifier"):
         gated.predict().execute([str(tiny_dagm / "Class1" / "Test")], str(tmp_path / "out"),
                                 InferenceOptions(model=str(tmp_path / "export"), engine="onnxruntime"))
+    # The other way round: the model's own config with decision_gate none reports a gated export's gate.
+    gated.export().execute(str(tmp_path / "gated"), format="onnx")
+    plain.predict().execute([str(tiny_dagm / "Class1" / "Test")], str(tmp_path / "reported"),
+                            InferenceOptions(model=str(tmp_path / "gated"), engine="onnxruntime"))
+    line = json.loads((tmp_path / "reported" / "predictions.jsonl").read_text().splitlines()[0])
+    assert "gate" not in line and len(line["classifier"]) == 1
 
 
 def test_a_dagm_row_flagged_defective_without_its_mask_is_an_image_label_with_the_option(tiny_dagm, tmp_path):

@@ -143,9 +143,11 @@ def test_exported_outputs_are_found_by_name_whatever_their_order():
 
 
 @pytest.mark.parametrize("gate, message", [
-    ({"threshold": 0.4}, "gate must hold area_bar, threshold"),
-    ({"threshold": 1.5, "area_bar": None}, r"gate: threshold in \[0, 1\)"),
-    ({"threshold": 0.4, "area_bar": 0}, "area_bar of 1 or more pixels"),
+    ({"threshold": 0.4}, "gate must hold area_at, area_bar, threshold"),
+    ({"threshold": 1.5, "area_bar": None, "area_at": None}, r"gate: threshold in \[0, 1\)"),
+    ({"threshold": False, "area_bar": None, "area_at": None}, r"gate: threshold in \[0, 1\)"),
+    ({"threshold": 0.4, "area_bar": 0, "area_at": None}, "area_bar of 1 or more pixels"),
+    ({"threshold": 0.4, "area_bar": 8, "area_at": [32]}, r"area_at \[height, width\]"),
 ])
 def test_a_manifest_gate_is_read_strictly(tmp_path, gate, message):
     from adapters.runtimes.manifest import read_manifest, write_manifest
@@ -154,9 +156,12 @@ def test_a_manifest_gate_is_read_strictly(tmp_path, gate, message):
 
     write_manifest(tmp_path, ExportManifest(format="onnx", model_file="model.onnx", step=1, input_size=(8, 8),
                                             channels=1, normalization=(1.0, 0.0), threshold=0.5,
-                                            gate={"threshold": 0.4, "area_bar": 16}))
-    assert read_manifest(tmp_path).gate == {"threshold": 0.4, "area_bar": 16}
+                                            gate={"threshold": 0.4, "area_bar": 16, "area_at": [8, 8]}))
+    assert read_manifest(tmp_path).gate == {"threshold": 0.4, "area_bar": 16, "area_at": [8, 8]}
     payload = json.loads((tmp_path / "unet_export.json").read_text())
+    older = {key: value for key, value in payload.items() if key not in ("gate", "class_id")}
+    (tmp_path / "unet_export.json").write_text(json.dumps({**older, "manifest_version": 2}))
+    assert read_manifest(tmp_path).gate is None  # an export of before reads as it did
     (tmp_path / "unet_export.json").write_text(json.dumps({**payload, "gate": gate}))
     with pytest.raises(DataError, match=message) as raised:
         read_manifest(tmp_path)
