@@ -44,17 +44,25 @@ class Decision:
             raise ValueError("min_area needs the components adapter")
         return components.remove_small(decision, min_area)
 
-    def gate_keeps(self, decided: np.ndarray, image_probability: float, components: Components | None) -> bool:
-        """Whether the gate lets this decided mask stand (an empty mask never flags the part)."""
+    def gate_keeps(self, decided: np.ndarray, image_probability: float, components: Components | None,
+                   largest: int | None = None) -> bool:
+        """Whether the gate lets this decided mask stand (an empty mask never flags the part);
+        `largest`: its largest component's area when the caller has labelled it already."""
         gate = self.gate or Gate()
         if not decided.any():
             return False
         if image_probability >= gate.threshold or gate.area_bar is None:
             return image_probability >= gate.threshold
-        if components is None:
-            raise ValueError("the gate's area bar needs the components adapter")
-        largest = int(components.table(decided, np.zeros_like(decided)).areas.max())
+        if largest is None:
+            if components is None:
+                raise ValueError("the gate's area bar needs the components adapter")
+            largest = int(components.table(decided, np.zeros_like(decided)).areas.max())
         return gate.keeps(image_probability, largest, gate.bar_for(*decided.shape[:2]))
+
+    def gate_entry(self) -> dict:
+        """`{"gate": {threshold, area_bar}}` when the gate is applied, else empty: what the
+        decision's JSON records (predictions.jsonl, the server) add."""
+        return {"gate": self.gate.as_dict()} if self.gated and self.gate is not None else {}
 
     def apply(self, probabilities: np.ndarray, components: Components | None,
               image_probability: float | None = None) -> np.ndarray:

@@ -11,17 +11,8 @@ import numpy as np
 from application.inference import Decision
 from application.ports import Components
 from application.values import EvaluatedMap, ImageEvaluation, SamplePicture
-from domain.gate import GateRow
 from domain.masks import DecisionRule
 from domain.metrics import ConfusionMatrix
-
-
-def gate_row(decided: np.ndarray, truth: np.ndarray, probability: float, components: Components) -> GateRow:
-    """The segmentation rule's kept mask of one image and class, as the gate's search sees it."""
-    table = components.table(decided, truth)
-    tp = int(table.hits.sum())
-    return GateRow(probability=probability, largest_area=int(table.areas.max()) if table.areas.size else 0,
-                   tp=tp, fp=int(table.areas.sum()) - tp, truth_pixels=table.truth_pixels)
 
 
 def scored_map(index: int, found: EvaluatedMap, rules: Sequence[DecisionRule], decisions: Sequence[Decision],
@@ -45,11 +36,14 @@ def scored_map(index: int, found: EvaluatedMap, rules: Sequence[DecisionRule], d
             probability = None if image_probabilities is None else float(image_probabilities[k])
             segmenting = Decision(cutoff, decision.min_area, decision.area_at)
             decided = segmenting.segmented(channel(found.probabilities, k), components)
+            largest = None  # the first rule's mask is labelled once, for its gate row and its gate
             if position == 0 and probability is not None:
-                gate_rows.append(gate_row(decided & counted, channel(found.truth, k) & counted, probability,
-                                          components))
+                # The mask is segmented already: every component counts (min_area 0).
+                table = components.table(decided & counted, channel(found.truth, k) & counted)
+                gate_rows.append(table.gate_row(0, probability))
+                largest = gate_rows[-1].largest_area
             if probability is not None and decision.gated and not decision.gate_keeps(decided & counted, probability,
-                                                                                       components):
+                                                                                       components, largest):
                 decided = np.zeros_like(decided)
             row.append(attrs.astuple(ConfusionMatrix.from_masks(channel(found.truth, k), decided, counted)))
             if position == 0:

@@ -60,12 +60,9 @@ class PredictionReport:
 def decision_keys(session) -> dict:
     """predictions.jsonl's decision: threshold and min_area, or one of each per class."""
     if not session.classes:
-        found = {"threshold": session.decision.threshold, "min_area": session.decision.min_area}
-        if session.gated:
-            found["gate"] = session.decision.gate.as_dict()
-        return found
-    return {"decisions": [{"class_id": class_id, "threshold": d.threshold, "min_area": d.min_area,
-                           **({"gate": d.gate.as_dict()} if d.gated else {})}
+        return {"threshold": session.decision.threshold, "min_area": session.decision.min_area,
+                **session.decision.gate_entry()}
+    return {"decisions": [{"class_id": class_id, "threshold": d.threshold, "min_area": d.min_area, **d.gate_entry()}
                           for (class_id, _), d in zip(session.classes, session.class_decisions)]}
 
 

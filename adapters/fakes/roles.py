@@ -224,8 +224,8 @@ class FakePredictor:
     def predict_outputs(self, engine: Any, images: Sequence[np.ndarray],
                         size: tuple[int, int]) -> tuple[list[np.ndarray], np.ndarray | None]:
         found = [engine_outputs(engine, np.asarray(image)[None]) for image in images]
-        classified = None if found and found[0][1] is None else np.concatenate([c for _, c in found]) if found else None
-        return [maps[0] for maps, _ in found], classified
+        heads = [image for _, image in found if image is not None]
+        return [maps[0] for maps, _ in found], np.concatenate(heads) if heads else None
 
     def predict_tiles(self, engine: Any, tiles: np.ndarray) -> np.ndarray:
         return self.tile_outputs(engine, tiles)[0]

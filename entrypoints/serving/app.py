@@ -91,13 +91,12 @@ class ModelDoor:
         session = self.inspector.session
         decision = session.decision
         found = {"threshold": decision.threshold, "min_area": decision.min_area, "from": decision.origin,
-                 "source": session.source, "step": session.step, "engine": self.engine, "tta": session.tta}
-        if session.gated and not session.classes:
-            found["gate"] = decision.gate.as_dict()
+                 "source": session.source, "step": session.step, "engine": self.engine, "tta": session.tta,
+                 **({} if session.classes else decision.gate_entry())}
         if session.classes:
             found["classes"] = [{"class_id": class_id, "name": name, "threshold": d.threshold, "min_area": d.min_area,
-                                 **({"gate": d.gate.as_dict()} if d.gated else {})}
-                                for (class_id, name), d in zip(session.classes, session.class_decisions)]
+                                 **d.gate_entry()} for (class_id, name), d in zip(session.classes,
+                                                                                   session.class_decisions)]
         return found
 
     def channel(self, asked: str | None) -> int | None:
