@@ -3,6 +3,7 @@ import pytest
 
 from adapters.tensorflow.builder import KerasUNetBuilder
 from domain.topology import UNetSpec
+from tests.conftest import needs_native_bf16
 
 pytestmark = pytest.mark.filterwarnings("ignore")
 
@@ -76,6 +77,7 @@ def test_channels_first_and_last_compute_the_same_function():
     np.testing.assert_allclose(got, last(images).numpy(), rtol=1e-4, atol=1e-5)
 
 
+@needs_native_bf16
 def test_mixed_bfloat16_keeps_float32_logits_and_variables():
     spec = UNetSpec(image_shape=(16, 16, 1), encoder_filters=(2, 4), decoder_filters=(2,))
     model = KerasUNetBuilder("mixed_bfloat16", "channels_last").build(spec)

@@ -4,8 +4,6 @@ Not run on real Cerebras hardware: these tests show that the reference's Estimat
 is met (model_fn, input_fn, run config, which call each mode makes), nothing more."""
 
 import json
-import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -21,11 +19,13 @@ FAKE_STACK = Path(__file__).resolve().parents[1] / "fakes" / "cerebras_stack"
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def unet_without_the_stack(*args):
-    # In its own process: once the fake stack is imported here, it stays in sys.modules.
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
-    return subprocess.run([sys.executable, "-m", "entrypoints.cli", *args], cwd=ROOT, capture_output=True,
-                          text=True, timeout=600, env=env)
+def unet_without_the_stack(monkeypatch, *args):
+    """`unet ARGS` in this process as where the stack is not installed: the fake stack, once
+    imported by another test, is hidden from sys.modules until this test ends."""
+    for name in [name for name in sys.modules if name == "cerebras" or name.startswith("cerebras.")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "cerebras", None)  # `import cerebras` fails as where it is absent
+    return unet_in_process(*args)
 
 
 @pytest.fixture
@@ -35,8 +35,8 @@ def params_file(tiny_dagm, tmp_path):
     return path
 
 
-def test_without_the_stack_the_cs_ip_flag_ends_with_one_line(params_file):
-    result = unet_without_the_stack("run", "--params", str(params_file), "--cs_ip", "10.0.0.1")
+def test_without_the_stack_the_cs_ip_flag_ends_with_one_line(params_file, monkeypatch):
+    result = unet_without_the_stack(monkeypatch, "run", "--params", str(params_file), "--cs_ip", "10.0.0.1")
     assert result.returncode == 2
     assert "Cerebras software stack (cerebras.tf) is not installed" in result.stderr
     assert "Traceback" not in result.stderr

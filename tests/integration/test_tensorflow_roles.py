@@ -9,7 +9,7 @@ from domain.errors import CheckpointError, TrainingDiverged
 from domain.masks import DecisionRule
 from domain.metrics import ConfusionMatrix
 from entrypoints.container import build_container
-from tests.conftest import tiny_params
+from tests.conftest import needs_native_bf16, tiny_params
 
 pytestmark = pytest.mark.slow
 
@@ -118,7 +118,7 @@ def test_same_seed_gives_the_same_initial_weights(tiny_dagm, tmp_path):
         np.testing.assert_array_equal(a, b)
 
 
-@pytest.mark.parametrize("precision", ["float32", "mixed_bfloat16"])
+@pytest.mark.parametrize("precision", ["float32", pytest.param("mixed_bfloat16", marks=needs_native_bf16)])
 def test_a_non_finite_loss_stops_training_naming_the_step(tiny_dagm, tmp_path, precision):
     params = tiny_params(tiny_dagm, tmp_path / "nan", max_steps=6, save_checkpoints_steps=100)
     params["optimizer"]["learning_rate"] = 1.0e30

@@ -142,12 +142,13 @@ def test_demo_preset_is_the_default():
     assert "~" not in experiment.data.dataset_path
 
 
-def test_the_demo_trains_within_its_budget_of_4_5_tflop():
+def test_the_demo_trains_within_its_budget_of_4_1_tflop():
     """Sized for the slowest CPU seen (2-core first-generation EPYC, float32, about 34 GFLOP/s):
-    at most about 130 s of training, so the whole demo stays within 3 minutes there."""
+    4.35 TFLOP made the whole demo 3 min 6 s there (emulated, start-up and evaluation included),
+    so at most 4.1 keep it within 3 minutes."""
     experiment = load_experiment(None)
     cost = experiment.training_cost(experiment.run.max_steps)
-    assert cost.flops <= 4.5e12, cost.describe()
-    assert cost.describe() == "2,240 images x 1.94 GFLOP = 4.35 TFLOP (forward and backward)"
+    assert cost.flops <= 4.1e12, cost.describe()
+    assert cost.describe() == "2,080 images x 1.94 GFLOP = 4.04 TFLOP (forward and backward)"
     assert experiment.model.encoder_filters == (16, 32, 64, 128)  # the reference presets keep (32, ..., 256)
     assert load_experiment(PRESETS_DIR / "params_dagm.yaml").model.encoder_filters == (32, 64, 128, 256)

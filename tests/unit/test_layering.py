@@ -45,7 +45,7 @@ def test_the_unit_tests_run_without_tensorflow():
     code = (
         "import sys; sys.modules['tensorflow'] = None; sys.modules['keras'] = None\n"
         "import pytest\n"
-        "sys.exit(pytest.main(['-q', '-p', 'no:cacheprovider', 'tests/unit', '-k',"
+        "sys.exit(pytest.main(['-q', '-n', '0', '-p', 'no:cacheprovider', 'tests/unit', '-k',"
         " 'not test_the_unit_tests_run_without_tensorflow']))\n"
     )
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
