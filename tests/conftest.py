@@ -9,13 +9,6 @@ from pathlib import Path
 import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-# Under pytest-xdist the workers share the cores: each TensorFlow (and each process a test starts)
-# gets its share of threads, not a pool per core each whose threads spin against the other
-# worker's. One thread each on two cores cut the CPU time of the TensorFlow tests by 8 %.
-if "PYTEST_XDIST_WORKER_COUNT" in os.environ:
-    _share = str(max(1, (os.cpu_count() or 1) // int(os.environ["PYTEST_XDIST_WORKER_COUNT"])))
-    os.environ.setdefault("TF_NUM_INTRAOP_THREADS", _share)
-    os.environ.setdefault("TF_NUM_INTEROP_THREADS", _share)
 
 REAL_DATA = Path(__file__).resolve().parents[2] / "shared" / "realdata"
 
