@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Emulates the slowest CPU seen (a 2-core first-generation EPYC: avx2 and fma, no AVX-512, about
+# 34 GFLOP/s training the demo network in float32) on a faster Linux machine, to measure the demo
+# and the suite there. Needs root and cgroup v1's cpu controller. Not the real CPU: it hides the
+# AVX-512/AMX flags from /proc/cpuinfo (so the project chooses float32), caps oneDNN at AVX2, and
+# gives each process group (the command, or each pytest-xdist worker) QUOTA % of one core.
+# Calibrated on a Zen 5 EPYC: at 45 % the demo trained at 16-20 images/s, the real CPU 17-18.
+#
+#   tests/benchmarks/slow_cpu.sh 45 unet run
+#   tests/benchmarks/slow_cpu.sh 45 --per-worker pytest      # each xdist worker its own 45 %
+#
+# Per worker is the optimistic bound (two workers training at once get twice the real compute);
+# one group for all (without --per-worker) is the pessimistic one (start-up work, which the
+# real CPU runs on both cores at once, shares one 45 %).
+set -euo pipefail
+quota=$1; shift
+per_worker=0
+if [ "${1:-}" = "--per-worker" ]; then per_worker=1; shift; fi
+group=/sys/fs/cgroup/cpu/slow_cpu
+flags=$(mktemp)
+sed -E '/^flags/ s/ (avx512[a-z0-9_]*|amx[a-z0-9_]*|avx_vnni|vaes|vpclmulqdq|gfni)\b//g' /proc/cpuinfo > "$flags"
+mount --bind "$flags" /proc/cpuinfo
+trap 'umount /proc/cpuinfo; rm -f "$flags"' EXIT
+export ONEDNN_MAX_CPU_ISA=AVX2
+mkdir -p "$group"
+echo 100000 > "$group/cpu.cfs_period_us"
+if [ "$per_worker" = 0 ]; then
+    echo $((quota * 1000)) > "$group/cpu.cfs_quota_us"
+    echo $$ > "$group/cgroup.procs"
+    time "$@"
+    exit
+fi
+echo -1 > "$group/cpu.cfs_quota_us"
+echo $$ > "$group/cgroup.procs"
+start=$(date +%s)
+"$@" &
+main=$!
+declare -A placed=()
+count=0
+while kill -0 "$main" 2> /dev/null; do
+    for pid in $(pgrep -P "$main" || true); do  # the xdist workers; what they start stays in their group
+        if [ -z "${placed[$pid]:-}" ]; then
+            worker="$group/w$count"
+            mkdir -p "$worker"
+            echo 100000 > "$worker/cpu.cfs_period_us"
+            echo $((quota * 1000)) > "$worker/cpu.cfs_quota_us"
+            echo "$pid" > "$worker/cgroup.procs" 2> /dev/null || true
+            placed[$pid]=1
+            count=$((count + 1))
+        fi
+    done
+    sleep 0.2
+done
+echo "wall $(( $(date +%s) - start )) s"
+wait "$main"
