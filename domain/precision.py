@@ -12,6 +12,13 @@ import attrs
 from domain.experiment import PrecisionSpec
 
 BF16_CPU_FLAGS = ("amx_bf16", "avx512_bf16")
+
+
+def native_bf16_flags(flags: frozenset[str] | set[str]) -> list[str]:
+    """The CPU flags that give native bfloat16 (sorted; empty where it would be emulated)."""
+    return sorted(set(flags).intersection(BF16_CPU_FLAGS))
+
+
 GPU_INSTALL = 'pip uninstall -y tensorflow-cpu && pip install -e ".[cuda]"'
 
 
@@ -48,7 +55,7 @@ def resolve_precision(spec: PrecisionSpec, on_gpu: bool, flags: frozenset[str] |
         return "float32", "model.mixed_precision is False"
     if on_gpu:
         return "mixed_float16", "GPU: float16 compute with loss scaling"
-    native = sorted(set(flags).intersection(BF16_CPU_FLAGS))
+    native = native_bf16_flags(flags)
     if native:
         return "mixed_bfloat16", f"CPU with native bfloat16 ({', '.join(native)})"
     return "float32", "CPU without native bfloat16 (no AMX or AVX512_BF16): float32"

@@ -8,23 +8,19 @@ from pathlib import Path
 
 import pytest
 
+from adapters.hardware import cpu_flags
+from domain.precision import native_bf16_flags
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 REAL_DATA = Path(__file__).resolve().parents[2] / "shared" / "realdata"
-
-
-def _native_bf16() -> bool:
-    from adapters.hardware import cpu_flags
-    from domain.precision import BF16_CPU_FLAGS
-
-    return bool(cpu_flags() & set(BF16_CPU_FLAGS))
 
 
 # A test that forces model.precision mixed_bfloat16 runs where the project would choose it: on a
 # CPU without native bfloat16 the project trains float32, and oneDNN may have no bfloat16
 # convolution to run (seen with ONEDNN_MAX_CPU_ISA=AVX2 on an AVX-512 CPU).
 needs_native_bf16 = pytest.mark.skipif(
-    not _native_bf16(), reason="this CPU has no native bfloat16 (amx_bf16 or avx512_bf16): the project trains float32 here")
+    not native_bf16_flags(cpu_flags()), reason="this CPU has no native bfloat16 (amx_bf16 or avx512_bf16): the project trains float32 here")
 
 
 @pytest.fixture(scope="session")

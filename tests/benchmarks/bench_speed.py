@@ -152,14 +152,14 @@ def main() -> None:
     args.warmup = max(1, args.warmup)  # the Keras clock starts at the end of the last warm-up batch
     sections = set(args.only.split(","))
 
-    from domain.precision import BF16_CPU_FLAGS
+    from domain.precision import native_bf16_flags
 
     present = cpu_flags()
-    flags = sorted(present.intersection(BF16_CPU_FLAGS))
+    flags = native_bf16_flags(present)
     print(f"CPU: {cpu_model()}, {os.cpu_count()} cores; {describe_cpu_flags(present)}")
     print(f"model: reference UNet, {args.size}x{args.size}x1, batch {args.batch}, {args.steps} timed steps "
           f"after {args.warmup} warm-up steps, {args.repeats} alternating runs per side")
-    precisions = ["float32"] + (["mixed_bfloat16"] if set(flags) & set(BF16_CPU_FLAGS) else [])
+    precisions = ["float32"] + (["mixed_bfloat16"] if flags else [])
     shape = (args.size, args.batch, args.steps, args.warmup)
     rows = []
     train_ips = {}

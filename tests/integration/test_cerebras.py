@@ -16,7 +16,6 @@ from entrypoints.container import build_container
 from tests.conftest import tiny_params, unet_in_process
 
 FAKE_STACK = Path(__file__).resolve().parents[1] / "fakes" / "cerebras_stack"
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def unet_without_the_stack(monkeypatch, *args):
