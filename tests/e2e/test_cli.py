@@ -46,7 +46,7 @@ def one_line_error(result: subprocess.CompletedProcess) -> str:
 def trained_dir(tiny_dagm, tmp_path_factory):
     root = tmp_path_factory.mktemp("cli")
     params = write_params(root / "params.yaml", tiny_params(tiny_dagm, root / "model"))
-    result = unet_process("run", "--params", str(params), "--mode", "train")
+    result = unet("run", "--params", str(params), "--mode", "train")  # the demo test starts `unet run` as a process
     assert result.returncode == 0, result.stderr
     return root, params
 
