@@ -3,10 +3,11 @@
 # 34 GFLOP/s training the demo network in float32) on a faster Linux machine, to measure the demo
 # and the suite there. Needs root and cgroup v1's cpu controller. Not the real CPU: it hides the
 # AVX-512/AMX flags from /proc/cpuinfo (so the project chooses float32), caps oneDNN's vector
-# instructions, and gives the command a CPU quota (QUOTA % of one core).
+# instructions, and gives the command a CPU quota (QUOTA % of a core). The flags are hidden in a
+# mount namespace of the command's own (unshare), so the rest of the machine still sees them.
 #
-#   tests/benchmarks/slow_cpu.sh 45 unet run                    # one process: oneDNN at AVX2
 #   tests/benchmarks/slow_cpu.sh 44 --machine pytest            # the whole 2-core machine
+#   tests/benchmarks/slow_cpu.sh 45 unet run                    # one process: oneDNN at AVX2
 #   tests/benchmarks/slow_cpu.sh 45 --per-worker pytest         # each xdist worker its own 45 %
 #
 # One process (calibrated on a Zen 5 EPYC): at 45 % of one core with oneDNN at AVX2 the demo
@@ -15,25 +16,35 @@
 # and QUOTA % of each of the two cores for everything the command starts, shared: the demo's step
 # then runs at the real CPU's speed and single-threaded work at QUOTA % of a core, so two pytest
 # workers compete for the machine as they do on the real one. Its one optimism: a lone
-# single-threaded process may take both cores' quota.
+# single-threaded process may take both cores' quota. Valid on a 2-core host, as measured: on more
+# cores the threads spread the same quota thinner.
 # --per-worker: AVX2, each xdist worker QUOTA % of a core of its own: two workers training at
 # once get twice the real compute, so it is the optimistic bound.
 set -euo pipefail
+usage="usage: slow_cpu.sh QUOTA [--machine | --per-worker] COMMAND..."
+[ $# -ge 2 ] && [[ $1 =~ ^[0-9]+$ ]] || { echo "$usage" >&2; exit 2; }
 quota=$1; shift
-per_worker=0
-if [ "${1:-}" = "--per-worker" ]; then per_worker=1; shift; fi
+mode=process
+case "$1" in
+    --machine|--per-worker) mode=${1#--}; shift ;;
+esac
+[ $# -ge 1 ] && [[ $1 != --* ]] || { echo "$usage" >&2; exit 2; }
+if [ -z "${SLOW_CPU_UNSHARED:-}" ]; then  # a private mount namespace for the trimmed /proc/cpuinfo
+    SLOW_CPU_UNSHARED=1 exec unshare --mount --propagation private bash "$0" "$quota" \
+        $([ "$mode" = process ] || echo "--$mode") "$@"
+fi
 group=/sys/fs/cgroup/cpu/slow_cpu
-machine=0
-if [ "${1:-}" = "--machine" ]; then machine=1; shift; fi
 flags=$(mktemp)
 sed -E '/^flags/ s/ (avx512[a-z0-9_]*|amx[a-z0-9_]*|avx_vnni|vaes|vpclmulqdq|gfni)\b//g' /proc/cpuinfo > "$flags"
 mount --bind "$flags" /proc/cpuinfo
-trap 'umount /proc/cpuinfo; rm -f "$flags"' EXIT
+trap 'rm -f "$flags"' EXIT
 export ONEDNN_MAX_CPU_ISA=AVX2
-if [ "$machine" = 1 ]; then export ONEDNN_MAX_CPU_ISA=AVX; quota=$((quota * 2)); fi
+if [ "$mode" = machine ]; then export ONEDNN_MAX_CPU_ISA=AVX; quota=$((quota * 2)); fi
 mkdir -p "$group"
+rmdir "$group"/w* 2> /dev/null || true  # a per-worker run's groups: a child's quota may not exceed ours
+echo -1 > "$group/cpu.cfs_quota_us"
 echo 100000 > "$group/cpu.cfs_period_us"
-if [ "$per_worker" = 0 ]; then
+if [ "$mode" != per-worker ]; then
     echo $((quota * 1000)) > "$group/cpu.cfs_quota_us"
     echo $$ > "$group/cgroup.procs"
     time "$@"
