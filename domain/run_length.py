@@ -32,10 +32,19 @@ class Length:
     checkpoint_every: int
     startup_seconds: float = 0.0  # building and compiling before the first step
 
+    def needed_seconds(self) -> float:
+        return self.steps * self.seconds_per_step + self.evaluation_seconds + self.startup_seconds
+
     def describe(self, budget: float) -> str:
-        return (f"{self.steps} steps of {self.seconds_per_step:.3f} s (measured here), {EVALUATIONS} evaluations of "
-                f"about {self.evaluation_seconds / EVALUATIONS:.1f} s and {self.startup_seconds:.0f} s of start-up "
-                f"fit {format_duration(budget)}")
+        what = (f"{self.steps} steps of {self.seconds_per_step:.3f} s (measured here), {EVALUATIONS} evaluations of "
+                f"about {self.evaluation_seconds / EVALUATIONS:.1f} s and {self.startup_seconds:.0f} s of start-up")
+        needed = self.needed_seconds()
+        if needed <= budget:
+            return f"{what} fit {format_duration(budget)}"
+        # the fewest steps a plan makes (one per evaluation) can still overrun a short budget
+        return (f"{what} take about {format_duration(needed)}, more than the {format_duration(budget)} asked for "
+                f"(a plan makes at least {EVALUATIONS} steps, one per evaluation): a --budget of "
+                f"{format_duration(math.ceil(needed / (1 - SAFETY_SHARE)))} or more fits them")
 
 
 def training_length(budget: float, seconds_per_step: float, evaluation_seconds: float,

@@ -186,7 +186,7 @@ def command_write_tfrecords(args: argparse.Namespace) -> int:
 
 
 def command_plan(args: argparse.Namespace) -> int:
-    from domain.durations import parse_duration
+    from domain.durations import format_duration, parse_duration
     from entrypoints.planner import Planning
 
     from configs.loader import parse_override
@@ -195,8 +195,11 @@ def command_plan(args: argparse.Namespace) -> int:
     plan, path = Planning().plan().execute(args.dataset_path, budget, args.output,
                                            progress=progress_printer("read"), say=lambda text: log.info("%s", text),
                                            fixed=[parse_override(item) for item in args.set])
-    print(f"wrote {path}: {plan.length.steps} steps of {plan.choices_value('train_input', 'image_shape')} crops in "
-          f"{args.budget} on this machine; run it with: unet run -p {path}")
+    needed = plan.length.needed_seconds()
+    takes = (f"in {args.budget}" if needed <= budget
+             else f"in about {format_duration(needed)}, more than --budget {args.budget},")
+    print(f"wrote {path}: {plan.length.steps} steps of {plan.choices_value('train_input', 'image_shape')} crops "
+          f"{takes} on this machine; run it with: unet run -p {path}")
     return 0
 
 

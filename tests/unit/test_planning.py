@@ -121,6 +121,11 @@ def test_the_length_fits_the_budget_with_its_evaluations_and_ends_on_a_checkpoin
     assert length.steps - started.steps == pytest.approx(120, abs=EVALUATIONS)
     slow = training_length(budget=60, seconds_per_step=30.0, evaluation_seconds=5.0)
     assert slow.steps == EVALUATIONS  # never fewer steps than evaluations
+    assert length.describe(1800).endswith(" fit 30m")
+    assert slow.describe(60) == (  # 8 x 30 s + 8 x (5 + 3) s: the plan says it overruns
+        "8 steps of 30.000 s (measured here), 8 evaluations of about 8.0 s and 0 s of start-up take about 5m04s, "
+        "more than the 1m asked for (a plan makes at least 8 steps, one per evaluation): a --budget of 5m20s or "
+        "more fits them")
     choices = sections(length_choices(length, 1800))
     schedule = choices["optimizer"]["learning_rate"]
     assert schedule[0]["steps"] + schedule[1]["decay_steps"] == length.steps
