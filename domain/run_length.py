@@ -35,13 +35,16 @@ class Length:
     def needed_seconds(self) -> float:
         return self.steps * self.seconds_per_step + self.evaluation_seconds + self.startup_seconds
 
+    def fits(self, budget: float) -> bool:
+        """False only when the fewest steps a plan makes (one per evaluation) overrun the budget."""
+        return self.needed_seconds() <= budget
+
     def describe(self, budget: float) -> str:
         what = (f"{self.steps} steps of {self.seconds_per_step:.3f} s (measured here), {EVALUATIONS} evaluations of "
                 f"about {self.evaluation_seconds / EVALUATIONS:.1f} s and {self.startup_seconds:.0f} s of start-up")
-        needed = self.needed_seconds()
-        if needed <= budget:
+        if self.fits(budget):
             return f"{what} fit {format_duration(budget)}"
-        # the fewest steps a plan makes (one per evaluation) can still overrun a short budget
+        needed = self.needed_seconds()
         return (f"{what} take about {format_duration(needed)}, more than the {format_duration(budget)} asked for "
                 f"(a plan makes at least {EVALUATIONS} steps, one per evaluation): a --budget of "
                 f"{format_duration(math.ceil(needed / (1 - SAFETY_SHARE)))} or more fits them")

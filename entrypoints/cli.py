@@ -195,9 +195,8 @@ def command_plan(args: argparse.Namespace) -> int:
     plan, path = Planning().plan().execute(args.dataset_path, budget, args.output,
                                            progress=progress_printer("read"), say=lambda text: log.info("%s", text),
                                            fixed=[parse_override(item) for item in args.set])
-    needed = plan.length.needed_seconds()
-    takes = (f"in {args.budget}" if needed <= budget
-             else f"in about {format_duration(needed)}, more than --budget {args.budget},")
+    takes = (f"in {args.budget}" if plan.length.fits(budget)
+             else f"in about {format_duration(plan.length.needed_seconds())}, more than --budget {args.budget},")
     print(f"wrote {path}: {plan.length.steps} steps of {plan.choices_value('train_input', 'image_shape')} crops "
           f"{takes} on this machine; run it with: unet run -p {path}")
     return 0

@@ -50,8 +50,7 @@ if [ "$mode" != per-worker ]; then
     time "$@"
     exit
 fi
-echo -1 > "$group/cpu.cfs_quota_us"
-echo $$ > "$group/cgroup.procs"
+echo $$ > "$group/cgroup.procs"  # unlimited itself (set above): each worker gets its own quota below
 start=$(date +%s)
 "$@" &
 main=$!
