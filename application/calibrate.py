@@ -7,12 +7,13 @@ from collections.abc import Callable, Sequence
 import attrs
 import numpy as np
 
+from application.line_maps import LineMaps
 from application.options import InferenceOptions
 from application.ports import CalibrationStore, Components, DatasetReader, Evaluator
 from application.session import BEST_KEPT, SessionOpener
 from domain.calibration import DEFAULT_MIN_AREAS, DEFAULT_THRESHOLDS, Calibration, CalibrationSearch, search
 from domain.errors import DataError
-from domain.gate import GateSearch, area_bars, search_gate
+from domain.gate import GateSearch, area_bars, check_recall_target, search_gate
 from domain.experiment import EvalSpec
 from domain.training import RunSpec
 
@@ -29,6 +30,23 @@ class CalibrationReport:
     # With a classifier head: each class's gate search, in channel order.
     gates: tuple[GateSearch, ...] = ()
 
+    def summary(self) -> str:
+        """The decisions chosen and their part-level scores on the calibration images, in one line."""
+        chosen = self.per_class or ((self.calibration, self.found),)
+        lines = []
+        for index, (calibration, found) in enumerate(chosen):
+            named = f"class {calibration.class_id}: " if calibration.class_id is not None else ""
+            if index < len(self.gates):
+                gate = self.gates[index].best
+                verdict = ("the mask alone" if gate.gate.threshold == 0 else gate.gate.describe())
+                level = gate.scores
+            else:
+                verdict, level = "the mask alone", found.best
+            alarms = "" if level.false_alarm_rate is None else f", false alarms {level.false_alarm_rate:.3f}"
+            lines.append(f"{named}threshold {calibration.threshold:g}, min_area {calibration.min_area}, part verdict by "
+                         f"{verdict} (image recall {level.image_recall:.3f}{alarms}, image F1 {level.image_F1:.3f})")
+        return "; ".join(lines)
+
 
 class CalibrateUseCase:
     """Score every (threshold, min_area) pair on the evaluation images and keep the best.
@@ -39,7 +57,8 @@ class CalibrateUseCase:
     """
 
     def __init__(self, opener: SessionOpener, reader: DatasetReader, evaluator: Evaluator, components: Components,
-                 store: CalibrationStore, evaluation: EvalSpec, run: RunSpec) -> None:
+                 store: CalibrationStore, evaluation: EvalSpec, run: RunSpec, line_maps: LineMaps | None = None) -> None:
+        self._line_maps = line_maps  # maps as predict makes them (the native geometry's tiles)
         self._opener = opener
         self._reader = reader
         self._evaluator = evaluator
@@ -50,7 +69,12 @@ class CalibrateUseCase:
 
     def execute(self, options: InferenceOptions = InferenceOptions(),
                 thresholds: Sequence[float] = DEFAULT_THRESHOLDS, min_areas: Sequence[int] = DEFAULT_MIN_AREAS,
-                progress: Callable[[int], None] | None = None, objective: str = "defect_Dice") -> CalibrationReport:
+                progress: Callable[[int], None] | None = None, objective: str = "defect_Dice",
+                image_recall: float | None = None) -> CalibrationReport:
+        """`image_recall`: the part verdict with the fewest false alarms among those reaching this
+        recall of defective parts (the classifier gate's, or without a head the pixel pair's);
+        None: the best image F1 (the gate), or `objective` (the pixel pair without a head)."""
+        check_recall_target(image_recall)
         thresholds = sorted({0.5, *(float(t) for t in thresholds)})
         session = self._opener.open(options, BEST_KEPT)
         engine, source, tta = session.engine, session.source, session.tta
@@ -58,8 +82,10 @@ class CalibrateUseCase:
         tables: list[dict[float, list]] = [{threshold: [] for threshold in thresholds} for _ in classes]
         classified: list = []  # per image: the classifier head's (K,) probabilities, with a head
         count = 0
-        maps = self._evaluator.maps(engine, self._reader.evaluation_stream(), self._run.eval_batches(),
-                                    self._evaluation.eval_ignore_classes)
+        stream, batches, ignored = self._reader.evaluation_stream(), self._run.eval_batches(), \
+            self._evaluation.eval_ignore_classes
+        maps = (self._line_maps.run(session, options, stream, batches, ignored) if self._line_maps is not None
+                else self._evaluator.maps(engine, stream, batches, ignored))
         for found in maps:
             for channel, by_threshold in enumerate(tables):
                 pick = (lambda a: a[..., channel]) if session.classes else (lambda a: a)
@@ -78,20 +104,26 @@ class CalibrateUseCase:
         native = session.mode == "native"
         chosen: list[tuple[Calibration, CalibrationSearch]] = []
         gates: list[GateSearch] = []
+        head = len(classified) == count
+        target = f"the fewest false alarms at image recall >= {image_recall:g}" if image_recall is not None else ""
         for k, ((class_id, name), by_threshold) in enumerate(zip(classes, tables)):
-            result = search(by_threshold, min_areas, objective)
+            # Without a head the pixel pair is the part verdict: it takes the recall target.
+            result = search(by_threshold, min_areas, objective, None if head else image_recall)
             named = f"class {class_id}, " if class_id is not None else ""
+            aim = target if target and not head else f"maximizing {objective}"
             calibration = Calibration(
                 threshold=result.best.threshold, min_area=result.best.min_area,
                 area_at=None if native else session.size,
-                chosen_on=f"{count} evaluation images, {named}{source}, tta {tta}, maximizing {objective}",
+                chosen_on=f"{count} evaluation images, {named}{source}, tta {tta}, {aim}"
+                          + (f"; the part verdict {target or 'maximizing image_F1'}" if head else ""),
                 before=result.baseline, after=result.best, class_id=class_id, name=name,
             )
-            if len(classified) == count:  # a classifier head: its gate, on the chosen pixel decision
+            if head:  # a classifier head: its gate, on the chosen pixel decision
                 rows = [table.gate_row(result.best.min_area, float(image[k]))
                         for table, image in zip(by_threshold[result.best.threshold], classified)]
-                # The gate is an image-level decision: it maximizes image F1 (then defect Dice).
-                gates.append(search_gate(rows, area_bars(result.best.min_area, min_areas), objective="image_F1"))
+                # The gate is the part verdict: the best image F1 (then defect Dice), or the recall target.
+                gates.append(search_gate(rows, area_bars(result.best.min_area, min_areas), objective="image_F1",
+                                         image_recall=image_recall))
                 calibration = attrs.evolve(calibration, gate=gates[-1].best.gate, gate_before=gates[-1].baseline.scores,
                                            gate_after=gates[-1].best.scores)
             chosen.append((calibration, result))

@@ -6,7 +6,8 @@ from collections.abc import Iterator
 
 import attrs
 
-from application.class_scoring import ClassScoring
+from application.evaluation_tally import ClassScoring, EvaluationTally
+from application.line_maps import LineMaps
 from application.map_scoring import scored_map
 from application.prediction import describe_decisions
 from application.options import InferenceOptions
@@ -19,7 +20,9 @@ from domain.experiment import EvalSpec
 from domain.gate import Gate, side_by_side
 from domain.invocation import Invocation
 from domain.masks import DecisionRule
-from domain.metrics import IMAGE_SCORE, ConfusionMatrix, DefectBalance, Scores, defect_dice
+from domain.metrics import ConfusionMatrix, DefectBalance, Scores, defect_dice
+from domain.operating_point import OperatingPoint
+from domain.part_score import PEAK, score_name
 from domain.training import RunSpec
 
 
@@ -48,9 +51,12 @@ class EvaluationResult:
     kaggle_dice: float | None = None
     # With a classifier head: domain.gate.side_by_side, of the one class, or by class id.
     gate: dict | None = None
+    score_name: str = PEAK  # what image_AUROC ranks parts by (domain.part_score)
+    peak_auroc: float | None = None  # with a head: image_AUROC by the largest pixel probability, beside it
+    operating_point: OperatingPoint | None = None  # the part verdicts (first rule) and the ranking
 
     def as_dict(self) -> dict:
-        result = {**self.scores.as_dict(), "image_AUROC_score": IMAGE_SCORE, "global_step": self.step,
+        result = {**self.scores.as_dict(), "image_AUROC_score": self.score_name, "global_step": self.step,
                   "num_images": self.num_images, "checkpoint": self.checkpoint,
                   "true_defect_fraction": self.balance.true_fraction,
                   "predicted_defect_fraction": self.balance.predicted_fraction,
@@ -65,6 +71,10 @@ class EvaluationResult:
             result["kaggle_dice"] = self.kaggle_dice
         if self.gate is not None:
             result["gate"] = self.gate
+        if self.score_name != PEAK:
+            result[f"image_AUROC_{PEAK}"] = self.peak_auroc
+        if self.operating_point is not None:
+            result["operating_point"] = self.operating_point.as_dict()
         return result
 
 
@@ -94,8 +104,10 @@ class EvaluateUseCase:
         options: InferenceOptions = InferenceOptions(),
         validation: bool = False,  # the reader holds a validation part out of the training images
         classes: tuple[tuple[int, str], ...] = (),  # (class id, name) per model channel
+        line_maps: LineMaps | None = None,  # maps as predict makes them (the native geometry)
     ) -> None:
         self._classes = classes
+        self._line_maps = line_maps
         self._opener = opener
         self._reader = reader
         self._checkpoints = checkpoints
@@ -126,44 +138,28 @@ class EvaluateUseCase:
         decision = session.decision
         rules = (self._evaluation.rule if decision.origin == "the config" else DecisionRule(threshold=decision.threshold),
                  *self._evaluation.threshold_rules())
-        # Ignored labels: scored in numpy, where the defect records see the same counted pixels.
-        # Several classes with decisions of their own (a calibration) too: a threshold per channel.
-        own = any(d.origin != "the config" or d.min_area for d in session.class_decisions) and bool(session.classes)
-        if own or session.has_classifier or session.is_export or decision.min_area or session.tta != "none" or self._evaluation.eval_ignore_classes:
+        if self._scored_in_numpy(session):
             images = self._post_processed(rules, split, session)
         else:
             images = self._evaluator.evaluate(session.model, self._reader.evaluation_stream(split), rules,
                                               self._evaluation.eval_ignore_classes, self._run.eval_batches())
-        per_rule: list[list[ConfusionMatrix]] = [[] for _ in rules]
-        peaks: list[float] = []
-        by_class: list[list[tuple[ConfusionMatrix, ...]]] = []  # per image: per class, its counts under each rule
-        class_peaks: list[tuple[float, ...]] = []
-        gate_rows: list[tuple] = []  # per image: per class, with a classifier head
+        tally = EvaluationTally(len(rules))
         defects = DefectCounts()
         keeper = SampleKeeper(self._sample_reservoir)
         for index, image in enumerate(images):
-            peaks.append(image.peak)
-            by_class.append(image.by_class)
-            class_peaks.append(image.class_peaks)
-            gate_rows.append(image.gate_rows)
+            tally.add(image)
             if self._components is not None:  # defect-level counts, on the picture's cut to the image
                 picture = image.picture()
                 defects = defects + self._components.match(picture.truth, picture.prediction)
-            for found, counts in zip(per_rule, image.counts):
-                found.append(counts)
             keeper.offer(index, defect_dice(image.counts[0]), image.picture)
-        per_image = per_rule[0]
-        classes = ClassScoring(self._classes, by_class, class_peaks) if self._classes and any(by_class) else None
-        by_threshold = tuple(
-            (rule.threshold, classes.mean(index) if classes else Scores.compute(sum(counts, ConfusionMatrix()), counts))
-            for index, (rule, counts) in enumerate(zip(rules[1:], per_rule[1:]), start=1)
-        )
-        total = sum(per_image, ConfusionMatrix())
-        balance = DefectBalance.of(total)
-        one = Scores.compute(total, per_image, peaks if None not in peaks else None)
+        per_image = tally.counts[0]
+        classes = ClassScoring(self._classes, tally) if self._classes and tally.several() else None
+        by_threshold = tuple((rule.threshold, classes.mean(index) if classes else tally.rule_scores(index))
+                             for index, rule in enumerate(rules[1:], start=1))
+        balance = DefectBalance.of(sum(per_image, ConfusionMatrix()))
         result = EvaluationResult(
             step=session.step,
-            scores=classes.mean(0) if classes else one,
+            scores=classes.mean(0) if classes else tally.rule_scores(0),
             per_class=classes.per_class(0) if classes else (),
             kaggle_dice=classes.kaggle_dice() if classes else None,
             num_images=len(per_image),
@@ -178,12 +174,25 @@ class EvaluateUseCase:
             tta=session.tta,
             split=named,
             defects=defects if self._components is not None else None,
-            gate=self._gate_scores(session, gate_rows, class_peaks) if session.has_classifier else None,
+            gate=self._gate_scores(session, tally.gate_rows, tally.class_peaks) if session.has_classifier else None,
+            score_name=score_name(session.has_classifier),
+            peak_auroc=(classes.peak_auroc() if classes else tally.peak_auroc()) if session.has_classifier else None,
+            operating_point=tally.operating_point(),
         )
         if split == "eval":  # only the split that chooses checkpoints may keep one
             result = attrs.evolve(result, best=self._keep_if_best(CheckpointRef(session.step, session.path), result.scores))
         written = self._artifacts.write_evaluation(result)
         return attrs.evolve(result, written=tuple(written))
+
+    def _scored_in_numpy(self, session: InferenceSession) -> bool:
+        """Whether each image is scored in numpy (as predict decides) rather than in the graph:
+        in the native geometry, whose maps are predict's (tiles and all); with ignored labels
+        (the defect records see the same counted pixels); with a decision of its own per class,
+        a classifier head, an export, min_area or TTA."""
+        own = any(d.origin != "the config" or d.min_area for d in session.class_decisions) and bool(session.classes)
+        native = self._line_maps is not None and session.geometry(self._options).mode == "native"
+        return (native or own or session.has_classifier or session.is_export or session.decision.min_area > 0
+                or session.tta != "none" or bool(self._evaluation.eval_ignore_classes))
 
     def _gate_scores(self, session: InferenceSession, rows: list[tuple], peaks: list[tuple]) -> dict | None:
         """The segmentation rule and the gate side by side, per class (by id with several)."""
@@ -204,8 +213,10 @@ class EvaluateUseCase:
                         session: InferenceSession) -> Iterator[ImageEvaluation]:
         """Each image scored in numpy: probabilities (averaged over the TTA copies), then each
         rule's threshold and the removal of small components, and its defects matched."""
-        maps = self._evaluator.maps(session.engine, self._reader.evaluation_stream(split), self._run.eval_batches(),
-                                    self._evaluation.eval_ignore_classes)
+        stream, batches, ignored = self._reader.evaluation_stream(split), self._run.eval_batches(), \
+            self._evaluation.eval_ignore_classes
+        maps = (self._line_maps.run(session, self._options, stream, batches, ignored) if self._line_maps is not None
+                else self._evaluator.maps(session.engine, stream, batches, ignored))
         for index, found in enumerate(maps):
             yield scored_map(index, found, rules, session.class_decisions, self._components)
 

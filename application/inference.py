@@ -9,7 +9,7 @@ import numpy as np
 from application.ports import CalibrationStore, Components, InferenceEngine
 from domain import tta as augmentation
 from domain.calibration import check_pixel_decision, scaled_min_area
-from domain.gate import Gate
+from domain.gate import OPEN, Gate
 
 
 @attrs.frozen
@@ -44,33 +44,40 @@ class Decision:
             raise ValueError("min_area needs the components adapter")
         return components.remove_small(decision, min_area)
 
-    def gate_keeps(self, decided: np.ndarray, image_probability: float, components: Components | None,
-                   largest: int | None = None) -> bool:
-        """Whether the gate lets this decided mask stand (an empty mask never flags the part);
-        `largest`: its largest component's area when the caller has labelled it already."""
+    def flags(self, decided: np.ndarray, image_probability: float | None, components: Components | None,
+              largest: int | None = None) -> bool:
+        """The part's verdict for this class: its decided mask is not empty, or with the gate applied
+        (and the head's probability given), the gate's verdict, which may flag a part whose mask is
+        empty. `largest`: the mask's largest component when the caller has labelled it already."""
         gate = self.gate or Gate()
-        if not decided.any():
+        if not self.gated or image_probability is None or gate.threshold == OPEN:
+            return bool(decided.any())
+        if image_probability >= gate.threshold:
+            return True
+        if gate.area_bar is None or not decided.any():
             return False
-        if image_probability >= gate.threshold or gate.area_bar is None:
-            return image_probability >= gate.threshold
         if largest is None:
             if components is None:
                 raise ValueError("the gate's area bar needs the components adapter")
             largest = int(components.table(decided, np.zeros_like(decided)).areas.max())
-        return gate.keeps(image_probability, largest, gate.bar_for(*decided.shape[:2]))
+        return gate.flags(image_probability, largest, gate.bar_for(*decided.shape[:2]))
 
     def gate_entry(self) -> dict:
         """`{"gate": {threshold, area_bar}}` when the gate is applied, else empty: what the
         decision's JSON records (predictions.jsonl, the server) add."""
         return {"gate": self.gate.as_dict()} if self.gated and self.gate is not None else {}
 
+    def decide(self, probabilities: np.ndarray, components: Components | None,
+               image_probability: float | None = None) -> tuple[np.ndarray, bool]:
+        """(the segmented map, emptied when the part is called good; the part's verdict)."""
+        decided = self.segmented(probabilities, components)
+        flagged = self.flags(decided, image_probability, components)
+        return (decided if flagged else np.zeros_like(decided)), flagged
+
     def apply(self, probabilities: np.ndarray, components: Components | None,
               image_probability: float | None = None) -> np.ndarray:
-        """The segmented map, emptied when the applied gate does not keep it."""
-        decided = self.segmented(probabilities, components)
-        if not self.gated or image_probability is None or self.gate_keeps(decided, image_probability, components):
-            return decided
-        return np.zeros_like(decided)
+        """The segmented map, emptied when the part is called good."""
+        return self.decide(probabilities, components, image_probability)[0]
 
     def describe(self) -> str:
         area = f", min_area {self.min_area}" if self.min_area else ""

@@ -11,13 +11,17 @@ import numpy as np
 from application.inference import Decision
 from application.ports import Components
 from domain.defects import DefectRecord
+from domain.part_score import part_score
 
 
 @attrs.frozen(eq=False, slots=False)
 class Inspection:
-    """`probabilities` float32 (H, W); `mask` bool (H, W) after threshold and min_area;
-    `score`: the image's largest probability (what image_AUROC ranks by); `defects`: one record
-    per connected component kept (8-connected), largest first.
+    """`probabilities` float32 (H, W); `mask` bool (H, W) after threshold and min_area (emptied
+    where the part is called good); `score`: the part score (domain.part_score: the classifier
+    head's probability, else the largest pixel probability; what image_AUROC ranks by);
+    `verdicts`: each class's part verdict (a mask not empty, or the applied gate's, which may flag
+    a part whose mask is empty); `defects`: one record per connected component kept
+    (8-connected), largest first.
 
     The records are labelled when first asked for: a caller that needs only the mask (the
     server's protocol path) never pays for them, which on a busy mask is most of the decision's
@@ -32,6 +36,8 @@ class Inspection:
     classes: tuple[tuple[int, str], ...] = ()
     # With a classifier head: its probability per class ((K,)), which the gate read.
     image_probabilities: np.ndarray | None = None
+    verdicts: tuple[bool, ...] = ()  # per class; empty: read from the mask
+
 
     @functools.cached_property
     def defects(self) -> tuple[DefectRecord, ...]:
@@ -43,7 +49,7 @@ class Inspection:
 
     @property
     def defective(self) -> bool:
-        return bool(self.mask.any())  # a kept pixel is a kept component
+        return any(self.verdicts) if self.verdicts else bool(self.mask.any())  # a kept pixel is a kept component
 
     def summary(self) -> dict:
         """JSON-ready: the verdict without the pixel arrays."""
@@ -59,20 +65,21 @@ def inspected(probabilities: np.ndarray, decisions: Decision | Sequence[Decision
     """The verdict on (H, W) probabilities with one decision, or on (H, W, K) ones with a
     decision per class (`classes` names them); `image_probabilities`: the classifier head's (K,),
     which a gated decision reads."""
-    score = float(probabilities.max()) if probabilities.size else 0.0
-
     def image(k: int) -> float | None:
         return None if image_probabilities is None else float(image_probabilities[k])
 
     if not classes:
         decision = decisions if isinstance(decisions, Decision) else decisions[0]
-        mask = decision.apply(probabilities, components, image(0))
+        mask, flagged = decision.decide(probabilities, components, image(0))
+        verdicts, peaks = (flagged,), [float(probabilities.max()) if probabilities.size else 0.0]
     else:
         if len(decisions) != len(classes):
             raise ValueError(f"{len(decisions)} decisions for {len(classes)} classes")
         if probabilities.ndim != 3 or probabilities.shape[-1] != len(classes):
             raise ValueError(f"expected (H, W, {len(classes)}) probabilities, got shape {probabilities.shape}")
-        mask = np.stack([decision.apply(probabilities[..., k], components, image(k))
-                         for k, decision in enumerate(decisions)], axis=-1)
+        decided = [decision.decide(probabilities[..., k], components, image(k)) for k, decision in enumerate(decisions)]
+        mask, verdicts = np.stack([found for found, _ in decided], axis=-1), tuple(flag for _, flag in decided)
+        peaks = [float(probabilities[..., k].max()) if probabilities.size else 0.0 for k in range(len(classes))]
+    score = part_score(peaks, None if image_probabilities is None else image_probabilities)
     return Inspection(probabilities=probabilities, mask=mask, score=score, components=components, classes=classes,
-                      image_probabilities=image_probabilities)
+                      image_probabilities=image_probabilities, verdicts=verdicts)

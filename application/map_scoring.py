@@ -13,6 +13,7 @@ from application.ports import Components
 from application.values import EvaluatedMap, ImageEvaluation, SamplePicture
 from domain.masks import DecisionRule
 from domain.metrics import ConfusionMatrix
+from domain.part_score import class_scores
 
 
 def scored_map(index: int, found: EvaluatedMap, rules: Sequence[DecisionRule], decisions: Sequence[Decision],
@@ -20,37 +21,41 @@ def scored_map(index: int, found: EvaluatedMap, rules: Sequence[DecisionRule], d
     """The first rule is each channel's own decision; the other rules' thresholds keep each
     channel's min_area (and gate). One decision: (H, W) maps; several: (H, W, K), a decision per
     channel. With the classifier head's probabilities, each channel's segmentation-rule mask is
-    also kept as a GateRow, and an applied gate empties the masks it does not keep."""
+    also kept as a GateRow, and an applied gate decides the part (its verdict may flag a part
+    whose mask is empty) and empties the masks of the parts it calls good."""
     several = len(decisions) > 1
 
     def channel(array: np.ndarray, k: int) -> np.ndarray:
         return array[..., k] if several else array
 
     image_probabilities = found.image_probabilities
-    rows, first, gate_rows = [], [], []
+    head = None if image_probabilities is None else [float(p) for p in image_probabilities]
+    rows, first, gate_rows, flags = [], [], [], []
     for position, rule in enumerate(rules):
-        row = []
+        row, flagged = [], []
         for k, decision in enumerate(decisions):
             cutoff = decision.threshold if position == 0 else rule.probability_cutoff
             counted = channel(found.counted, k)
-            probability = None if image_probabilities is None else float(image_probabilities[k])
-            segmenting = Decision(cutoff, decision.min_area, decision.area_at)
-            decided = segmenting.segmented(channel(found.probabilities, k), components)
-            largest = None  # the first rule's mask is labelled once, for its gate row and its gate
+            probability = None if head is None else head[k]
+            applied = attrs.evolve(decision, threshold=cutoff)
+            decided = applied.segmented(channel(found.probabilities, k), components) & counted
+            largest = None  # the first rule's mask is labelled once, for its gate row and its verdict
             if position == 0 and probability is not None:
                 # The mask is segmented already: every component counts (min_area 0).
-                table = components.table(decided & counted, channel(found.truth, k) & counted)
+                table = components.table(decided, channel(found.truth, k) & counted)
                 gate_rows.append(table.gate_row(0, probability))
                 largest = gate_rows[-1].largest_area
-            if probability is not None and decision.gated and not decision.gate_keeps(decided & counted, probability,
-                                                                                       components, largest):
+            flagged.append(applied.flags(decided, probability, components, largest))
+            if not flagged[-1]:
                 decided = np.zeros_like(decided)
             row.append(attrs.astuple(ConfusionMatrix.from_masks(channel(found.truth, k), decided, counted)))
             if position == 0:
-                first.append(decided & counted)
+                first.append(decided)
         rows.append(row)
+        flags.append(tuple(flagged))
     peaks = [float(channel(found.probabilities, k)[channel(found.counted, k)].max())
              if channel(found.counted, k).any() else 0.0 for k in range(len(decisions))]
+    scores = class_scores(peaks, head)
 
     def picture() -> SamplePicture:  # every class together
         truth = found.truth & found.counted
@@ -58,4 +63,6 @@ def scored_map(index: int, found: EvaluatedMap, rules: Sequence[DecisionRule], d
                              prediction=np.logical_or.reduce(first))
 
     return attrs.evolve(ImageEvaluation.from_class_counts(rows, peaks, picture), gate_rows=tuple(gate_rows),
-                        class_peaks=tuple(peaks))
+                        class_peaks=tuple(peaks), flagged=tuple(any(by_rule) for by_rule in flags),
+                        class_flagged=tuple(zip(*flags)) if several else (), score=max(scores),
+                        class_scores=scores if several else ())

@@ -15,7 +15,7 @@ from application.values import StepTiming
 from domain.durations import format_duration
 from domain.fingerprint import DatasetFingerprint, summarize
 from domain.planning import TEST_SPLIT, Choice, Draft, Layout, check_plannable, draft, sections
-from domain.run_length import Length, length_choices, training_length
+from domain.run_length import FINAL_PASSES, Length, length_choices, training_length
 from domain.splitting import types_from_names
 
 
@@ -98,12 +98,16 @@ class PlanUseCase:
         # the timer infers crop-sized images; evaluation infers whole ones, at their pixels' cost
         whole = fingerprint.height.median * fingerprint.width.median / (planned.patch[0] * planned.patch[1])
         evaluation = timing.seconds_per_evaluation_image * max(1.0, whole) * planned.validation_images
-        length = training_length(budget, timing.seconds_per_step, evaluation, timing.startup_seconds)
+        # after training: calibration and the validation part at its decision (the validation
+        # images twice), the test images once (about as many: the planner never reads them)
+        length = training_length(budget, timing.seconds_per_step, evaluation, timing.startup_seconds,
+                                 final_passes=FINAL_PASSES)
         say(length.describe(budget))
         measured = tuple(c for c in (precision, *length_choices(length, budget))
                          if c is not None and (c.section, c.key) not in fixed_keys)  # --set wins
         planned = attrs.evolve(planned, choices=planned.choices + measured)
-        plan = Plan(fingerprint=fingerprint, layout=layout, choices=_with_record(planned, budget, fingerprint),
+        plan = Plan(fingerprint=fingerprint, layout=layout,
+                    choices=_with_record(planned, budget, fingerprint, timing.seconds_per_step),
                     advice=planned.advice, budget=budget, length=length, timing=timing,
                     measured=describe(fingerprint))
         return plan, self._writer.write(plan, output)
@@ -144,11 +148,15 @@ def _with_precision(planned: Draft, precision: str) -> dict:
     return mapping
 
 
-def _with_record(planned: Draft, budget: float, fingerprint: DatasetFingerprint) -> tuple[Choice, ...]:
+def _with_record(planned: Draft, budget: float, fingerprint: DatasetFingerprint,
+                 seconds_per_step: float | None = None) -> tuple[Choice, ...]:
+    timed = () if seconds_per_step is None else (
+        Choice("plan", "seconds_per_step", round(seconds_per_step, 4), "the training step timed here"),)
     record = (
         Choice("plan", "dataset_path", planned.mapping()["train_input"]["dataset_path"], "what was planned"),
         Choice("plan", "budget", format_duration(budget), "the --budget asked for"),
         Choice("plan", "advice", list(planned.advice), "printed when the model is not learning yet"),
         Choice("plan", "fingerprint", fingerprint.as_dict(), "what the planner measured"),
+        *timed,
     )
     return planned.choices + record

@@ -25,6 +25,7 @@ from application.values import (
     ExportManifest,
     ExportRequest,
     ImageEvaluation,
+    LabelledImage,
     RunScalars,
     TrainOutcome,
 )
@@ -123,6 +124,10 @@ class Evaluator(Protocol):
     def maps(self, engine: "InferenceEngine", stream: Batches, max_batches: int | None = None,
              ignore_labels: Sequence[int] = ()) -> Iterator[EvaluatedMap]:
         """Per image, in stream order: the engine's probabilities with the truth, unpadded."""
+
+    def images(self, stream: Batches, max_batches: int | None = None,
+               ignore_labels: Sequence[int] = ()) -> Iterator[LabelledImage]:
+        """Per image, in stream order: the image as read (uint8 gray) with its truth, unpadded."""
 
 
 class InferenceEngine(Protocol):

@@ -6,6 +6,7 @@ from collections.abc import Callable, Sequence
 
 import attrs
 
+from application.calibrate import CalibrateUseCase, CalibrationReport
 from application.evaluation import EvaluateUseCase, EvaluationResult, FinalEvaluationUseCase, FinalScores
 from application.ports import (
     Checkpoints,
@@ -21,6 +22,7 @@ from domain.errors import ConfigError, UnetError
 from domain.experiment import ExperimentSpec
 from domain.invocation import Invocation
 from domain.learning import LearningPoint, learning_line, not_learning
+from domain.run_length import pace_line
 
 
 def latest_step(checkpoints: Checkpoints) -> int:
@@ -74,7 +76,12 @@ class TrainUseCase:
         job = TrainingJob(build_model=lambda: self._builder.build(topology), open_stream=self._reader.training_stream,
                           target_step=target, observer=self._observer, after_checkpoint=after_checkpoint,
                           time_budget=run.time_budget)
-        return self._trainer.train(job)
+        outcome = self._trainer.train(job)
+        planned = self._experiment.plan.seconds_per_step
+        if planned and outcome.median_step_seconds:
+            self._observer.message(pace_line(planned, outcome.median_step_seconds, outcome.final_step, target,
+                                             outcome.stopped_by, outcome.schedule_lead))
+        return outcome
 
     def _record_configuration(self) -> None:
         """Resuming into a model_dir trained with other weight shapes fails here, in one line,
@@ -99,6 +106,7 @@ class TrainAndEvaluateOutcome:
     training: TrainOutcome
     evaluations: list[EvaluationResult]  # each checkpoint on the split that chooses checkpoints
     final: FinalScores | None = None  # the chosen checkpoint on the test images, when they are apart
+    calibration: CalibrationReport | None = None  # runconfig.calibrate: the decision chosen before the test
 
 
 def learning_point(result: EvaluationResult) -> LearningPoint:
@@ -110,17 +118,22 @@ class TrainAndEvaluateUseCase:
     """The reference's train_and_eval: evaluate each checkpoint as it is written, and the
     newest one at the end when training wrote none (nothing left to train). Each evaluation
     prints a learning line, and a warning with `advice` while the scores stay at chance. With a
-    validation part, the chosen checkpoint is then scored on the test images."""
+    validation part, the chosen checkpoint is then scored on the test images; with `calibrate`
+    (runconfig.calibrate), its decision is first calibrated on the validation part, so the test
+    scores and every later command use it."""
 
     def __init__(self, train: TrainUseCase, evaluate: EvaluateUseCase, checkpoints: Checkpoints,
                  observer: TrainingObserver | None = None, advice: Sequence[str] = (),
-                 final: FinalEvaluationUseCase | None = None) -> None:
+                 final: FinalEvaluationUseCase | None = None, calibrate: CalibrateUseCase | None = None,
+                 image_recall: float | None = None) -> None:
         self._train = train
         self._evaluate = evaluate
         self._checkpoints = checkpoints
         self._observer = observer
         self._advice = tuple(advice)
         self._final = final
+        self._calibrate = calibrate
+        self._image_recall = image_recall
 
     def execute(self) -> TrainAndEvaluateOutcome:
         results: list[EvaluationResult] = []
@@ -133,8 +146,30 @@ class TrainAndEvaluateUseCase:
         if not results or results[-1].step != outcome.final_step:
             refs = self._checkpoints.list()
             results.append(self._evaluate.execute(refs[-1].path if refs else None))
-        final = self._final.execute(chosen=True, known=results) if self._final is not None else None
-        return TrainAndEvaluateOutcome(outcome, results, final)
+        calibration = self._calibrated() if self._final is not None and self._evaluate.has_test_split else None
+        # A calibrated decision scores the validation part anew: its block then shows the decision in force.
+        final = (self._final.execute(chosen=True, known=() if calibration is not None else results)
+                 if self._final is not None else None)
+        return TrainAndEvaluateOutcome(outcome, results, final, calibration)
+
+    def _calibrated(self) -> CalibrationReport | None:
+        """The chosen checkpoint's decision calibrated on the validation part, or None (not asked
+        for, or refused in one line: the test images are then scored with the decision before)."""
+        if self._calibrate is None:
+            return None
+        try:
+            report = self._calibrate.execute(image_recall=self._image_recall)
+        except UnetError as error:
+            self._message(f"warning: calibration on the validation part failed ({error}); the test images are "
+                          "scored with the decision of the config")
+            return None
+        self._message(f"calibrated the decision on {report.num_images} validation images: {report.summary()}; "
+                      f"wrote {report.written}")
+        return report
+
+    def _message(self, text: str) -> None:
+        if self._observer is not None:
+            self._observer.message(text)
 
     def _report_learning(self, results: list[EvaluationResult]) -> None:
         if self._observer is None:

@@ -39,6 +39,8 @@ class TrainOutcome:
     images_per_second: float | None = None
     seconds: float = 0.0
     stopped_by: str = "max_steps"  # or "time_budget" (runconfig.time_budget ran out first)
+    median_step_seconds: float | None = None  # of the training calls after the first (which traces)
+    schedule_lead: float = 0.0  # steps the schedule stood ahead at the end (it followed the budget)
 
     @property
     def steps_run(self) -> int:
@@ -69,6 +71,24 @@ class ImageEvaluation:
     class_peaks: tuple[float, ...] = ()
     # With a classifier head: each class's segmentation-rule mask as the gate sees it (domain.gate).
     gate_rows: tuple[Any, ...] = ()
+    # Each rule's part verdict, pooled over the classes, and with several classes each class's
+    # ([class][rule]); empty: a part is defective under a rule when its mask is not empty.
+    flagged: tuple[bool, ...] = ()
+    class_flagged: tuple[tuple[bool, ...], ...] = ()
+    # The part score (domain.part_score), pooled and per class with several; None: the peak.
+    score: float | None = None
+    class_scores: tuple[float, ...] = ()
+
+    @property
+    def part_score(self) -> float | None:
+        return self.peak if self.score is None else self.score
+
+    def defective(self, rule: int = 0) -> bool:
+        """The part's verdict under the rule."""
+        if self.flagged:
+            return self.flagged[rule]
+        counts = self.counts[rule]
+        return counts.tp + counts.fp > 0
 
     @classmethod
     def from_class_counts(cls, rows: Any, peaks: Any, picture: Callable[[], SamplePicture]) -> "ImageEvaluation":
@@ -80,6 +100,16 @@ class ImageEvaluation:
         several = classes > 1
         return cls(counts=pooled, picture=picture, peak=float(max(peaks)),
                    by_class=per_class if several else (), class_peaks=tuple(float(p) for p in peaks) if several else ())
+
+
+@attrs.frozen(eq=False)
+class LabelledImage:
+    """One evaluation image as read, at its own (unpadded) size, with its truth and the pixels that
+    count (not padding, not ignored labels)."""
+
+    image: np.ndarray  # (H, W) uint8 gray
+    truth: np.ndarray  # (H, W) bool; (H, W, K) with several defect classes, as `counted`
+    counted: np.ndarray
 
 
 @attrs.frozen(eq=False)

@@ -17,7 +17,7 @@ import attrs
 import numpy as np
 
 from domain.errors import ConfigError
-from domain.gate import Gate, GateRow, ImageLevel
+from domain.gate import Gate, GateRow, ImageLevel, reaching
 from domain.metrics import defined_ratio
 
 DEFAULT_THRESHOLDS = tuple(round(0.05 * step, 2) for step in range(1, 20))  # 0.05 .. 0.95
@@ -57,6 +57,7 @@ class CandidateScores:
     image_precision: float
     image_recall: float
     image_F1: float
+    false_alarm_rate: float | None = None  # good parts flagged / good parts (None: no good part; older files)
 
     def as_dict(self) -> dict:
         return attrs.asdict(self)
@@ -121,6 +122,7 @@ def score_candidate(tables: Sequence[ComponentTable], threshold: float, min_area
         image_precision=defined_ratio(itp, itp + ifp, other_side_empty=itp + ifn == 0),
         image_recall=defined_ratio(itp, itp + ifn, other_side_empty=itp + ifp == 0),
         image_F1=defined_ratio(2 * itp, 2 * itp + ifp + ifn, other_side_empty=True),
+        false_alarm_rate=ifp / (itn + ifp) if itn + ifp else None,
     )
 
 
@@ -135,10 +137,13 @@ OBJECTIVES = ("defect_Dice", "image_F1")
 
 
 def search(tables: Mapping[float, Sequence[ComponentTable]], min_areas: Sequence[int] = DEFAULT_MIN_AREAS,
-           objective: str = "defect_Dice") -> CalibrationSearch:
+           objective: str = "defect_Dice", image_recall: float | None = None) -> CalibrationSearch:
     """Every (threshold, min_area) pair; the best `objective` wins (then the better defect
     Dice), ties going to the baseline, then to the threshold nearest 0.5, then to the smaller
-    min_area. So the chosen pair never scores below the baseline on the objective."""
+    min_area. So the chosen pair never scores below the baseline on the objective. With
+    `image_recall` (a part verdict without a classifier head: a part is defective when its mask
+    is not empty), the pairs whose image recall reaches it compete instead: the fewest false
+    alarms win, then the better defect Dice, then the ties as above."""
     if BASELINE[0] not in tables:
         raise ValueError("the thresholds searched must include 0.5")
     if objective not in OBJECTIVES:
@@ -148,8 +153,13 @@ def search(tables: Mapping[float, Sequence[ComponentTable]], min_areas: Sequence
                        for threshold, images in sorted(tables.items()) for area in areas)
     baseline = next(c for c in candidates if (c.threshold, c.min_area) == BASELINE)
 
-    def rank(candidate: CandidateScores) -> tuple:
-        return (-getattr(candidate, objective), -candidate.defect_Dice, candidate is not baseline,
-                abs(candidate.threshold - 0.5), candidate.min_area)
+    def ties(candidate: CandidateScores) -> tuple:
+        return (candidate is not baseline, abs(candidate.threshold - 0.5), candidate.min_area)
 
-    return CalibrationSearch(candidates=candidates, best=min(candidates, key=rank), baseline=baseline)
+    if image_recall is None:
+        best = min(candidates, key=lambda c: (-getattr(c, objective), -c.defect_Dice, *ties(c)))
+    else:
+        images = len(next(iter(tables.values())))
+        best = min(reaching(candidates, image_recall, lambda c: c, images),
+                   key=lambda c: (c.false_alarm_rate or 0.0, -c.defect_Dice, *ties(c)))
+    return CalibrationSearch(candidates=candidates, best=best, baseline=baseline)

@@ -53,3 +53,17 @@ def projected_seconds(elapsed: float, steps_done: int, steps_left: int,
     if time_budget is not None and time_budget < by_steps:
         return time_budget, "time_budget"
     return by_steps, "max_steps"
+
+
+def median_step_seconds(calls: "list[tuple[float, int]]") -> float | None:
+    """The median seconds a step over calls of (seconds a step, steps), each step counting once
+    (a call of 200 steps weighs 100 times one of 2); None without a call."""
+    if not calls:
+        return None
+    ordered = sorted(calls)
+    half, seen = sum(steps for _, steps in ordered) / 2, 0
+    for seconds, steps in ordered:
+        seen += steps
+        if seen >= half:
+            return seconds
+    return ordered[-1][0]

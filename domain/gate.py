@@ -1,16 +1,20 @@
-"""The classifier gate (`model.decision_gate: classifier`): the image-level head vetoes false alarms.
+"""The part verdict of a classifier head (`model.decision_gate: classifier`): the head decides
+whether the part is defective, and the masks of parts it calls good are emptied.
 
-A class's mask (after its threshold and min_area) is kept when the head's probability for that
-class reaches the gate's `threshold`, or when the mask's largest component has at least
-`area_bar` pixels: a strong mask overrules a weak classifier. Otherwise the part has no defect
-of that class. Uncalibrated, the gate is (0.5, no bar).
+A part is defective by a class when the head's probability for that class reaches the gate's
+`threshold`, or when the class's mask (after its threshold and min_area) has a component of at
+least `area_bar` pixels: a strong mask overrules a weak classifier. A part the head flags is
+defective even where its mask is empty (the head finds parts the pixels miss); a part it does
+not flag has no defect of that class. The open gate (threshold 0) is the segmentation rule alone:
+defective when the mask is not empty. Uncalibrated, the gate is (0.5, no bar).
 
-`unet calibrate` chooses both per class on the evaluation images, on the rows below (one per
-image: the head's probability and the kept mask's largest area and pixel counts), so every
-candidate costs a few array sums. Candidate bars are the calibration's area steps above the
-class's min_area, and "no bar". The open gate (threshold 0: every mask kept, the segmentation
-rule alone) is a candidate and wins ties, so the chosen gate never scores below the rule on the
-objective, on the images it was chosen on.
+`unet calibrate` (and a planned run, at its end) chooses both per class on the evaluation
+images, on the rows below (one per image: the head's probability and the kept mask's largest
+area and pixel counts), so every candidate costs a few array sums: the best image F1, or with a
+recall target the fewest false alarms among the gates that reach it. Candidate bars are the
+calibration's area steps above the class's min_area, and "no bar". The open gate is a candidate
+and wins ties, so the chosen gate never scores below the rule on the objective, on the images it
+was chosen on.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from collections.abc import Sequence
 import attrs
 import numpy as np
 
-from domain.errors import ConfigError
+from domain.errors import ConfigError, DataError
 from domain.metrics import defined_ratio, image_auroc
 
 OPEN = 0.0  # a gate threshold that keeps every mask: the segmentation rule alone
@@ -44,6 +48,13 @@ class Gate:
         """Whether the class's mask stands; `area_bar`: the bar scaled to this image (default: its own)."""
         bar = self.area_bar if area_bar is None else area_bar
         return probability >= self.threshold or (bar is not None and largest_area >= bar)
+
+    def flags(self, probability: float, largest_area: int, area_bar: int | None = None) -> bool:
+        """The part's verdict for this class: defective by the head (even with an empty mask) or by
+        a component at the bar; the open gate flags a part whose mask is not empty."""
+        if self.threshold == OPEN:
+            return largest_area > 0
+        return self.keeps(probability, largest_area, area_bar)
 
     def bar_for(self, height: int, width: int) -> int | None:
         """The area bar in pixels of an image of this size (scaled as min_area is)."""
@@ -104,10 +115,10 @@ class ImageLevel:
 
 
 def gated(rows: Sequence[GateRow], gate: Gate, scores: Sequence[float] | None = None) -> ImageLevel:
-    """The scores of the rows' masks once the gate has emptied those it does not keep
-    (`scores`: what image_AUROC ranks the images by). The rows' areas are in pixels of the
+    """The scores of the rows' parts under the gate's verdicts, their masks emptied where it
+    calls the part good (`scores`: what image_AUROC ranks the images by). The rows' areas are in pixels of the
     images the bar was measured on (calibration and evaluation score the same images)."""
-    kept = [row.largest_area > 0 and gate.keeps(row.probability, row.largest_area) for row in rows]
+    kept = [gate.flags(row.probability, row.largest_area) for row in rows]
     tp = sum(row.tp for row, keep in zip(rows, kept) if keep)
     fp = sum(row.fp for row, keep in zip(rows, kept) if keep)
     truth = sum(row.truth_pixels for row in rows)
@@ -146,21 +157,54 @@ def area_bars(min_area: int, steps: Sequence[int]) -> tuple[int | None, ...]:
     return (*sorted({int(a) for a in steps if int(a) > max(min_area, 0)}), None)
 
 
+def recall_thresholds(rows: Sequence[GateRow], thresholds: Sequence[float]) -> tuple[float, ...]:
+    """`thresholds` and every head probability of the rows below 1: a recall target is then
+    met exactly where the ranking allows it, not only at the grid's steps."""
+    return tuple(sorted({float(t) for t in thresholds} | {row.probability for row in rows if OPEN < row.probability < 1}))
+
+
 def search_gate(rows: Sequence[GateRow], bars: Sequence[int | None],
-                thresholds: Sequence[float] = DEFAULT_GATE_THRESHOLDS, objective: str = "image_F1") -> GateSearch:
-    """Every (threshold, bar) pair and the open gate; the best `objective` wins (then the other
-    of defect Dice and image F1), ties going to the open gate, then to the threshold nearest
-    0.5, then to the larger bar (no bar largest)."""
+                thresholds: Sequence[float] = DEFAULT_GATE_THRESHOLDS, objective: str = "image_F1",
+                image_recall: float | None = None) -> GateSearch:
+    """Every (threshold, bar) pair and the open gate. Without `image_recall`: the best
+    `objective` wins (then the other of defect Dice and image F1), ties going to the open gate,
+    then to the threshold nearest 0.5, then to the larger bar (no bar largest). With it: among
+    the candidates whose image recall reaches it (the thresholds then include every head
+    probability), the fewest false alarms win, then the better image F1 and defect Dice, then
+    the ties as above; a target that none reaches is a DataError naming the highest recall."""
     if objective not in GATE_OBJECTIVES:
         raise ConfigError(f"--objective: unknown {objective!r}; expected one of: {', '.join(GATE_OBJECTIVES)}")
+    if image_recall is not None:
+        thresholds = recall_thresholds(rows, thresholds)
     baseline = GateCandidate(Gate(OPEN, None), gated(rows, Gate(OPEN, None)))
     candidates = (baseline, *(GateCandidate(gate, gated(rows, gate)) for gate in
                               (Gate(float(t), bar) for t in sorted(set(thresholds)) if t > OPEN for bar in bars)))
     other = "image_F1" if objective == "defect_Dice" else "defect_Dice"
 
-    def rank(candidate: GateCandidate) -> tuple:
+    def ties(candidate: GateCandidate) -> tuple:
         bar = candidate.gate.area_bar
-        return (-getattr(candidate.scores, objective), -getattr(candidate.scores, other), candidate is not baseline,
-                abs(candidate.gate.threshold - 0.5), -(bar if bar is not None else np.inf))
+        return (candidate is not baseline, abs(candidate.gate.threshold - 0.5), -(bar if bar is not None else np.inf))
 
-    return GateSearch(candidates=candidates, best=min(candidates, key=rank), baseline=baseline)
+    if image_recall is None:
+        best = min(candidates, key=lambda c: (-getattr(c.scores, objective), -getattr(c.scores, other), *ties(c)))
+    else:
+        best = min(reaching(candidates, image_recall, lambda c: c.scores, len(rows)),
+                   key=lambda c: (c.scores.false_alarm_rate, -c.scores.image_F1, -c.scores.defect_Dice, *ties(c)))
+    return GateSearch(candidates=candidates, best=best, baseline=baseline)
+
+
+def check_recall_target(image_recall: float | None, where: str = "--image_recall") -> None:
+    if image_recall is not None and not 0.0 < image_recall <= 1.0:
+        raise ConfigError(f"{where}: a recall of defective parts in (0, 1], got {image_recall:g}")
+
+
+def reaching(candidates: Sequence, image_recall: float, scores, images: int) -> list:
+    """The candidates whose image recall reaches the target (`scores(candidate)` gives its
+    image-level scores), or a DataError naming the highest recall any of them reaches."""
+    check_recall_target(image_recall)
+    found = [c for c in candidates if scores(c).image_recall >= image_recall - 1e-12]
+    if not found:
+        highest = max(scores(c).image_recall for c in candidates)
+        raise DataError(f"image recall {image_recall:g}: no candidate decision reaches it on the {images} calibration "
+                        f"images (the highest is {highest:.3f}); lower the target or calibrate on more defective parts")
+    return found

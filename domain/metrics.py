@@ -8,10 +8,11 @@ Definitions (the README repeats them):
 - per_image_Dice: defect Dice of each image averaged over images, empty/empty = 1 (Kaggle).
 - image_precision, image_recall, image_F1: the part-level decision, "is this image defective?":
   an image is defective in truth when its mask is not empty, and predicted defective when any
-  pixel is predicted defect. With nothing predicted (or nothing to find) a score whose
+  pixel is predicted defect (or, with a classifier head's applied gate, when its verdict says so). With nothing predicted (or nothing to find) a score whose
   denominator is zero is 1 when the other side is empty too, else 0.
-- image_AUROC: how well the image's largest defect probability ranks defective images above
-  good ones (the area under the ROC curve, ties counting half); None unless both kinds occur.
+- image_AUROC: how well the part score (domain.part_score: a classifier head's probability,
+  else the image's largest defect probability) ranks defective images above good ones (the area
+  under the ROC curve, ties counting half); None unless both kinds occur.
 """
 
 from __future__ import annotations
@@ -23,8 +24,6 @@ import numpy as np
 
 SCORE_NAMES = ("mIOU", "DSC", "MPCA", "Acc", "defect_IoU", "defect_Dice", "per_image_Dice", "image_precision",
                "image_recall", "image_F1", "image_AUROC")
-# What image_AUROC ranks images by.
-IMAGE_SCORE = "max_probability"
 
 
 @attrs.frozen
@@ -109,12 +108,13 @@ def per_image_dice(images: Sequence[ConfusionMatrix]) -> float:
     return float(np.mean([defect_dice(cm) for cm in images])) if images else 0.0
 
 
-def image_decisions(images: Sequence[ConfusionMatrix]) -> ConfusionMatrix:
-    """One count per image: truth defective (mask not empty) against predicted defective."""
+def image_decisions(images: Sequence[ConfusionMatrix], flagged: Sequence[bool] | None = None) -> ConfusionMatrix:
+    """One count per image: truth defective (mask not empty) against predicted defective (its
+    mask not empty, or the part verdicts `flagged` when given)."""
     counts = [0, 0, 0, 0]  # tn, fp, fn, tp
-    for cm in images:
-        truth, predicted = cm.tp + cm.fn > 0, cm.tp + cm.fp > 0
-        counts[2 * truth + predicted] += 1
+    verdicts = [cm.tp + cm.fp > 0 for cm in images] if flagged is None else flagged
+    for cm, predicted in zip(images, verdicts, strict=True):
+        counts[2 * (cm.tp + cm.fn > 0) + bool(predicted)] += 1
     return ConfusionMatrix.from_counts(counts)
 
 
@@ -124,9 +124,9 @@ def defined_ratio(numerator: int, denominator: int, other_side_empty: bool) -> f
     return 1.0 if other_side_empty else 0.0
 
 
-def image_scores(images: Sequence[ConfusionMatrix]) -> tuple[float, float, float]:
+def image_scores(images: Sequence[ConfusionMatrix], flagged: Sequence[bool] | None = None) -> tuple[float, float, float]:
     """(precision, recall, F1) of the image-level decision."""
-    cm = image_decisions(images)
+    cm = image_decisions(images, flagged)
     precision = defined_ratio(cm.tp, cm.tp + cm.fp, other_side_empty=cm.tp + cm.fn == 0)
     recall = defined_ratio(cm.tp, cm.tp + cm.fn, other_side_empty=cm.tp + cm.fp == 0)
     f1 = defined_ratio(2 * cm.tp, 2 * cm.tp + cm.fp + cm.fn, other_side_empty=True)
@@ -162,9 +162,10 @@ class Scores:
 
     @classmethod
     def compute(cls, total: ConfusionMatrix, images: Sequence[ConfusionMatrix],
-                peaks: Sequence[float] | None = None) -> "Scores":
-        """`peaks`: each image's largest defect probability, for image_AUROC."""
-        precision, recall, f1 = image_scores(images)
+                peaks: Sequence[float] | None = None, flagged: Sequence[bool] | None = None) -> "Scores":
+        """`peaks`: each image's part score (domain.part_score), for image_AUROC; `flagged`: each
+        image's part verdict (default: its mask is not empty)."""
+        precision, recall, f1 = image_scores(images, flagged)
         auroc = None if peaks is None else image_auroc(peaks, [cm.tp + cm.fn > 0 for cm in images])
         return cls(
             mIOU=mean_iou(total),

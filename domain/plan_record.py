@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 
 import attrs
 
-from domain.validation import fail, is_mapping, is_str, optional, to_tuple
+from domain.validation import fail, is_mapping, is_str, number_in, optional, to_float, to_tuple
 
 
 def _lines(instance: Any, attribute: Any, value: Any) -> None:
@@ -24,3 +24,6 @@ class PlanRecord:
     # `key: value (why)` lines: the two settings most likely to help when the model does not learn.
     advice: tuple[str, ...] = attrs.field(default=(), converter=to_tuple, validator=_lines)
     fingerprint: dict | None = attrs.field(default=None, validator=optional(is_mapping))
+    # What the planner timed a training step at on its machine: the run says how far from it it trained.
+    seconds_per_step: float | None = attrs.field(default=None, converter=to_float,
+                                                 validator=optional(number_in(0.0, 1e6, low_open=True)))

@@ -42,6 +42,12 @@ MIN_BATCH, MAX_BATCH = 2, 32
 MAX_BATCH_SHARE = 0.1
 # Foreground oversampling (nnU-Net's 33 %) when fewer than half the images are defective.
 DEFECT_SAMPLING = 0.33
+# The classifier head decides the part when the training images hold good parts to learn it from
+# and to calibrate its verdict on: at least this share of them and this many (a fifth of them
+# land in the validation part, where the verdict is calibrated).
+MIN_GOOD_SHARE = 0.05
+MIN_GOOD_IMAGES = 20
+CLASSIFIER_LOSS_WEIGHT = 1.0
 # The validation part (how long a run is, and how often it evaluates: domain.run_length).
 VALIDATION_SPLIT = 0.2
 TEST_SPLIT = 0.2  # a single folder: the seeded share held out as test images
@@ -227,17 +233,49 @@ def draft(fingerprint: DatasetFingerprint, layout: Layout) -> Draft:
                "background"),
         Choice("model", "mixed_precision", True, "bfloat16 where the CPU has it, else float32"),
         Choice("model", "eval_thresholds", [0.25, 0.5, 0.75], "scores at other thresholds too"),
+        *part_verdict(fp),
         Choice("optimizer", "optimizer_type", "adam", "Adam"),
         Choice("runconfig", "mode", "train_and_eval",
                "train, evaluating each checkpoint on the validation part, then the test images once"),
         Choice("runconfig", "model_dir", model_dir_for(layout.dataset_path),
                "checkpoints, scores and pictures; training resumes here"),
         Choice("runconfig", "keep_best", "defect_Dice", "the checkpoint with the best validation defect Dice"),
+        Choice("runconfig", "calibrate", True,
+               "at the end, the decision (threshold, min_area and the part verdict) is calibrated on the validation "
+               "part and written to calibration.json, before the test images are scored; predict, the Inspector, "
+               "exports and the server use it"),
+        Choice("runconfig", "image_recall", None,
+               "the part verdict with the best image F1; a share of defective parts to find (e.g. 0.99) gives the "
+               "verdict with the fewest false alarms that finds it"),
         Choice("runconfig", "log_step_count_steps", 50, "a log line every 50 steps"),
         Choice("runconfig", "save_summary_steps", 50, "loss curve points every 50 steps"),
     ]
     return Draft(choices=tuple(choices), advice=advice(fp, downscale, patch), patch=patch, batch=batch,
                  validation_images=validation)
+
+
+def part_verdict(fp: DatasetFingerprint) -> tuple[Choice, ...]:
+    """The classifier head and its verdict when there are good parts to learn them from, else why not."""
+    good = fp.images - fp.defective_images
+    share = good / fp.images if fp.images else 0.0
+    if good >= MIN_GOOD_IMAGES and share >= MIN_GOOD_SHARE:
+        return (
+            Choice("model", "classifier_head", True,
+                   f"{good} of the {fp.images} training images are good parts ({share:.0%}): a classifier head "
+                   "learns the part's verdict, and its probability is the part score (on the magnetic tiles it "
+                   "ranked parts far better than the largest pixel probability: docs/own-data.md)"),
+            Choice("model", "classifier_loss_weight", CLASSIFIER_LOSS_WEIGHT,
+                   "the head's cross-entropy weighs as much as the pixels' bce + Dice"),
+            Choice("model", "decision_gate", "classifier",
+                   "the head decides the part (even where the mask is empty); masks of parts it calls good are "
+                   "emptied"),
+        )
+    why = ("every training image is defective" if good == 0 else
+           f"only {good} of the {fp.images} training images are good parts (a head needs at least "
+           f"{MIN_GOOD_IMAGES} and {MIN_GOOD_SHARE:.0%})")
+    return (Choice("model", "classifier_head", False,
+                   f"{why}: no part verdict to learn beside the masks, a part is defective when its mask is not "
+                   "empty" + (" (image AUROC is undefined without good parts)" if good == 0 else "")),)
 
 
 def model_dir_for(dataset_path: str) -> str:

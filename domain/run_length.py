@@ -16,6 +16,9 @@ EVALUATIONS = 8
 # evaluation also costs about this much beyond its images (its pipeline, pictures, summaries).
 SAFETY_SHARE = 0.05
 EVALUATION_OVERHEAD = 3.0
+# After a planned run's training: calibration on the validation part, that part at the
+# calibrated decision, and the test images: about three evaluations' work.
+FINAL_PASSES = 3
 # Learning rate: warm up over this share of the steps, then cosine decay to this share of the peak.
 PEAK_LEARNING_RATE = 2e-3
 WARMUP_SHARE = 0.05
@@ -31,9 +34,10 @@ class Length:
     evaluation_seconds: float  # all evaluations together
     checkpoint_every: int
     startup_seconds: float = 0.0  # building and compiling before the first step
+    final_seconds: float = 0.0  # after training: calibration on the validation part and the test images
 
     def needed_seconds(self) -> float:
-        return self.steps * self.seconds_per_step + self.evaluation_seconds + self.startup_seconds
+        return self.steps * self.seconds_per_step + self.evaluation_seconds + self.startup_seconds + self.final_seconds
 
     def fits(self, budget: float) -> bool:
         """False only when the fewest steps a plan makes (one per evaluation) overrun the budget."""
@@ -41,7 +45,9 @@ class Length:
 
     def describe(self, budget: float) -> str:
         what = (f"{self.steps} steps of {self.seconds_per_step:.3f} s (measured here), {EVALUATIONS} evaluations of "
-                f"about {self.evaluation_seconds / EVALUATIONS:.1f} s and {self.startup_seconds:.0f} s of start-up")
+                f"about {self.evaluation_seconds / EVALUATIONS:.1f} s and {self.startup_seconds:.0f} s of start-up"
+                + (f", then {self.final_seconds:.0f} s to calibrate and score the test images" if self.final_seconds
+                   else ""))
         if self.fits(budget):
             return f"{what} fit {format_duration(budget)}"
         needed = self.needed_seconds()
@@ -51,16 +57,18 @@ class Length:
 
 
 def training_length(budget: float, seconds_per_step: float, evaluation_seconds: float,
-                    startup_seconds: float = 0.0) -> Length:
-    """Steps that fit the budget with the start-up and EVALUATIONS evaluations of
-    `evaluation_seconds` (their images) each."""
+                    startup_seconds: float = 0.0, final_passes: int = 0) -> Length:
+    """Steps that fit the budget with the start-up, EVALUATIONS evaluations of
+    `evaluation_seconds` (their images) each, and `final_passes` passes of the same cost after
+    training (calibration, the validation part at the calibrated decision, the test images)."""
     each = evaluation_seconds + EVALUATION_OVERHEAD
-    usable = budget * (1 - SAFETY_SHARE) - EVALUATIONS * each - startup_seconds
+    final = final_passes * each
+    usable = budget * (1 - SAFETY_SHARE) - EVALUATIONS * each - startup_seconds - final
     steps = max(EVALUATIONS, int(usable / max(seconds_per_step, 1e-6)))
     every = max(1, math.ceil(steps / EVALUATIONS))
     steps = every * EVALUATIONS
     return Length(steps=steps, seconds_per_step=seconds_per_step, evaluation_seconds=EVALUATIONS * each,
-                  checkpoint_every=every, startup_seconds=startup_seconds)
+                  checkpoint_every=every, startup_seconds=startup_seconds, final_seconds=final)
 
 
 def length_choices(length: Length, budget: float) -> tuple[Choice, ...]:
@@ -75,10 +83,31 @@ def length_choices(length: Length, budget: float) -> tuple[Choice, ...]:
         Choice("optimizer", "learning_rate", schedule,
                f"warm up over {warmup} steps to {PEAK_LEARNING_RATE:g}, then cosine down to "
                f"{FINAL_RATE_SHARE:.0%} of it at the last step"),
+        Choice("optimizer", "schedule_follows", "time_budget",
+               "on a machine slower than timed, the learning rate follows the budget's elapsed share, so the run "
+               "still ends annealed when the time budget stops it"),
         Choice("runconfig", "max_steps", length.steps, length.describe(budget)),
-        Choice("runconfig", "time_budget", format_duration(budget),
-               "training stops here with a checkpoint if this machine is slower than measured"),
+        Choice("runconfig", "time_budget", format_duration(budget - length.final_seconds),
+               "training stops here with a checkpoint if this machine is slower than measured"
+               + (f"; the budget's last {format_duration(length.final_seconds)} calibrate and score the test images"
+                  if length.final_seconds else "")),
         Choice("runconfig", "save_checkpoints_steps", length.checkpoint_every,
                f"{EVALUATIONS} checkpoints, each evaluated on the validation part"),
         Choice("runconfig", "keep_checkpoint_max", 3, "the best one is kept apart in best/"),
     )
+
+
+def pace_line(planned: float, measured: float, final_step: int, target: int, stopped_by: str,
+              schedule_lead: float = 0.0) -> str:
+    """How far from the plan a run trained, in one line: its median step against the plan's, and
+    where it stopped (with the learning-rate schedule's position when it followed the budget)."""
+    change = measured / planned - 1
+    pace = (f"{abs(change):.0%} {'slower' if change > 0 else 'faster'} than" if abs(change) >= 0.005
+            else "as fast as")
+    line = f"training ran at a median {measured:.3f} s a step, {pace} the plan's {planned:.3f} s"
+    if stopped_by == "time_budget":
+        line += f"; the time budget stopped it at step {final_step} of {target}"
+        if schedule_lead > 0:
+            line += (f", with the learning-rate schedule at step {final_step + schedule_lead:.0f} of {target} "
+                     "(it followed the budget)")
+    return line

@@ -162,3 +162,13 @@ class LearningRateSchedule:
             if segment.length is None or step < segment.start + segment.length:
                 return segment.rate(step - segment.start if self.reset_steps else step)
         raise AssertionError("the last segment has no end")
+
+
+def budget_position(step: int, start: int, target: int, elapsed: float, budget: float) -> float:
+    """Where a schedule that follows the budget stands (`optimizer.schedule_follows: time_budget`):
+    the further of the step reached and the budget's elapsed share of the steps from `start` to
+    `target` (one call's). On a machine as fast as planned the steps lead; on a slower one the
+    clock does, so the schedule reaches its last step when the budget stops training."""
+    if budget <= 0 or target <= start:
+        return float(step)
+    return max(float(step), start + min(1.0, max(elapsed, 0.0) / budget) * (target - start))

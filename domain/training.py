@@ -25,6 +25,7 @@ from domain.validation import (
 OPTIMIZERS = ("sgd", "momentum", "adam", "adamw", "rmsprop")
 LOSS_SCALING_MODES = ("dynamic", "tf_dynamic")
 EXECUTORS = ("auto", "tensorflow", "cerebras")
+SCHEDULE_CLOCKS = ("steps", "time_budget")
 MODES = ("train", "eval", "eval_all", "train_and_eval", "train_benchmark", "inference_benchmark")
 
 
@@ -88,6 +89,10 @@ class OptimizerSpec:
     max_loss_scale: float = attrs.field(default=2.0**15, converter=to_float, validator=positive)
     overflow_tolerance: float = attrs.field(default=0.05, converter=to_float, validator=fraction)
     disable_lr_steps_reset: bool = attrs.field(default=False, validator=is_bool)
+    # Beyond the reference: `time_budget` moves the schedule on by the budget's elapsed share of
+    # max_steps when that is further than the step reached (domain.schedules.budget_position),
+    # so a run slower than planned still ends annealed when runconfig.time_budget stops it.
+    schedule_follows: str = attrs.field(default="steps", validator=one_of(SCHEDULE_CLOCKS))
 
     def __attrs_post_init__(self) -> None:
         if self.max_gradient_norm and self.max_gradient_value:
@@ -142,6 +147,13 @@ class RunSpec:
     # Stop training (with a checkpoint, then evaluate) once a call has trained this long,
     # evaluations during training included: 30m, 1h30m, 90s or seconds. max_steps still ends it first.
     time_budget: float | None = attrs.field(default=None, converter=lambda v: _budget(v))
+    # train_and_eval with a validation part: calibrate the decision on it with the chosen
+    # checkpoint at the end (calibration.json), before the test images are scored.
+    calibrate: bool = attrs.field(default=False, validator=is_bool)
+    # The part verdict calibration aims at: the fewest false alarms finding at least this share
+    # of the defective parts; None: the best image F1.
+    image_recall: float | None = attrs.field(default=None, converter=to_float,
+                                             validator=optional(number_in(0.0, 1.0, low_open=True)))
 
     def __attrs_post_init__(self) -> None:
         if self.executor == "cerebras" and not self.cs_ip:

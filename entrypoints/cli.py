@@ -159,7 +159,7 @@ def command_calibrate(args: argparse.Namespace) -> int:
         inference_options(args), thresholds=args.thresholds or DEFAULT_THRESHOLDS,
         min_areas=args.min_areas if args.min_areas is not None else DEFAULT_MIN_AREAS,
         progress=lambda done: log.info("calibrating: %d images scored", done) if done % 100 == 0 else None,
-        objective=args.objective,
+        objective=args.objective, image_recall=args.image_recall,
     )
     print_calibration(report)
     return 0

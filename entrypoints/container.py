@@ -35,6 +35,7 @@ from application.evaluation import (
 from application.calibrate import CalibrateUseCase
 from application.export import ExportUseCase
 from application.info import InfoUseCase
+from application.line_maps import LineMaps
 from application.options import InferenceOptions
 from application.prediction import PredictUseCase
 from application.report import ReportUseCase
@@ -121,6 +122,7 @@ class Container(containers.DeclarativeContainer):
         experiment.provided.evaluation.decision_gate,
     )
     probability_maps = providers.Factory(ProbabilityMaps, predictor)
+    line_maps = providers.Factory(LineMaps, evaluator, probability_maps)
 
     train = providers.Factory(
         TrainUseCase, builder, dataset, checkpoints, trainer, observer, config_store, experiment, invocation,
@@ -130,17 +132,20 @@ class Container(containers.DeclarativeContainer):
         experiment.provided.run, invocation, best_keeper, components=components, options=options,
         validation=providers.Callable(lambda e: e.data.validation_split is not None, experiment),
         classes=providers.Callable(lambda e: tuple(zip(e.data.classes, e.data.class_names)), experiment),
+        line_maps=line_maps,
     )
     final_evaluation = providers.Factory(FinalEvaluationUseCase, evaluate, best_keeper, artifacts)
     evaluate_splits = providers.Factory(EvaluateSplitsUseCase, evaluate, final_evaluation)
     calibrate = providers.Factory(
         CalibrateUseCase, session_opener, dataset, evaluator, components, calibration_store,
-        experiment.provided.evaluation, experiment.provided.run,
+        experiment.provided.evaluation, experiment.provided.run, line_maps,
     )
     evaluate_all = providers.Factory(EvaluateAllUseCase, evaluate, checkpoints)
     train_and_evaluate = providers.Factory(
         TrainAndEvaluateUseCase, train, evaluate, checkpoints, observer,
         providers.Callable(advice_for, experiment), final_evaluation,
+        calibrate=providers.Callable(lambda e, use_case: use_case if e.run.calibrate else None, experiment, calibrate),
+        image_recall=experiment.provided.run.image_recall,
     )
     benchmark = providers.Factory(
         BenchmarkUseCase, builder, benchmark_reader, benchmarker, experiment.provided.model,

@@ -23,8 +23,10 @@ DESCRIPTIONS = {
     "image_precision": "images predicted defective that are (any predicted pixel)",
     "image_recall": "defective images predicted defective",
     "image_F1": "F1 of the image-level decision",
-    "image_AUROC": "AUROC of defective vs good images, scored by their largest probability",
+    "image_AUROC": "AUROC of defective vs good images, ranked by the part score",
 }
+# What each part score is (domain.part_score), for image_AUROC's line.
+PART_SCORE_WORDS = {"classifier": "the classifier head's probability", "max_probability": "the largest probability"}
 
 
 def _figure(value: float | None) -> str:
@@ -83,7 +85,12 @@ def print_evaluation(results, experiment) -> None:
         if several:
             print(f"  (each score: the mean of its {len(result.per_class)} classes' below)")
         for name in names:
-            print(f"  {name:<15} {_figure(scores[name])}   {DESCRIPTIONS[name]}")
+            about = DESCRIPTIONS[name] + (f": {PART_SCORE_WORDS[result.score_name]}" if name == "image_AUROC" else "")
+            if name == "image_AUROC" and result.score_name != "max_probability":
+                about += f" (by the largest probability: {_figure(result.peak_auroc).strip()})"
+            print(f"  {name:<15} {_figure(scores[name])}   {about}")
+        if result.operating_point is not None and result.operating_point.good and result.operating_point.defective:
+            print(f"  the line: {result.operating_point.sentence()}")
         if several:
             print_classes(result)
         if result.defects is not None:

@@ -25,6 +25,7 @@ from application.values import (
     CheckpointRef,
     CompileDetails,
     EvaluatedMap,
+    LabelledImage,
     ExportRequest,
     ImageEvaluation,
     SamplePicture,
@@ -212,6 +213,18 @@ class FakeEvaluator:
                 yield EvaluatedMap(image=np.clip(image[..., 0] * 255, 0, 255).astype(np.uint8),
                                    probabilities=probabilities, truth=truth, counted=counted,
                                    image_probabilities=None if classified is None else classified[position])
+
+    def images(self, stream: Any, max_batches: int | None = None,
+               ignore_labels: Sequence[int] = ()) -> Iterator[LabelledImage]:
+        for batch_index, (images, masks) in enumerate(stream):
+            if max_batches is not None and batch_index >= max_batches:
+                break
+            for image, mask in zip(images, masks):
+                mask = np.asarray(mask)
+                mask = mask[..., 0] if mask.shape[-1] == 1 else mask
+                truth = binarize_truth(mask)
+                yield LabelledImage(image=np.clip(np.asarray(image)[..., 0] * 255, 0, 255).astype(np.uint8),
+                                    truth=truth, counted=~np.isin(truth.astype(int), list(ignore_labels)) & (mask >= 0))
 
 
 class FakePredictor:

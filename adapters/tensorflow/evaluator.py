@@ -11,7 +11,7 @@ from adapters.tensorflow.device import device_scope
 from adapters.tensorflow.outputs import pixel_logits
 from application.inference import engine_outputs
 from application.ports import InferenceEngine
-from application.values import EvaluatedMap, ImageEvaluation, SamplePicture
+from application.values import EvaluatedMap, ImageEvaluation, LabelledImage, SamplePicture
 from domain.data import denormalize
 from domain.masks import TRUTH_THRESHOLD, DecisionRule, binarize_truth
 from domain.metrics import ConfusionMatrix
@@ -76,22 +76,37 @@ class TensorFlowEvaluator:
              ignore_labels: Sequence[int] = ()) -> Iterator[EvaluatedMap]:
         """The engine's probabilities per image, cut to the image's own size ((H, W, K) arrays
         with several defect classes)."""
+        for images, masks in self._batches(stream, max_batches):
+            maps, classified = engine_outputs(engine, images)
+            for position, (image, mask, probabilities) in enumerate(zip(images, masks, maps)):
+                found = self._labelled(image, mask, ignore_labels)
+                height, width = found.truth.shape[:2]
+                yield EvaluatedMap(image=found.image, probabilities=probabilities[:height, :width], truth=found.truth,
+                                   counted=found.counted,
+                                   image_probabilities=None if classified is None else classified[position])
+
+    def images(self, stream: Any, max_batches: int | None = None,
+               ignore_labels: Sequence[int] = ()) -> Iterator[LabelledImage]:
+        """Each image as read (uint8 gray at its own size) with its truth, for an engine run elsewhere."""
+        for images, masks in self._batches(stream, max_batches):
+            for image, mask in zip(images, masks):
+                yield self._labelled(image, mask, ignore_labels)
+
+    @staticmethod
+    def _batches(stream: Any, max_batches: int | None) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         for batch_index, (images, masks) in enumerate(stream):
             if max_batches is not None and batch_index >= max_batches:
                 break
-            images, masks = images.numpy(), masks.numpy()
-            masks = masks[..., 0] if masks.shape[-1] == 1 else masks
-            maps, classified = engine_outputs(engine, images)
-            for position, (image, mask, probabilities) in enumerate(zip(images, masks, maps)):
-                height, width = unpadded_size(mask if mask.ndim == 2 else mask[..., 0])
-                mask = mask[:height, :width]
-                truth = binarize_truth(mask)
-                counted = (mask > PAD_LABEL) & ~np.isin(truth.astype(np.int32), list(ignore_labels))
-                yield EvaluatedMap(
-                    image=denormalize(image[:height, :width, 0], self._normalization),
-                    probabilities=probabilities[:height, :width], truth=truth, counted=counted,
-                    image_probabilities=None if classified is None else classified[position],
-                )
+            masks = masks.numpy()
+            yield images.numpy(), masks[..., 0] if masks.shape[-1] == 1 else masks
+
+    def _labelled(self, image: np.ndarray, mask: np.ndarray, ignore_labels: Sequence[int]) -> LabelledImage:
+        height, width = unpadded_size(mask if mask.ndim == 2 else mask[..., 0])
+        mask = mask[:height, :width]
+        truth = binarize_truth(mask)
+        counted = (mask > PAD_LABEL) & ~np.isin(truth.astype(np.int32), list(ignore_labels))
+        return LabelledImage(image=denormalize(image[:height, :width, 0], self._normalization), truth=truth,
+                             counted=counted)
 
     def _picture(self, index: int, images: Any, masks: Any, predicted: Any, position: int):
         """The sample picture of one image of the batch, built only when the keeper asks."""

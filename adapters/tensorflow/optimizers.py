@@ -9,16 +9,16 @@ from adapters.tensorflow.train_step import loss_scaling_mode
 from domain.training import OptimizerSpec
 
 
-def make_optimizer(spec: OptimizerSpec, policy: str, step: Any = None) -> Any:
+def make_optimizer(spec: OptimizerSpec, policy: str, step: Any = None, lead: Any = None) -> Any:
     """The optimizer, its learning rate following the schedule at `step` (the run's global step
-    variable). Clipping and accumulation happen in the training step (adapters.tensorflow.train_step)."""
+    variable) plus `lead` (steps the schedule stands ahead, when it follows the budget). Clipping and accumulation happen in the training step (adapters.tensorflow.train_step)."""
     import keras
 
     reduced = policy != "float32"
     schedule = spec.schedule()
     if not schedule.is_constant() and step is None:
         raise ValueError("a learning-rate schedule needs the global step variable")
-    common: dict[str, Any] = {"learning_rate": learning_rate_fn(schedule, step)}
+    common: dict[str, Any] = {"learning_rate": learning_rate_fn(schedule, step, lead)}
     kind = spec.optimizer_type
     if kind == "sgd":
         optimizer = keras.optimizers.SGD(**common)

@@ -39,8 +39,10 @@ def _segment_rate(segment: Segment, step: Any) -> Any:
     return p["initial_learning_rate"] * ((1.0 - p["alpha"]) * cosine + p["alpha"])
 
 
-def learning_rate_fn(schedule: LearningRateSchedule, step_variable: Any):
-    """A no-argument callable (what Keras optimizers accept) giving the rate at the current step."""
+def learning_rate_fn(schedule: LearningRateSchedule, step_variable: Any, lead: Any = None):
+    """A no-argument callable (what Keras optimizers accept) giving the rate at the current step;
+    `lead`: a float variable of steps the schedule stands ahead of the global step (a schedule
+    that follows the time budget: domain.schedules.budget_position)."""
     import tensorflow as tf
 
     if schedule.is_constant():
@@ -48,6 +50,8 @@ def learning_rate_fn(schedule: LearningRateSchedule, step_variable: Any):
 
     def rate():
         step = tf.cast(step_variable, tf.float32)
+        if lead is not None:
+            step = step + tf.cast(lead, tf.float32)
         chosen = None
         for segment in reversed(schedule.segments):
             local = step - float(segment.start) if schedule.reset_steps else step

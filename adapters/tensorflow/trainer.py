@@ -15,6 +15,7 @@ import math
 import re
 import shutil
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -35,9 +36,11 @@ from adapters.tensorflow.training_setup import TrainingSetup, build_training
 from application.ports import TrainingJob
 from application.values import CheckpointRef, SamplePicture, TrainOutcome
 from domain.data import denormalize
+from domain.durations import median_step_seconds
 from domain.errors import TrainingDiverged, TrainingInterrupted, UnetError
 from domain.losses import LossSpec
 from domain.masks import binarize_truth
+from domain.schedules import budget_position
 from domain.training import OptimizerSpec, RunSpec
 
 log = logging.getLogger("unet")
@@ -68,6 +71,7 @@ class TensorFlowTrainer:
         warm_start: str | None = None,
         jit: bool = False,
         freeze_encoder_steps: int = 0,
+        clock: Callable[[], float] = time.perf_counter,
     ) -> None:
         self._run = run
         self._optimizer_spec = optimizer
@@ -81,6 +85,7 @@ class TensorFlowTrainer:
         self._warm_start = warm_start
         self._jit = jit
         self._freeze_encoder_steps = freeze_encoder_steps
+        self._clock = clock  # the loop's time: its budget, deadline and speed (a fake one in tests)
         self._model_dir = Path(run.model_dir)
 
     @staticmethod
@@ -221,28 +226,32 @@ class TensorFlowTrainer:
         cadence, target, observer = self._run.cadence, job.target_step, job.observer
         after_checkpoint = job.after_checkpoint if chief else None
         observer.started(start, target, job.time_budget)
-        began = time.perf_counter()
+        clock = self._clock
+        began = clock()
         deadline = began + job.time_budget if job.time_budget else None
         stopped_by = "max_steps"
         current, per_call, loss, images_per_second = start, 1, float("nan"), 0.0
+        step_seconds: list[tuple[float, int]] = []  # (seconds a step, steps) of each call but the first
         while current < target:
             boundary = cadence.next_stop(current, target, per_call)
             count = boundary - current
-            tick = time.perf_counter()
+            tick = clock()
             mean_loss, first_bad = run_steps(tf.constant(count, tf.int64))
             loss, bad = float(mean_loss), int(first_bad)
-            elapsed = time.perf_counter() - tick
+            elapsed = clock() - tick
             if bad >= 0 or not math.isfinite(loss):
                 kept = listed(self._model_dir)
                 raise TrainingDiverged(
                     f"step {bad if bad >= 0 else boundary}: the loss is not finite ({loss}); training stopped, "
                     f"the last good checkpoint is step {kept[-1].step if kept else 0}"
                 )
+            if current > start:  # the first call traces the step
+                step_seconds.append((elapsed / count, count))
             current = boundary
             images_per_second = count * self._batch_size / elapsed if elapsed > 0 else 0.0
             per_call = self._next_call_size(per_call, count, elapsed, current - start)
             if deadline is not None:  # no call runs far past the budget
-                left = (deadline - time.perf_counter()) / max(elapsed / count, 1e-9)
+                left = (deadline - clock()) / max(elapsed / count, 1e-9)
                 per_call = max(1, min(per_call, int(left) + 1))
             if cadence.summary_due(current):
                 self._summaries(summaries, setup, current, loss, images_per_second)
@@ -252,7 +261,7 @@ class TensorFlowTrainer:
                 observer.checkpointed(current, path)
                 raise TrainingInterrupted(f"{stop.name} received: stopped at step {current}, checkpoint saved: {path}",
                                           stop.signum)
-            out_of_time = deadline is not None and time.perf_counter() >= deadline and current < target
+            out_of_time = deadline is not None and clock() >= deadline and current < target
             if cadence.checkpoint_due(current, target) or out_of_time:
                 path = self._save(writer, current)
                 observer.checkpointed(current, path)
@@ -261,9 +270,14 @@ class TensorFlowTrainer:
             if out_of_time:
                 stopped_by = "time_budget"
                 break
+            if setup.schedule_lead is not None and job.time_budget:  # after evaluations: they spend the budget too
+                position = budget_position(current, start, target, clock() - began, job.time_budget)
+                setup.schedule_lead.assign(position - current)
         outcome = TrainOutcome(start_step=start, final_step=current, last_loss=loss,
-                               images_per_second=images_per_second, seconds=time.perf_counter() - began,
-                               stopped_by=stopped_by)
+                               images_per_second=images_per_second, seconds=clock() - began,
+                               stopped_by=stopped_by, median_step_seconds=median_step_seconds(step_seconds),
+                               schedule_lead=float(setup.schedule_lead.numpy()) if setup.schedule_lead is not None
+                               else 0.0)
         observer.finished(outcome)
         return outcome
 

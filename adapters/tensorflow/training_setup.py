@@ -19,6 +19,10 @@ class TrainingSetup:
     step: Any  # tf.Variable int64, the global step the schedules and checkpoints follow
     optimizer: Any
     train_step: TrainStep
+    # tf.Variable float32: steps the learning-rate schedule stands ahead of `step` (the trainer
+    # sets it when the schedule follows the time budget; not checkpointed: a resumed call's
+    # budget starts anew)
+    schedule_lead: Any = None
 
     def checkpoint(self, model: Any) -> Any:
         """A tf.train.Checkpoint of everything a resumed run needs."""
@@ -33,8 +37,10 @@ def build_training(model: Any, optimizer_spec: OptimizerSpec, loss_spec: LossSpe
     import tensorflow as tf
 
     step = tf.Variable(0, dtype=tf.int64, trainable=False, name="global_step")
-    optimizer = make_optimizer(optimizer_spec, policy, step)
+    lead = (tf.Variable(0.0, dtype=tf.float32, trainable=False, name="schedule_lead")
+            if optimizer_spec.schedule_follows == "time_budget" else None)
+    optimizer = make_optimizer(optimizer_spec, policy, step, lead)
     optimizer.build(model.trainable_variables)
     train_step = TrainStep(model, optimizer, optimizer_spec, loss_spec, policy, step, previews=previews,
                            freeze_encoder_steps=freeze_encoder_steps)
-    return TrainingSetup(step=step, optimizer=optimizer, train_step=train_step)
+    return TrainingSetup(step=step, optimizer=optimizer, train_step=train_step, schedule_lead=lead)

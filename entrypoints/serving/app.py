@@ -201,7 +201,8 @@ def create_app(door: ModelDoor) -> Starlette:
         def encode() -> tuple[bytes, dict[str, str]]:
             probabilities = np.stack([result.probabilities for result in results])
             mask = np.stack([result.mask for result in results])
-            return v2.encode_response(settings.name, parsed, probabilities, mask)
+            return v2.encode_response(settings.name, parsed, probabilities, mask, [r.score for r in results],
+                                      [r.defective for r in results])
 
         response_bytes = parsed.images.size * 5 * channels  # float32 probabilities and uint8 mask per value
         content, headers = encode() if response_bytes < INLINE_BELOW else await run_in_threadpool(encode)

@@ -4,7 +4,9 @@ two outputs, JSON tensors and the binary tensor data extension.
 Input `image`: UINT8 gray pixel values, shape [N, H, W, 1]. Outputs `probabilities` (FP32
 [N, H, W]) and `mask` (UINT8 [N, H, W], 1 where the decision says defect after threshold and
 min_area, else 0); a model of K defect classes gives [N, H, W, K] for both, channel k the k-th
-class of the model's metadata (`parameters.classes`). A request whose JSON header is followed by binary tensors says so with the
+class of the model's metadata (`parameters.classes`). Asked for by name, the part's outputs:
+`score` (FP32 [N], the part score that ranks parts: domain.part_score) and `defective` (BOOL
+[N], the part's verdict). A request whose JSON header is followed by binary tensors says so with the
 `Inference-Header-Content-Length` header; an input's `parameters.binary_data_size` gives its
 bytes there; an output is sent in binary when its `parameters.binary_data` or the request's
 `parameters.binary_data_output` says so. Every check on a declared shape runs before anything
@@ -23,7 +25,8 @@ import numpy as np
 from entrypoints.serving.errors import BadRequest, TooLarge
 
 INPUT = "image"
-OUTPUTS = {"probabilities": ("FP32", np.float32), "mask": ("UINT8", np.uint8)}
+OUTPUTS = {"probabilities": ("FP32", np.float32), "mask": ("UINT8", np.uint8)}  # given when none are asked
+PART_OUTPUTS = {"score": ("FP32", np.float32), "defective": ("BOOL", np.bool_)}  # one value per image, by name
 BINARY_EXTENSION = "binary_tensor_data"
 HEADER_LENGTH = "inference-header-content-length"
 JSON_OUTPUT_VALUES = 4_000_000  # outputs larger than this go in binary only (a JSON float costs ~20 bytes)
@@ -37,7 +40,8 @@ def model_metadata(name: str, platform: str, classes: Sequence[tuple[int, str]] 
         "name": name, "versions": ["1"], "platform": platform,
         "inputs": [{"name": INPUT, "datatype": "UINT8", "shape": [variable, variable, variable, 1]}],
         "outputs": [{"name": output, "datatype": datatype, "shape": shape}
-                    for output, (datatype, _) in OUTPUTS.items()],
+                    for output, (datatype, _) in OUTPUTS.items()]
+        + [{"name": output, "datatype": datatype, "shape": [variable]} for output, (datatype, _) in PART_OUTPUTS.items()],
     }
     if classes:
         found["parameters"] = {"classes": [{"class_id": class_id, "name": label} for class_id, label in classes]}
@@ -153,22 +157,23 @@ def _outputs(asked: object, binary_default: bool) -> tuple[tuple[str, bool], ...
     wanted = []
     for item in asked:
         name = item.get("name")
-        if name not in OUTPUTS:
-            raise BadRequest(f"output {name!r}: unknown; the model gives {', '.join(OUTPUTS)}")
+        if name not in OUTPUTS and name not in PART_OUTPUTS:
+            raise BadRequest(f"output {name!r}: unknown; the model gives {', '.join([*OUTPUTS, *PART_OUTPUTS])}")
         parameters = item.get("parameters") or {}
         binary = parameters.get("binary_data", binary_default) if isinstance(parameters, dict) else binary_default
         wanted.append((name, bool(binary)))
     return tuple(wanted)
 
 
-def encode_response(model: str, request: InferRequest, probabilities: np.ndarray,
-                    mask: np.ndarray) -> tuple[bytes, dict[str, str]]:
+def encode_response(model: str, request: InferRequest, probabilities: np.ndarray, mask: np.ndarray,
+                    scores: Sequence[float] = (), defective: Sequence[bool] = ()) -> tuple[bytes, dict[str, str]]:
     """The response body and its extra headers: JSON, or JSON then binary tensors."""
-    arrays = {"probabilities": probabilities.astype(np.float32, copy=False), "mask": mask.astype(np.uint8)}
+    arrays = {"probabilities": probabilities.astype(np.float32, copy=False), "mask": mask.astype(np.uint8),
+              "score": np.asarray(scores, np.float32), "defective": np.asarray(defective, np.bool_)}
     outputs, blobs = [], []
     for name, binary in request.outputs:
         array = np.ascontiguousarray(arrays[name])
-        entry: dict = {"name": name, "datatype": OUTPUTS[name][0], "shape": list(array.shape)}
+        entry: dict = {"name": name, "datatype": {**OUTPUTS, **PART_OUTPUTS}[name][0], "shape": list(array.shape)}
         if binary:
             blob = array.tobytes()
             entry["parameters"] = {"binary_data_size": len(blob)}

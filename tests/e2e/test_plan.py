@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from adapters.datasets.synthetic_rare import SyntheticRareSpec, generate
+from domain.durations import parse_duration
 from tests.conftest import unet_in_process as unet
 from tests.e2e.test_cli import one_line_error
 
@@ -70,8 +71,11 @@ def test_plan_then_run_needs_no_other_setting(tmp_path):
     assert planned.returncode == 0, planned.stderr
     assert f"wrote {plan_path}" in planned.stdout and "80 %" not in planned.stdout
     text = plan_path.read_text()
-    assert "# What the dataset is like:" in text and "time_budget: 40s" in text
+    assert "# What the dataset is like:" in text
     params = yaml.safe_load(text)
+    # Training stops before the budget ends: its last seconds calibrate and score the test images.
+    assert parse_duration(params["runconfig"]["time_budget"]) < 40 and "calibrate and score the test images" in text
+    assert params["model"]["classifier_head"] is True and params["runconfig"]["calibrate"] is True
     params["runconfig"]["model_dir"] = str(tmp_path / "model")  # keep the test's files in its folder
     (tmp_path / "plan_here.yaml").write_text(yaml.safe_dump(params))
     ran = unet("run", "-p", str(tmp_path / "plan_here.yaml"))
@@ -85,3 +89,26 @@ def test_plan_then_run_needs_no_other_setting(tmp_path):
     report = unet("report", "--model_dir", str(tmp_path / "model"))
     assert report.returncode == 0, report.stderr
     assert "validation scores" in report.stdout and "test scores" in report.stdout
+    # The decision was calibrated on the validation part before the test: the test, predict and
+    # the Inspector all use calibration.json, and rank parts by the head's probability.
+    calibration = json.loads((tmp_path / "model" / "calibration.json").read_text())
+    assert "13 evaluation images" in calibration["chosen_on"] and "gate" in calibration
+    assert "calibrated the decision on 13 validation images" in ran.stderr
+    assert results["decision"].endswith("calibration.json") and results["validation"]["decision"] == results["decision"]
+    assert results["image_AUROC_score"] == "classifier" and "image_AUROC_max_probability" in results
+    assert results["operating_point"]["defective_parts"] + results["operating_point"]["good_parts"] == 16
+    assert "  the line: finds " in ran.stdout
+    predicted = unet("predict", "--model_dir", str(tmp_path / "model"), "--input", str(data / "images"), "--output",
+                     str(tmp_path / "out"))
+    assert predicted.returncode == 0, predicted.stderr
+    lines = [json.loads(line) for line in (tmp_path / "out" / "predictions.jsonl").read_text().splitlines()]
+    assert {line["threshold"] for line in lines} == {calibration["threshold"]}
+    assert {line["gate"]["threshold"] for line in lines} == {calibration["gate"]["threshold"]}
+    from entrypoints.api import Inspector
+
+    inspector = Inspector.open(model_dir=str(tmp_path / "model"))
+    assert inspector.session.decision.origin.endswith("calibration.json")
+    first = lines[0]
+    found = inspector.inspect(iio.imread(data / "images" / first["file"]))
+    assert found.score == pytest.approx(first["score"], abs=1e-6) and found.defective == first["defective"]
+    assert found.score == pytest.approx(first["classifier"][0], abs=1e-6)  # the part score is the head's

@@ -347,7 +347,7 @@ def test_the_server_answers_four_channels_as_the_inspector_and_a_mask_png_per_cl
         client = httpclient.InferenceServerClient(address)
         try:
             metadata = client.get_model_metadata("unet")
-            assert [o["shape"] for o in metadata["outputs"]] == [[-1, -1, -1, 4]] * 2
+            assert [o["shape"] for o in metadata["outputs"]] == [[-1, -1, -1, 4]] * 2 + [[-1]] * 2  # then score, defective
             assert [c["name"] for c in metadata["parameters"]["classes"]] == FOUR_NAMES
             batch = np.random.default_rng(7).integers(0, 256, (2, 32, 32, 1), dtype=np.uint8)
             tensor = httpclient.InferInput("image", list(batch.shape), "UINT8")

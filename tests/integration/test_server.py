@@ -100,8 +100,22 @@ def test_health_and_metadata_through_tritonclient(client):
     assert client.get_server_metadata()["extensions"] == ["binary_tensor_data"]
     metadata = client.get_model_metadata("unet")
     assert metadata["inputs"] == [{"name": "image", "datatype": "UINT8", "shape": [-1, -1, -1, 1]}]
-    assert [(o["name"], o["datatype"]) for o in metadata["outputs"]] == [("probabilities", "FP32"), ("mask", "UINT8")]
+    assert [(o["name"], o["datatype"]) for o in metadata["outputs"]] == [
+        ("probabilities", "FP32"), ("mask", "UINT8"), ("score", "FP32"), ("defective", "BOOL")]
     assert client.is_model_ready("unet", model_version="1")
+
+
+@pytest.mark.parametrize("binary", [True, False], ids=["binary", "json"])
+def test_the_parts_score_and_verdict_are_the_inspectors(client, inspector, binary):
+    batch = images(3, (40, 36), seed=4)
+    tensor = httpclient.InferInput("image", list(batch.shape), "UINT8")
+    tensor.set_data_from_numpy(batch)
+    asked = [httpclient.InferRequestedOutput(name, binary_data=binary) for name in ("score", "defective")]
+    result = client.infer("unet", [tensor], outputs=asked)
+    expected = [inspector.inspect(image) for image in batch]
+    np.testing.assert_allclose(result.as_numpy("score"), [found.score for found in expected], atol=1e-6)
+    assert result.as_numpy("defective").tolist() == [found.defective for found in expected]
+    assert result.get_output("probabilities") is None  # only what was asked
 
 
 @pytest.mark.parametrize("binary", [True, False], ids=["binary", "json"])

@@ -68,7 +68,7 @@ def test_eval_use_case_writes_results_json_with_every_key(trained):
                           "global_step", "num_images", "checkpoint", "true_defect_fraction",
                           "predicted_defect_fraction", "collapsed", "decision", "tta", "split",
                           "defect_recall", "defect_precision", "defect_recall_small", "defect_recall_medium",
-                          "defect_recall_large", "defect_sizes"}  # one class: no per_class, no kaggle_dice
+                          "defect_recall_large", "defect_sizes", "operating_point"}  # one class: no per_class, no kaggle_dice
     assert saved["checkpoint"].endswith(f"model.ckpt-{result.step}")
     assert saved["global_step"] == result.step and saved["num_images"] == 5
     assert (model_dir / "eval" / f"results-{result.step}.json").is_file()
@@ -271,3 +271,55 @@ def test_the_time_budget_stops_training_at_its_deadline_with_a_checkpoint(tiny_d
     assert outcome.stopped_by == "time_budget"
     assert 0 < outcome.final_step < 1_000_000 and outcome.seconds >= 3
     assert [ref.step for ref in container.checkpoints().list()] == [outcome.final_step]
+
+
+class SlowClock:
+    """A fake clock for the trainer: 5 s a step, so a budget planned at 2.5 s a step runs out halfway."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_run_slower_than_planned_still_ends_with_its_schedule_annealed(tiny_dagm, tmp_path):
+    from dependency_injector import providers
+
+    from adapters.terminal import TerminalObserver
+    from domain.schedules import LearningRateSchedule
+
+    clock = SlowClock()
+
+    class Stepping(TerminalObserver):  # the clock moves with the steps trained
+        def progressed(self, step, loss, images_per_second, log_line):
+            clock.now = 5.0 * step
+            super().progressed(step, loss, images_per_second, log_line)
+
+    cosine = {"scheduler": "Cosine", "initial_learning_rate": 1e-2, "decay_steps": 40, "alpha": 0.01}
+    outcomes = {}
+    for follows in ("steps", "time_budget"):
+        params = tiny_params(tiny_dagm, tmp_path / follows, max_steps=40, save_checkpoints_steps=40,
+                             time_budget="100s")  # 40 steps planned at 2.5 s
+        params["optimizer"] = {"learning_rate": cosine, "schedule_follows": follows}
+        container = build_container(params)
+        clock.now = 0.0
+        container.trainer.override(providers.Object(make_trainer_with(container, clock)))
+        container.observer.override(providers.Object(Stepping()))
+        outcomes[follows] = container.train().execute()
+    schedule = LearningRateSchedule.parse(cosine)
+    by_steps, by_budget = outcomes["steps"], outcomes["time_budget"]
+    assert by_steps.stopped_by == by_budget.stopped_by == "time_budget"
+    assert by_steps.final_step == by_budget.final_step == 20
+    assert schedule.rate(by_steps.final_step + by_steps.schedule_lead) > 0.4 * 1e-2  # stopped with the rate still up
+    # Following the budget, the schedule stood at step 36 of 40 (90 of the 100 s) for the last call: annealed.
+    assert by_budget.schedule_lead == 18.0
+    assert schedule.rate(by_budget.final_step + by_budget.schedule_lead) < 0.05 * 1e-2
+
+
+def make_trainer_with(container, clock):
+    from adapters.tensorflow.trainer import TensorFlowTrainer
+
+    experiment = container.experiment()
+    return TensorFlowTrainer(experiment.run, experiment.optimizer, container.device_plan(), experiment.loss,
+                             batch_size=experiment.data.train_batch_size, clock=clock)

@@ -88,6 +88,17 @@ def test_the_optimizer_follows_the_schedule_of_the_global_step():
     assert float(optimizer.learning_rate) == 0.25
 
 
+def test_a_schedule_that_follows_the_budget_stands_its_lead_ahead_of_the_global_step():
+    step, lead = tf.Variable(0, dtype=tf.int64), tf.Variable(0.0, dtype=tf.float32)
+    cosine = {"scheduler": "Cosine", "initial_learning_rate": 1e-2, "decay_steps": 40, "alpha": 0.01}
+    optimizer = make_optimizer(OptimizerSpec(learning_rate=cosine), "float32", step, lead)
+    schedule = OptimizerSpec(learning_rate=cosine).schedule()
+    step.assign(10)
+    assert float(optimizer.learning_rate) == pytest.approx(schedule.rate(10), rel=1e-5)
+    lead.assign(26.0)
+    assert float(optimizer.learning_rate) == pytest.approx(schedule.rate(36), rel=1e-5)
+
+
 def test_the_in_graph_dynamic_loss_scale_follows_the_domain_rule():
     images, masks = batches(1, 2)
     spec = OptimizerSpec(loss_scaling_factor="dynamic", initial_loss_scale=64.0, steps_per_increase=4,

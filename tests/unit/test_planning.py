@@ -239,3 +239,28 @@ def test_evaluating_whole_images_is_costed_at_their_pixels_not_the_timed_crops()
     images = fits.length.evaluation_seconds / EVALUATIONS - EVALUATION_OVERHEAD  # 0.05 s an image: crops fit
     assert per_evaluation == pytest.approx(images * 512 * 384 / (crop[0] * crop[1]))
     assert whole.length.steps < fits.length.steps
+
+
+def reason(plan_draft, section, key):
+    return next(c.reason for c in plan_draft.choices if (c.section, c.key) == (section, key))
+
+
+def test_the_classifier_head_decides_the_part_where_there_are_good_parts_to_learn_it_from():
+    many = draft(fingerprint(images=500, defective_images=150), LAYOUT)
+    assert chosen(many, "model", "classifier_head") is True and chosen(many, "model", "decision_gate") == "classifier"
+    assert chosen(many, "model", "classifier_loss_weight") == 1.0
+    assert reason(many, "model", "classifier_head").startswith("350 of the 500 training images are good parts (70%)")
+    every = draft(fingerprint(images=118, defective_images=118), LAYOUT)
+    assert chosen(every, "model", "classifier_head") is False and "decision_gate" not in every.mapping()["model"]
+    assert reason(every, "model", "classifier_head").startswith("every training image is defective")
+    assert "image AUROC is undefined" in reason(every, "model", "classifier_head")
+    few = draft(fingerprint(images=500, defective_images=490), LAYOUT)  # 10 good parts: under the count
+    assert chosen(few, "model", "classifier_head") is False
+    assert reason(few, "model", "classifier_head").startswith("only 10 of the 500 training images are good parts")
+    thin = draft(fingerprint(images=1000, defective_images=960), LAYOUT)  # 40 good parts, but 4 %: under the share
+    assert chosen(thin, "model", "classifier_head") is False
+    rare = draft(fingerprint(images=500, defective_images=25), LAYOUT)  # a few defective parts among many good
+    assert chosen(rare, "model", "classifier_head") is True
+    for plan_draft in (many, every):  # every plan calibrates its decision at the end, to the best image F1
+        assert chosen(plan_draft, "runconfig", "calibrate") is True
+        assert chosen(plan_draft, "runconfig", "image_recall") is None

@@ -1,0 +1,103 @@
+"""What an evaluation gathers over its images: each rule's counts and part verdicts, the part
+scores and the largest pixel probabilities, per class too with several, and the gate's rows;
+and the scores computed from them (one class, or each class and their mean)."""
+
+from __future__ import annotations
+
+import attrs
+
+from application.values import ImageEvaluation
+from domain.class_scores import kaggle_dice, mean_scores
+from domain.metrics import ConfusionMatrix, Scores, image_auroc
+from domain.operating_point import OperatingPoint
+
+
+@attrs.define
+class EvaluationTally:
+    rules: int
+    counts: list[list[ConfusionMatrix]] = attrs.field(factory=list)  # [rule][image], pooled over classes
+    flagged: list[list[bool]] = attrs.field(factory=list)  # [rule][image]
+    scores: list[float | None] = attrs.field(factory=list)  # the part score per image
+    peaks: list[float | None] = attrs.field(factory=list)  # the largest pixel probability per image
+    by_class: list[tuple[tuple[ConfusionMatrix, ...], ...]] = attrs.field(factory=list)  # [image][class][rule]
+    class_flagged: list[tuple[tuple[bool, ...], ...]] = attrs.field(factory=list)  # [image][class][rule]
+    class_scores: list[tuple[float, ...]] = attrs.field(factory=list)  # [image][class]
+    class_peaks: list[tuple[float, ...]] = attrs.field(factory=list)  # [image][class]
+    gate_rows: list[tuple] = attrs.field(factory=list)  # [image][class], with a classifier head
+
+    def __attrs_post_init__(self) -> None:
+        self.counts = [[] for _ in range(self.rules)]
+        self.flagged = [[] for _ in range(self.rules)]
+
+    def add(self, image: ImageEvaluation) -> None:
+        for rule, counts in enumerate(image.counts):
+            self.counts[rule].append(counts)
+            self.flagged[rule].append(image.defective(rule))
+        self.scores.append(image.part_score)
+        self.peaks.append(image.peak)
+        self.by_class.append(image.by_class)
+        self.class_flagged.append(image.class_flagged)
+        self.class_scores.append(image.class_scores or image.class_peaks)
+        self.class_peaks.append(image.class_peaks)
+        self.gate_rows.append(image.gate_rows)
+
+    @property
+    def images(self) -> int:
+        return len(self.scores)
+
+    def defective(self) -> list[bool]:
+        """Each image's truth: a defect pixel in its mask (any class)."""
+        return [cm.tp + cm.fn > 0 for cm in self.counts[0]]
+
+    def rule_scores(self, rule: int) -> Scores:
+        """The pooled scores under a rule, AUROC by the part score."""
+        counts = self.counts[rule]
+        scores = self.scores if None not in self.scores else None
+        return Scores.compute(sum(counts, ConfusionMatrix()), counts, scores, self.flagged[rule])
+
+    def peak_auroc(self) -> float | None:
+        """image_AUROC by the largest pixel probability, for comparison with the part score's."""
+        return None if None in self.peaks else image_auroc(self.peaks, self.defective())
+
+    def operating_point(self) -> OperatingPoint:
+        """The part verdicts of the first rule against the truth, and the ranking by the part score."""
+        return OperatingPoint.of(self.defective(), self.flagged[0], self.scores if None not in self.scores else None)
+
+    def several(self) -> bool:
+        return any(self.by_class)
+
+
+class ClassScoring:
+    """Scores per defect class from each image's per-class counts (several classes)."""
+
+    def __init__(self, classes: tuple[tuple[int, str], ...], tally: EvaluationTally) -> None:
+        if len(tally.by_class[0]) != len(classes):
+            raise ValueError(f"the model gives {len(tally.by_class[0])} classes, the config names {len(classes)}")
+        self._classes = classes
+        self._tally = tally
+
+    def images(self, klass: int, rule: int) -> list[ConfusionMatrix]:
+        return [image[klass][rule] for image in self._tally.by_class]
+
+    def _flagged(self, klass: int, rule: int) -> list[bool] | None:
+        flags = self._tally.class_flagged
+        return [image[klass][rule] for image in flags] if all(flags) else None
+
+    def per_class(self, rule: int) -> tuple[tuple[int, str, Scores], ...]:
+        return tuple((class_id, name, Scores.compute(sum(self.images(k, rule), ConfusionMatrix()), self.images(k, rule),
+                                                     [scores[k] for scores in self._tally.class_scores],
+                                                     self._flagged(k, rule)))
+                     for k, (class_id, name) in enumerate(self._classes))
+
+    def mean(self, rule: int) -> Scores:
+        return mean_scores([scores for _, _, scores in self.per_class(rule)])
+
+    def peak_auroc(self) -> float | None:
+        """The mean over the classes of image_AUROC by each class's largest pixel probability."""
+        found = [image_auroc([peaks[k] for peaks in self._tally.class_peaks],
+                             [cm.tp + cm.fn > 0 for cm in self.images(k, 0)]) for k in range(len(self._classes))]
+        defined = [value for value in found if value is not None]
+        return sum(defined) / len(defined) if defined else None
+
+    def kaggle_dice(self) -> float:
+        return kaggle_dice([self.images(k, 0) for k in range(len(self._classes))])

@@ -1,0 +1,62 @@
+"""The figure a run reports is the figure the line gets: a crop-trained model with a classifier
+head and its applied verdict, on test images larger than its training crop, scores the same
+part scores, verdicts and masks in evaluation (results.json), `unet predict` and the Inspector."""
+
+import json
+
+import imageio.v3 as iio
+import numpy as np
+import pytest
+
+from adapters.datasets.synthetic_rare import SyntheticRareSpec, generate
+from configs.loader import load_experiment, preset_path
+from domain.metrics import image_auroc
+from entrypoints.container import build_container
+
+pytestmark = pytest.mark.slow
+CROP = 48
+
+
+@pytest.fixture(scope="module")
+def line_model(tmp_path_factory):
+    root = tmp_path_factory.mktemp("line")
+    generate(SyntheticRareSpec(images=40, seed=1, min_side=40, max_side=120, defective_fraction=0.4), root / "data" / "train")
+    generate(SyntheticRareSpec(images=14, seed=2, min_side=70, max_side=130, defective_fraction=0.5), root / "data" / "test")
+    overrides = [f"train_input.dataset_path={root / 'data'}", f"train_input.image_shape=[{CROP}, {CROP}, 1]",
+                 "train_input.validation_split=0.25", f"runconfig.model_dir={root / 'model'}",
+                 "runconfig.max_steps=16", "runconfig.save_checkpoints_steps=16", "runconfig.tf_random_seed=3",
+                 "model.classifier_head=true", "model.decision_gate=classifier", "runconfig.calibrate=true"]
+    experiment = load_experiment(preset_path("params_folder.yaml"), overrides=overrides)
+    container = build_container(experiment)
+    done = container.train_and_evaluate().execute()
+    return root, container, done
+
+
+def test_evaluation_predict_and_the_inspector_give_the_same_part_scores_and_verdicts(line_model):
+    from entrypoints.api import Inspector
+
+    root, container, done = line_model
+    assert done.calibration is not None  # calibrated on the validation part before the test
+    test = done.final.test
+    images = sorted((root / "data" / "test" / "images").iterdir())
+    shapes = [iio.imread(path).shape for path in images]
+    assert sum(max(shape) > CROP for shape in shapes) == len(shapes)  # every one is tiled by predict
+    container.predict().execute([str(root / "data" / "test" / "images")], str(root / "out"))
+    lines = {json.loads(line)["file"]: json.loads(line)
+             for line in (root / "out" / "predictions.jsonl").read_text().splitlines()}
+    predicted = [lines[next(name for name in lines if name.endswith(path.name))] for path in images]
+    masks = [root / "data" / "test" / "masks" / f"{path.stem}.png" for path in images]
+    truth = [mask.is_file() and bool((iio.imread(mask) > 0).any()) for mask in masks]  # no mask: a good part
+    scores = [line["score"] for line in predicted]
+    flagged = [line["defective"] for line in predicted]
+    assert test.score_name == "classifier"
+    assert test.scores.image_AUROC == pytest.approx(image_auroc(scores, truth), abs=1e-12)
+    point = test.operating_point
+    assert (point.found, point.stopped) == (sum(f and t for f, t in zip(flagged, truth)),
+                                            sum(f and not t for f, t in zip(flagged, truth)))
+    inspector = Inspector.open(model_dir=str(root / "model"))
+    for path, line in zip(images, predicted):
+        found = inspector.inspect(iio.imread(path))
+        assert found.score == pytest.approx(line["score"], abs=1e-6) and found.defective == line["defective"]
+        mask = iio.imread(root / "out" / f"{path.stem}_mask.png") > 0
+        assert np.array_equal(found.mask, mask)
