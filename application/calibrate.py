@@ -11,7 +11,15 @@ from application.line_maps import LineMaps
 from application.options import InferenceOptions
 from application.ports import CalibrationStore, Components, DatasetReader, Evaluator
 from application.session import BEST_KEPT, SessionOpener
-from domain.calibration import DEFAULT_MIN_AREAS, DEFAULT_THRESHOLDS, Calibration, CalibrationSearch, search
+from domain.calibration import (
+    DEFAULT_MIN_AREAS,
+    DEFAULT_THRESHOLDS,
+    Calibration,
+    CalibrationSearch,
+    capped,
+    min_area_cap,
+    search,
+)
 from domain.errors import DataError
 from domain.gate import GateSearch, area_bars, check_recall_target, search_gate
 from domain.experiment import EvalSpec
@@ -80,6 +88,7 @@ class CalibrateUseCase:
         engine, source, tta = session.engine, session.source, session.tta
         classes = session.classes or ((None, ""),)
         tables: list[dict[float, list]] = [{threshold: [] for threshold in thresholds} for _ in classes]
+        true_areas: list[list[int]] = [[] for _ in classes]  # each class's true defect components
         classified: list = []  # per image: the classifier head's (K,) probabilities, with a head
         count = 0
         stream, batches, ignored = self._reader.evaluation_stream(), self._run.eval_batches(), \
@@ -91,6 +100,7 @@ class CalibrateUseCase:
                 pick = (lambda a: a[..., channel]) if session.classes else (lambda a: a)
                 counted = pick(found.counted)
                 truth, probabilities = pick(found.truth) & counted, pick(found.probabilities)
+                true_areas[channel] += self._components.table(truth, truth).areas.tolist()
                 for threshold in thresholds:
                     decision = (probabilities > np.float32(threshold)) & counted
                     by_threshold[threshold].append(self._components.table(decision, truth))
@@ -107,15 +117,19 @@ class CalibrateUseCase:
         head = len(classified) == count
         target = f"the fewest false alarms at image recall >= {image_recall:g}" if image_recall is not None else ""
         for k, ((class_id, name), by_threshold) in enumerate(zip(classes, tables)):
+            cap = min_area_cap(true_areas[k])
+            areas = capped(min_areas, cap)
             # Without a head the pixel pair is the part verdict: it takes the recall target.
-            result = search(by_threshold, min_areas, objective, None if head else image_recall)
+            result = search(by_threshold, areas, objective, None if head else image_recall)
             named = f"class {class_id}, " if class_id is not None else ""
             aim = target if target and not head else f"maximizing {objective}"
             calibration = Calibration(
                 threshold=result.best.threshold, min_area=result.best.min_area,
                 area_at=None if native else session.size,
                 chosen_on=f"{count} evaluation images, {named}{source}, tta {tta}, {aim}"
-                          + (f"; the part verdict {target or 'maximizing image_F1'}" if head else ""),
+                          + (f"; the part verdict {target or 'maximizing image_F1'}" if head else "")
+                          + (f"; min_area at most {cap} px, the area a tenth of the {len(true_areas[k])} true "
+                             "defects are under" if cap is not None and cap < max(min_areas, default=0) else ""),
                 before=result.baseline, after=result.best, class_id=class_id, name=name,
             )
             if head:  # a classifier head: its gate, on the chosen pixel decision

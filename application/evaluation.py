@@ -75,6 +75,8 @@ class EvaluationResult:
             result[f"image_AUROC_{PEAK}"] = self.peak_auroc
         if self.operating_point is not None:
             result["operating_point"] = self.operating_point.as_dict()
+            if self.scores.image_AUROC is None:  # say why there is no number
+                result["image_AUROC_undefined"] = self.operating_point.why_no_ranking()
         return result
 
 

@@ -23,7 +23,7 @@ from domain.data import DataSpec, normalize
 from domain.errors import ConfigError
 from domain.gate import Gate
 from domain.masks import DecisionRule
-from domain.tiling import PredictGeometry, mode_for_fit
+from domain.tiling import PredictGeometry, default_overlap, mode_for_fit
 from domain.topology import UNetSpec
 
 # Which checkpoint a command takes when none is named.
@@ -89,7 +89,7 @@ class InferenceSession:
         """The options' geometry over the training's; tiles of the training size at the
         network's stride, overlapping by an eighth of their shorter side (at most 32 pixels)."""
         tile = options.tile or self.size
-        overlap = min(32, min(tile) // 8) if options.overlap is None else options.overlap
+        overlap = default_overlap(tile) if options.overlap is None else options.overlap
         return PredictGeometry(mode=options.geometry or self.mode, tile=tile, overlap=overlap, stride=self.stride)
 
     def model_input(self, image: np.ndarray) -> np.ndarray:

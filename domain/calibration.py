@@ -134,6 +134,23 @@ class CalibrationSearch:
 
 
 OBJECTIVES = ("defect_Dice", "image_F1")
+# min_area never removes more than about this share of the true defects: a component that real
+# defects are as small as is not noise to drop, whatever pooled Dice (which large defects rule) says.
+SMALL_DEFECT_SHARE = 0.1
+
+
+def min_area_cap(true_areas: Sequence[int], share: float = SMALL_DEFECT_SHARE) -> int | None:
+    """The largest min_area worth trying: the area under which `share` of the true defects (their
+    8-connected components on the calibration images) lie; None without a true defect."""
+    areas = np.sort(np.asarray(true_areas, np.int64))
+    if not areas.size:
+        return None
+    return int(areas[int(np.floor(share * (areas.size - 1)))])
+
+
+def capped(min_areas: Sequence[int], cap: int | None) -> tuple[int, ...]:
+    """The candidate areas up to the cap (0 always), or all of them without one."""
+    return tuple(sorted({0, *(int(a) for a in min_areas if cap is None or int(a) <= cap)}))
 
 
 def search(tables: Mapping[float, Sequence[ComponentTable]], min_areas: Sequence[int] = DEFAULT_MIN_AREAS,

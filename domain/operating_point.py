@@ -64,6 +64,13 @@ class OperatingPoint:
                 "false_alarms": self.stopped, "image_recall": self.recall, "false_alarm_rate": self.false_alarm_rate,
                 "recall_at_false_alarm_rate": {f"{rate:g}": recall for rate, recall in self.recall_at}}
 
+    def why_no_ranking(self) -> str:
+        """Why no AUROC (nor recall at a false-alarm rate) can be given for these parts."""
+        if not self.good and not self.defective:
+            return "no part was scored"
+        kind = "defective" if not self.good else "good"
+        return f"every one of the {self.good + self.defective} parts is {kind}: a ranking needs both kinds"
+
     def sentence(self) -> str:
         """One line a line manager reads: counts, and per 100 parts."""
         parts = []

@@ -50,6 +50,11 @@ class PredictGeometry:
                 raise ConfigError(f"predict.overlap: {self.overlap} must be smaller than the tile side {side}")
 
 
+def default_overlap(tile: tuple[int, int]) -> int:
+    """Tiles overlap by an eighth of their shorter side, at most 32 pixels."""
+    return min(32, min(tile) // 8)
+
+
 def mode_for_fit(image_fit: str) -> str:
     """The geometry a model expects: crops were taken at native scale, resized images were not."""
     return "native" if image_fit == "crop" else "resize"
@@ -116,6 +121,11 @@ class TilePlan:
         columns = tile_origins(padded[1], tile_shape[1], geometry.overlap)
         origins = tuple((top, left) for top in rows for left in columns)
         return cls(height, width, padded, tile_shape, origins, geometry.overlap)
+
+    @property
+    def pixels_run(self) -> int:
+        """The pixels the network runs on for this image: every tile's."""
+        return len(self.origins) * self.tile_shape[0] * self.tile_shape[1]
 
     def pad(self, image: np.ndarray) -> np.ndarray:
         """(H, W) or (H, W, C) mirrored at the bottom and right edges up to the padded size."""

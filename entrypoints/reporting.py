@@ -89,7 +89,7 @@ def print_evaluation(results, experiment) -> None:
             if name == "image_AUROC" and result.score_name != "max_probability":
                 about += f" (by the largest probability: {_figure(result.peak_auroc).strip()})"
             print(f"  {name:<15} {_figure(scores[name])}   {about}")
-        if result.operating_point is not None and result.operating_point.good and result.operating_point.defective:
+        if result.operating_point is not None and (result.operating_point.good or result.operating_point.defective):
             print(f"  the line: {result.operating_point.sentence()}")
         if several:
             print_classes(result)

@@ -43,8 +43,16 @@ def figure(value: float | None) -> str:
 PACE = re.compile(r"training ran at a median ([0-9.]+) s a step, .* the plan's ([0-9.]+) s")
 
 
+def at_recall(plan: Path, model_dir: Path, recall: float) -> dict:
+    """The run's model calibrated to find `recall` of the validation part's defective parts, then
+    its test images scored at that verdict: the test's operating point."""
+    unet("calibrate", "--model_dir", str(model_dir), "--image_recall", str(recall))
+    unet("run", "-p", str(plan), "--mode", "eval")
+    return json.loads((model_dir / "eval" / "results.json").read_text()).get("test", {}).get("operating_point", {})
+
+
 def run_one(name: str, data: Path, budget: str, seed: int, work: Path, sets: list[str] = (),
-            plan_sets: list[str] = ()) -> dict:
+            plan_sets: list[str] = (), recalls: list[float] = ()) -> dict:
     plan = work / f"plan-{name}-{seed}.yaml"
     tick = time.perf_counter()
     # the seed is planned with, so the plan reads the training part of that seed's split
@@ -91,6 +99,13 @@ def run_one(name: str, data: Path, budget: str, seed: int, work: Path, sets: lis
         print(f"    test, {line.strip()}", flush=True)
     for step, dice, auroc in row["curve"]:
         print(f"      validation at step {step}: defect_Dice {dice:.3f} image_AUROC {figure(auroc)}", flush=True)
+    if row["test"].get("image_AUROC") is not None:  # good parts to stop: the line's operating points
+        for recall in recalls:
+            point = at_recall(plan, model_dir, recall)
+            row.setdefault("at_recall", {})[recall] = point
+            print(f"    calibrated to image recall {recall:g} on the validation part: the test's recall "
+                  f"{figure(point.get('image_recall'))} at false-alarm rate {figure(point.get('false_alarm_rate'))}",
+                  flush=True)
     return row
 
 
@@ -105,6 +120,8 @@ def main(argv: list[str]) -> None:
                         help="change a planned choice after planning, before the run, repeatable")
     parser.add_argument("--plan_set", action="append", default=[], metavar="SECTION.KEY=VALUE",
                         help="unet plan --set: fix a choice, then time and size the run with it (an ablation)")
+    parser.add_argument("--recalls", default="0.95,0.99",
+                        help="after each run, calibrate to these recalls of defective parts and score the test there")
     parser.add_argument("--keep", type=Path, default=None, metavar="DIR",
                         help="work in DIR and keep the plans, logs and model_dirs (default: a temporary folder)")
     args = parser.parse_args(argv)
@@ -123,7 +140,8 @@ def main(argv: list[str]) -> None:
         for name in args.datasets.split(","):
             data = dataset(name, work)
             for seed in (int(s) for s in args.seeds.split(",")):
-                rows.append(run_one(name, data, budgets.get(name, args.budget), seed, work, args.set, args.plan_set))
+                rows.append(run_one(name, data, budgets.get(name, args.budget), seed, work, args.set, args.plan_set,
+                                    [float(r) for r in args.recalls.split(",") if r]))
     print_table(rows)
 
 
@@ -143,6 +161,12 @@ def print_table(rows: list[dict]) -> None:
               f"{figure(point.get('image_recall')):>7}{figure(point.get('false_alarm_rate')):>7}"
               f"{figure(ranked.get('0.01')):>7}{figure(ranked.get('0.05')):>7}"
               f"{figure(test.get('defect_recall_small')):>7}")
+    for row in rows:
+        for recall, point in row.get("at_recall", {}).items():
+            print(f"{row['name']:<8}{row['seed']:>5}  calibrated to recall {recall:g} on validation: test recall "
+                  f"{figure(point.get('image_recall'))}, false-alarm rate {figure(point.get('false_alarm_rate'))} "
+                  f"({point.get('found')} of {point.get('defective_parts')} bad parts, {point.get('false_alarms')} of "
+                  f"{point.get('good_parts')} good ones)")
     print("step s: the run's median training step; plan s: what the plan timed; AUROC by the part score "
           "(image_AUROC_score), peak: by the largest pixel probability; F1, recall and FAR (false alarms / good "
           "parts) at the calibrated decision; r@1%, r@5%: recall the ranking reaches at 1 % and 5 % false alarms; "

@@ -43,7 +43,8 @@ def test_calibrate_removes_the_lone_false_pixel_and_never_scores_below_the_plain
     chosen = world.calibration.calibration
     assert (chosen.threshold, chosen.min_area, chosen.area_at) == (0.5, 4, (8, 8))
     assert chosen.after.defect_Dice == 1.0 >= chosen.before.defect_Dice
-    assert len(world.calibration.tables[0]) == 19 * 11  # every candidate is written down
+    # every candidate is written down: 19 thresholds, the areas 0, 4 and 8 (none past the 9-pixel true defects)
+    assert len(world.calibration.tables[0]) == 19 * 3
 
 
 def test_evaluation_uses_the_calibration_and_says_so_with_image_auroc():

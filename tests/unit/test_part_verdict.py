@@ -98,6 +98,7 @@ def test_the_operating_point_counts_parts_and_reads_the_ranking_at_fixed_false_a
     assert recall_at_false_alarm_rate([0.3, 0.4], [True, True], 0.05) is None  # no good part: undefined
     everything = OperatingPoint.of([True, True], [True, False], [0.9, 0.1])
     assert everything.false_alarm_rate is None and everything.sentence() == "finds 1 of 2 bad parts (50 of 100)"
+    assert everything.why_no_ranking() == "every one of the 2 parts is defective: a ranking needs both kinds"
 
 
 def test_the_part_score_is_the_heads_probability_else_the_largest_pixel_probability():
@@ -106,3 +107,12 @@ def test_the_part_score_is_the_heads_probability_else_the_largest_pixel_probabil
     assert part_score([0.99, 0.2], [0.1, 0.3]) == 0.3
     with pytest.raises(ValueError, match="1 classifier probabilities for 2 classes"):
         part_score([0.99, 0.2], [0.1])
+
+
+def test_min_area_never_drops_components_that_a_tenth_of_the_true_defects_are_as_small_as():
+    from domain.calibration import capped, min_area_cap
+
+    areas = [30, 40, 66, 70, 120, 400, 900, 2000, 5000, 8000, 12000]  # the tenth lies at the second, 40 px
+    assert min_area_cap(areas) == 40 and min_area_cap([]) is None
+    assert capped((0, 4, 8, 16, 32, 64, 128, 2048), 40) == (0, 4, 8, 16, 32)
+    assert capped((4, 64), None) == (0, 4, 64)

@@ -229,7 +229,7 @@ def test_a_seed_or_split_set_by_the_user_is_the_split_the_plan_reads():
     assert use_case._survey.asked == (0, 0.8)
 
 
-def test_evaluating_whole_images_is_costed_at_their_pixels_not_the_timed_crops():
+def test_evaluating_whole_images_is_costed_at_the_tiles_predict_runs_not_the_timed_crops():
     small, _, _ = plan_world({"float32": 0.1})
     large, _, _ = plan_world({"float32": 0.1}, size=(512, 384))
     fits, _ = small.execute("/d", 600, "a.yaml")
@@ -237,7 +237,9 @@ def test_evaluating_whole_images_is_costed_at_their_pixels_not_the_timed_crops()
     crop = whole.mapping()["train_input"]["image_shape"]
     per_evaluation = whole.length.evaluation_seconds / EVALUATIONS - EVALUATION_OVERHEAD
     images = fits.length.evaluation_seconds / EVALUATIONS - EVALUATION_OVERHEAD  # 0.05 s an image: crops fit
-    assert per_evaluation == pytest.approx(images * 512 * 384 / (crop[0] * crop[1]))
+    # 512 x 384 in 128 x 128 tiles overlapping by 16: 5 rows of 4, 20 crops' worth (the whole image is 12)
+    assert crop[:2] == [128, 128]
+    assert per_evaluation == pytest.approx(images * 20)
     assert whole.length.steps < fits.length.steps
 
 
