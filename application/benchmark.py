@@ -52,7 +52,7 @@ class BenchmarkUseCase:
         kind = KINDS[mode]
         steps = steps or self._invocation.steps or DEFAULT_STEPS
         warmup_steps = self._invocation.warmup_steps if warmup_steps is None else warmup_steps
-        if kind == "inference" and (self._options.model is not None or self._options.tta != "none"):
+        if kind == "inference" and (self._options.model is not None or self._options.tta not in (None, "none")):
             return self._engine_benchmark(mode, steps, warmup_steps)
         if kind == "train":
             stream, batch_size = self._reader.training_stream(), self._data.train_batch_size

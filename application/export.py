@@ -65,7 +65,7 @@ class ExportUseCase:
             raise ConfigError(f"--max_batch: must be 1 or more, got {max_batch}")
         if options.model is not None:
             raise ConfigError("--model: unet export exports a model_dir's checkpoint, not an export")
-        tta = options.tta
+        tta = self._opener.tta_for(options)  # the flag, else the model's own: built into the network
         session = self._opener.open(attrs.evolve(options, tta="none"), BEST_KEPT)
         if tta == "d4":
             augmentation.check_shape(tta, *session.size)

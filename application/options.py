@@ -23,7 +23,7 @@ class InferenceOptions:
     engine: str = DEFAULT_ENGINE
     model: str | None = None  # an export folder (unet export) instead of the model_dir's checkpoint
     checkpoint: str | None = None  # a model_dir checkpoint instead of the command's default choice
-    tta: str = "none"
+    tta: str | None = None  # None: the model's own (model.inference_tta, or an export's built-in)
     threshold: float | None = None  # over the calibration, the manifest or the config
     min_area: int | None = None
     geometry: str | None = None  # resize or native; None: what the model was trained for
@@ -31,7 +31,8 @@ class InferenceOptions:
     overlap: int | None = None
 
     def __attrs_post_init__(self) -> None:
-        augmentation.transforms(self.tta)  # an unknown mode fails here, before any work
+        if self.tta is not None:
+            augmentation.transforms(self.tta)  # an unknown mode fails here, before any work
         if self.engine != DEFAULT_ENGINE and self.model is None:
             raise ConfigError(f"--engine {self.engine}: needs --model EXPORT_DIR (an export made by unet export)")
         if self.geometry is not None and self.geometry not in GEOMETRIES:

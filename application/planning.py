@@ -19,6 +19,7 @@ from domain.planning import TEST_SPLIT, Choice, Draft, Layout, check_plannable, 
 from domain.run_length import FINAL_PASSES, Length, length_choices, training_length
 from domain.splitting import types_from_names
 from domain.tiling import PredictGeometry, TilePlan, default_overlap
+from domain.tta import transforms
 
 
 @attrs.frozen(kw_only=True)
@@ -98,7 +99,9 @@ class PlanUseCase:
         else:
             timing, precision = self._fastest(planned, say)
         # the timer infers crop-sized images; evaluation runs predict's tiles of each image
-        evaluation = (timing.seconds_per_evaluation_image * evaluated_share(facts, planned.mapping())
+        mapping = planned.mapping()
+        passes = len(transforms(mapping["model"].get("inference_tta", "none")))  # test-time augmentation's copies
+        evaluation = (timing.seconds_per_evaluation_image * evaluated_share(facts, mapping) * passes
                       * planned.validation_images)
         # after training: calibration and the validation part at its decision (the validation
         # images twice), the test images once (about as many: the planner never reads them)

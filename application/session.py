@@ -113,7 +113,7 @@ class SessionOpener:
     def __init__(self, builder: ModelBuilder, checkpoints: Checkpoints, best: BestKeeper | None,
                  engines: Engines | None, topology: UNetSpec, data: DataSpec, rule: DecisionRule,
                  calibration: CalibrationStore | None = None, precision: str = "float32",
-                 gate: str = "none") -> None:
+                 gate: str = "none", tta: str = "none") -> None:
         self._builder = builder
         self._checkpoints = checkpoints
         self._best = best
@@ -124,6 +124,7 @@ class SessionOpener:
         self._calibration = calibration
         self._precision = precision
         self._gate = gate  # model.decision_gate
+        self._tta = tta  # model.inference_tta: what a checkpoint runs with unless a flag says otherwise
         self._model: Any = None
         self._engine: InferenceEngine | None = None
 
@@ -153,6 +154,10 @@ class SessionOpener:
         return self._session(self._tensorflow_engine(model), options, decision, 0, "fresh weights (no checkpoint)",
                              "", model, (decision,) * len(self._data.classes))
 
+    def tta_for(self, options: InferenceOptions) -> str:
+        """The test-time augmentation a checkpoint session runs: the flag's, else the model's own."""
+        return self._tta if options.tta is None else options.tta
+
     def _built(self) -> Any:
         if self._model is None:
             self._model = self._builder.build(self._topology)
@@ -172,9 +177,9 @@ class SessionOpener:
             classes=tuple(zip(self._data.classes, self._data.class_names)) if several else (),
             class_id=None if several else named_class(self._data),
             decisions=decisions if several else (),
-            engine=with_tta(engine, options.tta), decision=decision, size=(self._data.height, self._data.width),
+            engine=with_tta(engine, self.tta_for(options)), decision=decision, size=(self._data.height, self._data.width),
             channels=self._data.channels, normalization=self._data.normalization(), stride=self._topology.stride,
-            mode=mode_for_fit(self._data.image_fit), step=step, source=source, path=path, tta=options.tta,
+            mode=mode_for_fit(self._data.image_fit), step=step, source=source, path=path, tta=self.tta_for(options),
             model=model, precision=self._precision)
 
     def _export(self, options: InferenceOptions, check_input: bool) -> InferenceSession:
@@ -206,7 +211,7 @@ class SessionOpener:
             if held is None and None not in (manifest.class_id, asked) and manifest.class_id != asked:
                 raise ConfigError(f"{where}: the export is a model of class {manifest.class_id}, the config asks for "
                                   f"class {asked}; pass the training's params")
-        if manifest.tta != "none" and options.tta != "none":
+        if manifest.tta != "none" and options.tta not in (None, "none"):
             raise ConfigError(f"--tta {options.tta}: {folder} has tta {manifest.tta} built in; drop --tta")
         if options.tta == "d4" and manifest.fixed_size:
             augmentation.check_shape(options.tta, *manifest.input_size)
@@ -224,7 +229,7 @@ class SessionOpener:
         decisions = tuple(settle_decision(Decision(c["threshold"], c["min_area"], manifest.area_at, where,
                                                    **gated(c.get("gate"))), options.threshold, options.min_area)
                           for c in manifest.classes)
-        tta = manifest.tta if manifest.tta != "none" else options.tta
+        tta = manifest.tta if manifest.tta != "none" else (options.tta or "none")
         return InferenceSession(
             classes=tuple((c["class_id"], c["name"]) for c in manifest.classes), decisions=decisions,
             class_id=manifest.class_id,

@@ -14,6 +14,7 @@ from domain.masks import DECISION_SPACES, DecisionRule
 from domain.plan_record import PlanRecord
 from domain.metrics import SCORE_NAMES
 from domain.topology import UNetSpec
+from domain.tta import TTA_MODES
 from domain.training import OptimizerSpec, RunSpec
 from domain.validation import fail, is_bool, number_in, one_of, to_float, to_tuple
 
@@ -56,6 +57,9 @@ class EvalSpec:
     # Beyond the reference: `classifier` empties a class's mask unless the classifier head says
     # the part has that class or the mask's largest component is large (domain.gate).
     decision_gate: str = attrs.field(default="none", validator=one_of(("none", "classifier")))
+    # Beyond the reference: the test-time augmentation the model's inference runs (predict, the
+    # Inspector, the server, evaluation, calibration, and built into exports) when no --tta says otherwise.
+    inference_tta: str = attrs.field(default="none", validator=one_of(TTA_MODES))
 
     def __attrs_post_init__(self) -> None:
         try:

@@ -68,7 +68,7 @@ class Inspector:
 
     @classmethod
     def open(cls, model_dir: str | None = None, export: str | None = None, engine: str = DEFAULT_ENGINE,
-             tta: str = "none", threshold: float | None = None, min_area: int | None = None,
+             tta: str | None = None, threshold: float | None = None, min_area: int | None = None,
              geometry: str | None = None, max_pixels: int = DEFAULT_MAX_PIXELS,
              checkpoint: str | None = None, batch_size: int = 8) -> "Inspector":
         """A model_dir's checkpoint (the given one, else the best kept, else the newest) with its

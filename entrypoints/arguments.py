@@ -40,7 +40,8 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
 def add_inference_arguments(parser: argparse.ArgumentParser, where: str) -> None:
     parser.add_argument("--tta", choices=TTA_MODES,
                         help=f"{where}: test-time augmentation, averaging the probabilities of flipped (flip) or "
-                             "flipped and turned (d4, square inputs only) copies (default: none)")
+                             "flipped and turned (d4, square inputs only) copies, or none (default: the model's "
+                             "model.inference_tta, else none)")
     parser.add_argument("--engine", choices=ENGINE_NAMES,
                         help=f"{where}: run an export (--model) with this runtime (default: tensorflow)")
     parser.add_argument("--model", metavar="EXPORT_DIR", help=f"{where}: an export made by unet export")
@@ -172,7 +173,8 @@ def make_parser() -> argparse.ArgumentParser:
                         help="onnx, openvino, tflite: quantize to INT8 after training, calibrated on training images")
     export.add_argument("--calibration_images", type=int, default=64, metavar="N",
                         help="--int8: training images the quantization is calibrated on (default 64)")
-    export.add_argument("--tta", choices=TTA_MODES, default="none", help="build test-time augmentation into the export")
+    export.add_argument("--tta", choices=TTA_MODES,
+                        help="build test-time augmentation into the export (default: the model's model.inference_tta)")
     export.add_argument("--threshold", type=float,
                         help="mask probability threshold stored in the export (default: calibration.json, else the config's)")
     add_min_area_argument(export)
@@ -185,7 +187,8 @@ def make_parser() -> argparse.ArgumentParser:
         "calibrate", help="choose the threshold and smallest defect area on the evaluation split (calibration.json)")
     calibrate.add_argument("--model_dir", required=True)
     calibrate.add_argument("--checkpoint_path", help="checkpoint to calibrate (default: the best kept, else the latest)")
-    calibrate.add_argument("--tta", choices=TTA_MODES, default="none", help="calibrate with test-time augmentation")
+    calibrate.add_argument("--tta", choices=TTA_MODES,
+                           help="calibrate with test-time augmentation (default: the model's model.inference_tta)")
     calibrate.add_argument("--objective", choices=("defect_Dice", "image_F1"), default="defect_Dice",
                            help="what the chosen pair maximizes: pixel defect Dice (default) or the image-level F1")
     calibrate.add_argument("--image_recall", type=float, metavar="R",

@@ -92,7 +92,7 @@ def inference_options(args: argparse.Namespace, checkpoint: bool = True):
 
     flag = lambda name: getattr(args, name, None)  # noqa: E731
     return InferenceOptions(engine=flag("engine") or DEFAULT_ENGINE, model=flag("model"),
-                            checkpoint=flag("checkpoint_path") if checkpoint else None, tta=flag("tta") or "none",
+                            checkpoint=flag("checkpoint_path") if checkpoint else None, tta=flag("tta"),
                             threshold=flag("threshold"), min_area=flag("min_area"), geometry=flag("geometry"),
                             tile=flag("tile"), overlap=flag("tile_overlap"))
 

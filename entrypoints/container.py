@@ -115,11 +115,12 @@ class Container(containers.DeclarativeContainer):
         SessionOpener, builder, checkpoints, best_keeper, engines, experiment.provided.model,
         experiment.provided.eval_data, experiment.provided.evaluation.rule, calibration_store,
         device_plan.provided.policy, experiment.provided.evaluation.decision_gate,
+        experiment.provided.evaluation.inference_tta,
     )
     export_session_opener = providers.Singleton(
         SessionOpener, export_builder, checkpoints, best_keeper, engines, experiment.provided.model,
         experiment.provided.eval_data, experiment.provided.evaluation.rule, calibration_store, make.EXPORT_POLICY,
-        experiment.provided.evaluation.decision_gate,
+        experiment.provided.evaluation.decision_gate, experiment.provided.evaluation.inference_tta,
     )
     probability_maps = providers.Factory(ProbabilityMaps, predictor)
     line_maps = providers.Factory(LineMaps, evaluator, probability_maps)

@@ -8,6 +8,7 @@ from adapters.runtimes.catalog import EXPORT_FORMATS, INT8_FORMATS
 from application.calibrate import CalibrateUseCase
 from application.export import ExportUseCase
 from application.options import InferenceOptions
+from application.session import SessionOpener
 from application.values import ExportManifest
 from domain.calibration import Calibration
 from domain.data import DataSpec
@@ -131,6 +132,13 @@ def test_export_carries_the_calibration_and_checks_int8_and_tta():
     wide = DataSpec(dataset="DAGM2007Dataset", dataset_path="d", image_shape=(8, 16, 1))
     with pytest.raises(ConfigError, match="square"):
         world.export(wide).execute("out", InferenceOptions(tta="d4"))
+    # Without --tta the export builds in the model's own (model.inference_tta), so it answers as the model_dir.
+    own = SessionOpener(world.builder, world.checkpoints, world.best, world.engines, TOPOLOGY, DATA, EvalSpec().rule,
+                        world.calibration, tta="flip")
+    ExportUseCase(own, world.exporter, EXPORT_FORMATS, world.reader).execute("own")
+    assert world.exporter.exports["own"].tta == "flip"
+    ExportUseCase(own, world.exporter, EXPORT_FORMATS, world.reader).execute("plain", InferenceOptions(tta="none"))
+    assert world.exporter.exports["plain"].tta == "none"
 
 
 def test_evaluation_counts_defects_found_and_false_alarms_before_and_after_min_area():

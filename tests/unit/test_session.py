@@ -97,3 +97,22 @@ def test_fresh_weights_need_no_checkpoint_and_bad_options_fail_before_any_work()
                              ({"geometry": "squash"}, "unknown 'squash'"), ({"threshold": 1.5}, r"in \(0, 1\)")):
         with pytest.raises(ConfigError, match=message):
             InferenceOptions(**options)
+
+
+def test_the_models_own_tta_runs_unless_a_flag_says_otherwise_and_an_export_keeps_its_built_in_one():
+    def with_own(tta, exports=None):
+        checkpoints = FakeCheckpoints()
+        checkpoints.saved = {3: 3}
+        return SessionOpener(FakeModelBuilder(), checkpoints, FakeBestKeeper(), FakeEngines(exports), TOPOLOGY, DATA,
+                             DecisionRule(threshold=0.5), FakeCalibrationStore(None), tta=tta)
+
+    own = with_own("flip").open()
+    assert own.tta == "flip" and isinstance(own.engine, AveragedEngine)
+    assert with_own("flip").open(InferenceOptions(tta="none")).tta == "none"  # the flag wins
+    assert with_own("flip").tta_for(InferenceOptions()) == "flip" and with_own("none").tta_for(
+        InferenceOptions(tta="flip")) == "flip"
+    exports = {"line": (FakeEngine(FakeModel(TOPOLOGY)), manifest(tta="flip"))}
+    built_in = with_own("flip", exports).open(InferenceOptions(engine="onnxruntime", model="line"))
+    assert (built_in.tta, built_in.tta_built_in) == ("flip", True) and not isinstance(built_in.engine, AveragedEngine)
+    plain = {"line": (FakeEngine(FakeModel(TOPOLOGY)), manifest())}
+    assert with_own("flip", plain).open(InferenceOptions(engine="onnxruntime", model="line")).tta == "none"
