@@ -125,6 +125,9 @@ class UNetSpec:
     # Beyond the reference: an image-level head on the bottleneck (its mean and max over the
     # pixels, then one sigmoid per defect class): "has this part a defect of class k?".
     classifier_head: bool = attrs.field(default=False, validator=is_bool)
+    # Beyond the reference: with input_downscale, a refinement at the input's own scale (two 3 x 3
+    # convolutions of this many filters over the image and the upsampled logits); 0: none.
+    refine_filters: int = attrs.field(default=0, validator=int_at_least(0))
 
     def __attrs_post_init__(self) -> None:
         if self.encoder != "unet":
@@ -135,6 +138,9 @@ class UNetSpec:
                 f"(the last encoder entry is the bottleneck); got {len(self.encoder_filters)} encoder "
                 f"and {len(self.decoder_filters)} decoder entries"
             )
+        if self.refine_filters and self.input_downscale == 1:
+            raise ConfigError("model.refine_filters: refines the output of a network run at a coarser scale; "
+                              "it needs model.input_downscale 2 or 4")
         stride = self.stride
         height, width, _ = self.image_shape
         for side_name, side in (("height", height), ("width", width)):
@@ -166,7 +172,7 @@ class UNetSpec:
     # Keys that change the weights a checkpoint holds (data_format and initializers do not).
     WEIGHT_KEYS: ClassVar[tuple[str, ...]] = (
         "encoder_filters", "decoder_filters", "convs_per_block", "skip_connect", "enable_bias",
-        "initial_conv_filters", "nonlinearity", "normalization", "encoder", "classifier_head",
+        "initial_conv_filters", "nonlinearity", "normalization", "encoder", "classifier_head", "refine_filters",
     )
 
     def weight_differences(self, other: "UNetSpec") -> list[str]:
@@ -241,6 +247,13 @@ class UNetSpec:
             channels = block(f"dec_conv{index}", channels, filters, height, width)
         conv("output_conv", 1, channels, self.defect_channels, height, width)
         self._classifier(conv, self.encoder_filters[-1])
+        if self.refine_filters:  # at the input's own scale
+            full_height, full_width, _ = self.image_shape
+            inputs = self.in_channels + self.defect_channels
+            for index in range(2):
+                conv(f"refine_conv{index}", 3, inputs if index == 0 else self.refine_filters, self.refine_filters,
+                     full_height, full_width)
+            conv("refine_output", 1, self.refine_filters, self.defect_channels, full_height, full_width)
         return layers
 
     def _classifier(self, conv, bottleneck: int) -> None:

@@ -12,7 +12,7 @@ import math
 from typing import Any
 
 from adapters.tensorflow.encoders import backbone_features
-from adapters.tensorflow.input_layers import prepare_input, restore_scale
+from adapters.tensorflow.input_layers import downscaled, refined, restore_scale, standardized
 from domain.topology import CONV_KERNELS, UNetSpec
 
 
@@ -93,8 +93,9 @@ class KerasUNetBuilder:
             data_format, axis = "channels_last", -1
             x, stage_skips = backbone_features(spec, inputs, self._normalization, policy)
         else:
-            prepared = prepare_input(inputs, spec.input_standardization, spec.input_downscale)
-            x, stage_skips = self._own_encoder(spec, prepared, data_format, conv, normalized, block)
+            image = standardized(inputs, spec.input_standardization)
+            x, stage_skips = self._own_encoder(spec, downscaled(image, spec.input_downscale), data_format, conv,
+                                               normalized, block)
         bottleneck = x
         for index, (filters, skip) in enumerate(zip(spec.decoder_filters, stage_skips)):
             x = layers.Conv2DTranspose(
@@ -110,6 +111,9 @@ class KerasUNetBuilder:
         if data_format == "channels_first":
             logits = layers.Permute((2, 3, 1), dtype="float32", name="to_channels_last")(logits)
         logits = restore_scale(logits, spec.input_downscale)
+        if spec.refine_filters:
+            logits = refined(logits, image, spec.refine_filters, policy, kernel_init,
+                             lambda name: _activation(spec, policy, name))
         if not spec.classifier_head:
             return keras.Model(inputs, logits, name="unet")
         # The image-level head: each bottleneck channel's mean and max over the pixels (the max

@@ -7,6 +7,10 @@ engine and export runs it too (no preprocessing to drift between training and th
 - Downscaling (`model.input_downscale: k`): the network runs at 1/k of the pixel scale (k x k
   average pooling in, bilinear upsampling of the logits out), for k times the receptive field
   at a k-squared smaller cost when defects are wide enough to survive it.
+- Refinement (`model.refine_filters: F`, with a downscale): two 3 x 3 convolutions of F filters at
+  the input's own scale over the (standardized) image and the upsampled logits, whose 1 x 1
+  output, zero at the start, is added to those logits: the coarse network says where, the image's
+  own pixels sharpen the edges of defects thinner than the coarse scale keeps.
 """
 
 from __future__ import annotations
@@ -33,12 +37,17 @@ def standardization_layer() -> Any:
     return PerImageStandardization
 
 
-def prepare_input(x: Any, standardization: str, downscale: int) -> Any:
-    """The NHWC input after standardization and pooling."""
-    import keras
-
+def standardized(x: Any, standardization: str) -> Any:
+    """The NHWC input after per-image standardization (or as it is)."""
     if standardization == "per_image":
         x = standardization_layer()(dtype="float32", name="input_standardization")(x)
+    return x
+
+
+def downscaled(x: Any, downscale: int) -> Any:
+    """The NHWC input at 1/downscale of its pixel scale (average pooling)."""
+    import keras
+
     if downscale > 1:
         x = keras.layers.AveragePooling2D(downscale, downscale, dtype="float32", name="input_downscale")(x)
     return x
@@ -76,3 +85,18 @@ def restore_scale(logits: Any, downscale: int) -> Any:
     if downscale <= 1:
         return logits
     return upscale_layer()(downscale, dtype="float32", name="output_upscale")(logits)
+
+
+def refined(logits: Any, image: Any, filters: int, policy: str, kernel_init: Any, activation) -> Any:
+    """NHWC logits at the input's scale plus a correction computed there from the image and them."""
+    import keras
+
+    layers = keras.layers
+    x = layers.Concatenate(dtype=policy, name="refine_input")([image, logits])
+    for index in range(2):
+        x = layers.Conv2D(filters, 3, padding="same", kernel_initializer=kernel_init, dtype=policy,
+                          name=f"refine_conv{index}")(x)
+        x = activation(f"refine_conv{index}_act")(x)
+    correction = layers.Conv2D(logits.shape[-1], 1, kernel_initializer="zeros", dtype="float32",
+                               name="refine_output")(x)
+    return layers.Add(dtype="float32", name="refined_logits")([logits, correction])

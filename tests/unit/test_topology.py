@@ -77,3 +77,16 @@ def test_a_training_batch_past_the_machines_memory_is_one_line_before_anything_i
     for preset in ("params_demo.yaml", "params_dagm.yaml", "params_severstal.yaml"):
         fits, _ = load_config(preset_path(preset))
         assert fits.memory_problem(24 * 2**30) is None, preset
+
+
+def test_the_refinement_at_the_inputs_scale_is_counted_by_hand_and_needs_a_coarser_network():
+    coarse = UNetSpec(image_shape=(16, 16, 1), encoder_filters=(2, 4), decoder_filters=(2,), input_downscale=2)
+    refined = UNetSpec(image_shape=(16, 16, 1), encoder_filters=(2, 4), decoder_filters=(2,), input_downscale=2,
+                       refine_filters=3)
+    # image + logit in (2 channels) -> 3, 3 -> 3, both 3 x 3; then 3 -> 1 logit, 1 x 1; at 16 x 16 pixels
+    added = (9 * 2 * 3 + 3) + (9 * 3 * 3 + 3) + (3 * 1 + 1)
+    assert refined.parameter_count() == coarse.parameter_count() + added
+    assert refined.forward_flops() - coarse.forward_flops() == 2 * 16 * 16 * (9 * 2 * 3 + 9 * 3 * 3 + 3)
+    assert "refine_filters" in coarse.weight_differences(refined)[0]
+    with pytest.raises(ConfigError, match="model.refine_filters: .* needs model.input_downscale 2 or 4"):
+        UNetSpec(image_shape=(16, 16, 1), refine_filters=3)
