@@ -89,7 +89,7 @@ def run_one(name: str, data: Path, budget: str, seed: int, work: Path, sets: lis
            "stopped_by_budget": "time_budget ran out" in ran.stdout, "curve": curve(model_dir),
            "run_step_s": float(pace.group(1)) if pace else None, "plan_step_s": float(pace.group(2)) if pace else None,
            "validation": results.get("validation", results), "test": results.get("test", results)}
-    line = next((text for text in ran.stdout.splitlines() if text.strip().startswith("the line:")), "")
+    line = next((text for text in reversed(ran.stdout.splitlines()) if text.strip().startswith("the line:")), "")
     print(f"  {name} seed {seed}: plan {planning:.0f} s; crops {row['crop']} at 1/{row['downscale']}, batch "
           f"{row['batch']}, head {row['head']}, {row['max_steps']} steps planned; run {seconds:.0f} s of {budget}, "
           f"{trained:.1f} TFLOP, step {figure(row['run_step_s'])} s against the plan's {figure(row['plan_step_s'])} s; "
