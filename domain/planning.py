@@ -18,6 +18,8 @@ import attrs
 
 from domain.errors import DataError
 from domain.fingerprint import DatasetFingerprint
+from domain.planned_verdict import part_verdict
+from domain.planning_choice import Choice
 
 # Refused below these: too few images to hold out a validation part and still learn.
 MIN_IMAGES = 20
@@ -42,23 +44,9 @@ MIN_BATCH, MAX_BATCH = 2, 32
 MAX_BATCH_SHARE = 0.1
 # Foreground oversampling (nnU-Net's 33 %) when fewer than half the images are defective.
 DEFECT_SAMPLING = 0.33
-# The classifier head decides the part when the training images hold good parts to learn it from
-# and to calibrate its verdict on: at least this share of them and this many (a fifth of them
-# land in the validation part, where the verdict is calibrated).
-MIN_GOOD_SHARE = 0.05
-MIN_GOOD_IMAGES = 20
-CLASSIFIER_LOSS_WEIGHT = 1.0
 # The validation part (how long a run is, and how often it evaluates: domain.run_length).
 VALIDATION_SPLIT = 0.2
 TEST_SPLIT = 0.2  # a single folder: the seeded share held out as test images
-
-
-@attrs.frozen
-class Choice:
-    section: str
-    key: str
-    value: Any
-    reason: str
 
 
 @attrs.frozen(kw_only=True)
@@ -259,30 +247,6 @@ def draft(fingerprint: DatasetFingerprint, layout: Layout) -> Draft:
     ]
     return Draft(choices=tuple(choices), advice=advice(fp, downscale, patch), patch=patch, batch=batch,
                  validation_images=validation)
-
-
-def part_verdict(fp: DatasetFingerprint) -> tuple[Choice, ...]:
-    """The classifier head and its verdict when there are good parts to learn them from, else why not."""
-    good = fp.images - fp.defective_images
-    share = good / fp.images if fp.images else 0.0
-    if good >= MIN_GOOD_IMAGES and share >= MIN_GOOD_SHARE:
-        return (
-            Choice("model", "classifier_head", True,
-                   f"{good} of the {fp.images} training images are good parts ({share:.0%}): a classifier head "
-                   "learns the part's verdict, and its probability is the part score (on the magnetic tiles it "
-                   "ranked parts far better than the largest pixel probability: docs/own-data.md)"),
-            Choice("model", "classifier_loss_weight", CLASSIFIER_LOSS_WEIGHT,
-                   "the head's cross-entropy weighs as much as the pixels' bce + Dice"),
-            Choice("model", "decision_gate", "classifier",
-                   "the head decides the part (even where the mask is empty); masks of parts it calls good are "
-                   "emptied"),
-        )
-    why = ("every training image is defective" if good == 0 else
-           f"only {good} of the {fp.images} training images are good parts (a head needs at least "
-           f"{MIN_GOOD_IMAGES} and {MIN_GOOD_SHARE:.0%})")
-    return (Choice("model", "classifier_head", False,
-                   f"{why}: no part verdict to learn beside the masks, a part is defective when its mask is not "
-                   "empty" + (" (image AUROC is undefined without good parts)" if good == 0 else "")),)
 
 
 def model_dir_for(dataset_path: str) -> str:

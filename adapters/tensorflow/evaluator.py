@@ -14,7 +14,6 @@ from application.ports import InferenceEngine
 from application.values import EvaluatedMap, ImageEvaluation, LabelledImage, SamplePicture
 from domain.data import denormalize
 from domain.masks import TRUTH_THRESHOLD, DecisionRule, binarize_truth
-from domain.metrics import ConfusionMatrix
 from domain.sampling import PAD_LABEL, unpadded_size
 
 
