@@ -190,6 +190,22 @@ def test_the_cli_says_which_gate_it_chose(head_model, tiny_dagm, tmp_path):
     assert "gate: " in result.stdout and "false alarms" in result.stdout
 
 
+def test_the_cli_calibrates_the_verdict_to_a_recall_of_defective_parts(head_model, tmp_path):
+    import shutil
+
+    model_dir, _ = head_model
+    copy = tmp_path / "model"
+    shutil.copytree(model_dir, copy)
+    result = unet_in_process("calibrate", "--model_dir", str(copy), "--image_recall", "1.0")
+    assert result.returncode == 0, result.stderr
+    written = json.loads((copy / "calibration.json").read_text())
+    assert written["gate"]["after"]["image_recall"] == 1.0
+    assert "the fewest false alarms at image recall >= 1" in written["chosen_on"]
+    refused = unet_in_process("calibrate", "--model_dir", str(copy), "--image_recall", "1.5")
+    assert refused.returncode == 2 and refused.stderr.strip().splitlines()[-1].endswith(
+        "--image_recall: a recall of defective parts in (0, 1], got 1.5")
+
+
 @pytest.mark.parametrize("keys, named", [({"image_labels_only": True}, "image_labels_only"),
                                          ({"masked_fraction": 0.5}, "masked_fraction")])
 def test_write_tfrecords_refuses_parts_with_a_label_only_in_one_line(tmp_path, keys, named):
