@@ -4,7 +4,6 @@ budget, and write a complete, commented params file."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -14,12 +13,10 @@ import attrs
 from application.planning_ports import DatasetSurvey, Fingerprinter, PlanWriter, StepTimer
 from application.values import StepTiming
 from domain.durations import format_duration
-from domain.fingerprint import DatasetFingerprint, ImageFacts, summarize
+from domain.fingerprint import DatasetFingerprint, summarize
 from domain.planning import TEST_SPLIT, Choice, Draft, Layout, check_plannable, draft, sections
 from domain.run_length import FINAL_PASSES, Length, length_choices, training_length
 from domain.splitting import types_from_names
-from domain.tiling import PredictGeometry, TilePlan, default_overlap
-from domain.tta import transforms
 
 
 @attrs.frozen(kw_only=True)
@@ -98,11 +95,8 @@ class PlanUseCase:
             timing, precision = self._timer.time(planned.mapping()), None
         else:
             timing, precision = self._fastest(planned, say)
-        # the timer infers crop-sized images; evaluation runs predict's tiles of each image
-        mapping = planned.mapping()
-        passes = len(transforms(mapping["model"].get("inference_tta", "none")))  # test-time augmentation's copies
-        evaluation = (timing.seconds_per_evaluation_image * evaluated_share(facts, mapping) * passes
-                      * planned.validation_images)
+        # the timer evaluated validation images as the run does (tiles, test-time augmentation, scoring)
+        evaluation = timing.seconds_per_evaluation_image * planned.validation_images
         # after training: calibration and the validation part at its decision (the validation
         # images twice), the test images once (about as many: the planner never reads them)
         length = training_length(budget, timing.seconds_per_step, evaluation, timing.startup_seconds,
@@ -133,21 +127,6 @@ class PlanUseCase:
         return faster, Choice("model", "precision", "auto" if faster is mixed else "float32",
                               f"measured here: {mixed.seconds_per_step:.3f} s a step in {mixed.precision}, "
                               f"{plain.seconds_per_step:.3f} s in float32")
-
-
-def evaluated_share(facts: Sequence[ImageFacts], params: dict[str, dict[str, Any]]) -> float:
-    """What evaluating an image costs against one training crop: the pixels of the tiles predict
-    runs it in (native geometry: padded to the stride, tiles of the crop's size), on average over
-    the images; a resized image costs one crop."""
-    data, model = params["train_input"], params["model"]
-    crop = (int(data["image_shape"][0]), int(data["image_shape"][1]))
-    if data.get("image_fit") != "crop" or not facts:
-        return 1.0
-    stride = 2 ** (len(model["encoder_filters"]) - 1) * int(model.get("input_downscale", 1))
-    stride = math.gcd(stride, *crop)  # a crop a --set left off the stride (the run refuses it) still costs
-    geometry = PredictGeometry(mode="native", tile=crop, overlap=default_overlap(crop), stride=stride)
-    pixels = [TilePlan.for_image(fact.height, fact.width, geometry).pixels_run for fact in facts]
-    return sum(pixels) / len(pixels) / (crop[0] * crop[1])
 
 
 def with_fixed(planned: Draft, fixed: Sequence[tuple[str, str, Any]]) -> Draft:

@@ -248,7 +248,7 @@ class RunScalars:
 @attrs.frozen
 class StepTiming:
     seconds_per_step: float
-    seconds_per_evaluation_image: float
+    seconds_per_evaluation_image: float  # a validation image, evaluated as the run does (tiles, TTA, scoring)
     precision: str
     machine: str = ""  # the CPU (or device) it was measured on, with its flags
     startup_seconds: float = 0.0  # what the first steps cost beyond their share (compilation)

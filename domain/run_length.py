@@ -10,8 +10,11 @@ import attrs
 from domain.durations import format_duration
 from domain.planning import Choice
 
-# How many evaluations a run makes (its learning lines and checkpoints to choose from).
+# How many evaluations a run makes (its learning lines): as many as take at most this share of
+# the budget, within these bounds (a short budget on a slow machine cannot afford eight).
 EVALUATIONS = 8
+MIN_EVALUATIONS = 2
+EVALUATION_SHARE = 0.1
 # Of the budget, this share is kept back for evaluations' noise and the last checkpoint; each
 # evaluation also costs about this much beyond its images (its pipeline, pictures, summaries).
 SAFETY_SHARE = 0.05
@@ -33,6 +36,7 @@ class Length:
     seconds_per_step: float
     evaluation_seconds: float  # all evaluations together
     checkpoint_every: int
+    evaluations: int = EVALUATIONS
     startup_seconds: float = 0.0  # building and compiling before the first step
     final_seconds: float = 0.0  # after training: calibration on the validation part and the test images
 
@@ -44,31 +48,37 @@ class Length:
         return self.needed_seconds() <= budget
 
     def describe(self, budget: float) -> str:
-        what = (f"{self.steps} steps of {self.seconds_per_step:.3f} s (measured here), {EVALUATIONS} evaluations of "
-                f"about {self.evaluation_seconds / EVALUATIONS:.1f} s and {self.startup_seconds:.0f} s of start-up"
+        what = (f"{self.steps} steps of {self.seconds_per_step:.3f} s (measured here), {self.evaluations} evaluations "
+                f"of about {self.evaluation_seconds / self.evaluations:.1f} s and {self.startup_seconds:.0f} s of start-up"
                 + (f", then {self.final_seconds:.0f} s to calibrate and score the test images" if self.final_seconds
                    else ""))
         if self.fits(budget):
             return f"{what} fit {format_duration(budget)}"
         needed = self.needed_seconds()
         return (f"{what} take about {format_duration(needed)}, more than the {format_duration(budget)} asked for "
-                f"(a plan makes at least {EVALUATIONS} steps, one per evaluation): a --budget of "
+                f"(a plan makes at least {self.evaluations} steps, one per evaluation): a --budget of "
                 f"{format_duration(math.ceil(needed / (1 - SAFETY_SHARE)))} or more fits them")
 
 
 def training_length(budget: float, seconds_per_step: float, evaluation_seconds: float,
                     startup_seconds: float = 0.0, final_passes: int = 0) -> Length:
-    """Steps that fit the budget with the start-up, EVALUATIONS evaluations of
-    `evaluation_seconds` (their images) each, and `final_passes` passes of the same cost after
+    """Steps that fit the budget with the start-up, the evaluations of `evaluation_seconds` (their
+    images) each that fit a tenth of it (2 to 8), and `final_passes` passes of the same cost after
     training (calibration, the validation part at the calibrated decision, the test images)."""
     each = evaluation_seconds + EVALUATION_OVERHEAD
+    evaluations = evaluations_for(budget, each)
     final = final_passes * each
-    usable = budget * (1 - SAFETY_SHARE) - EVALUATIONS * each - startup_seconds - final
-    steps = max(EVALUATIONS, int(usable / max(seconds_per_step, 1e-6)))
-    every = max(1, math.ceil(steps / EVALUATIONS))
-    steps = every * EVALUATIONS
-    return Length(steps=steps, seconds_per_step=seconds_per_step, evaluation_seconds=EVALUATIONS * each,
-                  checkpoint_every=every, startup_seconds=startup_seconds, final_seconds=final)
+    usable = budget * (1 - SAFETY_SHARE) - evaluations * each - startup_seconds - final
+    steps = max(evaluations, int(usable / max(seconds_per_step, 1e-6)))
+    every = max(1, math.ceil(steps / evaluations))
+    steps = every * evaluations
+    return Length(steps=steps, seconds_per_step=seconds_per_step, evaluation_seconds=evaluations * each,
+                  checkpoint_every=every, evaluations=evaluations, startup_seconds=startup_seconds, final_seconds=final)
+
+
+def evaluations_for(budget: float, each: float) -> int:
+    """As many evaluations as take at most EVALUATION_SHARE of the budget, MIN to EVALUATIONS."""
+    return max(MIN_EVALUATIONS, min(EVALUATIONS, int(EVALUATION_SHARE * budget / max(each, 1e-6))))
 
 
 def length_choices(length: Length, budget: float) -> tuple[Choice, ...]:
@@ -92,7 +102,8 @@ def length_choices(length: Length, budget: float) -> tuple[Choice, ...]:
                + (f"; the budget's last {format_duration(length.final_seconds)} calibrate and score the test images"
                   if length.final_seconds else "")),
         Choice("runconfig", "save_checkpoints_steps", length.checkpoint_every,
-               f"{EVALUATIONS} checkpoints, each evaluated on the validation part"),
+               f"{length.evaluations} checkpoints, each evaluated on the validation part (as many as take a tenth "
+               "of the budget, 2 to 8)"),
         Choice("runconfig", "keep_checkpoint_max", 3, "the best one is kept apart in best/"),
     )
 

@@ -122,11 +122,6 @@ class TilePlan:
         origins = tuple((top, left) for top in rows for left in columns)
         return cls(height, width, padded, tile_shape, origins, geometry.overlap)
 
-    @property
-    def pixels_run(self) -> int:
-        """The pixels the network runs on for this image: every tile's."""
-        return len(self.origins) * self.tile_shape[0] * self.tile_shape[1]
-
     def pad(self, image: np.ndarray) -> np.ndarray:
         """(H, W) or (H, W, C) mirrored at the bottom and right edges up to the padded size."""
         extra = ((0, self.padded[0] - self.height), (0, self.padded[1] - self.width))

@@ -1,17 +1,22 @@
 """ContainerStepTimer: times a planned configuration on this machine, through the same
-container and benchmark use case as `unet run --mode train_benchmark` (the real input pipeline
-with it), so that the plan's length comes from a measured step, not an assumed speed."""
+container and use cases as a run, so that the plan's length comes from measured work, not an
+assumed speed: training steps through the real input pipeline (as `unet run --mode
+train_benchmark --with_input_pipeline`), and evaluation images of the validation part as the
+run evaluates them (predict's maps: tiles, test-time augmentation, batching; then each image
+scored in numpy), through fresh weights."""
 
 from __future__ import annotations
 
 import tempfile
+import time
 from collections.abc import Mapping
 from typing import Any
 
 from application.values import StepTiming
 
 TRAIN_STEPS, TRAIN_WARMUP = 20, 5
-INFERENCE_STEPS, INFERENCE_WARMUP = 5, 2
+# Validation images timed after the first ones (which trace the network for their shapes).
+EVALUATION_IMAGES, EVALUATION_WARMUP = 12, 2
 
 
 class ContainerStepTimer:
@@ -27,13 +32,39 @@ class ContainerStepTimer:
             sections.setdefault("runconfig", {})["model_dir"] = scratch
             training = build_container(sections, {"with_input_pipeline": True}).benchmark().execute(
                 "train_benchmark", self._steps, self._warmup)
-            inference = build_container(sections).benchmark().execute(
-                "inference_benchmark", INFERENCE_STEPS, INFERENCE_WARMUP)
+            evaluation = evaluation_image_seconds(build_container(sections))
         return StepTiming(seconds_per_step=training.batch_size / training.images_per_second,
-                          seconds_per_evaluation_image=1.0 / inference.images_per_second,
+                          seconds_per_evaluation_image=evaluation,
                           precision=training.precision, machine=machine_line(),
                           startup_seconds=max(0.0, training.warmup_seconds
                                               - self._warmup * training.batch_size / training.images_per_second))
+
+
+def evaluation_image_seconds(container: Any) -> float:
+    """The mean seconds a validation image's evaluation takes, as a run evaluates it."""
+    from application.map_scoring import scored_map
+    from application.options import InferenceOptions
+
+    experiment = container.experiment()
+    session = container.session_opener().fresh()
+    rules = (experiment.evaluation.rule, *experiment.evaluation.threshold_rules())
+    components = container.components()
+    stream = container.dataset().evaluation_stream()
+    batches = -(-(EVALUATION_IMAGES + EVALUATION_WARMUP) // experiment.eval_data.eval_batch_size)
+    maps = container.line_maps().run(session, InferenceOptions(), stream, batches,
+                                     experiment.evaluation.eval_ignore_classes)
+    seconds, tick = [], time.perf_counter()
+    for index, found in enumerate(maps):
+        scored = scored_map(index, found, rules, session.class_decisions, components)
+        picture = scored.picture()
+        components.match(picture.truth, picture.prediction)
+        now = time.perf_counter()
+        if index >= EVALUATION_WARMUP:
+            seconds.append(now - tick)
+        tick = now
+    if not seconds:
+        raise ValueError("timing an evaluation needs more validation images than its warm-up")
+    return sum(seconds) / len(seconds)
 
 
 def machine_line() -> str:

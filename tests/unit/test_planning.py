@@ -120,12 +120,15 @@ def test_the_length_fits_the_budget_with_its_evaluations_and_ends_on_a_checkpoin
     started = training_length(budget=1800, seconds_per_step=0.5, evaluation_seconds=10.0, startup_seconds=60.0)
     assert length.steps - started.steps == pytest.approx(120, abs=EVALUATIONS)
     slow = training_length(budget=60, seconds_per_step=30.0, evaluation_seconds=5.0)
-    assert slow.steps == EVALUATIONS  # never fewer steps than evaluations
+    assert slow.steps == slow.evaluations == 2  # never fewer steps than evaluations, never fewer than 2 of them
     assert length.describe(1800).endswith(" fit 30m")
-    assert slow.describe(60) == (  # 8 x 30 s + 8 x (5 + 3) s: the plan says it overruns
-        "8 steps of 30.000 s (measured here), 8 evaluations of about 8.0 s and 0 s of start-up take about 5m04s, "
-        "more than the 1m asked for (a plan makes at least 8 steps, one per evaluation): a --budget of 5m20s or "
+    assert slow.describe(60) == (  # 2 x 30 s + 2 x (5 + 3) s: the plan says it overruns
+        "2 steps of 30.000 s (measured here), 2 evaluations of about 8.0 s and 0 s of start-up take about 1m16s, "
+        "more than the 1m asked for (a plan makes at least 2 steps, one per evaluation): a --budget of 1m20s or "
         "more fits them")
+    # Evaluations take at most a tenth of the budget: 60 s of 10 minutes is four of 15 s, eight of 4 s.
+    assert training_length(budget=600, seconds_per_step=0.5, evaluation_seconds=12.0).evaluations == 4
+    assert training_length(budget=600, seconds_per_step=0.5, evaluation_seconds=1.0).evaluations == 8
     choices = sections(length_choices(length, 1800))
     schedule = choices["optimizer"]["learning_rate"]
     assert schedule[0]["steps"] + schedule[1]["decay_steps"] == length.steps
@@ -229,18 +232,12 @@ def test_a_seed_or_split_set_by_the_user_is_the_split_the_plan_reads():
     assert use_case._survey.asked == (0, 0.8)
 
 
-def test_evaluating_whole_images_is_costed_at_the_tiles_predict_runs_not_the_timed_crops():
-    small, _, _ = plan_world({"float32": 0.1})
-    large, _, _ = plan_world({"float32": 0.1}, size=(512, 384))
-    fits, _ = small.execute("/d", 600, "a.yaml")
-    whole, _ = large.execute("/d", 600, "b.yaml")
-    crop = whole.mapping()["train_input"]["image_shape"]
-    per_evaluation = whole.length.evaluation_seconds / EVALUATIONS - EVALUATION_OVERHEAD
-    images = fits.length.evaluation_seconds / EVALUATIONS - EVALUATION_OVERHEAD  # 0.05 s an image: crops fit
-    # 512 x 384 in 128 x 128 tiles overlapping by 16: 5 rows of 4, 20 crops' worth (the whole image is 12)
-    assert crop[:2] == [128, 128]
-    assert per_evaluation == pytest.approx(images * 20)
-    assert whole.length.steps < fits.length.steps
+def test_evaluations_cost_the_timed_validation_image_times_the_validation_images():
+    use_case, _, _ = plan_world({"float32": 0.1})  # the fake timer: 0.05 s a validation image
+    plan, _ = use_case.execute("/d", 600, "a.yaml")
+    validation = round(0.2 * 40)
+    assert plan.length.evaluation_seconds == pytest.approx(
+        plan.length.evaluations * (0.05 * validation + EVALUATION_OVERHEAD))
 
 
 def reason(plan_draft, section, key):
