@@ -1,17 +1,25 @@
 """Accuracy on real data within a fixed training budget.
 
-    python tests/benchmarks/bench_accuracy.py plan --budget 30m          # unet plan, then unet run -p
-    python tests/benchmarks/bench_accuracy.py plan --datasets cf --budget 7m --seeds 0,1
+    python tests/benchmarks/bench_accuracy.py plan --datasets mt --budget 30m  # unet plan, then unet run -p
+    python tests/benchmarks/bench_accuracy.py plan             # mt 30m, cf, mt_rare and tall 10m each
+    tests/benchmarks/slow_cpu.sh 58 --machine --isa AVX2 python tests/benchmarks/bench_accuracy.py plan
     python tests/benchmarks/bench_accuracy.py                 # presets: 40 TFLOP each
     python tests/benchmarks/bench_accuracy.py --budget 10 --only own,own_no_sampling
 
 `plan`: for each dataset, `unet plan <folder> --budget B` then `unet run -p plan.yaml` with no
 other setting (the seed aside, with --seeds), as a user runs them; it prints the plan's choices,
-the learning curve on the validation part, and the test images' scores at the end, with the
-wall time and the TFLOP trained. The datasets: the magnetic tiles (mt: a seeded, by-type
-stratified 80/20 train/ and test/ layout of ../shared/realdata/magnetic_tile, linked, not
-copied), CrackForest (cf: the folder as it is, so the plan holds a seeded 20 % out as test
-images) and the rare-defect stand-in (rare: `unet synth rare`, 80 images).
+the learning curve on the validation part, the test images' scores at the end with the line's
+operating point, the plan's step time against the run's median, the wall time and the TFLOP
+trained; then (--recalls) it calibrates the model to each recall of defective parts on the
+validation part and prints what the test images get there. The datasets (plan_datasets.py):
+the magnetic tiles (mt: a seeded, by-type stratified 80/20 train/ and test/ layout of
+../shared/realdata/magnetic_tile, linked, not copied), CrackForest (cf: the folder as it is,
+every part defective, so the plan holds a seeded 20 % out as test images), a few defective
+tiles among many good ones (mt_rare: every good tile of the split and 25 defective ones to
+train, 15 to test), tall images (tall: tiles squared to 256 x 256 and stacked four high, about
+15 % of them with one defective tile, defects a fifth of a percent of the image) and the
+synthetic rare-defect stand-in (rare: `unet synth rare`, 80 images). `--keep DIR` keeps the
+plans, logs and model_dirs.
 
 Presets (no subcommand): the reference-style settings against the own-data preset
 (configs/params_folder.yaml), on CrackForest (../shared/realdata).
