@@ -161,7 +161,7 @@ class TrainAndEvaluateUseCase:
             report = self._calibrate.execute(image_recall=self._image_recall)
         except UnetError as error:
             self._message(f"warning: calibration on the validation part failed ({error}); the test images are "
-                          "scored with the decision of the config")
+                          "scored with the decision in force before")
             return None
         self._message(f"calibrated the decision on {report.num_images} validation images: {report.summary()}; "
                       f"wrote {report.written}")

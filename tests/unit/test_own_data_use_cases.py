@@ -112,3 +112,39 @@ def test_mode_eval_scores_both_splits_with_a_validation_part_and_one_without():
                                                                         plain.artifacts)).execute()
     assert [r.split for r in one] == ["eval"] and plain.artifacts.final is None
     assert np.isclose(one[0].scores.defect_Dice, 1.0)
+
+
+def test_a_calibrating_run_chooses_its_decision_on_the_validation_part_before_the_test_and_says_so():
+    from application.calibrate import CalibrateUseCase
+    from domain.errors import DataError
+    from tests.unit.test_use_cases import WORLD_DATA
+
+    run = RunSpec(model_dir="m", max_steps=20, save_checkpoints_steps=10)
+    world = split_world(run)
+    world.evaluate = world.evaluate_with(run=run, validation=True, full=True)
+    calibrate = CalibrateUseCase(world.opener(WORLD_DATA), world.reader, world.evaluate._evaluator, world.components,
+                                 world.calibration, EvalSpec(), run)
+    observer = RecordingObserver()
+    final = FinalEvaluationUseCase(world.evaluate, world.best, world.artifacts)
+    done = TrainAndEvaluateUseCase(world.train, world.evaluate, world.checkpoints, observer, final=final,
+                                   calibrate=calibrate).execute()
+    assert done.calibration is not None and world.calibration.calibration is not None
+    assert any(text.startswith("calibrated the decision on 2 validation images: threshold ")
+               for _, text in observer.of_kind("message"))
+    # Both blocks are scored with the calibrated decision (the validation part anew), at the last step.
+    assert "calibration.json" in done.final.validation.decision and "calibration.json" in done.final.test.decision
+    assert done.final.test.step == 20
+
+    class Refusing:
+        def execute(self, image_recall=None):
+            raise DataError("image recall 1: no candidate decision reaches it")
+
+    refused = split_world(run)
+    observer = RecordingObserver()
+    final = FinalEvaluationUseCase(refused.evaluate, refused.best, refused.artifacts)
+    done = TrainAndEvaluateUseCase(refused.train, refused.evaluate, refused.checkpoints, observer, final=final,
+                                   calibrate=Refusing(), image_recall=1.0).execute()
+    assert done.calibration is None and done.final.test.split == "test"
+    assert ("warning: calibration on the validation part failed (image recall 1: no candidate decision reaches it); "
+            "the test images are scored with the decision in force before") in [
+        text for _, text in observer.of_kind("message")]
