@@ -37,6 +37,7 @@ class CalibrationReport:
     per_class: tuple[tuple[Calibration, CalibrationSearch], ...] = ()
     # With a classifier head: each class's gate search, in channel order.
     gates: tuple[GateSearch, ...] = ()
+    gate_decides: bool = False  # the gate is the part's verdict (model.decision_gate: classifier)
 
     def summary(self) -> str:
         """The decisions chosen and their part-level scores on the calibration images, in one line."""
@@ -44,7 +45,7 @@ class CalibrationReport:
         lines = []
         for index, (calibration, found) in enumerate(chosen):
             named = f"class {calibration.class_id}: " if calibration.class_id is not None else ""
-            if index < len(self.gates):
+            if self.gate_decides and index < len(self.gates):
                 gate = self.gates[index].best
                 verdict = ("the mask alone" if gate.gate.threshold == 0 else gate.gate.describe())
                 level = gate.scores
@@ -115,19 +116,20 @@ class CalibrateUseCase:
         chosen: list[tuple[Calibration, CalibrationSearch]] = []
         gates: list[GateSearch] = []
         head = len(classified) == count
+        by_gate = head and session.gated  # the gate is the part's verdict; else the mask is
         target = f"the fewest false alarms at image recall >= {image_recall:g}" if image_recall is not None else ""
         for k, ((class_id, name), by_threshold) in enumerate(zip(classes, tables)):
             cap = min_area_cap(true_areas[k])
             areas = capped(min_areas, cap)
-            # Without a head the pixel pair is the part verdict: it takes the recall target.
-            result = search(by_threshold, areas, objective, None if head else image_recall)
+            # Where the mask is the part's verdict (no head, or its gate only reported), the pixel pair takes the target.
+            result = search(by_threshold, areas, objective, None if by_gate else image_recall)
             named = f"class {class_id}, " if class_id is not None else ""
-            aim = target if target and not head else f"maximizing {objective}"
+            aim = target if target and not by_gate else f"maximizing {objective}"
             calibration = Calibration(
                 threshold=result.best.threshold, min_area=result.best.min_area,
                 area_at=None if native else session.size,
                 chosen_on=f"{count} evaluation images, {named}{source}, tta {tta}, {aim}"
-                          + (f"; the part verdict {target or 'maximizing image_F1'}" if head else "")
+                          + (f"; the part verdict {target or 'maximizing image_F1'}" if by_gate else "")
                           + (f"; min_area at most {cap} px, the area a tenth of the {len(true_areas[k])} true "
                              "defects are under" if cap is not None and cap < max(min_areas, default=0) else ""),
                 before=result.baseline, after=result.best, class_id=class_id, name=name,
@@ -137,7 +139,7 @@ class CalibrateUseCase:
                         for table, image in zip(by_threshold[result.best.threshold], classified)]
                 # The gate is the part verdict: the best image F1 (then defect Dice), or the recall target.
                 gates.append(search_gate(rows, area_bars(result.best.min_area, min_areas), objective="image_F1",
-                                         image_recall=image_recall))
+                                         image_recall=image_recall if by_gate else None))
                 calibration = attrs.evolve(calibration, gate=gates[-1].best.gate, gate_before=gates[-1].baseline.scores,
                                            gate_after=gates[-1].best.scores)
             chosen.append((calibration, result))
@@ -146,4 +148,5 @@ class CalibrateUseCase:
                                    [[c.as_dict() for c in found.candidates] for found in gates])
         first, found = chosen[0]
         return CalibrationReport(calibration=first, found=found, num_images=count, source=source, written=written,
-                                 per_class=tuple(chosen) if session.classes else (), gates=tuple(gates))
+                                 per_class=tuple(chosen) if session.classes else (), gates=tuple(gates),
+                                 gate_decides=by_gate)

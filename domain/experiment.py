@@ -153,6 +153,9 @@ class ExperimentSpec:
             if self.data.image_labels_only:
                 raise ConfigError("train_input.image_labels_only: parts without masks train only the classifier; "
                                   "set model.classifier_head: true")
+        if self.run.calibrate and self.data.validation_split is None:
+            raise ConfigError("runconfig.calibrate: calibrates on the validation part, apart from the test images; set "
+                              "train_input.validation_split (e.g. 0.2)")
         if self.optimizer.schedule_follows == "time_budget" and self.run.time_budget is None:
             raise ConfigError("optimizer.schedule_follows: time_budget needs runconfig.time_budget (or set it to steps)")
         self.xla_training()  # an explicit jit_compile: True that cannot hold fails here, in one line

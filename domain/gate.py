@@ -114,15 +114,40 @@ class ImageLevel:
         return attrs.asdict(self)
 
 
+@attrs.frozen(eq=False)
+class GateTable:
+    """The rows as arrays, so each candidate gate costs a few vectorized sums."""
+
+    probability: np.ndarray
+    largest_area: np.ndarray
+    tp: np.ndarray
+    fp: np.ndarray
+    truth_pixels: np.ndarray
+
+    @classmethod
+    def of(cls, rows: Sequence[GateRow]) -> "GateTable":
+        column = lambda name, kind: np.asarray([getattr(row, name) for row in rows], kind)  # noqa: E731
+        return cls(column("probability", np.float64), column("largest_area", np.int64), column("tp", np.int64),
+                   column("fp", np.int64), column("truth_pixels", np.int64))
+
+    def flags(self, gate: Gate) -> np.ndarray:
+        """Each part's verdict under the gate (Gate.flags, for every row at once)."""
+        if gate.threshold == OPEN:
+            return self.largest_area > 0
+        flagged = self.probability >= gate.threshold
+        return flagged | (self.largest_area >= gate.area_bar) if gate.area_bar is not None else flagged
+
+    def scores(self, gate: Gate, scores: Sequence[float] | None = None) -> ImageLevel:
+        kept = self.flags(gate)
+        tp, fp = int(self.tp[kept].sum()), int(self.fp[kept].sum())
+        return ImageLevel.of(self.truth_pixels > 0, kept, tp, fp, int(self.truth_pixels.sum()) - tp, scores)
+
+
 def gated(rows: Sequence[GateRow], gate: Gate, scores: Sequence[float] | None = None) -> ImageLevel:
     """The scores of the rows' parts under the gate's verdicts, their masks emptied where it
-    calls the part good (`scores`: what image_AUROC ranks the images by). The rows' areas are in pixels of the
-    images the bar was measured on (calibration and evaluation score the same images)."""
-    kept = [gate.flags(row.probability, row.largest_area) for row in rows]
-    tp = sum(row.tp for row, keep in zip(rows, kept) if keep)
-    fp = sum(row.fp for row, keep in zip(rows, kept) if keep)
-    truth = sum(row.truth_pixels for row in rows)
-    return ImageLevel.of([row.truth_pixels > 0 for row in rows], kept, tp, fp, truth - tp, scores)
+    calls the part good (`scores`: what image_AUROC ranks the images by). The rows' areas are in
+    pixels of the images the bar was measured on (calibration and evaluation score the same images)."""
+    return GateTable.of(rows).scores(gate, scores)
 
 
 def side_by_side(rows: Sequence[GateRow], peaks: Sequence[float], gate: Gate) -> dict:
@@ -176,8 +201,9 @@ def search_gate(rows: Sequence[GateRow], bars: Sequence[int | None],
         raise ConfigError(f"--objective: unknown {objective!r}; expected one of: {', '.join(GATE_OBJECTIVES)}")
     if image_recall is not None:
         thresholds = recall_thresholds(rows, thresholds)
-    baseline = GateCandidate(Gate(OPEN, None), gated(rows, Gate(OPEN, None)))
-    candidates = (baseline, *(GateCandidate(gate, gated(rows, gate)) for gate in
+    table = GateTable.of(rows)
+    baseline = GateCandidate(Gate(OPEN, None), table.scores(Gate(OPEN, None)))
+    candidates = (baseline, *(GateCandidate(gate, table.scores(gate)) for gate in
                               (Gate(float(t), bar) for t in sorted(set(thresholds)) if t > OPEN for bar in bars)))
     other = "image_F1" if objective == "defect_Dice" else "defect_Dice"
 
@@ -205,6 +231,7 @@ def reaching(candidates: Sequence, image_recall: float, scores, images: int) -> 
     found = [c for c in candidates if scores(c).image_recall >= image_recall - 1e-12]
     if not found:
         highest = max(scores(c).image_recall for c in candidates)
-        raise DataError(f"image recall {image_recall:g}: no candidate decision reaches it on the {images} calibration "
-                        f"images (the highest is {highest:.3f}); lower the target or calibrate on more defective parts")
+        raise DataError(f"image_recall {image_recall:g}: no candidate decision reaches it on the {images} calibration "
+                        f"images (the highest is {highest:.3f}); lower the target (--image_recall, "
+                        "runconfig.image_recall) or calibrate on more defective parts")
     return found

@@ -181,7 +181,8 @@ def draft(fingerprint: DatasetFingerprint, layout: Layout) -> Draft:
         Choice("train_input", "validation_split", VALIDATION_SPLIT,
                f"{validation} images held out, stratified by good/defective"
                + (f" and by the {len(fp.types)} types the file names carry" if fp.types else "")
-               + ": they choose the best checkpoint; the test images are scored only at the end"),
+               + ": they draw the learning curve and calibrate the decision; the test images are scored only at "
+               "the end"),
         Choice("train_input", "seed", 0, "the same split and crops every run"),
         Choice("train_input", "normalize_data_method", "zero_centered", "pixels 0..255 to -1..1"),
         Choice("train_input", "train_batch_size", batch, batch_reason),

@@ -94,17 +94,17 @@ def length_choices(length: Length, budget: float) -> tuple[Choice, ...]:
                f"warm up over {warmup} steps to {PEAK_LEARNING_RATE:g}, then cosine down to "
                f"{FINAL_RATE_SHARE:.0%} of it at the last step"),
         Choice("optimizer", "schedule_follows", "time_budget",
-               "on a machine slower than timed, the learning rate follows the budget's elapsed share, so the run "
-               "still ends annealed when the time budget stops it"),
+               "on a machine slower than timed, the learning-rate schedule is compressed into the steps the budget "
+               "leaves time for, so the run still ends annealed when the time budget stops it"),
         Choice("runconfig", "max_steps", length.steps, length.describe(budget)),
-        Choice("runconfig", "time_budget", format_duration(budget - length.final_seconds),
+        Choice("runconfig", "time_budget", format_duration(max(budget - length.final_seconds, budget / 2)),
                "training stops here with a checkpoint if this machine is slower than measured"
                + (f"; the budget's last {format_duration(length.final_seconds)} calibrate and score the test images"
                   if length.final_seconds else "")),
         Choice("runconfig", "save_checkpoints_steps", length.checkpoint_every,
                f"{length.evaluations} checkpoints, each evaluated on the validation part (as many as take a tenth "
                "of the budget, 2 to 8)"),
-        Choice("runconfig", "keep_checkpoint_max", 3, "the best one is kept apart in best/"),
+        Choice("runconfig", "keep_checkpoint_max", 3, "the last three checkpoints; the last is scored"),
     )
 
 

@@ -164,11 +164,12 @@ class LearningRateSchedule:
         raise AssertionError("the last segment has no end")
 
 
-def budget_position(step: int, start: int, target: int, elapsed: float, budget: float) -> float:
+def budget_position(step: int, target: int, seconds_left: float, seconds_per_step: float) -> float:
     """Where a schedule that follows the budget stands (`optimizer.schedule_follows: time_budget`):
-    the further of the step reached and the budget's elapsed share of the steps from `start` to
-    `target` (one call's). On a machine as fast as planned the steps lead; on a slower one the
-    clock does, so the schedule reaches its last step when the budget stops training."""
-    if budget <= 0 or target <= start:
+    the step reached, or, when the budget left at this pace (`seconds_per_step`, evaluations
+    included) ends training before `target`, as far ahead as puts the schedule's last step on the
+    last step the budget allows. On a machine as fast as planned the budget outlasts the steps and
+    the schedule runs by them; on a slower one it is compressed into the steps there is time for."""
+    if seconds_per_step <= 0:
         return float(step)
-    return max(float(step), start + min(1.0, max(elapsed, 0.0) / budget) * (target - start))
+    return max(float(step), target - max(seconds_left, 0.0) / seconds_per_step)

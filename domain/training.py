@@ -89,9 +89,9 @@ class OptimizerSpec:
     max_loss_scale: float = attrs.field(default=2.0**15, converter=to_float, validator=positive)
     overflow_tolerance: float = attrs.field(default=0.05, converter=to_float, validator=fraction)
     disable_lr_steps_reset: bool = attrs.field(default=False, validator=is_bool)
-    # Beyond the reference: `time_budget` moves the schedule on by the budget's elapsed share of
-    # max_steps when that is further than the step reached (domain.schedules.budget_position),
-    # so a run slower than planned still ends annealed when runconfig.time_budget stops it.
+    # Beyond the reference: `time_budget` runs the schedule ahead when the budget left, at the run's
+    # pace, ends training before max_steps, so that its last step falls on the last step trained
+    # (domain.schedules.budget_position): a run slower than planned still ends annealed.
     schedule_follows: str = attrs.field(default="steps", validator=one_of(SCHEDULE_CLOCKS))
 
     def __attrs_post_init__(self) -> None:

@@ -194,7 +194,7 @@ def make_parser() -> argparse.ArgumentParser:
     calibrate.add_argument("--image_recall", type=float, metavar="R",
                            help="the line's operating point: the part verdict with the fewest false alarms among "
                                 "those finding at least this share of the defective parts (e.g. 0.99; default: the "
-                                "best image F1)")
+                                "model's runconfig.image_recall, else the best image F1)")
     calibrate.add_argument("--thresholds", type=number_list(float), metavar="T,T,...",
                            help="probability thresholds to try (default 0.05 to 0.95 by 0.05; 0.5 always)")
     calibrate.add_argument("--min_areas", type=number_list(int), metavar="A,A,...",

@@ -232,6 +232,7 @@ class TensorFlowTrainer:
         stopped_by = "max_steps"
         current, per_call, loss, images_per_second = start, 1, float("nan"), 0.0
         step_seconds: list[tuple[float, int]] = []  # (seconds a step, steps) of each call but the first
+        position, paced = float(start), None  # the schedule's step, never back; (time, step) the pace counts from
         while current < target:
             boundary = cadence.next_stop(current, target, per_call)
             count = boundary - current
@@ -270,8 +271,12 @@ class TensorFlowTrainer:
             if out_of_time:
                 stopped_by = "time_budget"
                 break
-            if setup.schedule_lead is not None and job.time_budget:  # after evaluations: they spend the budget too
-                position = budget_position(current, start, target, clock() - began, job.time_budget)
+            if setup.schedule_lead is not None and deadline is not None:  # after evaluations: they spend it too
+                now = clock()
+                if paced is None:  # the pace is measured from the end of the first call, which traces
+                    paced = (now, current)
+                pace = (now - paced[0]) / (current - paced[1]) if current > paced[1] else (now - began) / (current - start)
+                position = max(position, budget_position(current, target, deadline - now, pace))
                 setup.schedule_lead.assign(position - current)
         outcome = TrainOutcome(start_step=start, final_step=current, last_loss=loss,
                                images_per_second=images_per_second, seconds=clock() - began,

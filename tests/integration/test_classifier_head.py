@@ -196,11 +196,12 @@ def test_the_cli_calibrates_the_verdict_to_a_recall_of_defective_parts(head_mode
     model_dir, _ = head_model
     copy = tmp_path / "model"
     shutil.copytree(model_dir, copy)
-    result = unet_in_process("calibrate", "--model_dir", str(copy), "--image_recall", "1.0")
+    gated = ("--set", "model.decision_gate=classifier")  # the gate is the part's verdict: it takes the target
+    result = unet_in_process("calibrate", "--model_dir", str(copy), "--image_recall", "1.0", *gated)
     assert result.returncode == 0, result.stderr
     written = json.loads((copy / "calibration.json").read_text())
     assert written["gate"]["after"]["image_recall"] == 1.0
-    assert "the fewest false alarms at image recall >= 1" in written["chosen_on"]
+    assert "the part verdict the fewest false alarms at image recall >= 1" in written["chosen_on"]
     refused = unet_in_process("calibrate", "--model_dir", str(copy), "--image_recall", "1.5")
     assert refused.returncode == 2 and refused.stderr.strip().splitlines()[-1].endswith(
         "--image_recall: a recall of defective parts in (0, 1], got 1.5")

@@ -38,3 +38,16 @@ def test_a_bad_combination_is_one_line(train_input, model, message):
     with pytest.raises(ConfigError, match=message) as raised:
         config(train_input, **model)
     assert "\n" not in str(raised.value)
+
+
+@pytest.mark.parametrize("runconfig, optimizer, message", [
+    ({"calibrate": True}, {}, r"runconfig.calibrate: calibrates on the validation part, apart from the test images; "
+                              r"set train_input.validation_split"),
+    ({"image_recall": 1.5}, {}, r"runconfig.image_recall: must be in \(0.0, 1.0\]"),
+    ({}, {"schedule_follows": "time_budget"}, "optimizer.schedule_follows: time_budget needs runconfig.time_budget"),
+    ({}, {"schedule_follows": "clock"}, "optimizer.schedule_follows"),
+])
+def test_a_bad_run_setting_of_the_verdict_or_the_schedule_is_one_line(runconfig, optimizer, message):
+    with pytest.raises(ConfigError, match=message) as raised:
+        load_config({"train_input": FOLDER, "optimizer": optimizer, "runconfig": {"model_dir": "/tmp/unused", **runconfig}})
+    assert "\n" not in str(raised.value)

@@ -137,7 +137,7 @@ def test_a_calibrating_run_chooses_its_decision_on_the_validation_part_before_th
 
     class Refusing:
         def execute(self, image_recall=None):
-            raise DataError("image recall 1: no candidate decision reaches it")
+            raise DataError("image_recall 1: no candidate decision reaches it")
 
     refused = split_world(run)
     observer = RecordingObserver()
@@ -145,6 +145,6 @@ def test_a_calibrating_run_chooses_its_decision_on_the_validation_part_before_th
     done = TrainAndEvaluateUseCase(refused.train, refused.evaluate, refused.checkpoints, observer, final=final,
                                    calibrate=Refusing(), image_recall=1.0).execute()
     assert done.calibration is None and done.final.test.split == "test"
-    assert ("warning: calibration on the validation part failed (image recall 1: no candidate decision reaches it); "
+    assert ("warning: calibration on the validation part failed (image_recall 1: no candidate decision reaches it); "
             "the test images are scored with the decision in force before") in [
         text for _, text in observer.of_kind("message")]

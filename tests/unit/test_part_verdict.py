@@ -58,7 +58,7 @@ def test_calibrating_the_head_to_a_recall_takes_the_fewest_false_alarms_that_rea
     two_thirds = search_gate(ROWS, (None,), image_recall=0.6).best
     assert two_thirds.scores.false_alarm_rate == 0.0 and two_thirds.gate.threshold > 0.6
     assert two_thirds.scores.image_recall == pytest.approx(2 / 3)
-    with pytest.raises(DataError, match=r"^image recall 1: no candidate decision reaches it on the 2 calibration "
+    with pytest.raises(DataError, match=r"^image_recall 1: no candidate decision reaches it on the 2 calibration "
                                         r"images \(the highest is 0\.000\)"):
         search_gate((GateRow(0.0, 0, 0, 0, 5), GateRow(0.2, 0, 0, 0, 0)), (None,), image_recall=1.0)
     with pytest.raises(ConfigError, match=r"--image_recall: a recall of defective parts in \(0, 1\], got 1.5"):

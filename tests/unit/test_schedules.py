@@ -53,3 +53,13 @@ def test_a_list_runs_schedules_one_after_another_each_from_its_own_step_zero():
 def test_bad_schedules_name_their_key(value, message):
     with pytest.raises(ConfigError, match=message):
         LearningRateSchedule.parse(value)
+
+
+def test_a_schedule_that_follows_the_budget_runs_ahead_only_when_the_budget_ends_training_first():
+    from domain.schedules import budget_position
+
+    assert budget_position(100, 1000, seconds_left=900.0, seconds_per_step=0.5) == 100  # time for 1,800 more
+    # 300 s left at 1 s a step: 300 more steps, so step 400 trains at the schedule's step 700 and the last at 1,000.
+    assert budget_position(400, 1000, seconds_left=300.0, seconds_per_step=1.0) == 700
+    assert budget_position(999, 1000, seconds_left=-5.0, seconds_per_step=1.0) == 1000  # past the deadline
+    assert budget_position(10, 1000, seconds_left=50.0, seconds_per_step=0.0) == 10  # no pace yet
