@@ -251,4 +251,4 @@ class StepTiming:
     seconds_per_evaluation_image: float  # a validation image, evaluated as the run does (tiles, TTA, scoring)
     precision: str
     machine: str = ""  # the CPU (or device) it was measured on, with its flags
-    startup_seconds: float = 0.0  # what the first steps cost beyond their share (compilation)
+    startup_seconds: float = 0.0  # before the steps run at their pace: imports, building, pipeline, tracing

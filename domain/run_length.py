@@ -37,7 +37,7 @@ class Length:
     evaluation_seconds: float  # all evaluations together
     checkpoint_every: int
     evaluations: int = EVALUATIONS
-    startup_seconds: float = 0.0  # building and compiling before the first step
+    startup_seconds: float = 0.0  # importing, building and compiling before the steps run at their pace
     final_seconds: float = 0.0  # after training: calibration on the validation part and the test images
 
     def needed_seconds(self) -> float:
@@ -97,9 +97,11 @@ def length_choices(length: Length, budget: float) -> tuple[Choice, ...]:
                "on a machine slower than timed, the learning-rate schedule is compressed into the steps the budget "
                "leaves time for, so the run still ends annealed when the time budget stops it"),
         Choice("runconfig", "max_steps", length.steps, length.describe(budget)),
-        Choice("runconfig", "time_budget", format_duration(max(budget - length.final_seconds, budget / 2)),
+        Choice("runconfig", "time_budget",
+               format_duration(max(budget - length.final_seconds - length.startup_seconds, budget / 2)),
                "training stops here with a checkpoint if this machine is slower than measured"
-               + (f"; the budget's last {format_duration(length.final_seconds)} calibrate and score the test images"
+               + (f"; the budget's first {format_duration(length.startup_seconds)} start the run and its last "
+                  f"{format_duration(length.final_seconds)} calibrate and score the test images"
                   if length.final_seconds else "")),
         Choice("runconfig", "save_checkpoints_steps", length.checkpoint_every,
                f"{length.evaluations} checkpoints, each evaluated on the validation part (as many as take a tenth "
