@@ -2,13 +2,13 @@
 
 import numpy as np
 
-from adapters.fakes import FakeDatasetReader, FakeEvaluator, FakeTrainer, RecordingObserver
-from application.evaluation import EvaluateSplitsUseCase, EvaluateUseCase, FinalEvaluationUseCase
+from adapters.fakes import FakeDatasetReader, FakeTrainer, RecordingObserver
+from application.evaluation import EvaluateSplitsUseCase, FinalEvaluationUseCase
 from application.training import TrainAndEvaluateUseCase
 from domain.experiment import EvalSpec
 from domain.invocation import Invocation
 from domain.training import RunSpec
-from tests.unit.test_use_cases import TOPOLOGY, World, batch
+from tests.unit.test_use_cases import World, batch
 
 
 def test_the_time_budget_stops_training_with_a_checkpoint_that_is_evaluated():
