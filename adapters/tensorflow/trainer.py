@@ -47,6 +47,9 @@ log = logging.getLogger("unet")
 
 # Aim for a compiled call of about this many seconds, so progress shows while steps stay batched.
 SECONDS_PER_CALL = 2.0
+# schedule_follows: time_budget leads only on a pace measured over a twentieth of the run's steps
+# or more: the lead never goes back, so a pace taken from a few steps would keep their noise.
+PACE_SPAN_DIVISOR = 20
 
 
 def plain_reason(error: Exception) -> str:
@@ -213,6 +216,7 @@ class TensorFlowTrainer:
         with summaries.as_default(step=step):
             tf.summary.scalar("loss", loss)
             tf.summary.scalar("images_per_second", images_per_second)
+            tf.summary.scalar("learning_rate", setup.optimizer.learning_rate)  # the next step's, lead included
             if self._plan.policy == "mixed_float16":
                 tf.summary.scalar("loss_scale", setup.train_step.loss_scale)
             if self._image_summaries:
@@ -273,11 +277,12 @@ class TensorFlowTrainer:
                 break
             if setup.schedule_lead is not None and deadline is not None:  # after evaluations: they spend it too
                 now = clock()
-                if paced is None:  # the pace is measured from the end of the first call, which traces
+                if paced is None:  # the pace counts from the end of the first call, whose tracing it must not see
                     paced = (now, current)
-                pace = (now - paced[0]) / (current - paced[1]) if current > paced[1] else (now - began) / (current - start)
-                position = max(position, budget_position(current, target, deadline - now, pace))
-                setup.schedule_lead.assign(position - current)
+                elif current - paced[1] >= max(1, (target - start) // PACE_SPAN_DIVISOR):
+                    pace = (now - paced[0]) / (current - paced[1])
+                    position = max(position, budget_position(current, target, deadline - now, pace))
+                    setup.schedule_lead.assign(position - current)
         outcome = TrainOutcome(start_step=start, final_step=current, last_loss=loss,
                                images_per_second=images_per_second, seconds=clock() - began,
                                stopped_by=stopped_by, median_step_seconds=median_step_seconds(step_seconds),
