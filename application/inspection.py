@@ -38,7 +38,6 @@ class Inspection:
     image_probabilities: np.ndarray | None = None
     verdicts: tuple[bool, ...] = ()  # per class; empty: read from the mask
 
-
     @functools.cached_property
     def defects(self) -> tuple[DefectRecord, ...]:
         if not self.classes:

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from application.values import StepTiming
+from domain.errors import DataError
 
 TRAIN_STEPS, TRAIN_WARMUP = 20, 5
 # Validation images timed after the first ones (which trace the network for their shapes).
@@ -73,12 +74,13 @@ def evaluation_image_seconds(container: Any) -> float:
         picture = scored.picture()
         components.match(picture.truth, picture.prediction)
         now = time.perf_counter()
-        if index >= EVALUATION_WARMUP:
-            seconds.append(now - tick)
+        seconds.append(now - tick)
         tick = now
-    if not seconds:
-        raise ValueError("timing an evaluation needs more validation images than its warm-up")
-    return sum(seconds) / len(seconds)
+    timed = seconds[EVALUATION_WARMUP:] or seconds  # a validation part of a few images: all of them
+    if not timed:
+        raise DataError("unet plan: the validation part gave no image to time an evaluation on "
+                        "(train_input.validation_split)")
+    return sum(timed) / len(timed)
 
 
 def machine_line() -> str:
