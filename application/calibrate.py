@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 import attrs
 import numpy as np
 
-from application.line_maps import LineMaps
+from application.line_maps import LineMaps, evaluation_maps
 from application.options import InferenceOptions
 from application.ports import CalibrationStore, Components, DatasetReader, Evaluator
 from application.session import BEST_KEPT, SessionOpener
@@ -86,7 +86,7 @@ class CalibrateUseCase:
         check_recall_target(image_recall)
         thresholds = sorted({0.5, *(float(t) for t in thresholds)})
         session = self._opener.open(options, BEST_KEPT)
-        engine, source, tta = session.engine, session.source, session.tta
+        source, tta = session.source, session.tta
         classes = session.classes or ((None, ""),)
         tables: list[dict[float, list]] = [{threshold: [] for threshold in thresholds} for _ in classes]
         true_areas: list[list[int]] = [[] for _ in classes]  # each class's true defect components
@@ -94,8 +94,7 @@ class CalibrateUseCase:
         count = 0
         stream, batches, ignored = self._reader.evaluation_stream(), self._run.eval_batches(), \
             self._evaluation.eval_ignore_classes
-        maps = (self._line_maps.run(session, options, stream, batches, ignored) if self._line_maps is not None
-                else self._evaluator.maps(engine, stream, batches, ignored))
+        maps = evaluation_maps(self._line_maps, self._evaluator, session, options, stream, batches, ignored)
         for found in maps:
             for channel, by_threshold in enumerate(tables):
                 pick = (lambda a: a[..., channel]) if session.classes else (lambda a: a)

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import attrs
 
 from application.evaluation_tally import ClassScoring, EvaluationTally
-from application.line_maps import LineMaps
+from application.line_maps import LineMaps, evaluation_maps
 from application.map_scoring import scored_map
 from application.prediction import describe_decisions
 from application.options import InferenceOptions
@@ -217,8 +217,7 @@ class EvaluateUseCase:
         rule's threshold and the removal of small components, and its defects matched."""
         stream, batches, ignored = self._reader.evaluation_stream(split), self._run.eval_batches(), \
             self._evaluation.eval_ignore_classes
-        maps = (self._line_maps.run(session, self._options, stream, batches, ignored) if self._line_maps is not None
-                else self._evaluator.maps(session.engine, stream, batches, ignored))
+        maps = evaluation_maps(self._line_maps, self._evaluator, session, self._options, stream, batches, ignored)
         for index, found in enumerate(maps):
             yield scored_map(index, found, rules, session.class_decisions, self._components)
 

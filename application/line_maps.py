@@ -42,3 +42,13 @@ class LineMaps:
             labelled = waiting.pop(index)
             yield EvaluatedMap(image=image, probabilities=probabilities, truth=labelled.truth,
                                counted=labelled.counted, image_probabilities=classified)
+
+
+def evaluation_maps(line_maps: LineMaps | None, evaluator: Evaluator, session: InferenceSession,
+                    options: InferenceOptions, stream: Batches, max_batches: int | None = None,
+                    ignore_labels: Sequence[int] = ()) -> Iterator[EvaluatedMap]:
+    """The maps evaluation and calibration score: `line_maps`' (predict's), or where none is wired
+    (use cases built with fakes alone) the evaluator's."""
+    if line_maps is None:
+        return evaluator.maps(session.engine, stream, max_batches, ignore_labels)
+    return line_maps.run(session, options, stream, max_batches, ignore_labels)

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 PEAK = "max_probability"
 CLASSIFIER = "classifier"
+SCORE_WORDS = {CLASSIFIER: "the classifier head's probability", PEAK: "the largest probability"}
 
 
 def score_name(has_head: bool) -> str:

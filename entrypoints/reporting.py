@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 from application.info import describe_cpu_flags
 from domain.defects import SIZE_BOUNDS_TEXT, SIZE_NAMES
+from domain.part_score import PEAK, SCORE_WORDS
 
 log = logging.getLogger("unet")
 
@@ -26,9 +27,6 @@ DESCRIPTIONS = {
     "image_AUROC": "AUROC of defective vs good images, ranked by the part score",
 }
 # What each part score is (domain.part_score), for image_AUROC's line.
-PART_SCORE_WORDS = {"classifier": "the classifier head's probability", "max_probability": "the largest probability"}
-
-
 def _figure(value: float | None) -> str:
     return "   n/a" if value is None else f"{value:.4f}"
 
@@ -85,8 +83,8 @@ def print_evaluation(results, experiment) -> None:
         if several:
             print(f"  (each score: the mean of its {len(result.per_class)} classes' below)")
         for name in names:
-            about = DESCRIPTIONS[name] + (f": {PART_SCORE_WORDS[result.score_name]}" if name == "image_AUROC" else "")
-            if name == "image_AUROC" and result.score_name != "max_probability":
+            about = DESCRIPTIONS[name] + (f": {SCORE_WORDS[result.score_name]}" if name == "image_AUROC" else "")
+            if name == "image_AUROC" and result.score_name != PEAK:
                 about += f" (by the largest probability: {_figure(result.peak_auroc).strip()})"
             print(f"  {name:<15} {_figure(scores[name])}   {about}")
         if result.operating_point is not None and (result.operating_point.good or result.operating_point.defective):
