@@ -15,7 +15,7 @@ from adapters.runtimes.catalog import IMAGE_OUTPUT, REPOSITORY_FORMATS, writer_o
 from adapters.runtimes.manifest import VERSION, write_manifest
 from adapters.tensorflow.outputs import split_outputs
 from application.values import ExportManifest, ExportRequest
-from domain.errors import ConfigError, UnetError
+from domain.errors import UnetError
 
 
 def _network(model: Any, tta: str) -> Any:
@@ -38,6 +38,12 @@ def _named(probabilities: Any, image_probabilities: Any) -> dict:
     if image_probabilities is not None:
         found[IMAGE_OUTPUT] = image_probabilities
     return found
+
+
+def _head_classes(model: Any) -> int:
+    """The classifier head's outputs (K), 0 without a head."""
+    outputs = model.outputs if isinstance(model.outputs, (list, tuple)) else [model.outputs]
+    return int(outputs[1].shape[-1]) if len(outputs) > 1 else 0
 
 
 def _uint8_probabilities(model: Any, request: ExportRequest) -> Any:
@@ -97,7 +103,8 @@ def repository_archive(model: Any, request: ExportRequest, directory: Path) -> N
     """The network with its preprocessing and threshold, as `unet serve` speaks the Open
     Inference Protocol: `image` uint8 (N, H, W, 1) -> `probabilities` float32 (N, H, W) and
     `mask` uint8 (N, H, W), 1 where the probability passes the threshold (no min_area: the
-    graph has no connected components); with K defect classes (N, H, W, K), a threshold each."""
+    graph has no connected components); with K defect classes (N, H, W, K), a threshold each;
+    with a classifier head, its `image_probabilities` float32 (N, K) too."""
     import keras
     import tensorflow as tf
 
@@ -106,9 +113,12 @@ def repository_archive(model: Any, request: ExportRequest, directory: Path) -> N
     uint8_probabilities = _uint8_probabilities(model, request)
 
     def serve(image):
-        probabilities, _ = uint8_probabilities(image)  # (N, H, W, K): one class drops its axis
+        probabilities, classified = uint8_probabilities(image)  # (N, H, W, K): one class drops its axis
         probabilities = probabilities if several else probabilities[..., 0]
-        return {"probabilities": probabilities, "mask": tf.cast(probabilities > threshold, tf.uint8)}
+        found = {"probabilities": probabilities, "mask": tf.cast(probabilities > threshold, tf.uint8)}
+        if classified is not None:  # the head's (N, K): the client's gate reads it
+            found[IMAGE_OUTPUT] = classified
+        return found
 
     archive = keras.export.ExportArchive()
     archive.track(model)
@@ -155,10 +165,6 @@ class TensorFlowExporter:
         import tensorflow as tf
 
         if request.format in REPOSITORY_FORMATS:
-            if request.gate is not None or any("gate" in entry for entry in request.classes):
-                raise ConfigError(f"--format {request.format}: the repository's graph gives no classifier output for "
-                                  "the gate (model.decision_gate: classifier); export onnx, openvino, tflite or "
-                                  "savedmodel, or export with --set model.decision_gate=none")
             return self._repository(model, request)
         target = Path(request.output)
         writer = writer_of(request.format)
@@ -190,7 +196,8 @@ class TensorFlowExporter:
             with tempfile.TemporaryDirectory(prefix="unet-repository-") as archive:
                 repository_archive(model, request, Path(archive))
                 triton.write_repository(Path(archive), target, request.name, request.max_batch, request.threshold,
-                                        request.min_area, request.geometry, request.classes)
+                                        request.min_area, request.geometry, request.classes, request.gate,
+                                        head_classes=_head_classes(model))
             self._manifest(model, request, target, triton.MODEL_FILE, False, input_dtype="uint8",
                            min_area_by="client")
         except (OSError, tf.errors.OpError) as error:

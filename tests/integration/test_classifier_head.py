@@ -1,6 +1,6 @@
 """The classifier head through the real network, readers, calibration, evaluation and predict:
-its gate scored beside the segmentation rule, applied when asked, refused where it cannot go
-yet, and the parts that carry only an image label."""
+its gate scored beside the segmentation rule, applied when asked (a Triton repository gives its
+output and says how), and the parts that carry only an image label."""
 
 import json
 import shutil
@@ -101,15 +101,36 @@ def test_each_export_carries_the_head_and_applies_the_gate_as_the_checkpoint(hea
         np.testing.assert_allclose(found.probabilities, expected, atol=1e-4)
 
 
-def test_a_gate_the_export_cannot_carry_or_lacks_is_one_line(head_model, tiny_dagm, tmp_path):
+@pytest.mark.slow
+def test_a_triton_repository_gives_the_heads_output_and_says_how_its_gate_decides(head_model, tiny_dagm, tmp_path):
+    from entrypoints.container import build_container
+
+    ort = pytest.importorskip("onnxruntime")
+    pytest.importorskip("tf2onnx")
+    model_dir, report = head_model
+    gated = build_container(head_params(tiny_dagm, model_dir, decision_gate="classifier"))
+    gated.export().execute(str(tmp_path / "repository"), format="triton")
+    repository = tmp_path / "repository" / "unet"
+    config = (repository / "config.pbtxt").read_text()
+    assert 'name: "image_probabilities"' in config and "dims: [ 1 ]" in config
+    gate = report.gates[0].best.gate
+    assert json.loads((repository / "unet_export.json").read_text())["gate"]["threshold"] == gate.threshold
+    assert f"defective when its probability is {gate.threshold:g} or more" in (repository / "README.md").read_text()
+    session = ort.InferenceSession(str(repository / "1" / "model.onnx"), providers=["CPUExecutionProvider"])
+    images = np.random.default_rng(6).integers(0, 256, (2, 32, 32, 1), dtype=np.uint8)
+    outputs = dict(zip([o.name for o in session.get_outputs()], session.run(None, {"image": images})))
+    checkpoint = gated.session_opener().open()
+    for image, classified in zip(images, outputs["image_probabilities"]):
+        expected = checkpoint.engine.outputs(checkpoint.model_input(image[..., 0])[None])[1]
+        np.testing.assert_allclose(classified, expected[0], atol=1e-4)
+
+
+def test_a_gate_the_export_lacks_is_one_line(head_model, tiny_dagm, tmp_path):
     from application.options import InferenceOptions
     from entrypoints.container import build_container
 
     model_dir, _ = head_model
     gated = build_container(head_params(tiny_dagm, model_dir, decision_gate="classifier"))
-    with pytest.raises(ConfigError, match="--format triton: the repository's graph gives no classifier output") as raised:
-        gated.export().execute(str(tmp_path / "repository"), format="triton")
-    assert "\n" not in str(raised.value)
     plain = build_container(head_params(tiny_dagm, model_dir))  # decision_gate none: the export applies no gate
     plain.export().execute(str(tmp_path / "export"), format="onnx")
     assert "gate" not in json.loads((tmp_path / "export" / "unet_export.json").read_text())
