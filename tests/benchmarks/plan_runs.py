@@ -97,15 +97,20 @@ def run_one(name: str, data: Path, budget: str, seed: int, work: Path, sets: lis
           f"({row['test'].get('image_AUROC_score')}), image_F1 {row['test']['image_F1']:.3f}", flush=True)
     if line:
         print(f"    test, {line.strip()}", flush=True)
+    sizes = [row["test"].get(f"defect_recall_{size}") for size in ("small", "medium", "large")]
+    print(f"    test defect recall by size (small / medium / large): {' / '.join(figure(v) for v in sizes)}", flush=True)
     for step, dice, auroc in row["curve"]:
         print(f"      validation at step {step}: defect_Dice {dice:.3f} image_AUROC {figure(auroc)}", flush=True)
-    if row["test"].get("image_AUROC") is not None:  # good parts to stop: the line's operating points
+    if row["test"].get("image_AUROC") is not None and recalls:  # good parts to stop: the line's operating points
+        kept = {path: path.read_bytes() for path in (model_dir / "calibration.json", model_dir / "eval" / "results.json")}
         for recall in recalls:
             point = at_recall(plan, model_dir, recall)
             row.setdefault("at_recall", {})[recall] = point
             print(f"    calibrated to image recall {recall:g} on the validation part: the test's recall "
                   f"{figure(point.get('image_recall'))} at false-alarm rate {figure(point.get('false_alarm_rate'))}",
                   flush=True)
+        for path, content in kept.items():  # the model_dir as the run left it
+            path.write_bytes(content)
     return row
 
 
