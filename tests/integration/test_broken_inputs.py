@@ -103,3 +103,21 @@ def test_labels_rows_with_missing_or_extra_columns(tiny_dagm, tmp_path, row, rea
     with pytest.raises(DataError) as caught:
         open_dagm(spec(root), spec(root)).training_size()
     assert str(caught.value).startswith(f"{labels}:{number + 1}: {reason}")
+
+
+@pytest.mark.parametrize("colour", [False, True])
+def test_a_jpeg_decodes_in_the_pipeline_to_the_pixels_predict_reads(tmp_path, colour):
+    """Evaluation decodes in the graph, `unet predict` and the Inspector through imageio: the same
+    pixels, or the figure a run reports is not the line's (TensorFlow's default fast DCT moved
+    half the pixels of a real photograph by up to 5 gray levels)."""
+    import tensorflow as tf
+
+    from adapters.datasets.pipeline import decode_bytes
+
+    rng = np.random.default_rng(3)
+    texture = np.clip(rng.normal(120, 40, (48, 64)).cumsum(axis=1) / 8 % 256, 0, 255).astype(np.uint8)
+    image = np.dstack([texture] * 3) if colour else texture
+    path = tmp_path / "part.jpg"
+    iio.imwrite(path, image, extension=".jpg", quality=90)
+    decoded = decode_bytes(tf.io.read_file(str(path)), 1).numpy()[..., 0]
+    np.testing.assert_array_equal(decoded, read_gray(path).astype(np.float32))
