@@ -55,6 +55,9 @@ class DatasetReader(Protocol):
         the training images when train_input.validation_split is set, else the evaluation images)
         or "test" (the evaluation images, when a validation part chooses checkpoints)."""
 
+    def training_size(self) -> int:
+        """How many training images (or samples) the training stream draws from."""
+
 
 class SampleSource(Protocol):
     def samples(self, split: str) -> list[Sample]:

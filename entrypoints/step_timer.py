@@ -1,7 +1,7 @@
 """ContainerStepTimer: times a planned configuration on this machine, through the same
 container and use cases as a run, so that the plan's length comes from measured work, not an
-assumed speed: training steps through the real input pipeline (as `unet run --mode
-train_benchmark --with_input_pipeline`), and evaluation images of the validation part as the
+assumed speed: training steps through the real input pipeline at its steady state (as `unet run
+--mode train_benchmark --with_input_pipeline`, after two epochs' batches drawn ahead), and evaluation images of the validation part as the
 run evaluates them (predict's maps: tiles, test-time augmentation, batching; then each image
 scored in numpy), through fresh weights."""
 
@@ -40,7 +40,7 @@ class ContainerStepTimer:
             sections.setdefault("runconfig", {})["model_dir"] = scratch
             tick = time.perf_counter()
             training = build_container(sections, {"with_input_pipeline": True}).benchmark().execute(
-                "train_benchmark", self._steps, self._warmup)
+                "train_benchmark", self._steps, self._warmup, steady_pipeline=True)
             whole = time.perf_counter() - tick  # the container, the model, the pipeline, tracing and the steps
             evaluation = evaluation_image_seconds(build_container(sections))
         seconds_per_step = training.batch_size / training.images_per_second

@@ -80,6 +80,9 @@ class FakeDatasetReader:
     def training_stream(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         return itertools.cycle(self._train)
 
+    def training_size(self) -> int:
+        return sum(len(images) for images, _ in self._train)
+
     def evaluation_stream(self, split: str = "eval") -> list[tuple[np.ndarray, np.ndarray]]:
         if split == "test" and self._test is not None:
             return list(self._test)

@@ -1,7 +1,7 @@
 import pytest
 
 from adapters.fakes import FakeBenchmarker, FakeDatasetReader, FakeModelBuilder
-from application.benchmark import BenchmarkUseCase
+from application.benchmark import BenchmarkUseCase, drawn_ahead
 from domain.benchmark import summarize
 from domain.data import DataSpec
 from domain.invocation import Invocation
@@ -67,3 +67,26 @@ def test_inference_benchmark_of_an_export_calls_its_engine_once_per_step_at_the_
     report = use_case.execute()
     assert engine.batches == [(2, 16, 24, 1)] * (3 * 5)  # (warm-up + steps) x the flip copies
     assert (report.steps, report.precision, report.device) == (4, "int8", "openvino on the CPU")
+
+
+def test_a_steady_pipeline_draws_two_epochs_of_batches_before_the_timed_steps():
+    class Counting(FakeDatasetReader):
+        drawn = 0
+
+        def training_stream(self):
+            def draws():
+                while True:
+                    self.drawn += 1
+                    yield self._train[0]
+            return draws()
+
+    data = DataSpec(dataset="external", image_shape=(8, 8, 1), train_batch_size=4, eval_batch_size=2)
+    reader = Counting([batch([], [], size=3)] * 2)  # 6 training images: 2 epochs are 3 batches of 4
+    use_case = BenchmarkUseCase(FakeModelBuilder(), reader, FakeBenchmarker(), TOPOLOGY, data,
+                                Invocation(mode="train_benchmark", steps=6, warmup_steps=3))
+    use_case.execute()
+    assert reader.drawn == 9
+    reader.drawn = 0
+    use_case.execute(steady_pipeline=True)
+    assert reader.drawn == 3 + 9
+    assert next(drawn_ahead(iter(range(100)), 50, seconds=-1.0)) == 0  # out of time: nothing drawn ahead
