@@ -178,7 +178,7 @@ class EvaluateUseCase:
             defects=defects if self._components is not None else None,
             gate=self._gate_scores(session, tally.gate_rows, tally.class_peaks) if session.has_classifier else None,
             score_name=score_name(session.has_classifier),
-            peak_auroc=(classes.peak_auroc() if classes else tally.peak_auroc()) if session.has_classifier else None,
+            peak_auroc=tally.peak_auroc() if session.has_classifier else None,
             operating_point=tally.operating_point(),
         )
         if split == "eval":  # only the split that chooses checkpoints may keep one

@@ -12,6 +12,9 @@ from domain.metrics import ConfusionMatrix, Scores, image_auroc
 from domain.operating_point import OperatingPoint
 
 
+PART_FIELDS = ("image_precision", "image_recall", "image_F1", "image_AUROC")
+
+
 @attrs.define
 class EvaluationTally:
     rules: int
@@ -90,14 +93,12 @@ class ClassScoring:
                      for k, (class_id, name) in enumerate(self._classes))
 
     def mean(self, rule: int) -> Scores:
-        return mean_scores([scores for _, _, scores in self.per_class(rule)])
-
-    def peak_auroc(self) -> float | None:
-        """The mean over the classes of image_AUROC by each class's largest pixel probability."""
-        found = [image_auroc([peaks[k] for peaks in self._tally.class_peaks],
-                             [cm.tp + cm.fn > 0 for cm in self.images(k, 0)]) for k in range(len(self._classes))]
-        defined = [value for value in found if value is not None]
-        return sum(defined) / len(defined) if defined else None
+        """The pixel scores' means over the classes; the image scores the part's, as the line
+        decides and ranks it: defective when any class flags it, ranked by the part score (its
+        highest class score), so image_AUROC ranks by predict's `score`."""
+        means = mean_scores([scores for _, _, scores in self.per_class(rule)])
+        part = self._tally.rule_scores(rule)
+        return attrs.evolve(means, **{name: getattr(part, name) for name in PART_FIELDS})
 
     def kaggle_dice(self) -> float:
         return kaggle_dice([self.images(k, 0) for k in range(len(self._classes))])

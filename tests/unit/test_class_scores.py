@@ -77,6 +77,31 @@ def test_evaluation_scores_each_class_and_reports_their_mean_and_kaggle_dice():
     assert saved["kaggle_dice"] == pytest.approx(result.kaggle_dice)
 
 
+def test_with_several_classes_the_top_level_image_scores_are_the_parts():
+    """Image 0: bright (0, 0), so both classes are predicted there; a scratch is true there.
+    Image 1: a dent is true at (1, 1), nothing bright. Image 2: nothing. The part's verdict:
+    image 0 found, image 1 missed: precision 1, recall 1/2. The classes' mean would give
+    precision 1/2 (the dent's only flag, image 0, is a false one)."""
+    images = np.zeros((3, 8, 8, 1), np.float32)
+    masks = np.zeros((3, 8, 8, 2), np.float32)
+    images[0, 0, 0, 0] = 1.0
+    masks[0, 0, 0, 0] = masks[1, 1, 1, 1] = 1.0
+    world = World(RunSpec(model_dir="m", max_steps=1))
+    topology = UNetSpec(image_shape=(8, 8, 1), encoder_filters=(2, 4), decoder_filters=(2,), num_classes=3)
+    opener = SessionOpener(world.builder, world.checkpoints, world.best, world.engines, topology, WORLD_DATA,
+                           EvalSpec().rule, None)
+    world.checkpoints.saved[1] = 1
+    evaluate = EvaluateUseCase(opener, FakeDatasetReader([(images, masks)]), world.checkpoints, FakeEvaluator(),
+                               world.artifacts, EvalSpec(), world.run, Invocation(),
+                               classes=((1, "scratch"), (2, "dent")))
+    result = evaluate.execute()
+    (_, _, scratch), (_, _, dent) = result.per_class
+    assert (scratch.image_precision, dent.image_precision, dent.image_recall) == (1.0, 0.0, 0.0)
+    assert (result.scores.image_precision, result.scores.image_recall) == (1.0, 0.5)
+    op = result.operating_point
+    assert (op.found, op.defective, op.stopped) == (1, 2, 0)
+
+
 def test_one_class_keeps_todays_results_with_no_class_block():
     world = World(RunSpec(model_dir="m", max_steps=1))
     world.train.execute()
