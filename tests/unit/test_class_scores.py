@@ -13,7 +13,6 @@ from domain.invocation import Invocation
 from domain.metrics import ConfusionMatrix, Scores
 from domain.topology import UNetSpec
 from domain.training import RunSpec
-import attrs
 
 from domain.data import DataSpec
 from tests.unit.test_use_cases import WORLD_DATA, World
