@@ -173,3 +173,35 @@ def budget_position(step: int, target: int, seconds_left: float, seconds_per_ste
     if seconds_per_step <= 0:
         return float(step)
     return max(float(step), target - max(seconds_left, 0.0) / seconds_per_step)
+
+
+# The pace counts over a twentieth of the run's steps or more: the lead never goes back, so a
+# pace taken from a few steps would keep their noise.
+PACE_SPAN_DIVISOR = 20
+
+
+@attrs.define
+class BudgetPace:
+    """The lead of a schedule that follows the budget, call by call: the pace counts from the end
+    of the first call (whose tracing it must not see), and the schedule's position never goes back."""
+
+    start: int
+    target: int
+    deadline: float  # on the trainer's clock
+    position: float = attrs.field(init=False)
+    paced: tuple[float, int] | None = attrs.field(init=False, default=None)  # (time, step) the pace counts from
+
+    def __attrs_post_init__(self) -> None:
+        self.position = float(self.start)
+
+    def lead(self, now: float, step: int) -> float | None:
+        """Steps the schedule stands ahead of `step` after a call ending at `now`; None until a
+        pace is measured."""
+        if self.paced is None:
+            self.paced = (now, step)
+            return None
+        if step - self.paced[1] < max(1, (self.target - self.start) // PACE_SPAN_DIVISOR):
+            return None
+        pace = (now - self.paced[0]) / (step - self.paced[1])
+        self.position = max(self.position, budget_position(step, self.target, self.deadline - now, pace))
+        return self.position - step

@@ -3,18 +3,15 @@
     from adapters.fakes import FakeTrainer, FakeCheckpoints, FakeModelBuilder, ...
 """
 
+from adapters.fakes.deployment import FakeBenchmarker, FakeCompiler, FakeExporter, FakePredictor
 from adapters.fakes.engines import FakeCalibrationStore, FakeEngine, FakeEngines
 from adapters.fakes.roles import (
-    FakeBenchmarker,
     FakeBestKeeper,
     FakeCheckpoints,
-    FakeCompiler,
     FakeDatasetReader,
     FakeEvaluator,
-    FakeExporter,
     FakeModel,
     FakeModelBuilder,
-    FakePredictor,
     FakeTrainer,
     RecordingObserver,
 )

@@ -40,16 +40,13 @@ from domain.durations import median_step_seconds
 from domain.errors import TrainingDiverged, TrainingInterrupted, UnetError
 from domain.losses import LossSpec
 from domain.masks import binarize_truth
-from domain.schedules import budget_position
+from domain.schedules import BudgetPace
 from domain.training import OptimizerSpec, RunSpec
 
 log = logging.getLogger("unet")
 
 # Aim for a compiled call of about this many seconds, so progress shows while steps stay batched.
 SECONDS_PER_CALL = 2.0
-# schedule_follows: time_budget leads only on a pace measured over a twentieth of the run's steps
-# or more: the lead never goes back, so a pace taken from a few steps would keep their noise.
-PACE_SPAN_DIVISOR = 20
 
 
 def plain_reason(error: Exception) -> str:
@@ -236,7 +233,7 @@ class TensorFlowTrainer:
         stopped_by = "max_steps"
         current, per_call, loss, images_per_second = start, 1, float("nan"), 0.0
         step_seconds: list[tuple[float, int]] = []  # (seconds a step, steps) of each call but the first
-        position, paced = float(start), None  # the schedule's step, never back; (time, step) the pace counts from
+        pace = BudgetPace(start, target, deadline) if setup.schedule_lead is not None and deadline is not None else None
         while current < target:
             boundary = cadence.next_stop(current, target, per_call)
             count = boundary - current
@@ -275,14 +272,9 @@ class TensorFlowTrainer:
             if out_of_time:
                 stopped_by = "time_budget"
                 break
-            if setup.schedule_lead is not None and deadline is not None:  # after evaluations: they spend it too
-                now = clock()
-                if paced is None:  # the pace counts from the end of the first call, whose tracing it must not see
-                    paced = (now, current)
-                elif current - paced[1] >= max(1, (target - start) // PACE_SPAN_DIVISOR):
-                    pace = (now - paced[0]) / (current - paced[1])
-                    position = max(position, budget_position(current, target, deadline - now, pace))
-                    setup.schedule_lead.assign(position - current)
+            lead = pace.lead(clock(), current) if pace is not None else None  # after evaluations: they spend it too
+            if lead is not None:
+                setup.schedule_lead.assign(lead)
         outcome = TrainOutcome(start_step=start, final_step=current, last_loss=loss,
                                images_per_second=images_per_second, seconds=clock() - began,
                                stopped_by=stopped_by, median_step_seconds=median_step_seconds(step_seconds),

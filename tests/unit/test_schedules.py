@@ -63,3 +63,14 @@ def test_a_schedule_that_follows_the_budget_runs_ahead_only_when_the_budget_ends
     assert budget_position(400, 1000, seconds_left=300.0, seconds_per_step=1.0) == 700
     assert budget_position(999, 1000, seconds_left=-5.0, seconds_per_step=1.0) == 1000  # past the deadline
     assert budget_position(10, 1000, seconds_left=50.0, seconds_per_step=0.0) == 10  # no pace yet
+
+
+def test_the_budget_pace_skips_the_first_call_and_never_moves_the_schedule_back():
+    from domain.schedules import BudgetPace
+
+    pace = BudgetPace(start=0, target=40, deadline=130.0)
+    assert pace.lead(32.5, 1) is None  # the first call traced: the pace counts from its end
+    assert pace.lead(35.0, 2) is None  # one step is under a twentieth of the run
+    # 3.75 s a step since the first call: 90 s left fit 24 steps, so the schedule stands at 40 - 24 = 16
+    assert pace.lead(40.0, 3) == pytest.approx(13.0)
+    assert pace.lead(41.0, 10) == pytest.approx(6.0)  # faster now: the schedule stays at 16
