@@ -82,7 +82,9 @@ class CalibrateUseCase:
                 image_recall: float | None = None) -> CalibrationReport:
         """`image_recall`: the part verdict with the fewest false alarms among those reaching this
         recall of defective parts (the classifier gate's, or without a head the pixel pair's);
-        None: the best image F1 (the gate), or `objective` (the pixel pair without a head)."""
+        None: runconfig.image_recall, and when that is unset too the best image F1 (the gate), or
+        `objective` (the pixel pair without a head)."""
+        image_recall = self._run.image_recall if image_recall is None else image_recall
         check_recall_target(image_recall)
         thresholds = sorted({0.5, *(float(t) for t in thresholds)})
         session = self._opener.open(options, BEST_KEPT)

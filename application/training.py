@@ -124,8 +124,7 @@ class TrainAndEvaluateUseCase:
 
     def __init__(self, train: TrainUseCase, evaluate: EvaluateUseCase, checkpoints: Checkpoints,
                  observer: TrainingObserver | None = None, advice: Sequence[str] = (),
-                 final: FinalEvaluationUseCase | None = None, calibrate: CalibrateUseCase | None = None,
-                 image_recall: float | None = None) -> None:
+                 final: FinalEvaluationUseCase | None = None, calibrate: CalibrateUseCase | None = None) -> None:
         self._train = train
         self._evaluate = evaluate
         self._checkpoints = checkpoints
@@ -133,7 +132,6 @@ class TrainAndEvaluateUseCase:
         self._advice = tuple(advice)
         self._final = final
         self._calibrate = calibrate
-        self._image_recall = image_recall
 
     def execute(self) -> TrainAndEvaluateOutcome:
         results: list[EvaluationResult] = []
@@ -158,7 +156,7 @@ class TrainAndEvaluateUseCase:
         if self._calibrate is None:
             return None
         try:
-            report = self._calibrate.execute(image_recall=self._image_recall)
+            report = self._calibrate.execute()  # at runconfig.image_recall
         except UnetError as error:
             self._message(f"warning: calibration on the validation part failed ({error}); the test images are "
                           "scored with the decision in force before")

@@ -154,8 +154,9 @@ def side_by_side(rows: Sequence[GateRow], peaks: Sequence[float], gate: Gate) ->
     """results.json's `gate` for one class: the gate, and the image-level scores of the
     segmentation rule alone (AUROC by the largest pixel probability) and of the gate (AUROC by
     the classifier's probability)."""
-    return {**gate.as_dict(), "segmentation": gated(rows, Gate(OPEN), peaks).as_dict(),
-            "classifier": gated(rows, gate, [row.probability for row in rows]).as_dict()}
+    table = GateTable.of(rows)
+    return {**gate.as_dict(), "segmentation": table.scores(Gate(OPEN), peaks).as_dict(),
+            "classifier": table.scores(gate, table.probability).as_dict()}
 
 
 @attrs.frozen

@@ -156,12 +156,11 @@ def command_calibrate(args: argparse.Namespace) -> int:
     from domain.calibration import DEFAULT_MIN_AREAS, DEFAULT_THRESHOLDS
 
     container = _model_dir_container(args)
-    recall = args.image_recall if args.image_recall is not None else container.experiment().run.image_recall
     report = container.calibrate().execute(
         inference_options(args), thresholds=args.thresholds or DEFAULT_THRESHOLDS,
         min_areas=args.min_areas if args.min_areas is not None else DEFAULT_MIN_AREAS,
         progress=lambda done: log.info("calibrating: %d images scored", done) if done % 100 == 0 else None,
-        objective=args.objective, image_recall=recall,
+        objective=args.objective, image_recall=args.image_recall,
     )
     print_calibration(report)
     return 0

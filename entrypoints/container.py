@@ -146,7 +146,6 @@ class Container(containers.DeclarativeContainer):
         TrainAndEvaluateUseCase, train, evaluate, checkpoints, observer,
         providers.Callable(advice_for, experiment), final_evaluation,
         calibrate=providers.Callable(lambda e, use_case: use_case if e.run.calibrate else None, experiment, calibrate),
-        image_recall=experiment.provided.run.image_recall,
     )
     benchmark = providers.Factory(
         BenchmarkUseCase, builder, benchmark_reader, benchmarker, experiment.provided.model,

@@ -26,7 +26,8 @@ DESCRIPTIONS = {
     "image_F1": "F1 of the image-level decision",
     "image_AUROC": "AUROC of defective vs good images, ranked by the part score",
 }
-# What each part score is (domain.part_score), for image_AUROC's line.
+
+
 def _figure(value: float | None) -> str:
     return "   n/a" if value is None else f"{value:.4f}"
 

@@ -42,8 +42,8 @@ def _named(probabilities: Any, image_probabilities: Any) -> dict:
 
 def _head_classes(model: Any) -> int:
     """The classifier head's outputs (K), 0 without a head."""
-    outputs = model.outputs if isinstance(model.outputs, (list, tuple)) else [model.outputs]
-    return int(outputs[1].shape[-1]) if len(outputs) > 1 else 0
+    _, head = split_outputs(model.outputs if len(model.outputs) > 1 else model.outputs[0])
+    return 0 if head is None else int(head.shape[-1])
 
 
 def _uint8_probabilities(model: Any, request: ExportRequest) -> Any:

@@ -143,7 +143,7 @@ def test_a_calibrating_run_chooses_its_decision_on_the_validation_part_before_th
     observer = RecordingObserver()
     final = FinalEvaluationUseCase(refused.evaluate, refused.best, refused.artifacts)
     done = TrainAndEvaluateUseCase(refused.train, refused.evaluate, refused.checkpoints, observer, final=final,
-                                   calibrate=Refusing(), image_recall=1.0).execute()
+                                   calibrate=Refusing()).execute()
     assert done.calibration is None and done.final.test.split == "test"
     assert ("warning: calibration on the validation part failed (image_recall 1: no candidate decision reaches it); "
             "the test images are scored with the decision in force before") in [
