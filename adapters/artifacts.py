@@ -10,11 +10,11 @@ from pathlib import Path
 
 import numpy as np
 
-from adapters import summary_tags
-from adapters.images import (class_overlay, colour_mask, list_images, overlay, probability_picture, read_gray, triptych,
+from unet_defects.adapters import summary_tags
+from unet_defects.adapters.images import (class_overlay, colour_mask, list_images, overlay, probability_picture, read_gray, triptych,
                             write_png)
-from domain.errors import DataError
-from domain.masks import to_uint8_mask
+from unet_defects.domain.errors import DataError
+from unet_defects.domain.masks import to_uint8_mask
 
 SAMPLE_LABELS = ("best", "worst", "typical")
 TEST_FOLDER = "test"

@@ -12,8 +12,8 @@ import os
 import shutil
 from pathlib import Path
 
-from application.values import BestCheckpoint, CheckpointRef
-from domain.errors import CheckpointError
+from unet_defects.application.values import BestCheckpoint, CheckpointRef
+from unet_defects.domain.errors import CheckpointError
 
 FOLDER = "best"
 RECORD = "best.json"

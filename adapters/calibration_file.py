@@ -9,10 +9,10 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
-from adapters.artifacts import write_json
-from domain.calibration import Calibration, CandidateScores
-from domain.gate import Gate, ImageLevel
-from domain.errors import DataError, UnetError
+from unet_defects.adapters.artifacts import write_json
+from unet_defects.domain.calibration import Calibration, CandidateScores
+from unet_defects.domain.gate import Gate, ImageLevel
+from unet_defects.domain.errors import DataError, UnetError
 
 FILE_NAME = "calibration.json"
 _KEYS = {"threshold", "min_area", "area_at", "chosen_on", "before", "after", "method", "candidates", "gate"}

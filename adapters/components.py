@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from domain.calibration import ComponentTable
-from domain.defects import DefectCounts, DefectRecord, match_from_labels, records_from_labels
+from unet_defects.domain.calibration import ComponentTable
+from unet_defects.domain.defects import DefectCounts, DefectRecord, match_from_labels, records_from_labels
 
 _EIGHT_NEIGHBOURS = np.ones((3, 3), bool)
 

@@ -6,8 +6,8 @@ import time
 
 import numpy as np
 
-from application.ports import InferenceEngine
-from application.values import BenchmarkRun
+from unet_defects.application.ports import InferenceEngine
+from unet_defects.application.values import BenchmarkRun
 
 
 def peak_resident_bytes() -> int:

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import numpy as np
 
-from adapters.images import to_gray_uint8
-from domain.data import Sample
-from domain.errors import DataError
-from domain.fingerprint import ImageFacts, mask_levels
+from unet_defects.adapters.images import to_gray_uint8
+from unet_defects.domain.data import Sample
+from unet_defects.domain.errors import DataError
+from unet_defects.domain.fingerprint import ImageFacts, mask_levels
 
 _EIGHT_NEIGHBOURS = np.ones((3, 3), bool)
 
@@ -120,7 +120,7 @@ class FileFingerprinter:
                     progress(len(results), len(samples))
         problems = [r for r in results if isinstance(r, str)]
         if problems:
-            from domain.errors import DataProblems
+            from unet_defects.domain.errors import DataProblems
 
             raise DataProblems(problems)
         return [r for r in results if isinstance(r, ImageFacts)]

@@ -9,7 +9,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from domain.errors import UnetError
+from unet_defects.domain.errors import UnetError
 
 
 class StopSignals:

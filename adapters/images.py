@@ -7,8 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
-from domain.errors import DataError
-from domain.tiling import row_strips
+from unet_defects.domain.errors import DataError
+from unet_defects.domain.tiling import row_strips
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")  # what the readers take
 TF_DECODABLE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif")  # what tf.io.decode_image reads

@@ -12,7 +12,7 @@ import socket
 import time
 from pathlib import Path
 
-from domain.errors import UnetError
+from unet_defects.domain.errors import UnetError
 
 LOCK_NAME = ".train.lock"
 

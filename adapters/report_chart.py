@@ -6,10 +6,10 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from adapters import summary_tags
-from adapters.artifacts import TEST_FOLDER
-from application.values import ChartPanel, RunScalars
-from domain.errors import UnetError
+from unet_defects.adapters import summary_tags
+from unet_defects.adapters.artifacts import TEST_FOLDER
+from unet_defects.application.values import ChartPanel, RunScalars
+from unet_defects.domain.errors import UnetError
 
 
 class MatplotlibRenderer:
@@ -50,7 +50,7 @@ class TensorBoardHistory:
         self._model_dir = Path(model_dir)
 
     def scalars(self) -> RunScalars:
-        from adapters.tensorboard_events import read_scalars
+        from unet_defects.adapters.tensorboard_events import read_scalars
 
         training = {tag: tuple(series) for tag, series in read_scalars(self._model_dir).items()}
         evaluation, by_threshold = self._scores(self._model_dir / "eval")
@@ -59,7 +59,7 @@ class TensorBoardHistory:
 
     @staticmethod
     def _scores(folder: Path) -> tuple[dict[str, tuple], dict[float, dict[str, tuple]]]:
-        from adapters.tensorboard_events import read_scalars
+        from unet_defects.adapters.tensorboard_events import read_scalars
 
         scores: dict[str, tuple] = {}
         by_threshold: dict[float, dict[str, tuple]] = {}

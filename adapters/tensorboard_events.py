@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from domain.errors import DataError
+from unet_defects.domain.errors import DataError
 
 Series = dict[str, list[tuple[int, float]]]  # tag -> (step, value) in step order
 

@@ -7,7 +7,7 @@ import sys
 import time
 from typing import TextIO
 
-from domain.durations import format_duration, projected_seconds
+from unet_defects.domain.durations import format_duration, projected_seconds
 
 log = logging.getLogger("unet")
 

@@ -16,9 +16,9 @@ from collections.abc import Hashable, Iterable, Iterator
 import attrs
 import numpy as np
 
-from application.ports import Predictor
-from application.session import InferenceSession
-from domain.tiling import PredictGeometry, TileBlender, TilePlan
+from unet_defects.application.ports import Predictor
+from unet_defects.application.session import InferenceSession
+from unet_defects.domain.tiling import PredictGeometry, TileBlender, TilePlan
 
 Item = tuple[Hashable, np.ndarray]  # a key of the caller's, an (H, W) uint8 gray image
 # key, image, (H, W) float32 probabilities ((H, W, K): K classes), and the classifier head's (K,)

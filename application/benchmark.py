@@ -8,13 +8,13 @@ from collections.abc import Iterable, Iterator
 
 import numpy as np
 
-from application.options import InferenceOptions
-from application.ports import Benchmarker, DatasetReader, EngineTimer, ModelBuilder
-from application.session import SessionOpener
-from domain.benchmark import BenchmarkReport, summarize
-from domain.data import DataSpec
-from domain.invocation import Invocation
-from domain.topology import UNetSpec
+from unet_defects.application.options import InferenceOptions
+from unet_defects.application.ports import Benchmarker, DatasetReader, EngineTimer, ModelBuilder
+from unet_defects.application.session import SessionOpener
+from unet_defects.domain.benchmark import BenchmarkReport, summarize
+from unet_defects.domain.data import DataSpec
+from unet_defects.domain.invocation import Invocation
+from unet_defects.domain.topology import UNetSpec
 
 KINDS = {"train_benchmark": "train", "inference_benchmark": "inference"}
 DEFAULT_STEPS = 20

@@ -7,11 +7,11 @@ from collections.abc import Callable, Sequence
 import attrs
 import numpy as np
 
-from application.line_maps import LineMaps, evaluation_maps
-from application.options import InferenceOptions
-from application.ports import CalibrationStore, Components, DatasetReader, Evaluator
-from application.session import BEST_KEPT, SessionOpener
-from domain.calibration import (
+from unet_defects.application.line_maps import LineMaps, evaluation_maps
+from unet_defects.application.options import InferenceOptions
+from unet_defects.application.ports import CalibrationStore, Components, DatasetReader, Evaluator
+from unet_defects.application.session import BEST_KEPT, SessionOpener
+from unet_defects.domain.calibration import (
     DEFAULT_MIN_AREAS,
     DEFAULT_THRESHOLDS,
     Calibration,
@@ -20,10 +20,10 @@ from domain.calibration import (
     min_area_cap,
     search,
 )
-from domain.errors import DataError
-from domain.gate import GateSearch, area_bars, check_recall_target, search_gate
-from domain.experiment import EvalSpec
-from domain.training import RunSpec
+from unet_defects.domain.errors import DataError
+from unet_defects.domain.gate import GateSearch, area_bars, check_recall_target, search_gate
+from unet_defects.domain.experiment import EvalSpec
+from unet_defects.domain.training import RunSpec
 
 
 @attrs.frozen

@@ -6,13 +6,13 @@ from pathlib import Path
 
 import attrs
 
-from application.ports import Compiler, DatasetReader, ModelBuilder
-from application.ports import CompileJob
-from application.values import BatchSpec, CompileDetails
-from domain.data import DataSpec
-from domain.errors import DataProblems
-from domain.invocation import Invocation
-from domain.topology import UNetSpec
+from unet_defects.application.ports import Compiler, DatasetReader, ModelBuilder
+from unet_defects.application.ports import CompileJob
+from unet_defects.application.values import BatchSpec, CompileDetails
+from unet_defects.domain.data import DataSpec
+from unet_defects.domain.errors import DataProblems
+from unet_defects.domain.invocation import Invocation
+from unet_defects.domain.topology import UNetSpec
 
 
 @attrs.frozen

@@ -6,10 +6,10 @@ from collections.abc import Callable
 
 import attrs
 
-from application.ports import RecordWriter, SampleSource
-from domain.data import DataSpec
-from domain.errors import ConfigError
-from domain.layouts import FILE_LAYOUTS
+from unet_defects.application.ports import RecordWriter, SampleSource
+from unet_defects.domain.data import DataSpec
+from unet_defects.domain.errors import ConfigError
+from unet_defects.domain.layouts import FILE_LAYOUTS
 
 
 @attrs.frozen

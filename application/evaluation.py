@@ -6,24 +6,24 @@ from collections.abc import Iterator
 
 import attrs
 
-from application.evaluation_tally import ClassScoring, EvaluationTally
-from application.line_maps import LineMaps, evaluation_maps
-from application.map_scoring import scored_map
-from application.prediction import describe_decisions
-from application.options import InferenceOptions
-from application.ports import ArtifactStore, BestKeeper, Checkpoints, Components, DatasetReader, Evaluator
-from application.samples import SampleKeeper
-from application.session import NEWEST, InferenceSession, SessionOpener
-from application.values import BestCheckpoint, CheckpointRef, ImageEvaluation, SamplePicture
-from domain.defects import SIZE_BOUNDS_TEXT, DefectCounts
-from domain.experiment import EvalSpec
-from domain.gate import Gate, side_by_side
-from domain.invocation import Invocation
-from domain.masks import DecisionRule
-from domain.metrics import ConfusionMatrix, DefectBalance, Scores, defect_dice
-from domain.operating_point import OperatingPoint
-from domain.part_score import PEAK, score_name
-from domain.training import RunSpec
+from unet_defects.application.evaluation_tally import ClassScoring, EvaluationTally
+from unet_defects.application.line_maps import LineMaps, evaluation_maps
+from unet_defects.application.map_scoring import scored_map
+from unet_defects.application.prediction import describe_decisions
+from unet_defects.application.options import InferenceOptions
+from unet_defects.application.ports import ArtifactStore, BestKeeper, Checkpoints, Components, DatasetReader, Evaluator
+from unet_defects.application.samples import SampleKeeper
+from unet_defects.application.session import NEWEST, InferenceSession, SessionOpener
+from unet_defects.application.values import BestCheckpoint, CheckpointRef, ImageEvaluation, SamplePicture
+from unet_defects.domain.defects import SIZE_BOUNDS_TEXT, DefectCounts
+from unet_defects.domain.experiment import EvalSpec
+from unet_defects.domain.gate import Gate, side_by_side
+from unet_defects.domain.invocation import Invocation
+from unet_defects.domain.masks import DecisionRule
+from unet_defects.domain.metrics import ConfusionMatrix, DefectBalance, Scores, defect_dice
+from unet_defects.domain.operating_point import OperatingPoint
+from unet_defects.domain.part_score import PEAK, score_name
+from unet_defects.domain.training import RunSpec
 
 
 @attrs.frozen

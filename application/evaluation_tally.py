@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import attrs
 
-from application.values import ImageEvaluation
-from domain.class_scores import kaggle_dice, mean_scores
-from domain.metrics import ConfusionMatrix, Scores, image_auroc
-from domain.operating_point import OperatingPoint
+from unet_defects.application.values import ImageEvaluation
+from unet_defects.domain.class_scores import kaggle_dice, mean_scores
+from unet_defects.domain.metrics import ConfusionMatrix, Scores, image_auroc
+from unet_defects.domain.operating_point import OperatingPoint
 
 
 PART_FIELDS = ("image_precision", "image_recall", "image_F1", "image_AUROC")

@@ -6,14 +6,14 @@ from collections.abc import Sequence
 
 import attrs
 
-from application.options import InferenceOptions
-from application.ports import DatasetReader, Exporter
-from application.prediction import describe_decisions
-from application.session import BEST_KEPT, SessionOpener
-from application.values import ExportRequest
-from domain import tta as augmentation
-from domain.errors import ConfigError
-from domain.validation import check_model_name
+from unet_defects.application.options import InferenceOptions
+from unet_defects.application.ports import DatasetReader, Exporter
+from unet_defects.application.prediction import describe_decisions
+from unet_defects.application.session import BEST_KEPT, SessionOpener
+from unet_defects.application.values import ExportRequest
+from unet_defects.domain import tta as augmentation
+from unet_defects.domain.errors import ConfigError
+from unet_defects.domain.validation import check_model_name
 
 
 @attrs.frozen

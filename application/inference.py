@@ -6,10 +6,10 @@ from __future__ import annotations
 import attrs
 import numpy as np
 
-from application.ports import CalibrationStore, Components, InferenceEngine
-from domain import tta as augmentation
-from domain.calibration import check_pixel_decision, scaled_min_area
-from domain.gate import OPEN, Gate
+from unet_defects.application.ports import CalibrationStore, Components, InferenceEngine
+from unet_defects.domain import tta as augmentation
+from unet_defects.domain.calibration import check_pixel_decision, scaled_min_area
+from unet_defects.domain.gate import OPEN, Gate
 
 
 @attrs.frozen

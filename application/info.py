@@ -6,8 +6,8 @@ from typing import Protocol
 
 import attrs
 
-from domain.experiment import PrecisionSpec
-from domain.precision import DevicePlan, Machine, machine_warnings, plan
+from unet_defects.domain.experiment import PrecisionSpec
+from unet_defects.domain.precision import DevicePlan, Machine, machine_warnings, plan
 
 NOTABLE_CPU_FLAGS = ("avx2", "fma", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile")
 

@@ -8,10 +8,10 @@ from collections.abc import Sequence
 import attrs
 import numpy as np
 
-from application.inference import Decision
-from application.ports import Components
-from domain.defects import DefectRecord
-from domain.part_score import part_score
+from unet_defects.application.inference import Decision
+from unet_defects.application.ports import Components
+from unet_defects.domain.defects import DefectRecord
+from unet_defects.domain.part_score import part_score
 
 
 @attrs.frozen(eq=False, slots=False)

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
-from application.batching import ProbabilityMaps
-from application.options import InferenceOptions
-from application.ports import Batches, Evaluator
-from application.session import InferenceSession
-from application.values import EvaluatedMap, LabelledImage
+from unet_defects.application.batching import ProbabilityMaps
+from unet_defects.application.options import InferenceOptions
+from unet_defects.application.ports import Batches, Evaluator
+from unet_defects.application.session import InferenceSession
+from unet_defects.application.values import EvaluatedMap, LabelledImage
 
 
 class LineMaps:

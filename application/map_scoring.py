@@ -8,12 +8,12 @@ from collections.abc import Sequence
 import attrs
 import numpy as np
 
-from application.inference import Decision
-from application.ports import Components
-from application.values import EvaluatedMap, ImageEvaluation, SamplePicture
-from domain.masks import DecisionRule
-from domain.metrics import ConfusionMatrix
-from domain.part_score import class_scores
+from unet_defects.application.inference import Decision
+from unet_defects.application.ports import Components
+from unet_defects.application.values import EvaluatedMap, ImageEvaluation, SamplePicture
+from unet_defects.domain.masks import DecisionRule
+from unet_defects.domain.metrics import ConfusionMatrix
+from unet_defects.domain.part_score import class_scores
 
 
 def scored_map(index: int, found: EvaluatedMap, rules: Sequence[DecisionRule], decisions: Sequence[Decision],

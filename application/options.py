@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import attrs
 
-from domain import tta as augmentation
-from domain.calibration import check_pixel_decision
-from domain.errors import ConfigError
-from domain.tiling import GEOMETRIES
+from unet_defects.domain import tta as augmentation
+from unet_defects.domain.calibration import check_pixel_decision
+from unet_defects.domain.errors import ConfigError
+from unet_defects.domain.tiling import GEOMETRIES
 
 DEFAULT_ENGINE = "tensorflow"  # runs a model_dir's checkpoint or a SavedModel export
 

@@ -10,13 +10,13 @@ from typing import Any
 
 import attrs
 
-from application.planning_ports import DatasetSurvey, Fingerprinter, PlanWriter, StepTimer
-from application.values import StepTiming
-from domain.durations import format_duration
-from domain.fingerprint import DatasetFingerprint, summarize
-from domain.planning import TEST_SPLIT, Choice, Draft, Layout, check_plannable, draft, sections
-from domain.run_length import FINAL_PASSES, Length, length_choices, training_length
-from domain.splitting import types_from_names
+from unet_defects.application.planning_ports import DatasetSurvey, Fingerprinter, PlanWriter, StepTimer
+from unet_defects.application.values import StepTiming
+from unet_defects.domain.durations import format_duration
+from unet_defects.domain.fingerprint import DatasetFingerprint, summarize
+from unet_defects.domain.planning import TEST_SPLIT, Choice, Draft, Layout, check_plannable, draft, sections
+from unet_defects.domain.run_length import FINAL_PASSES, Length, length_choices, training_length
+from unet_defects.domain.splitting import types_from_names
 
 
 @attrs.frozen(kw_only=True)

@@ -6,10 +6,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
-from application.values import StepTiming
-from domain.data import Sample
-from domain.fingerprint import ImageFacts
-from domain.planning import Layout
+from unet_defects.application.values import StepTiming
+from unet_defects.domain.data import Sample
+from unet_defects.domain.fingerprint import ImageFacts
+from unet_defects.domain.planning import Layout
 
 
 class DatasetSurvey(Protocol):

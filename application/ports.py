@@ -14,7 +14,7 @@ from typing import Any, Protocol
 import attrs
 import numpy as np
 
-from application.values import (
+from unet_defects.application.values import (
     BatchSpec,
     BestCheckpoint,
     BenchmarkRun,
@@ -29,12 +29,12 @@ from application.values import (
     RunScalars,
     TrainOutcome,
 )
-from domain.calibration import Calibration, ComponentTable
-from domain.data import DataSpec, Sample
-from domain.defects import DefectCounts, DefectRecord
-from domain.experiment import ExperimentSpec
-from domain.masks import DecisionRule
-from domain.topology import UNetSpec
+from unet_defects.domain.calibration import Calibration, ComponentTable
+from unet_defects.domain.data import DataSpec, Sample
+from unet_defects.domain.defects import DefectCounts, DefectRecord
+from unet_defects.domain.experiment import ExperimentSpec
+from unet_defects.domain.masks import DecisionRule
+from unet_defects.domain.topology import UNetSpec
 
 # Opaque handles: made by a ModelBuilder or DatasetReader, read only by the role adapters.
 Model = Any

@@ -8,15 +8,15 @@ from pathlib import Path
 import attrs
 import numpy as np
 
-from application.batching import ProbabilityMaps
-from application.inspection import inspected
-from application.options import InferenceOptions
-from application.ports import ArtifactStore, Components, ImageSource
-from application.session import BEST_KEPT, SessionOpener, named_class
-from domain import rle
-from domain.data import DataSpec
-from domain.errors import ConfigError, DataError
-from domain.tiling import PredictGeometry
+from unet_defects.application.batching import ProbabilityMaps
+from unet_defects.application.inspection import inspected
+from unet_defects.application.options import InferenceOptions
+from unet_defects.application.ports import ArtifactStore, Components, ImageSource
+from unet_defects.application.session import BEST_KEPT, SessionOpener, named_class
+from unet_defects.domain import rle
+from unet_defects.domain.data import DataSpec
+from unet_defects.domain.errors import ConfigError, DataError
+from unet_defects.domain.tiling import PredictGeometry
 
 PREDICTIONS_FILE = "predictions.jsonl"
 

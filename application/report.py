@@ -6,9 +6,9 @@ from pathlib import Path
 
 import attrs
 
-from application.ports import ChartRenderer, RunHistory
-from application.values import ChartPanel, Series
-from domain.errors import DataError
+from unet_defects.application.ports import ChartRenderer, RunHistory
+from unet_defects.application.values import ChartPanel, Series
+from unet_defects.domain.errors import DataError
 
 EVAL_SCORES = ("mIOU", "DSC", "defect_IoU", "defect_Dice", "per_image_Dice", "image_AUROC")
 THRESHOLD_SCORES = ("defect_IoU", "defect_Dice", "per_image_Dice")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 
-from application.values import SamplePicture
+from unet_defects.application.values import SamplePicture
 
 
 class SampleKeeper:

@@ -24,7 +24,7 @@ from typing import Any
 import attrs
 import numpy as np
 
-from domain.errors import UnetError
+from unet_defects.domain.errors import UnetError
 
 
 class QueueFull(UnetError):

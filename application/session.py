@@ -14,17 +14,17 @@ from typing import Any
 import attrs
 import numpy as np
 
-from application.inference import Decision, calibrated, settle_decision, with_tta
-from application.options import InferenceOptions
-from application.ports import BestKeeper, CalibrationStore, Checkpoints, Engines, InferenceEngine, Model, ModelBuilder
-from application.values import CheckpointRef
-from domain import tta as augmentation
-from domain.data import DataSpec, normalize
-from domain.errors import ConfigError
-from domain.gate import Gate
-from domain.masks import DecisionRule
-from domain.tiling import PredictGeometry, default_overlap, mode_for_fit
-from domain.topology import UNetSpec
+from unet_defects.application.inference import Decision, calibrated, settle_decision, with_tta
+from unet_defects.application.options import InferenceOptions
+from unet_defects.application.ports import BestKeeper, CalibrationStore, Checkpoints, Engines, InferenceEngine, Model, ModelBuilder
+from unet_defects.application.values import CheckpointRef
+from unet_defects.domain import tta as augmentation
+from unet_defects.domain.data import DataSpec, normalize
+from unet_defects.domain.errors import ConfigError
+from unet_defects.domain.gate import Gate
+from unet_defects.domain.masks import DecisionRule
+from unet_defects.domain.tiling import PredictGeometry, default_overlap, mode_for_fit
+from unet_defects.domain.topology import UNetSpec
 
 # Which checkpoint a command takes when none is named.
 BEST_KEPT = "best"  # predict, export, calibrate: the best kept, else the newest

@@ -6,9 +6,9 @@ from collections.abc import Callable, Sequence
 
 import attrs
 
-from application.calibrate import CalibrateUseCase, CalibrationReport
-from application.evaluation import EvaluateUseCase, EvaluationResult, FinalEvaluationUseCase, FinalScores
-from application.ports import (
+from unet_defects.application.calibrate import CalibrateUseCase, CalibrationReport
+from unet_defects.application.evaluation import EvaluateUseCase, EvaluationResult, FinalEvaluationUseCase, FinalScores
+from unet_defects.application.ports import (
     Checkpoints,
     ConfigStore,
     DatasetReader,
@@ -17,12 +17,12 @@ from application.ports import (
     TrainingJob,
     TrainingObserver,
 )
-from application.values import CheckpointRef, TrainOutcome
-from domain.errors import ConfigError, UnetError
-from domain.experiment import ExperimentSpec
-from domain.invocation import Invocation
-from domain.learning import LearningPoint, learning_line, not_learning
-from domain.run_length import pace_line
+from unet_defects.application.values import CheckpointRef, TrainOutcome
+from unet_defects.domain.errors import ConfigError, UnetError
+from unet_defects.domain.experiment import ExperimentSpec
+from unet_defects.domain.invocation import Invocation
+from unet_defects.domain.learning import LearningPoint, learning_line, not_learning
+from unet_defects.domain.run_length import pace_line
 
 
 def latest_step(checkpoints: Checkpoints) -> int:

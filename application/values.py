@@ -8,7 +8,7 @@ from typing import Any
 import attrs
 import numpy as np
 
-from domain.metrics import ConfusionMatrix
+from unet_defects.domain.metrics import ConfusionMatrix
 
 Series = tuple[tuple[int, float], ...]  # (step, value) in step order
 

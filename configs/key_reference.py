@@ -15,8 +15,8 @@ from typing import Any
 import attrs
 import yaml
 
-from configs.loader import FROM_INPUT, SECTION_SPECS, known_keys
-from domain.topology import UNetSpec
+from unet_defects.configs.loader import FROM_INPUT, SECTION_SPECS, known_keys
+from unet_defects.domain.topology import UNetSpec
 
 DESCRIPTIONS = Path(__file__).resolve().parent / "key_docs.yaml"
 PAGE = Path(__file__).resolve().parents[1] / "docs" / "keys.md"

@@ -18,21 +18,21 @@ from typing import Any
 import attrs
 import yaml
 
-from domain.augmentation import AugmentationSpec
-from domain.data import DataSpec
-from domain.errors import ConfigError
-from domain.losses import LossSpec
-from domain.experiment import (
+from unet_defects.domain.augmentation import AugmentationSpec
+from unet_defects.domain.data import DataSpec
+from unet_defects.domain.errors import ConfigError
+from unet_defects.domain.losses import LossSpec
+from unet_defects.domain.experiment import (
     CerebrasModelKnobs,
     CerebrasSpec,
     EvalSpec,
     ExperimentSpec,
     PrecisionSpec,
 )
-from domain.invocation import Invocation
-from domain.plan_record import PlanRecord
-from domain.topology import UNetSpec
-from domain.training import OptimizerSpec, RunSpec
+from unet_defects.domain.invocation import Invocation
+from unet_defects.domain.plan_record import PlanRecord
+from unet_defects.domain.topology import UNetSpec
+from unet_defects.domain.training import OptimizerSpec, RunSpec
 
 PRESETS_DIR = Path(__file__).resolve().parent
 DEFAULT_PRESET = "params_demo.yaml"

@@ -10,9 +10,9 @@ from typing import Any
 
 import yaml
 
-from configs.loader import load_config
-from domain.durations import format_duration
-from domain.errors import ConfigError
+from unet_defects.configs.loader import load_config
+from unet_defects.domain.durations import format_duration
+from unet_defects.domain.errors import ConfigError
 
 COMMENT_COLUMN = 40
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from configs.loader import load_experiment, write_resolved
-from domain.experiment import ExperimentSpec
+from unet_defects.configs.loader import load_experiment, write_resolved
+from unet_defects.domain.experiment import ExperimentSpec
 
 PARAMS_FILE = "params.yaml"
 

@@ -3,7 +3,7 @@ know the dataset (`unet plan`), else the first that a hand-written config lacks.
 
 from __future__ import annotations
 
-from domain.experiment import ExperimentSpec
+from unet_defects.domain.experiment import ExperimentSpec
 
 HOW_MANY = 2
 

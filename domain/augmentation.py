@@ -11,8 +11,8 @@ from typing import ClassVar
 
 import attrs
 
-from domain.layouts import layout
-from domain.validation import is_bool, number_in, one_of, optional, to_float
+from unet_defects.domain.layouts import layout
+from unet_defects.domain.validation import is_bool, number_in, one_of, optional, to_float
 
 ROTATIONS = {"reference": (0, 1, 2), "all": (0, 1, 2, 3), "none": (0,)}
 

@@ -16,9 +16,9 @@ from collections.abc import Mapping, Sequence
 import attrs
 import numpy as np
 
-from domain.errors import ConfigError
-from domain.gate import Gate, GateRow, ImageLevel, reaching
-from domain.metrics import defined_ratio
+from unet_defects.domain.errors import ConfigError
+from unet_defects.domain.gate import Gate, GateRow, ImageLevel, reaching
+from unet_defects.domain.metrics import defined_ratio
 
 DEFAULT_THRESHOLDS = tuple(round(0.05 * step, 2) for step in range(1, 20))  # 0.05 .. 0.95
 DEFAULT_MIN_AREAS = (0, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048)

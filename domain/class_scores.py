@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 import attrs
 
-from domain.metrics import ConfusionMatrix, Scores, defect_dice
+from unet_defects.domain.metrics import ConfusionMatrix, Scores, defect_dice
 
 
 def mean_scores(per_class: Sequence[Scores]) -> Scores:

@@ -8,12 +8,12 @@ from typing import ClassVar
 import attrs
 import numpy as np
 
-from domain.defect_classes import check_classes
-from domain.defect_classes import class_names as _class_names
-from domain.errors import ConfigError
-from domain.image_labels import check_image_labels
-from domain.layouts import FILE_LAYOUTS, layout
-from domain.validation import (
+from unet_defects.domain.defect_classes import check_classes
+from unet_defects.domain.defect_classes import class_names as _class_names
+from unet_defects.domain.errors import ConfigError
+from unet_defects.domain.image_labels import check_image_labels
+from unet_defects.domain.layouts import FILE_LAYOUTS, layout
+from unet_defects.domain.validation import (
     class_count,
     image_shape,
     int_at_least,

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from domain.errors import ConfigError
-from domain.layouts import layout
+from unet_defects.domain.errors import ConfigError
+from unet_defects.domain.layouts import layout
 
 
 def class_names(instance: Any, attribute: Any, value: Any) -> None:

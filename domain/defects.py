@@ -14,7 +14,7 @@ from __future__ import annotations
 import attrs
 import numpy as np
 
-from domain.tiling import row_strips
+from unet_defects.domain.tiling import row_strips
 
 # COCO's area ranges: small < 32x32, medium < 96x96, large beyond.
 SMALL_BELOW = 32 * 32  # 1024 px

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import re
 
-from domain.errors import ConfigError
+from unet_defects.domain.errors import ConfigError
 
 UNITS = {"h": 3600.0, "m": 60.0, "s": 1.0}
 _PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)\s*([hms])")

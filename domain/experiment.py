@@ -6,17 +6,17 @@ from typing import Any, ClassVar
 
 import attrs
 
-from domain.augmentation import AugmentationSpec
-from domain.data import DataSpec
-from domain.errors import ConfigError
-from domain.losses import LossSpec
-from domain.masks import DECISION_SPACES, DecisionRule
-from domain.plan_record import PlanRecord
-from domain.metrics import SCORE_NAMES
-from domain.topology import UNetSpec
-from domain.tta import TTA_MODES
-from domain.training import OptimizerSpec, RunSpec
-from domain.validation import fail, is_bool, number_in, one_of, to_float, to_tuple
+from unet_defects.domain.augmentation import AugmentationSpec
+from unet_defects.domain.data import DataSpec
+from unet_defects.domain.errors import ConfigError
+from unet_defects.domain.losses import LossSpec
+from unet_defects.domain.masks import DECISION_SPACES, DecisionRule
+from unet_defects.domain.plan_record import PlanRecord
+from unet_defects.domain.metrics import SCORE_NAMES
+from unet_defects.domain.topology import UNetSpec
+from unet_defects.domain.tta import TTA_MODES
+from unet_defects.domain.training import OptimizerSpec, RunSpec
+from unet_defects.domain.validation import fail, is_bool, number_in, one_of, to_float, to_tuple
 
 REFERENCE_METRICS = ("mIOU", "DSC", "MPCA", "Acc")
 PRECISIONS = ("auto", "float32", "mixed_bfloat16", "mixed_float16")

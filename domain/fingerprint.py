@@ -22,7 +22,7 @@ from collections.abc import Sequence
 import attrs
 import numpy as np
 
-from domain.errors import DataError
+from unet_defects.domain.errors import DataError
 
 # A mask is "two levels" when at most this share of its pixels sits between the darkest and the
 # brightest tenth of its range (JPEG-saved masks smear their edges a little).

@@ -24,8 +24,8 @@ from collections.abc import Sequence
 import attrs
 import numpy as np
 
-from domain.errors import ConfigError, DataError
-from domain.metrics import defined_ratio, image_auroc
+from unet_defects.domain.errors import ConfigError, DataError
+from unet_defects.domain.metrics import defined_ratio, image_auroc
 
 OPEN = 0.0  # a gate threshold that keeps every mask: the segmentation rule alone
 DEFAULT_GATE_THRESHOLDS = tuple(round(0.05 * step, 2) for step in range(1, 20))

@@ -19,8 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from domain.errors import ConfigError
-from domain.layouts import layout
+from unet_defects.domain.errors import ConfigError
+from unet_defects.domain.layouts import layout
 
 # A mask value below every real one (0/1 truth, PAD_LABEL -1 for padding): defect somewhere, pixels unknown.
 UNKNOWN_DEFECT = -2.0

@@ -12,9 +12,9 @@ from typing import ClassVar
 
 import attrs
 
-from domain.errors import ConfigError
-from domain.training import MODES, RunSpec
-from domain.validation import int_at_least, is_bool, is_str, one_of, optional
+from unet_defects.domain.errors import ConfigError
+from unet_defects.domain.training import MODES, RunSpec
+from unet_defects.domain.validation import int_at_least, is_bool, is_str, one_of, optional
 
 COMPILE_KINDS = ("validate", "compile")
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import attrs
 
-from domain.validation import pick
+from unet_defects.domain.validation import pick
 
 # The reference's Severstal pipeline: a brightness shift of +0.2 with probability 0.5 and masks
 # resized nearest-neighbour (RLE masks are 0/1 at full resolution).

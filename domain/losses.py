@@ -26,7 +26,7 @@ from typing import ClassVar
 
 import attrs
 
-from domain.validation import number_in, one_of, optional, to_float
+from unet_defects.domain.validation import number_in, one_of, optional, to_float
 
 LOSSES = ("bce", "dice", "bce_dice", "focal", "tversky", "bce_tversky")
 

@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 
 import attrs
 
-from domain.validation import fail, is_mapping, is_str, number_in, optional, to_float, to_tuple
+from unet_defects.domain.validation import fail, is_mapping, is_str, number_in, optional, to_float, to_tuple
 
 
 def _lines(instance: Any, attribute: Any, value: Any) -> None:

@@ -4,8 +4,8 @@ good parts to learn it from, its probability the part score and its gate the ver
 
 from __future__ import annotations
 
-from domain.fingerprint import DatasetFingerprint
-from domain.planning_choice import Choice
+from unet_defects.domain.fingerprint import DatasetFingerprint
+from unet_defects.domain.planning_choice import Choice
 
 # At least this share of the training images, and this many, are good parts: a fifth of them land
 # in the validation part, where the verdict is calibrated.

@@ -16,10 +16,10 @@ from typing import Any
 
 import attrs
 
-from domain.errors import DataError
-from domain.fingerprint import DatasetFingerprint
-from domain.planned_verdict import part_verdict
-from domain.planning_choice import Choice
+from unet_defects.domain.errors import DataError
+from unet_defects.domain.fingerprint import DatasetFingerprint
+from unet_defects.domain.planned_verdict import part_verdict
+from unet_defects.domain.planning_choice import Choice
 
 # Refused below these: too few images to hold out a validation part and still learn.
 MIN_IMAGES = 20

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import attrs
 
-from domain.experiment import PrecisionSpec
+from unet_defects.domain.experiment import PrecisionSpec
 
 BF16_CPU_FLAGS = ("amx_bf16", "avx512_bf16")
 

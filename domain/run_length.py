@@ -7,8 +7,8 @@ import math
 
 import attrs
 
-from domain.durations import format_duration
-from domain.planning_choice import Choice
+from unet_defects.domain.durations import format_duration
+from unet_defects.domain.planning_choice import Choice
 
 # How many evaluations a run makes (its learning lines): as many as take at most this share of
 # the budget, within these bounds (a short budget on a slow machine cannot afford eight).

@@ -22,7 +22,7 @@ from typing import Any
 
 import attrs
 
-from domain.errors import ConfigError
+from unet_defects.domain.errors import ConfigError
 
 REQUIRED = {
     "Constant": ("learning_rate",),

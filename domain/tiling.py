@@ -21,8 +21,8 @@ from typing import ClassVar
 import attrs
 import numpy as np
 
-from domain.errors import ConfigError
-from domain.validation import fail, int_at_least, one_of
+from unet_defects.domain.errors import ConfigError
+from unet_defects.domain.validation import fail, int_at_least, one_of
 
 GEOMETRIES = ("resize", "native")
 

@@ -6,9 +6,9 @@ from typing import Any, ClassVar
 
 import attrs
 
-from domain.encoders import BACKBONE_DECODER_STAGES, ENCODERS, EXAMPLE_DECODER, Backbone, BACKBONES
-from domain.errors import ConfigError
-from domain.validation import (
+from unet_defects.domain.encoders import BACKBONE_DECODER_STAGES, ENCODERS, EXAMPLE_DECODER, Backbone, BACKBONES
+from unet_defects.domain.errors import ConfigError
+from unet_defects.domain.validation import (
     class_count,
     image_shape,
     int_at_least,

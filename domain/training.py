@@ -6,12 +6,12 @@ from typing import Any, ClassVar
 
 import attrs
 
-from domain.durations import parse_duration
-from domain.errors import ConfigError
-from domain.loss_scaling import DynamicLossScaleRule
-from domain.metrics import SCORE_NAMES
-from domain.schedules import LearningRateSchedule
-from domain.validation import (
+from unet_defects.domain.durations import parse_duration
+from unet_defects.domain.errors import ConfigError
+from unet_defects.domain.loss_scaling import DynamicLossScaleRule
+from unet_defects.domain.metrics import SCORE_NAMES
+from unet_defects.domain.schedules import LearningRateSchedule
+from unet_defects.domain.validation import (
     fail,
     int_at_least,
     is_bool,

@@ -13,7 +13,7 @@ from collections.abc import Callable
 import attrs
 import numpy as np
 
-from domain.errors import ConfigError
+from unet_defects.domain.errors import ConfigError
 
 TTA_MODES = ("none", "flip", "d4")
 

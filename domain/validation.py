@@ -7,7 +7,7 @@ import re
 from collections.abc import Collection, Sequence
 from typing import Any
 
-from domain.errors import ConfigError
+from unet_defects.domain.errors import ConfigError
 
 
 def key_path(instance: Any, attribute: Any) -> str:

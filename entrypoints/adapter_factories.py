@@ -7,22 +7,22 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from domain.experiment import ExperimentSpec
-from domain.invocation import Invocation
+from unet_defects.domain.experiment import ExperimentSpec
+from unet_defects.domain.invocation import Invocation
 
 log = logging.getLogger("unet")
 EXPORT_POLICY = "float32"  # what exports compute in (see exporter)
 
 
 def strategy(experiment: ExperimentSpec):
-    from adapters.tensorflow.distribution import make_strategy
+    from unet_defects.adapters.tensorflow.distribution import make_strategy
 
     return make_strategy(experiment)
 
 
 def device_plan(experiment: ExperimentSpec, strategy: Any = None):
     # `strategy` only orders creation: MultiWorkerMirroredStrategy must exist before devices are listed.
-    from adapters.tensorflow.device import plan_device
+    from unet_defects.adapters.tensorflow.device import plan_device
 
     plan = plan_device(experiment.precision, experiment.model.data_format)
     for note in plan.notes:
@@ -31,7 +31,7 @@ def device_plan(experiment: ExperimentSpec, strategy: Any = None):
 
 
 def cerebras_plan(experiment: ExperimentSpec):
-    from adapters.tensorflow.device import DevicePlan
+    from unet_defects.adapters.tensorflow.device import DevicePlan
 
     # The system computes in float16 (or cbfloat16) under mixed precision, in the layout as written.
     policy = "mixed_float16" if experiment.precision.mixed_precision else "float32"
@@ -48,7 +48,7 @@ def machine_memory() -> int:
 def check_fits(experiment: ExperimentSpec) -> None:
     """A training batch that cannot fit this machine's memory fails here, in one line, before
     anything is built or costed (training and compiling only: inference needs far less)."""
-    from domain.errors import ConfigError
+    from unet_defects.domain.errors import ConfigError
 
     problem = experiment.memory_problem(machine_memory())
     if problem is not None:
@@ -56,27 +56,27 @@ def check_fits(experiment: ExperimentSpec) -> None:
 
 
 def builder(experiment: ExperimentSpec, plan, policy: str | None = None) -> Any:
-    from adapters.tensorflow.builder import KerasUNetBuilder
+    from unet_defects.adapters.tensorflow.builder import KerasUNetBuilder
 
     return KerasUNetBuilder(policy or plan.policy, plan.data_format, experiment.run.tf_random_seed,
                             normalization=experiment.data.normalization())
 
 
 def best_keeper(experiment: ExperimentSpec):
-    from adapters.best_checkpoint import FileBestKeeper
+    from unet_defects.adapters.best_checkpoint import FileBestKeeper
 
     return FileBestKeeper(experiment.run.model_dir)
 
 
 def checkpoints(experiment: ExperimentSpec):
-    from adapters.tensorflow.checkpoints import TensorFlowCheckpoints
+    from unet_defects.adapters.tensorflow.checkpoints import TensorFlowCheckpoints
 
     return TensorFlowCheckpoints(experiment.run.model_dir)
 
 
 def trainer(experiment: ExperimentSpec, invocation: Invocation, plan, strategy: Any = None) -> Any:
     check_fits(experiment)
-    from adapters.tensorflow.trainer import TensorFlowTrainer
+    from unet_defects.adapters.tensorflow.trainer import TensorFlowTrainer
 
     return TensorFlowTrainer(
         experiment.run, experiment.optimizer, plan, experiment.loss,
@@ -88,63 +88,63 @@ def trainer(experiment: ExperimentSpec, invocation: Invocation, plan, strategy: 
 
 
 def cerebras_trainer(experiment: ExperimentSpec, invocation: Invocation, checkpoints) -> Any:
-    from adapters.cerebras.trainer import CerebrasTrainer
+    from unet_defects.adapters.cerebras.trainer import CerebrasTrainer
 
     return CerebrasTrainer(experiment, checkpoints, warm_start=invocation.checkpoint_path)
 
 
 def compiler(experiment: ExperimentSpec, invocation: Invocation, plan) -> Any:
     check_fits(experiment)
-    from adapters.tensorflow.compiler import TensorFlowCompiler
+    from unet_defects.adapters.tensorflow.compiler import TensorFlowCompiler
 
     return TensorFlowCompiler(experiment.optimizer, experiment.loss, plan, experiment.data.train_batch_size,
                               device=invocation.device)
 
 
 def cerebras_compiler(experiment: ExperimentSpec, invocation: Invocation) -> Any:
-    from adapters.cerebras.compiler import CerebrasCompiler
+    from unet_defects.adapters.cerebras.compiler import CerebrasCompiler
 
     return CerebrasCompiler(experiment, warm_start=invocation.checkpoint_path)
 
 
 def evaluator(experiment: ExperimentSpec, invocation: Invocation) -> Any:
-    from adapters.tensorflow.evaluator import TensorFlowEvaluator
+    from unet_defects.adapters.tensorflow.evaluator import TensorFlowEvaluator
 
     return TensorFlowEvaluator(experiment.eval_data.normalization(), device=invocation.device)
 
 
 def predictor() -> Any:
-    from adapters.tensorflow.predictor import TensorFlowPredictor
+    from unet_defects.adapters.tensorflow.predictor import TensorFlowPredictor
 
     return TensorFlowPredictor()
 
 
 def engines(invocation: Invocation) -> Any:
-    from adapters.runtimes.registry import EngineRegistry
+    from unet_defects.adapters.runtimes.registry import EngineRegistry
 
     return EngineRegistry(device=invocation.device)
 
 
 def components() -> Any:
-    from adapters.components import ScipyComponents
+    from unet_defects.adapters.components import ScipyComponents
 
     return ScipyComponents()
 
 
 def engine_timer() -> Any:
-    from adapters.engine_timer import EngineTimer
+    from unet_defects.adapters.engine_timer import EngineTimer
 
     return EngineTimer()
 
 
 def calibration_store(experiment: ExperimentSpec) -> Any:
-    from adapters.calibration_file import JsonCalibrationStore
+    from unet_defects.adapters.calibration_file import JsonCalibrationStore
 
     return JsonCalibrationStore(experiment.run.model_dir)
 
 
 def exporter() -> Any:
-    from adapters.tensorflow.exporter import TensorFlowExporter
+    from unet_defects.adapters.tensorflow.exporter import TensorFlowExporter
 
     # Exports compute in float32: the converters (TFLite above all) take no bfloat16 kernels,
     # and the CPU runtimes choose their own precision. The checkpoint's weights are float32.
@@ -152,25 +152,25 @@ def exporter() -> Any:
 
 
 def export_formats() -> tuple[str, ...]:
-    from adapters.runtimes.catalog import ALL_EXPORT_FORMATS
+    from unet_defects.adapters.runtimes.catalog import ALL_EXPORT_FORMATS
 
     return ALL_EXPORT_FORMATS
 
 
 def int8_formats() -> tuple[str, ...]:
-    from adapters.runtimes.catalog import INT8_FORMATS
+    from unet_defects.adapters.runtimes.catalog import INT8_FORMATS
 
     return INT8_FORMATS
 
 
 def machine_probe() -> Any:
-    from adapters.tensorflow.machine import TensorFlowMachineProbe
+    from unet_defects.adapters.tensorflow.machine import TensorFlowMachineProbe
 
     return TensorFlowMachineProbe()
 
 
 def benchmarker(experiment: ExperimentSpec, invocation: Invocation, plan) -> Any:
-    from adapters.tensorflow.benchmarker import TensorFlowBenchmarker
+    from unet_defects.adapters.tensorflow.benchmarker import TensorFlowBenchmarker
 
     return TensorFlowBenchmarker(experiment.optimizer, experiment.loss, plan, experiment.run.steps_per_call,
                                  device=invocation.device, jit=experiment.xla_training()[0])

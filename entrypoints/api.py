@@ -1,6 +1,6 @@
 """The library's API for a service at the line: open a trained model once, inspect arrays.
 
-    from entrypoints.api import Inspector
+    from unet_defects import Inspector
 
     inspector = Inspector.open(model_dir="runs/tiles")  # or export="exports/tiles", engine="onnxruntime"
     result = inspector.inspect(frame)                   # a numpy array from the camera
@@ -22,11 +22,11 @@ from pathlib import Path
 
 import numpy as np
 
-from application.batching import ProbabilityMaps
-from application.inspection import Inspection, inspected
-from application.options import DEFAULT_ENGINE, InferenceOptions
-from application.session import BEST_KEPT, InferenceSession
-from domain.errors import ConfigError, UnetError
+from unet_defects.application.batching import ProbabilityMaps
+from unet_defects.application.inspection import Inspection, inspected
+from unet_defects.application.options import DEFAULT_ENGINE, InferenceOptions
+from unet_defects.application.session import BEST_KEPT, InferenceSession
+from unet_defects.domain.errors import ConfigError, UnetError
 
 DEFAULT_MAX_PIXELS = 64_000_000
 _CHANNELS = {1: "gray", 3: "RGB", 4: "RGBA"}
@@ -37,7 +37,7 @@ __all__ = ["DEFAULT_MAX_PIXELS", "Inspection", "Inspector"]
 def checked_image(image: object, max_pixels: int, where: str = "image") -> np.ndarray:
     """An (H, W) uint8 gray image from what a caller passed, by predict's reading rules, or a
     one-line ValueError saying what is wrong with it."""
-    from adapters.images import to_gray_uint8
+    from unet_defects.adapters.images import to_gray_uint8
 
     if not isinstance(image, np.ndarray):
         raise ValueError(f"{where}: expected a numpy array, got {type(image).__name__}")
@@ -73,7 +73,7 @@ class Inspector:
              checkpoint: str | None = None, batch_size: int = 8) -> "Inspector":
         """A model_dir's checkpoint (the given one, else the best kept, else the newest) with its
         calibration, or an export with its manifest; the arguments override either."""
-        from entrypoints.container import build_container
+        from unet_defects.container import build_container
 
         if (model_dir is None) == (export is None):
             raise ConfigError("Inspector.open: give one of model_dir (a trained model) or export (unet export)")

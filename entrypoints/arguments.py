@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import argparse
 
-from adapters.runtimes.catalog import ALL_EXPORT_FORMATS, ENGINE_NAMES
-from domain.tiling import GEOMETRIES
-from domain.tta import TTA_MODES
-from domain.training import MODES
+from unet_defects.adapters.runtimes.catalog import ALL_EXPORT_FORMATS, ENGINE_NAMES
+from unet_defects.domain.tiling import GEOMETRIES
+from unet_defects.domain.tta import TTA_MODES
+from unet_defects.domain.training import MODES
 
 
 def add_run_arguments(parser: argparse.ArgumentParser) -> None:
@@ -88,7 +88,7 @@ def add_geometry_arguments(parser: argparse.ArgumentParser) -> None:
 def add_serve_parser(commands) -> None:
     import attrs
 
-    from entrypoints.serving.settings import ServeSettings
+    from unet_defects.serving.settings import ServeSettings
 
     default = {field.name: field.default for field in attrs.fields(ServeSettings)}  # one place for each
     serve = commands.add_parser("serve", help="serve a model over HTTP: Open Inference Protocol v2, uploads, a page")

@@ -12,9 +12,9 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from domain.errors import UnetError
-from entrypoints.arguments import make_parser
-from entrypoints.reporting import (
+from unet_defects.domain.errors import UnetError
+from unet_defects.arguments import make_parser
+from unet_defects.reporting import (
     print_benchmark,
     print_calibration,
     print_compilation,
@@ -74,7 +74,7 @@ RUN_MODES: dict[str, tuple[str, Callable]] = {
 
 
 def command_run(args: argparse.Namespace) -> int:
-    from entrypoints.container import build_container
+    from unet_defects.container import build_container
 
     container = build_container(args.params, _runconfig_overrides(args), args.set, options=inference_options(args, checkpoint=False))
     experiment, invocation = container.experiment(), container.invocation()
@@ -88,7 +88,7 @@ def command_run(args: argparse.Namespace) -> int:
 def inference_options(args: argparse.Namespace, checkpoint: bool = True):
     """The flags a command gives the inference session (those it has). `unet run` keeps
     --checkpoint_path in runconfig, as the reference does."""
-    from application.options import DEFAULT_ENGINE, InferenceOptions
+    from unet_defects.application.options import DEFAULT_ENGINE, InferenceOptions
 
     flag = lambda name: getattr(args, name, None)  # noqa: E731
     return InferenceOptions(engine=flag("engine") or DEFAULT_ENGINE, model=flag("model"),
@@ -99,7 +99,7 @@ def inference_options(args: argparse.Namespace, checkpoint: bool = True):
 
 def _model_dir_container(args: argparse.Namespace):
     """A container from `<model_dir>/params.yaml` (or --params) for a trained model."""
-    from entrypoints.container import build_container
+    from unet_defects.container import build_container
 
     params = args.params or str(Path(args.model_dir) / "params.yaml")
     if not Path(params).is_file():
@@ -108,8 +108,8 @@ def _model_dir_container(args: argparse.Namespace):
 
 
 def command_predict(args: argparse.Namespace) -> int:
-    from application.prediction import Submission
-    from entrypoints.container import build_container
+    from unet_defects.application.prediction import Submission
+    from unet_defects.container import build_container
 
     if args.model_dir is None and args.model is None:
         raise UnetError("predict: needs --model_dir (a trained model) or --model (an export)")
@@ -147,13 +147,13 @@ def command_export(args: argparse.Namespace) -> int:
 
 
 def command_serve(args: argparse.Namespace) -> int:
-    from entrypoints.serving.command import serve_command
+    from unet_defects.serving.command import serve_command
 
     return serve_command(args, inference_options(args))
 
 
 def command_calibrate(args: argparse.Namespace) -> int:
-    from domain.calibration import DEFAULT_MIN_AREAS, DEFAULT_THRESHOLDS
+    from unet_defects.domain.calibration import DEFAULT_MIN_AREAS, DEFAULT_THRESHOLDS
 
     container = _model_dir_container(args)
     report = container.calibrate().execute(
@@ -173,7 +173,7 @@ def command_report(args: argparse.Namespace) -> int:
 
 
 def command_write_tfrecords(args: argparse.Namespace) -> int:
-    from entrypoints.container import build_container
+    from unet_defects.container import build_container
 
     container = build_container(args.params, None, args.set)
     bars = {split: progress_printer(f"converted {split}") for split in ("train", "eval")}
@@ -187,10 +187,10 @@ def command_write_tfrecords(args: argparse.Namespace) -> int:
 
 
 def command_plan(args: argparse.Namespace) -> int:
-    from domain.durations import format_duration, parse_duration
-    from entrypoints.planner import Planning
+    from unet_defects.domain.durations import format_duration, parse_duration
+    from unet_defects.planner import Planning
 
-    from configs.loader import parse_override
+    from unet_defects.configs.loader import parse_override
 
     budget = parse_duration(args.budget, "--budget")
     plan, path = Planning().plan().execute(args.dataset_path, budget, args.output,
@@ -204,14 +204,14 @@ def command_plan(args: argparse.Namespace) -> int:
 
 
 def command_info(args: argparse.Namespace) -> int:
-    from entrypoints.container import build_container
+    from unet_defects.container import build_container
 
     print_info(build_container().info().execute(), as_json=args.json)
     return 0
 
 
 def command_synth(args: argparse.Namespace) -> int:
-    from adapters.datasets.synthetic_dagm import SyntheticDagmSpec, generate
+    from unet_defects.adapters.datasets.synthetic_dagm import SyntheticDagmSpec, generate
 
     spec = SyntheticDagmSpec(
         class_ids=tuple(args.class_ids), train_images=args.train_images, test_images=args.test_images,
@@ -223,7 +223,7 @@ def command_synth(args: argparse.Namespace) -> int:
 
 
 def command_synth_severstal(args: argparse.Namespace) -> int:
-    from adapters.datasets.synthetic_severstal import SyntheticSeverstalSpec, generate
+    from unet_defects.adapters.datasets.synthetic_severstal import SyntheticSeverstalSpec, generate
 
     spec = SyntheticSeverstalSpec(images=args.images, defect_free_fraction=args.defect_free_fraction, seed=args.seed)
     generate(spec, args.output, progress=lambda text: log.info("writing %s", text))
@@ -232,7 +232,7 @@ def command_synth_severstal(args: argparse.Namespace) -> int:
 
 
 def command_synth_rare(args: argparse.Namespace) -> int:
-    from adapters.datasets.synthetic_rare import SyntheticRareSpec, generate
+    from unet_defects.adapters.datasets.synthetic_rare import SyntheticRareSpec, generate
 
     spec = SyntheticRareSpec(images=args.images, defective_fraction=args.defective_fraction, min_side=args.min_side,
                              max_side=args.max_side, contrast=args.contrast, seed=args.seed)

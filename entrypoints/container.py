@@ -19,35 +19,35 @@ from typing import Any
 
 from dependency_injector import containers, providers
 
-from adapters.artifacts import FileArtifactStore, FileImageSource
-from adapters.report_chart import MatplotlibRenderer, TensorBoardHistory
-from adapters.terminal import TerminalObserver
-from application.batching import ProbabilityMaps
-from application.benchmark import BenchmarkUseCase
-from application.compilation import CompileUseCase
-from application.conversion import WriteRecordsUseCase
-from application.evaluation import (
+from unet_defects.adapters.artifacts import FileArtifactStore, FileImageSource
+from unet_defects.adapters.report_chart import MatplotlibRenderer, TensorBoardHistory
+from unet_defects.adapters.terminal import TerminalObserver
+from unet_defects.application.batching import ProbabilityMaps
+from unet_defects.application.benchmark import BenchmarkUseCase
+from unet_defects.application.compilation import CompileUseCase
+from unet_defects.application.conversion import WriteRecordsUseCase
+from unet_defects.application.evaluation import (
     EvaluateAllUseCase,
     EvaluateSplitsUseCase,
     EvaluateUseCase,
     FinalEvaluationUseCase,
 )
-from application.calibrate import CalibrateUseCase
-from application.export import ExportUseCase
-from application.info import InfoUseCase
-from application.line_maps import LineMaps
-from application.options import InferenceOptions
-from application.prediction import PredictUseCase
-from application.report import ReportUseCase
-from application.session import SessionOpener
-from application.training import TrainAndEvaluateUseCase, TrainUseCase
-from configs.loader import load_config, to_mapping
-from configs.store import ParamsFile
-from domain.advice import advice_for
-from domain.experiment import ExperimentSpec
-from domain.invocation import Invocation
-from entrypoints import readers
-from entrypoints import adapter_factories as make
+from unet_defects.application.calibrate import CalibrateUseCase
+from unet_defects.application.export import ExportUseCase
+from unet_defects.application.info import InfoUseCase
+from unet_defects.application.line_maps import LineMaps
+from unet_defects.application.options import InferenceOptions
+from unet_defects.application.prediction import PredictUseCase
+from unet_defects.application.report import ReportUseCase
+from unet_defects.application.session import SessionOpener
+from unet_defects.application.training import TrainAndEvaluateUseCase, TrainUseCase
+from unet_defects.configs.loader import load_config, to_mapping
+from unet_defects.configs.store import ParamsFile
+from unet_defects.domain.advice import advice_for
+from unet_defects.domain.experiment import ExperimentSpec
+from unet_defects.domain.invocation import Invocation
+from unet_defects import readers
+from unet_defects import adapter_factories as make
 
 
 

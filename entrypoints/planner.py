@@ -8,14 +8,14 @@ from typing import Any
 
 from dependency_injector import containers, providers
 
-from application.planning import PlanUseCase
+from unet_defects.application.planning import PlanUseCase
 
 
 class Planning(containers.DeclarativeContainer):
-    survey = providers.Singleton(lambda: _import("adapters.datasets.survey", "ImageFolderSurvey")())
-    fingerprinter = providers.Singleton(lambda: _import("adapters.fingerprinting", "FileFingerprinter")())
-    timer = providers.Singleton(lambda: _import("entrypoints.step_timer", "ContainerStepTimer")())
-    writer = providers.Singleton(lambda: _import("configs.plan_file", "CommentedPlanFile")())
+    survey = providers.Singleton(lambda: _import("unet_defects.adapters.datasets.survey", "ImageFolderSurvey")())
+    fingerprinter = providers.Singleton(lambda: _import("unet_defects.adapters.fingerprinting", "FileFingerprinter")())
+    timer = providers.Singleton(lambda: _import("unet_defects.step_timer", "ContainerStepTimer")())
+    writer = providers.Singleton(lambda: _import("unet_defects.configs.plan_file", "CommentedPlanFile")())
     plan = providers.Factory(PlanUseCase, survey, fingerprinter, timer, writer)
 
 

@@ -6,15 +6,15 @@ from __future__ import annotations
 
 import logging
 
-from domain.errors import ConfigError
-from domain.experiment import ExperimentSpec
-from domain.layouts import layout
+from unet_defects.domain.errors import ConfigError
+from unet_defects.domain.experiment import ExperimentSpec
+from unet_defects.domain.layouts import layout
 
 log = logging.getLogger("unet")
 
 
 def dagm_reader(experiment: ExperimentSpec):
-    from adapters.datasets.dagm import open_dagm
+    from unet_defects.adapters.datasets.dagm import open_dagm
 
     return open_dagm(
         experiment.data, experiment.eval_data, experiment.run.tf_random_seed,
@@ -24,21 +24,21 @@ def dagm_reader(experiment: ExperimentSpec):
 
 
 def severstal_reader(experiment: ExperimentSpec):
-    from adapters.datasets.severstal import open_severstal
+    from unet_defects.adapters.datasets.severstal import open_severstal
 
     return open_severstal(experiment.data, experiment.eval_data, experiment.run.tf_random_seed,
                           experiment.augmentation, experiment.model.stride)
 
 
 def image_folder_reader(experiment: ExperimentSpec):
-    from adapters.datasets.image_folder import open_image_folder
+    from unet_defects.adapters.datasets.image_folder import open_image_folder
 
     return open_image_folder(experiment.data, experiment.eval_data, experiment.run.tf_random_seed,
                              experiment.augmentation, experiment.model.stride)
 
 
 def tfrecords_reader(experiment: ExperimentSpec):
-    from adapters.datasets.tfrecords import TfRecordsReader
+    from unet_defects.adapters.datasets.tfrecords import TfRecordsReader
 
     return TfRecordsReader(experiment.data.dataset, experiment.data, experiment.eval_data,
                            experiment.run.tf_random_seed, experiment.augmentation,
@@ -46,7 +46,7 @@ def tfrecords_reader(experiment: ExperimentSpec):
 
 
 def records_writer(experiment: ExperimentSpec):
-    from adapters.datasets.tfrecords import TfRecordsWriter
+    from unet_defects.adapters.datasets.tfrecords import TfRecordsWriter
 
     thresholded = layout(experiment.data.dataset).mask_threshold
     if len(experiment.data.classes) > 1:
@@ -83,6 +83,6 @@ def sample_source(experiment: ExperimentSpec) -> str:
 
 
 def random_batches(experiment: ExperimentSpec):
-    from adapters.datasets.random_batches import RandomBatchReader
+    from unet_defects.adapters.datasets.random_batches import RandomBatchReader
 
     return RandomBatchReader(experiment.data, seed=experiment.run.tf_random_seed or 0)

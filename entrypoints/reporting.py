@@ -7,9 +7,9 @@ import logging
 import sys
 from collections.abc import Callable
 
-from application.info import describe_cpu_flags
-from domain.defects import SIZE_BOUNDS_TEXT, SIZE_NAMES
-from domain.part_score import PEAK, SCORE_WORDS
+from unet_defects.application.info import describe_cpu_flags
+from unet_defects.domain.defects import SIZE_BOUNDS_TEXT, SIZE_NAMES
+from unet_defects.domain.part_score import PEAK, SCORE_WORDS
 
 log = logging.getLogger("unet")
 

@@ -12,8 +12,8 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from application.values import StepTiming
-from domain.errors import DataError
+from unet_defects.application.values import StepTiming
+from unet_defects.domain.errors import DataError
 
 TRAIN_STEPS, TRAIN_WARMUP = 20, 5
 # Validation images timed after the first ones (which trace the network for their shapes).
@@ -33,7 +33,7 @@ class ContainerStepTimer:
 
             self._imported = time.perf_counter() - tick
         imported = self._imported
-        from entrypoints.container import build_container
+        from unet_defects.container import build_container
 
         with tempfile.TemporaryDirectory(prefix="unet-plan-") as scratch:
             sections = {section: dict(body) for section, body in params.items()}
@@ -54,8 +54,8 @@ def evaluation_image_seconds(container: Any) -> float:
     import attrs
     import numpy as np
 
-    from application.map_scoring import scored_map
-    from application.options import InferenceOptions
+    from unet_defects.application.map_scoring import scored_map
+    from unet_defects.application.options import InferenceOptions
 
     experiment = container.experiment()
     session = container.session_opener().fresh()
@@ -86,7 +86,7 @@ def evaluation_image_seconds(container: Any) -> float:
 def machine_line() -> str:
     import os
 
-    from adapters.hardware import cpu_flags, cpu_model
-    from application.info import describe_cpu_flags
+    from unet_defects.adapters.hardware import cpu_flags, cpu_model
+    from unet_defects.application.info import describe_cpu_flags
 
     return f"{cpu_model()}, {os.cpu_count()} cores ({describe_cpu_flags(cpu_flags())})"

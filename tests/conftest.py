@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from adapters.hardware import cpu_flags
-from domain.precision import native_bf16_flags
+from unet_defects.adapters.hardware import cpu_flags
+from unet_defects.domain.precision import native_bf16_flags
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -33,7 +33,7 @@ def real_data() -> Path:
 @pytest.fixture(scope="session")
 def tiny_dagm(tmp_path_factory) -> Path:
     """A small synthetic DAGM-layout dataset (32x32 images), generated once per session."""
-    from adapters.datasets.synthetic_dagm import SyntheticDagmSpec, generate
+    from unet_defects.adapters.datasets.synthetic_dagm import SyntheticDagmSpec, generate
 
     root = tmp_path_factory.mktemp("tiny_dagm")
     generate(SyntheticDagmSpec(class_ids=(1, 2), train_images=12, test_images=5, image_size=32, seed=3), root)
@@ -60,7 +60,7 @@ def tiny_params(dataset_path: Path, model_dir: Path, **runconfig) -> dict:
 def unet_in_process(*args: str) -> subprocess.CompletedProcess:
     """`unet ARGS` through the CLI's entry point in this process: the same parsing, use cases
     and error lines as a real process, without a TensorFlow start-up per call."""
-    from entrypoints.cli import main
+    from unet_defects.cli import main
 
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
@@ -105,7 +105,7 @@ def pytest_unconfigure(config):
 def trained_tiny(tiny_dagm, tmp_path_factory) -> Path:
     """One tiny model_dir trained once per session (12 steps of the tiny config), for the tests
     that only run a trained model."""
-    from entrypoints.container import build_container
+    from unet_defects.container import build_container
 
     model_dir = tmp_path_factory.mktemp("trained_tiny")
     build_container(tiny_params(tiny_dagm, model_dir, max_steps=12)).train().execute()
@@ -121,7 +121,7 @@ class _TinyExports:
 
     def __getitem__(self, name: str) -> Path:
         if name not in self._made:
-            from entrypoints.container import build_container
+            from unet_defects.container import build_container
 
             fmt, _, int8 = name.partition("-")
             container = build_container(str(self._model_dir / "params.yaml"), {"model_dir": str(self._model_dir)})

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from adapters.cerebras.estimator import EstimatorContract, vendor
-from adapters.tensorflow.streams import describe
-from application.ports import CompileJob
-from application.values import BatchSpec, CompileDetails
-from domain.experiment import ExperimentSpec
+from unet_defects.adapters.cerebras.estimator import EstimatorContract, vendor
+from unet_defects.adapters.tensorflow.streams import describe
+from unet_defects.application.ports import CompileJob
+from unet_defects.application.values import BatchSpec, CompileDetails
+from unet_defects.domain.experiment import ExperimentSpec
 
 
 class CerebrasCompiler:

@@ -16,8 +16,8 @@ import importlib.util
 from collections.abc import Callable
 from typing import Any
 
-from domain.errors import ConfigError, UnetError
-from domain.experiment import ExperimentSpec
+from unet_defects.domain.errors import ConfigError, UnetError
+from unet_defects.domain.experiment import ExperimentSpec
 
 CS_PORT = "9000"
 VENDOR_MODULES = {
@@ -65,7 +65,7 @@ class EstimatorContract:
         """The UNet of the configured topology, its loss, and a train op for the global step."""
         import tensorflow as tf
 
-        from adapters.tensorflow.losses import make_training_loss
+        from unet_defects.adapters.tensorflow.losses import make_training_loss
 
         spec_class = vendor()["spec"]
         model = self._build_model()
@@ -102,7 +102,7 @@ class EstimatorContract:
         return self._open_stream()
 
     def estimator(self) -> Any:
-        from configs.loader import to_mapping
+        from unet_defects.configs.loader import to_mapping
 
         classes = vendor()
         run = self._experiment.run

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import time
 
-from adapters.cerebras.estimator import EstimatorContract, is_available, vendor
-from application.ports import Checkpoints
-from application.ports import TrainingJob
-from application.values import TrainOutcome
-from domain.experiment import ExperimentSpec
+from unet_defects.adapters.cerebras.estimator import EstimatorContract, is_available, vendor
+from unet_defects.application.ports import Checkpoints
+from unet_defects.application.ports import TrainingJob
+from unet_defects.application.values import TrainOutcome
+from unet_defects.domain.experiment import ExperimentSpec
 
 
 class CerebrasTrainer:

@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from adapters.tensorflow.padding import mirror_pad_to, mirror_pad_to_stride
-from domain.data import DataSpec
-from domain.masks import TRUTH_THRESHOLD
-from domain.sampling import PAD_LABEL
+from unet_defects.adapters.tensorflow.padding import mirror_pad_to, mirror_pad_to_stride
+from unet_defects.domain.data import DataSpec
+from unet_defects.domain.masks import TRUTH_THRESHOLD
+from unet_defects.domain.sampling import PAD_LABEL
 
 
 def centred_crop(stacked: tf.Tensor, height: int, width: int, element_seed: tf.Tensor,

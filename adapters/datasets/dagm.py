@@ -11,11 +11,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 
-from adapters.datasets.dagm_labels import LabelRow, read_labels
-from adapters.datasets.file_reader import FileDatasetReader, dataset_root
-from domain.augmentation import AugmentationSpec
-from domain.data import DataSpec, Sample
-from domain.errors import ConfigError, DataError
+from unet_defects.adapters.datasets.dagm_labels import LabelRow, read_labels
+from unet_defects.adapters.datasets.file_reader import FileDatasetReader, dataset_root
+from unet_defects.domain.augmentation import AugmentationSpec
+from unet_defects.domain.data import DataSpec, Sample
+from unet_defects.domain.errors import ConfigError, DataError
 
 
 def class_folder(spec: DataSpec) -> Path:
@@ -65,7 +65,7 @@ def open_dagm(train: DataSpec, evaluation: DataSpec, seed: int | None = None, pr
     """A reader of DAGM 2007 (`ClassN/{Train,Test}` with `Label/Labels.txt`); with `train_input.synthetic` set, the dataset is generated first if it is
     not already there (generated once, then reused)."""
     if train.synthetic is not None:
-        from adapters.datasets.synthetic_dagm import SyntheticDagmSpec, ensure_generated
+        from unet_defects.adapters.datasets.synthetic_dagm import SyntheticDagmSpec, ensure_generated
 
         spec = SyntheticDagmSpec.from_mapping(train.synthetic)
         if train.class_id is not None and train.class_id not in spec.class_ids:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import attrs
 
-from domain.errors import DataError
+from unet_defects.domain.errors import DataError
 
 HEADER = "1"
 

@@ -11,14 +11,14 @@ from pathlib import Path
 import attrs
 import numpy as np
 
-from adapters.images import read_gray
-from domain import rle
-from domain.masks import binarize_mask
-from domain.splitting import stratified_split, types_from_names
-from domain.augmentation import AugmentationSpec
-from domain.data import DataSpec, Sample
-from domain.errors import ConfigError, DataError, DataProblems
-from domain.image_labels import kept_masks
+from unet_defects.adapters.images import read_gray
+from unet_defects.domain import rle
+from unet_defects.domain.masks import binarize_mask
+from unet_defects.domain.splitting import stratified_split, types_from_names
+from unet_defects.domain.augmentation import AugmentationSpec
+from unet_defects.domain.data import DataSpec, Sample
+from unet_defects.domain.errors import ConfigError, DataError, DataProblems
+from unet_defects.domain.image_labels import kept_masks
 
 log = logging.getLogger("unet")
 SPLITS = ("train", "eval")
@@ -239,7 +239,7 @@ class FileDatasetReader:
         return len(self.samples("eval"))
 
     def training_stream(self):
-        from adapters.datasets import pipeline
+        from unet_defects.adapters.datasets import pipeline
 
         samples, found = self._split("train")
         return pipeline.training_stream(
@@ -264,7 +264,7 @@ class FileDatasetReader:
                 for kind, checked, sample in zip(types, found, samples)]
 
     def evaluation_stream(self, split: str = "eval"):
-        from adapters.datasets import pipeline
+        from unet_defects.adapters.datasets import pipeline
 
         samples, found = self._split(split)
         return pipeline.evaluation_stream(samples, self._eval, mask_method=self._mask_method,

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from adapters.datasets.file_reader import FileDatasetReader, dataset_root, split, split_once
-from adapters.images import IMAGE_SUFFIXES
-from domain.augmentation import AugmentationSpec
-from domain.data import DataSpec, Sample
-from domain.errors import DataError
+from unet_defects.adapters.datasets.file_reader import FileDatasetReader, dataset_root, split, split_once
+from unet_defects.adapters.images import IMAGE_SUFFIXES
+from unet_defects.domain.augmentation import AugmentationSpec
+from unet_defects.domain.data import DataSpec, Sample
+from unet_defects.domain.errors import DataError
 
 DEFAULT_SPLIT = 0.8
 

@@ -13,12 +13,12 @@ from collections.abc import Sequence
 import numpy as np
 import tensorflow as tf
 
-from adapters.datasets import crops
-from adapters.images import TF_DECODABLE_SUFFIXES
-from domain.augmentation import AugmentationSpec
-from domain.data import DataSpec
-from domain.image_labels import UNKNOWN_DEFECT
-from domain.masks import TRUTH_THRESHOLD
+from unet_defects.adapters.datasets import crops
+from unet_defects.adapters.images import TF_DECODABLE_SUFFIXES
+from unet_defects.domain.augmentation import AugmentationSpec
+from unet_defects.domain.data import DataSpec
+from unet_defects.domain.image_labels import UNKNOWN_DEFECT
+from unet_defects.domain.masks import TRUTH_THRESHOLD
 
 AUTOTUNE = tf.data.AUTOTUNE
 CACHE_BUDGET = 2 * 1024**3  # bytes of decoded images kept in memory between epochs
@@ -28,7 +28,7 @@ JPEG_DCT = "INTEGER_ACCURATE"
 
 
 def _read_with_imageio(path: bytes) -> np.ndarray:
-    from adapters.images import read_gray
+    from unet_defects.adapters.images import read_gray
 
     return read_gray(path.decode())
 
@@ -99,7 +99,7 @@ def decode_rle(encoded: tf.Tensor, height: tf.Tensor, width: tf.Tensor) -> tf.Te
 
 
 def _binary(mask: tf.Tensor, threshold: float | None) -> tf.Tensor:
-    """domain.masks.binarize_mask in the graph, as 0/1 floats."""
+    """unet_defects.domain.masks.binarize_mask in the graph, as 0/1 floats."""
     cutoff = threshold if threshold is not None else TRUTH_THRESHOLD * tf.maximum(tf.reduce_max(mask), 1.0)
     return tf.cast(mask >= cutoff, tf.float32)
 

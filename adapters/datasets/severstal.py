@@ -11,13 +11,13 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from adapters.datasets.file_reader import FileDatasetReader, dataset_root, split, split_once
-from adapters.datasets.severstal_csv import CLASS_IDS, read_train_csv
-from adapters.images import IMAGE_SUFFIXES
-from domain.augmentation import AugmentationSpec
-from domain.data import DataSpec, Sample
-from domain.errors import ConfigError, DataError
-from domain.layouts import layout
+from unet_defects.adapters.datasets.file_reader import FileDatasetReader, dataset_root, split, split_once
+from unet_defects.adapters.datasets.severstal_csv import CLASS_IDS, read_train_csv
+from unet_defects.adapters.images import IMAGE_SUFFIXES
+from unet_defects.domain.augmentation import AugmentationSpec
+from unet_defects.domain.data import DataSpec, Sample
+from unet_defects.domain.errors import ConfigError, DataError
+from unet_defects.domain.layouts import layout
 
 log = logging.getLogger("unet")
 DEFAULT_SPLIT = 0.85  # the reference's train share

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import attrs
 
-from domain import rle
-from domain.errors import DataError
+from unet_defects.domain import rle
+from unet_defects.domain.errors import DataError
 
 CLASS_IDS = (1, 2, 3, 4)
 HEADERS = (("ImageId", "ClassId", "EncodedPixels"), ("ImageId_ClassId", "EncodedPixels"))

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from adapters.datasets.file_reader import split
-from adapters.datasets.image_folder import list_pairs
-from domain.data import Sample
-from domain.errors import DataError
-from domain.planning import TEST_SPLIT, Layout
+from unet_defects.adapters.datasets.file_reader import split
+from unet_defects.adapters.datasets.image_folder import list_pairs
+from unet_defects.domain.data import Sample
+from unet_defects.domain.errors import DataError
+from unet_defects.domain.planning import TEST_SPLIT, Layout
 
 class ImageFolderSurvey:
     def training_samples(self, dataset_path: str, seed: int = 0,

@@ -17,9 +17,9 @@ from pathlib import Path
 import attrs
 import numpy as np
 
-from adapters.datasets.dagm_labels import format_labels
-from adapters.images import write_png
-from domain.errors import ConfigError
+from unet_defects.adapters.datasets.dagm_labels import format_labels
+from unet_defects.adapters.images import write_png
+from unet_defects.domain.errors import ConfigError
 
 MARKER = ".synthetic-complete.json"
 

@@ -15,9 +15,9 @@ from pathlib import Path
 import attrs
 import numpy as np
 
-from adapters.datasets.synthetic_dagm import _smooth_noise
-from adapters.images import write_png
-from domain.errors import ConfigError
+from unet_defects.adapters.datasets.synthetic_dagm import _smooth_noise
+from unet_defects.adapters.images import write_png
+from unet_defects.domain.errors import ConfigError
 
 
 @attrs.frozen(kw_only=True)

@@ -17,8 +17,8 @@ from pathlib import Path
 import attrs
 import numpy as np
 
-from domain import rle
-from domain.errors import ConfigError
+from unet_defects.domain import rle
+from unet_defects.domain.errors import ConfigError
 
 HEIGHT, WIDTH = rle.SEVERSTAL_SHAPE
 # Per class: (major axis range as a fraction of the height, minor/major ratio range, brightness shift).

@@ -22,15 +22,15 @@ from pathlib import Path
 
 import numpy as np
 
-from adapters.datasets.file_reader import dataset_root
-from adapters.images import tf_decodable
-from adapters.tensorflow.cluster import read_tf_config
-from domain import rle
-from domain.augmentation import AugmentationSpec
-from domain.data import DataSpec
-from domain.errors import ConfigError, DataError
-from domain.masks import binarize_mask
-from adapters.datasets.file_reader import only_eval
+from unet_defects.adapters.datasets.file_reader import dataset_root
+from unet_defects.adapters.images import tf_decodable
+from unet_defects.adapters.tensorflow.cluster import read_tf_config
+from unet_defects.domain import rle
+from unet_defects.domain.augmentation import AugmentationSpec
+from unet_defects.domain.data import DataSpec
+from unet_defects.domain.errors import ConfigError, DataError
+from unet_defects.domain.masks import binarize_mask
+from unet_defects.adapters.datasets.file_reader import only_eval
 
 SPLIT_FOLDERS = {"train": "train", "eval": "test"}
 MANIFEST = "manifest.json"
@@ -49,7 +49,7 @@ def encode_sample(sample, mask_threshold: float | None = None) -> bytes:
     """One tf.train.Example (serialized) of a file sample: image and 0/255 mask as PNG."""
     import tensorflow as tf
 
-    from adapters.images import read_gray
+    from unet_defects.adapters.images import read_gray
 
     image = read_gray(sample.image)
     # The file itself when TensorFlow decodes it (byte-exact, and decoded exactly as the file
@@ -198,7 +198,7 @@ class TfRecordsReader:
     def _prepared(self, split: str, spec: DataSpec, training: bool):
         import tensorflow as tf
 
-        from adapters.datasets import pipeline
+        from unet_defects.adapters.datasets import pipeline
 
         files = shard_files(self.files(split), spec.use_multiple_workers)
         names = tf.data.Dataset.from_tensor_slices(files)
@@ -218,7 +218,7 @@ class TfRecordsReader:
     def _parse_own(self, spec: DataSpec, training: bool):
         import tensorflow as tf
 
-        from adapters.datasets import pipeline
+        from unet_defects.adapters.datasets import pipeline
 
         crop = spec.image_fit == "crop"
         fitted = pipeline.fit(spec, resize=not crop, mask_method=self._mask_method)
@@ -254,14 +254,14 @@ class TfRecordsReader:
         return parse
 
     def training_stream(self):
-        from adapters.datasets import pipeline
+        from unet_defects.adapters.datasets import pipeline
 
         prepared = self._prepared("train", self._train, training=True)
         return pipeline.training_batches(prepared, self.training_size(), self._train, self._seed,
                                          self._augmentation)
 
     def evaluation_stream(self, split: str = "eval"):
-        from adapters.datasets import pipeline
+        from unet_defects.adapters.datasets import pipeline
 
         only_eval(split, "TFRecords")
         # Record sizes are not known before reading: whole images go one per batch.

@@ -1,11 +1,11 @@
 """In-memory fakes of every port, free of TensorFlow: for this project's tests and for users'.
 
-    from adapters.fakes import FakeTrainer, FakeCheckpoints, FakeModelBuilder, ...
+    from unet_defects.adapters.fakes import FakeTrainer, FakeCheckpoints, FakeModelBuilder, ...
 """
 
-from adapters.fakes.deployment import FakeBenchmarker, FakeCompiler, FakeExporter, FakePredictor
-from adapters.fakes.engines import FakeCalibrationStore, FakeEngine, FakeEngines
-from adapters.fakes.roles import (
+from unet_defects.adapters.fakes.deployment import FakeBenchmarker, FakeCompiler, FakeExporter, FakePredictor
+from unet_defects.adapters.fakes.engines import FakeCalibrationStore, FakeEngine, FakeEngines
+from unet_defects.adapters.fakes.roles import (
     FakeBestKeeper,
     FakeCheckpoints,
     FakeDatasetReader,
@@ -15,7 +15,7 @@ from adapters.fakes.roles import (
     FakeTrainer,
     RecordingObserver,
 )
-from adapters.fakes.stores import (
+from unet_defects.adapters.fakes.stores import (
     FakeConfigStore,
     FakeImageSource,
     FakeMachineProbe,

@@ -9,10 +9,10 @@ from typing import Any
 
 import numpy as np
 
-from adapters.fakes.roles import FakeModel
-from application.inference import engine_outputs
-from application.ports import CompileJob
-from application.values import BatchSpec, BenchmarkRun, CompileDetails, ExportRequest, TensorSpec
+from unet_defects.adapters.fakes.roles import FakeModel
+from unet_defects.application.inference import engine_outputs
+from unet_defects.application.ports import CompileJob
+from unet_defects.application.values import BatchSpec, BenchmarkRun, CompileDetails, ExportRequest, TensorSpec
 
 
 class FakePredictor:

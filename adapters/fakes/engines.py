@@ -6,11 +6,11 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from adapters.fakes.roles import FakeModel
-from application.values import ExportManifest
-from domain.calibration import Calibration
-from domain.errors import DataError
-from domain.masks import class_maps
+from unet_defects.adapters.fakes.roles import FakeModel
+from unet_defects.application.values import ExportManifest
+from unet_defects.domain.calibration import Calibration
+from unet_defects.domain.errors import DataError
+from unet_defects.domain.masks import class_maps
 
 
 class FakeEngine:

@@ -8,10 +8,10 @@ from typing import Any
 
 import attrs
 
-from application.values import StepTiming
-from domain.data import Sample
-from domain.fingerprint import ImageFacts
-from domain.planning import Layout
+from unet_defects.application.values import StepTiming
+from unet_defects.domain.data import Sample
+from unet_defects.domain.fingerprint import ImageFacts
+from unet_defects.domain.planning import Layout
 
 
 class FakeSurvey:

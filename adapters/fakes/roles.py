@@ -16,9 +16,9 @@ from typing import Any
 import attrs
 import numpy as np
 
-from application.inference import engine_outputs
-from application.ports import TrainingJob
-from application.values import (
+from unet_defects.application.inference import engine_outputs
+from unet_defects.application.ports import TrainingJob
+from unet_defects.application.values import (
     BestCheckpoint,
     CheckpointRef,
     EvaluatedMap,
@@ -27,11 +27,11 @@ from application.values import (
     SamplePicture,
     TrainOutcome,
 )
-from domain.errors import CheckpointError
-from domain.masks import DecisionRule, binarize_truth
-from domain.metrics import ConfusionMatrix
-from domain.topology import UNetSpec
-from domain.training import RunSpec, newest
+from unet_defects.domain.errors import CheckpointError
+from unet_defects.domain.masks import DecisionRule, binarize_truth
+from unet_defects.domain.metrics import ConfusionMatrix
+from unet_defects.domain.topology import UNetSpec
+from unet_defects.domain.training import RunSpec, newest
 
 
 @attrs.define

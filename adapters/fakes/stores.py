@@ -9,10 +9,10 @@ from typing import Any
 import numpy as np
 
 
-from application.values import ChartPanel, RunScalars
-from domain.data import DataSpec, Sample
-from domain.errors import DataError
-from domain.experiment import ExperimentSpec
+from unet_defects.application.values import ChartPanel, RunScalars
+from unet_defects.domain.data import DataSpec, Sample
+from unet_defects.domain.errors import DataError
+from unet_defects.domain.experiment import ExperimentSpec
 
 
 class FakeSampleSource:

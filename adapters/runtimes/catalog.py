@@ -18,7 +18,7 @@ from typing import Any
 
 import attrs
 
-from domain.validation import pick
+from unet_defects.domain.validation import pick
 
 # The exported network's outputs by name (converters may order them otherwise): the defect
 # probabilities, and with a classifier head its (N, K) image probabilities.
@@ -59,12 +59,12 @@ class Runtime:
 
 
 RUNTIMES = (
-    Runtime("tensorflow", "savedmodel", "saved_model.pb", ("savedmodel",), "adapters.runtimes.savedmodel",
+    Runtime("tensorflow", "savedmodel", "saved_model.pb", ("savedmodel",), "unet_defects.adapters.runtimes.savedmodel",
             extra=None, converts=False),
-    Runtime("onnxruntime", "onnx", "model.onnx", ("onnx",), "adapters.runtimes.onnx", int8=True),
-    Runtime("openvino", "openvino", "model.xml", ("openvino", "onnx"), "adapters.runtimes.openvino", int8=True,
+    Runtime("onnxruntime", "onnx", "model.onnx", ("onnx",), "unet_defects.adapters.runtimes.onnx", int8=True),
+    Runtime("openvino", "openvino", "model.xml", ("openvino", "onnx"), "unet_defects.adapters.runtimes.openvino", int8=True,
             signature=(0, b"<?xml")),
-    Runtime("tflite", "tflite", "model.tflite", ("tflite",), "adapters.runtimes.tflite", int8=True,
+    Runtime("tflite", "tflite", "model.tflite", ("tflite",), "unet_defects.adapters.runtimes.tflite", int8=True,
             fixed_size=True, signature=(4, b"TFL3")),
 )
 ENGINE_NAMES = tuple(runtime.name for runtime in RUNTIMES)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from domain.errors import ConfigError
+from unet_defects.domain.errors import ConfigError
 
 
 

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import attrs
 
-from adapters.artifacts import write_json
-from adapters.runtimes.catalog import EXPORT_FORMATS, REPOSITORY_FORMATS
-from application.values import ExportManifest
-from domain.errors import DataError
+from unet_defects.adapters.artifacts import write_json
+from unet_defects.adapters.runtimes.catalog import EXPORT_FORMATS, REPOSITORY_FORMATS
+from unet_defects.application.values import ExportManifest
+from unet_defects.domain.errors import DataError
 
 MANIFEST = "unet_export.json"
 VERSION = 3  # 3 added class_id and the classifier gate; 2 reads as before

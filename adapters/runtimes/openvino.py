@@ -8,13 +8,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from adapters.runtimes.catalog import output_order
-from adapters.runtimes.extras import require
-from domain.errors import DataError
-from domain.masks import class_maps
+from unet_defects.adapters.runtimes.catalog import output_order
+from unet_defects.adapters.runtimes.extras import require
+from unet_defects.domain.errors import DataError
+from unet_defects.domain.masks import class_maps
 
 if TYPE_CHECKING:
-    from application.values import ExportManifest
+    from unet_defects.application.values import ExportManifest
 
 # On two cores the LATENCY hint beat THROUGHPUT at batch 8 too (tests/benchmarks/bench_engines.py).
 DEFAULT_HINT = "LATENCY"

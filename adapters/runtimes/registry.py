@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from adapters.runtimes import catalog
-from adapters.runtimes.manifest import read_manifest
-from application.values import ExportManifest
-from domain.errors import ConfigError, DataError
+from unet_defects.adapters.runtimes import catalog
+from unet_defects.adapters.runtimes.manifest import read_manifest
+from unet_defects.application.values import ExportManifest
+from unet_defects.domain.errors import ConfigError, DataError
 
 
 def _check_file(path: Path, fmt: str) -> None:
@@ -30,7 +30,7 @@ class EngineRegistry:
         self._hint = openvino_hint  # handed to every runtime's open_engine; OpenVINO's PERFORMANCE_HINT
 
     def from_model(self, model: Any) -> Any:
-        from adapters.tensorflow.engine import KerasEngine
+        from unet_defects.adapters.tensorflow.engine import KerasEngine
 
         return KerasEngine(model, self._device)
 

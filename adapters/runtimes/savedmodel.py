@@ -7,13 +7,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from adapters.runtimes.catalog import IMAGE_OUTPUT, PIXEL_OUTPUT
-from adapters.tensorflow.device import device_scope
-from domain.errors import DataError
-from domain.masks import class_maps
+from unet_defects.adapters.runtimes.catalog import IMAGE_OUTPUT, PIXEL_OUTPUT
+from unet_defects.adapters.tensorflow.device import device_scope
+from unet_defects.domain.errors import DataError
+from unet_defects.domain.masks import class_maps
 
 if TYPE_CHECKING:
-    from application.values import ExportManifest
+    from unet_defects.application.values import ExportManifest
 
 
 def open_engine(path: Path, manifest: ExportManifest, device: str | None, hint: str | None) -> SavedModelEngine:

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from adapters.runtimes import onnx
-from adapters.runtimes.catalog import IMAGE_OUTPUT
+from unet_defects.adapters.runtimes import onnx
+from unet_defects.adapters.runtimes.catalog import IMAGE_OUTPUT
 
 MODEL_FILE = "1/model.onnx"
 QUEUE_DELAY_US = 5000  # as unet serve's --max_delay_ms 5

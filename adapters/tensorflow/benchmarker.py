@@ -7,13 +7,13 @@ import gc
 import time
 from typing import Any
 
-from adapters.engine_timer import peak_resident_bytes
-from adapters.tensorflow.device import DevicePlan, device_scope, op_determinism_enabled
-from adapters.tensorflow.outputs import pixel_logits
-from adapters.tensorflow.training_setup import build_training
-from application.values import BenchmarkRun
-from domain.losses import LossSpec
-from domain.training import OptimizerSpec
+from unet_defects.adapters.engine_timer import peak_resident_bytes
+from unet_defects.adapters.tensorflow.device import DevicePlan, device_scope, op_determinism_enabled
+from unet_defects.adapters.tensorflow.outputs import pixel_logits
+from unet_defects.adapters.tensorflow.training_setup import build_training
+from unet_defects.application.values import BenchmarkRun
+from unet_defects.domain.losses import LossSpec
+from unet_defects.domain.training import OptimizerSpec
 
 
 def _inference_steps(model: Any, iterator: Any) -> Any:

@@ -11,9 +11,9 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from adapters.tensorflow.encoders import backbone_features
-from adapters.tensorflow.input_layers import downscaled, refined, restore_scale, standardized
-from domain.topology import CONV_KERNELS, UNetSpec
+from unet_defects.adapters.tensorflow.encoders import backbone_features
+from unet_defects.adapters.tensorflow.input_layers import downscaled, refined, restore_scale, standardized
+from unet_defects.domain.topology import CONV_KERNELS, UNetSpec
 
 
 def _keras():

@@ -13,9 +13,9 @@ import re
 from pathlib import Path
 from typing import Any
 
-from application.values import CheckpointRef
-from domain.errors import CheckpointError
-from domain.training import newest
+from unet_defects.application.values import CheckpointRef
+from unet_defects.domain.errors import CheckpointError
+from unet_defects.domain.training import newest
 
 log = logging.getLogger("unet")
 

@@ -7,7 +7,7 @@ import os
 
 import attrs
 
-from domain.errors import ConfigError
+from unet_defects.domain.errors import ConfigError
 
 EXAMPLE = ('{"cluster": {"worker": ["host1:port", "host2:port"]}, "task": {"type": "worker", "index": 0}}')
 

@@ -10,14 +10,14 @@ from typing import Any
 
 import numpy as np
 
-from adapters.tensorflow.device import DevicePlan, device_scope, op_determinism_enabled
-from adapters.tensorflow.training_setup import build_training
-from adapters.tensorflow.streams import describe
-from application.ports import CompileJob
-from application.values import BatchSpec, CompileDetails
-from domain.errors import UnetError
-from domain.losses import LossSpec
-from domain.training import OptimizerSpec
+from unet_defects.adapters.tensorflow.device import DevicePlan, device_scope, op_determinism_enabled
+from unet_defects.adapters.tensorflow.training_setup import build_training
+from unet_defects.adapters.tensorflow.streams import describe
+from unet_defects.application.ports import CompileJob
+from unet_defects.application.values import BatchSpec, CompileDetails
+from unet_defects.domain.errors import UnetError
+from unet_defects.domain.losses import LossSpec
+from unet_defects.domain.training import OptimizerSpec
 
 
 class TensorFlowCompiler:

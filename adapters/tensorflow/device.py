@@ -5,9 +5,9 @@ from __future__ import annotations
 import contextlib
 from typing import Any
 
-from adapters.hardware import cpu_flags, installed_tensorflow, nvidia_device_present
-from domain.experiment import PrecisionSpec
-from domain.precision import BF16_CPU_FLAGS, DevicePlan, Machine, plan
+from unet_defects.adapters.hardware import cpu_flags, installed_tensorflow, nvidia_device_present
+from unet_defects.domain.experiment import PrecisionSpec
+from unet_defects.domain.precision import BF16_CPU_FLAGS, DevicePlan, Machine, plan
 
 __all__ = ["BF16_CPU_FLAGS", "DevicePlan", "Machine", "cpu_flags", "device_scope", "gpu_count",
            "op_determinism_enabled", "plan_device", "probe_machine"]

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from adapters.tensorflow.cluster import read_tf_config
-from domain.errors import ConfigError
-from domain.experiment import ExperimentSpec
+from unet_defects.adapters.tensorflow.cluster import read_tf_config
+from unet_defects.domain.errors import ConfigError
+from unet_defects.domain.experiment import ExperimentSpec
 
 
 def check_compatible(experiment: ExperimentSpec) -> None:

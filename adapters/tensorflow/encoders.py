@@ -17,8 +17,8 @@ import contextlib
 from pathlib import Path
 from typing import Any
 
-from domain.errors import ConfigError, UnetError
-from domain.topology import UNetSpec
+from unet_defects.domain.errors import ConfigError, UnetError
+from unet_defects.domain.topology import UNetSpec
 
 ENCODER_LAYER = "encoder"
 CAFFE_MEAN_BGR = (103.939, 116.779, 123.68)

@@ -6,9 +6,9 @@ from typing import Any
 
 import numpy as np
 
-from adapters.tensorflow.device import device_scope
-from adapters.tensorflow.outputs import split_outputs
-from domain.masks import class_maps
+from unet_defects.adapters.tensorflow.device import device_scope
+from unet_defects.adapters.tensorflow.outputs import split_outputs
+from unet_defects.domain.masks import class_maps
 
 
 def probabilities_function(model: Any) -> Any:

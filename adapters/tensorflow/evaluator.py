@@ -7,14 +7,14 @@ from typing import Any
 
 import numpy as np
 
-from adapters.tensorflow.device import device_scope
-from adapters.tensorflow.outputs import pixel_logits
-from application.inference import engine_outputs
-from application.ports import InferenceEngine
-from application.values import EvaluatedMap, ImageEvaluation, LabelledImage, SamplePicture
-from domain.data import denormalize
-from domain.masks import TRUTH_THRESHOLD, DecisionRule, binarize_truth
-from domain.sampling import PAD_LABEL, unpadded_size
+from unet_defects.adapters.tensorflow.device import device_scope
+from unet_defects.adapters.tensorflow.outputs import pixel_logits
+from unet_defects.application.inference import engine_outputs
+from unet_defects.application.ports import InferenceEngine
+from unet_defects.application.values import EvaluatedMap, ImageEvaluation, LabelledImage, SamplePicture
+from unet_defects.domain.data import denormalize
+from unet_defects.domain.masks import TRUTH_THRESHOLD, DecisionRule, binarize_truth
+from unet_defects.domain.sampling import PAD_LABEL, unpadded_size
 
 
 def _counter(model: Any, rules: Sequence[DecisionRule], ignore_labels: Sequence[int]) -> Any:

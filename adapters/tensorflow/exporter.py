@@ -11,11 +11,11 @@ from typing import Any
 
 import numpy as np
 
-from adapters.runtimes.catalog import IMAGE_OUTPUT, REPOSITORY_FORMATS, writer_of
-from adapters.runtimes.manifest import VERSION, write_manifest
-from adapters.tensorflow.outputs import split_outputs
-from application.values import ExportManifest, ExportRequest
-from domain.errors import UnetError
+from unet_defects.adapters.runtimes.catalog import IMAGE_OUTPUT, REPOSITORY_FORMATS, writer_of
+from unet_defects.adapters.runtimes.manifest import VERSION, write_manifest
+from unet_defects.adapters.tensorflow.outputs import split_outputs
+from unet_defects.application.values import ExportManifest, ExportRequest
+from unet_defects.domain.errors import UnetError
 
 
 def _network(model: Any, tta: str) -> Any:
@@ -23,7 +23,7 @@ def _network(model: Any, tta: str) -> Any:
     head's (N, K) image probabilities or None without one), TTA averaged."""
     import tensorflow as tf
 
-    from adapters.tensorflow.tta_graph import averaged_graph_outputs
+    from unet_defects.adapters.tensorflow.tta_graph import averaged_graph_outputs
 
     def probabilities(x):
         pixels, image = split_outputs(model(x, training=False))
@@ -52,7 +52,7 @@ def _uint8_probabilities(model: Any, request: ExportRequest) -> Any:
     channel, then resize to the training size, or (native) mirror-pad to the stride and crop back."""
     import tensorflow as tf
 
-    from adapters.tensorflow.padding import mirror_pad_to_stride
+    from unet_defects.adapters.tensorflow.padding import mirror_pad_to_stride
 
     channels = int(model.input_shape[-1])
     scale, offset = request.normalization
@@ -189,7 +189,7 @@ class TensorFlowExporter:
         unet_export.json}."""
         import tensorflow as tf
 
-        from adapters.runtimes import triton
+        from unet_defects.adapters.runtimes import triton
 
         target = Path(request.output) / request.name
         try:
@@ -218,7 +218,7 @@ class TensorFlowExporter:
 
 
 def _producer() -> str:
-    from adapters.hardware import PROJECT, project_version
+    from unet_defects.adapters.hardware import PROJECT, project_version
 
     version = project_version()
     return f"{PROJECT} {version}" if version else PROJECT

@@ -1,13 +1,13 @@
-"""domain.losses in TensorFlow: float32 logits and 0/1 masks in (one channel per defect class; the
+"""unet_defects.domain.losses in TensorFlow: float32 logits and 0/1 masks in (one channel per defect class; the
 region losses per class, then their mean), a float32 scalar out."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from domain.image_labels import UNKNOWN_CUTOFF
-from domain.losses import LossSpec
-from domain.masks import TRUTH_THRESHOLD
+from unet_defects.domain.image_labels import UNKNOWN_CUTOFF
+from unet_defects.domain.losses import LossSpec
+from unet_defects.domain.masks import TRUTH_THRESHOLD
 
 
 def make_loss(spec: LossSpec, partial: bool = False) -> Any:
@@ -101,7 +101,7 @@ def make_training_loss(spec: LossSpec, classifier_head: bool) -> Any:
     image loss when the network has one (its parts with image labels only then skip the pixel loss)."""
     import tensorflow as tf
 
-    from adapters.tensorflow.outputs import split_outputs
+    from unet_defects.adapters.tensorflow.outputs import split_outputs
 
     pixels = make_loss(spec, partial=classifier_head)
     images = make_image_loss(spec) if classifier_head else None

@@ -7,8 +7,8 @@ import platform
 import re
 from importlib import metadata
 
-from adapters.hardware import cpu_flags, cpu_model, installed_tensorflow, nvidia_device_present
-from application.info import MachineFacts
+from unet_defects.adapters.hardware import cpu_flags, cpu_model, installed_tensorflow, nvidia_device_present
+from unet_defects.application.info import MachineFacts
 
 PROJECT = "unet-defects"
 

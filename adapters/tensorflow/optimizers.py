@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from adapters.tensorflow.schedules import learning_rate_fn
-from adapters.tensorflow.train_step import loss_scaling_mode
-from domain.training import OptimizerSpec
+from unet_defects.adapters.tensorflow.schedules import learning_rate_fn
+from unet_defects.adapters.tensorflow.train_step import loss_scaling_mode
+from unet_defects.domain.training import OptimizerSpec
 
 
 def make_optimizer(spec: OptimizerSpec, policy: str, step: Any = None, lead: Any = None) -> Any:

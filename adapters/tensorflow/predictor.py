@@ -6,8 +6,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from application.inference import engine_outputs
-from application.ports import InferenceEngine
+from unet_defects.application.inference import engine_outputs
+from unet_defects.application.ports import InferenceEngine
 
 
 class TensorFlowPredictor:

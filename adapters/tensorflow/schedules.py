@@ -1,11 +1,11 @@
-"""domain.schedules evaluated in the graph, from the run's own global step variable."""
+"""unet_defects.domain.schedules evaluated in the graph, from the run's own global step variable."""
 
 from __future__ import annotations
 
 import math
 from typing import Any
 
-from domain.schedules import LearningRateSchedule, Segment
+from unet_defects.domain.schedules import LearningRateSchedule, Segment
 
 
 def _segment_rate(segment: Segment, step: Any) -> Any:

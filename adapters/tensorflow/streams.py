@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from application.values import BatchSpec, TensorSpec
+from unet_defects.application.values import BatchSpec, TensorSpec
 
 
 def describe(stream: Any) -> BatchSpec:

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from adapters.tensorflow.encoders import ENCODER_LAYER
-from adapters.tensorflow.losses import make_training_loss
-from domain.losses import LossSpec
-from domain.training import OptimizerSpec
+from unet_defects.adapters.tensorflow.encoders import ENCODER_LAYER
+from unet_defects.adapters.tensorflow.losses import make_training_loss
+from unet_defects.domain.losses import LossSpec
+from unet_defects.domain.training import OptimizerSpec
 
 PREVIEW_IMAGES = 3  # images per training summary step with model.log_image_summaries
 
@@ -111,7 +111,7 @@ class TrainStep:
         return gradients
 
     def _update_scale(self, finite):
-        """domain.loss_scaling.DynamicLossScaleRule.update, in the graph."""
+        """unet_defects.domain.loss_scaling.DynamicLossScaleRule.update, in the graph."""
         import tensorflow as tf
 
         rule = self._rule

@@ -19,10 +19,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from adapters.artifacts import sample_panels
-from adapters.guards import StopSignals, check_writable
-from adapters.locking import ModelDirLock
-from adapters.tensorflow.checkpoints import (
+from unet_defects.adapters.artifacts import sample_panels
+from unet_defects.adapters.guards import StopSignals, check_writable
+from unet_defects.adapters.locking import ModelDirLock
+from unet_defects.adapters.tensorflow.checkpoints import (
     CheckpointWriter,
     listed,
     newest_readable,
@@ -30,18 +30,18 @@ from adapters.tensorflow.checkpoints import (
     restore_into,
     set_aside,
 )
-from adapters.tensorflow.device import DevicePlan, device_scope, op_determinism_enabled
-from adapters.tensorflow.distribution import is_chief, worker_label
-from adapters.tensorflow.training_setup import TrainingSetup, build_training
-from application.ports import TrainingJob
-from application.values import CheckpointRef, SamplePicture, TrainOutcome
-from domain.data import denormalize
-from domain.durations import median_step_seconds
-from domain.errors import TrainingDiverged, TrainingInterrupted, UnetError
-from domain.losses import LossSpec
-from domain.masks import binarize_truth
-from domain.schedules import BudgetPace
-from domain.training import OptimizerSpec, RunSpec
+from unet_defects.adapters.tensorflow.device import DevicePlan, device_scope, op_determinism_enabled
+from unet_defects.adapters.tensorflow.distribution import is_chief, worker_label
+from unet_defects.adapters.tensorflow.training_setup import TrainingSetup, build_training
+from unet_defects.application.ports import TrainingJob
+from unet_defects.application.values import CheckpointRef, SamplePicture, TrainOutcome
+from unet_defects.domain.data import denormalize
+from unet_defects.domain.durations import median_step_seconds
+from unet_defects.domain.errors import TrainingDiverged, TrainingInterrupted, UnetError
+from unet_defects.domain.losses import LossSpec
+from unet_defects.domain.masks import binarize_truth
+from unet_defects.domain.schedules import BudgetPace
+from unet_defects.domain.training import OptimizerSpec, RunSpec
 
 log = logging.getLogger("unet")
 

@@ -8,10 +8,10 @@ from typing import Any
 
 import attrs
 
-from adapters.tensorflow.optimizers import make_optimizer
-from adapters.tensorflow.train_step import TrainStep
-from domain.losses import LossSpec
-from domain.training import OptimizerSpec
+from unet_defects.adapters.tensorflow.optimizers import make_optimizer
+from unet_defects.adapters.tensorflow.train_step import TrainStep
+from unet_defects.domain.losses import LossSpec
+from unet_defects.domain.training import OptimizerSpec
 
 
 @attrs.define

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from domain.tta import Transform, transforms
+from unet_defects.domain.tta import Transform, transforms
 
 
 def _forward(x: Any, transform: Transform) -> Any:

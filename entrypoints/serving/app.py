@@ -20,16 +20,16 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from adapters.hardware import PROJECT, project_version
-from application.serving import BatchingWorker, QueueFull, ShuttingDown
-from domain.errors import UnetError
-from entrypoints.api import Inspector, checked_image
-from entrypoints.serving import v2
-from entrypoints.serving.errors import BadRequest, HttpError, NotFound, TimedOut, Unavailable
-from entrypoints.serving.http import BearerToken, error_response, read_body
-from entrypoints.serving.metrics import CONTENT_TYPE, ServerMetrics
-from entrypoints.serving.settings import ServeSettings
-from entrypoints.serving.uploads import decode_upload
+from unet_defects.adapters.hardware import PROJECT, project_version
+from unet_defects.application.serving import BatchingWorker, QueueFull, ShuttingDown
+from unet_defects.domain.errors import UnetError
+from unet_defects.api import Inspector, checked_image
+from unet_defects.serving import v2
+from unet_defects.serving.errors import BadRequest, HttpError, NotFound, TimedOut, Unavailable
+from unet_defects.serving.http import BearerToken, error_response, read_body
+from unet_defects.serving.metrics import CONTENT_TYPE, ServerMetrics
+from unet_defects.serving.settings import ServeSettings
+from unet_defects.serving.uploads import decode_upload
 
 INLINE_BELOW = 1 << 20  # bodies smaller than this are parsed on the event loop; larger in a thread
 
@@ -165,7 +165,7 @@ class Counted:
 
 def create_app(door: ModelDoor) -> Starlette:
     settings = door.settings
-    page = resources.files("entrypoints.serving").joinpath("page.html").read_text(encoding="utf-8")
+    page = resources.files("unet_defects.serving").joinpath("page.html").read_text(encoding="utf-8")
 
     async def live(request: Request) -> Response:
         return JSONResponse({"live": True})
@@ -226,7 +226,7 @@ def create_app(door: ModelDoor) -> Starlette:
         gray = await run_in_threadpool(decoded)
         (result,) = await door.inspections([gray])
         if wants == "png":
-            from adapters.images import png_bytes
+            from unet_defects.adapters.images import png_bytes
 
             mask = result.mask if channel is None else result.mask[..., channel]
             return Response(await run_in_threadpool(png_bytes, mask.astype(np.uint8) * 255), media_type="image/png")

@@ -7,17 +7,17 @@ import argparse
 
 import attrs
 
-from adapters.runtimes.extras import require
-from application.options import InferenceOptions
-from domain.errors import UnetError
+from unet_defects.adapters.runtimes.extras import require
+from unet_defects.application.options import InferenceOptions
+from unet_defects.domain.errors import UnetError
 
 
 def serve_command(args: argparse.Namespace, options: InferenceOptions) -> int:
     for module in ("starlette", "uvicorn", "prometheus_client"):
         require(module, "unet serve", extra="serve")
-    from entrypoints.api import Inspector
-    from entrypoints.serving.runner import serve
-    from entrypoints.serving.settings import ServeSettings, check_exposure, read_token
+    from unet_defects import Inspector
+    from unet_defects.serving.runner import serve
+    from unet_defects.serving.settings import ServeSettings, check_exposure, read_token
 
     if (args.model_dir is None) == (args.model is None):
         raise UnetError("serve: give one of --model_dir (a trained model) or --model (an export)")

@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from entrypoints.serving.errors import BadRequest, BodyTimedOut, HttpError, TooLarge, Unauthorized
+from unet_defects.serving.errors import BadRequest, BodyTimedOut, HttpError, TooLarge, Unauthorized
 
 # Open to anyone: the liveness and readiness probes, and the static page (it holds no model
 # data; the page sends the token the user types with each call it makes).

@@ -16,9 +16,9 @@ from contextlib import contextmanager
 
 import uvicorn
 
-from entrypoints.api import Inspector
-from entrypoints.serving.app import ModelDoor, create_app
-from entrypoints.serving.settings import ServeSettings
+from unet_defects import Inspector
+from unet_defects.serving.app import ModelDoor, create_app
+from unet_defects.serving.settings import ServeSettings
 
 class _Server(uvicorn.Server):
     def __init__(self, config: uvicorn.Config, door: ModelDoor) -> None:

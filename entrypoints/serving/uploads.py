@@ -12,9 +12,9 @@ import struct
 
 import numpy as np
 
-from adapters.images import to_gray_uint8
-from domain.errors import DataError
-from entrypoints.serving.errors import BadRequest, TooLarge
+from unet_defects.adapters.images import to_gray_uint8
+from unet_defects.domain.errors import DataError
+from unet_defects.serving.errors import BadRequest, TooLarge
 
 # (kind, first bytes, the extension imageio decodes it by)
 _SIGNATURES = (

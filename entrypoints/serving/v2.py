@@ -22,7 +22,7 @@ from collections.abc import Mapping, Sequence
 import attrs
 import numpy as np
 
-from entrypoints.serving.errors import BadRequest, TooLarge
+from unet_defects.serving.errors import BadRequest, TooLarge
 
 INPUT = "image"
 OUTPUTS = {"probabilities": ("FP32", np.float32), "mask": ("UINT8", np.uint8)}  # given when none are asked

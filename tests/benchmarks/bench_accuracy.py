@@ -46,9 +46,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from adapters.hardware import cpu_flags, cpu_model  # noqa: E402
-from application.info import describe_cpu_flags  # noqa: E402
-from configs.loader import load_experiment, preset_path  # noqa: E402
+from unet_defects.adapters.hardware import cpu_flags, cpu_model  # noqa: E402
+from unet_defects.application.info import describe_cpu_flags  # noqa: E402
+from unet_defects.configs.loader import load_experiment, preset_path  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "realdata" / "crackforest"
 PRESET = preset_path("params_folder.yaml")
@@ -86,7 +86,7 @@ def steps_for(budget_flops: float, sets: dict[str, str], data: Path = DATA) -> t
 def run(name: str, sets: dict[str, str], budget_flops: float, work: Path, data: Path = DATA) -> dict:
     steps, images, flops_per_image = steps_for(budget_flops, sets, data)
     model_dir = work / name
-    command = [sys.executable, "-m", "entrypoints.cli", "run", "--params", str(PRESET), "--mode", "train_and_eval",
+    command = [sys.executable, "-m", "unet_defects.cli", "run", "--params", str(PRESET), "--mode", "train_and_eval",
                "--model_dir", str(model_dir), "--set", f"train_input.dataset_path={data}",
                "--set", f"runconfig.max_steps={steps}", "--set", f"runconfig.save_checkpoints_steps={steps}",
                "--set", "runconfig.keep_best=null"]

@@ -50,9 +50,9 @@ def params(dataset: Path, model_dir: Path, steps: int, **classes) -> dict:
 
 def test_truth(dataset: Path) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """The test images (gray) and their (H, W, 4) masks from train.csv."""
-    from adapters.images import read_gray
-    from adapters.datasets.severstal_csv import read_train_csv
-    from domain import rle
+    from unet_defects.adapters.images import read_gray
+    from unet_defects.adapters.datasets.severstal_csv import read_train_csv
+    from unet_defects.domain import rle
 
     rows, _ = read_train_csv(dataset / "train.csv")
     images = sorted((dataset / "train_images").iterdir())
@@ -70,7 +70,7 @@ def pooled_dice(predicted: list[np.ndarray], truth: list[np.ndarray]) -> float:
 
 
 def opened(model_dir: Path, images: list[np.ndarray]):
-    from entrypoints.api import Inspector
+    from unet_defects.api import Inspector
 
     inspector = Inspector.open(model_dir=str(model_dir), threshold=0.5, min_area=0)
     inspector.inspect(images[0])  # tracing and the first call's set-up stay out of the timing
@@ -92,8 +92,8 @@ def timed_rounds(inspectors: dict, images: list[np.ndarray], rounds: int) -> tup
 
 
 def main() -> None:
-    from entrypoints.container import build_container
-    from adapters.datasets.synthetic_severstal import SyntheticSeverstalSpec, generate
+    from unet_defects.container import build_container
+    from unet_defects.adapters.datasets.synthetic_severstal import SyntheticSeverstalSpec, generate
     from tests.benchmarks.bench_tiling_memory import cpu_flags_line
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])

@@ -23,8 +23,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from adapters.hardware import cpu_flags, cpu_model  # noqa: E402
-from application.info import describe_cpu_flags  # noqa: E402
+from unet_defects.adapters.hardware import cpu_flags, cpu_model  # noqa: E402
+from unet_defects.application.info import describe_cpu_flags  # noqa: E402
 
 CORES = os.cpu_count() or 1
 # name -> environment variables added to the defaults
@@ -55,7 +55,7 @@ def train_benchmark(args: argparse.Namespace, extra_env: dict[str, str], extra_s
         **extra_sets,
     }
     params = ROOT / "configs" / ("params_dagm.yaml" if args.reference else "params_demo.yaml")
-    command = [sys.executable, "-m", "entrypoints.cli", "run", "--params", str(params), "--mode", "train_benchmark",
+    command = [sys.executable, "-m", "unet_defects.cli", "run", "--params", str(params), "--mode", "train_benchmark",
                "--steps", str(args.steps), "--warmup_steps", str(args.warmup)]
     for key, value in sets.items():
         command += ["--set", f"{key}={value}"]

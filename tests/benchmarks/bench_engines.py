@@ -29,9 +29,9 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from adapters.hardware import cpu_flags, cpu_model  # noqa: E402
-from application.info import describe_cpu_flags  # noqa: E402
-from configs.loader import preset_path  # noqa: E402
+from unet_defects.adapters.hardware import cpu_flags, cpu_model  # noqa: E402
+from unet_defects.application.info import describe_cpu_flags  # noqa: E402
+from unet_defects.configs.loader import preset_path  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "realdata" / "crackforest"
 REFERENCE_AT_256 = {
@@ -54,7 +54,7 @@ CONTENDERS = [
 
 
 def train(model_dir: Path, steps: int, data: Path) -> None:
-    command = [sys.executable, "-m", "entrypoints.cli", "run", "--params", str(preset_path("params_folder.yaml")),
+    command = [sys.executable, "-m", "unet_defects.cli", "run", "--params", str(preset_path("params_folder.yaml")),
                "--mode", "train", "--model_dir", str(model_dir), "--set", f"train_input.dataset_path={data}",
                "--set", f"runconfig.max_steps={steps}", "--set", f"runconfig.save_checkpoints_steps={steps}"]
     for key, value in REFERENCE_AT_256.items():
@@ -80,7 +80,7 @@ def export_all(container, work: Path) -> dict[str, Path]:
 
 
 def load(label: str, folder: str | None, engine: str, option: str | None, exports: dict[str, Path], model):
-    from adapters.runtimes.registry import EngineRegistry
+    from unet_defects.adapters.runtimes.registry import EngineRegistry
 
     registry = EngineRegistry(openvino_hint=option)
     return registry.from_model(model) if folder is None else registry.from_export(engine, str(exports[folder]))[0]
@@ -128,7 +128,7 @@ def main() -> None:
     args = parser.parse_args()
     import numpy as np
 
-    from entrypoints.container import build_container
+    from unet_defects.container import build_container
 
     flags = cpu_flags()
     print(f"CPU: {cpu_model()}, {os.cpu_count()} cores; {describe_cpu_flags(flags)}", flush=True)

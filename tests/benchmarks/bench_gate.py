@@ -36,7 +36,7 @@ NETWORK = {"encoder_filters": [8, 16, 32, 64], "decoder_filters": [32, 16, 8], "
 
 def trained_and_scored(params: dict) -> dict:
     """Train, calibrate on the validation part, score the test images: results.json's dict."""
-    from entrypoints.container import build_container
+    from unet_defects.container import build_container
 
     container = build_container(params)
     container.train().execute()
@@ -45,7 +45,7 @@ def trained_and_scored(params: dict) -> dict:
 
 
 def false_alarms(work: Path, steps: int, contrast: float) -> None:
-    from adapters.datasets.synthetic_rare import SyntheticRareSpec, generate
+    from unet_defects.adapters.datasets.synthetic_rare import SyntheticRareSpec, generate
 
     data = work / "rare"
     faint = {"defective_fraction": 0.2, "min_side": 64, "max_side": 160, "contrast": contrast}
@@ -75,7 +75,7 @@ def false_alarms(work: Path, steps: int, contrast: float) -> None:
 
 def image_labels(work: Path, steps: int, contrast: float) -> None:
     """Parts of 64 to 72 pixels a side, squashed to 64 x 64: the defects stay a few pixels wide."""
-    from adapters.datasets.synthetic_rare import SyntheticRareSpec, generate
+    from unet_defects.adapters.datasets.synthetic_rare import SyntheticRareSpec, generate
 
     data = work / "labels"
     faint = {"defective_fraction": 0.4, "min_side": 64, "max_side": 72, "contrast": contrast}

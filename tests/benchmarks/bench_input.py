@@ -26,8 +26,8 @@ from tests.benchmarks.bench_speed import project  # noqa: E402
 
 
 def make_datasets(root: Path, images: int) -> dict[str, dict]:
-    from adapters.datasets.synthetic_dagm import SyntheticDagmSpec, generate as generate_dagm
-    from adapters.datasets.synthetic_severstal import SyntheticSeverstalSpec, generate as generate_severstal
+    from unet_defects.adapters.datasets.synthetic_dagm import SyntheticDagmSpec, generate as generate_dagm
+    from unet_defects.adapters.datasets.synthetic_severstal import SyntheticSeverstalSpec, generate as generate_severstal
 
     generate_dagm(SyntheticDagmSpec(train_images=images, test_images=8, image_size=512, seed=1), root / "dagm")
     generate_severstal(SyntheticSeverstalSpec(images=images, defect_free_fraction=0.0, seed=1), root / "severstal")
@@ -55,7 +55,7 @@ def make_datasets(root: Path, images: int) -> dict[str, dict]:
 
 
 def container_for(train_input: dict, common: dict, batch: int, model_dir: Path):
-    from entrypoints.container import build_container
+    from unet_defects.container import build_container
 
     values = {key: value for key, value in train_input.items() if not key.startswith("_")}
     params = {"train_input": {**common, **values, "train_batch_size": batch, "eval_batch_size": batch},

@@ -33,8 +33,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 
-from adapters.hardware import cpu_flags, cpu_model  # noqa: E402
-from application.info import describe_cpu_flags  # noqa: E402
+from unet_defects.adapters.hardware import cpu_flags, cpu_model  # noqa: E402
+from unet_defects.application.info import describe_cpu_flags  # noqa: E402
 
 REFERENCE = {"encoder_filters": [32, 64, 128, 256], "decoder_filters": [128, 64, 32], "data_format": "channels_last"}
 NARROW = {"encoder_filters": [4, 8, 16], "decoder_filters": [8, 4], "data_format": "channels_last"}
@@ -53,8 +53,8 @@ def params(data: Path, model_dir: Path, model: dict, size: int, steps: int) -> d
 
 
 def trained(work: Path, model: dict, size: int, name: str) -> Path:
-    from adapters.datasets.synthetic_dagm import SyntheticDagmSpec, generate
-    from entrypoints.container import build_container
+    from unet_defects.adapters.datasets.synthetic_dagm import SyntheticDagmSpec, generate
+    from unet_defects.container import build_container
 
     data = work / f"data-{size}"
     if not data.is_dir():
@@ -69,7 +69,7 @@ def median_ms(samples: list[float]) -> float:
 
 
 def speed(model_dir: Path, export: Path, rounds: int) -> None:
-    from entrypoints.api import Inspector
+    from unet_defects.api import Inspector
 
     rng = np.random.default_rng(0)
     image = rng.integers(0, 256, (256, 256), dtype=np.uint8)
@@ -91,8 +91,8 @@ def speed(model_dir: Path, export: Path, rounds: int) -> None:
             tick = time.perf_counter()
             probabilities = session.engine.probabilities(batch)[0]
             times["bare"] = time.perf_counter() - tick
-            from adapters.components import ScipyComponents
-            from application.inspection import inspected
+            from unet_defects.adapters.components import ScipyComponents
+            from unet_defects.application.inspection import inspected
 
             tick = time.perf_counter()
             inspected(probabilities, session.decision, ScipyComponents())
@@ -123,7 +123,7 @@ def speed(model_dir: Path, export: Path, rounds: int) -> None:
 MEMORY_CHILD = """
 import sys, time
 sys.path.insert(0, {root!r})
-from entrypoints.cli import main
+from unet_defects.cli import main
 import tensorflow  # start-up costs stay out of the figure
 
 
@@ -154,7 +154,7 @@ def picture(kind: str, side: int) -> np.ndarray:
 def memory(work: Path, sides: list[int]) -> None:
     import json
 
-    from adapters.images import write_png
+    from unet_defects.adapters.images import write_png
 
     model_dir = trained(work, NARROW, 64, "narrow")
     print(f"\n{'image':<22}{'peak beyond start-up':>22}{'bytes/pixel':>13}{'target':>10}{'seconds':>9}{'defects':>10}")
@@ -188,7 +188,7 @@ def main() -> None:
     print(f"CPU: {os.cpu_count()} cores, {cpu_model()}; {describe_cpu_flags(cpu_flags())}", flush=True)
     with tempfile.TemporaryDirectory(prefix="bench-inspector-") as folder:
         work = Path(folder)
-        from entrypoints.container import build_container
+        from unet_defects.container import build_container
 
         if not args.skip_speed:
             model_dir = trained(work, REFERENCE, 256, "reference")

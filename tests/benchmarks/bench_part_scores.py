@@ -22,9 +22,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from adapters.hardware import cpu_flags, cpu_model  # noqa: E402
-from application.info import describe_cpu_flags  # noqa: E402
-from domain.metrics import image_auroc  # noqa: E402
+from unet_defects.adapters.hardware import cpu_flags, cpu_model  # noqa: E402
+from unet_defects.application.info import describe_cpu_flags  # noqa: E402
+from unet_defects.domain.metrics import image_auroc  # noqa: E402
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff"}
 
@@ -58,7 +58,7 @@ def main() -> None:
     args = parser.parse_args()
     import imageio.v3 as iio
 
-    from entrypoints.api import Inspector
+    from unet_defects.api import Inspector
 
     print(f"CPU: {cpu_model()}; {describe_cpu_flags(cpu_flags())}")
     inspector = Inspector.open(model_dir=str(args.model_dir), tta=args.tta)

@@ -36,8 +36,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 
-from adapters.hardware import cpu_flags, cpu_model  # noqa: E402
-from application.info import describe_cpu_flags  # noqa: E402
+from unet_defects.adapters.hardware import cpu_flags, cpu_model  # noqa: E402
+from unet_defects.application.info import describe_cpu_flags  # noqa: E402
 from tests.benchmarks.bench_inspector import REFERENCE, trained  # noqa: E402
 
 CLIENTS = (1, 4, 16)
@@ -46,7 +46,7 @@ SIDE = 256
 
 
 def start_server(arguments: list[str], max_batch: int) -> tuple[subprocess.Popen, str]:
-    process = subprocess.Popen([sys.executable, "-m", "entrypoints.cli", "serve", *arguments, "--port", "0",
+    process = subprocess.Popen([sys.executable, "-m", "unet_defects.cli", "serve", *arguments, "--port", "0",
                                 "--max_batch", str(max_batch)], cwd=ROOT, stdout=subprocess.PIPE,
                                stderr=subprocess.DEVNULL, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
     line = process.stdout.readline()
@@ -119,8 +119,8 @@ def main() -> None:
     parser.add_argument("--engines", default="tensorflow,onnxruntime")
     args = parser.parse_args()
     print(f"CPU: {os.cpu_count()} cores, {cpu_model()}; {describe_cpu_flags(cpu_flags())}", flush=True)
-    from entrypoints.api import Inspector
-    from entrypoints.container import build_container
+    from unet_defects.api import Inspector
+    from unet_defects.container import build_container
 
     rng = np.random.default_rng(0)
     images = [rng.integers(0, 256, (SIDE, SIDE), dtype=np.uint8) for _ in range(32)]

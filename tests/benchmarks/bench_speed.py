@@ -24,8 +24,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from adapters.hardware import cpu_flags, cpu_model  # noqa: E402
-from application.info import describe_cpu_flags  # noqa: E402
+from unet_defects.adapters.hardware import cpu_flags, cpu_model  # noqa: E402
+from unet_defects.application.info import describe_cpu_flags  # noqa: E402
 
 
 
@@ -41,9 +41,9 @@ def keras_worker(args: argparse.Namespace) -> None:
     import numpy as np
     import tensorflow as tf
 
-    from adapters.tensorflow.builder import KerasUNetBuilder
-    from adapters.engine_timer import peak_resident_bytes
-    from domain.topology import UNetSpec
+    from unet_defects.adapters.tensorflow.builder import KerasUNetBuilder
+    from unet_defects.adapters.engine_timer import peak_resident_bytes
+    from unet_defects.domain.topology import UNetSpec
 
     spec = UNetSpec(image_shape=(args.size, args.size, 1), data_format=args.data_format)
     model = KerasUNetBuilder(args.precision, args.data_format).build(spec)
@@ -100,7 +100,7 @@ def project(kind: str, precision: str, size: int, batch: int, steps: int, warmup
         "runconfig.model_dir": "/tmp/unet-bench-model",
         "runconfig.steps_per_call": steps_per_call,
     }
-    command = [sys.executable, "-m", "entrypoints.cli", "run", "--params", str(ROOT / "configs" / "params_dagm.yaml"),
+    command = [sys.executable, "-m", "unet_defects.cli", "run", "--params", str(ROOT / "configs" / "params_dagm.yaml"),
                "--mode", f"{kind}_benchmark", "--steps", str(steps), "--warmup_steps", str(warmup)]
     for key, value in sets.items():
         command += ["--set", f"{key}={value}"]
@@ -152,7 +152,7 @@ def main() -> None:
     args.warmup = max(1, args.warmup)  # the Keras clock starts at the end of the last warm-up batch
     sections = set(args.only.split(","))
 
-    from domain.precision import native_bf16_flags
+    from unet_defects.domain.precision import native_bf16_flags
 
     present = cpu_flags()
     flags = native_bf16_flags(present)

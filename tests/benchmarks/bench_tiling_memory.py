@@ -39,7 +39,7 @@ def synthetic_image(side: int):
     """A line-scan-like texture: smooth stripes and a little noise, made a strip of rows at a time."""
     import numpy as np
 
-    from domain.tiling import row_strips
+    from unet_defects.domain.tiling import row_strips
 
     image = np.empty((side, side), np.uint8)
     rng = np.random.default_rng(side)
@@ -55,9 +55,9 @@ def child(side: int, channels: int, probabilities: bool) -> dict:
     import numpy as np
 
     import imageio.v3  # noqa: F401  (write_png imports it; loaded before the baseline)
-    from adapters.artifacts import FileArtifactStore
-    from domain.data import normalize
-    from domain.tiling import PredictGeometry, TilePlan
+    from unet_defects.adapters.artifacts import FileArtifactStore
+    from unet_defects.domain.data import normalize
+    from unet_defects.domain.tiling import PredictGeometry, TilePlan
 
     store = FileArtifactStore(tempfile.mkdtemp())
     with tempfile.TemporaryDirectory() as warm:  # the PNG plugin's lazy imports, before the baseline
@@ -93,7 +93,7 @@ def child(side: int, channels: int, probabilities: bool) -> dict:
 
 
 def cpu_flags_line() -> str:
-    from adapters.hardware import cpu_flags
+    from unet_defects.adapters.hardware import cpu_flags
 
     flags = cpu_flags()
     return "CPU flags: " + ", ".join(f"{flag} {'yes' if flag in flags else 'no'}" for flag in FLAGS)

@@ -117,7 +117,7 @@ def tall_images(work: Path, defective_share: float = 0.15, seed: int = 3) -> Pat
 def synthetic_rare(work: Path) -> Path:
     root = work / "rare"
     if not root.is_dir():
-        subprocess.run([sys.executable, "-m", "entrypoints.cli", "synth", "rare", "--output", str(root), "--images",
+        subprocess.run([sys.executable, "-m", "unet_defects.cli", "synth", "rare", "--output", str(root), "--images",
                         "80", "--seed", "4"], cwd=ROOT, check=True, capture_output=True)
     return root
 

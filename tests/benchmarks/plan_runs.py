@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def unet(*args: str) -> subprocess.CompletedProcess:
-    result = subprocess.run([sys.executable, "-m", "entrypoints.cli", *args], cwd=ROOT, capture_output=True,
+    result = subprocess.run([sys.executable, "-m", "unet_defects.cli", *args], cwd=ROOT, capture_output=True,
                             text=True)
     if result.returncode != 0:
         raise SystemExit(f"unet {' '.join(args)} failed:\n{result.stderr[-3000:]}")
@@ -76,7 +76,7 @@ def run_one(name: str, data: Path, budget: str, seed: int, work: Path, sets: lis
     (work / f"run-{name}-{seed}.log").write_text(ran.stdout + ran.stderr)
     model_dir = Path(params["runconfig"]["model_dir"])
     results = json.loads((model_dir / "eval" / "results.json").read_text())
-    from configs.loader import load_experiment
+    from unet_defects.configs.loader import load_experiment
 
     experiment = load_experiment(plan)
     final_step = max(step for step, *_ in curve(model_dir))
@@ -131,8 +131,8 @@ def main(argv: list[str]) -> None:
                         help="work in DIR and keep the plans, logs and model_dirs (default: a temporary folder)")
     args = parser.parse_args(argv)
     sys.path.insert(0, str(ROOT))
-    from adapters.hardware import cpu_flags, cpu_model
-    from application.info import describe_cpu_flags
+    from unet_defects.adapters.hardware import cpu_flags, cpu_model
+    from unet_defects.application.info import describe_cpu_flags
 
     budgets = dict(item.split("=") for item in args.budgets.split(",") if item)
     print(f"CPU: {cpu_model()}, {os.cpu_count()} cores; {describe_cpu_flags(cpu_flags())}")

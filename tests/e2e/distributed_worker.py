@@ -11,9 +11,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from adapters.terminal import TerminalObserver  # noqa: E402
-from application.ports import TrainingJob  # noqa: E402
-from entrypoints.container import build_container  # noqa: E402
+from unet_defects.adapters.terminal import TerminalObserver  # noqa: E402
+from unet_defects.application.ports import TrainingJob  # noqa: E402
+from unet_defects.container import build_container  # noqa: E402
 
 
 def main() -> None:

@@ -21,7 +21,7 @@ pytestmark = pytest.mark.slow
 def unet_process(*args: str) -> subprocess.CompletedProcess:
     """`unet ARGS` in a process of its own, as a user starts it."""
     return subprocess.run(
-        [sys.executable, "-m", "entrypoints.cli", *args], cwd=ROOT, capture_output=True, text=True, timeout=600
+        [sys.executable, "-m", "unet_defects.cli", *args], cwd=ROOT, capture_output=True, text=True, timeout=600
     )
 
 
@@ -79,7 +79,7 @@ def test_params_yaml_holds_configuration_only_so_rerunning_it_trains_nothing_mor
 
 
 def test_validate_only_names_every_file_that_cannot_be_used_one_line_each(tmp_path):
-    from adapters.images import write_png
+    from unet_defects.adapters.images import write_png
 
     rng = np.random.default_rng(0)
     for split in ("train", "test"):
@@ -108,7 +108,7 @@ def test_validate_only_names_every_file_that_cannot_be_used_one_line_each(tmp_pa
 def test_eval_prints_scores_and_writes_results(trained_dir):
     root, params = trained_dir
     result = subprocess.run(
-        [sys.executable, "-m", "entrypoints.run", "--params", str(params), "--mode", "eval"],
+        [sys.executable, "-m", "unet_defects.run", "--params", str(params), "--mode", "eval"],
         cwd=ROOT, capture_output=True, text=True, timeout=600,
     )
     assert result.returncode == 0, result.stderr
@@ -135,7 +135,7 @@ def test_predict_writes_masks_and_reports_unreadable_files(trained_dir, tiny_dag
     assert with_extras.returncode == 0, with_extras.stderr
     rows = (tmp_path / "sub.csv").read_text().splitlines()
     assert rows[0] == "ImageId,ClassId,EncodedPixels" and len(rows) == 6
-    from domain import rle
+    from unet_defects.domain import rle
     import imageio.v3 as iio
 
     for row in rows[1:]:
@@ -172,7 +172,7 @@ def test_an_output_that_is_a_file_and_an_image_shape_past_memory_are_one_line_ea
 def test_predict_at_native_resolution_tiles_a_wide_image_and_report_draws_the_run(trained_dir, tmp_path):
     import imageio.v3 as iio
 
-    from adapters.images import write_png
+    from unet_defects.adapters.images import write_png
 
     root, params = trained_dir
     model = str(root / "model")

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.slow
 
 def test_default_run_generates_data_trains_evaluates_and_reaches_the_headline(tmp_path):
     data, model = tmp_path / "data", tmp_path / "model"
-    command = [sys.executable, "-m", "entrypoints.cli", "run",
+    command = [sys.executable, "-m", "unet_defects.cli", "run",
                "--set", f"train_input.dataset_path={data}", "--model_dir", str(model)]
     result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stderr

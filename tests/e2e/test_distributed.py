@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import yaml
 
-from entrypoints.container import build_container
+from unet_defects.container import build_container
 from tests.conftest import tiny_params
 
 pytestmark = pytest.mark.slow

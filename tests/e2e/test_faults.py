@@ -19,7 +19,7 @@ pytestmark = pytest.mark.slow
 
 def start(params: dict, path: Path, *extra: str) -> subprocess.Popen:
     path.write_text(yaml.safe_dump(params))
-    command = [sys.executable, "-m", "entrypoints.cli", "run", "--params", str(path), "--mode", "train", *extra]
+    command = [sys.executable, "-m", "unet_defects.cli", "run", "--params", str(path), "--mode", "train", *extra]
     return subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
@@ -86,7 +86,7 @@ def test_sigkill_at_several_points_then_the_rerun_ends_at_max_steps(tiny_dagm, t
     assert checkpoint_steps(model_dir)[-1] == 200
     stored = assert_every_checkpoint_reads_back(model_dir)
 
-    from entrypoints.container import build_container
+    from unet_defects.container import build_container
 
     container = build_container(params)
     model = container.builder().build(container.experiment().model)
@@ -157,7 +157,7 @@ def test_a_failing_checkpoint_write_names_the_last_complete_step_which_still_res
     line, = [line for line in err.splitlines() if line.startswith("unet: error: ")]
     assert line.startswith(f"unet: error: {model_dir}: cannot write the checkpoint of step 40 (")
     assert line.endswith("; the last complete checkpoint is step 20")
-    from entrypoints.container import build_container
+    from unet_defects.container import build_container
 
     container = build_container(params_for(tiny_dagm, model_dir))
     model = container.builder().build(container.experiment().model)

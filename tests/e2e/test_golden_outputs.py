@@ -81,10 +81,10 @@ def post_png(address: str, path: str, body: bytes) -> dict:
 
 def outputs(model: Path, dataset: Path, root: Path) -> dict[str, str]:
     """Every file a one-class model writes, as text, for a model_dir under root."""
-    from adapters.images import png_bytes, write_png
-    from entrypoints.api import Inspector
-    from entrypoints.serving.runner import serving_in_thread
-    from entrypoints.serving.settings import ServeSettings
+    from unet_defects.adapters.images import png_bytes, write_png
+    from unet_defects.api import Inspector
+    from unet_defects.serving.runner import serving_in_thread
+    from unet_defects.serving.settings import ServeSettings
 
     params = str(model / "params.yaml")
     for args in (("run", "--params", params, "--model_dir", str(model), "--mode", "eval"),
@@ -125,7 +125,7 @@ def parsed(name: str, text: str, root: str):
 def models(tiny_dagm, tmp_path_factory) -> dict[str, Path]:
     """The tiny config trained until its probabilities leave 0.5 (so another CPU's rounding
     moves few pixels across the threshold): plain, and with a classifier head and its gate."""
-    from entrypoints.container import build_container
+    from unet_defects.container import build_container
 
     root = tmp_path_factory.mktemp("golden")
     made = {}

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import yaml
 
-from adapters.datasets.synthetic_rare import SyntheticRareSpec, generate
-from domain.durations import parse_duration
+from unet_defects.adapters.datasets.synthetic_rare import SyntheticRareSpec, generate
+from unet_defects.domain.durations import parse_duration
 from tests.conftest import unet_in_process as unet
 from tests.e2e.test_cli import one_line_error
 
@@ -106,7 +106,7 @@ def test_plan_then_run_needs_no_other_setting(tmp_path):
     lines = [json.loads(line) for line in (tmp_path / "out" / "predictions.jsonl").read_text().splitlines()]
     assert {line["threshold"] for line in lines} == {calibration["threshold"]}
     assert {line["gate"]["threshold"] for line in lines} == {calibration["gate"]["threshold"]}
-    from entrypoints.api import Inspector
+    from unet_defects.api import Inspector
 
     inspector = Inspector.open(model_dir=str(tmp_path / "model"))
     assert inspector.session.decision.origin.endswith("calibration.json")

@@ -27,7 +27,7 @@ def infer_body(seed: int) -> bytes:
 
 def test_sigterm_during_a_burst_answers_every_accepted_request_then_exits_0(trained_tiny):
     process = subprocess.Popen(
-        [sys.executable, "-m", "entrypoints.cli", "serve", "--model_dir", str(trained_tiny), "--port", "0",
+        [sys.executable, "-m", "unet_defects.cli", "serve", "--model_dir", str(trained_tiny), "--port", "0",
          "--max_batch", "4", "--report_every_s", "1"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
     try:

@@ -6,10 +6,10 @@ import imageio.v3 as iio
 import numpy as np
 import pytest
 
-from adapters.datasets.dagm import list_samples, open_dagm
-from adapters.images import read_gray
-from domain.data import DataSpec
-from domain.errors import DataError
+from unet_defects.adapters.datasets.dagm import list_samples, open_dagm
+from unet_defects.adapters.images import read_gray
+from unet_defects.domain.data import DataSpec
+from unet_defects.domain.errors import DataError
 
 IMAGE_ID = "0010"  # a defective training image of the tiny dataset (checked below)
 
@@ -112,7 +112,7 @@ def test_a_jpeg_decodes_in_the_pipeline_to_the_pixels_predict_reads(tmp_path, co
     half the pixels of a real photograph by up to 5 gray levels)."""
     import tensorflow as tf
 
-    from adapters.datasets.pipeline import decode_bytes
+    from unet_defects.adapters.datasets.pipeline import decode_bytes
 
     rng = np.random.default_rng(3)
     texture = np.clip(rng.normal(120, 40, (48, 64)).cumsum(axis=1) / 8 % 256, 0, 255).astype(np.uint8)

@@ -3,7 +3,7 @@ time_budget), trained for real against a fake clock that the steps move."""
 
 import pytest
 
-from entrypoints.container import build_container
+from unet_defects.container import build_container
 from tests.conftest import tiny_params
 
 
@@ -24,9 +24,9 @@ class FakeClock:
 def test_a_run_slower_than_planned_still_ends_with_its_schedule_annealed(tiny_dagm, tmp_path):
     from dependency_injector import providers
 
-    from adapters.tensorboard_events import read_scalars
-    from adapters.terminal import TerminalObserver
-    from domain.schedules import LearningRateSchedule
+    from unet_defects.adapters.tensorboard_events import read_scalars
+    from unet_defects.adapters.terminal import TerminalObserver
+    from unet_defects.domain.schedules import LearningRateSchedule
 
     clock = FakeClock()
 
@@ -66,7 +66,7 @@ def test_a_run_slower_than_planned_still_ends_with_its_schedule_annealed(tiny_da
 
 
 def make_trainer_with(container, clock):
-    from adapters.tensorflow.trainer import TensorFlowTrainer
+    from unet_defects.adapters.tensorflow.trainer import TensorFlowTrainer
 
     experiment = container.experiment()
     return TensorFlowTrainer(experiment.run, experiment.optimizer, container.device_plan(), experiment.loss,

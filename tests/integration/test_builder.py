@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from adapters.tensorflow.builder import KerasUNetBuilder
-from domain.topology import UNetSpec
+from unet_defects.adapters.tensorflow.builder import KerasUNetBuilder
+from unet_defects.domain.topology import UNetSpec
 from tests.conftest import needs_native_bf16
 
 pytestmark = pytest.mark.filterwarnings("ignore")

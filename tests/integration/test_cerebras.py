@@ -12,7 +12,7 @@ import pytest
 import tensorflow as tf
 import yaml
 
-from entrypoints.container import build_container
+from unet_defects.container import build_container
 from tests.conftest import tiny_params, unet_in_process
 
 FAKE_STACK = Path(__file__).resolve().parents[1] / "fakes" / "cerebras_stack"
@@ -116,8 +116,8 @@ def test_the_container_builder_reaches_the_cerebras_trainer(tiny_dagm, tmp_path,
 
 
 def test_the_model_fn_computes_the_configured_topology_and_loss(tiny_dagm, tmp_path, monkeypatch):
-    from adapters.fakes import RecordingObserver
-    from application.ports import TrainingJob
+    from unet_defects.adapters.fakes import RecordingObserver
+    from unet_defects.application.ports import TrainingJob
 
     container = cerebras_container(tiny_dagm, tmp_path / "m", monkeypatch, loss="bce_dice")
     cerebras = container.trainer()
@@ -138,8 +138,8 @@ def test_the_model_fn_computes_the_configured_topology_and_loss(tiny_dagm, tmp_p
             graph_loss = session.run(spec.loss, feed)
             weights = session.run(variables)
     # The same weights in an eager model of the configured topology give the same loss.
-    from adapters.tensorflow.builder import KerasUNetBuilder
-    from adapters.tensorflow.losses import make_loss
+    from unet_defects.adapters.tensorflow.builder import KerasUNetBuilder
+    from unet_defects.adapters.tensorflow.losses import make_loss
 
     eager = KerasUNetBuilder("float32", "channels_last").build(container.experiment().model)
     eager.set_weights(weights)

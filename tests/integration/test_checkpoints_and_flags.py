@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from adapters.fakes import RecordingObserver
-from domain.invocation import Invocation
-from entrypoints.container import build_container
+from unet_defects.adapters.fakes import RecordingObserver
+from unet_defects.domain.invocation import Invocation
+from unet_defects.container import build_container
 from tests.conftest import tiny_params
 
 pytestmark = pytest.mark.slow
@@ -106,8 +106,8 @@ tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfigur
 sys.path.insert(0, {root!r})
 import yaml
 from dependency_injector import providers
-from domain.invocation import Invocation
-from entrypoints.container import build_container
+from unet_defects.domain.invocation import Invocation
+from unet_defects.container import build_container
 
 for device in {devices!r}:
     params = yaml.safe_load(open({params!r}))

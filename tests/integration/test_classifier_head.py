@@ -8,13 +8,13 @@ import shutil
 import numpy as np
 import pytest
 
-from adapters.datasets import pipeline
-from adapters.datasets.dagm import open_dagm
-from adapters.datasets.image_folder import open_image_folder
-from adapters.datasets.synthetic_rare import SyntheticRareSpec, generate
-from domain.data import DataSpec, Sample
-from domain.errors import ConfigError, DataError
-from domain.image_labels import UNKNOWN_DEFECT
+from unet_defects.adapters.datasets import pipeline
+from unet_defects.adapters.datasets.dagm import open_dagm
+from unet_defects.adapters.datasets.image_folder import open_image_folder
+from unet_defects.adapters.datasets.synthetic_rare import SyntheticRareSpec, generate
+from unet_defects.domain.data import DataSpec, Sample
+from unet_defects.domain.errors import ConfigError, DataError
+from unet_defects.domain.image_labels import UNKNOWN_DEFECT
 from tests.conftest import tiny_params, unet_in_process
 
 
@@ -27,7 +27,7 @@ def head_params(dataset, model_dir, **model):
 @pytest.fixture(scope="module")
 def head_model(tiny_dagm, tmp_path_factory):
     """A tiny DAGM model with a classifier head, trained and calibrated once."""
-    from entrypoints.container import build_container
+    from unet_defects.container import build_container
 
     model_dir = tmp_path_factory.mktemp("head_model")
     container = build_container(head_params(tiny_dagm, model_dir))
@@ -37,7 +37,7 @@ def head_model(tiny_dagm, tmp_path_factory):
 
 
 def test_the_head_trains_and_its_gate_is_calibrated_and_scored_beside_the_rule(head_model, tiny_dagm):
-    from entrypoints.container import build_container
+    from unet_defects.container import build_container
 
     model_dir, report = head_model
     container = build_container(head_params(tiny_dagm, model_dir))
@@ -57,8 +57,8 @@ def test_the_head_trains_and_its_gate_is_calibrated_and_scored_beside_the_rule(h
 
 
 def test_an_applied_gate_is_the_decision_of_evaluation_predict_and_the_inspector(head_model, tiny_dagm, tmp_path):
-    from entrypoints.api import Inspector
-    from entrypoints.container import build_container
+    from unet_defects.api import Inspector
+    from unet_defects.container import build_container
 
     model_dir, report = head_model
     gated = build_container(head_params(tiny_dagm, model_dir, decision_gate="classifier"))
@@ -79,8 +79,8 @@ def test_an_applied_gate_is_the_decision_of_evaluation_predict_and_the_inspector
                                          ("openvino", "openvino"), ("tflite", "tflite")])
 def test_each_export_carries_the_head_and_applies_the_gate_as_the_checkpoint(head_model, tiny_dagm, tmp_path, fmt,
                                                                              engine):
-    from entrypoints.api import Inspector
-    from entrypoints.container import build_container
+    from unet_defects.api import Inspector
+    from unet_defects.container import build_container
 
     pytest.importorskip({"onnxruntime": "onnxruntime", "openvino": "openvino", "tflite": "ai_edge_litert"}.get(
         engine, "tensorflow"))
@@ -103,7 +103,7 @@ def test_each_export_carries_the_head_and_applies_the_gate_as_the_checkpoint(hea
 
 @pytest.mark.slow
 def test_a_triton_repository_gives_the_heads_output_and_says_how_its_gate_decides(head_model, tiny_dagm, tmp_path):
-    from entrypoints.container import build_container
+    from unet_defects.container import build_container
 
     ort = pytest.importorskip("onnxruntime")
     pytest.importorskip("tf2onnx")
@@ -126,8 +126,8 @@ def test_a_triton_repository_gives_the_heads_output_and_says_how_its_gate_decide
 
 
 def test_a_gate_the_export_lacks_is_one_line(head_model, tiny_dagm, tmp_path):
-    from application.options import InferenceOptions
-    from entrypoints.container import build_container
+    from unet_defects.application.options import InferenceOptions
+    from unet_defects.container import build_container
 
     model_dir, _ = head_model
     gated = build_container(head_params(tiny_dagm, model_dir, decision_gate="classifier"))

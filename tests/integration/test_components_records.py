@@ -5,7 +5,7 @@ import time
 import numpy as np
 import pytest
 
-from adapters.components import ScipyComponents
+from unet_defects.adapters.components import ScipyComponents
 
 
 def test_diagonal_pixels_join_one_record():

@@ -1,10 +1,10 @@
 import numpy as np
 import pytest
 
-from adapters.datasets.dagm import list_samples, open_dagm
-from adapters.images import read_gray
-from domain.data import DataSpec
-from domain.errors import ConfigError, DataError
+from unet_defects.adapters.datasets.dagm import list_samples, open_dagm
+from unet_defects.adapters.images import read_gray
+from unet_defects.domain.data import DataSpec
+from unet_defects.domain.errors import ConfigError, DataError
 
 # Fraction of defect pixels of each real mask, as measured when the samples were collected.
 REAL_MASK_FRACTIONS = {

@@ -8,13 +8,13 @@ import imageio.v3 as iio
 import numpy as np
 import pytest
 
-from adapters.datasets.image_folder import open_image_folder
-from adapters.datasets.severstal import open_severstal
-from adapters.datasets.severstal_csv import read_train_csv
-from adapters.datasets.synthetic_severstal import SyntheticSeverstalSpec, generate
-from domain import rle
-from domain.data import DataSpec
-from domain.errors import DataError, DataProblems
+from unet_defects.adapters.datasets.image_folder import open_image_folder
+from unet_defects.adapters.datasets.severstal import open_severstal
+from unet_defects.adapters.datasets.severstal_csv import read_train_csv
+from unet_defects.adapters.datasets.synthetic_severstal import SyntheticSeverstalSpec, generate
+from unet_defects.domain import rle
+from unet_defects.domain.data import DataSpec
+from unet_defects.domain.errors import DataError, DataProblems
 from tests.conftest import unet_in_process
 
 
@@ -117,8 +117,8 @@ def test_the_reference_preset_builds_the_same_seeded_network():
     several classes existed (Keras' seeded initializers are stateless, so any CPU gives them)."""
     import keras
 
-    from adapters.tensorflow.builder import KerasUNetBuilder
-    from domain.topology import UNetSpec
+    from unet_defects.adapters.tensorflow.builder import KerasUNetBuilder
+    from unet_defects.domain.topology import UNetSpec
 
     keras.utils.set_random_seed(1234)
     model = KerasUNetBuilder("float32", "channels_last").build(UNetSpec(image_shape=(256, 256, 1)))
@@ -178,7 +178,7 @@ def test_two_classes_train_and_score_per_class_and_predict_says_what_it_takes(tm
 
 @pytest.mark.slow
 def test_the_inspector_gives_a_mask_per_class_and_records_that_name_them(tmp_path):
-    from entrypoints.api import Inspector
+    from unet_defects.api import Inspector
 
     root = label_folders(tmp_path / "parts")
     params = {"train_input": {"dataset": "ImageFolderDataset", "dataset_path": str(root), "image_shape": [32, 32, 1],
@@ -186,7 +186,7 @@ def test_the_inspector_gives_a_mask_per_class_and_records_that_name_them(tmp_pat
                               "defect_class_names": ["crack", "blowhole"]},
               "model": {"encoder_filters": [4, 8], "decoder_filters": [4], "data_format": "channels_last"},
               "runconfig": {"model_dir": str(tmp_path / "model"), "max_steps": 2, "tf_random_seed": 7}}
-    from entrypoints.container import build_container
+    from unet_defects.container import build_container
 
     build_container(params).train().execute()
     inspector = Inspector.open(model_dir=str(tmp_path / "model"), threshold=0.01)
@@ -202,7 +202,7 @@ FOUR_NAMES = ["crack", "blowhole", "break", "fray"]
 def four_class_model(tmp_path_factory):
     """A tiny model of four label classes, trained a few steps (these tests compare runtimes,
     not scores)."""
-    from entrypoints.container import build_container
+    from unet_defects.container import build_container
 
     root = tmp_path_factory.mktemp("four")
     parts = label_folders(root / "parts", values=(1, 2, 3, 4))
@@ -223,7 +223,7 @@ def four_class_model(tmp_path_factory):
 @pytest.mark.parametrize("fmt, engine", [("savedmodel", "tensorflow"), ("onnx", "onnxruntime"),
                                          ("openvino", "openvino"), ("tflite", "tflite")])
 def test_each_export_of_four_classes_gives_tensorflows_four_channels(four_class_model, fmt, engine):
-    from adapters.runtimes.registry import EngineRegistry
+    from unet_defects.adapters.runtimes.registry import EngineRegistry
 
     root, _, model, images = four_class_model
     exported = unet_in_process("export", "--model_dir", str(root / "model"), "--output", str(root / fmt),
@@ -292,7 +292,7 @@ def assert_channels_as_inspector(inspector, batch, probabilities, mask):
 
 @pytest.mark.slow
 def test_a_triton_repository_of_four_classes_thresholds_each_channel_in_its_graph(four_class_model, tmp_path):
-    from entrypoints.api import Inspector
+    from unet_defects.api import Inspector
 
     ort = pytest.importorskip("onnxruntime")
     root = four_class_model[0]
@@ -321,13 +321,13 @@ def test_a_triton_repository_of_four_classes_thresholds_each_channel_in_its_grap
 def test_the_server_answers_four_channels_as_the_inspector_and_a_mask_png_per_class(four_class_model):
     import http.client
 
-    from adapters.images import png_bytes
-    from entrypoints.api import Inspector
+    from unet_defects.adapters.images import png_bytes
+    from unet_defects.api import Inspector
 
     pytest.importorskip("starlette")
     httpclient = pytest.importorskip("tritonclient.http")
-    from entrypoints.serving.runner import serving_in_thread
-    from entrypoints.serving.settings import ServeSettings
+    from unet_defects.serving.runner import serving_in_thread
+    from unet_defects.serving.settings import ServeSettings
 
     root = four_class_model[0]
     inspector = Inspector.open(model_dir=str(root / "model"), threshold=0.3)
@@ -407,10 +407,10 @@ def test_the_reference_preset_trains_to_the_weights_it_trained_to_before_several
     from their seeded start, as measured at c896859, the commit before several classes (sum and
     abs sum of the move; a seeded sign vector's dot product with it, which a changed gradient
     would turn)."""
-    from adapters.datasets.synthetic_dagm import SyntheticDagmSpec
-    from adapters.datasets.synthetic_dagm import generate as generate_dagm
-    from configs.loader import preset_path
-    from entrypoints.container import build_container
+    from unet_defects.adapters.datasets.synthetic_dagm import SyntheticDagmSpec
+    from unet_defects.adapters.datasets.synthetic_dagm import generate as generate_dagm
+    from unet_defects.configs.loader import preset_path
+    from unet_defects.container import build_container
 
     generate_dagm(SyntheticDagmSpec(class_ids=(1,), train_images=8, test_images=2, image_size=32, seed=3),
                   tmp_path / "d")

@@ -4,10 +4,10 @@ FLOPs are what the domain says, a weights file loads, and freezing keeps it stil
 import numpy as np
 import pytest
 
-from adapters.tensorflow.builder import KerasUNetBuilder
-from domain.encoders import BACKBONES, EXAMPLE_DECODER
-from domain.errors import ConfigError
-from domain.topology import UNetSpec
+from unet_defects.adapters.tensorflow.builder import KerasUNetBuilder
+from unet_defects.domain.encoders import BACKBONES, EXAMPLE_DECODER
+from unet_defects.domain.errors import ConfigError
+from unet_defects.domain.topology import UNetSpec
 
 pytestmark = pytest.mark.slow
 
@@ -42,7 +42,7 @@ def test_each_backbone_builds_from_gray_input_at_two_sizes_as_the_domain_counts_
         logits = model(np.zeros((1, height, width, 1), np.float32))
         assert logits.shape == (1, height, width, 1)
     # The domain's FLOPs per pixel: the backbone's convolutions, counted at 224x224.
-    from adapters.tensorflow.encoders import KERAS_BACKBONES
+    from unet_defects.adapters.tensorflow.encoders import KERAS_BACKBONES
 
     application = getattr(keras.applications, KERAS_BACKBONES[encoder][0])
     fixed = application(include_top=False, weights=None, input_shape=(224, 224, 3))
@@ -76,9 +76,9 @@ def test_weights_from_a_file_arrive_in_the_encoder(tmp_path):
 def test_a_frozen_encoder_keeps_its_weights_while_the_decoder_trains():
     import tensorflow as tf
 
-    from adapters.tensorflow.training_setup import build_training
-    from domain.losses import LossSpec
-    from domain.training import OptimizerSpec
+    from unet_defects.adapters.tensorflow.training_setup import build_training
+    from unet_defects.domain.losses import LossSpec
+    from unet_defects.domain.training import OptimizerSpec
 
     spec = spec_for("mobilenetv2", shape=(32, 32, 1), normalization="none")
     model = KerasUNetBuilder("float32", "channels_last", seed=1).build(spec)

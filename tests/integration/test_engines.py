@@ -7,11 +7,11 @@ import shutil
 import numpy as np
 import pytest
 
-from adapters.runtimes.catalog import RUNTIMES
-from adapters.runtimes.registry import EngineRegistry
-from application.inference import AveragedEngine
-from application.options import InferenceOptions
-from entrypoints.container import build_container
+from unet_defects.adapters.runtimes.catalog import RUNTIMES
+from unet_defects.adapters.runtimes.registry import EngineRegistry
+from unet_defects.application.inference import AveragedEngine
+from unet_defects.application.options import InferenceOptions
+from unet_defects.container import build_container
 from tests.conftest import tiny_params, unet_in_process
 
 pytestmark = pytest.mark.slow

@@ -3,13 +3,13 @@
 import numpy as np
 import pytest
 
-from adapters.datasets import pipeline
-from adapters.datasets.file_reader import Sample
-from adapters.datasets.image_folder import open_image_folder
-from adapters.images import write_png
-from domain.augmentation import AugmentationSpec
-from domain.data import DataSpec
-from domain.errors import DataError
+from unet_defects.adapters.datasets import pipeline
+from unet_defects.adapters.datasets.file_reader import Sample
+from unet_defects.adapters.datasets.image_folder import open_image_folder
+from unet_defects.adapters.images import write_png
+from unet_defects.domain.augmentation import AugmentationSpec
+from unet_defects.domain.data import DataSpec
+from unet_defects.domain.errors import DataError
 
 
 def folder_spec(root, **keys):

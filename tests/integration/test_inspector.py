@@ -8,11 +8,11 @@ import imageio.v3 as iio
 import numpy as np
 import pytest
 
-from adapters.images import write_png
-from application.options import InferenceOptions
-from domain.errors import UnetError
-from entrypoints.api import Inspector
-from entrypoints.container import build_container
+from unet_defects.adapters.images import write_png
+from unet_defects.application.options import InferenceOptions
+from unet_defects.domain.errors import UnetError
+from unet_defects.api import Inspector
+from unet_defects.container import build_container
 
 pytestmark = pytest.mark.slow
 

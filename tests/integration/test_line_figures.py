@@ -8,10 +8,10 @@ import imageio.v3 as iio
 import numpy as np
 import pytest
 
-from adapters.datasets.synthetic_rare import SyntheticRareSpec, generate
-from configs.loader import load_experiment, preset_path
-from domain.metrics import image_auroc
-from entrypoints.container import build_container
+from unet_defects.adapters.datasets.synthetic_rare import SyntheticRareSpec, generate
+from unet_defects.configs.loader import load_experiment, preset_path
+from unet_defects.domain.metrics import image_auroc
+from unet_defects.container import build_container
 
 pytestmark = pytest.mark.slow
 CROP = 48
@@ -33,7 +33,7 @@ def line_model(tmp_path_factory):
 
 
 def test_evaluation_predict_and_the_inspector_give_the_same_part_scores_and_verdicts(line_model):
-    from entrypoints.api import Inspector
+    from unet_defects.api import Inspector
 
     root, container, done = line_model
     assert done.calibration is not None  # calibrated on the validation part before the test

@@ -4,10 +4,10 @@ import math
 
 import pytest
 
-from domain.losses import LossSpec
+from unet_defects.domain.losses import LossSpec
 
 tf = pytest.importorskip("tensorflow")
-from adapters.tensorflow.losses import make_loss  # noqa: E402
+from unet_defects.adapters.tensorflow.losses import make_loss  # noqa: E402
 
 LABELS = tf.constant([[[[1.0], [0.0]]]])
 LOGITS = tf.constant([[[[0.0], [math.log(3.0)]]]])
@@ -39,8 +39,8 @@ def test_loss_equals_the_hand_computed_value(spec, expected):
 def test_a_part_with_an_image_label_only_adds_nothing_to_the_pixel_loss(spec):
     """A second image whose mask is UNKNOWN_DEFECT everywhere: the batch's pixel loss is the
     first image's alone, and the image labels are (1, 1) (the first has a defect pixel)."""
-    from adapters.tensorflow.losses import image_labels, make_image_loss
-    from domain.image_labels import UNKNOWN_DEFECT
+    from unet_defects.adapters.tensorflow.losses import image_labels, make_image_loss
+    from unet_defects.domain.image_labels import UNKNOWN_DEFECT
 
     labels = tf.concat([LABELS, tf.fill([1, 1, 2, 1], UNKNOWN_DEFECT)], axis=0)
     logits = tf.concat([LOGITS, tf.constant([[[[5.0], [-5.0]]]])], axis=0)

@@ -1,5 +1,6 @@
-"""The wheel's metadata does not depend on the machine that builds it: the same Requires-Dist
-lines with an NVIDIA device visible (a fake nvidia-smi on PATH) and without."""
+"""The wheel: one import package, unet_defects, holding every source file of the layers; and
+metadata that does not depend on the machine that builds it (the same Requires-Dist lines with
+an NVIDIA device visible, a fake nvidia-smi on PATH, and without)."""
 
 import os
 import shutil
@@ -28,12 +29,16 @@ def _source_tree(target: Path) -> Path:
     return target
 
 
-def _requires_dist(tree: Path, out: Path, path: str) -> list[str]:
+def _wheel(tree: Path, out: Path, path: str) -> Path:
     env = {**os.environ, "PATH": path}
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "--wheel-dir", str(out), str(tree)],
                    check=True, env=env, cwd=tree, timeout=600)
     wheel, = out.glob("unet_defects-*.whl")
-    with zipfile.ZipFile(wheel) as archive:
+    return wheel
+
+
+def _requires_dist(tree: Path, out: Path, path: str) -> list[str]:
+    with zipfile.ZipFile(_wheel(tree, out, path)) as archive:
         name, = [item for item in archive.namelist() if item.endswith(".dist-info/METADATA")]
         lines = archive.read(name).decode().splitlines()
     return sorted(line for line in lines if line.startswith("Requires-Dist:"))
@@ -55,3 +60,23 @@ def test_the_wheel_names_the_same_tensorflow_with_or_without_an_nvidia_device(tm
     assert "Requires-Dist: tensorflow>=2.16" in plain
     assert 'Requires-Dist: tensorflow[and-cuda]>=2.16; extra == "cuda"' in plain
     assert not [line for line in plain if "tensorflow-cpu" in line]
+
+
+# Where each repository folder lands in the installed package.
+INSTALLED_AS = {"entrypoints": "unet_defects", "domain": "unet_defects/domain", "application": "unet_defects/application",
+                "adapters": "unet_defects/adapters", "configs": "unet_defects/configs"}
+
+
+@pytest.mark.slow
+def test_the_wheel_installs_one_package_holding_every_source_file(tmp_path):
+    tree = _source_tree(tmp_path / "src" / "unet-defects")
+    with zipfile.ZipFile(_wheel(tree, tmp_path / "wheel", os.environ.get("PATH", ""))) as archive:
+        names = set(archive.namelist())
+        top_level, = [archive.read(n).decode().split() for n in names if n.endswith(".dist-info/top_level.txt")]
+    assert top_level == ["unet_defects"]
+    assert {name.split("/")[0] for name in names} == {"unet_defects", "unet_defects-0.1.0.dist-info"}
+    expected = {f"{INSTALLED_AS[folder]}/{path.relative_to(ROOT / folder).as_posix()}"
+                for folder in INSTALLED_AS for path in (ROOT / folder).rglob("*")
+                if path.suffix in (".py", ".yaml", ".html") and "__pycache__" not in path.parts}
+    assert expected - names == set()  # a sub-package missing from pyproject's list shows here
+    assert {name for name in names if name.startswith("unet_defects/")} == expected

@@ -4,8 +4,8 @@ than the stride (one SYMMETRIC pad adds at most the image's own size)."""
 import numpy as np
 import tensorflow as tf
 
-from adapters.tensorflow.padding import mirror_pad_to, mirror_pad_to_stride
-from domain.tiling import PredictGeometry, TilePlan
+from unet_defects.adapters.tensorflow.padding import mirror_pad_to, mirror_pad_to_stride
+from unet_defects.domain.tiling import PredictGeometry, TilePlan
 
 
 def test_padding_to_the_stride_equals_predicts_numpy_rule():

@@ -8,9 +8,9 @@ defect Dice 0.83 and 0.78 at these 140 steps). Across seeds 140 steps are a shor
 
 import pytest
 
-from adapters.datasets.synthetic_rare import SyntheticRareSpec, generate
-from configs.loader import load_experiment, preset_path
-from entrypoints.container import build_container
+from unet_defects.adapters.datasets.synthetic_rare import SyntheticRareSpec, generate
+from unet_defects.configs.loader import load_experiment, preset_path
+from unet_defects.container import build_container
 
 pytestmark = pytest.mark.slow
 

@@ -16,10 +16,10 @@ pytest.importorskip("starlette")
 httpclient = pytest.importorskip("tritonclient.http")
 from tritonclient.utils import InferenceServerException  # noqa: E402
 
-from entrypoints.api import Inspector  # noqa: E402
-from entrypoints.serving.app import ModelDoor  # noqa: E402
-from entrypoints.serving.runner import door_in_thread, serving_in_thread  # noqa: E402
-from entrypoints.serving.settings import ServeSettings  # noqa: E402
+from unet_defects.api import Inspector  # noqa: E402
+from unet_defects.serving.app import ModelDoor  # noqa: E402
+from unet_defects.serving.runner import door_in_thread, serving_in_thread  # noqa: E402
+from unet_defects.serving.settings import ServeSettings  # noqa: E402
 from tests.unit.test_serving_wire import png_bomb  # noqa: E402
 
 pytestmark = pytest.mark.slow

@@ -6,13 +6,13 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from adapters.datasets.pipeline import decode_rle
-from adapters.datasets.severstal import open_severstal
-from adapters.datasets.severstal_csv import read_train_csv
-from adapters.datasets.synthetic_severstal import SyntheticSeverstalSpec, generate
-from domain import rle
-from domain.data import DataSpec
-from domain.errors import ConfigError, DataError
+from unet_defects.adapters.datasets.pipeline import decode_rle
+from unet_defects.adapters.datasets.severstal import open_severstal
+from unet_defects.adapters.datasets.severstal_csv import read_train_csv
+from unet_defects.adapters.datasets.synthetic_severstal import SyntheticSeverstalSpec, generate
+from unet_defects.domain import rle
+from unet_defects.domain.data import DataSpec
+from unet_defects.domain.errors import ConfigError, DataError
 
 
 def spec(root, **keys):

@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 
-from adapters.datasets.synthetic_rare import SyntheticRareSpec
-from adapters.images import read_gray
-from domain.errors import ConfigError
-from entrypoints.cli import main
+from unet_defects.adapters.datasets.synthetic_rare import SyntheticRareSpec
+from unet_defects.adapters.images import read_gray
+from unet_defects.domain.errors import ConfigError
+from unet_defects.cli import main
 
 
 def test_unet_synth_rare_writes_mostly_clean_images_of_several_sizes_with_small_defects(tmp_path):

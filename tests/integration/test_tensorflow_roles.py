@@ -3,12 +3,12 @@
 import numpy as np
 import pytest
 
-from application.options import InferenceOptions
+from unet_defects.application.options import InferenceOptions
 
-from domain.errors import CheckpointError, TrainingDiverged
-from domain.masks import DecisionRule
-from domain.metrics import ConfusionMatrix
-from entrypoints.container import build_container
+from unet_defects.domain.errors import CheckpointError, TrainingDiverged
+from unet_defects.domain.masks import DecisionRule
+from unet_defects.domain.metrics import ConfusionMatrix
+from unet_defects.container import build_container
 from tests.conftest import needs_native_bf16, tiny_params
 
 pytestmark = pytest.mark.slow
@@ -132,7 +132,7 @@ def test_a_non_finite_loss_stops_training_naming_the_step(tiny_dagm, tmp_path, p
 def test_the_exported_savedmodel_reloads_and_equals_predict(trained, tmp_path):
     import tensorflow as tf
 
-    from domain.data import normalize
+    from unet_defects.domain.data import normalize
 
     container, _, _ = trained
     report = container.export().execute(str(tmp_path / "export"))
@@ -161,7 +161,7 @@ def test_native_prediction_of_files_equals_the_native_export_and_tiles_large_ima
     import imageio.v3 as iio
     import tensorflow as tf
 
-    from adapters.images import write_png
+    from unet_defects.adapters.images import write_png
 
     container, _, _ = trained
     rng = np.random.default_rng(9)
@@ -197,7 +197,7 @@ def test_native_prediction_of_files_equals_the_native_export_and_tiles_large_ima
 def test_image_summaries_and_the_report_read_back_from_tensorboard(tiny_dagm, tmp_path):
     import imageio.v3 as iio
 
-    from adapters.tensorboard_events import image_tags, read_scalars
+    from unet_defects.adapters.tensorboard_events import image_tags, read_scalars
 
     params = tiny_params(tiny_dagm, tmp_path / "m")
     params["model"]["log_image_summaries"] = True
@@ -236,8 +236,8 @@ def test_the_same_seed_and_data_train_to_the_same_weights(tiny_dagm, tmp_path):
 
 
 def test_whole_images_of_any_size_are_evaluated_on_their_own_pixels_only(tmp_path):
-    from adapters.images import write_png
-    from domain.masks import DecisionRule
+    from unet_defects.adapters.images import write_png
+    from unet_defects.domain.masks import DecisionRule
 
     rng = np.random.default_rng(2)
     for split, sizes in (("train", [(40, 40), (12, 30)]), ("test", [(30, 41), (17, 23), (30, 41)])):

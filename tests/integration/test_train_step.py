@@ -4,15 +4,15 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from adapters.tensorflow.builder import KerasUNetBuilder
-from adapters.tensorflow.optimizers import make_optimizer
-from adapters.tensorflow.schedules import learning_rate_fn
-from adapters.tensorflow.train_step import TrainStep
-from domain.loss_scaling import DynamicLossScaleRule
-from domain.losses import LossSpec
-from domain.schedules import LearningRateSchedule
-from domain.topology import UNetSpec
-from domain.training import OptimizerSpec
+from unet_defects.adapters.tensorflow.builder import KerasUNetBuilder
+from unet_defects.adapters.tensorflow.optimizers import make_optimizer
+from unet_defects.adapters.tensorflow.schedules import learning_rate_fn
+from unet_defects.adapters.tensorflow.train_step import TrainStep
+from unet_defects.domain.loss_scaling import DynamicLossScaleRule
+from unet_defects.domain.losses import LossSpec
+from unet_defects.domain.schedules import LearningRateSchedule
+from unet_defects.domain.topology import UNetSpec
+from unet_defects.domain.training import OptimizerSpec
 
 SPEC = UNetSpec(image_shape=(16, 16, 1), encoder_filters=(4, 8), decoder_filters=(4,), data_format="channels_last")
 

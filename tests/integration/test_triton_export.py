@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from entrypoints.api import Inspector
+from unet_defects.api import Inspector
 from tests.conftest import unet_in_process
 
 pytestmark = pytest.mark.slow

@@ -1,10 +1,10 @@
 import pytest
 
-from adapters.fakes import FakeBenchmarker, FakeDatasetReader, FakeModelBuilder
-from application.benchmark import BenchmarkUseCase, drawn_ahead
-from domain.benchmark import summarize
-from domain.data import DataSpec
-from domain.invocation import Invocation
+from unet_defects.adapters.fakes import FakeBenchmarker, FakeDatasetReader, FakeModelBuilder
+from unet_defects.application.benchmark import BenchmarkUseCase, drawn_ahead
+from unet_defects.domain.benchmark import summarize
+from unet_defects.domain.data import DataSpec
+from unet_defects.domain.invocation import Invocation
 from tests.unit.test_use_cases import TOPOLOGY, batch
 
 
@@ -48,12 +48,12 @@ def test_benchmark_use_case_runs_warmup_plus_steps_and_reports_the_mode(mode, ba
 
 
 def test_inference_benchmark_of_an_export_calls_its_engine_once_per_step_at_the_manifest_size():
-    from adapters.engine_timer import EngineTimer
-    from adapters.fakes import FakeEngine, FakeEngines, FakeModel
-    from application.options import InferenceOptions
-    from application.session import SessionOpener
-    from application.values import ExportManifest
-    from domain.masks import DecisionRule
+    from unet_defects.adapters.engine_timer import EngineTimer
+    from unet_defects.adapters.fakes import FakeEngine, FakeEngines, FakeModel
+    from unet_defects.application.options import InferenceOptions
+    from unet_defects.application.session import SessionOpener
+    from unet_defects.application.values import ExportManifest
+    from unet_defects.domain.masks import DecisionRule
 
     manifest = ExportManifest(format="openvino", model_file="model.xml", step=3, input_size=(16, 24), channels=1,
                               normalization=(1.0, 0.0), threshold=0.5, precision="int8")

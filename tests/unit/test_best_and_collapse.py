@@ -5,15 +5,15 @@ import re
 import numpy as np
 import yaml
 
-from adapters.fakes import FakeDatasetReader, FakeImageSource, FakeModelBuilder
-from application.evaluation import EvaluateUseCase
-from application.training import TrainAndEvaluateUseCase
-from configs.loader import preset_path
-from domain.data import DataSpec
-from domain.experiment import EvalSpec
-from domain.invocation import Invocation
-from domain.metrics import DefectBalance
-from domain.training import RunSpec
+from unet_defects.adapters.fakes import FakeDatasetReader, FakeImageSource, FakeModelBuilder
+from unet_defects.application.evaluation import EvaluateUseCase
+from unet_defects.application.training import TrainAndEvaluateUseCase
+from unet_defects.configs.loader import preset_path
+from unet_defects.domain.data import DataSpec
+from unet_defects.domain.experiment import EvalSpec
+from unet_defects.domain.invocation import Invocation
+from unet_defects.domain.metrics import DefectBalance
+from unet_defects.domain.training import RunSpec
 from tests.unit.test_use_cases import World, batch
 
 

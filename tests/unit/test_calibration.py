@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 
-from adapters.components import ScipyComponents
-from domain.calibration import Calibration, ComponentTable, score_candidate, search
-from domain.errors import ConfigError
-from domain.metrics import ConfusionMatrix, Scores, image_auroc
+from unet_defects.adapters.components import ScipyComponents
+from unet_defects.domain.calibration import Calibration, ComponentTable, score_candidate, search
+from unet_defects.domain.errors import ConfigError
+from unet_defects.domain.metrics import ConfusionMatrix, Scores, image_auroc
 
 
 def test_component_table_counts_after_removing_small_components():

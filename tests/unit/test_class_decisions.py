@@ -4,12 +4,12 @@ that name their class, the submission's row per class, tiles blended with a clas
 import numpy as np
 import pytest
 
-from adapters.components import ScipyComponents
-from application.inference import Decision
-from application.inspection import inspected
-from application.prediction import Submission
-from domain import rle
-from domain.tiling import PredictGeometry, TilePlan
+from unet_defects.adapters.components import ScipyComponents
+from unet_defects.application.inference import Decision
+from unet_defects.application.inspection import inspected
+from unet_defects.application.prediction import Submission
+from unet_defects.domain import rle
+from unet_defects.domain.tiling import PredictGeometry, TilePlan
 
 CLASSES = ((1, "crack"), (3, "blowhole"))
 

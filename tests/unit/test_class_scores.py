@@ -4,17 +4,17 @@ the evaluation use case's per_class block with fakes."""
 import numpy as np
 import pytest
 
-from adapters.fakes import FakeDatasetReader, FakeEvaluator
-from application.evaluation import EvaluateUseCase
-from application.session import SessionOpener
-from domain.class_scores import kaggle_dice, mean_scores
-from domain.experiment import EvalSpec
-from domain.invocation import Invocation
-from domain.metrics import ConfusionMatrix, Scores
-from domain.topology import UNetSpec
-from domain.training import RunSpec
+from unet_defects.adapters.fakes import FakeDatasetReader, FakeEvaluator
+from unet_defects.application.evaluation import EvaluateUseCase
+from unet_defects.application.session import SessionOpener
+from unet_defects.domain.class_scores import kaggle_dice, mean_scores
+from unet_defects.domain.experiment import EvalSpec
+from unet_defects.domain.invocation import Invocation
+from unet_defects.domain.metrics import ConfusionMatrix, Scores
+from unet_defects.domain.topology import UNetSpec
+from unet_defects.domain.training import RunSpec
 
-from domain.data import DataSpec
+from unet_defects.domain.data import DataSpec
 from tests.unit.test_use_cases import WORLD_DATA, World
 
 TWO_CLASS_DATA = DataSpec(dataset="ImageFolderDataset", dataset_path="d", image_shape=(8, 8, 1),
@@ -113,8 +113,8 @@ def test_one_class_keeps_todays_results_with_no_class_block():
 def test_calibrated_classes_are_scored_each_under_its_own_threshold():
     """The evaluation of a calibrated model of two classes: the dent's threshold 0.7 drops its
     predicted pixel (probability sigmoid(0.5) = 0.62), the scratch's 0.5 keeps it."""
-    from adapters.fakes import FakeCalibrationStore
-    from domain.calibration import Calibration
+    from unet_defects.adapters.fakes import FakeCalibrationStore
+    from unet_defects.domain.calibration import Calibration
 
     world = World(RunSpec(model_dir="m", max_steps=1))
     topology = UNetSpec(image_shape=(8, 8, 1), encoder_filters=(2, 4), decoder_filters=(2,), num_classes=3)

@@ -2,8 +2,8 @@
 
 import pytest
 
-from configs.loader import load_config
-from domain.errors import ConfigError
+from unet_defects.configs.loader import load_config
+from unet_defects.domain.errors import ConfigError
 
 FOLDER = {"dataset": "ImageFolderDataset", "dataset_path": "/data", "image_shape": [64, 64, 1]}
 

@@ -1,6 +1,6 @@
-from application.compilation import element_problems
-from application.values import BatchSpec, TensorSpec
-from domain.data import DataSpec
+from unet_defects.application.compilation import element_problems
+from unet_defects.application.values import BatchSpec, TensorSpec
+from unet_defects.domain.data import DataSpec
 
 DATA = DataSpec(dataset="DAGM2007Dataset", image_shape=(32, 32, 1))
 

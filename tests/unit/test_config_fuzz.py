@@ -7,9 +7,9 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from configs.loader import SECTION_SPECS, build_experiment, known_keys, load_experiment
-from domain.errors import ConfigError
-from domain.experiment import ExperimentSpec
+from unet_defects.configs.loader import SECTION_SPECS, build_experiment, known_keys, load_experiment
+from unet_defects.domain.errors import ConfigError
+from unet_defects.domain.experiment import ExperimentSpec
 
 ALL_KEYS = sorted({key for section in SECTION_SPECS for key in known_keys(section)})
 BASE = {

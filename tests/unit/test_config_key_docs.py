@@ -1,8 +1,8 @@
 """docs/keys.md documents every key the loader accepts: a key without an entry in
 configs/key_docs.yaml, an entry of no key, or a stale page fails here."""
 
-from configs import key_reference
-from configs.loader import known_keys
+from unet_defects.configs import key_reference
+from unet_defects.configs.loader import known_keys
 
 
 def test_every_loader_key_has_a_description_and_every_description_a_key():

@@ -3,9 +3,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from configs.loader import PRESETS_DIR, build_experiment, load_config, load_experiment, to_mapping, write_resolved
-from domain.errors import ConfigError
-from domain.invocation import Invocation
+from unet_defects.configs.loader import PRESETS_DIR, build_experiment, load_config, load_experiment, to_mapping, write_resolved
+from unet_defects.domain.errors import ConfigError
+from unet_defects.domain.invocation import Invocation
 
 REFERENCE_PRESETS = [
     "params_dagm.yaml",

@@ -2,8 +2,8 @@ from pathlib import Path
 
 import pytest
 
-from adapters.datasets.dagm_labels import format_labels, parse_labels, read_labels
-from domain.errors import DataError
+from unet_defects.adapters.datasets.dagm_labels import format_labels, parse_labels, read_labels
+from unet_defects.domain.errors import DataError
 
 REAL = Path(__file__).resolve().parents[3] / "shared" / "realdata"
 needs_real_data = pytest.mark.skipif(not REAL.is_dir(), reason="../shared/realdata is absent")

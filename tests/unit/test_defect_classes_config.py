@@ -2,8 +2,8 @@
 
 import pytest
 
-from configs.loader import build_experiment
-from domain.errors import ConfigError
+from unet_defects.configs.loader import build_experiment
+from unet_defects.domain.errors import ConfigError
 
 
 def experiment(dataset="SeverstalDataset", **train_input):

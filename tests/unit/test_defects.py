@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from domain.defects import (
+from unet_defects.domain.defects import (
     SIZE_BOUNDS_TEXT,
     DefectCounts,
     DefectRecord,

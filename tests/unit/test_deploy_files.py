@@ -4,11 +4,11 @@ import json
 
 import pytest
 
-from adapters.calibration_file import JsonCalibrationStore
-from adapters.runtimes.manifest import read_manifest, write_manifest
-from application.values import ExportManifest
-from domain.calibration import Calibration, CandidateScores
-from domain.errors import DataError
+from unet_defects.adapters.calibration_file import JsonCalibrationStore
+from unet_defects.adapters.runtimes.manifest import read_manifest, write_manifest
+from unet_defects.application.values import ExportManifest
+from unet_defects.domain.calibration import Calibration, CandidateScores
+from unet_defects.domain.errors import DataError
 
 MANIFEST = ExportManifest(format="onnx", model_file="model.onnx", step=3, input_size=(64, 64), channels=1,
                           normalization=(1 / 255, 0.0), threshold=0.4, min_area=12, area_at=(64, 64), tta="flip")

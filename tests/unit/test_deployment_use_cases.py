@@ -3,18 +3,18 @@
 import numpy as np
 import pytest
 
-from adapters.fakes import FakeDatasetReader, FakeEngine, FakeImageSource, FakeModel
-from adapters.runtimes.catalog import EXPORT_FORMATS, INT8_FORMATS
-from application.calibrate import CalibrateUseCase
-from application.export import ExportUseCase
-from application.options import InferenceOptions
-from application.session import SessionOpener
-from application.values import ExportManifest
-from domain.calibration import Calibration
-from domain.data import DataSpec
-from domain.errors import ConfigError
-from domain.experiment import EvalSpec
-from domain.training import RunSpec
+from unet_defects.adapters.fakes import FakeDatasetReader, FakeEngine, FakeImageSource, FakeModel
+from unet_defects.adapters.runtimes.catalog import EXPORT_FORMATS, INT8_FORMATS
+from unet_defects.application.calibrate import CalibrateUseCase
+from unet_defects.application.export import ExportUseCase
+from unet_defects.application.options import InferenceOptions
+from unet_defects.application.session import SessionOpener
+from unet_defects.application.values import ExportManifest
+from unet_defects.domain.calibration import Calibration
+from unet_defects.domain.data import DataSpec
+from unet_defects.domain.errors import ConfigError
+from unet_defects.domain.experiment import EvalSpec
+from unet_defects.domain.training import RunSpec
 from tests.unit.test_use_cases import TOPOLOGY, World, batch
 
 DATA = DataSpec(dataset="DAGM2007Dataset", dataset_path="d", image_shape=(8, 8, 1), normalize_data_method="zero_one")

@@ -3,10 +3,10 @@ what a machine with an unused NVIDIA GPU or two TensorFlow builds is told."""
 
 import pytest
 
-from adapters.hardware import cpu_flags, cpu_model, installed_tensorflow, nvidia_device_present
-from adapters.tensorflow.device import plan_device
-from domain.experiment import PrecisionSpec
-from domain.precision import Machine
+from unet_defects.adapters.hardware import cpu_flags, cpu_model, installed_tensorflow, nvidia_device_present
+from unet_defects.adapters.tensorflow.device import plan_device
+from unet_defects.domain.experiment import PrecisionSpec
+from unet_defects.domain.precision import Machine
 
 
 def cpuinfo(*flags: str) -> str:

@@ -2,9 +2,9 @@ import json
 
 import pytest
 
-from adapters.tensorflow.distribution import check_compatible
-from configs.loader import build_experiment
-from domain.errors import ConfigError
+from unet_defects.adapters.tensorflow.distribution import check_compatible
+from unet_defects.configs.loader import build_experiment
+from unet_defects.domain.errors import ConfigError
 
 
 def experiment(runconfig=None, optimizer=None):

@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 
-from adapters.fingerprinting import FileFingerprinter, component_geometry, measure
-from domain.data import Sample
-from domain.errors import DataError, DataProblems
-from domain.fingerprint import ImageFacts, mask_levels, summarize
+from unet_defects.adapters.fingerprinting import FileFingerprinter, component_geometry, measure
+from unet_defects.domain.data import Sample
+from unet_defects.domain.errors import DataError, DataProblems
+from unet_defects.domain.fingerprint import ImageFacts, mask_levels, summarize
 
 
 def test_mask_levels_tell_two_levels_from_labels_and_from_pictures():

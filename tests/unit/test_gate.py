@@ -6,14 +6,14 @@ import json
 import numpy as np
 import pytest
 
-from adapters.calibration_file import JsonCalibrationStore
-from adapters.components import ScipyComponents
-from application.inference import Decision, calibrated
-from application.inspection import inspected
-from domain.calibration import Calibration, ComponentTable
-from domain.errors import ConfigError
-from domain.gate import OPEN, Gate, GateRow, ImageLevel, area_bars, gated, search_gate, side_by_side
-from domain.image_labels import kept_masks
+from unet_defects.adapters.calibration_file import JsonCalibrationStore
+from unet_defects.adapters.components import ScipyComponents
+from unet_defects.application.inference import Decision, calibrated
+from unet_defects.application.inspection import inspected
+from unet_defects.domain.calibration import Calibration, ComponentTable
+from unet_defects.domain.errors import ConfigError
+from unet_defects.domain.gate import OPEN, Gate, GateRow, ImageLevel, area_bars, gated, search_gate, side_by_side
+from unet_defects.domain.image_labels import kept_masks
 
 
 def test_the_gate_keeps_a_mask_by_the_classifier_or_by_a_large_component():
@@ -133,7 +133,7 @@ def test_masked_fraction_keeps_a_seeded_share_of_the_masks():
 
 
 def test_exported_outputs_are_found_by_name_whatever_their_order():
-    from adapters.runtimes.catalog import output_order
+    from unet_defects.adapters.runtimes.catalog import output_order
 
     assert output_order([{"probabilities:0"}]) == [0]
     assert output_order([{"probabilities"}, {"image_probabilities"}]) == [0, 1]
@@ -150,9 +150,9 @@ def test_exported_outputs_are_found_by_name_whatever_their_order():
     ({"threshold": 0.4, "area_bar": 8, "area_at": [32]}, r"area_at \[height, width\]"),
 ])
 def test_a_manifest_gate_is_read_strictly(tmp_path, gate, message):
-    from adapters.runtimes.manifest import read_manifest, write_manifest
-    from application.values import ExportManifest
-    from domain.errors import DataError
+    from unet_defects.adapters.runtimes.manifest import read_manifest, write_manifest
+    from unet_defects.application.values import ExportManifest
+    from unet_defects.domain.errors import DataError
 
     write_manifest(tmp_path, ExportManifest(format="onnx", model_file="model.onnx", step=1, input_size=(8, 8),
                                             channels=1, normalization=(1.0, 0.0), threshold=0.5,

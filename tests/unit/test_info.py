@@ -2,9 +2,9 @@
 
 import json
 
-from adapters.fakes import FakeMachineProbe
-from application.info import InfoUseCase, MachineFacts
-from entrypoints.reporting import print_info
+from unet_defects.adapters.fakes import FakeMachineProbe
+from unet_defects.application.info import InfoUseCase, MachineFacts
+from unet_defects.reporting import print_info
 
 
 def facts(**changes) -> MachineFacts:

@@ -4,7 +4,7 @@ from importlib import metadata as real_metadata
 
 import pytest
 
-from adapters.tensorflow import machine
+from unet_defects.adapters.tensorflow import machine
 
 REQUIRES = {
     "unet-defects": ['tensorflow>=2.16', 'numpy>=1.26', 'tensorflow[and-cuda]>=2.16; extra == "cuda"',

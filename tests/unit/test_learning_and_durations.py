@@ -2,9 +2,9 @@
 
 import pytest
 
-from domain.durations import format_duration, parse_duration, projected_seconds
-from domain.errors import ConfigError
-from domain.learning import LearningPoint, at_chance, learning_line, not_learning
+from unet_defects.domain.durations import format_duration, parse_duration, projected_seconds
+from unet_defects.domain.errors import ConfigError
+from unet_defects.domain.learning import LearningPoint, at_chance, learning_line, not_learning
 
 
 @pytest.mark.parametrize("text, seconds", [("30m", 1800), ("1h30m", 5400), ("1.5h", 5400), ("90s", 90),

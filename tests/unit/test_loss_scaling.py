@@ -1,4 +1,4 @@
-from domain.loss_scaling import DynamicLossScaleRule, LossScaleState
+from unet_defects.domain.loss_scaling import DynamicLossScaleRule, LossScaleState
 
 
 def run(rule, finite_flags):

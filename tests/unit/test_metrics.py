@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from domain.masks import DecisionRule, binarize_truth, to_uint8_mask
-from domain.metrics import (
+from unet_defects.domain.masks import DecisionRule, binarize_truth, to_uint8_mask
+from unet_defects.domain.metrics import (
     ConfusionMatrix,
     Scores,
     defect_dice,
@@ -81,7 +81,7 @@ def test_truth_binarization_and_uint8_masks():
 
 
 def test_image_level_scores_count_one_decision_per_image():
-    from domain.metrics import image_decisions, image_scores
+    from unet_defects.domain.metrics import image_decisions, image_scores
 
     found = ConfusionMatrix(tn=90, fp=2, fn=3, tp=5)  # defective, predicted defective
     missed = ConfusionMatrix(tn=95, fp=0, fn=5, tp=0)  # defective, nothing predicted

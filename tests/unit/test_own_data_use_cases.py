@@ -2,12 +2,12 @@
 
 import numpy as np
 
-from adapters.fakes import FakeDatasetReader, FakeTrainer, RecordingObserver
-from application.evaluation import EvaluateSplitsUseCase, FinalEvaluationUseCase
-from application.training import TrainAndEvaluateUseCase
-from domain.experiment import EvalSpec
-from domain.invocation import Invocation
-from domain.training import RunSpec
+from unet_defects.adapters.fakes import FakeDatasetReader, FakeTrainer, RecordingObserver
+from unet_defects.application.evaluation import EvaluateSplitsUseCase, FinalEvaluationUseCase
+from unet_defects.application.training import TrainAndEvaluateUseCase
+from unet_defects.domain.experiment import EvalSpec
+from unet_defects.domain.invocation import Invocation
+from unet_defects.domain.training import RunSpec
 from tests.unit.test_use_cases import World, batch
 
 
@@ -115,8 +115,8 @@ def test_mode_eval_scores_both_splits_with_a_validation_part_and_one_without():
 
 
 def test_a_calibrating_run_chooses_its_decision_on_the_validation_part_before_the_test_and_says_so():
-    from application.calibrate import CalibrateUseCase
-    from domain.errors import DataError
+    from unet_defects.application.calibrate import CalibrateUseCase
+    from unet_defects.domain.errors import DataError
     from tests.unit.test_use_cases import WORLD_DATA
 
     run = RunSpec(model_dir="m", max_steps=20, save_checkpoints_steps=10)

@@ -6,14 +6,14 @@ the one part score every output ranks by."""
 import numpy as np
 import pytest
 
-from adapters.components import ScipyComponents
-from application.inference import Decision
-from application.inspection import inspected
-from domain.calibration import ComponentTable, search
-from domain.errors import ConfigError, DataError
-from domain.gate import OPEN, Gate, GateRow, gated, search_gate
-from domain.operating_point import OperatingPoint, recall_at_false_alarm_rate
-from domain.part_score import CLASSIFIER, PEAK, part_score, score_name
+from unet_defects.adapters.components import ScipyComponents
+from unet_defects.application.inference import Decision
+from unet_defects.application.inspection import inspected
+from unet_defects.domain.calibration import ComponentTable, search
+from unet_defects.domain.errors import ConfigError, DataError
+from unet_defects.domain.gate import OPEN, Gate, GateRow, gated, search_gate
+from unet_defects.domain.operating_point import OperatingPoint, recall_at_false_alarm_rate
+from unet_defects.domain.part_score import CLASSIFIER, PEAK, part_score, score_name
 
 ROWS = (  # probability, largest area, tp, fp, truth pixels
     GateRow(0.95, 20, 15, 5, 18),  # defective, found by both
@@ -110,7 +110,7 @@ def test_the_part_score_is_the_heads_probability_else_the_largest_pixel_probabil
 
 
 def test_min_area_never_drops_components_that_a_tenth_of_the_true_defects_are_as_small_as():
-    from domain.calibration import capped, min_area_cap
+    from unet_defects.domain.calibration import capped, min_area_cap
 
     areas = [30, 40, 66, 70, 120, 400, 900, 2000, 5000, 8000, 12000]  # the tenth lies at the second, 40 px
     assert min_area_cap(areas) == 40 and min_area_cap([]) is None

@@ -3,14 +3,14 @@
 import attrs
 import pytest
 
-from application.planning import Plan, describe
-from application.values import StepTiming
-from configs.loader import build_experiment, load_config
-from configs.plan_file import CommentedPlanFile
-from domain.errors import DataError
-from domain.fingerprint import DatasetFingerprint, Quantiles
-from domain.planning import DEFECT_SAMPLING, MAX_PATCH_SIDE, Layout, check_plannable, draft, sections
-from domain.run_length import EVALUATION_OVERHEAD, EVALUATIONS, length_choices, training_length
+from unet_defects.application.planning import Plan, describe
+from unet_defects.application.values import StepTiming
+from unet_defects.configs.loader import build_experiment, load_config
+from unet_defects.configs.plan_file import CommentedPlanFile
+from unet_defects.domain.errors import DataError
+from unet_defects.domain.fingerprint import DatasetFingerprint, Quantiles
+from unet_defects.domain.planning import DEFECT_SAMPLING, MAX_PATCH_SIDE, Layout, check_plannable, draft, sections
+from unet_defects.domain.run_length import EVALUATION_OVERHEAD, EVALUATIONS, length_choices, training_length
 
 LAYOUT = Layout(dataset_path="/data/parts", test_folder=True, description="train/ of a train/ and test/ layout")
 
@@ -139,7 +139,7 @@ def test_the_plan_file_says_why_and_loads_back_to_the_same_run(tmp_path):
     fp = fingerprint(types={"a": (300, 0), "b": (200, 150)})
     planned = draft(fp, LAYOUT)
     length = training_length(1800, 0.5, 10.0)
-    from application.planning import _with_record
+    from unet_defects.application.planning import _with_record
 
     sized = attrs.evolve(planned, choices=planned.choices + length_choices(length, 1800))
     plan = Plan(fingerprint=fp, layout=LAYOUT, choices=_with_record(sized, 1800, fp), advice=planned.advice,
@@ -156,10 +156,10 @@ def test_the_plan_file_says_why_and_loads_back_to_the_same_run(tmp_path):
 
 
 def plan_world(seconds, count=40, defective=12, size=(120, 100)):
-    from adapters.fakes.planning import FakeFingerprinter, FakeStepTimer, FakeSurvey, KeptPlanWriter
-    from application.planning import PlanUseCase
-    from domain.data import Sample
-    from domain.fingerprint import ImageFacts
+    from unet_defects.adapters.fakes.planning import FakeFingerprinter, FakeStepTimer, FakeSurvey, KeptPlanWriter
+    from unet_defects.application.planning import PlanUseCase
+    from unet_defects.domain.data import Sample
+    from unet_defects.domain.fingerprint import ImageFacts
 
     samples = [Sample(f"/d/images/part_{i}.png", f"/d/masks/part_{i}.png") for i in range(count)]
     facts = {str(s.image): ImageFacts(name=s.image, height=size[0], width=size[1], mean=100.0 + i, spread=20.0,

@@ -5,10 +5,10 @@ import imageio.v3 as iio
 import numpy as np
 import pytest
 
-from adapters.artifacts import FileArtifactStore
-from adapters.images import MASK_COLOURS, OVERLAY_IMAGE_WEIGHT, overlay, probability_picture
-from domain.errors import DataError
-from domain.masks import to_uint8_mask
+from unet_defects.adapters.artifacts import FileArtifactStore
+from unet_defects.adapters.images import MASK_COLOURS, OVERLAY_IMAGE_WEIGHT, overlay, probability_picture
+from unet_defects.domain.errors import DataError
+from unet_defects.domain.masks import to_uint8_mask
 
 
 def _overlay_before(gray, mask):  # adapters.images.overlay until the strip-wise table
@@ -44,10 +44,9 @@ def test_the_pictures_equal_the_full_size_formulas(picture, monkeypatch):
     np.testing.assert_array_equal(overlay(gray, decision.astype(np.float32)), _overlay_before(gray, decision))
     np.testing.assert_array_equal(probability_picture(probabilities), _probability_before(probabilities))
     np.testing.assert_array_equal(to_uint8_mask(decision), _mask_before(decision))
-    import domain.tiling
+    from unet_defects.domain.tiling import row_strips as strips
 
-    strips = domain.tiling.row_strips
-    monkeypatch.setattr("adapters.images.row_strips", lambda h, w: strips(h, w, pixels=1000))  # many strips
+    monkeypatch.setattr("unet_defects.adapters.images.row_strips", lambda h, w: strips(h, w, pixels=1000))  # many strips
     np.testing.assert_array_equal(overlay(gray, decision), _overlay_before(gray, decision))
     np.testing.assert_array_equal(probability_picture(probabilities), _probability_before(probabilities))
 

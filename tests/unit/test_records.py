@@ -1,16 +1,17 @@
 """The runtime and dataset-layout records, and what their consumers read from them."""
 
 import ast
+import importlib.util
 from pathlib import Path
 
 import pytest
 
-from adapters.runtimes import catalog
-from domain.augmentation import AugmentationSpec
-from domain.data import DataSpec
-from domain.errors import ConfigError
-from domain.layouts import FILE_LAYOUTS, LAYOUT_NAMES, LAYOUTS, layout
-from entrypoints import readers
+from unet_defects.adapters.runtimes import catalog
+from unet_defects.domain.augmentation import AugmentationSpec
+from unet_defects.domain.data import DataSpec
+from unet_defects.domain.errors import ConfigError
+from unet_defects.domain.layouts import FILE_LAYOUTS, LAYOUT_NAMES, LAYOUTS, layout
+from unet_defects import readers
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -36,7 +37,7 @@ def test_unknown_runtime_names_are_one_line_listing_the_names():
 @pytest.mark.parametrize("runtime", catalog.RUNTIMES, ids=lambda runtime: runtime.name)
 def test_every_runtime_module_defines_open_engine_and_convert_when_it_converts(runtime):
     """Read from the source: importing a runtime module may start TensorFlow."""
-    source = ROOT / (runtime.module.replace(".", "/") + ".py")
+    source = Path(importlib.util.find_spec(runtime.module).origin)
     functions = {node.name for node in ast.parse(source.read_text()).body if isinstance(node, ast.FunctionDef)}
     assert "open_engine" in functions and ("convert" in functions) == runtime.converts
 

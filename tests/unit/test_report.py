@@ -1,10 +1,10 @@
 import pytest
 
-from adapters.fakes import FakeRunHistory, RecordingRenderer
-from adapters.summary_tags import parse, score_tag, threshold_tag
-from application.report import ReportUseCase
-from application.values import RunScalars
-from domain.errors import DataError
+from unet_defects.adapters.fakes import FakeRunHistory, RecordingRenderer
+from unet_defects.adapters.summary_tags import parse, score_tag, threshold_tag
+from unet_defects.application.report import ReportUseCase
+from unet_defects.application.values import RunScalars
+from unet_defects.domain.errors import DataError
 
 
 def FakeHistory(train, evaluation):

@@ -4,7 +4,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from domain.rle import decode, encode, run_lengths_total
+from unet_defects.domain.rle import decode, encode, run_lengths_total
 
 
 def test_decode_is_one_based_and_column_major():

@@ -6,13 +6,13 @@ import attrs
 import numpy as np
 import pytest
 
-from adapters.fakes import FakeImageSource
-from application.prediction import Submission
-from domain.data import DataSpec
-from domain.errors import ConfigError, UnetError
-from domain.invocation import Invocation
-from domain.training import RunSpec
-from entrypoints.container import build_container
+from unet_defects.adapters.fakes import FakeImageSource
+from unet_defects.application.prediction import Submission
+from unet_defects.domain.data import DataSpec
+from unet_defects.domain.errors import ConfigError, UnetError
+from unet_defects.domain.invocation import Invocation
+from unet_defects.domain.training import RunSpec
+from unet_defects.container import build_container
 from tests.unit.test_use_cases import World, experiment_for
 
 
@@ -87,7 +87,7 @@ def without_device_probe(container):
     """The device plan fixed, so that nothing asks TensorFlow which devices it sees."""
     from dependency_injector import providers
 
-    from adapters.tensorflow.device import DevicePlan
+    from unet_defects.adapters.tensorflow.device import DevicePlan
 
     container.device_plan.override(providers.Object(DevicePlan("CPU", "float32", "channels_last")))
     return container

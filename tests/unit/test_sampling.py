@@ -1,4 +1,4 @@
-from domain.sampling import PAD_LABEL, centred_origin, unpadded_size
+from unet_defects.domain.sampling import PAD_LABEL, centred_origin, unpadded_size
 
 import numpy as np
 

@@ -1,8 +1,8 @@
 import pytest
 
-from domain.errors import ConfigError
-from domain.invocation import Invocation
-from domain.training import Cadence, RunSpec, is_due, newest, next_boundary
+from unet_defects.domain.errors import ConfigError
+from unet_defects.domain.invocation import Invocation
+from unet_defects.domain.training import Cadence, RunSpec, is_due, newest, next_boundary
 
 
 def test_next_boundary_stops_at_every_period_and_the_target():

@@ -2,8 +2,8 @@ import math
 
 import pytest
 
-from domain.errors import ConfigError
-from domain.schedules import LearningRateSchedule
+from unet_defects.domain.errors import ConfigError
+from unet_defects.domain.schedules import LearningRateSchedule
 
 
 def test_each_scheduler_by_hand():
@@ -56,7 +56,7 @@ def test_bad_schedules_name_their_key(value, message):
 
 
 def test_a_schedule_that_follows_the_budget_runs_ahead_only_when_the_budget_ends_training_first():
-    from domain.schedules import budget_position
+    from unet_defects.domain.schedules import budget_position
 
     assert budget_position(100, 1000, seconds_left=900.0, seconds_per_step=0.5) == 100  # time for 1,800 more
     # 300 s left at 1 s a step: 300 more steps, so step 400 trains at the schedule's step 700 and the last at 1,000.
@@ -66,7 +66,7 @@ def test_a_schedule_that_follows_the_budget_runs_ahead_only_when_the_budget_ends
 
 
 def test_the_budget_pace_skips_the_first_call_and_never_moves_the_schedule_back():
-    from domain.schedules import BudgetPace
+    from unet_defects.domain.schedules import BudgetPace
 
     pace = BudgetPace(start=0, target=40, deadline=130.0)
     assert pace.lead(32.5, 1) is None  # the first call traced: the pace counts from its end

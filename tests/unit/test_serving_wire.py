@@ -12,12 +12,12 @@ import pytest
 
 pytest.importorskip("starlette")
 
-from domain.errors import ConfigError  # noqa: E402
-from entrypoints.serving import v2  # noqa: E402
-from entrypoints.serving.errors import BadRequest, TooLarge  # noqa: E402
-from entrypoints.serving.http import _inflated  # noqa: E402
-from entrypoints.serving.settings import ServeSettings, check_exposure, is_loopback, read_token  # noqa: E402
-from entrypoints.serving.uploads import decode_upload, declared_size, image_kind  # noqa: E402
+from unet_defects.domain.errors import ConfigError  # noqa: E402
+from unet_defects.serving import v2  # noqa: E402
+from unet_defects.serving.errors import BadRequest, TooLarge  # noqa: E402
+from unet_defects.serving.http import _inflated  # noqa: E402
+from unet_defects.serving.settings import ServeSettings, check_exposure, is_loopback, read_token  # noqa: E402
+from unet_defects.serving.uploads import decode_upload, declared_size, image_kind  # noqa: E402
 
 MAX = 10_000
 

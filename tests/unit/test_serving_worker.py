@@ -6,7 +6,7 @@ import time
 import numpy as np
 import pytest
 
-from application.serving import BatchingWorker, QueueFull, ShuttingDown
+from unet_defects.application.serving import BatchingWorker, QueueFull, ShuttingDown
 
 
 class Recorder:

@@ -3,7 +3,7 @@ TTA refused twice, and an export checked against what the config feeds it."""
 
 import pytest
 
-from adapters.fakes import (
+from unet_defects.adapters.fakes import (
     FakeBestKeeper,
     FakeCalibrationStore,
     FakeCheckpoints,
@@ -12,14 +12,14 @@ from adapters.fakes import (
     FakeModel,
     FakeModelBuilder,
 )
-from application.inference import AveragedEngine
-from application.options import InferenceOptions
-from application.session import BEST_KEPT, NEWEST, SessionOpener
-from application.values import CheckpointRef, ExportManifest
-from domain.calibration import Calibration
-from domain.data import DataSpec
-from domain.errors import ConfigError
-from domain.masks import DecisionRule
+from unet_defects.application.inference import AveragedEngine
+from unet_defects.application.options import InferenceOptions
+from unet_defects.application.session import BEST_KEPT, NEWEST, SessionOpener
+from unet_defects.application.values import CheckpointRef, ExportManifest
+from unet_defects.domain.calibration import Calibration
+from unet_defects.domain.data import DataSpec
+from unet_defects.domain.errors import ConfigError
+from unet_defects.domain.masks import DecisionRule
 from tests.unit.test_use_cases import TOPOLOGY
 
 DATA = DataSpec(dataset="external", image_shape=(8, 8, 1), normalize_data_method="zero_one")

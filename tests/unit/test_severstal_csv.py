@@ -1,8 +1,8 @@
 import pytest
 
-from adapters.datasets.severstal_csv import parse_train_csv, read_train_csv
-from domain import rle
-from domain.errors import DataError
+from unet_defects.adapters.datasets.severstal_csv import parse_train_csv, read_train_csv
+from unet_defects.domain import rle
+from unet_defects.domain.errors import DataError
 
 
 def test_every_real_row_decodes_to_the_area_its_runs_sum_to(real_data):

@@ -4,7 +4,7 @@ from collections import Counter
 
 import pytest
 
-from domain.splitting import name_prefix, stratified_split, types_from_names
+from unet_defects.domain.splitting import name_prefix, stratified_split, types_from_names
 
 
 @pytest.mark.parametrize("stem, prefix", [("MT_Blowhole_exp1_num_3667", "MT_Blowhole"), ("0001", ""),

@@ -2,8 +2,8 @@ import io
 import logging
 import re
 
-from adapters.terminal import TerminalObserver
-from application.ports import TrainOutcome
+from unet_defects.adapters.terminal import TerminalObserver
+from unet_defects.application.ports import TrainOutcome
 
 
 def test_progress_bar_on_a_terminal_and_log_lines_on_their_steps(caplog):

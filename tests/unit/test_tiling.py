@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from domain.errors import ConfigError
-from domain.tiling import PredictGeometry, TilePlan, tile_origins
+from unet_defects.domain.errors import ConfigError
+from unet_defects.domain.tiling import PredictGeometry, TilePlan, tile_origins
 
 
 def test_origins_cover_the_length_with_the_overlap():

@@ -1,7 +1,7 @@
 import pytest
 
-from domain.errors import ConfigError
-from domain.topology import UNetSpec
+from unet_defects.domain.errors import ConfigError
+from unet_defects.domain.topology import UNetSpec
 
 
 def test_reference_defaults_have_the_reference_parameter_count():
@@ -68,7 +68,7 @@ def test_a_convolution_kind_that_is_not_a_name_is_a_config_error():
 
 
 def test_a_training_batch_past_the_machines_memory_is_one_line_before_anything_is_built():
-    from configs.loader import load_config, preset_path
+    from unet_defects.configs.loader import load_config, preset_path
 
     huge, _ = load_config(None, None, ["train_input.image_shape=[60000,60000,1]"])
     problem = huge.memory_problem(24 * 2**30)

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from domain.errors import ConfigError
-from domain.tta import averaged, transforms
+from unet_defects.domain.errors import ConfigError
+from unet_defects.domain.tta import averaged, transforms
 
 
 @pytest.mark.parametrize("mode, count", [("none", 1), ("flip", 3), ("d4", 8)])

@@ -4,8 +4,8 @@ import attrs
 import numpy as np
 import pytest
 
-from adapters.components import ScipyComponents
-from adapters.fakes import (
+from unet_defects.adapters.components import ScipyComponents
+from unet_defects.adapters.fakes import (
     FakeBestKeeper,
     FakeCalibrationStore,
     FakeEngines,
@@ -21,19 +21,19 @@ from adapters.fakes import (
     InMemoryArtifactStore,
     RecordingObserver,
 )
-from application.batching import ProbabilityMaps
-from application.evaluation import EvaluateAllUseCase, EvaluateUseCase
-from application.options import InferenceOptions
-from application.prediction import PredictUseCase
-from application.session import SessionOpener
-from application.training import TrainAndEvaluateUseCase, TrainUseCase
-from configs.loader import build_experiment
-from domain.data import DataSpec
-from domain.errors import CheckpointError, DataError
-from domain.experiment import EvalSpec
-from domain.invocation import Invocation
-from domain.topology import UNetSpec
-from domain.training import RunSpec
+from unet_defects.application.batching import ProbabilityMaps
+from unet_defects.application.evaluation import EvaluateAllUseCase, EvaluateUseCase
+from unet_defects.application.options import InferenceOptions
+from unet_defects.application.prediction import PredictUseCase
+from unet_defects.application.session import SessionOpener
+from unet_defects.application.training import TrainAndEvaluateUseCase, TrainUseCase
+from unet_defects.configs.loader import build_experiment
+from unet_defects.domain.data import DataSpec
+from unet_defects.domain.errors import CheckpointError, DataError
+from unet_defects.domain.experiment import EvalSpec
+from unet_defects.domain.invocation import Invocation
+from unet_defects.domain.topology import UNetSpec
+from unet_defects.domain.training import RunSpec
 
 TOPOLOGY = UNetSpec(image_shape=(8, 8, 1), encoder_filters=(2, 4), decoder_filters=(2,))
 WORLD_DATA = DataSpec(dataset="external", image_shape=(8, 8, 1))
@@ -99,8 +99,8 @@ class World:
                               self.components, data)
 
     def export(self, data):
-        from adapters.runtimes.catalog import EXPORT_FORMATS, INT8_FORMATS
-        from application.export import ExportUseCase
+        from unet_defects.adapters.runtimes.catalog import EXPORT_FORMATS, INT8_FORMATS
+        from unet_defects.application.export import ExportUseCase
 
         return ExportUseCase(self.opener(data), self.exporter, EXPORT_FORMATS, self.reader, int8_formats=INT8_FORMATS)
 
@@ -217,8 +217,8 @@ def test_scores_are_also_reported_at_each_configured_threshold():
 
 
 def test_predict_writes_a_submission_row_per_image_that_round_trips():
-    from application.prediction import Submission
-    from domain import rle
+    from unet_defects.application.prediction import Submission
+    from unet_defects.domain import rle
 
     world = World(RunSpec(model_dir="m", max_steps=1))
     world.train.execute()
