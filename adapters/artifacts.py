@@ -11,8 +11,16 @@ from pathlib import Path
 import numpy as np
 
 from unet_defects.adapters import summary_tags
-from unet_defects.adapters.images import (class_overlay, colour_mask, list_images, overlay, probability_picture, read_gray, triptych,
-                            write_png)
+from unet_defects.adapters.images import (
+    class_overlay,
+    colour_mask,
+    list_images,
+    overlay,
+    probability_picture,
+    read_gray,
+    triptych,
+    write_png,
+)
 from unet_defects.domain.errors import DataError
 from unet_defects.domain.masks import to_uint8_mask
 

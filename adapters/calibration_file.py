@@ -11,8 +11,8 @@ from pathlib import Path
 
 from unet_defects.adapters.artifacts import write_json
 from unet_defects.domain.calibration import Calibration, CandidateScores
-from unet_defects.domain.gate import Gate, ImageLevel
 from unet_defects.domain.errors import DataError, UnetError
+from unet_defects.domain.gate import Gate, ImageLevel
 
 FILE_NAME = "calibration.json"
 _KEYS = {"threshold", "min_area", "area_at", "chosen_on", "before", "after", "method", "candidates", "gate"}

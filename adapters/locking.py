@@ -26,7 +26,7 @@ class ModelDirLock:
         self._path = Path(model_dir) / LOCK_NAME
         self._handle = None
 
-    def __enter__(self) -> "ModelDirLock":
+    def __enter__(self) -> ModelDirLock:
         try:
             import fcntl
         except ImportError:  # not POSIX: no advisory locks, run unguarded

@@ -21,8 +21,8 @@ from unet_defects.domain.calibration import (
     search,
 )
 from unet_defects.domain.errors import DataError
-from unet_defects.domain.gate import GateSearch, area_bars, check_recall_target, search_gate
 from unet_defects.domain.experiment import EvalSpec
+from unet_defects.domain.gate import GateSearch, area_bars, check_recall_target, search_gate
 from unet_defects.domain.training import RunSpec
 
 

@@ -6,8 +6,7 @@ from pathlib import Path
 
 import attrs
 
-from unet_defects.application.ports import Compiler, DatasetReader, ModelBuilder
-from unet_defects.application.ports import CompileJob
+from unet_defects.application.ports import CompileJob, Compiler, DatasetReader, ModelBuilder
 from unet_defects.application.values import BatchSpec, CompileDetails
 from unet_defects.domain.data import DataSpec
 from unet_defects.domain.errors import DataProblems

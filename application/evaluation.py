@@ -9,9 +9,9 @@ import attrs
 from unet_defects.application.evaluation_tally import ClassScoring, EvaluationTally
 from unet_defects.application.line_maps import LineMaps, evaluation_maps
 from unet_defects.application.map_scoring import scored_map
-from unet_defects.application.prediction import describe_decisions
 from unet_defects.application.options import InferenceOptions
 from unet_defects.application.ports import ArtifactStore, BestKeeper, Checkpoints, Components, DatasetReader, Evaluator
+from unet_defects.application.prediction import describe_decisions
 from unet_defects.application.samples import SampleKeeper
 from unet_defects.application.session import NEWEST, InferenceSession, SessionOpener
 from unet_defects.application.values import BestCheckpoint, CheckpointRef, ImageEvaluation, SamplePicture
@@ -254,7 +254,7 @@ class FinalEvaluationUseCase:
         self._best = best
         self._artifacts = artifacts
 
-    def execute(self, chosen: bool = False, known: "list[EvaluationResult] | tuple" = ()) -> FinalScores | None:
+    def execute(self, chosen: bool = False, known: list[EvaluationResult] | tuple = ()) -> FinalScores | None:
         if not self._evaluate.has_test_split:
             return None
         best = self._best.best() if (chosen and self._best is not None) else None

@@ -11,7 +11,6 @@ from unet_defects.domain.class_scores import kaggle_dice, mean_scores
 from unet_defects.domain.metrics import ConfusionMatrix, Scores, image_auroc
 from unet_defects.domain.operating_point import OperatingPoint
 
-
 PART_FIELDS = ("image_precision", "image_recall", "image_F1", "image_AUROC")
 
 

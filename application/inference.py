@@ -99,7 +99,7 @@ def calibrated(config_threshold: float, store: CalibrationStore | None,
                  for c in calibrations)
 
 
-def settle_decision(base: Decision, threshold: float | None, min_area: int | None) -> Decision:
+def decision_with_flags(base: Decision, threshold: float | None, min_area: int | None) -> Decision:
     """The flags given over `base` (a calibration, a manifest or the config); the gate stays."""
     if threshold is None and min_area is None:
         return base

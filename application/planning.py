@@ -14,8 +14,8 @@ from unet_defects.application.planning_ports import DatasetSurvey, Fingerprinter
 from unet_defects.application.values import StepTiming
 from unet_defects.domain.durations import format_duration
 from unet_defects.domain.fingerprint import DatasetFingerprint, summarize
-from unet_defects.domain.planning import TEST_SPLIT, Choice, Draft, Layout, check_plannable, draft, sections
-from unet_defects.domain.run_length import FINAL_PASSES, Length, length_choices, training_length
+from unet_defects.domain.planning import TEST_SPLIT, Choice, DataSplit, Draft, check_plannable, draft, sections
+from unet_defects.domain.run_duration import FINAL_PASSES, Length, length_choices, training_length
 from unet_defects.domain.splitting import types_from_names
 
 
@@ -24,7 +24,7 @@ class Plan:
     """The planned configuration: every choice with its reason, what was measured, and the budget."""
 
     fingerprint: DatasetFingerprint
-    layout: Layout
+    layout: DataSplit
     choices: tuple[Choice, ...]
     advice: tuple[str, ...]
     budget: float

@@ -9,11 +9,11 @@ from typing import Any, Protocol
 from unet_defects.application.values import StepTiming
 from unet_defects.domain.data import Sample
 from unet_defects.domain.fingerprint import ImageFacts
-from unet_defects.domain.planning import Layout
+from unet_defects.domain.planning import DataSplit
 
 
 class DatasetSurvey(Protocol):
-    def training_samples(self, dataset_path: str, seed: int = 0, keep: float = 0.8) -> tuple[list[Sample], Layout]:
+    def training_samples(self, dataset_path: str, seed: int = 0, keep: float = 0.8) -> tuple[list[Sample], DataSplit]:
         """The images a plan may read (never the test split: for a single folder, the share
         `keep` that training's seeded split keeps) and where they come from."""
 

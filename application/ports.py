@@ -16,8 +16,8 @@ import numpy as np
 
 from unet_defects.application.values import (
     BatchSpec,
-    BestCheckpoint,
     BenchmarkRun,
+    BestCheckpoint,
     ChartPanel,
     CheckpointRef,
     CompileDetails,
@@ -124,7 +124,7 @@ class Evaluator(Protocol):
         """Per image, in stream order: its confusion counts under each rule and its picture."""
 
 
-    def maps(self, engine: "InferenceEngine", stream: Batches, max_batches: int | None = None,
+    def maps(self, engine: InferenceEngine, stream: Batches, max_batches: int | None = None,
              ignore_labels: Sequence[int] = ()) -> Iterator[EvaluatedMap]:
         """Per image, in stream order: the engine's probabilities with the truth, unpadded."""
 

@@ -14,9 +14,17 @@ from typing import Any
 import attrs
 import numpy as np
 
-from unet_defects.application.inference import Decision, calibrated, settle_decision, with_tta
+from unet_defects.application.inference import Decision, calibrated, decision_with_flags, with_tta
 from unet_defects.application.options import InferenceOptions
-from unet_defects.application.ports import BestKeeper, CalibrationStore, Checkpoints, Engines, InferenceEngine, Model, ModelBuilder
+from unet_defects.application.ports import (
+    BestKeeper,
+    CalibrationStore,
+    Checkpoints,
+    Engines,
+    InferenceEngine,
+    Model,
+    ModelBuilder,
+)
 from unet_defects.application.values import CheckpointRef
 from unet_defects.domain import tta as augmentation
 from unet_defects.domain.data import DataSpec, normalize
@@ -138,7 +146,7 @@ class SessionOpener:
         best = self._best if choose == BEST_KEPT else None
         restored, source = restore_chosen(self._checkpoints, best, model, checkpoint or options.checkpoint)
         head = self._gate if self._topology.classifier_head else None
-        decisions = tuple(settle_decision(decision, options.threshold, options.min_area) for decision in
+        decisions = tuple(decision_with_flags(decision, options.threshold, options.min_area) for decision in
                           calibrated(self._rule.probability_cutoff, self._calibration, self._data.classes, head))
         return self._session(self._tensorflow_engine(model), options, decisions[0], restored.step, source,
                              restored.path, model, decisions)
@@ -224,9 +232,9 @@ class SessionOpener:
             at = tuple(held["area_at"]) if held["area_at"] else None
             return {"gate": Gate(held["threshold"], held["area_bar"], at), "gated": applied}
 
-        decision = settle_decision(Decision(manifest.threshold, manifest.min_area, manifest.area_at, where,
+        decision = decision_with_flags(Decision(manifest.threshold, manifest.min_area, manifest.area_at, where,
                                             **gated(gates[0])), options.threshold, options.min_area)
-        decisions = tuple(settle_decision(Decision(c["threshold"], c["min_area"], manifest.area_at, where,
+        decisions = tuple(decision_with_flags(Decision(c["threshold"], c["min_area"], manifest.area_at, where,
                                                    **gated(c.get("gate"))), options.threshold, options.min_area)
                           for c in manifest.classes)
         tta = manifest.tta if manifest.tta != "none" else (options.tta or "none")

@@ -22,7 +22,7 @@ from unet_defects.domain.errors import ConfigError, UnetError
 from unet_defects.domain.experiment import ExperimentSpec
 from unet_defects.domain.invocation import Invocation
 from unet_defects.domain.learning import LearningPoint, learning_line, not_learning
-from unet_defects.domain.run_length import pace_line
+from unet_defects.domain.run_duration import pace_line
 
 
 def latest_step(checkpoints: Checkpoints) -> int:

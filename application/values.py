@@ -91,7 +91,7 @@ class ImageEvaluation:
         return counts.tp + counts.fp > 0
 
     @classmethod
-    def from_class_counts(cls, rows: Any, peaks: Any, picture: Callable[[], SamplePicture]) -> "ImageEvaluation":
+    def from_class_counts(cls, rows: Any, peaks: Any, picture: Callable[[], SamplePicture]) -> ImageEvaluation:
         """From (rules, classes, 4) counts and each class's peak: `counts` pools the classes (the
         one class's own with one); `by_class` keeps each class's when there are several."""
         rules, classes = len(rows), len(rows[0])

@@ -21,7 +21,6 @@ import yaml
 from unet_defects.domain.augmentation import AugmentationSpec
 from unet_defects.domain.data import DataSpec
 from unet_defects.domain.errors import ConfigError
-from unet_defects.domain.losses import LossSpec
 from unet_defects.domain.experiment import (
     CerebrasModelKnobs,
     CerebrasSpec,
@@ -30,6 +29,7 @@ from unet_defects.domain.experiment import (
     PrecisionSpec,
 )
 from unet_defects.domain.invocation import Invocation
+from unet_defects.domain.losses import LossSpec
 from unet_defects.domain.plan_record import PlanRecord
 from unet_defects.domain.topology import UNetSpec
 from unet_defects.domain.training import OptimizerSpec, RunSpec

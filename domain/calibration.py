@@ -80,9 +80,9 @@ class Calibration:
     name: str = ""
     # With a classifier head: the gate chosen (domain.gate) and the image-level scores of the
     # segmentation rule alone and of the gate, on the calibration images.
-    gate: "Gate | None" = None
-    gate_before: "ImageLevel | None" = None
-    gate_after: "ImageLevel | None" = None
+    gate: Gate | None = None
+    gate_before: ImageLevel | None = None
+    gate_after: ImageLevel | None = None
 
     def __attrs_post_init__(self) -> None:
         check_pixel_decision(self.threshold, self.min_area, "in the calibration")

@@ -55,7 +55,7 @@ def projected_seconds(elapsed: float, steps_done: int, steps_left: int,
     return by_steps, "max_steps"
 
 
-def median_step_seconds(calls: "list[tuple[float, int]]") -> float | None:
+def median_step_seconds(calls: list[tuple[float, int]]) -> float | None:
     """The median seconds a step over calls of (seconds a step, steps), each step counting once
     (a call of 200 steps weighs 100 times one of 2); None without a call."""
     if not calls:

@@ -11,11 +11,11 @@ from unet_defects.domain.data import DataSpec
 from unet_defects.domain.errors import ConfigError
 from unet_defects.domain.losses import LossSpec
 from unet_defects.domain.masks import DECISION_SPACES, DecisionRule
-from unet_defects.domain.plan_record import PlanRecord
 from unet_defects.domain.metrics import SCORE_NAMES
+from unet_defects.domain.plan_record import PlanRecord
 from unet_defects.domain.topology import UNetSpec
-from unet_defects.domain.tta import TTA_MODES
 from unet_defects.domain.training import OptimizerSpec, RunSpec
+from unet_defects.domain.tta import TTA_MODES
 from unet_defects.domain.validation import fail, is_bool, number_in, one_of, to_float, to_tuple
 
 REFERENCE_METRICS = ("mIOU", "DSC", "MPCA", "Acc")
@@ -178,7 +178,7 @@ class ExperimentSpec:
             return False, f"not with {blocked[0]}"
         return True, "runconfig.jit_compile is " + str(self.run.jit_compile)
 
-    def training_cost(self, steps: int) -> "TrainingCost":
+    def training_cost(self, steps: int) -> TrainingCost:
         """What `steps` optimizer steps cost: images seen and the FLOPs of each (forward and backward)."""
         images = steps * self.data.train_batch_size * self.optimizer.grad_accum_steps
         return TrainingCost(images=images, flops_per_image=self.model.training_flops())

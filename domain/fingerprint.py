@@ -60,7 +60,7 @@ class Quantiles:
     maximum: float
 
     @classmethod
-    def of(cls, values: Sequence[float]) -> "Quantiles":
+    def of(cls, values: Sequence[float]) -> Quantiles:
         if not len(values):
             return cls(0.0, 0.0, 0.0, 0.0, 0.0)
         data = np.asarray(values, np.float64)

@@ -97,7 +97,7 @@ class ImageLevel:
 
     @classmethod
     def of(cls, truth: Sequence[bool], flagged: Sequence[bool], tp: int = 0, fp: int = 0, fn: int = 0,
-           scores: Sequence[float] | None = None) -> "ImageLevel":
+           scores: Sequence[float] | None = None) -> ImageLevel:
         truth, flagged = np.asarray(truth, bool), np.asarray(flagged, bool)
         itp, ifp = int((truth & flagged).sum()), int((~truth & flagged).sum())
         ifn, good = int((truth & ~flagged).sum()), int((~truth).sum())
@@ -125,7 +125,7 @@ class GateTable:
     truth_pixels: np.ndarray
 
     @classmethod
-    def of(cls, rows: Sequence[GateRow]) -> "GateTable":
+    def of(cls, rows: Sequence[GateRow]) -> GateTable:
         column = lambda name, kind: np.asarray([getattr(row, name) for row in rows], kind)  # noqa: E731
         return cls(column("probability", np.float64), column("largest_area", np.int64), column("tp", np.int64),
                    column("fp", np.int64), column("truth_pixels", np.int64))

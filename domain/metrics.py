@@ -8,7 +8,8 @@ Definitions (the README repeats them):
 - per_image_Dice: defect Dice of each image averaged over images, empty/empty = 1 (Kaggle).
 - image_precision, image_recall, image_F1: the part-level decision, "is this image defective?":
   an image is defective in truth when its mask is not empty, and predicted defective when any
-  pixel is predicted defect (or, with a classifier head's applied gate, when its verdict says so). With nothing predicted (or nothing to find) a score whose
+  pixel is predicted defect (or, with a classifier head's applied gate, when its verdict says
+  so). With nothing predicted (or nothing to find) a score whose
   denominator is zero is 1 when the other side is empty too, else 0.
 - image_AUROC: how well the part score (domain.part_score: a classifier head's probability,
   else the image's largest defect probability) ranks defective images above good ones (the area
@@ -38,7 +39,7 @@ class ConfusionMatrix:
     @classmethod
     def from_masks(
         cls, truth: np.ndarray, prediction: np.ndarray, weights: np.ndarray | None = None
-    ) -> "ConfusionMatrix":
+    ) -> ConfusionMatrix:
         """Counts from boolean masks of equal shape; pixels with weight 0 are not counted."""
         truth = np.asarray(truth, dtype=bool)
         prediction = np.asarray(prediction, dtype=bool)
@@ -53,11 +54,11 @@ class ConfusionMatrix:
         )
 
     @classmethod
-    def from_counts(cls, counts: Sequence[int]) -> "ConfusionMatrix":
+    def from_counts(cls, counts: Sequence[int]) -> ConfusionMatrix:
         tn, fp, fn, tp = (int(c) for c in counts)
         return cls(tn=tn, fp=fp, fn=fn, tp=tp)
 
-    def __add__(self, other: "ConfusionMatrix") -> "ConfusionMatrix":
+    def __add__(self, other: ConfusionMatrix) -> ConfusionMatrix:
         return ConfusionMatrix(
             self.tn + other.tn, self.fp + other.fp, self.fn + other.fn, self.tp + other.tp
         )
@@ -162,7 +163,7 @@ class Scores:
 
     @classmethod
     def compute(cls, total: ConfusionMatrix, images: Sequence[ConfusionMatrix],
-                peaks: Sequence[float] | None = None, flagged: Sequence[bool] | None = None) -> "Scores":
+                peaks: Sequence[float] | None = None, flagged: Sequence[bool] | None = None) -> Scores:
         """`peaks`: each image's part score (domain.part_score), for image_AUROC; `flagged`: each
         image's part verdict (default: its mask is not empty)."""
         precision, recall, f1 = image_scores(images, flagged)
@@ -198,7 +199,7 @@ class DefectBalance:
     predicted_fraction: float
 
     @classmethod
-    def of(cls, cm: ConfusionMatrix) -> "DefectBalance":
+    def of(cls, cm: ConfusionMatrix) -> DefectBalance:
         total = cm.total or 1
         return cls(true_fraction=(cm.tp + cm.fn) / total, predicted_fraction=(cm.tp + cm.fp) / total)
 

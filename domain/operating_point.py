@@ -42,7 +42,7 @@ class OperatingPoint:
 
     @classmethod
     def of(cls, defective: Sequence[bool], flagged: Sequence[bool], scores: Sequence[float] | None = None,
-           rates: Sequence[float] = FALSE_ALARM_RATES) -> "OperatingPoint":
+           rates: Sequence[float] = FALSE_ALARM_RATES) -> OperatingPoint:
         truth, flags = np.asarray(defective, bool), np.asarray(flagged, bool)
         if truth.shape != flags.shape:
             raise ValueError(f"{truth.size} parts in truth, {flags.size} verdicts")

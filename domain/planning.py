@@ -44,13 +44,13 @@ MIN_BATCH, MAX_BATCH = 2, 32
 MAX_BATCH_SHARE = 0.1
 # Foreground oversampling (nnU-Net's 33 %) when fewer than half the images are defective.
 DEFECT_SAMPLING = 0.33
-# The validation part (how long a run is, and how often it evaluates: domain.run_length).
+# The validation part (how long a run is, and how often it evaluates: domain.run_duration).
 VALIDATION_SPLIT = 0.2
 TEST_SPLIT = 0.2  # a single folder: the seeded share held out as test images
 
 
 @attrs.frozen(kw_only=True)
-class Layout:
+class DataSplit:
     """Where the training images come from and what is held out as test images."""
 
     dataset_path: str
@@ -72,7 +72,7 @@ class Draft:
         return sections(self.choices)
 
 
-def sections(choices: "tuple[Choice, ...]") -> dict[str, dict[str, Any]]:
+def sections(choices: tuple[Choice, ...]) -> dict[str, dict[str, Any]]:
     """The choices as a params mapping, section by section in the order chosen."""
     found: dict[str, dict[str, Any]] = {}
     for choice in choices:
@@ -143,13 +143,13 @@ def batch_size(training_images: int, network_pixels: int) -> tuple[int, str]:
     return wanted, f"{wanted} patches make about {STEP_PIXELS:,} network pixels a step"
 
 
-def held_out(fingerprint: DatasetFingerprint, layout: Layout) -> tuple[int, int]:
+def held_out(fingerprint: DatasetFingerprint, layout: DataSplit) -> tuple[int, int]:
     """(training images, validation images) of the planned split."""
     validation = max(1, round(VALIDATION_SPLIT * fingerprint.images))
     return fingerprint.images - validation, validation
 
 
-def draft(fingerprint: DatasetFingerprint, layout: Layout) -> Draft:
+def draft(fingerprint: DatasetFingerprint, layout: DataSplit) -> Draft:
     """Every choice a run needs but its length, each with its reason."""
     fp = fingerprint
     downscale, downscale_reason = network_downscale(fp)

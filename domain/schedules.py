@@ -134,7 +134,7 @@ class LearningRateSchedule:
     reset_steps: bool = True
 
     @classmethod
-    def parse(cls, value: Any, reset_steps: bool = True, where: str = "optimizer.learning_rate") -> "LearningRateSchedule":
+    def parse(cls, value: Any, reset_steps: bool = True, where: str = "optimizer.learning_rate") -> LearningRateSchedule:
         if isinstance(value, (int, float, str)) and not isinstance(value, bool):
             rate = _number(where, value, positive=True)
             return cls((Segment("Constant", {"learning_rate": rate, "steps": None}, 0, None),), reset_steps)

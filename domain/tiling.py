@@ -113,7 +113,7 @@ class TilePlan:
     overlap: int
 
     @classmethod
-    def for_image(cls, height: int, width: int, geometry: PredictGeometry) -> "TilePlan":
+    def for_image(cls, height: int, width: int, geometry: PredictGeometry) -> TilePlan:
         stride = geometry.stride
         padded = (math.ceil(height / stride) * stride, math.ceil(width / stride) * stride)
         tile_shape = (min(padded[0], geometry.tile[0]), min(padded[1], geometry.tile[1]))
@@ -148,7 +148,7 @@ class TilePlan:
         th, tw = self.tile_shape
         return np.outer(_ramp(th, self.overlap), _ramp(tw, self.overlap))
 
-    def blender(self, classes: int = 1) -> "TileBlender":
+    def blender(self, classes: int = 1) -> TileBlender:
         return TileBlender(self, classes)
 
     def stitch(self, predictions: list[np.ndarray]) -> np.ndarray:
@@ -210,7 +210,8 @@ class TileBlender:
         self._arrived[index] = True
 
     def result(self) -> np.ndarray:
-        """The (height, width) float32 blended map ((height, width, K) for several classes), once every tile is in. Spends the blender."""
+        """The (height, width) float32 blended map ((height, width, K) for several classes), once
+        every tile is in. Spends the blender."""
         total = self._unspent()
         missing = int(np.count_nonzero(~self._arrived))
         if missing:

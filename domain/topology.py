@@ -6,7 +6,7 @@ from typing import Any, ClassVar
 
 import attrs
 
-from unet_defects.domain.encoders import BACKBONE_DECODER_STAGES, ENCODERS, EXAMPLE_DECODER, Backbone, BACKBONES
+from unet_defects.domain.encoders import BACKBONE_DECODER_STAGES, BACKBONES, ENCODERS, EXAMPLE_DECODER, Backbone
 from unet_defects.domain.errors import ConfigError
 from unet_defects.domain.validation import (
     class_count,
@@ -175,7 +175,7 @@ class UNetSpec:
         "initial_conv_filters", "nonlinearity", "normalization", "encoder", "classifier_head", "refine_filters",
     )
 
-    def weight_differences(self, other: "UNetSpec") -> list[str]:
+    def weight_differences(self, other: UNetSpec) -> list[str]:
         """`key old -> new` for every key whose change makes checkpoints incompatible."""
         changes = [
             f"model.{key} {_show(getattr(self, key))} -> {_show(getattr(other, key))}"

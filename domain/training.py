@@ -174,7 +174,7 @@ class RunSpec:
         return self.eval_steps
 
     @property
-    def cadence(self) -> "Cadence":
+    def cadence(self) -> Cadence:
         return Cadence(checkpoint_every=self.save_checkpoints_steps, summary_every=self.save_summary_steps,
                        log_every=self.log_step_count_steps)
 
@@ -203,7 +203,7 @@ class Cadence:
         return is_due(step, self.log_every)
 
 
-def newest(steps: "list[int]", keep: int) -> list[int]:
+def newest(steps: list[int], keep: int) -> list[int]:
     """The steps a run keeps after a save: the `keep` newest (keep_checkpoint_max)."""
     return sorted(steps)[-keep:]
 

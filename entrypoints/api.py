@@ -70,7 +70,7 @@ class Inspector:
     def open(cls, model_dir: str | None = None, export: str | None = None, engine: str = DEFAULT_ENGINE,
              tta: str | None = None, threshold: float | None = None, min_area: int | None = None,
              geometry: str | None = None, max_pixels: int = DEFAULT_MAX_PIXELS,
-             checkpoint: str | None = None, batch_size: int = 8) -> "Inspector":
+             checkpoint: str | None = None, batch_size: int = 8) -> Inspector:
         """A model_dir's checkpoint (the given one, else the best kept, else the newest) with its
         calibration, or an export with its manifest; the arguments override either."""
         from unet_defects.container import build_container

@@ -6,8 +6,8 @@ import argparse
 
 from unet_defects.adapters.runtimes.catalog import ALL_EXPORT_FORMATS, ENGINE_NAMES
 from unet_defects.domain.tiling import GEOMETRIES
-from unet_defects.domain.tta import TTA_MODES
 from unet_defects.domain.training import MODES
+from unet_defects.domain.tta import TTA_MODES
 
 
 def add_run_arguments(parser: argparse.ArgumentParser) -> None:

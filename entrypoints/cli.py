@@ -12,8 +12,8 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from unet_defects.domain.errors import UnetError
 from unet_defects.arguments import make_parser
+from unet_defects.domain.errors import UnetError
 from unet_defects.reporting import (
     print_benchmark,
     print_calibration,
@@ -76,7 +76,8 @@ RUN_MODES: dict[str, tuple[str, Callable]] = {
 def command_run(args: argparse.Namespace) -> int:
     from unet_defects.container import build_container
 
-    container = build_container(args.params, _runconfig_overrides(args), args.set, options=inference_options(args, checkpoint=False))
+    options = inference_options(args, checkpoint=False)
+    container = build_container(args.params, _runconfig_overrides(args), args.set, options=options)
     experiment, invocation = container.experiment(), container.invocation()
     mode = invocation.compile_kind or invocation.mode
     log.info("mode %s, model_dir %s, params %s", mode, experiment.run.model_dir,
@@ -187,10 +188,9 @@ def command_write_tfrecords(args: argparse.Namespace) -> int:
 
 
 def command_plan(args: argparse.Namespace) -> int:
+    from unet_defects.configs.loader import parse_override
     from unet_defects.domain.durations import format_duration, parse_duration
     from unet_defects.planner import Planning
-
-    from unet_defects.configs.loader import parse_override
 
     budget = parse_duration(args.budget, "--budget")
     plan, path = Planning().plan().execute(args.dataset_path, budget, args.output,

@@ -19,11 +19,14 @@ from typing import Any
 
 from dependency_injector import containers, providers
 
+from unet_defects import adapter_factories as make
+from unet_defects import readers
 from unet_defects.adapters.artifacts import FileArtifactStore, FileImageSource
 from unet_defects.adapters.report_chart import MatplotlibRenderer, TensorBoardHistory
 from unet_defects.adapters.terminal import TerminalObserver
 from unet_defects.application.batching import ProbabilityMaps
 from unet_defects.application.benchmark import BenchmarkUseCase
+from unet_defects.application.calibrate import CalibrateUseCase
 from unet_defects.application.compilation import CompileUseCase
 from unet_defects.application.conversion import WriteRecordsUseCase
 from unet_defects.application.evaluation import (
@@ -32,7 +35,6 @@ from unet_defects.application.evaluation import (
     EvaluateUseCase,
     FinalEvaluationUseCase,
 )
-from unet_defects.application.calibrate import CalibrateUseCase
 from unet_defects.application.export import ExportUseCase
 from unet_defects.application.info import InfoUseCase
 from unet_defects.application.line_maps import LineMaps
@@ -46,9 +48,6 @@ from unet_defects.configs.store import ParamsFile
 from unet_defects.domain.advice import advice_for
 from unet_defects.domain.experiment import ExperimentSpec
 from unet_defects.domain.invocation import Invocation
-from unet_defects import readers
-from unet_defects import adapter_factories as make
-
 
 
 class Container(containers.DeclarativeContainer):

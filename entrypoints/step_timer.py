@@ -1,7 +1,8 @@
 """ContainerStepTimer: times a planned configuration on this machine, through the same
 container and use cases as a run, so that the plan's length comes from measured work, not an
 assumed speed: training steps through the real input pipeline at its steady state (as `unet run
---mode train_benchmark --with_input_pipeline`, after two epochs' batches drawn ahead), and evaluation images of the validation part as the
+--mode train_benchmark --with_input_pipeline`, after two epochs' batches drawn ahead), and
+evaluation images of the validation part as the
 run evaluates them (predict's maps: tiles, test-time augmentation, batching; then each image
 scored in numpy), through fresh weights."""
 

@@ -20,7 +20,8 @@ REAL_DATA = Path(__file__).resolve().parents[2] / "shared" / "realdata"
 # CPU without native bfloat16 the project trains float32, and oneDNN may have no bfloat16
 # convolution to run (seen with ONEDNN_MAX_CPU_ISA=AVX2 on an AVX-512 CPU).
 needs_native_bf16 = pytest.mark.skipif(
-    not native_bf16_flags(cpu_flags()), reason="this CPU has no native bfloat16 (amx_bf16 or avx512_bf16): the project trains float32 here")
+    not native_bf16_flags(cpu_flags()),
+    reason="this CPU has no native bfloat16 (amx_bf16 or avx512_bf16): the project trains float32 here")
 
 
 @pytest.fixture(scope="session")

@@ -5,8 +5,7 @@ from __future__ import annotations
 import time
 
 from unet_defects.adapters.cerebras.estimator import EstimatorContract, is_available, vendor
-from unet_defects.application.ports import Checkpoints
-from unet_defects.application.ports import TrainingJob
+from unet_defects.application.ports import Checkpoints, TrainingJob
 from unet_defects.application.values import TrainOutcome
 from unet_defects.domain.experiment import ExperimentSpec
 

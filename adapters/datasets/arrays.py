@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from unet_defects.domain.errors import DataError
 from unet_defects.adapters.datasets.file_reader import only_eval
+from unet_defects.domain.errors import DataError
 
 
 class ArrayDatasetReader:

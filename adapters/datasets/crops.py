@@ -47,7 +47,7 @@ def crop(stacked: tf.Tensor, spec: DataSpec, element_seed: tf.Tensor, centred: t
     return cropped
 
 
-def _mixed(uniform: tf.data.Dataset, defective: "list[tf.data.Dataset]", share: float, seed: int) -> tf.data.Dataset:
+def _mixed(uniform: tf.data.Dataset, defective: list[tf.data.Dataset], share: float, seed: int) -> tf.data.Dataset:
     """`share` of the draws from the defective streams (equally), the rest uniform. A stream that
     turns out empty ends (repeat of nothing), and the draws go on from the others."""
     if share <= 0 or not defective:
@@ -69,7 +69,7 @@ def with_defect_sampling(dataset: tf.data.Dataset, share: float, seed: int) -> t
 
 
 def with_defect_sampling_by_group(indexed: tf.data.Dataset, share: float, seed: int,
-                                  groups: "list[int]") -> tf.data.Dataset:
+                                  groups: list[int]) -> tf.data.Dataset:
     """As with_defect_sampling, with the defective draws shared equally among groups (defect
     types): elements are (index, (image, mask)) and groups[index] is the sample's group, -1
     for a sample with no defect. A rare type is then drawn as often as a common one."""

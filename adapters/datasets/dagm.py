@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-
 from unet_defects.adapters.datasets.dagm_labels import LabelRow, read_labels
 from unet_defects.adapters.datasets.file_reader import FileDatasetReader, dataset_root
 from unet_defects.domain.augmentation import AugmentationSpec
@@ -55,15 +54,16 @@ def list_samples(spec: DataSpec, split: str) -> list[Sample]:
     return samples
 
 
-def list_dagm_split(train: DataSpec, evaluation: DataSpec) -> "Callable[[str], list[Sample]]":
+def list_dagm_split(train: DataSpec, evaluation: DataSpec) -> Callable[[str], list[Sample]]:
     """Training reads ClassN/Train, evaluation ClassN/Test."""
     return lambda split: list_samples(train, "Train") if split == "train" else list_samples(evaluation, "Test")
 
 
 def open_dagm(train: DataSpec, evaluation: DataSpec, seed: int | None = None, progress=None,
               augmentation: AugmentationSpec | None = None, stride: int = 1) -> FileDatasetReader:
-    """A reader of DAGM 2007 (`ClassN/{Train,Test}` with `Label/Labels.txt`); with `train_input.synthetic` set, the dataset is generated first if it is
-    not already there (generated once, then reused)."""
+    """A reader of DAGM 2007 (`ClassN/{Train,Test}` with `Label/Labels.txt`); with
+    `train_input.synthetic` set, the dataset is generated first if it is not already there
+    (generated once, then reused)."""
     if train.synthetic is not None:
         from unet_defects.adapters.datasets.synthetic_dagm import SyntheticDagmSpec, ensure_generated
 

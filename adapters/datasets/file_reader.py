@@ -13,12 +13,12 @@ import numpy as np
 
 from unet_defects.adapters.images import read_gray
 from unet_defects.domain import rle
-from unet_defects.domain.masks import binarize_mask
-from unet_defects.domain.splitting import stratified_split, types_from_names
 from unet_defects.domain.augmentation import AugmentationSpec
 from unet_defects.domain.data import DataSpec, Sample
 from unet_defects.domain.errors import ConfigError, DataError, DataProblems
 from unet_defects.domain.image_labels import kept_masks
+from unet_defects.domain.masks import binarize_mask
+from unet_defects.domain.splitting import stratified_split, types_from_names
 
 log = logging.getLogger("unet")
 SPLITS = ("train", "eval")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from unet_defects.domain.data import DataSpec
 from unet_defects.adapters.datasets.file_reader import only_eval
+from unet_defects.domain.data import DataSpec
 
 DEFECT_FRACTION = 0.05
 

@@ -10,24 +10,25 @@ from unet_defects.adapters.datasets.file_reader import split
 from unet_defects.adapters.datasets.image_folder import list_pairs
 from unet_defects.domain.data import Sample
 from unet_defects.domain.errors import DataError
-from unet_defects.domain.planning import TEST_SPLIT, Layout
+from unet_defects.domain.planning import TEST_SPLIT, DataSplit
+
 
 class ImageFolderSurvey:
     def training_samples(self, dataset_path: str, seed: int = 0,
-                         keep: float = 1 - TEST_SPLIT) -> tuple[list[Sample], Layout]:
+                         keep: float = 1 - TEST_SPLIT) -> tuple[list[Sample], DataSplit]:
         root = Path(dataset_path)
         if not root.is_dir():
             raise DataError(f"{root}: not a folder (unet plan takes a folder of images/ and masks/, or of train/ "
                             "and test/ each holding both)")
         if (root / "train").is_dir() and (root / "test").is_dir():
             samples = self._pairs(root / "train")
-            return samples, Layout(dataset_path=str(root), test_folder=True,
+            return samples, DataSplit(dataset_path=str(root), test_folder=True,
                                    description="train/ of a train/ and test/ layout (test/ is not read when planning)")
         samples = self._pairs(root)
         if len(samples) < 2:
-            return samples, Layout(dataset_path=str(root), test_folder=False, description="one image")
+            return samples, DataSplit(dataset_path=str(root), test_folder=False, description="one image")
         kept, _ = split(samples, keep, seed)  # as training splits it (train_test_split, seed)
-        return kept, Layout(dataset_path=str(root), test_folder=False,
+        return kept, DataSplit(dataset_path=str(root), test_folder=False,
                             description=f"one images/ and masks/ folder: the seeded {keep:.0%} that "
                                         f"training keeps (the other {1 - keep:.0%} are the test images, not read "
                                         "when planning)")

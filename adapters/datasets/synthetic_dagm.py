@@ -45,7 +45,7 @@ class SyntheticDagmSpec:
             raise ConfigError(f"synthetic.defective_fraction: must be in [0, 1], got {self.defective_fraction}")
 
     @classmethod
-    def from_mapping(cls, values: dict) -> "SyntheticDagmSpec":
+    def from_mapping(cls, values: dict) -> SyntheticDagmSpec:
         known = {field.name for field in attrs.fields(cls)}
         for key in values:
             if key not in known:

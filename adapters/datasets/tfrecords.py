@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from unet_defects.adapters.datasets.file_reader import dataset_root
+from unet_defects.adapters.datasets.file_reader import dataset_root, only_eval
 from unet_defects.adapters.images import tf_decodable
 from unet_defects.adapters.tensorflow.cluster import read_tf_config
 from unet_defects.domain import rle
@@ -30,7 +30,6 @@ from unet_defects.domain.augmentation import AugmentationSpec
 from unet_defects.domain.data import DataSpec
 from unet_defects.domain.errors import ConfigError, DataError
 from unet_defects.domain.masks import binarize_mask
-from unet_defects.adapters.datasets.file_reader import only_eval
 
 SPLIT_FOLDERS = {"train": "train", "eval": "test"}
 MANIFEST = "manifest.json"

@@ -27,7 +27,8 @@ from unet_defects.adapters.fakes.stores import (
 )
 
 __all__ = [
-    "FakeBenchmarker", "FakeBestKeeper", "FakeCalibrationStore", "FakeEngine", "FakeEngines", "FakeCheckpoints", "FakeCompiler", "FakeConfigStore", "FakeDatasetReader", "FakeEvaluator",
+    "FakeBenchmarker", "FakeBestKeeper", "FakeCalibrationStore", "FakeEngine", "FakeEngines", "FakeCheckpoints",
+    "FakeCompiler", "FakeConfigStore", "FakeDatasetReader", "FakeEvaluator",
     "FakeExporter", "FakeImageSource", "FakeMachineProbe", "FakeModel", "FakeModelBuilder", "FakePredictor", "FakeRecordWriter",
     "FakeRunHistory", "FakeSampleSource", "FakeTrainer", "InMemoryArtifactStore", "RecordingObserver",
     "RecordingRenderer",

@@ -11,14 +11,14 @@ import attrs
 from unet_defects.application.values import StepTiming
 from unet_defects.domain.data import Sample
 from unet_defects.domain.fingerprint import ImageFacts
-from unet_defects.domain.planning import Layout
+from unet_defects.domain.planning import DataSplit
 
 
 class FakeSurvey:
-    def __init__(self, samples: Sequence[Sample], layout: Layout) -> None:
+    def __init__(self, samples: Sequence[Sample], layout: DataSplit) -> None:
         self._samples, self._layout = list(samples), layout
 
-    def training_samples(self, dataset_path: str, seed: int = 0, keep: float = 0.8) -> tuple[list[Sample], Layout]:
+    def training_samples(self, dataset_path: str, seed: int = 0, keep: float = 0.8) -> tuple[list[Sample], DataSplit]:
         self.asked = (seed, keep)
         return self._samples, self._layout
 

@@ -22,8 +22,8 @@ from unet_defects.application.values import (
     BestCheckpoint,
     CheckpointRef,
     EvaluatedMap,
-    LabelledImage,
     ImageEvaluation,
+    LabelledImage,
     SamplePicture,
     TrainOutcome,
 )

@@ -8,7 +8,6 @@ from typing import Any
 
 import numpy as np
 
-
 from unet_defects.application.values import ChartPanel, RunScalars
 from unet_defects.domain.data import DataSpec, Sample
 from unet_defects.domain.errors import DataError

@@ -26,7 +26,7 @@ PIXEL_OUTPUT = "probabilities"
 IMAGE_OUTPUT = "image_probabilities"
 
 
-def output_order(names: "list[set[str]]") -> list[int]:
+def output_order(names: list[set[str]]) -> list[int]:
     """The indices of the pixel output, then of the classifier head's when there is one, from each
     output's names (`probabilities`, `probabilities:0`, ...); a model of one output is that output."""
     if len(names) == 1:

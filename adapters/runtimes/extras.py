@@ -8,7 +8,6 @@ from typing import Any
 from unet_defects.domain.errors import ConfigError
 
 
-
 def install_command(extra: str) -> str:
     return f'pip install -e ".[{extra}]"'
 

@@ -11,8 +11,8 @@ from typing import Any
 import numpy as np
 
 from unet_defects.adapters.tensorflow.device import DevicePlan, device_scope, op_determinism_enabled
-from unet_defects.adapters.tensorflow.training_setup import build_training
 from unet_defects.adapters.tensorflow.streams import describe
+from unet_defects.adapters.tensorflow.training_setup import build_training
 from unet_defects.application.ports import CompileJob
 from unet_defects.application.values import BatchSpec, CompileDetails
 from unet_defects.domain.errors import UnetError

@@ -11,7 +11,8 @@ from unet_defects.domain.training import OptimizerSpec
 
 def make_optimizer(spec: OptimizerSpec, policy: str, step: Any = None, lead: Any = None) -> Any:
     """The optimizer, its learning rate following the schedule at `step` (the run's global step
-    variable) plus `lead` (steps the schedule stands ahead, when it follows the budget). Clipping and accumulation happen in the training step (adapters.tensorflow.train_step)."""
+    variable) plus `lead` (steps the schedule stands ahead, when it follows the budget). Clipping
+    and accumulation happen in the training step (adapters.tensorflow.train_step)."""
     import keras
 
     reduced = policy != "float32"

@@ -21,9 +21,9 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from unet_defects.adapters.hardware import PROJECT, project_version
+from unet_defects.api import Inspector, checked_image
 from unet_defects.application.serving import BatchingWorker, QueueFull, ShuttingDown
 from unet_defects.domain.errors import UnetError
-from unet_defects.api import Inspector, checked_image
 from unet_defects.serving import v2
 from unet_defects.serving.errors import BadRequest, HttpError, NotFound, TimedOut, Unavailable
 from unet_defects.serving.http import BearerToken, error_response, read_body
@@ -34,7 +34,7 @@ from unet_defects.serving.uploads import decode_upload
 INLINE_BELOW = 1 << 20  # bodies smaller than this are parsed on the event loop; larger in a thread
 
 
-class ModelDoor:
+class ServedModel:
     """The Inspector, its worker and the counts, shared by every route."""
 
     def __init__(self, inspector: Inspector, settings: ServeSettings, engine: str) -> None:
@@ -163,7 +163,7 @@ class Counted:
             self._metrics.request(endpoint_label(scope["path"]), status[0], time.perf_counter() - started)
 
 
-def create_app(door: ModelDoor) -> Starlette:
+def create_app(door: ServedModel) -> Starlette:
     settings = door.settings
     page = resources.files("unet_defects.serving").joinpath("page.html").read_text(encoding="utf-8")
 
@@ -282,7 +282,7 @@ def create_app(door: ModelDoor) -> Starlette:
     return app
 
 
-async def _report_traffic(door: ModelDoor) -> None:
+async def _report_traffic(door: ServedModel) -> None:
     every = door.settings.report_every_s
     while True:
         await asyncio.sleep(every)

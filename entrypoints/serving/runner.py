@@ -17,11 +17,12 @@ from contextlib import contextmanager
 import uvicorn
 
 from unet_defects import Inspector
-from unet_defects.serving.app import ModelDoor, create_app
+from unet_defects.serving.app import ServedModel, create_app
 from unet_defects.serving.settings import ServeSettings
 
+
 class _Server(uvicorn.Server):
-    def __init__(self, config: uvicorn.Config, door: ModelDoor) -> None:
+    def __init__(self, config: uvicorn.Config, door: ServedModel) -> None:
         super().__init__(config)
         self.door = door
 
@@ -42,7 +43,7 @@ def bound_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _server(door: ModelDoor) -> _Server:
+def _server(door: ServedModel) -> _Server:
     """uvicorn for the door: requests in flight at a signal get as long as a request may take
     (the queue behind them included), and connections past four queues' worth get 503."""
     settings = door.settings
@@ -57,7 +58,7 @@ def serve(inspector: Inspector, settings: ServeSettings, engine: str, host: str,
     """Serve until a signal; 0 once every accepted request is answered."""
     say = say or (lambda text: print(text, flush=True))
     sock = bound_socket(host, port)
-    door = ModelDoor(inspector, settings, engine)
+    door = ServedModel(inspector, settings, engine)
     server = _server(door)
     address = _address(host, sock.getsockname()[1])
     session = inspector.session
@@ -84,12 +85,12 @@ def serving_in_thread(inspector: Inspector, settings: ServeSettings, engine: str
                       host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
     """The server in a background thread for the block; yields its address ("127.0.0.1:port",
     as tritonclient takes it). Leaving the block stops it as SIGTERM would."""
-    with door_in_thread(ModelDoor(inspector, settings, engine), host, port) as address:
+    with door_in_thread(ServedModel(inspector, settings, engine), host, port) as address:
         yield address
 
 
 @contextmanager
-def door_in_thread(door: ModelDoor, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
+def door_in_thread(door: ServedModel, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
     sock = bound_socket(host, port)
     server = _server(door)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="unet-serve", daemon=True)

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import attrs
 
+from unet_defects.api import DEFAULT_MAX_PIXELS
 from unet_defects.domain.errors import ConfigError
 from unet_defects.domain.validation import check_model_name
-from unet_defects.api import DEFAULT_MAX_PIXELS
 
 DEFAULT_NAME = "unet"
 

@@ -50,8 +50,8 @@ def params(dataset: Path, model_dir: Path, steps: int, **classes) -> dict:
 
 def test_truth(dataset: Path) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """The test images (gray) and their (H, W, 4) masks from train.csv."""
-    from unet_defects.adapters.images import read_gray
     from unet_defects.adapters.datasets.severstal_csv import read_train_csv
+    from unet_defects.adapters.images import read_gray
     from unet_defects.domain import rle
 
     rows, _ = read_train_csv(dataset / "train.csv")
@@ -92,9 +92,9 @@ def timed_rounds(inspectors: dict, images: list[np.ndarray], rounds: int) -> tup
 
 
 def main() -> None:
-    from unet_defects.container import build_container
-    from unet_defects.adapters.datasets.synthetic_severstal import SyntheticSeverstalSpec, generate
     from tests.benchmarks.bench_tiling_memory import cpu_flags_line
+    from unet_defects.adapters.datasets.synthetic_severstal import SyntheticSeverstalSpec, generate
+    from unet_defects.container import build_container
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=600, help="training steps of the four-class model")

@@ -5,7 +5,8 @@
 
 The model is the reference topology (filters 32-256, no normalization) at 256x256. Without
 --model_dir it is trained first on CrackForest (../shared/realdata), squashed to 256x256, for
---steps steps (bce + Dice, Adam at a constant 1e-3), so that its masks mean something. It is exported in every format (float32, and
+--steps steps (bce + Dice, Adam at a constant 1e-3), so that its masks mean something. It is
+exported in every format (float32, and
 INT8 calibrated on training images), then:
 - agreement: each float32 engine's masks against TensorFlow's on the evaluation images (share of
   equal pixels), and defect Dice of every engine on the evaluation split;

@@ -85,7 +85,8 @@ def image_labels(work: Path, steps: int, contrast: float) -> None:
     for name, extra in (("labels of all", {"image_labels_only": True}), ("25 % alone", {})):
         params = {
             "train_input": {"dataset": "ImageFolderDataset", "dataset_path": str(data),
-                            "image_shape": [64, 64, 1], "masked_fraction": 0.25, "defect_sampling": 0.3, "validation_split": 0.25, "seed": 3,
+                            "image_shape": [64, 64, 1], "masked_fraction": 0.25, "defect_sampling": 0.3,
+                            "validation_split": 0.25, "seed": 3,
                             "normalize_data_method": "zero_centered", "train_batch_size": 8, "eval_batch_size": 8,
                             **extra},
             "model": {**NETWORK, "decision_gate": "classifier"},

@@ -26,8 +26,10 @@ from tests.benchmarks.bench_speed import project  # noqa: E402
 
 
 def make_datasets(root: Path, images: int) -> dict[str, dict]:
-    from unet_defects.adapters.datasets.synthetic_dagm import SyntheticDagmSpec, generate as generate_dagm
-    from unet_defects.adapters.datasets.synthetic_severstal import SyntheticSeverstalSpec, generate as generate_severstal
+    from unet_defects.adapters.datasets.synthetic_dagm import SyntheticDagmSpec
+    from unet_defects.adapters.datasets.synthetic_dagm import generate as generate_dagm
+    from unet_defects.adapters.datasets.synthetic_severstal import SyntheticSeverstalSpec
+    from unet_defects.adapters.datasets.synthetic_severstal import generate as generate_severstal
 
     generate_dagm(SyntheticDagmSpec(train_images=images, test_images=8, image_size=512, seed=1), root / "dagm")
     generate_severstal(SyntheticSeverstalSpec(images=images, defect_free_fraction=0.0, seed=1), root / "severstal")

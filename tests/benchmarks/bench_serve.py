@@ -36,9 +36,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 
+from tests.benchmarks.bench_inspector import REFERENCE, trained  # noqa: E402
 from unet_defects.adapters.hardware import cpu_flags, cpu_model  # noqa: E402
 from unet_defects.application.info import describe_cpu_flags  # noqa: E402
-from tests.benchmarks.bench_inspector import REFERENCE, trained  # noqa: E402
 
 CLIENTS = (1, 4, 16)
 REQUESTS = {1: 24, 4: 48, 16: 128}  # requests a round, all clients together

@@ -27,10 +27,6 @@ sys.path.insert(0, str(ROOT))
 from unet_defects.adapters.hardware import cpu_flags, cpu_model  # noqa: E402
 from unet_defects.application.info import describe_cpu_flags  # noqa: E402
 
-
-
-
-
 # -- the Keras baseline, run in its own process ------------------------------------------------
 
 
@@ -41,8 +37,8 @@ def keras_worker(args: argparse.Namespace) -> None:
     import numpy as np
     import tensorflow as tf
 
-    from unet_defects.adapters.tensorflow.builder import KerasUNetBuilder
     from unet_defects.adapters.engine_timer import peak_resident_bytes
+    from unet_defects.adapters.tensorflow.builder import KerasUNetBuilder
     from unet_defects.domain.topology import UNetSpec
 
     spec = UNetSpec(image_shape=(args.size, args.size, 1), data_format=args.data_format)

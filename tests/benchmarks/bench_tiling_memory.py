@@ -52,9 +52,9 @@ def synthetic_image(side: int):
 
 
 def child(side: int, channels: int, probabilities: bool) -> dict:
+    import imageio.v3  # noqa: F401  (write_png imports it; loaded before the baseline)
     import numpy as np
 
-    import imageio.v3  # noqa: F401  (write_png imports it; loaded before the baseline)
     from unet_defects.adapters.artifacts import FileArtifactStore
     from unet_defects.domain.data import normalize
     from unet_defects.domain.tiling import PredictGeometry, TilePlan

@@ -2,12 +2,11 @@
 
 import json
 import shutil
-
-import numpy as np
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 
@@ -135,8 +134,9 @@ def test_predict_writes_masks_and_reports_unreadable_files(trained_dir, tiny_dag
     assert with_extras.returncode == 0, with_extras.stderr
     rows = (tmp_path / "sub.csv").read_text().splitlines()
     assert rows[0] == "ImageId,ClassId,EncodedPixels" and len(rows) == 6
-    from unet_defects.domain import rle
     import imageio.v3 as iio
+
+    from unet_defects.domain import rle
 
     for row in rows[1:]:
         image_id, class_id, encoded = row.split(",")

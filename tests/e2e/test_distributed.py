@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 import yaml
 
-from unet_defects.container import build_container
 from tests.conftest import tiny_params
+from unet_defects.container import build_container
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]

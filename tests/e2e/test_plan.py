@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 import yaml
 
-from unet_defects.adapters.datasets.synthetic_rare import SyntheticRareSpec, generate
-from unet_defects.domain.durations import parse_duration
 from tests.conftest import unet_in_process as unet
 from tests.e2e.test_cli import one_line_error
+from unet_defects.adapters.datasets.synthetic_rare import SyntheticRareSpec, generate
+from unet_defects.domain.durations import parse_duration
 
 
 def folder(root, count=24, defective=8, mask=None, size=(40, 56)):

@@ -3,8 +3,8 @@ time_budget), trained for real against a fake clock that the steps move."""
 
 import pytest
 
-from unet_defects.container import build_container
 from tests.conftest import tiny_params
+from unet_defects.container import build_container
 
 
 class FakeClock:

@@ -1,9 +1,9 @@
 import numpy as np
 import pytest
 
+from tests.conftest import needs_native_bf16
 from unet_defects.adapters.tensorflow.builder import KerasUNetBuilder
 from unet_defects.domain.topology import UNetSpec
-from tests.conftest import needs_native_bf16
 
 pytestmark = pytest.mark.filterwarnings("ignore")
 

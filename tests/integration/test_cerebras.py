@@ -12,8 +12,8 @@ import pytest
 import tensorflow as tf
 import yaml
 
-from unet_defects.container import build_container
 from tests.conftest import tiny_params, unet_in_process
+from unet_defects.container import build_container
 
 FAKE_STACK = Path(__file__).resolve().parents[1] / "fakes" / "cerebras_stack"
 

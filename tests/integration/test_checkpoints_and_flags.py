@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from unet_defects.adapters.fakes import RecordingObserver
-from unet_defects.domain.invocation import Invocation
-from unet_defects.container import build_container
 from tests.conftest import tiny_params
+from unet_defects.adapters.fakes import RecordingObserver
+from unet_defects.container import build_container
+from unet_defects.domain.invocation import Invocation
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]

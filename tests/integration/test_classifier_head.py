@@ -8,6 +8,7 @@ import shutil
 import numpy as np
 import pytest
 
+from tests.conftest import tiny_params, unet_in_process
 from unet_defects.adapters.datasets import pipeline
 from unet_defects.adapters.datasets.dagm import open_dagm
 from unet_defects.adapters.datasets.image_folder import open_image_folder
@@ -15,7 +16,6 @@ from unet_defects.adapters.datasets.synthetic_rare import SyntheticRareSpec, gen
 from unet_defects.domain.data import DataSpec, Sample
 from unet_defects.domain.errors import ConfigError, DataError
 from unet_defects.domain.image_labels import UNKNOWN_DEFECT
-from tests.conftest import tiny_params, unet_in_process
 
 
 def head_params(dataset, model_dir, **model):

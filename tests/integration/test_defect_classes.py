@@ -8,6 +8,7 @@ import imageio.v3 as iio
 import numpy as np
 import pytest
 
+from tests.conftest import unet_in_process
 from unet_defects.adapters.datasets.image_folder import open_image_folder
 from unet_defects.adapters.datasets.severstal import open_severstal
 from unet_defects.adapters.datasets.severstal_csv import read_train_csv
@@ -15,7 +16,6 @@ from unet_defects.adapters.datasets.synthetic_severstal import SyntheticSeversta
 from unet_defects.domain import rle
 from unet_defects.domain.data import DataSpec
 from unet_defects.domain.errors import DataError, DataProblems
-from tests.conftest import unet_in_process
 
 
 def severstal(root, **keys):

@@ -7,12 +7,12 @@ import shutil
 import numpy as np
 import pytest
 
+from tests.conftest import tiny_params, unet_in_process
 from unet_defects.adapters.runtimes.catalog import RUNTIMES
 from unet_defects.adapters.runtimes.registry import EngineRegistry
 from unet_defects.application.inference import AveragedEngine
 from unet_defects.application.options import InferenceOptions
 from unet_defects.container import build_container
-from tests.conftest import tiny_params, unet_in_process
 
 pytestmark = pytest.mark.slow
 # Each export format and the runtime that writes it: savedmodel/tensorflow, onnx/onnxruntime, openvino, tflite.

@@ -8,11 +8,10 @@ import imageio.v3 as iio
 import numpy as np
 import pytest
 
-from unet_defects.adapters.images import write_png
-from unet_defects.application.options import InferenceOptions
-from unet_defects.domain.errors import UnetError
 from unet_defects.api import Inspector
+from unet_defects.application.options import InferenceOptions
 from unet_defects.container import build_container
+from unet_defects.domain.errors import UnetError
 
 pytestmark = pytest.mark.slow
 

@@ -10,8 +10,8 @@ import pytest
 
 from unet_defects.adapters.datasets.synthetic_rare import SyntheticRareSpec, generate
 from unet_defects.configs.loader import load_experiment, preset_path
-from unet_defects.domain.metrics import image_auroc
 from unet_defects.container import build_container
+from unet_defects.domain.metrics import image_auroc
 
 pytestmark = pytest.mark.slow
 CROP = 48

@@ -16,11 +16,11 @@ pytest.importorskip("starlette")
 httpclient = pytest.importorskip("tritonclient.http")
 from tritonclient.utils import InferenceServerException  # noqa: E402
 
+from tests.unit.test_serving_wire import png_bomb  # noqa: E402
 from unet_defects.api import Inspector  # noqa: E402
-from unet_defects.serving.app import ModelDoor  # noqa: E402
+from unet_defects.serving.app import ServedModel  # noqa: E402
 from unet_defects.serving.runner import door_in_thread, serving_in_thread  # noqa: E402
 from unet_defects.serving.settings import ServeSettings  # noqa: E402
-from tests.unit.test_serving_wire import png_bomb  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
@@ -248,8 +248,9 @@ def test_bad_uploads_are_a_status_and_one_line_then_a_good_upload_succeeds(addre
 
 
 def test_gray_alpha_and_one_bit_uploads_are_inspected_and_float_pixels_are_a_400(address, inspector):
-    from PIL import Image
     import io
+
+    from PIL import Image
 
     gray = images(1, (24, 24), seed=15)[0, ..., 0]
     for picture, expected in [(Image.fromarray(gray).convert("LA"), gray),
@@ -360,7 +361,7 @@ def test_a_full_queue_is_503_and_the_queued_requests_are_answered(inspector):
 
 def test_queued_requests_of_one_size_share_a_batch_and_each_gets_its_own_result(inspector):
     held = HeldInspector(inspector)
-    door = ModelDoor(held, ServeSettings(max_batch=8, max_delay_ms=50, max_pixels=MAX_PIXELS), "tensorflow")
+    door = ServedModel(held, ServeSettings(max_batch=8, max_delay_ms=50, max_pixels=MAX_PIXELS), "tensorflow")
     batches = {seed: images(1, seed=200 + seed) for seed in range(6)}
     answers = {}
     with door_in_thread(door) as address:
@@ -388,7 +389,7 @@ def test_queued_requests_of_one_size_share_a_batch_and_each_gets_its_own_result(
 
 def test_once_stopping_readiness_and_new_work_are_503_while_the_running_request_is_answered(inspector):
     held = HeldInspector(inspector)
-    door = ModelDoor(held, ServeSettings(max_pixels=MAX_PIXELS), "tensorflow")
+    door = ServedModel(held, ServeSettings(max_pixels=MAX_PIXELS), "tensorflow")
     statuses = []
     with door_in_thread(door) as address:
         running = threading.Thread(target=lambda: statuses.append(

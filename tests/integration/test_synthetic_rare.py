@@ -5,8 +5,8 @@ import pytest
 
 from unet_defects.adapters.datasets.synthetic_rare import SyntheticRareSpec
 from unet_defects.adapters.images import read_gray
-from unet_defects.domain.errors import ConfigError
 from unet_defects.cli import main
+from unet_defects.domain.errors import ConfigError
 
 
 def test_unet_synth_rare_writes_mostly_clean_images_of_several_sizes_with_small_defects(tmp_path):

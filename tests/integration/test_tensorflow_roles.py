@@ -3,13 +3,12 @@
 import numpy as np
 import pytest
 
+from tests.conftest import needs_native_bf16, tiny_params
 from unet_defects.application.options import InferenceOptions
-
+from unet_defects.container import build_container
 from unet_defects.domain.errors import CheckpointError, TrainingDiverged
 from unet_defects.domain.masks import DecisionRule
 from unet_defects.domain.metrics import ConfusionMatrix
-from unet_defects.container import build_container
-from tests.conftest import needs_native_bf16, tiny_params
 
 pytestmark = pytest.mark.slow
 

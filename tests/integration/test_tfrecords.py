@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from unet_defects.adapters.datasets.tfrecords import TfRecordsReader, shard_files
+from tests.conftest import tiny_params
 from unet_defects.adapters.datasets.synthetic_severstal import SyntheticSeverstalSpec, generate
+from unet_defects.adapters.datasets.tfrecords import TfRecordsReader, shard_files
+from unet_defects.container import build_container
 from unet_defects.domain.data import DataSpec
 from unet_defects.domain.errors import DataError
-from unet_defects.container import build_container
-from tests.conftest import tiny_params
 
 
 def arrays(stream):

@@ -7,8 +7,8 @@ import json
 import numpy as np
 import pytest
 
-from unet_defects.api import Inspector
 from tests.conftest import unet_in_process
+from unet_defects.api import Inspector
 
 pytestmark = pytest.mark.slow
 ort = pytest.importorskip("onnxruntime")

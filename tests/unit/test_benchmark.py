@@ -1,11 +1,11 @@
 import pytest
 
+from tests.unit.test_use_cases import TOPOLOGY, batch
 from unet_defects.adapters.fakes import FakeBenchmarker, FakeDatasetReader, FakeModelBuilder
 from unet_defects.application.benchmark import BenchmarkUseCase, drawn_ahead
 from unet_defects.domain.benchmark import summarize
 from unet_defects.domain.data import DataSpec
 from unet_defects.domain.invocation import Invocation
-from tests.unit.test_use_cases import TOPOLOGY, batch
 
 
 def test_summary_figures_from_literal_step_times():

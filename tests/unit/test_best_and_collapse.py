@@ -5,21 +5,19 @@ import re
 import numpy as np
 import yaml
 
+from tests.unit.test_use_cases import UseCaseFakes, batch
 from unet_defects.adapters.fakes import FakeDatasetReader, FakeImageSource, FakeModelBuilder
-from unet_defects.application.evaluation import EvaluateUseCase
 from unet_defects.application.training import TrainAndEvaluateUseCase
 from unet_defects.configs.loader import preset_path
 from unet_defects.domain.data import DataSpec
-from unet_defects.domain.experiment import EvalSpec
 from unet_defects.domain.invocation import Invocation
 from unet_defects.domain.metrics import DefectBalance
 from unet_defects.domain.training import RunSpec
-from tests.unit.test_use_cases import World, batch
 
 
 def test_keep_best_survives_rotation_and_is_what_predict_loads():
     run = RunSpec(model_dir="m", max_steps=12, save_checkpoints_steps=3, keep_checkpoint_max=2, keep_best="defect_Dice")
-    world = World(run)
+    world = UseCaseFakes(run)
     # Truth: the bright pixel (0, 0) only. Probabilities are sigmoid(pixel - cutoff): a cut-off
     # above 1 predicts nothing (Dice 0), 0.5 the bright pixel only (Dice 1), below 0 everything.
     world.builder = FakeModelBuilder(cutoffs={3: 1.2, 6: 0.5, 9: -0.1, 12: 1.5})
@@ -43,7 +41,7 @@ def test_keep_best_survives_rotation_and_is_what_predict_loads():
 
 
 def test_a_model_that_predicts_nothing_is_named_collapsed_with_what_helps():
-    world = World(RunSpec(model_dir="m", max_steps=1))
+    world = UseCaseFakes(RunSpec(model_dir="m", max_steps=1))
     world.reader = FakeDatasetReader([batch([], [(0, 0), (1, 1)])])  # defects in the truth, nothing bright
     world.evaluate = world.evaluate_with(evaluator=world.evaluate._evaluator)
     world.train.execute()

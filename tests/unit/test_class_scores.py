@@ -4,18 +4,17 @@ the evaluation use case's per_class block with fakes."""
 import numpy as np
 import pytest
 
+from tests.unit.test_use_cases import WORLD_DATA, UseCaseFakes
 from unet_defects.adapters.fakes import FakeDatasetReader, FakeEvaluator
 from unet_defects.application.evaluation import EvaluateUseCase
 from unet_defects.application.session import SessionOpener
 from unet_defects.domain.class_scores import kaggle_dice, mean_scores
+from unet_defects.domain.data import DataSpec
 from unet_defects.domain.experiment import EvalSpec
 from unet_defects.domain.invocation import Invocation
 from unet_defects.domain.metrics import ConfusionMatrix, Scores
 from unet_defects.domain.topology import UNetSpec
 from unet_defects.domain.training import RunSpec
-
-from unet_defects.domain.data import DataSpec
-from tests.unit.test_use_cases import WORLD_DATA, World
 
 TWO_CLASS_DATA = DataSpec(dataset="ImageFolderDataset", dataset_path="d", image_shape=(8, 8, 1),
                           defect_class_names=("scratch", "dent"))
@@ -52,7 +51,7 @@ def two_class_batch():
 
 
 def test_evaluation_scores_each_class_and_reports_their_mean_and_kaggle_dice():
-    world = World(RunSpec(model_dir="m", max_steps=1))
+    world = UseCaseFakes(RunSpec(model_dir="m", max_steps=1))
     topology = UNetSpec(image_shape=(8, 8, 1), encoder_filters=(2, 4), decoder_filters=(2,), num_classes=3)
     opener = SessionOpener(world.builder, world.checkpoints, world.best, world.engines, topology, WORLD_DATA,
                            EvalSpec().rule, None)
@@ -85,7 +84,7 @@ def test_with_several_classes_the_top_level_image_scores_are_the_parts():
     masks = np.zeros((3, 8, 8, 2), np.float32)
     images[0, 0, 0, 0] = 1.0
     masks[0, 0, 0, 0] = masks[1, 1, 1, 1] = 1.0
-    world = World(RunSpec(model_dir="m", max_steps=1))
+    world = UseCaseFakes(RunSpec(model_dir="m", max_steps=1))
     topology = UNetSpec(image_shape=(8, 8, 1), encoder_filters=(2, 4), decoder_filters=(2,), num_classes=3)
     opener = SessionOpener(world.builder, world.checkpoints, world.best, world.engines, topology, WORLD_DATA,
                            EvalSpec().rule, None)
@@ -102,7 +101,7 @@ def test_with_several_classes_the_top_level_image_scores_are_the_parts():
 
 
 def test_one_class_keeps_todays_results_with_no_class_block():
-    world = World(RunSpec(model_dir="m", max_steps=1))
+    world = UseCaseFakes(RunSpec(model_dir="m", max_steps=1))
     world.train.execute()
     plain = world.evaluate_with().execute()
     named = world.evaluate_with(classes=((3, "class 3"),)).execute()
@@ -116,7 +115,7 @@ def test_calibrated_classes_are_scored_each_under_its_own_threshold():
     from unet_defects.adapters.fakes import FakeCalibrationStore
     from unet_defects.domain.calibration import Calibration
 
-    world = World(RunSpec(model_dir="m", max_steps=1))
+    world = UseCaseFakes(RunSpec(model_dir="m", max_steps=1))
     topology = UNetSpec(image_shape=(8, 8, 1), encoder_filters=(2, 4), decoder_filters=(2,), num_classes=3)
     store = FakeCalibrationStore((Calibration(threshold=0.5, min_area=0, class_id=1, name="scratch"),
                                   Calibration(threshold=0.7, min_area=0, class_id=2, name="dent")))

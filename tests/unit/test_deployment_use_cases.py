@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from tests.unit.test_use_cases import TOPOLOGY, UseCaseFakes, batch
 from unet_defects.adapters.fakes import FakeDatasetReader, FakeEngine, FakeImageSource, FakeModel
 from unet_defects.adapters.runtimes.catalog import EXPORT_FORMATS, INT8_FORMATS
 from unet_defects.application.calibrate import CalibrateUseCase
@@ -15,22 +16,21 @@ from unet_defects.domain.data import DataSpec
 from unet_defects.domain.errors import ConfigError
 from unet_defects.domain.experiment import EvalSpec
 from unet_defects.domain.training import RunSpec
-from tests.unit.test_use_cases import TOPOLOGY, World, batch
 
 DATA = DataSpec(dataset="DAGM2007Dataset", dataset_path="d", image_shape=(8, 8, 1), normalize_data_method="zero_one")
 BLOCK = [(y, x) for y in range(2, 5) for x in range(2, 5)]
 
 
-def noisy_world() -> World:
+def noisy_world() -> UseCaseFakes:
     """Truth: a 3x3 block; the fake model finds it and one lone false pixel at (7, 7)."""
-    world = World(RunSpec(model_dir="m", max_steps=1))
+    world = UseCaseFakes(RunSpec(model_dir="m", max_steps=1))
     world.reader = FakeDatasetReader([batch(BLOCK + [(7, 7)], BLOCK, size=2)])
     world.evaluate._reader = world.reader
     world.train.execute()
     return world
 
 
-def calibrate(world: World, **options):
+def calibrate(world: UseCaseFakes, **options):
     use_case = CalibrateUseCase(world.opener(DATA), world.reader, world.evaluate._evaluator, world.components,
                                 world.calibration, EvalSpec(), world.run)
     return use_case.execute(**options)
@@ -61,7 +61,7 @@ def test_evaluation_uses_the_calibration_and_says_so_with_image_auroc():
 
 
 def test_image_auroc_ranks_defective_images_by_their_peak():
-    world = World(RunSpec(model_dir="m", max_steps=1))
+    world = UseCaseFakes(RunSpec(model_dir="m", max_steps=1))
     defective = batch([(0, 0)], [(0, 0)], size=1)
     good = (np.full((1, 8, 8, 1), 0.2, np.float32), np.zeros((1, 8, 8, 1), np.float32))
     world.evaluate._reader = FakeDatasetReader([defective], [defective, good])
@@ -110,8 +110,8 @@ def test_predict_with_tta_runs_each_transform_through_the_engine():
     assert len(world.engines.made[-1].batches) == 8
 
 
-def quantizing_export(world: World, data: DataSpec, int8_formats=INT8_FORMATS) -> ExportUseCase:
-    """World.export with the catalog's INT8 formats injected, as the container does."""
+def quantizing_export(world: UseCaseFakes, data: DataSpec, int8_formats=INT8_FORMATS) -> ExportUseCase:
+    """UseCaseFakes.export with the catalog's INT8 formats injected, as the container does."""
     return ExportUseCase(world.opener(data), world.exporter, EXPORT_FORMATS, world.reader, int8_formats=int8_formats)
 
 

@@ -31,7 +31,8 @@ def test_no_outward_imports_in_domain_and_application():
     for layer in ("domain", "application"):
         for path in (ROOT / layer).rglob("*.py"):
             for number, line in enumerate(path.read_text().splitlines(), 1):
-                if FORBIDDEN.match(line) or (layer == "domain" and re.match(r"^\s*(import|from)\s+unet_defects\.application\b", line)):
+                inward = layer == "domain" and re.match(r"^\s*(import|from)\s+unet_defects\.application\b", line)
+                if FORBIDDEN.match(line) or inward:
                     offenders.append(f"{path.relative_to(ROOT)}:{number}: {line.strip()}")
     assert offenders == []
 

@@ -2,18 +2,18 @@
 
 import numpy as np
 
+from tests.unit.test_use_cases import UseCaseFakes, batch
 from unet_defects.adapters.fakes import FakeDatasetReader, FakeTrainer, RecordingObserver
 from unet_defects.application.evaluation import EvaluateSplitsUseCase, FinalEvaluationUseCase
 from unet_defects.application.training import TrainAndEvaluateUseCase
 from unet_defects.domain.experiment import EvalSpec
 from unet_defects.domain.invocation import Invocation
 from unet_defects.domain.training import RunSpec
-from tests.unit.test_use_cases import World, batch
 
 
 def test_the_time_budget_stops_training_with_a_checkpoint_that_is_evaluated():
     run = RunSpec(model_dir="m", max_steps=1000, save_checkpoints_steps=100, time_budget=25)
-    world = World(run)
+    world = UseCaseFakes(run)
     world.trainer = FakeTrainer(run, world.checkpoints, seconds_per_step=0.1)
     world.train = world.train_with(Invocation())
     done = TrainAndEvaluateUseCase(world.train, world.evaluate, world.checkpoints).execute()
@@ -25,16 +25,16 @@ def test_the_time_budget_stops_training_with_a_checkpoint_that_is_evaluated():
 
 def test_without_a_budget_the_run_ends_at_max_steps():
     run = RunSpec(model_dir="m", max_steps=30, save_checkpoints_steps=10)
-    world = World(run)
+    world = UseCaseFakes(run)
     world.trainer = FakeTrainer(run, world.checkpoints, seconds_per_step=10.0)
     world.train = world.train_with(Invocation())
     assert world.train.execute().stopped_by == "max_steps"
 
 
-def at_chance_world(run: RunSpec) -> World:
+def at_chance_world(run: RunSpec) -> UseCaseFakes:
     """Every image has the same bright pixel; the defect sits on a dark one: whatever the model
     does, its largest probability cannot tell defective images from good ones."""
-    world = World(run)
+    world = UseCaseFakes(run)
     defective = batch([(0, 0)], [(5, 5)], size=1)
     good = batch([(0, 0)], [], size=1)
     world.reader = FakeDatasetReader([defective], eval_batches=[defective, good])
@@ -63,16 +63,16 @@ def test_each_evaluation_prints_a_learning_line_and_a_model_at_chance_is_named_w
 
 def test_a_model_that_learns_gets_no_warning():
     run = RunSpec(model_dir="m", max_steps=20, save_checkpoints_steps=10)
-    world = World(run)
+    world = UseCaseFakes(run)
     observer = RecordingObserver()
     TrainAndEvaluateUseCase(world.train, world.evaluate, world.checkpoints, observer, ("x", "y")).execute()
     assert not [e for e in observer.of_kind("message") if "not learning" in e[1]]
 
 
-def split_world(run: RunSpec) -> World:
+def split_world(run: RunSpec) -> UseCaseFakes:
     """A validation part that chooses checkpoints and test images scored apart (all defect
     pixels bright on validation, dark on test, so the two scores differ)."""
-    world = World(run)
+    world = UseCaseFakes(run)
     validation = [batch([(0, 0)], [(0, 0)], size=2)]
     test = [batch([(0, 0)], [(3, 3)], size=3)]
     world.reader = FakeDatasetReader([batch([(0, 0)], [(0, 0)])], eval_batches=validation, test_batches=test)
@@ -106,7 +106,7 @@ def test_mode_eval_scores_both_splits_with_a_validation_part_and_one_without():
     both = EvaluateSplitsUseCase(world.evaluate, FinalEvaluationUseCase(world.evaluate, world.best,
                                                                          world.artifacts)).execute()
     assert [r.split for r in both] == ["validation", "test"] and both[1].step == 5
-    plain = World(run)
+    plain = UseCaseFakes(run)
     plain.train.execute()
     one = EvaluateSplitsUseCase(plain.evaluate, FinalEvaluationUseCase(plain.evaluate, plain.best,
                                                                         plain.artifacts)).execute()
@@ -115,9 +115,9 @@ def test_mode_eval_scores_both_splits_with_a_validation_part_and_one_without():
 
 
 def test_a_calibrating_run_chooses_its_decision_on_the_validation_part_before_the_test_and_says_so():
+    from tests.unit.test_use_cases import WORLD_DATA
     from unet_defects.application.calibrate import CalibrateUseCase
     from unet_defects.domain.errors import DataError
-    from tests.unit.test_use_cases import WORLD_DATA
 
     run = RunSpec(model_dir="m", max_steps=20, save_checkpoints_steps=10)
     world = split_world(run)

@@ -9,10 +9,10 @@ from unet_defects.configs.loader import build_experiment, load_config
 from unet_defects.configs.plan_file import CommentedPlanFile
 from unet_defects.domain.errors import DataError
 from unet_defects.domain.fingerprint import DatasetFingerprint, Quantiles
-from unet_defects.domain.planning import DEFECT_SAMPLING, MAX_PATCH_SIDE, Layout, check_plannable, draft, sections
-from unet_defects.domain.run_length import EVALUATION_OVERHEAD, EVALUATIONS, length_choices, training_length
+from unet_defects.domain.planning import DEFECT_SAMPLING, MAX_PATCH_SIDE, DataSplit, check_plannable, draft, sections
+from unet_defects.domain.run_duration import EVALUATION_OVERHEAD, EVALUATIONS, length_choices, training_length
 
-LAYOUT = Layout(dataset_path="/data/parts", test_folder=True, description="train/ of a train/ and test/ layout")
+LAYOUT = DataSplit(dataset_path="/data/parts", test_folder=True, description="train/ of a train/ and test/ layout")
 
 
 def q(median, low=None, high=None):

@@ -6,12 +6,12 @@ from pathlib import Path
 
 import pytest
 
+from unet_defects import readers
 from unet_defects.adapters.runtimes import catalog
 from unet_defects.domain.augmentation import AugmentationSpec
 from unet_defects.domain.data import DataSpec
 from unet_defects.domain.errors import ConfigError
 from unet_defects.domain.layouts import FILE_LAYOUTS, LAYOUT_NAMES, LAYOUTS, layout
-from unet_defects import readers
 
 ROOT = Path(__file__).resolve().parents[2]
 

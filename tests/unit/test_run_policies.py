@@ -6,25 +6,25 @@ import attrs
 import numpy as np
 import pytest
 
+from tests.unit.test_use_cases import UseCaseFakes, experiment_for
 from unet_defects.adapters.fakes import FakeImageSource
 from unet_defects.application.prediction import Submission
+from unet_defects.container import build_container
 from unet_defects.domain.data import DataSpec
 from unet_defects.domain.errors import ConfigError, UnetError
 from unet_defects.domain.invocation import Invocation
 from unet_defects.domain.training import RunSpec
-from unet_defects.container import build_container
-from tests.unit.test_use_cases import World, experiment_for
 
 
 def test_training_records_the_configuration_and_says_where():
-    world = World(RunSpec(model_dir="m", max_steps=2))
+    world = UseCaseFakes(RunSpec(model_dir="m", max_steps=2))
     world.train.execute()
     assert world.config_store.saves == 1 and world.config_store.stored == world.experiment
     assert ("message", "resolved parameters written to memory://params.yaml") in world.observer.events
 
 
 def test_a_model_dir_of_another_topology_is_refused_before_anything_is_trained():
-    world = World(RunSpec(model_dir="m", max_steps=2))
+    world = UseCaseFakes(RunSpec(model_dir="m", max_steps=2))
     world.config_store.stored = experiment_for(world.run, model={"encoder_filters": [2, 8], "skip_connect": False})
     with pytest.raises(ConfigError) as refused:
         world.train.execute()
@@ -46,7 +46,7 @@ def test_an_unreadable_saved_configuration_is_a_warning_not_a_stop():
             self.saves += 1
             return "m/params.yaml"
 
-    world = World(RunSpec(model_dir="m", max_steps=2))
+    world = UseCaseFakes(RunSpec(model_dir="m", max_steps=2))
     world.config_store = Unreadable()
     world.train_with(Invocation()).execute()
     warnings = [text for kind, text in world.observer.of_kind("message") if text.startswith("warning:")]
@@ -56,7 +56,7 @@ def test_an_unreadable_saved_configuration_is_a_warning_not_a_stop():
 
 
 def test_keys_accepted_but_not_acted_on_are_named():
-    world = World(RunSpec(model_dir="m", max_steps=1))
+    world = UseCaseFakes(RunSpec(model_dir="m", max_steps=1))
     world.experiment = experiment_for(world.run, optimizer={"log_grads": True, "log_hists": True})
     world.train_with(Invocation()).execute()
     warnings = [text for kind, text in world.observer.of_kind("message") if text.startswith("warning:")]
@@ -65,7 +65,7 @@ def test_keys_accepted_but_not_acted_on_are_named():
 
 
 def test_the_submission_takes_the_configs_class_id_unless_given():
-    world = World(RunSpec(model_dir="m", max_steps=1))
+    world = UseCaseFakes(RunSpec(model_dir="m", max_steps=1))
     world.train.execute()
     images = FakeImageSource({"in/a.jpg": np.zeros((4, 4), np.uint8)})
     data = DataSpec(dataset="SeverstalDataset", dataset_path="d", image_shape=(8, 8, 1), class_id=3)

@@ -1,7 +1,7 @@
 import numpy as np
 
-from unet_defects.application.values import SamplePicture
 from unet_defects.application.samples import SampleKeeper
+from unet_defects.application.values import SamplePicture
 
 
 def picture(index: int) -> SamplePicture:

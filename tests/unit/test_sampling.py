@@ -1,6 +1,6 @@
-from unet_defects.domain.sampling import PAD_LABEL, centred_origin, unpadded_size
-
 import numpy as np
+
+from unet_defects.domain.sampling import PAD_LABEL, centred_origin, unpadded_size
 
 
 def test_a_centred_crop_starts_half_a_crop_before_the_defect_and_stays_inside():

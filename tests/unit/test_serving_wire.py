@@ -17,7 +17,7 @@ from unet_defects.serving import v2  # noqa: E402
 from unet_defects.serving.errors import BadRequest, TooLarge  # noqa: E402
 from unet_defects.serving.http import _inflated  # noqa: E402
 from unet_defects.serving.settings import ServeSettings, check_exposure, is_loopback, read_token  # noqa: E402
-from unet_defects.serving.uploads import decode_upload, declared_size, image_kind  # noqa: E402
+from unet_defects.serving.uploads import declared_size, decode_upload, image_kind  # noqa: E402
 
 MAX = 10_000
 
@@ -149,8 +149,9 @@ def test_each_image_kind_is_known_by_its_first_bytes_and_sized_from_its_header(e
 
 
 def test_a_big_endian_tiff_and_a_progressive_jpeg_are_sized_too():
-    from PIL import Image
     import io
+
+    from PIL import Image
 
     buffer = io.BytesIO()
     Image.fromarray(GRAY).save(buffer, format="JPEG", progressive=True)
@@ -221,8 +222,9 @@ def test_settings_out_of_range_are_one_line(key, value):
 
 
 def test_uploads_with_alpha_or_one_bit_are_read_as_the_readers_read_them_and_float_pixels_refused():
-    from PIL import Image
     import io
+
+    from PIL import Image
 
     def saved(image: Image.Image, kind: str) -> bytes:
         buffer = io.BytesIO()

@@ -3,6 +3,7 @@ TTA refused twice, and an export checked against what the config feeds it."""
 
 import pytest
 
+from tests.unit.test_use_cases import TOPOLOGY
 from unet_defects.adapters.fakes import (
     FakeBestKeeper,
     FakeCalibrationStore,
@@ -20,7 +21,6 @@ from unet_defects.domain.calibration import Calibration
 from unet_defects.domain.data import DataSpec
 from unet_defects.domain.errors import ConfigError
 from unet_defects.domain.masks import DecisionRule
-from tests.unit.test_use_cases import TOPOLOGY
 
 DATA = DataSpec(dataset="external", image_shape=(8, 8, 1), normalize_data_method="zero_one")
 

@@ -18,7 +18,8 @@ def test_every_real_row_decodes_to_the_area_its_runs_sum_to(real_data):
 def test_both_layouts_give_the_same_rows():
     new = "ImageId,ClassId,EncodedPixels\na.jpg,1,1 3\nb.jpg,4,10 2\n"
     old = "ImageId_ClassId,EncodedPixels\na.jpg_1,1 3\na.jpg_2,\na.jpg_3,\na.jpg_4,\nb.jpg_1,\nb.jpg_4,10 2\n"
-    take = lambda text: [(r.image_id, r.class_id, r.encoded) for r in parse_train_csv(text)[0]]
+    def take(text):
+        return [(r.image_id, r.class_id, r.encoded) for r in parse_train_csv(text)[0]]
     assert take(new) == take(old) == [("a.jpg", 1, "1 3"), ("b.jpg", 4, "10 2")]
 
 

@@ -1,7 +1,8 @@
 import attrs
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from unet_defects.domain.errors import ConfigError
 from unet_defects.domain.tiling import PredictGeometry, TilePlan, tile_origins

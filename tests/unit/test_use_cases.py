@@ -8,10 +8,10 @@ from unet_defects.adapters.components import ScipyComponents
 from unet_defects.adapters.fakes import (
     FakeBestKeeper,
     FakeCalibrationStore,
-    FakeEngines,
     FakeCheckpoints,
     FakeConfigStore,
     FakeDatasetReader,
+    FakeEngines,
     FakeEvaluator,
     FakeExporter,
     FakeImageSource,
@@ -57,7 +57,7 @@ def experiment_for(run: RunSpec, **sections):
     return attrs.evolve(build_experiment(params), run=run)
 
 
-class World:
+class UseCaseFakes:
     def __init__(self, run: RunSpec, evaluation: EvalSpec = EvalSpec(), invocation: Invocation = Invocation()):
         self.run = run
         self.builder = FakeModelBuilder()
@@ -95,8 +95,8 @@ class World:
                             self.config_store, self.experiment, invocation)
 
     def predict(self, images, data, batch_size: int = 8, topology: UNetSpec = TOPOLOGY) -> PredictUseCase:
-        return PredictUseCase(self.opener(data, topology=topology), ProbabilityMaps(self.predictor, batch_size), images, self.artifacts,
-                              self.components, data)
+        return PredictUseCase(self.opener(data, topology=topology), ProbabilityMaps(self.predictor, batch_size), images,
+                              self.artifacts, self.components, data)
 
     def export(self, data):
         from unet_defects.adapters.runtimes.catalog import EXPORT_FORMATS, INT8_FORMATS
@@ -106,7 +106,7 @@ class World:
 
 
 def test_train_reaches_max_steps_and_keeps_the_newest_checkpoints():
-    world = World(RunSpec(model_dir="m", max_steps=25, save_checkpoints_steps=10, keep_checkpoint_max=2,
+    world = UseCaseFakes(RunSpec(model_dir="m", max_steps=25, save_checkpoints_steps=10, keep_checkpoint_max=2,
                           log_step_count_steps=5))
     outcome = world.train.execute()
     assert (outcome.start_step, outcome.final_step) == (0, 25)
@@ -117,7 +117,7 @@ def test_train_reaches_max_steps_and_keeps_the_newest_checkpoints():
 
 
 def test_train_resumes_and_does_nothing_at_max_steps():
-    world = World(RunSpec(model_dir="m", max_steps=10, save_checkpoints_steps=5))
+    world = UseCaseFakes(RunSpec(model_dir="m", max_steps=10, save_checkpoints_steps=5))
     world.train.execute()
     again = world.train.execute()
     assert again.steps_run == 0 and world.trainer.batches_seen == 10
@@ -127,7 +127,7 @@ def test_train_resumes_and_does_nothing_at_max_steps():
 
 
 def test_evaluate_scores_the_restored_model_and_stores_the_result():
-    world = World(RunSpec(model_dir="m", max_steps=3))
+    world = UseCaseFakes(RunSpec(model_dir="m", max_steps=3))
     world.reader = FakeDatasetReader(
         [batch([(0, 0)], [(0, 0)])],
         eval_batches=[batch([(0, 0), (0, 1)], [(0, 0)], size=3), batch([], [], size=1)],
@@ -149,7 +149,7 @@ def test_evaluate_scores_the_restored_model_and_stores_the_result():
 
 def test_eval_steps_limits_batches_and_ignore_classes_drop_pixels():
     run = RunSpec(model_dir="m", max_steps=1, eval_steps=1)
-    world = World(run, EvalSpec(eval_ignore_classes=[1]))
+    world = UseCaseFakes(run, EvalSpec(eval_ignore_classes=[1]))
     world.train.execute()
     result = world.evaluate.execute()
     assert result.num_images == 2
@@ -157,7 +157,7 @@ def test_eval_steps_limits_batches_and_ignore_classes_drop_pixels():
 
 
 def test_train_and_eval_evaluates_after_each_checkpoint_and_eval_all_in_step_order():
-    world = World(RunSpec(model_dir="m", max_steps=12, save_checkpoints_steps=5, keep_checkpoint_max=5))
+    world = UseCaseFakes(RunSpec(model_dir="m", max_steps=12, save_checkpoints_steps=5, keep_checkpoint_max=5))
     done = TrainAndEvaluateUseCase(world.train, world.evaluate, world.checkpoints).execute()
     outcome, results = done.training, done.evaluations
     assert outcome.final_step == 12
@@ -168,7 +168,7 @@ def test_train_and_eval_evaluates_after_each_checkpoint_and_eval_all_in_step_ord
 
 def test_predict_writes_every_readable_image_and_lists_failures():
     run = RunSpec(model_dir="m", max_steps=1)
-    world = World(run)
+    world = UseCaseFakes(run)
     world.train.execute()
     bright = np.zeros((5, 7), np.uint8)
     bright[1, 2] = 255
@@ -187,7 +187,7 @@ def test_predict_writes_every_readable_image_and_lists_failures():
 
 
 def test_predict_feeds_gray_images_to_every_model_channel():
-    world = World(RunSpec(model_dir="m", max_steps=1))
+    world = UseCaseFakes(RunSpec(model_dir="m", max_steps=1))
     world.train.execute()
     shapes = []
     original = world.predictor.predict_outputs
@@ -205,7 +205,7 @@ def test_predict_feeds_gray_images_to_every_model_channel():
 
 def test_scores_are_also_reported_at_each_configured_threshold():
     run = RunSpec(model_dir="m", max_steps=1)
-    world = World(run, EvalSpec(eval_thresholds=[0.4, 0.9]))
+    world = UseCaseFakes(run, EvalSpec(eval_thresholds=[0.4, 0.9]))
     world.train.execute()
     result = world.evaluate.execute()
     # The fake model's probability is 0.62 on a bright pixel and 0.38 on a dark one.
@@ -220,7 +220,7 @@ def test_predict_writes_a_submission_row_per_image_that_round_trips():
     from unet_defects.application.prediction import Submission
     from unet_defects.domain import rle
 
-    world = World(RunSpec(model_dir="m", max_steps=1))
+    world = UseCaseFakes(RunSpec(model_dir="m", max_steps=1))
     world.train.execute()
     one = np.zeros((6, 5), np.uint8)
     one[1:3, 2] = 255
@@ -240,7 +240,7 @@ def test_predict_writes_a_submission_row_per_image_that_round_trips():
 
 
 def test_export_restores_the_latest_checkpoint_and_stores_the_rule():
-    world = World(RunSpec(model_dir="m", max_steps=3))
+    world = UseCaseFakes(RunSpec(model_dir="m", max_steps=3))
     world.train.execute()
     data = DataSpec(dataset="DAGM2007Dataset", dataset_path="d", image_shape=(8, 8, 1), normalize_data_method="zero_one")
     report = world.export(data).execute("out", InferenceOptions(threshold=0.7))
@@ -254,7 +254,7 @@ def test_export_restores_the_latest_checkpoint_and_stores_the_rule():
 
 
 def test_native_geometry_tiles_large_images_batches_tiles_across_images_and_stitches_back():
-    world = World(RunSpec(model_dir="m", max_steps=1))
+    world = UseCaseFakes(RunSpec(model_dir="m", max_steps=1))
     world.train.execute()
     rng = np.random.default_rng(3)
     wide = (rng.random((20, 70)) > 0.5).astype(np.uint8) * 255
@@ -275,7 +275,7 @@ def test_native_geometry_tiles_large_images_batches_tiles_across_images_and_stit
 
 
 def test_prediction_and_export_default_to_the_training_geometry():
-    world = World(RunSpec(model_dir="m", max_steps=1))
+    world = UseCaseFakes(RunSpec(model_dir="m", max_steps=1))
     world.train.execute()
     for fit, mode in (("resize", "resize"), ("crop", "native")):
         data = DataSpec(dataset="DAGM2007Dataset", dataset_path="d", image_shape=(8, 8, 1), image_fit=fit)
