@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Hashable, Iterable, Iterator
+from typing import Generic, TypeVar
 
 import attrs
 import numpy as np
@@ -20,10 +21,11 @@ from unet_defects.application.ports import Predictor
 from unet_defects.application.session import InferenceSession
 from unet_defects.domain.tiling import PredictGeometry, TileBlender, TilePlan
 
-Item = tuple[Hashable, np.ndarray]  # a key of the caller's, an (H, W) uint8 gray image
+Key = TypeVar("Key", bound=Hashable)  # a key of the caller's, given back with its image's results
+Item = tuple[Key, np.ndarray]  # a key, an (H, W) uint8 gray image
 # key, image, (H, W) float32 probabilities ((H, W, K): K classes), and the classifier head's (K,)
 # image probabilities (None without a head; over tiles, the largest of each class)
-Result = tuple[Hashable, np.ndarray, np.ndarray, np.ndarray | None]
+Result = tuple[Key, np.ndarray, np.ndarray, np.ndarray | None]
 
 
 class ProbabilityMaps:
@@ -31,13 +33,14 @@ class ProbabilityMaps:
         self._predictor = predictor
         self._batch_size = batch_size
 
-    def run(self, session: InferenceSession, geometry: PredictGeometry, items: Iterable[Item]) -> Iterator[Result]:
+    def run(self, session: InferenceSession, geometry: PredictGeometry,
+            items: Iterable[Item[Key]]) -> Iterator[Result[Key]]:
         if geometry.mode == "resize":
             return self._resized(session, items)
         return self._tiled(session, geometry, items)
 
-    def _resized(self, session: InferenceSession, items: Iterable[Item]) -> Iterator[Result]:
-        pending: list[Item] = []
+    def _resized(self, session: InferenceSession, items: Iterable[Item[Key]]) -> Iterator[Result[Key]]:
+        pending: list[Item[Key]] = []
         for item in itertools.chain(items, [None]):
             if item is not None:
                 pending.append(item)
@@ -49,10 +52,11 @@ class ProbabilityMaps:
                     yield key, image, probabilities, None if classified is None else classified[position]
                 pending = []
 
-    def _tiled(self, session: InferenceSession, geometry: PredictGeometry, items: Iterable[Item]) -> Iterator[Result]:
+    def _tiled(self, session: InferenceSession, geometry: PredictGeometry,
+               items: Iterable[Item[Key]]) -> Iterator[Result[Key]]:
         """Tiles wait in one queue per tile shape; a full queue runs as one batch."""
-        jobs: list[_TiledImage] = []
-        queues: dict[tuple[int, int], list[tuple[_TiledImage, int]]] = {}
+        jobs: list[_TiledImage[Key]] = []
+        queues: dict[tuple[int, int], list[tuple[_TiledImage[Key], int]]] = {}
 
         def run(shape: tuple[int, int]) -> None:
             queue = queues.pop(shape)
@@ -65,13 +69,14 @@ class ProbabilityMaps:
                     found = classified[position]
                     job.classified = found if job.classified is None else np.maximum(job.classified, found)
 
-        def finished() -> Iterator[Result]:
+        def finished() -> Iterator[Result[Key]]:
             while jobs and jobs[0].blender.complete:
                 job = jobs.pop(0)
                 yield job.key, job.image, job.blender.result(), job.classified
 
         for key, image in items:
-            plan = TilePlan.for_image(*image.shape[:2], geometry)
+            height, width = image.shape[:2]
+            plan = TilePlan.for_image(height, width, geometry)
             job = _TiledImage(key, image, plan, plan.blender(len(session.class_decisions)))
             jobs.append(job)
             for index in range(len(plan.origins)):
@@ -89,8 +94,8 @@ class ProbabilityMaps:
 
 
 @attrs.define
-class _TiledImage:
-    key: Hashable
+class _TiledImage(Generic[Key]):
+    key: Key
     image: np.ndarray
     plan: TilePlan
     blender: TileBlender

@@ -16,13 +16,14 @@ from unet_defects.domain.calibration import (
     DEFAULT_THRESHOLDS,
     Calibration,
     CalibrationSearch,
+    CandidateScores,
     capped,
     min_area_cap,
     search,
 )
 from unet_defects.domain.errors import DataError
 from unet_defects.domain.experiment import EvalSpec
-from unet_defects.domain.gate import GateSearch, area_bars, check_recall_target, search_gate
+from unet_defects.domain.gate import GateSearch, ImageLevel, area_bars, check_recall_target, search_gate
 from unet_defects.domain.training import RunSpec
 
 
@@ -45,6 +46,7 @@ class CalibrationReport:
         lines = []
         for index, (calibration, found) in enumerate(chosen):
             named = f"class {calibration.class_id}: " if calibration.class_id is not None else ""
+            level: ImageLevel | CandidateScores  # the gate's scores, or the pixel pair's
             if self.gate_decides and index < len(self.gates):
                 gate = self.gates[index].best
                 verdict = ("the mask alone" if gate.gate.threshold == 0 else gate.gate.describe())
@@ -147,7 +149,7 @@ class CalibrateUseCase:
         written = self._store.save([calibration for calibration, _ in chosen],
                                    [[c.as_dict() for c in result.candidates] for _, result in chosen],
                                    [[c.as_dict() for c in found.candidates] for found in gates])
-        first, found = chosen[0]
-        return CalibrationReport(calibration=first, found=found, num_images=count, source=source, written=written,
+        first, first_search = chosen[0]
+        return CalibrationReport(calibration=first, found=first_search, num_images=count, source=source, written=written,
                                  per_class=tuple(chosen) if session.classes else (), gates=tuple(gates),
                                  gate_decides=by_gate)

@@ -208,7 +208,7 @@ class EvaluateUseCase:
 
     def _describe_rule(self, session: InferenceSession) -> str:
         rule = self._evaluation.rule
-        gate = f", {session.decision.gate.describe()}" if session.gated else ""
+        gate = f", {(session.decision.gate or Gate()).describe()}" if session.gated else ""
         return f"{rule.space} threshold {rule.threshold:g}{gate} from the config"
 
     def _post_processed(self, rules: tuple[DecisionRule, ...], split: str,

@@ -14,6 +14,12 @@ from unet_defects.domain.operating_point import OperatingPoint
 PART_FIELDS = ("image_precision", "image_recall", "image_F1", "image_AUROC")
 
 
+def _every_one(values: list[float | None]) -> list[float] | None:
+    """The values when every image has one, else None."""
+    defined = [value for value in values if value is not None]
+    return defined if len(defined) == len(values) else None
+
+
 @attrs.define
 class EvaluationTally:
     rules: int
@@ -54,16 +60,16 @@ class EvaluationTally:
     def rule_scores(self, rule: int) -> Scores:
         """The pooled scores under a rule, AUROC by the part score."""
         counts = self.counts[rule]
-        scores = self.scores if None not in self.scores else None
-        return Scores.compute(sum(counts, ConfusionMatrix()), counts, scores, self.flagged[rule])
+        return Scores.compute(sum(counts, ConfusionMatrix()), counts, _every_one(self.scores), self.flagged[rule])
 
     def peak_auroc(self) -> float | None:
         """image_AUROC by the largest pixel probability, for comparison with the part score's."""
-        return None if None in self.peaks else image_auroc(self.peaks, self.defective())
+        peaks = _every_one(self.peaks)
+        return None if peaks is None else image_auroc(peaks, self.defective())
 
     def operating_point(self) -> OperatingPoint:
         """The part verdicts of the first rule against the truth, and the ranking by the part score."""
-        return OperatingPoint.of(self.defective(), self.flagged[0], self.scores if None not in self.scores else None)
+        return OperatingPoint.of(self.defective(), self.flagged[0], _every_one(self.scores))
 
     def several(self) -> bool:
         return any(self.by_class)

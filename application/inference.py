@@ -3,10 +3,12 @@ of small components) and test-time augmentation around any inference engine."""
 
 from __future__ import annotations
 
+from typing import TypeGuard
+
 import attrs
 import numpy as np
 
-from unet_defects.application.ports import CalibrationStore, Components, InferenceEngine
+from unet_defects.application.ports import CalibrationStore, ClassifyingEngine, Components, InferenceEngine
 from unet_defects.domain import tta as augmentation
 from unet_defects.domain.calibration import check_pixel_decision, scaled_min_area
 from unet_defects.domain.gate import OPEN, Gate
@@ -91,10 +93,10 @@ def calibrated(config_threshold: float, store: CalibrationStore | None,
     `gate`: None without a classifier head, else model.decision_gate (none: reported, classifier:
     applied), with the calibrated gate or the default one."""
     calibrations = store.load(class_ids) if store is not None else None
-    head = {} if gate is None else {"gated": gate == "classifier"}
-    if calibrations is None:
-        return tuple(Decision(config_threshold, **head, gate=Gate() if head else None) for _ in class_ids)
-    return tuple(Decision(c.threshold, c.min_area, c.area_at, store.location, **head,
+    head, gated = gate is not None, gate == "classifier"
+    if calibrations is None or store is None:
+        return tuple(Decision(config_threshold, gated=gated, gate=Gate() if head else None) for _ in class_ids)
+    return tuple(Decision(c.threshold, c.min_area, c.area_at, store.location, gated=gated,
                           gate=attrs.evolve(c.gate or Gate(), area_at=c.area_at) if head else None)
                  for c in calibrations)
 
@@ -109,10 +111,15 @@ def decision_with_flags(base: Decision, threshold: float | None, min_area: int |
                         area_at=base.area_at if min_area is None else None, origin=origin)
 
 
+def classifies(engine: InferenceEngine) -> TypeGuard[ClassifyingEngine]:
+    """Whether the engine has a classifier head (and so `outputs`)."""
+    return bool(getattr(engine, "has_classifier", False))
+
+
 def engine_outputs(engine: InferenceEngine, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
     """The engine's pixel probabilities, and its classifier head's (N, K) image probabilities
     (None when it has no head)."""
-    if getattr(engine, "has_classifier", False):
+    if classifies(engine):
         return engine.outputs(batch)
     return engine.probabilities(batch), None
 

@@ -67,11 +67,14 @@ def inspected(probabilities: np.ndarray, decisions: Decision | Sequence[Decision
     def image(k: int) -> float | None:
         return None if image_probabilities is None else float(image_probabilities[k])
 
+    verdicts: tuple[bool, ...]
     if not classes:
         decision = decisions if isinstance(decisions, Decision) else decisions[0]
         mask, flagged = decision.decide(probabilities, components, image(0))
         verdicts, peaks = (flagged,), [float(probabilities.max()) if probabilities.size else 0.0]
     else:
+        if isinstance(decisions, Decision):
+            raise TypeError(f"one decision for {len(classes)} classes: give a decision per class")
         if len(decisions) != len(classes):
             raise ValueError(f"{len(decisions)} decisions for {len(classes)} classes")
         if probabilities.ndim != 3 or probabilities.shape[-1] != len(classes):
@@ -79,6 +82,6 @@ def inspected(probabilities: np.ndarray, decisions: Decision | Sequence[Decision
         decided = [decision.decide(probabilities[..., k], components, image(k)) for k, decision in enumerate(decisions)]
         mask, verdicts = np.stack([found for found, _ in decided], axis=-1), tuple(flag for _, flag in decided)
         peaks = [float(probabilities[..., k].max()) if probabilities.size else 0.0 for k in range(len(classes))]
-    score = part_score(peaks, None if image_probabilities is None else image_probabilities)
+    score = part_score(peaks, None if image_probabilities is None else [float(p) for p in image_probabilities])
     return Inspection(probabilities=probabilities, mask=mask, score=score, components=components, classes=classes,
                       image_probabilities=image_probabilities, verdicts=verdicts)

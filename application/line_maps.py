@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
+import numpy as np
+
 from unet_defects.application.batching import ProbabilityMaps
 from unet_defects.application.options import InferenceOptions
 from unet_defects.application.ports import Batches, Evaluator
@@ -33,7 +35,7 @@ class LineMaps:
             return
         waiting: dict[int, LabelledImage] = {}
 
-        def items() -> Iterator[tuple[int, object]]:
+        def items() -> Iterator[tuple[int, np.ndarray]]:
             for index, labelled in enumerate(self._evaluator.images(stream, max_batches, ignore_labels)):
                 waiting[index] = labelled
                 yield index, labelled.image

@@ -41,6 +41,8 @@ def scored_map(index: int, found: EvaluatedMap, rules: Sequence[DecisionRule], d
             decided = applied.segmented(channel(found.probabilities, k), components) & counted
             largest = None  # the first rule's mask is labelled once, for its gate row and its verdict
             if position == 0 and probability is not None:
+                if components is None:
+                    raise ValueError("the classifier head's gate rows need the components adapter")
                 # The mask is segmented already: every component counts (min_area 0).
                 table = components.table(decided, channel(found.truth, k) & counted)
                 gate_rows.append(table.gate_row(0, probability))

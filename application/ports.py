@@ -247,9 +247,15 @@ class ImageSource(Protocol):
 
 
 class EvaluationResultLike(Protocol):
-    step: int
-    num_images: int
-    split: str
+    # Read-only: the results are frozen.
+    @property
+    def step(self) -> int: ...
+
+    @property
+    def num_images(self) -> int: ...
+
+    @property
+    def split(self) -> str: ...
 
     def as_dict(self) -> dict: ...
 

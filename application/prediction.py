@@ -34,6 +34,7 @@ class Submission:
     classes: tuple[int, ...] = ()
 
     def row(self, name: str, decision: np.ndarray) -> tuple[str, int, str]:
+        assert self.class_id is not None  # PredictUseCase resolves it (or `classes`) before any row
         encoded = rle.encode(decision) if int(np.count_nonzero(decision)) >= max(self.min_total_area, 1) else ""
         return Path(name).name, self.class_id, encoded
 

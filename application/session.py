@@ -194,6 +194,7 @@ class SessionOpener:
         if self._engines is None:
             raise ValueError("running an export needs the engines adapter")
         folder = options.model
+        assert folder is not None  # open and fresh take this path only with an export
         engine, manifest = self._engines.from_export(options.engine, folder)
         where = f"{folder}/unet_export.json"
         gates = [c.get("gate") for c in manifest.classes] or [manifest.gate]

@@ -10,6 +10,7 @@ and Severstal's leaderboard metric.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import attrs
 
@@ -20,7 +21,7 @@ def mean_scores(per_class: Sequence[Scores]) -> Scores:
     """Every score averaged over the classes."""
     if not per_class:
         raise ValueError("no class to average")
-    means = {}
+    means: dict[str, Any] = {}  # float, or None for a score defined for no class
     for field in attrs.fields(Scores):
         values = [getattr(scores, field.name) for scores in per_class]
         defined = [v for v in values if v is not None]

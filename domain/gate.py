@@ -23,6 +23,7 @@ from collections.abc import Sequence
 
 import attrs
 import numpy as np
+from numpy.typing import ArrayLike
 
 from unet_defects.domain.errors import ConfigError, DataError
 from unet_defects.domain.metrics import defined_ratio, image_auroc
@@ -96,18 +97,18 @@ class ImageLevel:
     image_AUROC: float | None = None  # of the score the decision ranks by, where defined
 
     @classmethod
-    def of(cls, truth: Sequence[bool], flagged: Sequence[bool], tp: int = 0, fp: int = 0, fn: int = 0,
-           scores: Sequence[float] | None = None) -> ImageLevel:
-        truth, flagged = np.asarray(truth, bool), np.asarray(flagged, bool)
-        itp, ifp = int((truth & flagged).sum()), int((~truth & flagged).sum())
-        ifn, good = int((truth & ~flagged).sum()), int((~truth).sum())
+    def of(cls, truth: ArrayLike, flagged: ArrayLike, tp: int = 0, fp: int = 0, fn: int = 0,
+           scores: ArrayLike | None = None) -> ImageLevel:
+        defective, flags = np.asarray(truth, bool), np.asarray(flagged, bool)
+        itp, ifp = int((defective & flags).sum()), int((~defective & flags).sum())
+        ifn, good = int((defective & ~flags).sum()), int((~defective).sum())
         return cls(
             image_precision=defined_ratio(itp, itp + ifp, other_side_empty=itp + ifn == 0),
             image_recall=defined_ratio(itp, itp + ifn, other_side_empty=itp + ifp == 0),
             image_F1=defined_ratio(2 * itp, 2 * itp + ifp + ifn, other_side_empty=True),
             false_alarm_rate=ifp / good if good else 0.0,
             defect_Dice=defined_ratio(2 * tp, 2 * tp + fp + fn, other_side_empty=True),
-            image_AUROC=image_auroc(scores, truth) if scores is not None else None,
+            image_AUROC=image_auroc(scores, defective) if scores is not None else None,
         )
 
     def as_dict(self) -> dict:
@@ -137,13 +138,13 @@ class GateTable:
         flagged = self.probability >= gate.threshold
         return flagged | (self.largest_area >= gate.area_bar) if gate.area_bar is not None else flagged
 
-    def scores(self, gate: Gate, scores: Sequence[float] | None = None) -> ImageLevel:
+    def scores(self, gate: Gate, scores: ArrayLike | None = None) -> ImageLevel:
         kept = self.flags(gate)
         tp, fp = int(self.tp[kept].sum()), int(self.fp[kept].sum())
         return ImageLevel.of(self.truth_pixels > 0, kept, tp, fp, int(self.truth_pixels.sum()) - tp, scores)
 
 
-def gated(rows: Sequence[GateRow], gate: Gate, scores: Sequence[float] | None = None) -> ImageLevel:
+def gated(rows: Sequence[GateRow], gate: Gate, scores: ArrayLike | None = None) -> ImageLevel:
     """The scores of the rows' parts under the gate's verdicts, their masks emptied where it
     calls the part good (`scores`: what image_AUROC ranks the images by). The rows' areas are in
     pixels of the images the bar was measured on (calibration and evaluation score the same images)."""

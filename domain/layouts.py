@@ -10,13 +10,23 @@ its gray masks. The config check, the container, the readers and the augmentatio
 
 from __future__ import annotations
 
+from typing import TypedDict
+
 import attrs
 
 from unet_defects.domain.validation import pick
 
+
+class _LayoutDefaults(TypedDict, total=False):
+    """Layout fields a family of layouts shares."""
+
+    brightness: float
+    mask_resize: str
+
+
 # The reference's Severstal pipeline: a brightness shift of +0.2 with probability 0.5 and masks
 # resized nearest-neighbour (RLE masks are 0/1 at full resolution).
-SEVERSTAL = {"brightness": 0.2, "mask_resize": "nearest"}
+SEVERSTAL: _LayoutDefaults = {"brightness": 0.2, "mask_resize": "nearest"}
 
 
 @attrs.frozen

@@ -22,6 +22,7 @@ from collections.abc import Iterable, Sequence
 
 import attrs
 import numpy as np
+from numpy.typing import ArrayLike
 
 SCORE_NAMES = ("mIOU", "DSC", "MPCA", "Acc", "defect_IoU", "defect_Dice", "per_image_Dice", "image_precision",
                "image_recall", "image_F1", "image_AUROC")
@@ -134,11 +135,11 @@ def image_scores(images: Sequence[ConfusionMatrix], flagged: Sequence[bool] | No
     return precision, recall, f1
 
 
-def image_auroc(scores: Sequence[float], defective: Sequence[bool]) -> float | None:
+def image_auroc(scores: ArrayLike, defective: ArrayLike) -> float | None:
     """Area under the ROC curve: the chance that a defective image scores above a good one,
     ties counting half (the Mann-Whitney U statistic over both counts)."""
-    scores, defective = np.asarray(scores, np.float64), np.asarray(defective, bool)
-    positives, negatives = scores[defective], scores[~defective]
+    values, truth = np.asarray(scores, np.float64), np.asarray(defective, bool)
+    positives, negatives = values[truth], values[~truth]
     if not len(positives) or not len(negatives):
         return None
     ordered = np.sort(negatives)

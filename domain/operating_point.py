@@ -12,17 +12,18 @@ from collections.abc import Sequence
 
 import attrs
 import numpy as np
+from numpy.typing import ArrayLike
 
 # The false-alarm rates at which the ranking's recall is reported.
 FALSE_ALARM_RATES = (0.01, 0.05)
 
 
-def recall_at_false_alarm_rate(scores: Sequence[float], defective: Sequence[bool], rate: float) -> float | None:
+def recall_at_false_alarm_rate(scores: ArrayLike, defective: ArrayLike, rate: float) -> float | None:
     """The largest share of defective parts a threshold on `scores` flags while flagging at most
     `rate` of the good parts (flagged: score strictly above the threshold, so tied scores go
     together); None unless both kinds of part occur."""
-    scores, defective = np.asarray(scores, np.float64), np.asarray(defective, bool)
-    good, bad = np.sort(scores[~defective])[::-1], scores[defective]
+    values, truth = np.asarray(scores, np.float64), np.asarray(defective, bool)
+    good, bad = np.sort(values[~truth])[::-1], values[truth]
     if not len(good) or not len(bad):
         return None
     allowed = int(np.floor(rate * len(good) + 1e-9))  # false alarms the rate admits

@@ -7,6 +7,8 @@ bfloat16 (AMX or AVX512_BF16), and float32 elsewhere: float16 on a CPU is emulat
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import attrs
 
 from unet_defects.domain.experiment import PrecisionSpec
@@ -22,13 +24,18 @@ def native_bf16_flags(flags: frozenset[str] | set[str]) -> list[str]:
 GPU_INSTALL = 'pip uninstall -y tensorflow-cpu && pip install -e ".[cuda]"'
 
 
+def _flag_set(flags: Iterable[str]) -> frozenset[str]:
+    """Machine.cpu_flags' converter (a typed frozenset)."""
+    return frozenset(flags)
+
+
 @attrs.frozen
 class Machine:
     """What the plan depends on, as probed: GPUs TensorFlow sees, CPU flags, whether an NVIDIA
     device is attached at all, and the TensorFlow distributions installed."""
 
     gpus: int
-    cpu_flags: frozenset[str] = attrs.field(converter=frozenset, factory=frozenset)
+    cpu_flags: frozenset[str] = attrs.field(converter=_flag_set, factory=frozenset)
     nvidia_attached: bool = False
     tensorflow: tuple[str, ...] = ()
 
@@ -87,6 +94,7 @@ def machine_warnings(machine: Machine) -> tuple[str, ...]:
 def plan(spec: PrecisionSpec, data_format: str, machine: Machine) -> DevicePlan:
     on_gpu = machine.gpus > 0
     policy, reason = resolve_precision(spec, on_gpu, machine.cpu_flags)
+    fmt_note: str | None
     if spec.force_data_format:
         fmt, fmt_note = data_format, f"data_format {data_format} kept (model.force_data_format)"
     else:

@@ -15,7 +15,10 @@ PAD_LABEL = -1.0
 
 def centred_origin(centre: tuple[int, int], crop: tuple[int, int], size: tuple[int, int]) -> tuple[int, int]:
     """The top-left corner of a `crop` (h, w) centred on `centre` (y, x) inside an image of `size`."""
-    return tuple(min(max(c - k // 2, 0), s - k) for c, k, s in zip(centre, crop, size))
+    def start(c: int, k: int, s: int) -> int:
+        return min(max(c - k // 2, 0), s - k)
+
+    return start(centre[0], crop[0], size[0]), start(centre[1], crop[1], size[1])
 
 
 def unpadded_size(mask: np.ndarray) -> tuple[int, int]:

@@ -32,7 +32,7 @@ REQUIRED = {
     "Linear": ("initial_learning_rate", "end_learning_rate", "steps"),
     "Cosine": ("initial_learning_rate", "decay_steps"),
 }
-OPTIONAL = {
+OPTIONAL: dict[str, dict[str, Any]] = {
     "Constant": {"steps": None},
     "Exponential": {"staircase": False, "steps": None},
     "PiecewiseConstant": {"steps": None},

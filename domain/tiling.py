@@ -15,7 +15,7 @@ weight sums from 1-D ramps; so blending costs 4 bytes per image pixel.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import ClassVar
 
 import attrs
@@ -25,6 +25,11 @@ from unet_defects.domain.errors import ConfigError
 from unet_defects.domain.validation import fail, int_at_least, one_of
 
 GEOMETRIES = ("resize", "native")
+
+
+def _as_tuple(sides: Iterable[int]) -> tuple[int, ...]:
+    """PredictGeometry.tile's converter (a typed tuple); _positive_pair checks there are two."""
+    return tuple(sides)
 
 
 def _positive_pair(instance, attribute, value) -> None:
@@ -38,7 +43,7 @@ class PredictGeometry:
     SECTION: ClassVar[str] = "predict"
 
     mode: str = attrs.field(default="resize", validator=one_of(GEOMETRIES))
-    tile: tuple[int, int] = attrs.field(converter=tuple, validator=_positive_pair)
+    tile: tuple[int, int] = attrs.field(converter=_as_tuple, validator=_positive_pair)
     overlap: int = attrs.field(default=32, validator=int_at_least(0))
     stride: int = attrs.field(default=16, validator=int_at_least(1))
 

@@ -266,6 +266,7 @@ class UNetSpec:
         backbone's skip feature at that resolution (when it has one), the block's convs."""
         height, width, _ = self.image_shape
         backbone = self.backbone
+        assert backbone is not None  # layers() calls this only with a backbone
         down, channels = backbone.bottleneck
         for index, filters in enumerate(self.decoder_filters):
             down //= 2

@@ -64,7 +64,7 @@ def number_in(low: float, high: float, *, low_open: bool = False, high_open: boo
     return check
 
 
-def one_of(choices: Collection[str]):
+def one_of(choices: Collection[object]):
     def check(instance: Any, attribute: Any, value: Any) -> None:
         if value not in choices:
             known = ", ".join(sorted(map(str, choices)))
