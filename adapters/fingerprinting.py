@@ -9,10 +9,10 @@ from pathlib import Path
 
 import numpy as np
 
-from unet_defects.adapters.images import to_gray_uint8
 from unet_defects.domain.data import Sample
 from unet_defects.domain.errors import DataError
 from unet_defects.domain.fingerprint import ImageFacts, mask_levels
+from unet_defects.domain.gray import to_gray_uint8
 
 _EIGHT_NEIGHBOURS = np.ones((3, 3), bool)
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from unet_defects.domain.errors import DataError
+from unet_defects.domain.gray import to_gray_uint8
 from unet_defects.domain.tiling import row_strips
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")  # what the readers take
@@ -38,28 +39,6 @@ def read_gray(path: str | os.PathLike) -> np.ndarray:
         reason = str(error).splitlines()[0] if str(error) else type(error).__name__
         raise DataError(f"{path}: cannot read image ({reason})") from None
     return to_gray_uint8(image, path)
-
-
-def to_gray_uint8(image: np.ndarray, path: str | os.PathLike = "image") -> np.ndarray:
-    if image.ndim == 3 and image.shape[2] == 2:  # gray with alpha: the alpha goes, as RGBA's does
-        image = image[..., 0]
-    if image.ndim == 3 and image.shape[2] in (3, 4):
-        if image.shape[2] == 4:
-            image = image[..., :3]
-        if np.array_equal(image[..., 0], image[..., 1]) and np.array_equal(image[..., 1], image[..., 2]):
-            image = image[..., 0]
-        else:  # ITU-R 601 luma, as PIL's "L" conversion
-            image = image.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
-            image = np.clip(np.rint(image), 0, 255)
-    elif image.ndim == 3 and image.shape[2] == 1:
-        image = image[..., 0]
-    if image.ndim != 2:
-        raise DataError(f"{path}: expected a grayscale image, got an array of shape {image.shape}")
-    if image.dtype == np.uint16:
-        image = image // 257
-    elif image.dtype == bool:
-        image = image.astype(np.uint8) * 255
-    return image.astype(np.uint8)
 
 
 def write_png(path: str | os.PathLike, image: np.ndarray) -> None:

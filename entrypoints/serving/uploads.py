@@ -3,7 +3,7 @@
 Whatever the Content-Type says, only PNG, JPEG, BMP and TIFF are decoded, and only once their
 header's width x height is within the pixel limit (a 2 KB PNG that claims 60000 x 60000
 pixels is refused before a byte of it is inflated). The pixels then become gray by the rules
-predict reads files by (adapters.images.to_gray_uint8).
+predict reads files by (domain.gray.to_gray_uint8).
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ import struct
 
 import numpy as np
 
-from unet_defects.adapters.images import to_gray_uint8
 from unet_defects.domain.errors import DataError
+from unet_defects.domain.gray import to_gray_uint8
 from unet_defects.serving.errors import BadRequest, TooLarge
 
 # (kind, first bytes, the extension imageio decodes it by)
