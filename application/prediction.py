@@ -8,10 +8,9 @@ from pathlib import Path
 import attrs
 import numpy as np
 
-from unet_defects.application.batching import ProbabilityMaps
-from unet_defects.application.inspection import inspected
+from unet_defects.application.inspector import InspectionPipeline
 from unet_defects.application.options import InferenceOptions
-from unet_defects.application.ports import ArtifactStore, Components, ImageSource
+from unet_defects.application.ports import ArtifactStore, ImageSource
 from unet_defects.application.session import BEST_KEPT, SessionOpener, named_class
 from unet_defects.domain import rle
 from unet_defects.domain.data import DataSpec
@@ -78,21 +77,20 @@ def describe_decisions(session) -> str:
 
 
 class PredictUseCase:
-    """Read images, run the session's model on them, write masks, overlays and one JSON line
-    per image (predictions.jsonl: the verdict and each defect kept).
+    """Files in, the inspection pipeline the Inspector runs, writers out: masks, overlays and
+    one JSON line per image (predictions.jsonl: the verdict and each defect kept).
 
     The session is opened once per call (the given checkpoint, else the best kept, else the
-    newest; or an export); `ProbabilityMaps` batches the images while the image source reads
-    the next files.
+    newest; or an export); the pipeline batches the images while the image source reads the
+    next files.
     """
 
-    def __init__(self, opener: SessionOpener, maps: ProbabilityMaps, images: ImageSource, artifacts: ArtifactStore,
-                 components: Components, data: DataSpec) -> None:
+    def __init__(self, opener: SessionOpener, pipeline: InspectionPipeline, images: ImageSource,
+                 artifacts: ArtifactStore, data: DataSpec) -> None:
         self._opener = opener
-        self._maps = maps
+        self._pipeline = pipeline
         self._images = images
         self._artifacts = artifacts
-        self._components = components
         self._data = data
 
     def execute(
@@ -118,16 +116,13 @@ class PredictUseCase:
         verdicts: list[dict] = []
         done = 0
         class_ids = tuple(class_id for class_id, _ in session.classes)
-        for name, image, probabilities, classified in self._maps.run(session, geometry,
-                                                                     self._readable(files, failures)):
-            inspection = inspected(probabilities, session.class_decisions, self._components, session.classes,
-                                   classified)
-            written += self._artifacts.write_prediction(output, name, image, probabilities, inspection.mask,
+        for name, image, inspection in self._pipeline.run(session, geometry, self._readable(files, failures)):
+            written += self._artifacts.write_prediction(output, name, image, inspection.probabilities, inspection.mask,
                                                         save_probabilities, class_ids)
             verdicts.append({"file": name, **inspection.summary(), **decision_keys(session)})
             if submission is not None:
                 rows += submission.rows(name, inspection.mask)
-            del inspection, probabilities
+            del inspection
             done += 1
             if progress:
                 progress(done + len(failures), len(files))

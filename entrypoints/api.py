@@ -16,55 +16,27 @@ from several threads run one at a time through it; the decision's labelling runs
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
-from unet_defects.application.batching import ProbabilityMaps
-from unet_defects.application.inspection import Inspection, inspected
+from unet_defects.application.inspection import Inspection
+from unet_defects.application.inspector import DEFAULT_MAX_PIXELS, InspectUseCase
 from unet_defects.application.options import DEFAULT_ENGINE, InferenceOptions
-from unet_defects.application.session import BEST_KEPT, InferenceSession
+from unet_defects.application.session import InferenceSession
 from unet_defects.domain.errors import ConfigError, UnetError
-
-DEFAULT_MAX_PIXELS = 64_000_000
-_CHANNELS = {1: "gray", 3: "RGB", 4: "RGBA"}
 
 __all__ = ["DEFAULT_MAX_PIXELS", "Inspection", "Inspector"]
 
 
-def checked_image(image: object, max_pixels: int, where: str = "image") -> np.ndarray:
-    """An (H, W) uint8 gray image from what a caller passed, by predict's reading rules, or a
-    one-line ValueError saying what is wrong with it."""
-    from unet_defects.adapters.images import to_gray_uint8
-
-    if not isinstance(image, np.ndarray):
-        raise ValueError(f"{where}: expected a numpy array, got {type(image).__name__}")
-    if image.dtype not in (np.uint8, np.uint16):
-        raise ValueError(f"{where}: dtype {image.dtype} is not an image's; expected uint8 or uint16")
-    if image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[2] not in _CHANNELS):
-        raise ValueError(f"{where}: shape {image.shape}; expected H x W, or H x W x 1, 3 or 4 channels")
-    if image.shape[0] == 0 or image.shape[1] == 0:
-        raise ValueError(f"{where}: shape {image.shape} holds no pixels")
-    pixels = image.shape[0] * image.shape[1]
-    if pixels > max_pixels:
-        raise ValueError(f"{where}: {image.shape[0]} x {image.shape[1]} = {pixels:,} pixels, more than the "
-                         f"inspector's limit of {max_pixels:,} (Inspector.open(max_pixels=...))")
-    return to_gray_uint8(image, where)
-
-
 class Inspector:
-    """A model opened once; `inspect` and `inspect_many` take numpy arrays."""
+    """A model opened once; `inspect` and `inspect_many` take numpy arrays. `open` builds the
+    container and asks it for the inspect use case (application/inspector.py), which does the
+    work."""
 
-    def __init__(self, container, session: InferenceSession, options: InferenceOptions,
-                 max_pixels: int = DEFAULT_MAX_PIXELS, batch_size: int = 8) -> None:
-        self._session = session
-        self._geometry = session.geometry(options)
-        self._maps = ProbabilityMaps(container.predictor(), batch_size)
-        self._components = container.components()
-        self._max_pixels = max_pixels
-        self._lock = threading.Lock()
+    def __init__(self, use_case: InspectUseCase) -> None:
+        self._use_case = use_case
 
     @classmethod
     def open(cls, model_dir: str | None = None, export: str | None = None, engine: str = DEFAULT_ENGINE,
@@ -88,23 +60,23 @@ class Inspector:
             container = build_container(str(params), {"model_dir": str(model_dir)}, options=options)
         else:
             container = build_container(None, options=options)  # the export's manifest says the rest
-        session = container.session_opener().open(options, BEST_KEPT, check_input=model_dir is not None)
-        return cls(container, session, options, max_pixels, batch_size)
+        return cls(container.inspect(max_pixels=max_pixels, pipeline__maps__batch_size=batch_size,
+                                     session__check_input=model_dir is not None))
 
     @property
     def session(self) -> InferenceSession:
         """What runs: its source in words, step, decision, geometry and TTA."""
-        return self._session
+        return self._use_case.session
+
+    @property
+    def max_pixels(self) -> int:
+        """The largest image taken, in pixels (height x width)."""
+        return self._use_case.max_pixels
 
     def inspect(self, image: np.ndarray) -> Inspection:
-        return self.inspect_many([image])[0]
+        """One image's Inspection (uint8 or uint16; gray, RGB or RGBA)."""
+        return self._use_case.inspect(image)
 
     def inspect_many(self, images: Sequence[np.ndarray]) -> list[Inspection]:
-        """Each image's inspection, in order; images of one size share batches."""
-        gray = [checked_image(image, self._max_pixels, f"image {index}" if len(images) > 1 else "image")
-                for index, image in enumerate(images)]
-        with self._lock:
-            maps = {key: (probabilities, classified) for key, _, probabilities, classified in
-                    self._maps.run(self._session, self._geometry, enumerate(gray))}
-        return [inspected(maps[index][0], self._session.class_decisions, self._components, self._session.classes,
-                          maps[index][1]) for index in range(len(gray))]
+        """Each image's Inspection, in order; images of one size share batches."""
+        return self._use_case.inspect_many(images)

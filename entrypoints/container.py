@@ -37,17 +37,24 @@ from unet_defects.application.evaluation import (
 )
 from unet_defects.application.export import ExportUseCase
 from unet_defects.application.info import InfoUseCase
+from unet_defects.application.inspector import InspectionPipeline, InspectUseCase
 from unet_defects.application.line_maps import LineMaps
 from unet_defects.application.options import InferenceOptions
 from unet_defects.application.prediction import PredictUseCase
 from unet_defects.application.report import ReportUseCase
-from unet_defects.application.session import SessionOpener
+from unet_defects.application.session import BEST_KEPT, InferenceSession, SessionOpener
 from unet_defects.application.training import TrainAndEvaluateUseCase, TrainUseCase
 from unet_defects.configs.loader import load_config, to_mapping
 from unet_defects.configs.store import ParamsFile
 from unet_defects.domain.advice import advice_for
 from unet_defects.domain.experiment import ExperimentSpec
 from unet_defects.domain.invocation import Invocation
+
+
+def _opened_session(opener: SessionOpener, options: InferenceOptions, check_input: bool) -> InferenceSession:
+    """The options' model (the best kept checkpoint, else the newest; or an export). `check_input`:
+    the configuration is the model's own, so an export must take images as it says."""
+    return opener.open(options, BEST_KEPT, check_input=check_input)
 
 
 class Container(containers.DeclarativeContainer):
@@ -109,20 +116,22 @@ class Container(containers.DeclarativeContainer):
     renderer = providers.Singleton(MatplotlibRenderer)
     records_writer = providers.Singleton(readers.records_writer, experiment)
 
-    # The inference session: one opener per builder, so repeated evaluations restore into one model.
-    session_opener = providers.Singleton(
-        SessionOpener, builder, checkpoints, best_keeper, engines, experiment.provided.model,
-        experiment.provided.eval_data, experiment.provided.evaluation.rule, calibration_store,
-        device_plan.provided.policy, experiment.provided.evaluation.decision_gate,
-        experiment.provided.evaluation.inference_tta,
+    # The inference session's opener, wired once. A run's evaluations, calibrate and predict
+    # share one (the network is built and restored once); export opens its own float32 build.
+    session_openers = providers.Factory(
+        SessionOpener, builder=builder, checkpoints=checkpoints, best=best_keeper, engines=engines,
+        topology=experiment.provided.model, data=experiment.provided.eval_data, rule=experiment.provided.evaluation.rule,
+        calibration=calibration_store, precision=device_plan.provided.policy,
+        gate=experiment.provided.evaluation.decision_gate, tta=experiment.provided.evaluation.inference_tta,
     )
-    export_session_opener = providers.Singleton(
-        SessionOpener, export_builder, checkpoints, best_keeper, engines, experiment.provided.model,
-        experiment.provided.eval_data, experiment.provided.evaluation.rule, calibration_store, make.EXPORT_POLICY,
-        experiment.provided.evaluation.decision_gate, experiment.provided.evaluation.inference_tta,
-    )
-    probability_maps = providers.Factory(ProbabilityMaps, predictor)
-    line_maps = providers.Factory(LineMaps, evaluator, probability_maps)
+    session_opener = providers.Singleton(session_openers)
+    export_session_opener = providers.Singleton(session_openers, builder=export_builder, precision=make.EXPORT_POLICY)
+    probability_maps = providers.Factory(ProbabilityMaps, predictor=predictor)
+    line_maps = providers.Factory(LineMaps, evaluator=evaluator, maps=probability_maps)
+    # The one inspection path: unet predict feeds it files, the Inspector (and the server) arrays.
+    inspection_pipeline = providers.Factory(InspectionPipeline, maps=probability_maps, components=components)
+    inspection_session = providers.Factory(_opened_session, opener=session_opener, options=options, check_input=True)
+    inspect = providers.Factory(InspectUseCase, session=inspection_session, pipeline=inspection_pipeline, options=options)
 
     train = providers.Factory(
         TrainUseCase, builder, dataset, checkpoints, trainer, observer, config_store, experiment, invocation,
@@ -159,8 +168,8 @@ class Container(containers.DeclarativeContainer):
         int8_formats=providers.Callable(make.int8_formats),
     )
     predict = providers.Factory(
-        PredictUseCase, session_opener, probability_maps, images, artifacts, components,
-        experiment.provided.eval_data,
+        PredictUseCase, opener=session_opener, pipeline=inspection_pipeline, images=images, artifacts=artifacts,
+        data=experiment.provided.eval_data,
     )
     write_records = providers.Factory(
         WriteRecordsUseCase, sample_source, records_writer, experiment.provided.data,

@@ -21,9 +21,10 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from unet_defects.adapters.hardware import PROJECT, project_version
-from unet_defects.api import Inspector, checked_image
+from unet_defects.api import Inspector
 from unet_defects.application.serving import BatchingWorker, QueueFull, ShuttingDown
 from unet_defects.domain.errors import UnetError
+from unet_defects.domain.gray import checked_image
 from unet_defects.serving import v2
 from unet_defects.serving.errors import BadRequest, HttpError, NotFound, TimedOut, Unavailable
 from unet_defects.serving.http import BearerToken, error_response, read_body

@@ -23,6 +23,7 @@ from unet_defects.adapters.fakes import (
 )
 from unet_defects.application.batching import ProbabilityMaps
 from unet_defects.application.evaluation import EvaluateAllUseCase, EvaluateUseCase
+from unet_defects.application.inspector import InspectionPipeline, InspectUseCase
 from unet_defects.application.options import InferenceOptions
 from unet_defects.application.prediction import PredictUseCase
 from unet_defects.application.session import SessionOpener
@@ -95,8 +96,8 @@ class UseCaseFakes:
                             self.config_store, self.experiment, invocation)
 
     def predict(self, images, data, batch_size: int = 8, topology: UNetSpec = TOPOLOGY) -> PredictUseCase:
-        return PredictUseCase(self.opener(data, topology=topology), ProbabilityMaps(self.predictor, batch_size), images,
-                              self.artifacts, self.components, data)
+        pipeline = InspectionPipeline(ProbabilityMaps(self.predictor, batch_size), self.components)
+        return PredictUseCase(self.opener(data, topology=topology), pipeline, images, self.artifacts, data)
 
     def export(self, data):
         from unet_defects.adapters.runtimes.catalog import EXPORT_FORMATS, INT8_FORMATS
@@ -201,6 +202,28 @@ def test_predict_feeds_gray_images_to_every_model_channel():
     predict = world.predict(FakeImageSource({"a.png": np.zeros((4, 6), np.uint8)}), data)
     predict.execute(["a"], "out")
     assert shapes == [(4, 6, 3)]
+
+
+def test_the_inspect_use_case_gives_what_predict_writes_and_checks_each_array():
+    """The Inspector's use case and predict run one pipeline: the same mask for the same image."""
+    world = UseCaseFakes(RunSpec(model_dir="m", max_steps=1))
+    world.train.execute()
+    bright = np.zeros((5, 7), np.uint8)
+    bright[1, 2] = 255
+    data = DataSpec(dataset="DAGM2007Dataset", dataset_path="d", image_shape=(8, 8, 1), normalize_data_method="zero_one")
+    world.predict(FakeImageSource({"a.png": bright}), data).execute(["a"], "out")
+    session = world.opener(data).open()
+    inspector = InspectUseCase(session, InspectionPipeline(ProbabilityMaps(world.predictor), world.components),
+                               max_pixels=100)
+    rgb = np.repeat(bright[..., None], 3, axis=2).astype(np.uint16) * 257  # 16-bit RGB of the same gray
+    first, second = inspector.inspect_many([bright, rgb])
+    np.testing.assert_array_equal(first.mask, world.artifacts.predictions["a.png"])
+    np.testing.assert_array_equal(second.mask, first.mask)
+    assert first.defective and first.score == pytest.approx(float(first.probabilities.max()))
+    with pytest.raises(ValueError, match=r"image 1: 11 x 10 = 110 pixels, more than the inspector's limit of 100"):
+        inspector.inspect_many([bright, np.zeros((11, 10), np.uint8)])
+    with pytest.raises(ValueError, match="image: dtype float32 is not an image's"):
+        inspector.inspect(np.zeros((4, 4), np.float32))
 
 
 def test_scores_are_also_reported_at_each_configured_threshold():

@@ -1,0 +1,76 @@
+"""Use case: inspect parts. One inspection pipeline (the session's model over gray images, then
+the decision) that `unet predict` feeds files, and the Inspector feeds arrays for a Python
+service and for the server."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+
+import numpy as np
+
+from unet_defects.application.batching import Item, Key, ProbabilityMaps
+from unet_defects.application.inspection import Inspection, inspected
+from unet_defects.application.options import InferenceOptions
+from unet_defects.application.ports import Components
+from unet_defects.application.session import InferenceSession
+from unet_defects.domain.gray import checked_image
+from unet_defects.domain.tiling import PredictGeometry
+
+DEFAULT_MAX_PIXELS = 64_000_000
+
+
+class InspectionPipeline:
+    """Keyed (H, W) uint8 gray images in, each one's Inspection out, in input order: the
+    session's probabilities (batched, resized or tiled) and its decision on them."""
+
+    def __init__(self, maps: ProbabilityMaps, components: Components) -> None:
+        self._maps = maps
+        self._components = components
+
+    def run(self, session: InferenceSession, geometry: PredictGeometry,
+            items: Iterable[Item[Key]]) -> Iterator[tuple[Key, np.ndarray, Inspection]]:
+        for key, image, probabilities, classified in self._maps.run(session, geometry, items):
+            yield key, image, inspected(probabilities, session.class_decisions, self._components, session.classes,
+                                        classified)
+
+
+class InspectUseCase:
+    """A model opened once; `inspect` and `inspect_many` take numpy arrays (uint8 or uint16;
+    gray, RGB or RGBA, turned gray by predict's reading rules).
+
+    It runs the same code as `unet predict`: the inference session (checkpoint with
+    calibration, or export with manifest; flags over either), the same normalization, the same
+    batching or tiling, the same decision. Thread-safe: one lock around the model, so calls
+    from several threads run one at a time through it; the records are labelled outside it."""
+
+    def __init__(self, session: InferenceSession, pipeline: InspectionPipeline,
+                 options: InferenceOptions = InferenceOptions(), max_pixels: int = DEFAULT_MAX_PIXELS) -> None:
+        self._session = session
+        self._geometry = session.geometry(options)
+        self._pipeline = pipeline
+        self._max_pixels = max_pixels
+        self._lock = threading.Lock()
+
+    @property
+    def session(self) -> InferenceSession:
+        """What runs: its source in words, step, decision, geometry and TTA."""
+        return self._session
+
+    @property
+    def max_pixels(self) -> int:
+        """The largest image taken, in pixels (height x width)."""
+        return self._max_pixels
+
+    def inspect(self, image: np.ndarray) -> Inspection:
+        """One image's Inspection."""
+        return self.inspect_many([image])[0]
+
+    def inspect_many(self, images: Sequence[np.ndarray]) -> list[Inspection]:
+        """Each image's Inspection, in order; images of one size share batches."""
+        gray = [checked_image(image, self._max_pixels, f"image {index}" if len(images) > 1 else "image")
+                for index, image in enumerate(images)]
+        with self._lock:
+            found = {key: inspection for key, _, inspection in self._pipeline.run(self._session, self._geometry,
+                                                                                 enumerate(gray))}
+        return [found[index] for index in range(len(gray))]
