@@ -1,5 +1,5 @@
-"""Which adapter each role of the container gets, and how it is made from the specs. Every
-adapter is imported inside its factory, so that a command loads only the frameworks it uses
+"""Which adapter each role of the container gets, and how it is made from the specs; each
+returns the port its role is. Every adapter is imported inside its factory, so that a command loads only the frameworks it uses
 (the CLI starts without TensorFlow, `pytest tests/unit` runs with it unimportable)."""
 
 from __future__ import annotations
@@ -7,6 +7,22 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from unet_defects.application.info import MachineProbe
+from unet_defects.application.ports import (
+    Benchmarker,
+    BestKeeper,
+    CalibrationStore,
+    Checkpoints,
+    Compiler,
+    Components,
+    Engines,
+    EngineTimer,
+    Evaluator,
+    Exporter,
+    ModelBuilder,
+    Predictor,
+    Trainer,
+)
 from unet_defects.domain.experiment import ExperimentSpec
 from unet_defects.domain.invocation import Invocation
 
@@ -55,26 +71,26 @@ def check_fits(experiment: ExperimentSpec) -> None:
         raise ConfigError(problem)
 
 
-def builder(experiment: ExperimentSpec, plan, policy: str | None = None) -> Any:
+def builder(experiment: ExperimentSpec, plan, policy: str | None = None) -> ModelBuilder:
     from unet_defects.adapters.tensorflow.builder import KerasUNetBuilder
 
     return KerasUNetBuilder(policy or plan.policy, plan.data_format, experiment.run.tf_random_seed,
                             normalization=experiment.data.normalization())
 
 
-def best_keeper(experiment: ExperimentSpec):
+def best_keeper(experiment: ExperimentSpec) -> BestKeeper:
     from unet_defects.adapters.best_checkpoint import FileBestKeeper
 
     return FileBestKeeper(experiment.run.model_dir)
 
 
-def checkpoints(experiment: ExperimentSpec):
+def checkpoints(experiment: ExperimentSpec) -> Checkpoints:
     from unet_defects.adapters.tensorflow.checkpoints import TensorFlowCheckpoints
 
     return TensorFlowCheckpoints(experiment.run.model_dir)
 
 
-def trainer(experiment: ExperimentSpec, invocation: Invocation, plan, strategy: Any = None) -> Any:
+def trainer(experiment: ExperimentSpec, invocation: Invocation, plan, strategy: Any = None) -> Trainer:
     check_fits(experiment)
     from unet_defects.adapters.tensorflow.trainer import TensorFlowTrainer
 
@@ -87,13 +103,13 @@ def trainer(experiment: ExperimentSpec, invocation: Invocation, plan, strategy: 
     )
 
 
-def cerebras_trainer(experiment: ExperimentSpec, invocation: Invocation, checkpoints) -> Any:
+def cerebras_trainer(experiment: ExperimentSpec, invocation: Invocation, checkpoints) -> Trainer:
     from unet_defects.adapters.cerebras.trainer import CerebrasTrainer
 
     return CerebrasTrainer(experiment, checkpoints, warm_start=invocation.checkpoint_path)
 
 
-def compiler(experiment: ExperimentSpec, invocation: Invocation, plan) -> Any:
+def compiler(experiment: ExperimentSpec, invocation: Invocation, plan) -> Compiler:
     check_fits(experiment)
     from unet_defects.adapters.tensorflow.compiler import TensorFlowCompiler
 
@@ -101,49 +117,49 @@ def compiler(experiment: ExperimentSpec, invocation: Invocation, plan) -> Any:
                               device=invocation.device)
 
 
-def cerebras_compiler(experiment: ExperimentSpec, invocation: Invocation) -> Any:
+def cerebras_compiler(experiment: ExperimentSpec, invocation: Invocation) -> Compiler:
     from unet_defects.adapters.cerebras.compiler import CerebrasCompiler
 
     return CerebrasCompiler(experiment, warm_start=invocation.checkpoint_path)
 
 
-def evaluator(experiment: ExperimentSpec, invocation: Invocation) -> Any:
+def evaluator(experiment: ExperimentSpec, invocation: Invocation) -> Evaluator:
     from unet_defects.adapters.tensorflow.evaluator import TensorFlowEvaluator
 
     return TensorFlowEvaluator(experiment.eval_data.normalization(), device=invocation.device)
 
 
-def predictor() -> Any:
+def predictor() -> Predictor:
     from unet_defects.adapters.tensorflow.predictor import TensorFlowPredictor
 
     return TensorFlowPredictor()
 
 
-def engines(invocation: Invocation) -> Any:
+def engines(invocation: Invocation) -> Engines:
     from unet_defects.adapters.runtimes.registry import EngineRegistry
 
     return EngineRegistry(device=invocation.device)
 
 
-def components() -> Any:
+def components() -> Components:
     from unet_defects.adapters.components import ScipyComponents
 
     return ScipyComponents()
 
 
-def engine_timer() -> Any:
+def engine_timer() -> EngineTimer:
     from unet_defects.adapters.engine_timer import EngineTimer
 
     return EngineTimer()
 
 
-def calibration_store(experiment: ExperimentSpec) -> Any:
+def calibration_store(experiment: ExperimentSpec) -> CalibrationStore:
     from unet_defects.adapters.calibration_file import JsonCalibrationStore
 
     return JsonCalibrationStore(experiment.run.model_dir)
 
 
-def exporter() -> Any:
+def exporter() -> Exporter:
     from unet_defects.adapters.tensorflow.exporter import TensorFlowExporter
 
     # Exports compute in float32: the converters (TFLite above all) take no bfloat16 kernels,
@@ -163,13 +179,13 @@ def int8_formats() -> tuple[str, ...]:
     return INT8_FORMATS
 
 
-def machine_probe() -> Any:
+def machine_probe() -> MachineProbe:
     from unet_defects.adapters.tensorflow.machine import TensorFlowMachineProbe
 
     return TensorFlowMachineProbe()
 
 
-def benchmarker(experiment: ExperimentSpec, invocation: Invocation, plan) -> Any:
+def benchmarker(experiment: ExperimentSpec, invocation: Invocation, plan) -> Benchmarker:
     from unet_defects.adapters.tensorflow.benchmarker import TensorFlowBenchmarker
 
     return TensorFlowBenchmarker(experiment.optimizer, experiment.loss, plan, experiment.run.steps_per_call,

@@ -107,77 +107,96 @@ class Container(containers.DeclarativeContainer):
     benchmarker = providers.Singleton(make.benchmarker, experiment, invocation, device_plan)
 
     observer = providers.Singleton(TerminalObserver)
-    config_store = providers.Singleton(ParamsFile, experiment.provided.run.model_dir)
+    config_store = providers.Singleton(ParamsFile, model_dir=experiment.provided.run.model_dir)
     artifacts = providers.Singleton(
-        FileArtifactStore, experiment.provided.run.model_dir, experiment.provided.evaluation.log_image_summaries
+        FileArtifactStore, model_dir=experiment.provided.run.model_dir,
+        image_summaries=experiment.provided.evaluation.log_image_summaries,
     )
     images = providers.Singleton(FileImageSource)
-    history = providers.Factory(TensorBoardHistory, experiment.provided.run.model_dir)
+    history = providers.Factory(TensorBoardHistory, model_dir=experiment.provided.run.model_dir)
     renderer = providers.Singleton(MatplotlibRenderer)
     records_writer = providers.Singleton(readers.records_writer, experiment)
 
     # The inference session's opener, wired once. A run's evaluations, calibrate and predict
     # share one (the network is built and restored once); export opens its own float32 build.
-    session_openers = providers.Factory(
+    session_openers: providers.Factory[SessionOpener] = providers.Factory(
         SessionOpener, builder=builder, checkpoints=checkpoints, best=best_keeper, engines=engines,
         topology=experiment.provided.model, data=experiment.provided.eval_data, rule=experiment.provided.evaluation.rule,
         calibration=calibration_store, precision=device_plan.provided.policy,
         gate=experiment.provided.evaluation.decision_gate, tta=experiment.provided.evaluation.inference_tta,
     )
-    session_opener = providers.Singleton(session_openers)
-    export_session_opener = providers.Singleton(session_openers, builder=export_builder, precision=make.EXPORT_POLICY)
-    probability_maps = providers.Factory(ProbabilityMaps, predictor=predictor)
-    line_maps = providers.Factory(LineMaps, evaluator=evaluator, maps=probability_maps)
+    session_opener: providers.Singleton[SessionOpener] = providers.Singleton(session_openers)
+    export_session_opener: providers.Singleton[SessionOpener] = providers.Singleton(
+        session_openers, builder=export_builder, precision=make.EXPORT_POLICY)
+    probability_maps: providers.Factory[ProbabilityMaps] = providers.Factory(ProbabilityMaps, predictor=predictor)
+    line_maps: providers.Factory[LineMaps] = providers.Factory(LineMaps, evaluator=evaluator, maps=probability_maps)
     # The one inspection path: unet predict feeds it files, the Inspector (and the server) arrays.
-    inspection_pipeline = providers.Factory(InspectionPipeline, maps=probability_maps, components=components)
-    inspection_session = providers.Factory(_opened_session, opener=session_opener, options=options, check_input=True)
-    inspect = providers.Factory(InspectUseCase, session=inspection_session, pipeline=inspection_pipeline, options=options)
-
-    train = providers.Factory(
-        TrainUseCase, builder, dataset, checkpoints, trainer, observer, config_store, experiment, invocation,
+    inspection_pipeline: providers.Factory[InspectionPipeline] = providers.Factory(
+        InspectionPipeline, maps=probability_maps, components=components,
     )
-    evaluate = providers.Singleton(
-        EvaluateUseCase, session_opener, dataset, checkpoints, evaluator, artifacts, experiment.provided.evaluation,
-        experiment.provided.run, invocation, best_keeper, components=components, options=options,
+    inspection_session = providers.Factory(_opened_session, opener=session_opener, options=options, check_input=True)
+    inspect: providers.Factory[InspectUseCase] = providers.Factory(
+        InspectUseCase, session=inspection_session, pipeline=inspection_pipeline, options=options,
+    )
+
+    train: providers.Factory[TrainUseCase] = providers.Factory(
+        TrainUseCase, builder=builder, reader=dataset, checkpoints=checkpoints, trainer=trainer, observer=observer,
+        config_store=config_store, experiment=experiment, invocation=invocation,
+    )
+    evaluate: providers.Singleton[EvaluateUseCase] = providers.Singleton(
+        EvaluateUseCase, opener=session_opener, reader=dataset, checkpoints=checkpoints, evaluator=evaluator,
+        artifacts=artifacts, evaluation=experiment.provided.evaluation, run=experiment.provided.run,
+        invocation=invocation, best=best_keeper, components=components, options=options,
         validation=providers.Callable(lambda e: e.data.validation_split is not None, experiment),
         classes=providers.Callable(lambda e: tuple(zip(e.data.classes, e.data.class_names)), experiment),
         line_maps=line_maps,
     )
-    final_evaluation = providers.Factory(FinalEvaluationUseCase, evaluate, best_keeper, artifacts)
-    evaluate_splits = providers.Factory(EvaluateSplitsUseCase, evaluate, final_evaluation)
-    calibrate = providers.Factory(
-        CalibrateUseCase, session_opener, dataset, evaluator, components, calibration_store,
-        experiment.provided.evaluation, experiment.provided.run, line_maps,
+    final_evaluation: providers.Factory[FinalEvaluationUseCase] = providers.Factory(
+        FinalEvaluationUseCase, evaluate=evaluate, best=best_keeper, artifacts=artifacts,
     )
-    evaluate_all = providers.Factory(EvaluateAllUseCase, evaluate, checkpoints)
-    train_and_evaluate = providers.Factory(
-        TrainAndEvaluateUseCase, train, evaluate, checkpoints, observer,
-        providers.Callable(advice_for, experiment), final_evaluation,
+    evaluate_splits: providers.Factory[EvaluateSplitsUseCase] = providers.Factory(
+        EvaluateSplitsUseCase, evaluate=evaluate, final=final_evaluation,
+    )
+    calibrate: providers.Factory[CalibrateUseCase] = providers.Factory(
+        CalibrateUseCase, opener=session_opener, reader=dataset, evaluator=evaluator, components=components,
+        store=calibration_store, evaluation=experiment.provided.evaluation, run=experiment.provided.run,
+        line_maps=line_maps,
+    )
+    evaluate_all: providers.Factory[EvaluateAllUseCase] = providers.Factory(
+        EvaluateAllUseCase, evaluate=evaluate, checkpoints=checkpoints,
+    )
+    train_and_evaluate: providers.Factory[TrainAndEvaluateUseCase] = providers.Factory(
+        TrainAndEvaluateUseCase, train=train, evaluate=evaluate, checkpoints=checkpoints, observer=observer,
+        advice=providers.Callable(advice_for, experiment), final=final_evaluation,
         calibrate=providers.Callable(lambda e, use_case: use_case if e.run.calibrate else None, experiment, calibrate),
     )
-    benchmark = providers.Factory(
-        BenchmarkUseCase, builder, benchmark_reader, benchmarker, experiment.provided.model,
-        experiment.provided.data, invocation, session_opener, providers.Singleton(make.engine_timer), options,
+    benchmark: providers.Factory[BenchmarkUseCase] = providers.Factory(
+        BenchmarkUseCase, builder=builder, reader=benchmark_reader, benchmarker=benchmarker,
+        topology=experiment.provided.model, data=experiment.provided.data, invocation=invocation,
+        opener=session_opener, timer=providers.Singleton(make.engine_timer), options=options,
     )
-    compile = providers.Factory(
-        CompileUseCase, builder, dataset, compiler, experiment.provided.model, experiment.provided.data,
-        device_plan.provided.policy, experiment.provided.run.model_dir, invocation,
+    compile: providers.Factory[CompileUseCase] = providers.Factory(
+        CompileUseCase, builder=builder, dataset=dataset, compiler=compiler, topology=experiment.provided.model,
+        data=experiment.provided.data, precision=device_plan.provided.policy,
+        model_dir=experiment.provided.run.model_dir, invocation=invocation,
     )
-    export = providers.Factory(
-        ExportUseCase, export_session_opener, exporter, providers.Callable(make.export_formats), dataset,
-        int8_formats=providers.Callable(make.int8_formats),
+    export: providers.Factory[ExportUseCase] = providers.Factory(
+        ExportUseCase, opener=export_session_opener, exporter=exporter, formats=providers.Callable(make.export_formats),
+        reader=dataset, int8_formats=providers.Callable(make.int8_formats),
     )
-    predict = providers.Factory(
+    predict: providers.Factory[PredictUseCase] = providers.Factory(
         PredictUseCase, opener=session_opener, pipeline=inspection_pipeline, images=images, artifacts=artifacts,
         data=experiment.provided.eval_data,
     )
-    write_records = providers.Factory(
-        WriteRecordsUseCase, sample_source, records_writer, experiment.provided.data,
-        providers.Callable(to_mapping, experiment),
+    write_records: providers.Factory[WriteRecordsUseCase] = providers.Factory(
+        WriteRecordsUseCase, samples=sample_source, writer=records_writer, data=experiment.provided.data,
+        source=providers.Callable(to_mapping, experiment),
     )
-    report = providers.Factory(ReportUseCase, history, renderer, experiment.provided.run.model_dir)
+    report: providers.Factory[ReportUseCase] = providers.Factory(
+        ReportUseCase, history=history, renderer=renderer, model_dir=experiment.provided.run.model_dir,
+    )
     machine_probe = providers.Singleton(make.machine_probe)
-    info = providers.Factory(InfoUseCase, machine_probe)
+    info: providers.Factory[InfoUseCase] = providers.Factory(InfoUseCase, probe=machine_probe)
 
 
 def build_container(
