@@ -24,12 +24,12 @@ class EngineTimer:
              precision: str) -> BenchmarkRun:
         tick = time.perf_counter()
         for _ in range(warmup_steps):
-            engine.probabilities(batch)
+            engine.outputs(batch)
         warmup_seconds = time.perf_counter() - tick
         seconds = []
         for _ in range(steps):
             tick = time.perf_counter()
-            engine.probabilities(batch)
+            engine.outputs(batch)
             seconds.append(time.perf_counter() - tick)
         return BenchmarkRun(step_seconds=tuple(seconds), peak_memory_bytes=peak_resident_bytes(),
                             device=f"{engine.name} on the CPU", precision=precision, data_format="channels_last",

@@ -46,7 +46,7 @@ class ProbabilityMaps:
                 pending.append(item)
             if pending and (item is None or len(pending) == self._batch_size):
                 inputs = [session.model_input(image) for _, image in pending]
-                outputs, classified = self._predictor.predict_outputs(session.engine, inputs, session.size)
+                outputs, classified = self._predictor.predict(session.engine, inputs, session.size)
                 del inputs
                 for position, ((key, image), probabilities) in enumerate(zip(pending, outputs)):
                     yield key, image, probabilities, None if classified is None else classified[position]
@@ -61,7 +61,7 @@ class ProbabilityMaps:
         def run(shape: tuple[int, int]) -> None:
             queue = queues.pop(shape)
             tiles = np.stack([session.model_input(job.plan.tile(job.image, index)) for job, index in queue])
-            outputs, classified = self._predictor.tile_outputs(session.engine, tiles)
+            outputs, classified = self._predictor.predict_tiles(session.engine, tiles)
             del tiles
             for position, ((job, index), output) in enumerate(zip(queue, outputs)):
                 job.blender.add(index, output)

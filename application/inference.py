@@ -3,12 +3,10 @@ of small components) and test-time augmentation around any inference engine."""
 
 from __future__ import annotations
 
-from typing import TypeGuard
-
 import attrs
 import numpy as np
 
-from unet_defects.application.ports import CalibrationStore, ClassifyingEngine, Components, InferenceEngine
+from unet_defects.application.ports import CalibrationStore, Components, InferenceEngine
 from unet_defects.domain import tta as augmentation
 from unet_defects.domain.calibration import check_pixel_decision, scaled_min_area
 from unet_defects.domain.gate import OPEN, Gate
@@ -111,19 +109,6 @@ def decision_with_flags(base: Decision, threshold: float | None, min_area: int |
                         area_at=base.area_at if min_area is None else None, origin=origin)
 
 
-def classifies(engine: InferenceEngine) -> TypeGuard[ClassifyingEngine]:
-    """Whether the engine has a classifier head (and so `outputs`)."""
-    return bool(getattr(engine, "has_classifier", False))
-
-
-def engine_outputs(engine: InferenceEngine, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
-    """The engine's pixel probabilities, and its classifier head's (N, K) image probabilities
-    (None when it has no head)."""
-    if classifies(engine):
-        return engine.outputs(batch)
-    return engine.probabilities(batch), None
-
-
 class AveragedEngine:
     """An engine whose probabilities are averaged over the TTA mode's flips and turns."""
 
@@ -132,13 +117,10 @@ class AveragedEngine:
         self._engine = engine
         self._mode = mode
         self.name = engine.name
-        self.has_classifier = getattr(engine, "has_classifier", False)
+        self.has_classifier = engine.has_classifier
 
     def outputs(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
-        return augmentation.averaged_outputs(lambda copy: engine_outputs(self._engine, copy), batch, self._mode)
-
-    def probabilities(self, batch: np.ndarray) -> np.ndarray:
-        return augmentation.averaged(self._engine.probabilities, batch, self._mode)
+        return augmentation.averaged(self._engine.outputs, batch, self._mode)
 
 
 def with_tta(engine: InferenceEngine, mode: str | None) -> InferenceEngine:

@@ -135,18 +135,12 @@ class Evaluator(Protocol):
 
 class InferenceEngine(Protocol):
     name: str
-
-    def probabilities(self, batch: np.ndarray) -> np.ndarray:
-        """Defect probabilities (N, H, W) float32 for normalized (N, H, W, C) float32 inputs."""
-
-
-class ClassifyingEngine(InferenceEngine, Protocol):
-    """An engine of a network with a classifier head (`has_classifier` True)."""
-
-    has_classifier: bool
+    has_classifier: bool  # the network has a classifier head: `outputs` gives its image probabilities
 
     def outputs(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
-        """The pixel probabilities and the head's (N, K) image probabilities."""
+        """For normalized (N, H, W, C) float32 inputs: the pixel probabilities ((N, H, W), or
+        (N, H, W, K) with several classes) and the classifier head's (N, K) image probabilities
+        (None without a head)."""
 
 
 class Engines(Protocol):
@@ -186,20 +180,15 @@ class CalibrationStore(Protocol):
 
 
 class Predictor(Protocol):
-    def predict(self, engine: InferenceEngine, images: Sequence[np.ndarray], size: tuple[int, int]) -> list[np.ndarray]:
+    def predict(self, engine: InferenceEngine, images: Sequence[np.ndarray],
+                size: tuple[int, int]) -> tuple[list[np.ndarray], np.ndarray | None]:
         """Defect probabilities for normalized (H, W, C) float images resized to `size`, returned
-        at each image's own size."""
+        at each image's own size, and the classifier head's (N, K) image probabilities (None
+        without one)."""
 
-    def predict_tiles(self, engine: InferenceEngine, tiles: np.ndarray) -> np.ndarray:
+    def predict_tiles(self, engine: InferenceEngine, tiles: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         """Defect probabilities (N, h, w) for a batch of normalized (N, h, w, C) tiles, h and w
-        multiples of the network's stride."""
-
-    def predict_outputs(self, engine: InferenceEngine, images: Sequence[np.ndarray],
-                        size: tuple[int, int]) -> tuple[list[np.ndarray], np.ndarray | None]:
-        """`predict`, and the classifier head's (N, K) image probabilities (None without one)."""
-
-    def tile_outputs(self, engine: InferenceEngine, tiles: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
-        """`predict_tiles`, and the classifier head's (N, K) probabilities of each tile."""
+        multiples of the network's stride, and the head's (N, K) probabilities of each tile."""
 
 
 class Exporter(Protocol):

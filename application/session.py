@@ -81,8 +81,8 @@ class InferenceSession:
 
     @property
     def has_classifier(self) -> bool:
-        """The engine gives the classifier head's image probabilities (engine_outputs)."""
-        return bool(getattr(self.engine, "has_classifier", False))
+        """The engine gives the classifier head's image probabilities."""
+        return self.engine.has_classifier
 
     @property
     def gated(self) -> bool:
@@ -198,7 +198,7 @@ class SessionOpener:
         engine, manifest = self._engines.from_export(options.engine, folder)
         where = f"{folder}/unet_export.json"
         gates = [c.get("gate") for c in manifest.classes] or [manifest.gate]
-        if any(gates) and not getattr(engine, "has_classifier", False):
+        if any(gates) and not engine.has_classifier:
             raise ConfigError(f"{where}: the manifest applies a classifier gate, but the model gives no "
                               f"{options.engine} classifier output; export the model again")
         if check_input and self._gate == "classifier" and not any(gates):

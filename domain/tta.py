@@ -53,15 +53,11 @@ def check_shape(mode: str, height: int, width: int) -> None:
                           "use --tta flip, or native tiles of a square size")
 
 
-def averaged(probabilities: Callable[[np.ndarray], np.ndarray], batch: np.ndarray, mode: str) -> np.ndarray:
-    """The mean of `probabilities` over the mode's transforms of `batch`, each mapped back."""
-    return averaged_outputs(lambda copy: (probabilities(copy), None), batch, mode)[0]
-
-
-def averaged_outputs(outputs: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray | None]], batch: np.ndarray,
-                     mode: str) -> tuple[np.ndarray, np.ndarray | None]:
-    """As `averaged`, for (pixel maps, image-level (N, K) probabilities or None): the maps are
-    mapped back before their mean, the image probabilities need not be."""
+def averaged(outputs: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray | None]], batch: np.ndarray,
+             mode: str) -> tuple[np.ndarray, np.ndarray | None]:
+    """The mean of an engine's `outputs` over the mode's transforms of `batch`: the pixel maps
+    each mapped back before their mean, the image-level (N, K) probabilities (or None) as they
+    come."""
     chosen = transforms(mode)
     if len(chosen) > 1:
         check_shape(mode, batch.shape[1], batch.shape[2])

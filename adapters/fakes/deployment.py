@@ -10,7 +10,6 @@ from typing import Any
 import numpy as np
 
 from unet_defects.adapters.fakes.roles import FakeModel
-from unet_defects.application.inference import engine_outputs
 from unet_defects.application.ports import CompileJob
 from unet_defects.application.values import BatchSpec, BenchmarkRun, CompileDetails, ExportRequest, TensorSpec
 
@@ -19,21 +18,15 @@ class FakePredictor:
     def __init__(self) -> None:
         self.tile_batches: list[tuple[int, ...]] = []  # shapes predict_tiles was called with
 
-    def predict(self, engine: Any, images: Sequence[np.ndarray], size: tuple[int, int]) -> list[np.ndarray]:
-        return self.predict_outputs(engine, images, size)[0]
-
-    def predict_outputs(self, engine: Any, images: Sequence[np.ndarray],
+    def predict(self, engine: Any, images: Sequence[np.ndarray],
                         size: tuple[int, int]) -> tuple[list[np.ndarray], np.ndarray | None]:
-        found = [engine_outputs(engine, np.asarray(image)[None]) for image in images]
+        found = [engine.outputs(np.asarray(image)[None]) for image in images]
         heads = [image for _, image in found if image is not None]
         return [maps[0] for maps, _ in found], np.concatenate(heads) if heads else None
 
-    def predict_tiles(self, engine: Any, tiles: np.ndarray) -> np.ndarray:
-        return self.tile_outputs(engine, tiles)[0]
-
-    def tile_outputs(self, engine: Any, tiles: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    def predict_tiles(self, engine: Any, tiles: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         self.tile_batches.append(tiles.shape)
-        return engine_outputs(engine, tiles)
+        return engine.outputs(tiles)
 
 
 class FakeExporter:

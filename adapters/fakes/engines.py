@@ -19,11 +19,12 @@ class FakeEngine:
     def __init__(self, model: FakeModel, name: str = "tensorflow") -> None:
         self.model = model
         self.name = name
+        self.has_classifier = False
         self.batches: list[tuple[int, ...]] = []  # shapes it was called with
 
-    def probabilities(self, batch: np.ndarray) -> np.ndarray:
+    def outputs(self, batch: np.ndarray) -> tuple[np.ndarray, None]:
         self.batches.append(np.shape(batch))
-        return class_maps(1.0 / (1.0 + np.exp(-self.model.logits(np.asarray(batch)))))
+        return class_maps(1.0 / (1.0 + np.exp(-self.model.logits(np.asarray(batch))))), None
 
 
 class FakeEngines:

@@ -16,7 +16,6 @@ from typing import Any
 import attrs
 import numpy as np
 
-from unet_defects.application.inference import engine_outputs
 from unet_defects.application.ports import TrainingJob
 from unet_defects.application.values import (
     BestCheckpoint,
@@ -202,7 +201,7 @@ class FakeEvaluator:
         for batch_index, (images, masks) in enumerate(stream):
             if max_batches is not None and batch_index >= max_batches:
                 break
-            maps, classified = engine_outputs(engine, np.asarray(images))
+            maps, classified = engine.outputs(np.asarray(images))
             for position, (image, mask, probabilities) in enumerate(zip(images, masks, maps)):
                 mask = np.asarray(mask)
                 mask = mask[..., 0] if mask.shape[-1] == 1 else mask  # (H, W, K) with several classes

@@ -87,6 +87,4 @@ class OnnxRuntimeEngine:
         found = self._session.run(self._outputs, {self._input: np.ascontiguousarray(batch, np.float32)})
         return class_maps(found[0]), found[1] if self.has_classifier else None
 
-    def probabilities(self, batch: np.ndarray) -> np.ndarray:
-        return self.outputs(batch)[0]
 

@@ -59,5 +59,3 @@ class OpenVinoEngine:
         image = np.asarray(found[self._order[1]]) if self.has_classifier else None
         return class_maps(np.asarray(found[self._order[0]])), image
 
-    def probabilities(self, batch: np.ndarray) -> np.ndarray:
-        return self.outputs(batch)[0]

@@ -44,5 +44,3 @@ class SavedModelEngine:
         image = found[IMAGE_OUTPUT].numpy() if self.has_classifier else None
         return class_maps(found[PIXEL_OUTPUT].numpy()), image
 
-    def probabilities(self, batch: np.ndarray) -> np.ndarray:
-        return self.outputs(batch)[0]

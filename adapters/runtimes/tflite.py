@@ -61,8 +61,6 @@ class TFLiteEngine:
         self._size = size
         self._batch: int | None = None
 
-    def probabilities(self, batch: np.ndarray) -> np.ndarray:
-        return self.outputs(batch)[0]
 
     def outputs(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         batch = np.asarray(batch, np.float32)

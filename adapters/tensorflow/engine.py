@@ -43,5 +43,3 @@ class KerasEngine:
             return class_maps(found.numpy()), None
         return class_maps(found[0].numpy()), found[1].numpy()
 
-    def probabilities(self, batch: np.ndarray) -> np.ndarray:
-        return self.outputs(batch)[0]

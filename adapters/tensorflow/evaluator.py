@@ -9,7 +9,6 @@ import numpy as np
 
 from unet_defects.adapters.tensorflow.device import device_scope
 from unet_defects.adapters.tensorflow.outputs import pixel_logits
-from unet_defects.application.inference import engine_outputs
 from unet_defects.application.ports import InferenceEngine
 from unet_defects.application.values import EvaluatedMap, ImageEvaluation, LabelledImage, SamplePicture
 from unet_defects.domain.data import denormalize
@@ -76,7 +75,7 @@ class TensorFlowEvaluator:
         """The engine's probabilities per image, cut to the image's own size ((H, W, K) arrays
         with several defect classes)."""
         for images, masks in self._batches(stream, max_batches):
-            maps, classified = engine_outputs(engine, images)
+            maps, classified = engine.outputs(images)
             for position, (image, mask, probabilities) in enumerate(zip(images, masks, maps)):
                 found = self._labelled(image, mask, ignore_labels)
                 height, width = found.truth.shape[:2]

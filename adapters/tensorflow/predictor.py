@@ -6,15 +6,11 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from unet_defects.application.inference import engine_outputs
 from unet_defects.application.ports import InferenceEngine
 
 
 class TensorFlowPredictor:
-    def predict(self, engine: InferenceEngine, images: Sequence[np.ndarray], size: tuple[int, int]) -> list[np.ndarray]:
-        return self.predict_outputs(engine, images, size)[0]
-
-    def predict_outputs(self, engine: InferenceEngine, images: Sequence[np.ndarray],
+    def predict(self, engine: InferenceEngine, images: Sequence[np.ndarray],
                         size: tuple[int, int]) -> tuple[list[np.ndarray], np.ndarray | None]:
         import tensorflow as tf
 
@@ -24,13 +20,10 @@ class TensorFlowPredictor:
                 return np.asarray(array, np.float32)
             return tf.image.resize(np.asarray(array, np.float32), shape).numpy()
 
-        outputs, classified = engine_outputs(engine, np.stack([resized(image, size) for image in images]))
+        outputs, classified = engine.outputs(np.stack([resized(image, size) for image in images]))
         if outputs.ndim == 4:  # several defect classes: (H, W, K) each
             return [resized(output, image.shape[:2]) for output, image in zip(outputs, images)], classified
         return [resized(output[..., None], image.shape[:2])[..., 0] for output, image in zip(outputs, images)], classified
 
-    def predict_tiles(self, engine: InferenceEngine, tiles: np.ndarray) -> np.ndarray:
-        return self.tile_outputs(engine, tiles)[0]
-
-    def tile_outputs(self, engine: InferenceEngine, tiles: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
-        return engine_outputs(engine, np.asarray(tiles, np.float32))
+    def predict_tiles(self, engine: InferenceEngine, tiles: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        return engine.outputs(np.asarray(tiles, np.float32))

@@ -89,7 +89,7 @@ def speed(model_dir: Path, export: Path, rounds: int) -> None:
             batch8 = np.stack([session.model_input(item) for item in images[:8]])
             times = {}
             tick = time.perf_counter()
-            probabilities = session.engine.probabilities(batch)[0]
+            probabilities = session.engine.outputs(batch)[0][0]
             times["bare"] = time.perf_counter() - tick
             from unet_defects.adapters.components import ScipyComponents
             from unet_defects.application.inspection import inspected
@@ -102,7 +102,7 @@ def speed(model_dir: Path, export: Path, rounds: int) -> None:
             times["inspect"] = time.perf_counter() - tick
             tick = time.perf_counter()
             for _ in range(8):
-                session.engine.probabilities(batch8)
+                session.engine.outputs(batch8)[0]
             times["engine8"] = (time.perf_counter() - tick) / 64  # seconds per image
             tick = time.perf_counter()
             inspector.inspect_many(images)

@@ -102,8 +102,8 @@ def in_process(inspector, images: list[np.ndarray]) -> dict[str, list[float]]:
     session = inspector.session
     batch8 = np.stack([session.model_input(image) for image in images[:8]])
     return {
-        "engine@8": timed(lambda index: session.engine.probabilities(batch8), 8),
-        "engine@1": timed(lambda index: session.engine.probabilities(session.model_input(images[index])[None]), 16),
+        "engine@8": timed(lambda index: session.engine.outputs(batch8)[0], 8),
+        "engine@1": timed(lambda index: session.engine.outputs(session.model_input(images[index])[None])[0], 16),
         "inspect": timed(lambda index: inspector.inspect(images[index]), 24),
         "inspect_many@8": timed(lambda index: inspector.inspect_many(images[8 * index:8 * index + 8]), 4),
     }

@@ -231,8 +231,8 @@ def test_each_export_of_four_classes_gives_tensorflows_four_channels(four_class_
     assert exported.returncode == 0, exported.stderr
     loaded, manifest = EngineRegistry().from_export(engine, str(root / fmt))
     assert [(c["class_id"], c["name"]) for c in manifest.classes] == list(zip((1, 2, 3, 4), FOUR_NAMES))
-    expected = EngineRegistry().from_model(model).probabilities(images)
-    found = loaded.probabilities(images)
+    expected = EngineRegistry().from_model(model).outputs(images)[0]
+    found = loaded.outputs(images)[0]
     assert expected.shape == found.shape == (len(images), 32, 32, 4)
     np.testing.assert_allclose(found, expected, atol=1e-4)
 

@@ -36,7 +36,7 @@ def exports(tiny_exports):
 
 def reference(trained):
     _, _, model, images = trained
-    return EngineRegistry().from_model(model).probabilities(images)
+    return EngineRegistry().from_model(model).outputs(images)[0]
 
 
 @pytest.mark.parametrize("fmt", list(FLOAT_ENGINES))
@@ -44,7 +44,7 @@ def test_each_float32_engine_gives_tensorflows_probabilities(trained, exports, f
     engine, manifest = EngineRegistry().from_export(FLOAT_ENGINES[fmt], str(exports[fmt]))
     assert (manifest.format, manifest.precision, manifest.fixed_size) == (fmt, "float32", fmt == "tflite")
     expected = reference(trained)
-    found = engine.probabilities(trained[3])
+    found = engine.outputs(trained[3])[0]
     assert found.shape == expected.shape
     np.testing.assert_allclose(found, expected, atol=1e-4)
     assert np.mean((found > 0.5) == (expected > 0.5)) >= 0.999
@@ -52,7 +52,7 @@ def test_each_float32_engine_gives_tensorflows_probabilities(trained, exports, f
 
 def test_openvino_also_runs_the_onnx_export(trained, exports):
     engine, _ = EngineRegistry().from_export("openvino", str(exports["onnx"]))
-    np.testing.assert_allclose(engine.probabilities(trained[3]), reference(trained), atol=1e-4)
+    np.testing.assert_allclose(engine.outputs(trained[3])[0], reference(trained), atol=1e-4)
 
 
 @pytest.mark.parametrize("name, engine", [("openvino-int8", "openvino"), ("tflite-int8", "tflite"),
@@ -60,7 +60,7 @@ def test_openvino_also_runs_the_onnx_export(trained, exports):
 def test_int8_exports_run_and_agree_with_float32_on_most_pixels(trained, exports, name, engine):
     loaded, manifest = EngineRegistry().from_export(engine, str(exports[name]))
     assert manifest.precision == "int8"
-    expected, found = reference(trained), loaded.probabilities(trained[3])
+    expected, found = reference(trained), loaded.outputs(trained[3])[0]
     assert np.abs(found - expected).mean() < 0.05
     assert np.mean((found > 0.5) == (expected > 0.5)) >= 0.9
 
@@ -68,11 +68,11 @@ def test_int8_exports_run_and_agree_with_float32_on_most_pixels(trained, exports
 def test_tflite_pads_inputs_smaller_than_its_fixed_size_and_refuses_larger(trained, exports):
     engine, _ = EngineRegistry().from_export("tflite", str(exports["tflite"]))
     small = trained[3][:2, :16, :24]
-    expected = EngineRegistry().from_model(trained[2]).probabilities(np.pad(small, ((0, 0), (0, 16), (0, 8), (0, 0)),
-                                                                            mode="symmetric"))
-    np.testing.assert_allclose(engine.probabilities(small), expected[:, :16, :24], atol=1e-4)
+    expected = EngineRegistry().from_model(trained[2]).outputs(np.pad(small, ((0, 0), (0, 16), (0, 8), (0, 0)),
+                                                                            mode="symmetric"))[0]
+    np.testing.assert_allclose(engine.outputs(small)[0], expected[:, :16, :24], atol=1e-4)
     with pytest.raises(Exception, match="exceed its fixed size"):
-        engine.probabilities(np.zeros((1, 64, 32, 1), np.float32))
+        engine.outputs(np.zeros((1, 64, 32, 1), np.float32))[0]
 
 
 def test_tta_built_into_an_export_equals_tta_around_the_engine(trained, tmp_path):
@@ -81,9 +81,9 @@ def test_tta_built_into_an_export_equals_tta_around_the_engine(trained, tmp_path
     baked, manifest = EngineRegistry().from_export("tensorflow", str(tmp_path / "d4"))
     assert manifest.tta == "d4"
     plain = EngineRegistry().from_model(model)
-    around = AveragedEngine(plain, "d4").probabilities(images)
-    np.testing.assert_allclose(baked.probabilities(images), around, atol=1e-5)
-    assert np.abs(around - plain.probabilities(images)).max() > 1e-4  # the network is not d4-invariant
+    around = AveragedEngine(plain, "d4").outputs(images)[0]
+    np.testing.assert_allclose(baked.outputs(images)[0], around, atol=1e-5)
+    assert np.abs(around - plain.outputs(images)[0]).max() > 1e-4  # the network is not d4-invariant
 
 
 @pytest.mark.parametrize("fmt", ["savedmodel", "onnx", "openvino-int8", "tflite"])
@@ -162,9 +162,9 @@ def test_the_planned_networks_input_layers_run_in_every_export(tiny_dagm, tmp_pa
     model = container.export_builder().build(container.experiment().model)
     container.checkpoints().restore(model)
     images = np.concatenate([batch.numpy() for batch, _ in container.dataset().evaluation_stream()])
-    expected = EngineRegistry().from_model(model).probabilities(images)
+    expected = EngineRegistry().from_model(model).outputs(images)[0]
     for fmt, engine_name in FLOAT_ENGINES.items():
         container.export().execute(str(tmp_path / fmt), format=fmt)
         engine, manifest = EngineRegistry().from_export(engine_name, str(tmp_path / fmt))
         assert manifest.precision == "float32"
-        np.testing.assert_allclose(engine.probabilities(images), expected, atol=1e-4, err_msg=fmt)
+        np.testing.assert_allclose(engine.outputs(images)[0], expected, atol=1e-4, err_msg=fmt)

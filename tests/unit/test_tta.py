@@ -22,7 +22,7 @@ def test_flip_averages_a_model_that_is_not_flip_invariant():
         return np.broadcast_to(np.arange(batch.shape[2], dtype=np.float32) / 3, batch.shape[:3]).copy()
 
     batch = np.zeros((1, 2, 4, 1), np.float32)
-    out = averaged(column_model, batch, "flip")
+    out, _ = averaged(lambda copy: (column_model(copy), None), batch, "flip")
     # identity and up-down give x/3, left-right gives (3 - x)/3 mapped back: mean (x + x + 3 - x) / 9
     expected = (np.arange(4) + 3) / 9
     assert np.allclose(out[0], np.broadcast_to(expected, (2, 4)))
@@ -30,6 +30,6 @@ def test_flip_averages_a_model_that_is_not_flip_invariant():
 
 def test_d4_refuses_non_square_inputs_and_unknown_modes():
     with pytest.raises(ConfigError, match="square"):
-        averaged(lambda b: b[..., 0], np.zeros((1, 4, 8, 1), np.float32), "d4")
+        averaged(lambda b: (b[..., 0], None), np.zeros((1, 4, 8, 1), np.float32), "d4")
     with pytest.raises(ConfigError, match="--tta"):
         transforms("rot")

@@ -191,13 +191,13 @@ def test_predict_feeds_gray_images_to_every_model_channel():
     world = UseCaseFakes(RunSpec(model_dir="m", max_steps=1))
     world.train.execute()
     shapes = []
-    original = world.predictor.predict_outputs
+    original = world.predictor.predict
 
     def recording(model, images, size):
         shapes.extend(image.shape for image in images)
         return original(model, images, size)
 
-    world.predictor.predict_outputs = recording
+    world.predictor.predict = recording
     data = DataSpec(dataset="DAGM2007Dataset", dataset_path="d", image_shape=(8, 8, 3))
     predict = world.predict(FakeImageSource({"a.png": np.zeros((4, 6), np.uint8)}), data)
     predict.execute(["a"], "out")
