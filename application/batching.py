@@ -77,7 +77,7 @@ class ProbabilityMaps:
         for key, image in items:
             height, width = image.shape[:2]
             plan = TilePlan.for_image(height, width, geometry)
-            job = _TiledImage(key, image, plan, plan.blender(len(session.class_decisions)))
+            job = _TiledImage(key, image, plan, plan.blender(len(session.decisions)))
             jobs.append(job)
             for index in range(len(plan.origins)):
                 queue = queues.setdefault(plan.tile_shape, [])

@@ -8,47 +8,58 @@ from collections.abc import Sequence
 import attrs
 import numpy as np
 
-from unet_defects.application.inference import Decision
 from unet_defects.application.ports import Components
+from unet_defects.domain.decision import Decision
 from unet_defects.domain.defects import DefectRecord
 from unet_defects.domain.part_score import part_score
 
 
 @attrs.frozen(eq=False, slots=False)
 class Inspection:
-    """`probabilities` float32 (H, W); `mask` bool (H, W) after threshold and min_area (emptied
-    where the part is called good); `score`: the part score (domain.part_score: the classifier
-    head's probability, else the largest pixel probability; what image_AUROC ranks by);
-    `verdicts`: each class's part verdict (a mask not empty, or the applied gate's, which may flag
-    a part whose mask is empty); `defects`: one record per connected component kept
-    (8-connected), largest first.
+    """`probabilities` float32 and `mask` bool (after threshold and min_area, emptied where the
+    part is called good), (H, W) for a model of one defect class and (H, W, K) for K classes;
+    `score`: the part score (domain.part_score: the classifier head's probability, else the
+    largest pixel probability; what image_AUROC ranks by); `verdicts`: each class's part verdict
+    (a mask not empty, or the applied gate's, which may flag a part whose mask is empty);
+    `defects`: one record per connected component kept (8-connected), largest first.
 
     The records are labelled when first asked for: a caller that needs only the mask (the
     server's protocol path) never pays for them, which on a busy mask is most of the decision's
     time."""
 
-    probabilities: np.ndarray
-    mask: np.ndarray
+    class_probabilities: np.ndarray  # (H, W, K) float32
+    class_masks: np.ndarray  # (H, W, K) bool
     score: float
     _components: Components = attrs.field(repr=False, alias="components")
-    # Several defect classes: (class id, name) per channel of `probabilities` and `mask`,
-    # which are then (H, W, K); each record names its class, and they come class by class.
+    # Several defect classes: (class id, name) per channel; each record names its class, and
+    # they come class by class.
     classes: tuple[tuple[int, str], ...] = ()
     # With a classifier head: its probability per class ((K,)), which the gate read.
     image_probabilities: np.ndarray | None = None
-    verdicts: tuple[bool, ...] = ()  # per class; empty: read from the mask
+    verdicts: tuple[bool, ...] = ()  # per class
+
+    @property
+    def probabilities(self) -> np.ndarray:
+        """(H, W) for one class, (H, W, K) for several: the public view."""
+        return _public(self.class_probabilities)
+
+    @property
+    def mask(self) -> np.ndarray:
+        """(H, W) for one class, (H, W, K) for several: the public view."""
+        return _public(self.class_masks)
 
     @functools.cached_property
     def defects(self) -> tuple[DefectRecord, ...]:
-        if not self.classes:
-            return tuple(self._components.records(self.probabilities, self.mask))
+        found = [self._components.records(self.class_probabilities[..., k], self.class_masks[..., k])
+                 for k in range(self.class_masks.shape[-1])]
+        if not self.classes:  # one class: records without a class
+            return tuple(found[0])
         return tuple(attrs.evolve(record, class_id=class_id, class_name=name)
-                     for channel, (class_id, name) in enumerate(self.classes)
-                     for record in self._components.records(self.probabilities[..., channel], self.mask[..., channel]))
+                     for records, (class_id, name) in zip(found, self.classes) for record in records)
 
     @property
     def defective(self) -> bool:
-        return any(self.verdicts) if self.verdicts else bool(self.mask.any())  # a kept pixel is a kept component
+        return any(self.verdicts)
 
     def summary(self) -> dict:
         """JSON-ready: the verdict without the pixel arrays."""
@@ -59,29 +70,28 @@ class Inspection:
         return found
 
 
-def inspected(probabilities: np.ndarray, decisions: Decision | Sequence[Decision], components: Components,
-              classes: tuple[tuple[int, str], ...] = (), image_probabilities: np.ndarray | None = None) -> Inspection:
-    """The verdict on (H, W) probabilities with one decision, or on (H, W, K) ones with a
-    decision per class (`classes` names them); `image_probabilities`: the classifier head's (K,),
-    which a gated decision reads."""
-    def image(k: int) -> float | None:
-        return None if image_probabilities is None else float(image_probabilities[k])
+def _public(array: np.ndarray) -> np.ndarray:
+    return array[..., 0] if array.shape[-1] == 1 else array
 
-    verdicts: tuple[bool, ...]
-    if not classes:
-        decision = decisions if isinstance(decisions, Decision) else decisions[0]
-        mask, flagged = decision.decide(probabilities, components, image(0))
-        verdicts, peaks = (flagged,), [float(probabilities.max()) if probabilities.size else 0.0]
-    else:
-        if isinstance(decisions, Decision):
-            raise TypeError(f"one decision for {len(classes)} classes: give a decision per class")
-        if len(decisions) != len(classes):
-            raise ValueError(f"{len(decisions)} decisions for {len(classes)} classes")
-        if probabilities.ndim != 3 or probabilities.shape[-1] != len(classes):
-            raise ValueError(f"expected (H, W, {len(classes)}) probabilities, got shape {probabilities.shape}")
-        decided = [decision.decide(probabilities[..., k], components, image(k)) for k, decision in enumerate(decisions)]
-        mask, verdicts = np.stack([found for found, _ in decided], axis=-1), tuple(flag for _, flag in decided)
-        peaks = [float(probabilities[..., k].max()) if probabilities.size else 0.0 for k in range(len(classes))]
-    score = part_score(peaks, None if image_probabilities is None else [float(p) for p in image_probabilities])
-    return Inspection(probabilities=probabilities, mask=mask, score=score, components=components, classes=classes,
-                      image_probabilities=image_probabilities, verdicts=verdicts)
+
+def inspected(probabilities: np.ndarray, decisions: Sequence[Decision], components: Components,
+              classes: tuple[tuple[int, str], ...] = (), image_probabilities: np.ndarray | None = None) -> Inspection:
+    """The verdict on (H, W, K) probabilities with a decision per class (`classes` names them
+    when there are several); `image_probabilities`: the classifier head's (K,), which a gated
+    decision reads."""
+    if probabilities.ndim != 3 or probabilities.shape[-1] != len(decisions):
+        raise ValueError(f"expected (H, W, {len(decisions)}) probabilities for {len(decisions)} decisions, "
+                         f"got shape {probabilities.shape}")
+    if classes and len(classes) != len(decisions):
+        raise ValueError(f"{len(decisions)} decisions for {len(classes)} classes")
+    mask = np.empty(probabilities.shape, bool)
+    verdicts, peaks = [], []
+    for k, decision in enumerate(decisions):
+        image = None if image_probabilities is None else float(image_probabilities[k])
+        mask[..., k], flagged = decision.decide(probabilities[..., k], components, image)
+        verdicts.append(flagged)
+        peaks.append(float(probabilities[..., k].max()) if probabilities.size else 0.0)
+    heads = None if image_probabilities is None else [float(p) for p in image_probabilities]
+    return Inspection(class_probabilities=probabilities, class_masks=mask, score=part_score(peaks, heads),
+                      components=components, classes=classes, image_probabilities=image_probabilities,
+                      verdicts=tuple(verdicts))

@@ -70,8 +70,3 @@ def to_uint8_mask(decision: np.ndarray) -> np.ndarray:
     return mask
 
 
-def class_maps(outputs: np.ndarray) -> np.ndarray:
-    """An engine's (N, H, W, K) probabilities as callers take them: (N, H, W) for one defect
-    class, as always; (N, H, W, K) for several."""
-    outputs = np.asarray(outputs)
-    return outputs[..., 0] if outputs.shape[-1] == 1 else outputs

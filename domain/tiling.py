@@ -157,10 +157,10 @@ class TilePlan:
         return TileBlender(self, classes)
 
     def stitch(self, predictions: list[np.ndarray]) -> np.ndarray:
-        """Per-tile (th, tw) predictions blended into one (height, width) map."""
+        """Per-tile (th, tw, K) predictions blended into one (height, width, K) map."""
         if len(predictions) != len(self.origins):
             raise ValueError(f"expected {len(self.origins)} tile predictions, got {len(predictions)}")
-        blender = self.blender()
+        blender = self.blender(np.shape(predictions[0])[-1] if predictions else 1)
         for index, prediction in enumerate(predictions):
             blender.add(index, prediction)
         return blender.result()
@@ -176,10 +176,10 @@ class TileBlender:
     the blender is spent after it."""
 
     def __init__(self, plan: TilePlan, classes: int = 1) -> None:
-        """`classes`: 1 blends (th, tw) predictions, K > 1 (th, tw, K) ones (several defect classes)."""
+        """`classes`: K, the class channels of the (th, tw, K) predictions."""
         self._plan = plan
-        self._class_axis = () if classes == 1 else (classes,)
-        self._total: np.ndarray | None = np.zeros((plan.height, plan.width, *self._class_axis), np.float32)
+        self._classes = classes
+        self._total: np.ndarray | None = np.zeros((plan.height, plan.width, classes), np.float32)
         self._arrived = np.zeros(len(plan.origins), bool)
         th, tw = plan.tile_shape
         self._weights = plan.weights()
@@ -196,10 +196,10 @@ class TileBlender:
         return bool(self._arrived.all())
 
     def add(self, index: int, prediction: np.ndarray) -> None:
-        """Blend in the (th, tw) prediction of the tile at origins[index]."""
+        """Blend in the (th, tw, K) prediction of the tile at origins[index]."""
         total = self._unspent()
         prediction = np.asarray(prediction)
-        expected = (*self._plan.tile_shape, *self._class_axis)
+        expected = (*self._plan.tile_shape, self._classes)
         if prediction.shape != expected:
             raise ValueError(f"tile {index}: expected a prediction of shape {expected}, got {prediction.shape}")
         if self._arrived[index]:
@@ -208,15 +208,13 @@ class TileBlender:
         height = max(0, min(self._plan.tile_shape[0], self._plan.height - top))
         width = max(0, min(self._plan.tile_shape[1], self._plan.width - left))
         weights = self._weights[:height, :width]
-        spread = weights[..., None] if self._class_axis else weights
-        total[top : top + height, left : left + width] += prediction[:height, :width] * spread
+        total[top : top + height, left : left + width] += prediction[:height, :width] * weights[..., None]
         if self._weight_sum is not None:
             self._weight_sum[top : top + height, left : left + width] += weights
         self._arrived[index] = True
 
     def result(self) -> np.ndarray:
-        """The (height, width) float32 blended map ((height, width, K) for several classes), once
-        every tile is in. Spends the blender."""
+        """The (height, width, K) float32 blended map, once every tile is in. Spends the blender."""
         total = self._unspent()
         missing = int(np.count_nonzero(~self._arrived))
         if missing:
@@ -225,7 +223,7 @@ class TileBlender:
         for rows in row_strips(*total.shape[:2]):
             weights = (np.outer(self._row_sums[rows], self._column_sums) if self._weight_sum is None
                        else self._weight_sum[rows])
-            total[rows] /= weights[..., None] if self._class_axis else weights
+            total[rows] /= weights[..., None]
         self._weight_sum = None
         return total
 

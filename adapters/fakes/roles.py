@@ -203,8 +203,7 @@ class FakeEvaluator:
                 break
             maps, classified = engine.outputs(np.asarray(images))
             for position, (image, mask, probabilities) in enumerate(zip(images, masks, maps)):
-                mask = np.asarray(mask)
-                mask = mask[..., 0] if mask.shape[-1] == 1 else mask  # (H, W, K) with several classes
+                mask = np.asarray(mask)  # (H, W, K)
                 truth = binarize_truth(mask)
                 counted = ~np.isin(truth.astype(int), list(ignore_labels)) & (mask >= 0)
                 yield EvaluatedMap(image=np.clip(image[..., 0] * 255, 0, 255).astype(np.uint8),
@@ -218,7 +217,6 @@ class FakeEvaluator:
                 break
             for image, mask in zip(images, masks):
                 mask = np.asarray(mask)
-                mask = mask[..., 0] if mask.shape[-1] == 1 else mask
                 truth = binarize_truth(mask)
                 yield LabelledImage(image=np.clip(np.asarray(image)[..., 0] * 255, 0, 255).astype(np.uint8),
                                     truth=truth, counted=~np.isin(truth.astype(int), list(ignore_labels)) & (mask >= 0))

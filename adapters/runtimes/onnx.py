@@ -12,7 +12,6 @@ import numpy as np
 from unet_defects.adapters.runtimes.catalog import output_order
 from unet_defects.adapters.runtimes.extras import require
 from unet_defects.domain.errors import DataError, UnetError
-from unet_defects.domain.masks import class_maps
 
 if TYPE_CHECKING:
     from unet_defects.application.values import ExportManifest
@@ -85,6 +84,6 @@ class OnnxRuntimeEngine:
 
     def outputs(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         found = self._session.run(self._outputs, {self._input: np.ascontiguousarray(batch, np.float32)})
-        return class_maps(found[0]), found[1] if self.has_classifier else None
+        return np.asarray(found[0]), found[1] if self.has_classifier else None
 
 

@@ -11,7 +11,6 @@ import numpy as np
 from unet_defects.adapters.runtimes.catalog import output_order
 from unet_defects.adapters.runtimes.extras import require
 from unet_defects.domain.errors import DataError
-from unet_defects.domain.masks import class_maps
 
 if TYPE_CHECKING:
     from unet_defects.application.values import ExportManifest
@@ -57,5 +56,5 @@ class OpenVinoEngine:
     def outputs(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         found = self._compiled(np.ascontiguousarray(batch, np.float32))
         image = np.asarray(found[self._order[1]]) if self.has_classifier else None
-        return class_maps(np.asarray(found[self._order[0]])), image
+        return np.asarray(found[self._order[0]]), image
 

@@ -10,7 +10,6 @@ import numpy as np
 from unet_defects.adapters.runtimes.catalog import IMAGE_OUTPUT, PIXEL_OUTPUT
 from unet_defects.adapters.tensorflow.device import device_scope
 from unet_defects.domain.errors import DataError
-from unet_defects.domain.masks import class_maps
 
 if TYPE_CHECKING:
     from unet_defects.application.values import ExportManifest
@@ -42,5 +41,5 @@ class SavedModelEngine:
         with device_scope(self._device):
             found = self._network(inputs=tf.constant(batch, tf.float32))
         image = found[IMAGE_OUTPUT].numpy() if self.has_classifier else None
-        return class_maps(found[PIXEL_OUTPUT].numpy()), image
+        return found[PIXEL_OUTPUT].numpy(), image
 

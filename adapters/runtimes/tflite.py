@@ -13,7 +13,6 @@ import numpy as np
 from unet_defects.adapters.runtimes.catalog import output_order
 from unet_defects.adapters.runtimes.extras import require
 from unet_defects.domain.errors import DataError
-from unet_defects.domain.masks import class_maps
 
 if TYPE_CHECKING:
     from unet_defects.application.values import ExportManifest
@@ -76,7 +75,7 @@ class TFLiteEngine:
             self._batch = len(padded)
         self._interpreter.set_tensor(self._input, np.ascontiguousarray(padded))
         self._interpreter.invoke()
-        maps = class_maps(self._interpreter.get_tensor(self._outputs[0])[:, :height, :width].copy())
+        maps = self._interpreter.get_tensor(self._outputs[0])[:, :height, :width].copy()
         return maps, self._interpreter.get_tensor(self._outputs[1]).copy() if self.has_classifier else None
 
 

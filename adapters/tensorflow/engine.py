@@ -8,7 +8,6 @@ import numpy as np
 
 from unet_defects.adapters.tensorflow.device import device_scope
 from unet_defects.adapters.tensorflow.outputs import split_outputs
-from unet_defects.domain.masks import class_maps
 
 
 def probabilities_function(model: Any) -> Any:
@@ -40,6 +39,6 @@ class KerasEngine:
         with device_scope(self._device):
             found = self._probabilities(tf.constant(batch, tf.float32))
         if not self.has_classifier:
-            return class_maps(found.numpy()), None
-        return class_maps(found[0].numpy()), found[1].numpy()
+            return found.numpy(), None
+        return found[0].numpy(), found[1].numpy()
 

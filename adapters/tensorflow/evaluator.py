@@ -72,8 +72,7 @@ class TensorFlowEvaluator:
 
     def maps(self, engine: InferenceEngine, stream: Any, max_batches: int | None = None,
              ignore_labels: Sequence[int] = ()) -> Iterator[EvaluatedMap]:
-        """The engine's probabilities per image, cut to the image's own size ((H, W, K) arrays
-        with several defect classes)."""
+        """The engine's (H, W, K) probabilities per image, cut to the image's own size."""
         for images, masks in self._batches(stream, max_batches):
             maps, classified = engine.outputs(images)
             for position, (image, mask, probabilities) in enumerate(zip(images, masks, maps)):
@@ -95,11 +94,10 @@ class TensorFlowEvaluator:
         for batch_index, (images, masks) in enumerate(stream):
             if max_batches is not None and batch_index >= max_batches:
                 break
-            masks = masks.numpy()
-            yield images.numpy(), masks[..., 0] if masks.shape[-1] == 1 else masks
+            yield images.numpy(), masks.numpy()
 
     def _labelled(self, image: np.ndarray, mask: np.ndarray, ignore_labels: Sequence[int]) -> LabelledImage:
-        height, width = unpadded_size(mask if mask.ndim == 2 else mask[..., 0])
+        height, width = unpadded_size(mask[..., 0])
         mask = mask[:height, :width]
         truth = binarize_truth(mask)
         counted = (mask > PAD_LABEL) & ~np.isin(truth.astype(np.int32), list(ignore_labels))

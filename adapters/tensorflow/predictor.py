@@ -21,9 +21,7 @@ class TensorFlowPredictor:
             return tf.image.resize(np.asarray(array, np.float32), shape).numpy()
 
         outputs, classified = engine.outputs(np.stack([resized(image, size) for image in images]))
-        if outputs.ndim == 4:  # several defect classes: (H, W, K) each
-            return [resized(output, image.shape[:2]) for output, image in zip(outputs, images)], classified
-        return [resized(output[..., None], image.shape[:2])[..., 0] for output, image in zip(outputs, images)], classified
+        return [resized(output, image.shape[:2]) for output, image in zip(outputs, images)], classified
 
     def predict_tiles(self, engine: InferenceEngine, tiles: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         return engine.outputs(np.asarray(tiles, np.float32))

@@ -95,7 +95,7 @@ def speed(model_dir: Path, export: Path, rounds: int) -> None:
             from unet_defects.application.inspection import inspected
 
             tick = time.perf_counter()
-            inspected(probabilities, session.decision, ScipyComponents())
+            inspected(probabilities, session.decisions, ScipyComponents())
             times["decision"] = time.perf_counter() - tick
             tick = time.perf_counter()
             inspector.inspect(image)

@@ -96,7 +96,7 @@ def test_predict_returns_probabilities_at_each_image_size(trained):
     container.checkpoints().restore(model)
     images = [np.zeros((20, 30, 1), np.float32), np.ones((64, 48, 1), np.float32)]
     probabilities, _ = container.predictor().predict(container.engines().from_model(model), images, (32, 32))
-    assert [p.shape for p in probabilities] == [(20, 30), (64, 48)]
+    assert [p.shape for p in probabilities] == [(20, 30, 1), (64, 48, 1)]  # a channel per defect class
     assert all(((p >= 0) & (p <= 1)).all() for p in probabilities)
 
 
@@ -146,7 +146,7 @@ def test_the_exported_savedmodel_reloads_and_equals_predict(trained, tmp_path):
         outputs = serving(images=tf.constant(image[None, ..., None]))
         expected = container.predictor().predict(
             container.engines().from_model(model), [normalize(image[..., None], data.normalization())], (data.height, data.width)
-        )[0][0]
+        )[0][0][..., 0]
         probabilities = outputs["probabilities"].numpy()[0, ..., 0]
         assert probabilities.shape == (height, width)
         np.testing.assert_allclose(probabilities, expected, atol=1e-5)

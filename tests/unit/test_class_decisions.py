@@ -5,10 +5,10 @@ import numpy as np
 import pytest
 
 from unet_defects.adapters.components import ScipyComponents
-from unet_defects.application.inference import Decision
 from unet_defects.application.inspection import inspected
 from unet_defects.application.prediction import Submission
 from unet_defects.domain import rle
+from unet_defects.domain.decision import Decision
 from unet_defects.domain.tiling import PredictGeometry, TilePlan
 
 CLASSES = ((1, "crack"), (3, "blowhole"))
@@ -36,11 +36,11 @@ def test_each_class_takes_its_own_threshold_and_min_area_and_its_records_name_it
     strict = inspected(two_class_probabilities(), (Decision(0.5), Decision(0.5)), ScipyComponents(), CLASSES)
     assert [d.class_id for d in strict.defects] == [1, 1]
     with pytest.raises(ValueError, match=r"expected \(H, W, 2\) probabilities"):
-        inspected(two_class_probabilities()[..., 0], decisions, ScipyComponents(), CLASSES)
+        inspected(two_class_probabilities()[..., :1], decisions, ScipyComponents(), CLASSES)
 
 
 def test_one_class_records_carry_no_class_keys():
-    found = inspected(two_class_probabilities()[..., 0], Decision(0.5), ScipyComponents())
+    found = inspected(two_class_probabilities()[..., :1], (Decision(0.5),), ScipyComponents())
     assert found.mask.shape == (6, 8) and "class_id" not in found.summary()["defects"][0]
 
 
@@ -68,6 +68,7 @@ def test_tiles_of_several_classes_blend_per_class_as_one_class_tiles_do():
     together = blended.result()
     assert together.shape == (40, 56, 3)
     for channel in range(3):
-        np.testing.assert_allclose(together[..., channel], plan.stitch([t[..., channel] for t in tiles]), rtol=1e-6)
+        np.testing.assert_allclose(together[..., channel:channel + 1], plan.stitch([t[..., channel:channel + 1] for t in tiles]),
+                                   rtol=1e-6)
     with pytest.raises(ValueError, match=r"expected a prediction of shape \(32, 32, 3\)"):
         plan.blender(3).add(0, tiles[0][..., 0])

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 from unet_defects.adapters.components import ScipyComponents
-from unet_defects.application.inference import Decision
 from unet_defects.application.inspection import inspected
 from unet_defects.domain.calibration import ComponentTable, search
+from unet_defects.domain.decision import Decision
 from unet_defects.domain.errors import ConfigError, DataError
 from unet_defects.domain.gate import OPEN, Gate, GateRow, gated, search_gate
 from unet_defects.domain.operating_point import OperatingPoint, recall_at_false_alarm_rate
@@ -43,9 +43,10 @@ def test_a_gated_decision_flags_the_part_with_an_empty_mask_and_the_inspection_s
     decision = Decision(0.5, gate=Gate(0.5), gated=True)
     mask, flagged = decision.decide(empty, components, 0.9)
     assert flagged and not mask.any()
-    found = inspected(empty, decision, components, image_probabilities=np.array([0.9]))
+    found = inspected(empty[..., None], (decision,), components, image_probabilities=np.array([0.9]))
     assert found.defective and found.defects == () and found.score == pytest.approx(0.9)
-    reported = inspected(empty, Decision(0.5, gate=Gate(0.5)), components, image_probabilities=np.array([0.9]))
+    reported = inspected(empty[..., None], (Decision(0.5, gate=Gate(0.5)),), components,
+                         image_probabilities=np.array([0.9]))
     assert not reported.defective and reported.score == pytest.approx(0.9)  # not applied: the mask decides
 
 

@@ -29,7 +29,7 @@ def test_sides_off_the_stride_are_padded_and_cropped_back():
     (tile,) = plan.tiles(image)
     assert tile.shape == (112, 48, 1)
     np.testing.assert_array_equal(tile[:100, :37], image)
-    np.testing.assert_allclose(plan.stitch([tile[..., 0]]), image[..., 0], rtol=1e-6)
+    np.testing.assert_allclose(plan.stitch([tile]), image, rtol=1e-6)
 
 
 @settings(max_examples=60, deadline=None)
@@ -39,9 +39,9 @@ def test_stitching_tiles_of_an_identity_model_gives_the_image_back(height, width
     geometry = PredictGeometry(mode="native", tile=(tile, tile), overlap=overlap)
     plan = TilePlan.for_image(height, width, geometry)
     image = np.random.default_rng(height * 1000 + width).random((height, width, 1)).astype(np.float32)
-    tiles = [t[..., 0] for t in plan.tiles(image)]
-    assert all(t.shape == plan.tile_shape for t in tiles)
-    np.testing.assert_allclose(plan.stitch(tiles), image[..., 0], rtol=1e-6, atol=1e-6)
+    tiles = list(plan.tiles(image))
+    assert all(t.shape == (*plan.tile_shape, 1) for t in tiles)
+    np.testing.assert_allclose(plan.stitch(tiles), image, rtol=1e-6, atol=1e-6)
 
 
 def test_blending_weights_fall_off_across_the_overlap():
@@ -62,15 +62,16 @@ def test_bad_geometry_names_its_key():
 
 
 def _stitch_in_float64(plan: TilePlan, predictions) -> np.ndarray:
-    """The blending before TileBlender: float64 sums over the padded size, divided, cropped."""
+    """The blending before TileBlender: float64 sums over the padded size, divided, cropped
+    (one class: (th, tw, 1) predictions, an (H, W, 1) map)."""
     total = np.zeros(plan.padded, np.float64)
     weight_sum = np.zeros(plan.padded, np.float64)
     weights = plan.weights()
     th, tw = plan.tile_shape
     for (top, left), prediction in zip(plan.origins, predictions):
-        total[top : top + th, left : left + tw] += prediction * weights
+        total[top : top + th, left : left + tw] += prediction[..., 0] * weights
         weight_sum[top : top + th, left : left + tw] += weights
-    return (total / weight_sum)[: plan.height, : plan.width].astype(np.float32)
+    return (total / weight_sum)[: plan.height, : plan.width, None].astype(np.float32)
 
 
 def _assert_tiles_are_cut_from_the_padded_image(plan: TilePlan, image: np.ndarray) -> None:
@@ -124,12 +125,12 @@ def test_a_tile_inside_the_image_is_a_view_and_an_image_of_another_size_is_refus
 def test_the_blender_takes_tiles_in_any_order_and_agrees_with_float64_stitching(height, width, tile, overlap, seed):
     plan = TilePlan.for_image(height, width, PredictGeometry(mode="native", tile=(tile, tile), overlap=overlap))
     rng = np.random.default_rng(seed)
-    predictions = [rng.random(plan.tile_shape, np.float32) for _ in plan.origins]
+    predictions = [rng.random((*plan.tile_shape, 1), np.float32) for _ in plan.origins]
     blender = plan.blender()
     for index in rng.permutation(len(predictions)):
         blender.add(int(index), predictions[index])
     blended = blender.result()
-    assert blended.dtype == np.float32 and blended.shape == (height, width)
+    assert blended.dtype == np.float32 and blended.shape == (height, width, 1)
     np.testing.assert_allclose(blended, _stitch_in_float64(plan, predictions), rtol=0, atol=1e-6)
     np.testing.assert_allclose(blended, plan.stitch(predictions), rtol=0, atol=1e-6)
 
@@ -138,7 +139,7 @@ def test_a_plan_of_other_origins_is_blended_with_stored_weight_sums():
     grid = TilePlan.for_image(100, 100, PredictGeometry(mode="native", tile=(32, 32), overlap=8))
     plan = attrs.evolve(grid, origins=grid.origins + ((10, 30),))  # not a rows x columns grid
     assert plan.blender()._weight_sum is not None
-    predictions = [np.random.default_rng(i).random(plan.tile_shape, np.float32) for i in range(len(plan.origins))]
+    predictions = [np.random.default_rng(i).random((*plan.tile_shape, 1), np.float32) for i in range(len(plan.origins))]
     np.testing.assert_allclose(plan.stitch(predictions), _stitch_in_float64(plan, predictions), rtol=0, atol=1e-6)
 
 
@@ -146,7 +147,7 @@ def test_a_spent_blender_refuses_more_and_a_short_one_says_what_is_missing():
     plan = TilePlan.for_image(64, 200, PredictGeometry(mode="native", tile=(64, 64), overlap=16))
     blender = plan.blender()
     assert blender._weight_sum is None  # for_image's grid: weight sums from the 1-D ramps
-    ones = np.ones(plan.tile_shape, np.float32)
+    ones = np.ones((*plan.tile_shape, 1), np.float32)
     blender.add(0, ones)
     with pytest.raises(ValueError, match="tile 0 was blended in already"):
         blender.add(0, ones)
