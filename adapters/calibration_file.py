@@ -12,7 +12,8 @@ from pathlib import Path
 from unet_defects.adapters.artifacts import write_json
 from unet_defects.domain.calibration import Calibration, CandidateScores
 from unet_defects.domain.errors import DataError, UnetError
-from unet_defects.domain.gate import Gate, ImageLevel
+from unet_defects.domain.gate import Gate, gate_json
+from unet_defects.domain.metrics import PartScores
 
 FILE_NAME = "calibration.json"
 _KEYS = {"threshold", "min_area", "area_at", "chosen_on", "before", "after", "method", "candidates", "gate"}
@@ -41,7 +42,7 @@ def _gate(payload: dict | None) -> dict:
         return {}
     payload = _checked_keys(payload, _GATE_KEYS)
     bar = payload["area_bar"]
-    levels = {key: None if payload.get(key) is None else ImageLevel(**payload[key]) for key in ("before", "after")}
+    levels = {key: None if payload.get(key) is None else PartScores(**payload[key]) for key in ("before", "after")}
     return {"gate": Gate(float(payload["threshold"]), None if bar is None else int(bar)),
             "gate_before": levels["before"], "gate_after": levels["after"]}
 
@@ -67,8 +68,8 @@ def _payload(calibration: Calibration, table: Sequence[dict], gate_table: Sequen
     }
     if calibration.gate is not None:  # a network with a classifier head
         payload["gate"] = {**calibration.gate.as_dict(),
-                           "before": calibration.gate_before.as_dict() if calibration.gate_before else None,
-                           "after": calibration.gate_after.as_dict() if calibration.gate_after else None,
+                           "before": gate_json(calibration.gate_before) if calibration.gate_before else None,
+                           "after": gate_json(calibration.gate_after) if calibration.gate_after else None,
                            "candidates": list(gate_table)}
     return payload
 

@@ -17,8 +17,8 @@ import attrs
 import numpy as np
 
 from unet_defects.domain.errors import ConfigError
-from unet_defects.domain.gate import Gate, GateRow, ImageLevel, reaching
-from unet_defects.domain.metrics import defined_ratio
+from unet_defects.domain.gate import Gate, GateRow, reaching
+from unet_defects.domain.metrics import PartScores, part_scores
 
 DEFAULT_THRESHOLDS = tuple(round(0.05 * step, 2) for step in range(1, 20))  # 0.05 .. 0.95
 DEFAULT_MIN_AREAS = (0, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048)
@@ -59,6 +59,13 @@ class CandidateScores:
     image_F1: float
     false_alarm_rate: float | None = None  # good parts flagged / good parts (None: no good part; older files)
 
+    @classmethod
+    def of(cls, threshold: float, min_area: int, scores: PartScores) -> CandidateScores:
+        """The pair and the part scores it leaves, in calibration.json's key order (no AUROC)."""
+        return cls(threshold=threshold, min_area=min_area, defect_Dice=scores.defect_Dice,
+                   image_precision=scores.image_precision, image_recall=scores.image_recall, image_F1=scores.image_F1,
+                   false_alarm_rate=scores.false_alarm_rate)
+
     def as_dict(self) -> dict:
         return attrs.asdict(self)
 
@@ -81,8 +88,8 @@ class Calibration:
     # With a classifier head: the gate chosen (domain.gate) and the image-level scores of the
     # segmentation rule alone and of the gate, on the calibration images.
     gate: Gate | None = None
-    gate_before: ImageLevel | None = None
-    gate_after: ImageLevel | None = None
+    gate_before: PartScores | None = None
+    gate_after: PartScores | None = None
 
     def __attrs_post_init__(self) -> None:
         check_pixel_decision(self.threshold, self.min_area, "in the calibration")
@@ -109,21 +116,10 @@ def scaled_min_area(min_area: int, area_at: tuple[int, int] | None, height: int,
 
 def score_candidate(tables: Sequence[ComponentTable], threshold: float, min_area: int) -> CandidateScores:
     """Pooled defect Dice and the image-level decision "defective when any component remains"."""
-    tp = fp = fn = 0
-    images = [0, 0, 0, 0]  # tn, fp, fn, tp over images
-    for table in tables:
-        t, f, n, predicted = table.counts(min_area)
-        tp, fp, fn = tp + t, fp + f, fn + n
-        images[2 * (table.truth_pixels > 0) + predicted] += 1
-    itn, ifp, ifn, itp = images
-    return CandidateScores(
-        threshold=threshold, min_area=min_area,
-        defect_Dice=defined_ratio(2 * tp, 2 * tp + fp + fn, other_side_empty=True),
-        image_precision=defined_ratio(itp, itp + ifp, other_side_empty=itp + ifn == 0),
-        image_recall=defined_ratio(itp, itp + ifn, other_side_empty=itp + ifp == 0),
-        image_F1=defined_ratio(2 * itp, 2 * itp + ifp + ifn, other_side_empty=True),
-        false_alarm_rate=ifp / (itn + ifp) if itn + ifp else None,
-    )
+    counts = [table.counts(min_area) for table in tables]
+    tp, fp, fn = (sum(found[i] for found in counts) for i in range(3))
+    return CandidateScores.of(threshold, min_area, part_scores([table.truth_pixels > 0 for table in tables],
+                                                               [found[3] for found in counts], tp, fp, fn))
 
 
 @attrs.frozen

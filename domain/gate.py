@@ -26,7 +26,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from unet_defects.domain.errors import ConfigError, DataError
-from unet_defects.domain.metrics import defined_ratio, image_auroc
+from unet_defects.domain.metrics import PartScores, part_scores
 
 OPEN = 0.0  # a gate threshold that keeps every mask: the segmentation rule alone
 DEFAULT_GATE_THRESHOLDS = tuple(round(0.05 * step, 2) for step in range(1, 20))
@@ -85,34 +85,20 @@ class GateRow:
     truth_pixels: int
 
 
-@attrs.frozen
-class ImageLevel:
-    """Image-level scores of one decision: a part is defective when its mask is not empty."""
+# A gate block (results.json's `gate`, calibration.json's gate before, after and candidates) writes
+# this false-alarm rate where the images hold no good part: 0.0, as the gate's own scores gave it
+# before part_scores became the one computation (which gives None there, and calibration.json's
+# pixel candidates write null). Kept so that the gate's JSON does not change; gate_json is its one use.
+GATE_NO_GOOD_PART = 0.0
 
-    image_precision: float
-    image_recall: float
-    image_F1: float
-    false_alarm_rate: float  # good parts flagged / good parts
-    defect_Dice: float
-    image_AUROC: float | None = None  # of the score the decision ranks by, where defined
 
-    @classmethod
-    def of(cls, truth: ArrayLike, flagged: ArrayLike, tp: int = 0, fp: int = 0, fn: int = 0,
-           scores: ArrayLike | None = None) -> ImageLevel:
-        defective, flags = np.asarray(truth, bool), np.asarray(flagged, bool)
-        itp, ifp = int((defective & flags).sum()), int((~defective & flags).sum())
-        ifn, good = int((defective & ~flags).sum()), int((~defective).sum())
-        return cls(
-            image_precision=defined_ratio(itp, itp + ifp, other_side_empty=itp + ifn == 0),
-            image_recall=defined_ratio(itp, itp + ifn, other_side_empty=itp + ifp == 0),
-            image_F1=defined_ratio(2 * itp, 2 * itp + ifp + ifn, other_side_empty=True),
-            false_alarm_rate=ifp / good if good else 0.0,
-            defect_Dice=defined_ratio(2 * tp, 2 * tp + fp + fn, other_side_empty=True),
-            image_AUROC=image_auroc(scores, defective) if scores is not None else None,
-        )
-
-    def as_dict(self) -> dict:
-        return attrs.asdict(self)
+def gate_json(scores: PartScores) -> dict:
+    """A gate block's scores as JSON: PartScores' keys in its order, a None false-alarm rate
+    written as GATE_NO_GOOD_PART."""
+    found = scores.as_dict()
+    if found["false_alarm_rate"] is None:
+        found["false_alarm_rate"] = GATE_NO_GOOD_PART
+    return found
 
 
 @attrs.frozen(eq=False)
@@ -138,13 +124,13 @@ class GateTable:
         flagged = self.probability >= gate.threshold
         return flagged | (self.largest_area >= gate.area_bar) if gate.area_bar is not None else flagged
 
-    def scores(self, gate: Gate, scores: ArrayLike | None = None) -> ImageLevel:
+    def scores(self, gate: Gate, scores: ArrayLike | None = None) -> PartScores:
         kept = self.flags(gate)
         tp, fp = int(self.tp[kept].sum()), int(self.fp[kept].sum())
-        return ImageLevel.of(self.truth_pixels > 0, kept, tp, fp, int(self.truth_pixels.sum()) - tp, scores)
+        return part_scores(self.truth_pixels > 0, kept, tp, fp, int(self.truth_pixels.sum()) - tp, scores)
 
 
-def gated(rows: Sequence[GateRow], gate: Gate, scores: ArrayLike | None = None) -> ImageLevel:
+def gated(rows: Sequence[GateRow], gate: Gate, scores: ArrayLike | None = None) -> PartScores:
     """The scores of the rows' parts under the gate's verdicts, their masks emptied where it
     calls the part good (`scores`: what image_AUROC ranks the images by). The rows' areas are in
     pixels of the images the bar was measured on (calibration and evaluation score the same images)."""
@@ -156,17 +142,17 @@ def side_by_side(rows: Sequence[GateRow], peaks: Sequence[float], gate: Gate) ->
     segmentation rule alone (AUROC by the largest pixel probability) and of the gate (AUROC by
     the classifier's probability)."""
     table = GateTable.of(rows)
-    return {**gate.as_dict(), "segmentation": table.scores(Gate(OPEN), peaks).as_dict(),
-            "classifier": table.scores(gate, table.probability).as_dict()}
+    return {**gate.as_dict(), "segmentation": gate_json(table.scores(Gate(OPEN), peaks)),
+            "classifier": gate_json(table.scores(gate, table.probability))}
 
 
 @attrs.frozen
 class GateCandidate:
     gate: Gate
-    scores: ImageLevel
+    scores: PartScores
 
     def as_dict(self) -> dict:
-        return {**self.gate.as_dict(), **self.scores.as_dict()}
+        return {**self.gate.as_dict(), **gate_json(self.scores)}
 
 
 @attrs.frozen
@@ -217,7 +203,7 @@ def search_gate(rows: Sequence[GateRow], bars: Sequence[int | None],
         best = min(candidates, key=lambda c: (-getattr(c.scores, objective), -getattr(c.scores, other), *ties(c)))
     else:
         best = min(reaching(candidates, image_recall, lambda c: c.scores, len(rows)),
-                   key=lambda c: (c.scores.false_alarm_rate, -c.scores.image_F1, -c.scores.defect_Dice, *ties(c)))
+                   key=lambda c: (c.scores.false_alarm_rate or 0.0, -c.scores.image_F1, -c.scores.defect_Dice, *ties(c)))
     return GateSearch(candidates=candidates, best=best, baseline=baseline)
 
 

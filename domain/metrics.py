@@ -10,7 +10,8 @@ Definitions (the README repeats them):
   an image is defective in truth when its mask is not empty, and predicted defective when any
   pixel is predicted defect (or, with a classifier head's applied gate, when its verdict says
   so). With nothing predicted (or nothing to find) a score whose
-  denominator is zero is 1 when the other side is empty too, else 0.
+  denominator is zero is 1 when the other side is empty too, else 0. part_scores computes these
+  (and the false-alarm rate and pooled defect Dice) for evaluation, calibration and the gate alike.
 - image_AUROC: how well the part score (domain.part_score: a classifier head's probability,
   else the image's largest defect probability) ranks defective images above good ones (the area
   under the ROC curve, ties counting half); None unless both kinds occur.
@@ -101,23 +102,12 @@ def defect_iou(cm: ConfusionMatrix) -> float:
 
 
 def defect_dice(cm: ConfusionMatrix) -> float:
-    denominator = 2 * cm.tp + cm.fp + cm.fn
-    return 2 * cm.tp / denominator if denominator else 1.0
+    return dice(cm.tp, cm.fp, cm.fn)
 
 
 def per_image_dice(images: Sequence[ConfusionMatrix]) -> float:
     """Mean over images of the defect Dice, an empty truth with an empty prediction scoring 1."""
     return float(np.mean([defect_dice(cm) for cm in images])) if images else 0.0
-
-
-def image_decisions(images: Sequence[ConfusionMatrix], flagged: Sequence[bool] | None = None) -> ConfusionMatrix:
-    """One count per image: truth defective (mask not empty) against predicted defective (its
-    mask not empty, or the part verdicts `flagged` when given)."""
-    counts = [0, 0, 0, 0]  # tn, fp, fn, tp
-    verdicts = [cm.tp + cm.fp > 0 for cm in images] if flagged is None else flagged
-    for cm, predicted in zip(images, verdicts, strict=True):
-        counts[2 * (cm.tp + cm.fn > 0) + bool(predicted)] += 1
-    return ConfusionMatrix.from_counts(counts)
 
 
 def defined_ratio(numerator: int, denominator: int, other_side_empty: bool) -> float:
@@ -126,13 +116,9 @@ def defined_ratio(numerator: int, denominator: int, other_side_empty: bool) -> f
     return 1.0 if other_side_empty else 0.0
 
 
-def image_scores(images: Sequence[ConfusionMatrix], flagged: Sequence[bool] | None = None) -> tuple[float, float, float]:
-    """(precision, recall, F1) of the image-level decision."""
-    cm = image_decisions(images, flagged)
-    precision = defined_ratio(cm.tp, cm.tp + cm.fp, other_side_empty=cm.tp + cm.fn == 0)
-    recall = defined_ratio(cm.tp, cm.tp + cm.fn, other_side_empty=cm.tp + cm.fp == 0)
-    f1 = defined_ratio(2 * cm.tp, 2 * cm.tp + cm.fp + cm.fn, other_side_empty=True)
-    return precision, recall, f1
+def dice(tp: int, fp: int, fn: int) -> float:
+    """Defect Dice of pixel counts: 2tp / (2tp + fp + fn), 1.0 when truth and prediction are both empty."""
+    return defined_ratio(2 * tp, 2 * tp + fp + fn, other_side_empty=True)
 
 
 def image_auroc(scores: ArrayLike, defective: ArrayLike) -> float | None:
@@ -146,6 +132,44 @@ def image_auroc(scores: ArrayLike, defective: ArrayLike) -> float | None:
     below = np.searchsorted(ordered, positives, side="left")
     tied = np.searchsorted(ordered, positives, side="right") - below
     return float((below.sum() + 0.5 * tied.sum()) / (len(positives) * len(negatives)))
+
+
+@attrs.frozen
+class PartScores:
+    """The part-level decision "is this part defective?" and the pooled defect Dice it leaves:
+    what evaluation, calibration and the classifier gate all score (by part_scores)."""
+
+    image_precision: float
+    image_recall: float
+    image_F1: float
+    false_alarm_rate: float | None  # good parts flagged / good parts; None without a good part
+    defect_Dice: float
+    image_AUROC: float | None = None  # of the score the parts are ranked by, where given and defined
+
+    def as_dict(self) -> dict:
+        return attrs.asdict(self)
+
+
+def part_scores(defective: ArrayLike, flagged: ArrayLike, tp: int, fp: int, fn: int,
+                scores: ArrayLike | None = None) -> PartScores:
+    """Image precision, recall, F1 and false-alarm rate of the part verdicts `flagged` against the
+    truth `defective` (one bool per part each), the pooled defect Dice of the pixel counts tp, fp,
+    fn (counted after the verdicts emptied masks), and the image AUROC of `scores` (None when not
+    given or when only one kind of part occurs). A ratio whose denominator is zero is 1 when the
+    other side is empty too, else 0; the false-alarm rate is None without a good part."""
+    truth, flags = np.asarray(defective, bool), np.asarray(flagged, bool)
+    if truth.shape != flags.shape:
+        raise ValueError(f"{truth.size} parts in the truth, {flags.size} verdicts")
+    itp, ifp = int((truth & flags).sum()), int((~truth & flags).sum())
+    ifn, good = int((truth & ~flags).sum()), int((~truth).sum())
+    return PartScores(
+        image_precision=defined_ratio(itp, itp + ifp, other_side_empty=itp + ifn == 0),
+        image_recall=defined_ratio(itp, itp + ifn, other_side_empty=itp + ifp == 0),
+        image_F1=defined_ratio(2 * itp, 2 * itp + ifp + ifn, other_side_empty=True),
+        false_alarm_rate=ifp / good if good else None,
+        defect_Dice=dice(tp, fp, fn),
+        image_AUROC=None if scores is None else image_auroc(scores, truth),
+    )
 
 
 @attrs.frozen
@@ -167,20 +191,20 @@ class Scores:
                 peaks: Sequence[float] | None = None, flagged: Sequence[bool] | None = None) -> Scores:
         """`peaks`: each image's part score (domain.part_score), for image_AUROC; `flagged`: each
         image's part verdict (default: its mask is not empty)."""
-        precision, recall, f1 = image_scores(images, flagged)
-        auroc = None if peaks is None else image_auroc(peaks, [cm.tp + cm.fn > 0 for cm in images])
+        verdicts = [cm.tp + cm.fp > 0 for cm in images] if flagged is None else flagged
+        part = part_scores([cm.tp + cm.fn > 0 for cm in images], verdicts, total.tp, total.fp, total.fn, peaks)
         return cls(
             mIOU=mean_iou(total),
             DSC=mean_dice(total),
             MPCA=mean_per_class_accuracy(total),
             Acc=pixel_accuracy(total),
             defect_IoU=defect_iou(total),
-            defect_Dice=defect_dice(total),
+            defect_Dice=part.defect_Dice,
             per_image_Dice=per_image_dice(images),
-            image_precision=precision,
-            image_recall=recall,
-            image_F1=f1,
-            image_AUROC=auroc,
+            image_precision=part.image_precision,
+            image_recall=part.image_recall,
+            image_F1=part.image_F1,
+            image_AUROC=part.image_AUROC,
         )
 
     def as_dict(self) -> dict[str, float]:

@@ -162,7 +162,8 @@ def print_gate(found, class_id: int | None = None) -> None:
     before, after = found.baseline.scores, found.best.scores
     gate = found.best.gate
     chosen = "open (the rule alone is best)" if gate.threshold == 0 else gate.describe()
-    print(f"{label}gate: {chosen}; false alarms {before.false_alarm_rate:.4f} -> {after.false_alarm_rate:.4f}, "
+    alarms = f"{_figure(before.false_alarm_rate).strip()} -> {_figure(after.false_alarm_rate).strip()}"  # n/a: no good part
+    print(f"{label}gate: {chosen}; false alarms {alarms}, "
           f"image recall {before.image_recall:.4f} -> {after.image_recall:.4f}, image F1 {before.image_F1:.4f} -> "
           f"{after.image_F1:.4f} (applied with model.decision_gate: classifier)")
 

@@ -80,15 +80,40 @@ def test_truth_binarization_and_uint8_masks():
     assert to_uint8_mask(np.array([True, False])).tolist() == [255, 0]
 
 
+def image_scores(images: list[ConfusionMatrix]) -> tuple[float, float, float]:
+    """(precision, recall, F1) of the image-level decision, as evaluation scores it."""
+    scores = Scores.compute(sum(images, ConfusionMatrix()), images)
+    return scores.image_precision, scores.image_recall, scores.image_F1
+
+
 def test_image_level_scores_count_one_decision_per_image():
-    from unet_defects.domain.metrics import image_decisions, image_scores
+    from unet_defects.domain.metrics import part_scores
 
     found = ConfusionMatrix(tn=90, fp=2, fn=3, tp=5)  # defective, predicted defective
     missed = ConfusionMatrix(tn=95, fp=0, fn=5, tp=0)  # defective, nothing predicted
     alarm = ConfusionMatrix(tn=99, fp=1, fn=0, tp=0)  # clean, a pixel predicted
     clean = ConfusionMatrix(tn=100)
-    assert image_decisions([found, missed, alarm, clean]) == ConfusionMatrix(tn=1, fp=1, fn=1, tp=1)
+    # One part each: tn 1, fp 1, fn 1, tp 1.
+    one_each = part_scores([True, True, False, False], [True, False, True, False], 5, 3, 8)
+    assert (one_each.image_precision, one_each.image_recall, one_each.false_alarm_rate) == (0.5, 0.5, 0.5)
+    assert image_scores([found, missed, alarm, clean]) == (0.5, 0.5, 0.5)
     assert image_scores([found, found, missed, alarm, clean]) == pytest.approx((2 / 3, 2 / 3, 2 / 3))
     assert image_scores([missed, clean]) == (0.0, 0.0, 0.0)  # nothing predicted: a collapse scores 0
     assert image_scores([clean, clean]) == (1.0, 1.0, 1.0)  # nothing to find and nothing found
     assert image_scores([alarm]) == (0.0, 0.0, 0.0)  # a false alarm where nothing was to be found
+
+
+def test_part_scores_is_the_one_part_level_computation_and_its_empty_conventions():
+    from unet_defects.domain.metrics import PartScores, dice, part_scores
+
+    # Parts: 2 defective (1 flagged), 3 good (1 flagged); pixels tp 6, fp 2, fn 4; ranked by scores.
+    scores = part_scores([True, True, False, False, False], [True, False, True, False, False], 6, 2, 4,
+                         [0.9, 0.3, 0.5, 0.2, 0.1])
+    assert scores == PartScores(image_precision=0.5, image_recall=0.5, image_F1=0.5, false_alarm_rate=1 / 3,
+                                defect_Dice=12 / 18, image_AUROC=pytest.approx(5 / 6))  # 0.9 beats 3 good, 0.3 two
+    assert dice(6, 2, 4) == 12 / 18 and dice(0, 0, 0) == 1.0 and dice(0, 1, 0) == 0.0
+    no_good = part_scores([True], [True], 3, 0, 0, [0.7])
+    assert no_good.false_alarm_rate is None and no_good.image_AUROC is None  # one kind of part: undefined
+    assert part_scores([], [], 0, 0, 0) == PartScores(1.0, 1.0, 1.0, None, 1.0, None)  # nothing at all
+    with pytest.raises(ValueError, match="2 parts in the truth, 1 verdicts"):
+        part_scores([True, False], [True], 0, 0, 0)
