@@ -23,7 +23,8 @@ from unet_defects.domain.calibration import (
 )
 from unet_defects.domain.errors import DataError
 from unet_defects.domain.experiment import EvalSpec
-from unet_defects.domain.gate import GateSearch, ImageLevel, area_bars, check_recall_target, search_gate
+from unet_defects.domain.gate import GateSearch, area_bars, check_recall_target, search_gate
+from unet_defects.domain.metrics import PartScores
 from unet_defects.domain.training import RunSpec
 
 
@@ -46,7 +47,7 @@ class CalibrationReport:
         lines = []
         for index, (calibration, found) in enumerate(chosen):
             named = f"class {calibration.class_id}: " if calibration.class_id is not None else ""
-            level: ImageLevel | CandidateScores  # the gate's scores, or the pixel pair's
+            level: PartScores | CandidateScores  # the gate's scores, or the pixel pair's
             if self.gate_decides and index < len(self.gates):
                 gate = self.gates[index].best
                 verdict = ("the mask alone" if gate.gate.threshold == 0 else gate.gate.describe())
@@ -101,9 +102,8 @@ class CalibrateUseCase:
         maps = evaluation_maps(self._line_maps, self._evaluator, session, options, stream, batches, ignored)
         for found in maps:
             for channel, by_threshold in enumerate(tables):
-                pick = (lambda a: a[..., channel]) if session.classes else (lambda a: a)
-                counted = pick(found.counted)
-                truth, probabilities = pick(found.truth) & counted, pick(found.probabilities)
+                counted = found.counted[..., channel]
+                truth, probabilities = found.truth[..., channel] & counted, found.probabilities[..., channel]
                 true_areas[channel] += self._components.table(truth, truth).areas.tolist()
                 for threshold in thresholds:
                     decision = (probabilities > np.float32(threshold)) & counted

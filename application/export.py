@@ -28,12 +28,6 @@ class ExportReport:
     tta: str = "none"
 
 
-def manifest_gate(decision) -> dict:
-    """A gate as unet_export.json holds it: threshold, area bar and the size the bar was measured at."""
-    gate = decision.gate
-    return {**gate.as_dict(), "area_at": list(gate.area_at) if gate.area_at else None}
-
-
 class ExportUseCase:
     """Restore the latest (or given) checkpoint and export it with its preprocessing, its
     decision (the model_dir's calibration unless flags say otherwise) and optional TTA.
@@ -78,11 +72,11 @@ class ExportUseCase:
             format=format, int8=int8, tta=tta, min_area=decision.min_area, area_at=decision.area_at,
             calibration_stream=self._reader.training_stream() if int8 and self._reader is not None else None,
             calibration_images=calibration_images, name=name, max_batch=max_batch,
-            classes=tuple({"class_id": class_id, "name": name_, "threshold": d.threshold, "min_area": d.min_area,
-                           **({"gate": manifest_gate(d)} if d.gated else {})}
-                          for (class_id, name_), d in zip(session.classes, session.class_decisions)),
+            # The manifest's decisions in Decision's JSON: each class's entry (area_at is the
+            # export's, at the top), or one class's gate beside its threshold and min_area.
+            classes=tuple(d.to_json(area_at=False) for d in session.decisions) if session.several else (),
             class_id=session.class_id,
-            gate=manifest_gate(decision) if decision.gated and not session.classes else None,
+            gate=None if session.several else decision.to_json().get("gate"),
         )
         path = self._exporter.export(session.model, request)
         return ExportReport(path=path, step=session.step, threshold=decision.threshold, source=session.source,

@@ -31,7 +31,7 @@ class InspectionPipeline:
     def run(self, session: InferenceSession, geometry: PredictGeometry,
             items: Iterable[Item[Key]]) -> Iterator[tuple[Key, np.ndarray, Inspection]]:
         for key, image, probabilities, classified in self._maps.run(session, geometry, items):
-            yield key, image, inspected(probabilities, session.class_decisions, self._components, session.classes,
+            yield key, image, inspected(probabilities, session.decisions, self._components, session.classes,
                                         classified)
 
 

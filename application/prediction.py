@@ -11,9 +11,10 @@ import numpy as np
 from unet_defects.application.inspector import InspectionPipeline
 from unet_defects.application.options import InferenceOptions
 from unet_defects.application.ports import ArtifactStore, ImageSource
-from unet_defects.application.session import BEST_KEPT, SessionOpener, named_class
+from unet_defects.application.session import BEST_KEPT, InferenceSession, SessionOpener, named_class
 from unet_defects.domain import rle
 from unet_defects.domain.data import DataSpec
+from unet_defects.domain.decision import decisions_json
 from unet_defects.domain.errors import ConfigError, DataError
 from unet_defects.domain.tiling import PredictGeometry
 
@@ -57,23 +58,13 @@ class PredictionReport:
     tta: str = "none"
 
 
-def decision_keys(session) -> dict:
-    """predictions.jsonl's decision: threshold and min_area, or one of each per class."""
-    if not session.classes:
-        return {"threshold": session.decision.threshold, "min_area": session.decision.min_area,
-                **session.decision.gate_entry()}
-    return {"decisions": [{"class_id": class_id, "threshold": d.threshold, "min_area": d.min_area, **d.gate_entry()}
-                          for (class_id, _), d in zip(session.classes, session.class_decisions)]}
-
-
-def describe_decisions(session) -> str:
+def describe_decisions(session: InferenceSession) -> str:
     """The decision in words; per class when there are several."""
-    if not session.classes:
+    if not session.several:
         return session.decision.describe()
-    if len(set(session.class_decisions)) == 1:
+    if len(set(session.decisions)) == 1:  # a decision's class is not part of it (Decision's eq)
         return f"{session.decision.describe()}, for every class"
-    return "; ".join(f"class {class_id}: {d.describe()}" for (class_id, _), d in zip(session.classes,
-                                                                                     session.class_decisions))
+    return "; ".join(f"class {d.class_id}: {d.describe()}" for d in session.decisions)
 
 
 class PredictUseCase:
@@ -119,7 +110,7 @@ class PredictUseCase:
         for name, image, inspection in self._pipeline.run(session, geometry, self._readable(files, failures)):
             written += self._artifacts.write_prediction(output, name, image, inspection.probabilities, inspection.mask,
                                                         save_probabilities, class_ids)
-            verdicts.append({"file": name, **inspection.summary(), **decision_keys(session)})
+            verdicts.append({"file": name, **inspection.summary(), **decisions_json(session.decisions)})
             if submission is not None:
                 rows += submission.rows(name, inspection.mask)
             del inspection

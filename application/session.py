@@ -14,7 +14,7 @@ from typing import Any
 import attrs
 import numpy as np
 
-from unet_defects.application.inference import Decision, calibrated, decision_with_flags, with_tta
+from unet_defects.application.inference import calibrated, with_tta
 from unet_defects.application.options import InferenceOptions
 from unet_defects.application.ports import (
     BestKeeper,
@@ -28,8 +28,8 @@ from unet_defects.application.ports import (
 from unet_defects.application.values import CheckpointRef
 from unet_defects.domain import tta as augmentation
 from unet_defects.domain.data import DataSpec, normalize
+from unet_defects.domain.decision import Decision
 from unet_defects.domain.errors import ConfigError
-from unet_defects.domain.gate import Gate
 from unet_defects.domain.masks import DecisionRule
 from unet_defects.domain.tiling import PredictGeometry, default_overlap, mode_for_fit
 from unet_defects.domain.topology import UNetSpec
@@ -55,7 +55,8 @@ def restore_chosen(checkpoints: Checkpoints, best: BestKeeper | None, model: Mod
 @attrs.frozen(eq=False)
 class InferenceSession:
     engine: InferenceEngine  # with the asked-for TTA around it
-    decision: Decision
+    # One per output channel, K >= 1; each of a model of several names its class (class_id, name).
+    decisions: tuple[Decision, ...]
     size: tuple[int, int]  # the training size: resize target and default tile
     channels: int
     normalization: tuple[float, float]
@@ -68,16 +69,23 @@ class InferenceSession:
     tta_built_in: bool = False
     model: Any = None  # the restored network of a checkpoint session (export, graph evaluation)
     precision: str = "float32"
-    # With several defect classes: (class id, name) per output channel and a decision for each
-    # (`decision` is then the first class's); with one class both are empty.
-    classes: tuple[tuple[int, str], ...] = ()
-    decisions: tuple[Decision, ...] = ()
     class_id: int | None = None  # one class: the class it learnt, when its config or manifest names it
 
     @property
-    def class_decisions(self) -> tuple[Decision, ...]:
-        """A decision per output channel."""
-        return self.decisions or (self.decision,)
+    def decision(self) -> Decision:
+        """The first channel's decision: a one-class model's only one."""
+        return self.decisions[0]
+
+    @property
+    def several(self) -> bool:
+        """Several defect classes. Only what a user reads asks: a one-class model's files, answers
+        and messages name no class, as they always have."""
+        return len(self.decisions) > 1
+
+    @property
+    def classes(self) -> tuple[tuple[int, str], ...]:
+        """(class id, name) per output channel of a model of several classes; () for one class."""
+        return tuple((d.class_id, d.name) for d in self.decisions if d.class_id is not None) if self.several else ()
 
     @property
     def has_classifier(self) -> bool:
@@ -87,7 +95,7 @@ class InferenceSession:
     @property
     def gated(self) -> bool:
         """model.decision_gate: classifier is applied."""
-        return any(decision.gated for decision in self.class_decisions)
+        return any(decision.gated for decision in self.decisions)
 
     @property
     def is_export(self) -> bool:
@@ -146,10 +154,10 @@ class SessionOpener:
         best = self._best if choose == BEST_KEPT else None
         restored, source = restore_chosen(self._checkpoints, best, model, checkpoint or options.checkpoint)
         head = self._gate if self._topology.classifier_head else None
-        decisions = tuple(decision_with_flags(decision, options.threshold, options.min_area) for decision in
+        decisions = tuple(decision.with_flags(options.threshold, options.min_area) for decision in
                           calibrated(self._rule.probability_cutoff, self._calibration, self._data.classes, head))
-        return self._session(self._tensorflow_engine(model), options, decisions[0], restored.step, source,
-                             restored.path, model, decisions)
+        return self._session(self._tensorflow_engine(model), options, decisions, restored.step, source,
+                             restored.path, model)
 
     def fresh(self, options: InferenceOptions = InferenceOptions()) -> InferenceSession:
         """The configured network with its initial weights (benchmarks without a trained
@@ -157,10 +165,10 @@ class SessionOpener:
         if options.model is not None:
             return self._export(options, check_input=False)
         model = self._built()
-        decision = calibrated(self._rule.probability_cutoff, None, (1,),
-                              self._gate if self._topology.classifier_head else None)[0]
-        return self._session(self._tensorflow_engine(model), options, decision, 0, "fresh weights (no checkpoint)",
-                             "", model, (decision,) * len(self._data.classes))
+        decisions = calibrated(self._rule.probability_cutoff, None, self._data.classes,
+                               self._gate if self._topology.classifier_head else None)
+        return self._session(self._tensorflow_engine(model), options, decisions, 0, "fresh weights (no checkpoint)",
+                             "", model)
 
     def tta_for(self, options: InferenceOptions) -> str:
         """The test-time augmentation a checkpoint session runs: the flag's, else the model's own."""
@@ -178,14 +186,15 @@ class SessionOpener:
             self._engine = self._engines.from_model(model)
         return self._engine
 
-    def _session(self, engine: InferenceEngine, options: InferenceOptions, decision: Decision, step: int,
-                 source: str, path: str, model: Any, decisions: tuple[Decision, ...] = ()) -> InferenceSession:
-        several = len(self._data.classes) > 1
+    def _session(self, engine: InferenceEngine, options: InferenceOptions, decisions: tuple[Decision, ...], step: int,
+                 source: str, path: str, model: Any) -> InferenceSession:
+        several = len(decisions) > 1
+        if several:  # each names its class
+            decisions = tuple(attrs.evolve(d, class_id=class_id, name=name)
+                              for d, class_id, name in zip(decisions, self._data.classes, self._data.class_names))
         return InferenceSession(
-            classes=tuple(zip(self._data.classes, self._data.class_names)) if several else (),
-            class_id=None if several else named_class(self._data),
-            decisions=decisions if several else (),
-            engine=with_tta(engine, self.tta_for(options)), decision=decision, size=(self._data.height, self._data.width),
+            class_id=None if several else named_class(self._data), decisions=decisions,
+            engine=with_tta(engine, self.tta_for(options)), size=(self._data.height, self._data.width),
             channels=self._data.channels, normalization=self._data.normalization(), stride=self._topology.stride,
             mode=mode_for_fit(self._data.image_fit), step=step, source=source, path=path, tta=self.tta_for(options),
             model=model, precision=self._precision)
@@ -226,23 +235,12 @@ class SessionOpener:
             augmentation.check_shape(options.tta, *manifest.input_size)
         # The model's own config with decision_gate none reports the export's gate, as its model_dir does.
         applied = not (check_input and self._gate == "none")
-
-        def gated(held: dict | None) -> dict:  # a manifest's gate as a Decision's fields
-            if held is None:
-                return {}
-            at = tuple(held["area_at"]) if held["area_at"] else None
-            return {"gate": Gate(held["threshold"], held["area_bar"], at), "gated": applied}
-
-        decision = decision_with_flags(Decision(manifest.threshold, manifest.min_area, manifest.area_at, where,
-                                            **gated(gates[0])), options.threshold, options.min_area)
-        decisions = tuple(decision_with_flags(Decision(c["threshold"], c["min_area"], manifest.area_at, where,
-                                                   **gated(c.get("gate"))), options.threshold, options.min_area)
-                          for c in manifest.classes)
+        decisions = tuple(attrs.evolve(d, gated=d.gated and applied).with_flags(options.threshold, options.min_area)
+                          for d in manifest.decisions(where))
         tta = manifest.tta if manifest.tta != "none" else (options.tta or "none")
         return InferenceSession(
-            classes=tuple((c["class_id"], c["name"]) for c in manifest.classes), decisions=decisions,
-            class_id=manifest.class_id,
-            engine=with_tta(engine, options.tta), decision=decision, size=manifest.input_size,
+            decisions=decisions, class_id=manifest.class_id,
+            engine=with_tta(engine, options.tta), size=manifest.input_size,
             channels=manifest.channels, normalization=manifest.normalization, stride=manifest.stride,
             mode=manifest.geometry, step=manifest.step, path=folder, tta=tta, tta_built_in=manifest.tta != "none",
             source=f"the export {folder} ({options.engine}, {manifest.format}, {manifest.precision}, "

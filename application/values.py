@@ -8,6 +8,7 @@ from typing import Any
 import attrs
 import numpy as np
 
+from unet_defects.domain.decision import Decision
 from unet_defects.domain.metrics import ConfusionMatrix
 
 Series = tuple[tuple[int, float], ...]  # (step, value) in step order
@@ -203,6 +204,13 @@ class ExportManifest:
     # One class: the classifier gate it applies ({threshold, area_bar}; several classes: a `gate`
     # in each class's entry), None without (the network may still give the head's probabilities).
     gate: dict | None = None
+
+    def decisions(self, origin: str) -> tuple[Decision, ...]:
+        """The decision per output channel, read by Decision.from_json (a gate read is applied)."""
+        if self.classes:
+            return tuple(Decision.from_json(entry, origin, self.area_at) for entry in self.classes)
+        top = {"threshold": self.threshold, "min_area": self.min_area, **({"gate": self.gate} if self.gate else {})}
+        return (Decision.from_json(top, origin, self.area_at),)
 
 
 @attrs.frozen

@@ -71,7 +71,7 @@ def evaluation_image_seconds(container: Any) -> float:
         # Scored on a map shaped like its truth: fresh weights' maps, near 0.5 everywhere, are a
         # speckle whose labelling costs many times a trained model's.
         trained_like = attrs.evolve(found, probabilities=np.where(found.truth, 0.9, 0.1).astype(np.float32))
-        scored = scored_map(index, trained_like, rules, session.class_decisions, components)
+        scored = scored_map(index, trained_like, rules, session.decisions, components)
         picture = scored.picture()
         components.match(picture.truth, picture.prediction)
         now = time.perf_counter()

@@ -23,6 +23,7 @@ from starlette.routing import Route
 from unet_defects.adapters.hardware import PROJECT, project_version
 from unet_defects.api import Inspector
 from unet_defects.application.serving import BatchingWorker, QueueFull, ShuttingDown
+from unet_defects.domain.decision import decisions_json
 from unet_defects.domain.errors import UnetError
 from unet_defects.domain.gray import checked_image
 from unet_defects.serving import v2
@@ -90,15 +91,8 @@ class ServedModel:
 
     def describe(self) -> dict:
         session = self.inspector.session
-        decision = session.decision
-        found = {"threshold": decision.threshold, "min_area": decision.min_area, "from": decision.origin,
-                 "source": session.source, "step": session.step, "engine": self.engine, "tta": session.tta,
-                 **({} if session.classes else decision.gate_entry())}
-        if session.classes:
-            found["classes"] = [{"class_id": class_id, "name": name, "threshold": d.threshold, "min_area": d.min_area,
-                                 **d.gate_entry()} for (class_id, name), d in zip(session.classes,
-                                                                                   session.class_decisions)]
-        return found
+        return decisions_json(session.decisions, **{"from": session.decision.origin}, source=session.source,
+                              step=session.step, engine=self.engine, tta=session.tta)
 
     def channel(self, asked: str | None) -> int | None:
         """`?class=K` of /v1/inspect's mask=png: the channel of class K; one class needs none."""

@@ -172,8 +172,8 @@ def test_two_classes_train_and_score_per_class_and_predict_says_what_it_takes(tm
         mask = iio.imread(out / f"{name[:-4]}_mask_{class_id}.png") > 0
         np.testing.assert_array_equal(rle.decode(encoded, mask.shape) if encoded else np.zeros_like(mask), mask)
     verdict = json.loads((out / "predictions.jsonl").read_text().splitlines()[0])
-    assert [d["class_id"] for d in verdict["decisions"]] == [1, 2]
-    assert verdict["decisions"][1]["threshold"] == saved["classes"][1]["threshold"]
+    assert [d["class_id"] for d in verdict["classes"]] == [1, 2]
+    assert verdict["classes"][1]["threshold"] == saved["classes"][1]["threshold"]
 
 
 @pytest.mark.slow
@@ -285,7 +285,7 @@ def assert_channels_as_inspector(inspector, batch, probabilities, mask):
     for index, image in enumerate(batch):
         expected = inspector.inspect(image)
         np.testing.assert_allclose(probabilities[index], expected.probabilities, atol=1e-5)
-        cutoffs = np.array([d.threshold for d in inspector.session.class_decisions])
+        cutoffs = np.array([d.threshold for d in inspector.session.decisions])
         certain = np.abs(expected.probabilities - cutoffs) > 1e-4
         assert np.array_equal(mask[index].astype(bool)[certain], expected.mask[certain])
 

@@ -8,12 +8,14 @@ import pytest
 
 from unet_defects.adapters.calibration_file import JsonCalibrationStore
 from unet_defects.adapters.components import ScipyComponents
-from unet_defects.application.inference import Decision, calibrated
+from unet_defects.application.inference import calibrated
 from unet_defects.application.inspection import inspected
 from unet_defects.domain.calibration import Calibration, ComponentTable
+from unet_defects.domain.decision import Decision
 from unet_defects.domain.errors import ConfigError
-from unet_defects.domain.gate import OPEN, Gate, GateRow, ImageLevel, area_bars, gated, search_gate, side_by_side
+from unet_defects.domain.gate import OPEN, Gate, GateRow, area_bars, gated, search_gate, side_by_side
 from unet_defects.domain.image_labels import kept_masks
+from unet_defects.domain.metrics import PartScores
 
 
 def test_the_gate_keeps_a_mask_by_the_classifier_or_by_a_large_component():
@@ -48,7 +50,7 @@ def test_a_gated_decision_empties_the_mask_the_classifier_vetoes_unless_a_compon
     # Reported, not applied (decision_gate: none), or without the head's probability: the rule alone.
     assert Decision(0.5, gate=Gate(0.5)).apply(probability_map(), components, 0.0).sum() == 13
     assert vetoing.apply(probability_map(), components).sum() == 13
-    found = inspected(probability_map(), vetoing, components, image_probabilities=np.array([0.2]))
+    found = inspected(probability_map()[..., None], (vetoing,), components, image_probabilities=np.array([0.2]))
     assert not found.defective and found.summary()["classifier"] == [0.2]
 
 
@@ -71,7 +73,7 @@ ROWS = (  # probability, largest area, tp, fp, truth pixels
 def test_the_gated_scores_count_parts_and_pixels_by_hand():
     rule = gated(ROWS, Gate(OPEN))
     # Parts: 2 defective found, 2 false alarms of 3 good parts. Pixels: tp 40, fp 20, fn 8.
-    assert rule == ImageLevel(image_precision=0.5, image_recall=1.0, image_F1=2 / 3, false_alarm_rate=2 / 3,
+    assert rule == PartScores(image_precision=0.5, image_recall=1.0, image_F1=2 / 3, false_alarm_rate=2 / 3,
                               defect_Dice=80 / 108)
     vetoed = gated(ROWS, Gate(0.5))  # drops part 2 (a miss: fn 3 + 30) and part 3 (its 6 fp)
     assert vetoed.image_recall == 0.5 and vetoed.false_alarm_rate == pytest.approx(1 / 3)
@@ -108,7 +110,7 @@ def test_a_component_table_gives_the_gate_its_row_at_the_chosen_min_area():
 
 def test_the_calibration_file_keeps_the_gate_and_a_file_without_one_reads_as_before(tmp_path):
     store = JsonCalibrationStore(str(tmp_path))
-    level = ImageLevel(0.5, 1.0, 2 / 3, 0.5, 0.7, None)
+    level = PartScores(0.5, 1.0, 2 / 3, 0.5, 0.7, None)
     store.save([Calibration(0.4, 8, gate=Gate(0.3, 64), gate_before=level, gate_after=level)], [[]],
                [[{"threshold": 0.3}]])
     written = json.loads((tmp_path / "calibration.json").read_text())
