@@ -7,7 +7,8 @@ from collections.abc import Callable, Sequence
 import attrs
 
 from unet_defects.application.calibrate import CalibrateUseCase, CalibrationReport
-from unet_defects.application.evaluation import EvaluateUseCase, EvaluationResult, FinalEvaluationUseCase, FinalScores
+from unet_defects.application.evaluation import EvaluateUseCase, FinalEvaluationUseCase, FinalScores
+from unet_defects.application.evaluation_result import EvaluationResult
 from unet_defects.application.ports import (
     Checkpoints,
     ConfigStore,

@@ -22,7 +22,7 @@ def test_keep_best_survives_rotation_and_is_what_predict_loads():
     # above 1 predicts nothing (Dice 0), 0.5 the bright pixel only (Dice 1), below 0 everything.
     world.builder = FakeModelBuilder(cutoffs={3: 1.2, 6: 0.5, 9: -0.1, 12: 1.5})
     world.train = world.train_with(Invocation())
-    world.evaluate = world.evaluate_with(evaluator=world.evaluate._evaluator, run=run)
+    world.evaluate = world.evaluate_with(evaluator=world.evaluator, run=run)
     results = TrainAndEvaluateUseCase(world.train, world.evaluate, world.checkpoints).execute().evaluations
     assert [round(r.scores.defect_Dice, 3) for r in results] == [0.0, 1.0, round(2 / 65, 3), 0.0]
     assert [r.best is not None for r in results] == [True, True, False, False]
@@ -43,7 +43,7 @@ def test_keep_best_survives_rotation_and_is_what_predict_loads():
 def test_a_model_that_predicts_nothing_is_named_collapsed_with_what_helps():
     world = UseCaseFakes(RunSpec(model_dir="m", max_steps=1))
     world.reader = FakeDatasetReader([batch([], [(0, 0), (1, 1)])])  # defects in the truth, nothing bright
-    world.evaluate = world.evaluate_with(evaluator=world.evaluate._evaluator)
+    world.evaluate = world.evaluate_with(evaluator=world.evaluator)
     world.train.execute()
     result = world.evaluate.execute()
     assert result.balance == DefectBalance(true_fraction=2 / 64, predicted_fraction=0.0)

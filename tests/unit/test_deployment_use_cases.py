@@ -25,13 +25,13 @@ def noisy_world() -> UseCaseFakes:
     """Truth: a 3x3 block; the fake model finds it and one lone false pixel at (7, 7)."""
     world = UseCaseFakes(RunSpec(model_dir="m", max_steps=1))
     world.reader = FakeDatasetReader([batch(BLOCK + [(7, 7)], BLOCK, size=2)])
-    world.evaluate._reader = world.reader
+    world.evaluate = world.evaluate_with(full=True)  # reads the new reader
     world.train.execute()
     return world
 
 
 def calibrate(world: UseCaseFakes, **options):
-    use_case = CalibrateUseCase(world.opener(DATA), world.reader, world.evaluate._evaluator, world.components,
+    use_case = CalibrateUseCase(world.opener(DATA), world.reader, world.evaluator, world.components,
                                 world.calibration, EvalSpec(), world.run)
     return use_case.execute(**options)
 
@@ -64,7 +64,7 @@ def test_image_auroc_ranks_defective_images_by_their_peak():
     world = UseCaseFakes(RunSpec(model_dir="m", max_steps=1))
     defective = batch([(0, 0)], [(0, 0)], size=1)
     good = (np.full((1, 8, 8, 1), 0.2, np.float32), np.zeros((1, 8, 8, 1), np.float32))
-    world.evaluate._reader = FakeDatasetReader([defective], [defective, good])
+    world.evaluate = world.evaluate_with(FakeDatasetReader([defective], [defective, good]), full=True)
     world.train.execute()
     assert world.evaluate.execute().scores.image_AUROC == 1.0
 

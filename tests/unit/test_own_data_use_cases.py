@@ -122,7 +122,7 @@ def test_a_calibrating_run_chooses_its_decision_on_the_validation_part_before_th
     run = RunSpec(model_dir="m", max_steps=20, save_checkpoints_steps=10)
     world = split_world(run)
     world.evaluate = world.evaluate_with(run=run, validation=True, full=True)
-    calibrate = CalibrateUseCase(world.opener(WORLD_DATA), world.reader, world.evaluate._evaluator, world.components,
+    calibrate = CalibrateUseCase(world.opener(WORLD_DATA), world.reader, world.evaluator, world.components,
                                  world.calibration, EvalSpec(), run)
     observer = RecordingObserver()
     final = FinalEvaluationUseCase(world.evaluate, world.best, world.artifacts)

@@ -70,6 +70,7 @@ class UseCaseFakes:
         self.artifacts = InMemoryArtifactStore()
         self.config_store = FakeConfigStore()
         self.predictor = FakePredictor()
+        self.evaluator = FakeEvaluator()
         self.exporter = FakeExporter()
         self.engines = FakeEngines()
         self.components = ScipyComponents()
@@ -88,7 +89,7 @@ class UseCaseFakes:
                       **options) -> EvaluateUseCase:
         """Evaluation of this world; `full`: with its calibration and components (defect scores)."""
         return EvaluateUseCase(self.opener(calibrated=full), reader or self.reader, self.checkpoints,
-                               evaluator or FakeEvaluator(), self.artifacts, evaluation, run or self.run, invocation,
+                               evaluator or self.evaluator, self.artifacts, evaluation, run or self.run, invocation,
                                self.best, components=self.components if full else None, **options)
 
     def train_with(self, invocation: Invocation) -> TrainUseCase:

@@ -1,0 +1,72 @@
+"""What one evaluation found (results.json's figures), and the warning of a collapsed model."""
+
+from __future__ import annotations
+
+import attrs
+
+from unet_defects.application.values import BestCheckpoint, SamplePicture
+from unet_defects.domain.defects import SIZE_BOUNDS_TEXT, DefectCounts
+from unet_defects.domain.metrics import DefectBalance, Scores
+from unet_defects.domain.operating_point import OperatingPoint
+from unet_defects.domain.part_score import PEAK
+
+
+@attrs.frozen
+class EvaluationResult:
+    step: int
+    scores: Scores
+    num_images: int
+    per_image_dice: tuple[float, ...]
+    samples: tuple[SamplePicture, ...] = ()
+    written: tuple[str, ...] = ()
+    # (probability threshold, scores) for each of model.eval_thresholds.
+    threshold_scores: tuple[tuple[float, Scores], ...] = ()
+    checkpoint: str = ""  # the checkpoint scored
+    balance: DefectBalance = DefectBalance(0.0, 0.0)
+    warnings: tuple[str, ...] = ()
+    best: BestCheckpoint | None = None  # the best checkpoint kept (runconfig.keep_best), when this one became it
+    decision: str = ""  # the pixel decision scored, in words (threshold, min_area, where from)
+    tta: str = "none"
+    # eval: the evaluation images (no validation part); validation or test: that part.
+    split: str = "eval"
+    defects: DefectCounts | None = None  # defect-level counts, when scored in numpy
+    # Each defect class's scores ((class id, name, scores), in channel order; `scores` is then
+    # their mean) and the mean Dice over (image, class) pairs.
+    per_class: tuple[tuple[int, str, Scores], ...] = ()
+    kaggle_dice: float | None = None
+    # With a classifier head: domain.gate.side_by_side, of the one class, or by class id.
+    gate: dict | None = None
+    score_name: str = PEAK  # what image_AUROC ranks parts by (domain.part_score)
+    peak_auroc: float | None = None  # with a head: image_AUROC by the largest pixel probability, beside it
+    operating_point: OperatingPoint | None = None  # the part verdicts (first rule) and the ranking
+
+    def as_dict(self) -> dict:
+        result = {**self.scores.as_dict(), "image_AUROC_score": self.score_name, "global_step": self.step,
+                  "num_images": self.num_images, "checkpoint": self.checkpoint,
+                  "true_defect_fraction": self.balance.true_fraction,
+                  "predicted_defect_fraction": self.balance.predicted_fraction,
+                  "collapsed": self.balance.collapsed, "decision": self.decision, "tta": self.tta,
+                  "split": self.split}
+        if self.defects is not None:
+            result.update(self.defects.scores(), defect_sizes=SIZE_BOUNDS_TEXT)
+        if self.threshold_scores:
+            result["thresholds"] = {f"{t:g}": scores.as_dict() for t, scores in self.threshold_scores}
+        if self.per_class:
+            result["per_class"] = {str(k): {"name": name, **scores.as_dict()} for k, name, scores in self.per_class}
+            result["kaggle_dice"] = self.kaggle_dice
+        if self.gate is not None:
+            result["gate"] = self.gate
+        if self.score_name != PEAK:
+            result[f"image_AUROC_{PEAK}"] = self.peak_auroc
+        if self.operating_point is not None:
+            result["operating_point"] = self.operating_point.as_dict()
+            if self.scores.image_AUROC is None:  # say why there is no number
+                result["image_AUROC_undefined"] = self.operating_point.why_no_ranking()
+        return result
+
+
+def collapse_warning(balance: DefectBalance) -> str:
+    return (f"the model predicts almost no defect pixels ({100 * balance.predicted_fraction:.3f} % of the pixels "
+            f"against {100 * balance.true_fraction:.3f} % in the truth): it has collapsed to background. Most likely "
+            "to help: model.loss: bce_dice, train_input.image_fit: crop with train_input.defect_sampling: 0.5, "
+            "and model.normalization: batch (configs/params_folder.yaml has all three)")
