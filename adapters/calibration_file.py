@@ -9,10 +9,13 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
+import attrs
+
 from unet_defects.adapters.artifacts import write_json
 from unet_defects.domain.calibration import Calibration, CandidateScores
+from unet_defects.domain.decision import Decision
 from unet_defects.domain.errors import DataError, UnetError
-from unet_defects.domain.gate import Gate, gate_json
+from unet_defects.domain.gate import gate_json
 from unet_defects.domain.metrics import PartScores
 
 FILE_NAME = "calibration.json"
@@ -36,39 +39,33 @@ def _checked_keys(payload: object, allowed: set[str]) -> dict:
     return payload
 
 
-def _gate(payload: dict | None) -> dict:
-    """The gate's fields of a Calibration, from the file's `gate` (absent: none)."""
-    if payload is None:
-        return {}
-    payload = _checked_keys(payload, _GATE_KEYS)
-    bar = payload["area_bar"]
-    levels = {key: None if payload.get(key) is None else PartScores(**payload[key]) for key in ("before", "after")}
-    return {"gate": Gate(float(payload["threshold"]), None if bar is None else int(bar)),
-            "gate_before": levels["before"], "gate_after": levels["after"]}
-
-
-def _calibration(payload: dict, class_id: int | None = None, name: str = "") -> Calibration:
-    area_at = payload.get("area_at")
-    return Calibration(**_gate(payload.get("gate")),
-        threshold=float(payload["threshold"]), min_area=int(payload["min_area"]),
-        area_at=None if area_at is None else (int(area_at[0]), int(area_at[1])),
-        chosen_on=str(payload.get("chosen_on", "")),
-        before=_scores(payload.get("before")), after=_scores(payload.get("after")), class_id=class_id, name=name,
+def _calibration(payload: dict, origin: str) -> Calibration:
+    """A calibration: its decision read by Decision.from_json, beside the search's evidence."""
+    gate = payload.get("gate")
+    if gate is not None:
+        _checked_keys(gate, _GATE_KEYS)
+    payload["min_area"]  # required here (a manifest's may default to 0): a KeyError names it
+    decision = Decision.from_json(payload, origin)
+    levels = {key: None if gate is None or gate.get(key) is None else PartScores(**gate[key]) for key in ("before", "after")}
+    return Calibration(
+        threshold=decision.threshold, min_area=int(decision.min_area), area_at=decision.area_at,
+        chosen_on=str(payload.get("chosen_on", "")), before=_scores(payload.get("before")),
+        after=_scores(payload.get("after")), class_id=decision.class_id, name=decision.name,
+        gate=None if decision.gate is None else attrs.evolve(decision.gate, area_at=None),
+        gate_before=levels["before"], gate_after=levels["after"],
     )
 
 
 def _payload(calibration: Calibration, table: Sequence[dict], gate_table: Sequence[dict] = ()) -> dict:
-    payload = {
-        "threshold": calibration.threshold, "min_area": calibration.min_area,
-        "area_at": list(calibration.area_at) if calibration.area_at else None,
-        "chosen_on": calibration.chosen_on,
-        "before": calibration.before.as_dict() if calibration.before else None,
-        "after": calibration.after.as_dict() if calibration.after else None,
-        "candidates": list(table),
-    }
-    if calibration.gate is not None:  # a network with a classifier head
-        payload["gate"] = {**calibration.gate.as_dict(),
-                           "before": gate_json(calibration.gate_before) if calibration.gate_before else None,
+    """The decision's JSON (Decision.to_json: the gate without its area_at, which is the
+    decision's), each part followed by its evidence."""
+    payload = calibration.decision("calibration").to_json(gate_area_at=False)
+    gate = payload.pop("gate", None)
+    payload.update(chosen_on=calibration.chosen_on,
+                   before=calibration.before.as_dict() if calibration.before else None,
+                   after=calibration.after.as_dict() if calibration.after else None, candidates=list(table))
+    if gate is not None:  # a network with a classifier head
+        payload["gate"] = {**gate, "before": gate_json(calibration.gate_before) if calibration.gate_before else None,
                            "after": gate_json(calibration.gate_after) if calibration.gate_after else None,
                            "candidates": list(gate_table)}
     return payload
@@ -89,12 +86,12 @@ class JsonCalibrationStore:
         try:
             payload = _checked_keys(json.loads(self._path.read_text(encoding="utf-8")), _KEYS | {"classes"})
             if "classes" not in payload:
-                found = (_calibration(payload),)
+                found = (_calibration(payload, self.location),)
             else:
                 entries = [_checked_keys(entry, _CLASS_KEYS) for entry in payload["classes"]]
                 if not entries:
                     raise ValueError("classes is empty")
-                found = tuple(_calibration(entry, int(entry["class_id"]), str(entry.get("name", "")))
+                found = tuple(_calibration({**entry, "class_id": int(entry["class_id"])}, self.location)
                               for entry in entries)
         except (ValueError, KeyError, TypeError, IndexError, UnetError) as error:
             detail = f"missing key {error}" if isinstance(error, KeyError) else str(error).splitlines()[0]
@@ -119,7 +116,6 @@ class JsonCalibrationStore:
             payload = {key: METHOD if key == "method" else one[key] for key in order if key in one or key == "method"}
         else:
             payload = {"method": METHOD + "; one search per class", "classes": [
-                {"class_id": c.class_id, "name": c.name, **_payload(c, table, gates)}
-                for c, table, gates in zip(calibrations, tables, gate_tables)]}
+                _payload(c, table, gates) for c, table, gates in zip(calibrations, tables, gate_tables)]}
         write_json(self._path, payload)
         return str(self._path)

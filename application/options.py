@@ -7,7 +7,7 @@ from __future__ import annotations
 import attrs
 
 from unet_defects.domain import tta as augmentation
-from unet_defects.domain.calibration import check_pixel_decision
+from unet_defects.domain.decision import check_pixel_decision
 from unet_defects.domain.errors import ConfigError
 from unet_defects.domain.tiling import GEOMETRIES
 

@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 import attrs
 import numpy as np
 
+from unet_defects.domain.decision import Decision, check_pixel_decision, scaled_min_area
 from unet_defects.domain.errors import ConfigError
 from unet_defects.domain.gate import Gate, GateRow, reaching
 from unet_defects.domain.metrics import PartScores, part_scores
@@ -97,21 +98,12 @@ class Calibration:
     def min_area_for(self, height: int, width: int) -> int:
         return scaled_min_area(self.min_area, self.area_at, height, width)
 
-
-def check_pixel_decision(threshold: float, min_area: int, where: str) -> None:
-    """A probability threshold in (0, 1) and a min_area of 0 or more pixels."""
-    if not 0.0 < threshold < 1.0:
-        raise ConfigError(f"threshold must be in (0, 1) (a probability), got {threshold:g} ({where})")
-    if min_area < 0:
-        raise ConfigError(f"min_area must be 0 or more pixels, got {min_area} ({where})")
-
-
-def scaled_min_area(min_area: int, area_at: tuple[int, int] | None, height: int, width: int) -> int:
-    """min_area (measured at `area_at`, None: at the image's own scale) in pixels of an image
-    of this size."""
-    if area_at is None or min_area == 0:
-        return min_area
-    return max(1, round(min_area * height * width / (area_at[0] * area_at[1])))
+    def decision(self, origin: str) -> Decision:
+        """The decision chosen (its gate applied; a model whose config only reports the gate
+        takes it as reported), without the search's evidence."""
+        gate = None if self.gate is None else attrs.evolve(self.gate, area_at=self.area_at)
+        return Decision(self.threshold, self.min_area, self.area_at, origin, gate=gate, gated=gate is not None,
+                        class_id=self.class_id, name=self.name)
 
 
 def score_candidate(tables: Sequence[ComponentTable], threshold: float, min_area: int) -> CandidateScores:

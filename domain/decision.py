@@ -5,13 +5,32 @@ the flags) and one JSON shape for every file and answer that records it."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import attrs
 import numpy as np
 
-from unet_defects.domain.calibration import ComponentTable, check_pixel_decision, scaled_min_area
+from unet_defects.domain.errors import ConfigError
 from unet_defects.domain.gate import OPEN, Gate
+
+if TYPE_CHECKING:
+    from unet_defects.domain.calibration import ComponentTable
+
+
+def check_pixel_decision(threshold: float, min_area: int, where: str) -> None:
+    """A probability threshold in (0, 1) and a min_area of 0 or more pixels."""
+    if not 0.0 < threshold < 1.0:
+        raise ConfigError(f"threshold must be in (0, 1) (a probability), got {threshold:g} ({where})")
+    if min_area < 0:
+        raise ConfigError(f"min_area must be 0 or more pixels, got {min_area} ({where})")
+
+
+def scaled_min_area(min_area: int, area_at: tuple[int, int] | None, height: int, width: int) -> int:
+    """min_area (measured at `area_at`, None: at the image's own scale) in pixels of an image
+    of this size."""
+    if area_at is None or min_area == 0:
+        return min_area
+    return max(1, round(min_area * height * width / (area_at[0] * area_at[1])))
 
 
 class ComponentLabels(Protocol):
