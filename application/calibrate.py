@@ -30,22 +30,28 @@ from unet_defects.domain.training import RunSpec
 
 @attrs.frozen
 class CalibrationReport:
-    calibration: Calibration  # the first class's, with several
-    found: CalibrationSearch
+    # Each class's (calibration, search), in channel order (one for a one-class model).
+    chosen: tuple[tuple[Calibration, CalibrationSearch], ...]
     num_images: int
     source: str  # which checkpoint, in words
     written: str
-    # Several defect classes: each class's (calibration, search), in channel order.
-    per_class: tuple[tuple[Calibration, CalibrationSearch], ...] = ()
     # With a classifier head: each class's gate search, in channel order.
     gates: tuple[GateSearch, ...] = ()
     gate_decides: bool = False  # the gate is the part's verdict (model.decision_gate: classifier)
 
+    @property
+    def calibration(self) -> Calibration:
+        """The first class's calibration (a one-class model's only one)."""
+        return self.chosen[0][0]
+
+    @property
+    def found(self) -> CalibrationSearch:
+        return self.chosen[0][1]
+
     def summary(self) -> str:
         """The decisions chosen and their part-level scores on the calibration images, in one line."""
-        chosen = self.per_class or ((self.calibration, self.found),)
         lines = []
-        for index, (calibration, found) in enumerate(chosen):
+        for index, (calibration, found) in enumerate(self.chosen):
             named = f"class {calibration.class_id}: " if calibration.class_id is not None else ""
             level: PartScores | CandidateScores  # the gate's scores, or the pixel pair's
             if self.gate_decides and index < len(self.gates):
@@ -92,7 +98,7 @@ class CalibrateUseCase:
         thresholds = sorted({0.5, *(float(t) for t in thresholds)})
         session = self._opener.open(options, BEST_KEPT)
         source, tta = session.source, session.tta
-        classes = session.classes or ((None, ""),)
+        classes = tuple((d.class_id, d.name) for d in session.decisions)  # a one-class model's names none
         tables: list[dict[float, list]] = [{threshold: [] for threshold in thresholds} for _ in classes]
         true_areas: list[list[int]] = [[] for _ in classes]  # each class's true defect components
         classified: list = []  # per image: the classifier head's (K,) probabilities, with a head
@@ -149,7 +155,5 @@ class CalibrateUseCase:
         written = self._store.save([calibration for calibration, _ in chosen],
                                    [[c.as_dict() for c in result.candidates] for _, result in chosen],
                                    [[c.as_dict() for c in found.candidates] for found in gates])
-        first, first_search = chosen[0]
-        return CalibrationReport(calibration=first, found=first_search, num_images=count, source=source, written=written,
-                                 per_class=tuple(chosen) if session.classes else (), gates=tuple(gates),
-                                 gate_decides=by_gate)
+        return CalibrationReport(chosen=tuple(chosen), num_images=count, source=source, written=written,
+                                 gates=tuple(gates), gate_decides=by_gate)

@@ -100,15 +100,15 @@ class EvaluateUseCase:
     def _result(self, session: InferenceSession, rules: tuple[DecisionRule, ...], tally: EvaluationTally,
                 defects: DefectCounts, keeper: SampleKeeper, split: str) -> EvaluationResult:
         per_image = tally.counts[0]
-        classes = ClassScoring(self._classes, tally) if self._classes and tally.several() else None
-        by_threshold = tuple((rule.threshold, classes.mean(index) if classes else tally.rule_scores(index))
-                             for index, rule in enumerate(rules[1:], start=1))
+        named = self._classes or tuple((d.class_id or k + 1, d.name) for k, d in enumerate(session.decisions))
+        classes = ClassScoring(named, tally)
+        by_threshold = tuple((rule.threshold, classes.mean(index)) for index, rule in enumerate(rules[1:], start=1))
         balance = DefectBalance.of(sum(per_image, ConfusionMatrix()))
         return EvaluationResult(
             step=session.step,
-            scores=classes.mean(0) if classes else tally.rule_scores(0),
-            per_class=classes.per_class(0) if classes else (),
-            kaggle_dice=classes.kaggle_dice() if classes else None,
+            scores=classes.mean(0),
+            per_class=classes.per_class(0),
+            kaggle_dice=classes.kaggle_dice(),
             num_images=len(per_image),
             per_image_dice=tuple(defect_dice(cm) for cm in per_image),
             samples=keeper.chosen(),

@@ -51,7 +51,7 @@ class EvaluationResult:
             result.update(self.defects.scores(), defect_sizes=SIZE_BOUNDS_TEXT)
         if self.threshold_scores:
             result["thresholds"] = {f"{t:g}": scores.as_dict() for t, scores in self.threshold_scores}
-        if self.per_class:
+        if len(self.per_class) > 1:  # a one-class model's results name no class
             result["per_class"] = {str(k): {"name": name, **scores.as_dict()} for k, name, scores in self.per_class}
             result["kaggle_dice"] = self.kaggle_dice
         if self.gate is not None:

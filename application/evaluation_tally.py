@@ -1,6 +1,6 @@
 """What an evaluation gathers over its images: each rule's counts and part verdicts, the part
-scores and the largest pixel probabilities, per class too with several, and the gate's rows;
-and the scores computed from them (one class, or each class and their mean)."""
+scores and the largest pixel probabilities, per class, and the gate's rows; and the scores
+computed from them (each class's, and their mean)."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ class EvaluationTally:
     flagged: list[list[bool]] = attrs.field(factory=list)  # [rule][image]
     scores: list[float | None] = attrs.field(factory=list)  # the part score per image
     peaks: list[float | None] = attrs.field(factory=list)  # the largest pixel probability per image
-    by_class: list[tuple[tuple[ConfusionMatrix, ...], ...]] = attrs.field(factory=list)  # [image][class][rule]
+    class_counts: list[tuple[tuple[ConfusionMatrix, ...], ...]] = attrs.field(factory=list)  # [image][class][rule]
     class_flagged: list[tuple[tuple[bool, ...], ...]] = attrs.field(factory=list)  # [image][class][rule]
     class_scores: list[tuple[float, ...]] = attrs.field(factory=list)  # [image][class]
     class_peaks: list[tuple[float, ...]] = attrs.field(factory=list)  # [image][class]
@@ -43,7 +43,7 @@ class EvaluationTally:
             self.flagged[rule].append(image.defective(rule))
         self.scores.append(image.part_score)
         self.peaks.append(image.peak)
-        self.by_class.append(image.by_class)
+        self.class_counts.append(image.class_counts)
         self.class_flagged.append(image.class_flagged)
         self.class_scores.append(image.class_scores or image.class_peaks)
         self.class_peaks.append(image.class_peaks)
@@ -71,21 +71,19 @@ class EvaluationTally:
         """The part verdicts of the first rule against the truth, and the ranking by the part score."""
         return OperatingPoint.of(self.defective(), self.flagged[0], _every_one(self.scores))
 
-    def several(self) -> bool:
-        return any(self.by_class)
-
 
 class ClassScoring:
-    """Scores per defect class from each image's per-class counts (several classes)."""
+    """Scores per defect class from each image's per-class counts, and their mean (for one class,
+    exactly the class's own scores)."""
 
     def __init__(self, classes: tuple[tuple[int, str], ...], tally: EvaluationTally) -> None:
-        if len(tally.by_class[0]) != len(classes):
-            raise ValueError(f"the model gives {len(tally.by_class[0])} classes, the config names {len(classes)}")
+        if tally.class_counts and len(tally.class_counts[0]) != len(classes):
+            raise ValueError(f"the model gives {len(tally.class_counts[0])} classes, the config names {len(classes)}")
         self._classes = classes
         self._tally = tally
 
     def images(self, klass: int, rule: int) -> list[ConfusionMatrix]:
-        return [image[klass][rule] for image in self._tally.by_class]
+        return [image[klass][rule] for image in self._tally.class_counts]
 
     def _flagged(self, klass: int, rule: int) -> list[bool] | None:
         flags = self._tally.class_flagged

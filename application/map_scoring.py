@@ -23,8 +23,6 @@ def scored_map(index: int, found: EvaluatedMap, rules: Sequence[DecisionRule], d
     probabilities, each channel's segmentation-rule mask is also kept as a GateRow, and an applied
     gate decides the part (its verdict may flag a part whose mask is empty) and empties the masks
     of the parts it calls good."""
-    several = len(decisions) > 1
-
     image_probabilities = found.image_probabilities
     head = None if image_probabilities is None else [float(p) for p in image_probabilities]
     rows, first, gate_rows, flags = [], [], [], []
@@ -62,6 +60,4 @@ def scored_map(index: int, found: EvaluatedMap, rules: Sequence[DecisionRule], d
                              prediction=np.logical_or.reduce(first))
 
     return attrs.evolve(ImageEvaluation.from_class_counts(rows, peaks, picture), gate_rows=tuple(gate_rows),
-                        class_peaks=tuple(peaks), flagged=tuple(any(by_rule) for by_rule in flags),
-                        class_flagged=tuple(zip(*flags)) if several else (), score=max(scores),
-                        class_scores=scores if several else ())
+                        class_flagged=tuple(zip(*flags)), class_scores=tuple(scores))

@@ -60,47 +60,49 @@ class SamplePicture:
 
 @attrs.frozen
 class ImageEvaluation:
-    """One evaluated image: confusion counts under each decision rule (in the order given) and
-    its picture under the first, built only when asked for."""
+    """One evaluated image, per defect class (K >= 1): confusion counts under each decision
+    rule (in the order given), the largest probability over its counted pixels, the part score
+    and verdicts; and its picture under the first rule, built only when asked for. The part's
+    figures pool the classes: defective when any class is, its score the highest class's."""
 
-    counts: tuple[ConfusionMatrix, ...]
+    class_counts: tuple[tuple[ConfusionMatrix, ...], ...]  # [class][rule]
     picture: Callable[[], SamplePicture] = attrs.field(eq=False)
-    peak: float | None = None  # the largest defect probability over the image's counted pixels
-    # With several defect classes: each class's counts under each rule, and its largest
-    # probability (`counts` and `peak` then pool the classes).
-    by_class: tuple[tuple[ConfusionMatrix, ...], ...] = ()
     class_peaks: tuple[float, ...] = ()
+    # The part score of each class (domain.part_score: the head's probability, else the peak).
+    class_scores: tuple[float, ...] = ()
+    # Each class's verdict under each rule ([class][rule]); empty: defective when the mask is not.
+    class_flagged: tuple[tuple[bool, ...], ...] = ()
     # With a classifier head: each class's segmentation-rule mask as the gate sees it (domain.gate).
     gate_rows: tuple[Any, ...] = ()
-    # Each rule's part verdict, pooled over the classes, and with several classes each class's
-    # ([class][rule]); empty: a part is defective under a rule when its mask is not empty.
-    flagged: tuple[bool, ...] = ()
-    class_flagged: tuple[tuple[bool, ...], ...] = ()
-    # The part score (domain.part_score), pooled and per class with several; None: the peak.
-    score: float | None = None
-    class_scores: tuple[float, ...] = ()
 
     @property
-    def part_score(self) -> float | None:
-        return self.peak if self.score is None else self.score
+    def counts(self) -> tuple[ConfusionMatrix, ...]:
+        """Each rule's counts, pooled over the classes."""
+        return tuple(sum((by_rule[rule] for by_rule in self.class_counts), ConfusionMatrix())
+                     for rule in range(len(self.class_counts[0])))
+
+    @property
+    def peak(self) -> float:
+        return max(self.class_peaks, default=0.0)
+
+    @property
+    def part_score(self) -> float:
+        return max(self.class_scores or self.class_peaks, default=0.0)
 
     def defective(self, rule: int = 0) -> bool:
         """The part's verdict under the rule."""
-        if self.flagged:
-            return self.flagged[rule]
+        if self.class_flagged:
+            return any(by_rule[rule] for by_rule in self.class_flagged)
         counts = self.counts[rule]
         return counts.tp + counts.fp > 0
 
     @classmethod
     def from_class_counts(cls, rows: Any, peaks: Any, picture: Callable[[], SamplePicture]) -> ImageEvaluation:
-        """From (rules, classes, 4) counts and each class's peak: `counts` pools the classes (the
-        one class's own with one); `by_class` keeps each class's when there are several."""
+        """From (rules, classes, 4) counts and each class's peak."""
         rules, classes = len(rows), len(rows[0])
-        per_class = tuple(tuple(ConfusionMatrix.from_counts(rows[r][c]) for r in range(rules)) for c in range(classes))
-        pooled = tuple(sum((found[r] for found in per_class), ConfusionMatrix()) for r in range(rules))
-        several = classes > 1
-        return cls(counts=pooled, picture=picture, peak=float(max(peaks)),
-                   by_class=per_class if several else (), class_peaks=tuple(float(p) for p in peaks) if several else ())
+        return cls(class_counts=tuple(tuple(ConfusionMatrix.from_counts(rows[r][c]) for r in range(rules))
+                                      for c in range(classes)),
+                   picture=picture, class_peaks=tuple(float(p) for p in peaks))
 
 
 @attrs.frozen(eq=False)

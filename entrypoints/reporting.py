@@ -141,18 +141,19 @@ def print_classes(result) -> None:
 
 
 def print_calibration(report) -> None:
+    several = len(report.chosen) > 1
     print(f"calibrated {report.source} on {report.num_images} evaluation images "
-          f"({len(report.found.candidates)} candidates" + (" per class" if report.per_class else "") + "):")
-    if not report.per_class:
+          f"({len(report.found.candidates)} candidates" + (" per class" if several else "") + "):")
+    if not several:
         _print_search(report.calibration, report.found, f"; wrote {report.written}")
-    for chosen, found in report.per_class:
-        print(f"class {chosen.class_id}" + (f" {chosen.name}" if chosen.name != f"class {chosen.class_id}" else "")
-              + ":")
-        _print_search(chosen, found)
-    if report.per_class:
+    else:
+        for chosen, found in report.chosen:
+            print(f"class {chosen.class_id}" + (f" {chosen.name}" if chosen.name != f"class {chosen.class_id}" else "")
+                  + ":")
+            _print_search(chosen, found)
         print(f"wrote {report.written}")
-    for (class_id, _), gate in zip([(c.class_id, c.name) for c, _ in report.per_class] or [(None, "")], report.gates):
-        print_gate(gate, class_id)
+    for (chosen, _), gate in zip(report.chosen, report.gates):
+        print_gate(gate, chosen.class_id)
     print("predict, export and evaluation of this model_dir now use it; calibrate on data other than your final test")
 
 
