@@ -5,7 +5,13 @@ from __future__ import annotations
 import numpy as np
 
 from unet_defects.domain.calibration import ComponentTable
-from unet_defects.domain.defects import DefectCounts, DefectRecord, match_from_labels, records_from_labels
+from unet_defects.domain.defects import (
+    DefectCounts,
+    DefectRecord,
+    large_components,
+    match_from_labels,
+    records_from_labels,
+)
 
 _EIGHT_NEIGHBOURS = np.ones((3, 3), bool)
 
@@ -22,19 +28,11 @@ class ScipyComponents:
         decision = np.asarray(decision, bool)
         if min_area <= 1 or not decision.any():
             return decision
-        labels, count = _labels(decision)
-        areas = np.bincount(labels.ravel(), minlength=count + 1)
-        keep = areas >= min_area
-        keep[0] = False
-        return keep[labels]
+        return large_components(*_labels(decision), min_area)
 
     def table(self, decision: np.ndarray, truth: np.ndarray) -> ComponentTable:
         """Each component's area and how many of its pixels are true defect."""
-        truth = np.asarray(truth, bool)
-        labels, count = _labels(decision)
-        areas = np.bincount(labels.ravel(), minlength=count + 1)[1:]
-        hits = np.bincount(labels[truth], minlength=count + 1)[1:]
-        return ComponentTable(areas=areas, hits=hits, truth_pixels=int(np.count_nonzero(truth)))
+        return ComponentTable.of_labels(*_labels(decision), truth)
 
     def records(self, probabilities: np.ndarray, decision: np.ndarray) -> list[DefectRecord]:
         """A record per component of the decision, largest first, with the probabilities in it."""

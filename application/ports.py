@@ -138,8 +138,8 @@ class InferenceEngine(Protocol):
     has_classifier: bool  # the network has a classifier head: `outputs` gives its image probabilities
 
     def outputs(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
-        """For normalized (N, H, W, C) float32 inputs: the pixel probabilities ((N, H, W), or
-        (N, H, W, K) with several classes) and the classifier head's (N, K) image probabilities
+        """For normalized (N, H, W, C) float32 inputs: the pixel probabilities (N, H, W, K), a
+        channel per defect class (K = 1 for one), and the classifier head's (N, K) image probabilities
         (None without a head)."""
 
 
@@ -182,12 +182,12 @@ class CalibrationStore(Protocol):
 class Predictor(Protocol):
     def predict(self, engine: InferenceEngine, images: Sequence[np.ndarray],
                 size: tuple[int, int]) -> tuple[list[np.ndarray], np.ndarray | None]:
-        """Defect probabilities for normalized (H, W, C) float images resized to `size`, returned
+        """(H, W, K) defect probabilities for normalized (H, W, C) float images resized to `size`, returned
         at each image's own size, and the classifier head's (N, K) image probabilities (None
         without one)."""
 
     def predict_tiles(self, engine: InferenceEngine, tiles: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
-        """Defect probabilities (N, h, w) for a batch of normalized (N, h, w, C) tiles, h and w
+        """Defect probabilities (N, h, w, K) for a batch of normalized (N, h, w, C) tiles, h and w
         multiples of the network's stride, and the head's (N, K) probabilities of each tile."""
 
 

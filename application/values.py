@@ -111,7 +111,7 @@ class LabelledImage:
     count (not padding, not ignored labels)."""
 
     image: np.ndarray  # (H, W) uint8 gray
-    truth: np.ndarray  # (H, W) bool; (H, W, K) with several defect classes, as `counted`
+    truth: np.ndarray  # (H, W, K) bool, a channel per defect class, as `counted`
     counted: np.ndarray
 
 
@@ -121,7 +121,7 @@ class EvaluatedMap:
     probabilities, the truth and which pixels count (not padding, not ignored labels)."""
 
     image: np.ndarray  # (H, W) uint8-range gray, for sample pictures
-    probabilities: np.ndarray  # (H, W) float32; (H, W, K) with several defect classes, as the two below
+    probabilities: np.ndarray  # (H, W, K) float32, a channel per defect class, as the two below
     truth: np.ndarray  # (H, W) bool
     counted: np.ndarray  # (H, W) bool
     image_probabilities: np.ndarray | None = None  # the classifier head's (K,), when there is one

@@ -35,6 +35,13 @@ class ComponentTable:
     hits: np.ndarray = attrs.field(converter=lambda a: np.asarray(a, np.int64), eq=False)
     truth_pixels: int = 0
 
+    @classmethod
+    def of_labels(cls, labels: np.ndarray, count: int, truth: np.ndarray) -> ComponentTable:
+        """From a decision's labelled components (0 the background, 1..count) and the truth."""
+        truth = np.asarray(truth, bool)
+        return cls(areas=np.bincount(labels.ravel(), minlength=count + 1)[1:],
+                   hits=np.bincount(labels[truth], minlength=count + 1)[1:], truth_pixels=int(np.count_nonzero(truth)))
+
     def counts(self, min_area: int) -> tuple[int, int, int, bool]:
         """(tp, fp, fn, predicted defective) once components below `min_area` are removed."""
         kept = self.areas >= max(min_area, 1)

@@ -54,6 +54,13 @@ def size_bins(areas: np.ndarray) -> np.ndarray:
     return np.searchsorted(np.array([SMALL_BELOW, LARGE_FROM]), np.asarray(areas), side="right")
 
 
+def large_components(labels: np.ndarray, count: int, min_area: int) -> np.ndarray:
+    """The mask of the labelled components (1..count) of `min_area` pixels or more."""
+    keep = np.bincount(labels.ravel(), minlength=count + 1) >= min_area
+    keep[0] = False
+    return keep[labels]
+
+
 def records_from_labels(labels: np.ndarray, count: int, probabilities: np.ndarray) -> list[DefectRecord]:
     """A record per component of `labels` (0 background, 1..count components), largest area first.
 

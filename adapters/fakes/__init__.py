@@ -1,10 +1,21 @@
 """In-memory fakes of every port, free of TensorFlow: for this project's tests and for users'.
 
     from unet_defects.adapters.fakes import FakeTrainer, FakeCheckpoints, FakeModelBuilder, ...
+
+Which fake stands for which port: tests/unit/test_port_fakes.py (FAKES) holds the list, and
+fails when a port of application/ has none.
 """
 
-from unet_defects.adapters.fakes.deployment import FakeBenchmarker, FakeCompiler, FakeExporter, FakePredictor
+from unet_defects.adapters.fakes.components import FakeComponents
+from unet_defects.adapters.fakes.deployment import (
+    FakeBenchmarker,
+    FakeCompiler,
+    FakeEngineTimer,
+    FakeExporter,
+    FakePredictor,
+)
 from unet_defects.adapters.fakes.engines import FakeCalibrationStore, FakeEngine, FakeEngines
+from unet_defects.adapters.fakes.planning import FakeFingerprinter, FakeStepTimer, FakeSurvey, KeptPlanWriter
 from unet_defects.adapters.fakes.roles import (
     FakeBestKeeper,
     FakeCheckpoints,
@@ -27,9 +38,9 @@ from unet_defects.adapters.fakes.stores import (
 )
 
 __all__ = [
-    "FakeBenchmarker", "FakeBestKeeper", "FakeCalibrationStore", "FakeEngine", "FakeEngines", "FakeCheckpoints",
-    "FakeCompiler", "FakeConfigStore", "FakeDatasetReader", "FakeEvaluator",
-    "FakeExporter", "FakeImageSource", "FakeMachineProbe", "FakeModel", "FakeModelBuilder", "FakePredictor", "FakeRecordWriter",
-    "FakeRunHistory", "FakeSampleSource", "FakeTrainer", "InMemoryArtifactStore", "RecordingObserver",
-    "RecordingRenderer",
+    "FakeBenchmarker", "FakeBestKeeper", "FakeCalibrationStore", "FakeCheckpoints", "FakeCompiler", "FakeComponents",
+    "FakeConfigStore", "FakeDatasetReader", "FakeEngine", "FakeEngineTimer", "FakeEngines", "FakeEvaluator",
+    "FakeExporter", "FakeFingerprinter", "FakeImageSource", "FakeMachineProbe", "FakeModel", "FakeModelBuilder",
+    "FakePredictor", "FakeRecordWriter", "FakeRunHistory", "FakeSampleSource", "FakeStepTimer", "FakeSurvey",
+    "FakeTrainer", "InMemoryArtifactStore", "KeptPlanWriter", "RecordingObserver", "RecordingRenderer",
 ]

@@ -1,5 +1,5 @@
-"""Fakes of the deployment-role ports (predictor, exporter, compiler, benchmarker), free of
-TensorFlow: they run the fake model of adapters.fakes.roles through its engine."""
+"""Fakes of the deployment-role ports (predictor, exporter, compiler, benchmarker, engine
+timer), free of TensorFlow: they run the fake model of adapters.fakes.roles through its engine."""
 
 from __future__ import annotations
 
@@ -73,3 +73,21 @@ class FakeBenchmarker:
             self.batches_seen += 1
         return BenchmarkRun(step_seconds=(self.step_seconds,) * steps, peak_memory_bytes=100 * 2**20,
                             device="fake", precision="float32", data_format="channels_last")
+
+
+class FakeEngineTimer:
+    """Calls the engine as the real timer does (`warmup_steps` then `steps` times on the batch)
+    and reports `step_seconds` per measured step instead of reading a clock."""
+
+    def __init__(self, step_seconds: float = 0.25, warmup_seconds: float = 1.0) -> None:
+        self.step_seconds = step_seconds
+        self.warmup_seconds = warmup_seconds
+        self.timed: list[tuple[str, tuple[int, ...], int, int, str]] = []  # engine, batch shape, steps, warm-up, precision
+
+    def time(self, engine: Any, batch: np.ndarray, steps: int, warmup_steps: int, precision: str) -> BenchmarkRun:
+        self.timed.append((engine.name, np.shape(batch), steps, warmup_steps, precision))
+        for _ in range(warmup_steps + steps):
+            engine.outputs(batch)
+        return BenchmarkRun(step_seconds=(self.step_seconds,) * steps, peak_memory_bytes=50 * 2**20,
+                            device=f"{engine.name} on a fake clock", precision=precision, data_format="channels_last",
+                            warmup_seconds=self.warmup_seconds if warmup_steps else 0.0)

@@ -32,7 +32,7 @@ class KerasEngine:
         self.has_classifier = len(model.outputs) > 1
 
     def outputs(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
-        """The pixel probabilities ((N, H, W), or (N, H, W, K) with several classes) and the
+        """The pixel probabilities (N, H, W, K), a channel per defect class, and the
         classifier head's (N, K) image probabilities (None without a head)."""
         import tensorflow as tf
 
