@@ -44,7 +44,8 @@ def _calibration(payload: dict, origin: str) -> Calibration:
     gate = payload.get("gate")
     if gate is not None:
         _checked_keys(gate, _GATE_KEYS)
-    payload["min_area"]  # required here (a manifest's may default to 0): a KeyError names it
+    if "min_area" not in payload:  # required here (a manifest's defaults to 0)
+        raise KeyError("min_area")
     decision = Decision.from_json(payload, origin)
     levels = {key: None if gate is None or gate.get(key) is None else PartScores(**gate[key]) for key in ("before", "after")}
     return Calibration(

@@ -23,7 +23,7 @@ from unet_defects.domain.tiling import PredictGeometry, TileBlender, TilePlan
 
 Key = TypeVar("Key", bound=Hashable)  # a key of the caller's, given back with its image's results
 Item = tuple[Key, np.ndarray]  # a key, an (H, W) uint8 gray image
-# key, image, (H, W) float32 probabilities ((H, W, K): K classes), and the classifier head's (K,)
+# key, image, (H, W, K) float32 probabilities (a channel per defect class), and the classifier head's (K,)
 # image probabilities (None without a head; over tiles, the largest of each class)
 Result = tuple[Key, np.ndarray, np.ndarray, np.ndarray | None]
 

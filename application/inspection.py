@@ -80,7 +80,7 @@ def inspected(probabilities: np.ndarray, decisions: Sequence[Decision], componen
     when there are several); `image_probabilities`: the classifier head's (K,), which a gated
     decision reads."""
     if probabilities.ndim != 3 or probabilities.shape[-1] != len(decisions):
-        raise ValueError(f"expected (H, W, {len(decisions)}) probabilities for {len(decisions)} decisions, "
+        raise ValueError(f"expected (H, W, {len(decisions)}) probabilities (a channel per decision), "
                          f"got shape {probabilities.shape}")
     if classes and len(classes) != len(decisions):
         raise ValueError(f"{len(decisions)} decisions for {len(classes)} classes")

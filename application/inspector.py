@@ -9,7 +9,7 @@ from collections.abc import Iterable, Iterator, Sequence
 
 import numpy as np
 
-from unet_defects.application.batching import Item, Key, ProbabilityMaps
+from unet_defects.application.batching import Item, Key, ProbabilityMaps, Result
 from unet_defects.application.inspection import Inspection, inspected
 from unet_defects.application.options import InferenceOptions
 from unet_defects.application.ports import Components
@@ -22,7 +22,8 @@ DEFAULT_MAX_PIXELS = 64_000_000
 
 class InspectionPipeline:
     """Keyed (H, W) uint8 gray images in, each one's Inspection out, in input order: the
-    session's probabilities (batched, resized or tiled) and its decision on them."""
+    session's probabilities (batched, resized or tiled: `maps`, the model's work) and its
+    decision on them (`decide`, which needs no model)."""
 
     def __init__(self, maps: ProbabilityMaps, components: Components) -> None:
         self._maps = maps
@@ -30,9 +31,16 @@ class InspectionPipeline:
 
     def run(self, session: InferenceSession, geometry: PredictGeometry,
             items: Iterable[Item[Key]]) -> Iterator[tuple[Key, np.ndarray, Inspection]]:
-        for key, image, probabilities, classified in self._maps.run(session, geometry, items):
-            yield key, image, inspected(probabilities, session.decisions, self._components, session.classes,
-                                        classified)
+        for key, image, probabilities, classified in self.maps(session, geometry, items):
+            yield key, image, self.decide(session, probabilities, classified)
+
+    def maps(self, session: InferenceSession, geometry: PredictGeometry,
+             items: Iterable[Item[Key]]) -> Iterator[Result[Key]]:
+        return self._maps.run(session, geometry, items)
+
+    def decide(self, session: InferenceSession, probabilities: np.ndarray,
+               classified: np.ndarray | None) -> Inspection:
+        return inspected(probabilities, session.decisions, self._components, session.classes, classified)
 
 
 class InspectUseCase:
@@ -42,7 +50,8 @@ class InspectUseCase:
     It runs the same code as `unet predict`: the inference session (checkpoint with
     calibration, or export with manifest; flags over either), the same normalization, the same
     batching or tiling, the same decision. Thread-safe: one lock around the model, so calls
-    from several threads run one at a time through it; the records are labelled outside it."""
+    from several threads run one at a time through it; the decision (threshold, min_area,
+    the gate) and the records run outside it."""
 
     def __init__(self, session: InferenceSession, pipeline: InspectionPipeline,
                  options: InferenceOptions = InferenceOptions(), max_pixels: int = DEFAULT_MAX_PIXELS) -> None:
@@ -70,7 +79,7 @@ class InspectUseCase:
         """Each image's Inspection, in order; images of one size share batches."""
         gray = [checked_image(image, self._max_pixels, f"image {index}" if len(images) > 1 else "image")
                 for index, image in enumerate(images)]
-        with self._lock:
-            found = {key: inspection for key, _, inspection in self._pipeline.run(self._session, self._geometry,
-                                                                                 enumerate(gray))}
-        return [found[index] for index in range(len(gray))]
+        with self._lock:  # the model's work; the decisions run outside, in each caller's thread
+            maps = {key: (probabilities, classified) for key, _, probabilities, classified in
+                    self._pipeline.maps(self._session, self._geometry, enumerate(gray))}
+        return [self._pipeline.decide(self._session, *maps[index]) for index in range(len(gray))]

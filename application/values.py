@@ -122,8 +122,8 @@ class EvaluatedMap:
 
     image: np.ndarray  # (H, W) uint8-range gray, for sample pictures
     probabilities: np.ndarray  # (H, W, K) float32, a channel per defect class, as the two below
-    truth: np.ndarray  # (H, W) bool
-    counted: np.ndarray  # (H, W) bool
+    truth: np.ndarray  # (H, W, K) bool
+    counted: np.ndarray  # (H, W, K) bool: not padding, not an ignored label
     image_probabilities: np.ndarray | None = None  # the classifier head's (K,), when there is one
 
 

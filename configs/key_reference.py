@@ -2,7 +2,7 @@
 the descriptions in configs/key_docs.yaml, so a key cannot be added without its entry (a test
 compares the file with what this renders, and fails on a key without a description).
 
-    python -m configs.key_reference --write     # after adding a key and its entry
+    python -m unet_defects.configs.key_reference --write     # after adding a key and its entry
 """
 
 from __future__ import annotations
@@ -85,7 +85,7 @@ def _shown(value: Any) -> str:
 def render(descriptions: dict[str, dict[str, str]]) -> str:
     lines = ["# Configuration keys", "",
              "Every key the loader accepts, section by section, with the value a missing key takes. This page is",
-             "generated from the specs and `configs/key_docs.yaml` (`python -m configs.key_reference --write`);",
+             "generated from the specs and `configs/key_docs.yaml` (`python -m unet_defects.configs.key_reference --write`);",
              "[configuration](configuration.md) tells how a config is loaded and checked.", ""]
     for section in documented_sections():
         keys = known_keys(section)

@@ -11,7 +11,13 @@ The public names load on first use, so importing a domain module does not start 
 """
 
 from importlib import import_module
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # what a type checker reads; at run time __getattr__ below imports on first use
+    from unet_defects.api import Inspector
+    from unet_defects.application.inspection import Inspection
+    from unet_defects.container import build_container
+    from unet_defects.domain.errors import ConfigError, UnetError
 
 # Public name -> the module that defines it.
 _PUBLIC = {
@@ -22,7 +28,7 @@ _PUBLIC = {
     "ConfigError": "unet_defects.domain.errors",
 }
 
-__all__ = sorted(_PUBLIC)
+__all__ = ["ConfigError", "Inspection", "Inspector", "UnetError", "build_container"]  # _PUBLIC's names
 
 
 def __getattr__(name: str) -> Any:

@@ -7,6 +7,7 @@ repository's files in what it prints."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import tempfile
@@ -39,7 +40,7 @@ def main() -> int:
                    "--cache-dir", str(ROOT / ".mypy_cache"), *(f"-p{name}" for name in CHECKED),
                    *(f"-m{name}" for name in MODULES)]
         result = subprocess.run(command, cwd=scratch, capture_output=True, text=True,
-                                env={**__import__("os").environ, "MYPYPATH": scratch})
+                                env={**os.environ, "MYPYPATH": scratch})
         output = result.stdout + result.stderr
         for folder, inside in PACKAGE_DIR.items():
             if inside:

@@ -70,7 +70,7 @@ class TensorFlowBenchmarker:
                 seconds += [(time.perf_counter() - tick) / count] * count
         # The compiled call holds the stream's iterator; freed now, its pipeline threads end
         # here rather than when the interpreter exits.
-        compiled = call = None  # noqa: F841 (the closure over it lets go of the iterator too)
+        compiled = call = None
         gc.collect()
         return BenchmarkRun(
             step_seconds=tuple(seconds), peak_memory_bytes=peak_resident_bytes(),

@@ -11,9 +11,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from unet_defects.adapters.terminal import TerminalObserver  # noqa: E402
-from unet_defects.application.ports import TrainingJob  # noqa: E402
-from unet_defects.container import build_container  # noqa: E402
+from unet_defects.adapters.terminal import TerminalObserver
+from unet_defects.application.ports import TrainingJob
+from unet_defects.container import build_container
 
 
 def main() -> None:

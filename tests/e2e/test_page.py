@@ -11,9 +11,9 @@ import pytest
 
 pytest.importorskip("starlette")
 
-from unet_defects.api import Inspector  # noqa: E402
-from unet_defects.serving.runner import serving_in_thread  # noqa: E402
-from unet_defects.serving.settings import ServeSettings  # noqa: E402
+from unet_defects.api import Inspector
+from unet_defects.serving.runner import serving_in_thread
+from unet_defects.serving.settings import ServeSettings
 
 pytestmark = pytest.mark.slow
 

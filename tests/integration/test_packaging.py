@@ -77,6 +77,6 @@ def test_the_wheel_installs_one_package_holding_every_source_file(tmp_path):
     assert {name.split("/")[0] for name in names} == {"unet_defects", "unet_defects-0.1.0.dist-info"}
     expected = {f"{INSTALLED_AS[folder]}/{path.relative_to(ROOT / folder).as_posix()}"
                 for folder in INSTALLED_AS for path in (ROOT / folder).rglob("*")
-                if path.suffix in (".py", ".yaml", ".html") and "__pycache__" not in path.parts}
+                if path.suffix in (".py", ".yaml", ".html", ".typed") and "__pycache__" not in path.parts}
     assert expected - names == set()  # a sub-package missing from pyproject's list shows here
     assert {name for name in names if name.startswith("unet_defects/")} == expected

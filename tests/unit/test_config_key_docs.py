@@ -22,7 +22,7 @@ def test_a_key_without_an_entry_and_an_entry_without_a_key_are_named():
 def test_the_page_is_what_the_specs_and_descriptions_render():
     expected = key_reference.render(key_reference.read_descriptions())
     assert key_reference.PAGE.read_text(encoding="utf-8") == expected, (
-        "docs/keys.md is stale: python -m configs.key_reference --write")
+        "docs/keys.md is stale: python -m unet_defects.configs.key_reference --write")
 
 
 def test_the_page_shows_each_key_with_the_default_the_loader_gives():

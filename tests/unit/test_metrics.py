@@ -93,8 +93,11 @@ def test_image_level_scores_count_one_decision_per_image():
     missed = ConfusionMatrix(tn=95, fp=0, fn=5, tp=0)  # defective, nothing predicted
     alarm = ConfusionMatrix(tn=99, fp=1, fn=0, tp=0)  # clean, a pixel predicted
     clean = ConfusionMatrix(tn=100)
-    # One part each: tn 1, fp 1, fn 1, tp 1.
-    one_each = part_scores([True, True, False, False], [True, False, True, False], 5, 3, 8)
+    # One part each: tn 1, fp 1, fn 1, tp 1, the verdicts read from the four images' masks.
+    images = [found, missed, alarm, clean]
+    pooled = sum(images, ConfusionMatrix())
+    one_each = part_scores([cm.tp + cm.fn > 0 for cm in images], [cm.tp + cm.fp > 0 for cm in images],
+                           pooled.tp, pooled.fp, pooled.fn)
     assert (one_each.image_precision, one_each.image_recall, one_each.false_alarm_rate) == (0.5, 0.5, 0.5)
     assert image_scores([found, missed, alarm, clean]) == (0.5, 0.5, 0.5)
     assert image_scores([found, found, missed, alarm, clean]) == pytest.approx((2 / 3, 2 / 3, 2 / 3))
