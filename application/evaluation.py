@@ -100,7 +100,8 @@ class EvaluateUseCase:
     def _result(self, session: InferenceSession, rules: tuple[DecisionRule, ...], tally: EvaluationTally,
                 defects: DefectCounts, keeper: SampleKeeper, split: str) -> EvaluationResult:
         per_image = tally.counts[0]
-        named = self._classes or tuple((k + 1 if d.class_id is None else d.class_id, d.name) for k, d in enumerate(session.decisions))
+        named = self._classes or tuple((k + 1 if d.class_id is None else d.class_id, d.name)
+                                       for k, d in enumerate(session.decisions))
         classes = ClassScoring(named, tally)
         by_threshold = tuple((rule.threshold, classes.mean(index)) for index, rule in enumerate(rules[1:], start=1))
         balance = DefectBalance.of(sum(per_image, ConfusionMatrix()))
