@@ -10,9 +10,8 @@ import attrs
 from unet_defects.application.evaluation_result import EvaluationResult, collapse_warning
 from unet_defects.application.evaluation_scoring import EvaluationScoring
 from unet_defects.application.evaluation_tally import ClassScoring, EvaluationTally
-from unet_defects.application.line_maps import LineMaps
 from unet_defects.application.options import InferenceOptions
-from unet_defects.application.ports import ArtifactStore, BestKeeper, Checkpoints, Components, DatasetReader, Evaluator
+from unet_defects.application.ports import BestKeeper, Checkpoints, Components, ResultStore
 from unet_defects.application.prediction import describe_decisions
 from unet_defects.application.samples import SampleKeeper
 from unet_defects.application.session import NEWEST, InferenceSession, SessionOpener
@@ -33,24 +32,22 @@ class EvaluateUseCase:
     def __init__(
         self,
         opener: SessionOpener,
-        reader: DatasetReader,
+        scoring: EvaluationScoring,  # where the images come from and how each is scored
         checkpoints: Checkpoints,
-        evaluator: Evaluator,
-        artifacts: ArtifactStore,
+        artifacts: ResultStore,
         evaluation: EvalSpec,
         run: RunSpec,
         invocation: Invocation,
         best: BestKeeper | None = None,
         sample_reservoir: int = 16,
-        components: Components | None = None,
+        components: Components | None = None,  # defect-level counts (scored in numpy)
         options: InferenceOptions = InferenceOptions(),
         validation: bool = False,  # the reader holds a validation part out of the training images
         classes: tuple[tuple[int, str], ...] = (),  # (class id, name) per model channel
-        line_maps: LineMaps | None = None,  # maps as predict makes them (the native geometry)
     ) -> None:
         self._classes = classes
         self._opener = opener
-        self._scoring = EvaluationScoring(reader, evaluator, evaluation, run, components, options, line_maps)
+        self._scoring = scoring
         self._checkpoints = checkpoints
         self._best = best
         self._artifacts = artifacts
@@ -170,7 +167,7 @@ class FinalEvaluationUseCase:
     checkpoint (or the newest) when `chosen`, else the one evaluation would take; results.json
     then holds the test's scores at its top and both splits' in their blocks."""
 
-    def __init__(self, evaluate: EvaluateUseCase, best: BestKeeper | None, artifacts: ArtifactStore) -> None:
+    def __init__(self, evaluate: EvaluateUseCase, best: BestKeeper | None, artifacts: ResultStore) -> None:
         self._evaluate = evaluate
         self._best = best
         self._artifacts = artifacts

@@ -42,11 +42,13 @@ class EvaluationScoring:
         return (scored_map(index, found, rules, session.decisions, self._components) for index, found in enumerate(maps))
 
     def in_numpy(self, session: InferenceSession) -> bool:
-        """The one choice: numpy (as predict decides) in the native geometry, whose maps are
-        predict's (tiles and all); with ignored labels (the defect records see the same counted
-        pixels); with a decision of its own per class, a classifier head, an export, min_area or
-        TTA. Else the graph."""
-        own = session.several and any(d.origin != "the config" or d.min_area for d in session.decisions)
+        """The one choice, asked once per opened session: numpy (as predict decides) for what the
+        graph cannot do: the native geometry, whose maps are predict's (tiles and all); ignored
+        labels (the defect records see the same counted pixels); channels with thresholds of
+        their own (the graph applies one); min_area; a classifier head; an export; TTA. Else the
+        graph."""
+        decisions = session.decisions
         native = self._line_maps is not None and session.geometry(self._options).mode == "native"
-        return (native or own or session.has_classifier or session.is_export or session.decision.min_area > 0
-                or session.tta != "none" or bool(self._evaluation.eval_ignore_classes))
+        return (native or len({d.threshold for d in decisions}) > 1 or any(d.min_area > 0 for d in decisions)
+                or session.has_classifier or session.is_export or session.tta != "none"
+                or bool(self._evaluation.eval_ignore_classes))

@@ -249,12 +249,19 @@ class EvaluationResultLike(Protocol):
     def as_dict(self) -> dict: ...
 
 
-class ArtifactStore(Protocol):
+class ResultStore(Protocol):
+    """An evaluation's files in the model_dir (results.json, sample pictures)."""
+
     def write_evaluation(self, result: EvaluationResultLike) -> list[str]:
         """Persist scores and sample pictures (a test split's apart); return what was written."""
 
     def write_final(self, validation: EvaluationResultLike, test: EvaluationResultLike) -> str:
         """The run's results: the test's scores at the top, both splits' in their own blocks."""
+
+
+class PredictionWriter(Protocol):
+    """What `unet predict` leaves in its output folder (masks, overlays, predictions.jsonl) and
+    the Severstal submission."""
 
     def write_prediction(
         self, output: str, name: str, image: np.ndarray, probabilities: np.ndarray, decision: np.ndarray,

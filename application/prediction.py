@@ -10,7 +10,7 @@ import numpy as np
 
 from unet_defects.application.inspector import InspectionPipeline
 from unet_defects.application.options import InferenceOptions
-from unet_defects.application.ports import ArtifactStore, ImageSource
+from unet_defects.application.ports import ImageSource, PredictionWriter
 from unet_defects.application.session import BEST_KEPT, InferenceSession, SessionOpener, named_class
 from unet_defects.domain import rle
 from unet_defects.domain.data import DataSpec
@@ -77,7 +77,7 @@ class PredictUseCase:
     """
 
     def __init__(self, opener: SessionOpener, pipeline: InspectionPipeline, images: ImageSource,
-                 artifacts: ArtifactStore, data: DataSpec) -> None:
+                 artifacts: PredictionWriter, data: DataSpec) -> None:
         self._opener = opener
         self._pipeline = pipeline
         self._images = images

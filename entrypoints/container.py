@@ -35,6 +35,7 @@ from unet_defects.application.evaluation import (
     EvaluateUseCase,
     FinalEvaluationUseCase,
 )
+from unet_defects.application.evaluation_scoring import EvaluationScoring
 from unet_defects.application.export import ExportUseCase
 from unet_defects.application.info import InfoUseCase
 from unet_defects.application.inspector import InspectionPipeline, InspectUseCase
@@ -62,49 +63,53 @@ class Container(containers.DeclarativeContainer):
     invocation = providers.Dependency(instance_of=Invocation, default=Invocation())
     options = providers.Dependency(instance_of=InferenceOptions, default=InferenceOptions())
 
-    executor_kind = providers.Callable(lambda experiment: experiment.run.executor_name(), experiment)
-    strategy = providers.Singleton(make.strategy, experiment)
+    executor_kind = providers.Callable(lambda experiment: experiment.run.executor_name(), experiment=experiment)
+    strategy = providers.Singleton(make.strategy, experiment=experiment)
     device_plan = providers.Selector(
         executor_kind,
-        tensorflow=providers.Singleton(make.device_plan, experiment, strategy),
-        cerebras=providers.Singleton(make.cerebras_plan, experiment),
+        tensorflow=providers.Singleton(make.device_plan, experiment=experiment, strategy=strategy),
+        cerebras=providers.Singleton(make.cerebras_plan, experiment=experiment),
     )
-    builder = providers.Singleton(make.builder, experiment, device_plan)
+    builder = providers.Singleton(make.builder, experiment=experiment, plan=device_plan)
     # The reader of train_input.dataset's layout (domain/layouts.py, entrypoints/readers.py).
-    dataset = providers.Singleton(readers.reader_for, experiment)
+    dataset = providers.Singleton(readers.reader_for, experiment=experiment)
     # The image files behind the dataset, for the TFRecords writer: none unless it reads files.
     sample_source = providers.Selector(
-        providers.Callable(readers.sample_source, experiment),
+        providers.Callable(readers.sample_source, experiment=experiment),
         files=dataset,
         none=providers.Object(None),
     )
-    random_batches = providers.Singleton(readers.random_batches, experiment)
+    random_batches = providers.Singleton(readers.random_batches, experiment=experiment)
     benchmark_reader = providers.Selector(
-        providers.Callable(lambda i: "dataset" if i.with_input_pipeline else "random", invocation),
+        providers.Callable(lambda invocation: "dataset" if invocation.with_input_pipeline else "random",
+                           invocation=invocation),
         dataset=dataset,
         random=random_batches,
     )
 
-    checkpoints = providers.Singleton(make.checkpoints, experiment)
-    best_keeper = providers.Singleton(make.best_keeper, experiment)
+    checkpoints = providers.Singleton(make.checkpoints, experiment=experiment)
+    best_keeper = providers.Singleton(make.best_keeper, experiment=experiment)
     trainer = providers.Selector(
         executor_kind,
-        tensorflow=providers.Singleton(make.trainer, experiment, invocation, device_plan, strategy),
-        cerebras=providers.Singleton(make.cerebras_trainer, experiment, invocation, checkpoints),
+        tensorflow=providers.Singleton(make.trainer, experiment=experiment, invocation=invocation, plan=device_plan,
+                                       strategy=strategy),
+        cerebras=providers.Singleton(make.cerebras_trainer, experiment=experiment, invocation=invocation,
+                                     checkpoints=checkpoints),
     )
     compiler = providers.Selector(
         executor_kind,
-        tensorflow=providers.Singleton(make.compiler, experiment, invocation, device_plan),
-        cerebras=providers.Singleton(make.cerebras_compiler, experiment, invocation),
+        tensorflow=providers.Singleton(make.compiler, experiment=experiment, invocation=invocation, plan=device_plan),
+        cerebras=providers.Singleton(make.cerebras_compiler, experiment=experiment, invocation=invocation),
     )
-    evaluator = providers.Singleton(make.evaluator, experiment, invocation)
+    evaluator = providers.Singleton(make.evaluator, experiment=experiment, invocation=invocation)
     predictor = providers.Singleton(make.predictor)
-    engines = providers.Singleton(make.engines, invocation)
+    engines = providers.Singleton(make.engines, invocation=invocation)
     components = providers.Singleton(make.components)
-    calibration_store = providers.Singleton(make.calibration_store, experiment)
+    calibration_store = providers.Singleton(make.calibration_store, experiment=experiment)
     exporter = providers.Singleton(make.exporter)
-    export_builder = providers.Singleton(make.builder, experiment, device_plan, make.EXPORT_POLICY)
-    benchmarker = providers.Singleton(make.benchmarker, experiment, invocation, device_plan)
+    export_builder = providers.Singleton(make.builder, experiment=experiment, plan=device_plan,
+                                         policy=make.EXPORT_POLICY)
+    benchmarker = providers.Singleton(make.benchmarker, experiment=experiment, invocation=invocation, plan=device_plan)
 
     observer = providers.Singleton(TerminalObserver)
     config_store = providers.Singleton(ParamsFile, model_dir=experiment.provided.run.model_dir)
@@ -115,7 +120,7 @@ class Container(containers.DeclarativeContainer):
     images = providers.Singleton(FileImageSource)
     history = providers.Factory(TensorBoardHistory, model_dir=experiment.provided.run.model_dir)
     renderer = providers.Singleton(MatplotlibRenderer)
-    records_writer = providers.Singleton(readers.records_writer, experiment)
+    records_writer = providers.Singleton(readers.records_writer, experiment=experiment)
 
     # The inference session's opener, wired once. A run's evaluations, calibrate and predict
     # share one (the network is built and restored once); export opens its own float32 build.
@@ -143,13 +148,18 @@ class Container(containers.DeclarativeContainer):
         TrainUseCase, builder=builder, reader=dataset, checkpoints=checkpoints, trainer=trainer, observer=observer,
         config_store=config_store, experiment=experiment, invocation=invocation,
     )
+    evaluation_scoring: providers.Factory[EvaluationScoring] = providers.Factory(
+        EvaluationScoring, reader=dataset, evaluator=evaluator, evaluation=experiment.provided.evaluation,
+        run=experiment.provided.run, components=components, options=options, line_maps=line_maps,
+    )
     evaluate: providers.Singleton[EvaluateUseCase] = providers.Singleton(
-        EvaluateUseCase, opener=session_opener, reader=dataset, checkpoints=checkpoints, evaluator=evaluator,
+        EvaluateUseCase, opener=session_opener, scoring=evaluation_scoring, checkpoints=checkpoints,
         artifacts=artifacts, evaluation=experiment.provided.evaluation, run=experiment.provided.run,
         invocation=invocation, best=best_keeper, components=components, options=options,
-        validation=providers.Callable(lambda e: e.data.validation_split is not None, experiment),
-        classes=providers.Callable(lambda e: tuple(zip(e.data.classes, e.data.class_names)), experiment),
-        line_maps=line_maps,
+        validation=providers.Callable(lambda experiment: experiment.data.validation_split is not None,
+                                      experiment=experiment),
+        classes=providers.Callable(lambda experiment: tuple(zip(experiment.data.classes, experiment.data.class_names)),
+                                   experiment=experiment),
     )
     final_evaluation: providers.Factory[FinalEvaluationUseCase] = providers.Factory(
         FinalEvaluationUseCase, evaluate=evaluate, best=best_keeper, artifacts=artifacts,
@@ -167,8 +177,9 @@ class Container(containers.DeclarativeContainer):
     )
     train_and_evaluate: providers.Factory[TrainAndEvaluateUseCase] = providers.Factory(
         TrainAndEvaluateUseCase, train=train, evaluate=evaluate, checkpoints=checkpoints, observer=observer,
-        advice=providers.Callable(advice_for, experiment), final=final_evaluation,
-        calibrate=providers.Callable(lambda e, use_case: use_case if e.run.calibrate else None, experiment, calibrate),
+        advice=providers.Callable(advice_for, experiment=experiment), final=final_evaluation,
+        calibrate=providers.Callable(lambda experiment, use_case: use_case if experiment.run.calibrate else None,
+                                     experiment=experiment, use_case=calibrate),
     )
     benchmark: providers.Factory[BenchmarkUseCase] = providers.Factory(
         BenchmarkUseCase, builder=builder, reader=benchmark_reader, benchmarker=benchmarker,
@@ -190,7 +201,7 @@ class Container(containers.DeclarativeContainer):
     )
     write_records: providers.Factory[WriteRecordsUseCase] = providers.Factory(
         WriteRecordsUseCase, samples=sample_source, writer=records_writer, data=experiment.provided.data,
-        source=providers.Callable(to_mapping, experiment),
+        source=providers.Callable(to_mapping, spec=experiment),
     )
     report: providers.Factory[ReportUseCase] = providers.Factory(
         ReportUseCase, history=history, renderer=renderer, model_dir=experiment.provided.run.model_dir,

@@ -16,7 +16,9 @@ class Planning(containers.DeclarativeContainer):
     fingerprinter = providers.Singleton(lambda: _import("unet_defects.adapters.fingerprinting", "FileFingerprinter")())
     timer = providers.Singleton(lambda: _import("unet_defects.step_timer", "ContainerStepTimer")())
     writer = providers.Singleton(lambda: _import("unet_defects.configs.plan_file", "CommentedPlanFile")())
-    plan = providers.Factory(PlanUseCase, survey, fingerprinter, timer, writer)
+    plan: providers.Factory[PlanUseCase] = providers.Factory(
+        PlanUseCase, survey=survey, fingerprinter=fingerprinter, timer=timer, writer=writer,
+    )
 
 
 def _import(module: str, name: str) -> Any:

@@ -7,6 +7,7 @@ import pytest
 from tests.unit.test_use_cases import WORLD_DATA, UseCaseFakes
 from unet_defects.adapters.fakes import FakeDatasetReader, FakeEvaluator
 from unet_defects.application.evaluation import EvaluateUseCase
+from unet_defects.application.evaluation_scoring import EvaluationScoring
 from unet_defects.application.session import SessionOpener
 from unet_defects.domain.class_scores import kaggle_dice, mean_scores
 from unet_defects.domain.data import DataSpec
@@ -56,7 +57,8 @@ def test_evaluation_scores_each_class_and_reports_their_mean_and_kaggle_dice():
     opener = SessionOpener(world.builder, world.checkpoints, world.best, world.engines, topology, WORLD_DATA,
                            EvalSpec().rule, None)
     world.checkpoints.saved[1] = 1
-    evaluate = EvaluateUseCase(opener, FakeDatasetReader([two_class_batch()]), world.checkpoints, FakeEvaluator(),
+    scoring = EvaluationScoring(FakeDatasetReader([two_class_batch()]), FakeEvaluator(), EvalSpec(), world.run)
+    evaluate = EvaluateUseCase(opener, scoring, world.checkpoints,
                                world.artifacts, EvalSpec(), world.run, Invocation(),
                                classes=((1, "scratch"), (2, "dent")))
     result = evaluate.execute()
@@ -89,7 +91,8 @@ def test_with_several_classes_the_top_level_image_scores_are_the_parts():
     opener = SessionOpener(world.builder, world.checkpoints, world.best, world.engines, topology, WORLD_DATA,
                            EvalSpec().rule, None)
     world.checkpoints.saved[1] = 1
-    evaluate = EvaluateUseCase(opener, FakeDatasetReader([(images, masks)]), world.checkpoints, FakeEvaluator(),
+    scoring = EvaluationScoring(FakeDatasetReader([(images, masks)]), FakeEvaluator(), EvalSpec(), world.run)
+    evaluate = EvaluateUseCase(opener, scoring, world.checkpoints,
                                world.artifacts, EvalSpec(), world.run, Invocation(),
                                classes=((1, "scratch"), (2, "dent")))
     result = evaluate.execute()
@@ -122,7 +125,8 @@ def test_calibrated_classes_are_scored_each_under_its_own_threshold():
     opener = SessionOpener(world.builder, world.checkpoints, world.best, world.engines, topology,
                            TWO_CLASS_DATA, EvalSpec().rule, store)
     world.checkpoints.saved[1] = 1
-    evaluate = EvaluateUseCase(opener, FakeDatasetReader([two_class_batch()]), world.checkpoints, FakeEvaluator(),
+    scoring = EvaluationScoring(FakeDatasetReader([two_class_batch()]), FakeEvaluator(), EvalSpec(), world.run)
+    evaluate = EvaluateUseCase(opener, scoring, world.checkpoints,
                                world.artifacts, EvalSpec(), world.run, Invocation(),
                                components=world.components, classes=((1, "scratch"), (2, "dent")))
     result = evaluate.execute()

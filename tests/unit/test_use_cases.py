@@ -23,6 +23,7 @@ from unet_defects.adapters.fakes import (
 )
 from unet_defects.application.batching import ProbabilityMaps
 from unet_defects.application.evaluation import EvaluateAllUseCase, EvaluateUseCase
+from unet_defects.application.evaluation_scoring import EvaluationScoring
 from unet_defects.application.inspector import InspectionPipeline, InspectUseCase
 from unet_defects.application.options import InferenceOptions
 from unet_defects.application.prediction import PredictUseCase
@@ -88,9 +89,11 @@ class UseCaseFakes:
                       evaluator=None, invocation: Invocation = Invocation(), full: bool = False,
                       **options) -> EvaluateUseCase:
         """Evaluation of this world; `full`: with its calibration and components (defect scores)."""
-        return EvaluateUseCase(self.opener(calibrated=full), reader or self.reader, self.checkpoints,
-                               evaluator or self.evaluator, self.artifacts, evaluation, run or self.run, invocation,
-                               self.best, components=self.components if full else None, **options)
+        components = self.components if full else None
+        scoring = EvaluationScoring(reader or self.reader, evaluator or self.evaluator, evaluation, run or self.run,
+                                    components, options.get("options", InferenceOptions()))
+        return EvaluateUseCase(self.opener(calibrated=full), scoring, self.checkpoints, self.artifacts, evaluation,
+                               run or self.run, invocation, self.best, components=components, **options)
 
     def train_with(self, invocation: Invocation) -> TrainUseCase:
         return TrainUseCase(self.builder, self.reader, self.checkpoints, self.trainer, self.observer,
