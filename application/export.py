@@ -67,16 +67,12 @@ class ExportUseCase:
         decision = session.decision
         request = ExportRequest(
             output=output, input_size=session.size, normalization=session.normalization,
-            threshold=decision.threshold, step=session.step,
+            decisions=session.decisions, step=session.step,
             native_stride=session.stride if geometry == "native" else None, stride=session.stride,
-            format=format, int8=int8, tta=tta, min_area=decision.min_area, area_at=decision.area_at,
+            format=format, int8=int8, tta=tta,
             calibration_stream=self._reader.training_stream() if int8 and self._reader is not None else None,
             calibration_images=calibration_images, name=name, max_batch=max_batch,
-            # The manifest's decisions in Decision's JSON: each class's entry (area_at is the
-            # export's, at the top), or one class's gate beside its threshold and min_area.
-            classes=tuple(d.to_json(area_at=False) for d in session.decisions) if session.several else (),
             class_id=session.class_id,
-            gate=None if session.several else decision.to_json().get("gate"),
         )
         path = self._exporter.export(session.model, request)
         return ExportReport(path=path, step=session.step, threshold=decision.threshold, source=session.source,

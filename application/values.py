@@ -147,30 +147,25 @@ class ExportRequest:
     output: str
     input_size: tuple[int, int]
     normalization: tuple[float, float]
-    threshold: float
+    # One per output channel (each of a model of several names its class); the manifest's
+    # decision keys are written from them (ExportManifest.decision_fields).
+    decisions: tuple[Decision, ...]
     step: int
     native_stride: int | None = None
     stride: int = 16  # the network's: inputs are multiples of it
     format: str = "savedmodel"
     int8: bool = False
     tta: str = "none"  # baked into the exported network
-    min_area: int = 0
-    area_at: tuple[int, int] | None = None
     calibration_stream: Any = attrs.field(default=None, eq=False)  # training batches for --int8
     calibration_images: int = 64
     name: str = "unet"  # --format triton: the model's name in the repository
     max_batch: int = 8  # --format triton: the largest batch Triton forms
-    # Several defect classes: each class's decision ({class_id, name, threshold, min_area}, and
-    # `gate` when the classifier gate is applied),
-    # in channel order; `threshold` and `min_area` are then the first class's.
-    classes: tuple[dict, ...] = ()
     class_id: int | None = None  # one class: the class it learnt, when the config names it
-    gate: dict | None = None  # one class: the applied classifier gate ({threshold, area_bar}), else None
 
     @property
     def thresholds(self) -> tuple[float, ...]:
         """One threshold per output channel."""
-        return tuple(c["threshold"] for c in self.classes) or (self.threshold,)
+        return tuple(d.threshold for d in self.decisions)
 
     @property
     def geometry(self) -> str:
@@ -206,6 +201,17 @@ class ExportManifest:
     # One class: the classifier gate it applies ({threshold, area_bar}; several classes: a `gate`
     # in each class's entry), None without (the network may still give the head's probabilities).
     gate: dict | None = None
+
+    @staticmethod
+    def decision_fields(decisions: tuple[Decision, ...]) -> dict[str, Any]:
+        """The manifest's decision keys, written by Decision.to_json: the first channel's
+        threshold, min_area and area_at at the top (what version-3 readers take), then one
+        class's applied gate, or several classes' entries (area_at is the export's, at the top)."""
+        first = decisions[0].to_json()
+        several = len(decisions) > 1
+        return {"threshold": first["threshold"], "min_area": first["min_area"], "area_at": decisions[0].area_at,
+                "classes": tuple(d.to_json(area_at=False) for d in decisions) if several else (),
+                "gate": None if several else first.get("gate")}
 
     def decisions(self, origin: str) -> tuple[Decision, ...]:
         """The decision per output channel, read by Decision.from_json (a gate read is applied)."""

@@ -108,8 +108,8 @@ def repository_archive(model: Any, request: ExportRequest, directory: Path) -> N
     import keras
     import tensorflow as tf
 
-    several = len(request.classes) > 1
-    threshold = tf.constant(request.thresholds, tf.float32) if several else request.threshold
+    several = len(request.decisions) > 1
+    threshold = tf.constant(request.thresholds, tf.float32) if several else request.thresholds[0]
     uint8_probabilities = _uint8_probabilities(model, request)
 
     def serve(image):
@@ -195,8 +195,9 @@ class TensorFlowExporter:
         try:
             with tempfile.TemporaryDirectory(prefix="unet-repository-") as archive:
                 repository_archive(model, request, Path(archive))
-                triton.write_repository(Path(archive), target, request.name, request.max_batch, request.threshold,
-                                        request.min_area, request.geometry, request.classes, request.gate,
+                held = ExportManifest.decision_fields(request.decisions)
+                triton.write_repository(Path(archive), target, request.name, request.max_batch, held["threshold"],
+                                        held["min_area"], request.geometry, held["classes"], held["gate"],
                                         head_classes=_head_classes(model))
             self._manifest(model, request, target, triton.MODEL_FILE, False, input_dtype="uint8",
                            min_area_by="client")
@@ -209,11 +210,11 @@ class TensorFlowExporter:
         write_manifest(target, ExportManifest(
             format=request.format, model_file=model_file, step=request.step,
             input_size=request.input_size, channels=int(model.input_shape[-1]),
-            normalization=request.normalization, threshold=request.threshold, min_area=request.min_area,
-            area_at=request.area_at, tta=request.tta, geometry=request.geometry,
+            normalization=request.normalization, **ExportManifest.decision_fields(request.decisions),
+            tta=request.tta, geometry=request.geometry,
             stride=request.stride, precision="int8" if request.int8 else self._policy,
-            fixed_size=fixed, manifest_version=VERSION, producer=_producer(), classes=request.classes,
-            class_id=request.class_id, gate=request.gate, **fields,
+            fixed_size=fixed, manifest_version=VERSION, producer=_producer(),
+            class_id=request.class_id, **fields,
         ))
 
 

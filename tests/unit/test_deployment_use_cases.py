@@ -120,7 +120,8 @@ def test_export_carries_the_calibration_and_checks_int8_and_tta():
     world.calibration.calibration = Calibration(threshold=0.4, min_area=6, area_at=(8, 8))
     report = quantizing_export(world, DATA).execute("out", InferenceOptions(tta="flip"), format="openvino", int8=True)
     request = world.exporter.exports["out"]
-    assert (request.threshold, request.min_area, request.area_at, request.tta) == (0.4, 6, (8, 8), "flip")
+    (decision,) = request.decisions
+    assert (decision.threshold, decision.min_area, decision.area_at, request.tta) == (0.4, 6, (8, 8), "flip")
     assert request.format == "openvino" and request.int8 and request.calibration_stream is not None
     assert "calibration.json" in report.decision
     with pytest.raises(ConfigError, match="--int8: needs --format onnx, openvino, tflite"):

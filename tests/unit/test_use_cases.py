@@ -275,7 +275,7 @@ def test_export_restores_the_latest_checkpoint_and_stores_the_rule():
     request = world.exporter.exports["out"]
     assert (request.input_size, request.normalization, request.step, request.native_stride) == \
         ((8, 8), (1 / 255, 0.0), 3, None)
-    assert request.threshold == pytest.approx(0.7)
+    assert request.thresholds == pytest.approx((0.7,))
     world.export(data).execute("native", InferenceOptions(geometry="native"))
     assert world.exporter.exports["native"].native_stride == TOPOLOGY.stride
 
