@@ -9,8 +9,6 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
-import attrs
-
 from unet_defects.adapters.artifacts import write_json
 from unet_defects.domain.calibration import Calibration, CandidateScores
 from unet_defects.domain.decision import Decision
@@ -48,19 +46,14 @@ def _calibration(payload: dict, origin: str) -> Calibration:
         raise KeyError("min_area")
     decision = Decision.from_json(payload, origin)
     levels = {key: None if gate is None or gate.get(key) is None else PartScores(**gate[key]) for key in ("before", "after")}
-    return Calibration(
-        threshold=decision.threshold, min_area=int(decision.min_area), area_at=decision.area_at,
-        chosen_on=str(payload.get("chosen_on", "")), before=_scores(payload.get("before")),
-        after=_scores(payload.get("after")), class_id=decision.class_id, name=decision.name,
-        gate=None if decision.gate is None else attrs.evolve(decision.gate, area_at=None),
-        gate_before=levels["before"], gate_after=levels["after"],
-    )
+    return Calibration(decision, chosen_on=str(payload.get("chosen_on", "")), before=_scores(payload.get("before")),
+                       after=_scores(payload.get("after")), gate_before=levels["before"], gate_after=levels["after"])
 
 
 def _payload(calibration: Calibration, table: Sequence[dict], gate_table: Sequence[dict] = ()) -> dict:
     """The decision's JSON (Decision.to_json: the gate without its area_at, which is the
     decision's), each part followed by its evidence."""
-    payload = calibration.decision("calibration").to_json(gate_area_at=False)
+    payload = calibration.decision.to_json(gate_area_at=False)
     gate = payload.pop("gate", None)
     payload.update(chosen_on=calibration.chosen_on,
                    before=calibration.before.as_dict() if calibration.before else None,

@@ -21,6 +21,7 @@ from unet_defects.domain.calibration import (
     min_area_cap,
     search,
 )
+from unet_defects.domain.decision import Decision
 from unet_defects.domain.errors import DataError
 from unet_defects.domain.experiment import EvalSpec
 from unet_defects.domain.gate import GateSearch, area_bars, check_recall_target, search_gate
@@ -134,14 +135,16 @@ class CalibrateUseCase:
             result = search(by_threshold, areas, objective, None if by_gate else image_recall)
             named = f"class {class_id}, " if class_id is not None else ""
             aim = target if target and not by_gate else f"maximizing {objective}"
+            area_at = None if native else session.size
+            decision = Decision(result.best.threshold, result.best.min_area, area_at, self._store.location,
+                                class_id=class_id, name=name)
             calibration = Calibration(
-                threshold=result.best.threshold, min_area=result.best.min_area,
-                area_at=None if native else session.size,
+                decision,
                 chosen_on=f"{count} evaluation images, {named}{source}, tta {tta}, {aim}"
                           + (f"; the part verdict {target or 'maximizing image_F1'}" if by_gate else "")
                           + (f"; min_area at most {cap} px, the area a tenth of the {len(true_areas[k])} true "
                              "defects are under" if cap is not None and cap < max(min_areas, default=0) else ""),
-                before=result.baseline, after=result.best, class_id=class_id, name=name,
+                before=result.baseline, after=result.best,
             )
             if head:  # a classifier head: its gate, on the chosen pixel decision
                 rows = [table.gate_row(result.best.min_area, float(image[k]))
@@ -149,8 +152,9 @@ class CalibrateUseCase:
                 # The gate is the part verdict: the best image F1 (then defect Dice), or the recall target.
                 gates.append(search_gate(rows, area_bars(result.best.min_area, min_areas), objective="image_F1",
                                          image_recall=image_recall if by_gate else None))
-                calibration = attrs.evolve(calibration, gate=gates[-1].best.gate, gate_before=gates[-1].baseline.scores,
-                                           gate_after=gates[-1].best.scores)
+                gate = attrs.evolve(gates[-1].best.gate, area_at=area_at)  # applied (the file's verdict)
+                calibration = attrs.evolve(calibration, decision=attrs.evolve(decision, gate=gate, gated=True),
+                                           gate_before=gates[-1].baseline.scores, gate_after=gates[-1].best.scores)
             chosen.append((calibration, result))
         written = self._store.save([calibration for calibration, _ in chosen],
                                    [[c.as_dict() for c in result.candidates] for _, result in chosen],

@@ -21,9 +21,9 @@ def calibrated(config_threshold: float, store: CalibrationStore | None,
     head, gated = gate is not None, gate == "classifier"
     if calibrations is None or store is None:
         return tuple(Decision(config_threshold, gated=gated, gate=Gate() if head else None) for _ in class_ids)
-    decisions = (c.decision(store.location) for c in calibrations)
-    return tuple(attrs.evolve(d, gated=gated, gate=(d.gate or Gate(area_at=d.area_at)) if head else None)
-                 for d in decisions)
+    return tuple(attrs.evolve(c.decision, origin=store.location, gated=gated,
+                              gate=(c.decision.gate or Gate(area_at=c.decision.area_at)) if head else None)
+                 for c in calibrations)
 
 
 class AveragedEngine:

@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 import attrs
 import numpy as np
 
-from unet_defects.domain.decision import Decision, check_pixel_decision, scaled_min_area
+from unet_defects.domain.decision import Decision
 from unet_defects.domain.errors import ConfigError
 from unet_defects.domain.gate import Gate, GateRow, reaching
 from unet_defects.domain.metrics import PartScores, part_scores
@@ -80,37 +80,43 @@ class CandidateScores:
 
 @attrs.frozen
 class Calibration:
-    """What `unet calibrate` chose and what predict, export and evaluation apply."""
+    """What `unet calibrate` chose, the decision that predict, export and evaluation apply
+    (its area_at: the size the areas were measured at, None when images were scored at their
+    own scale; with a classifier head, the gate chosen, applied unless the model's config only
+    reports it), and the search's evidence: the pixel pair's scores before and after, and the
+    image-level scores of the segmentation rule alone and of the gate."""
 
-    threshold: float
-    min_area: int
-    # The size the areas were measured at: None when images were scored at their own scale,
-    # else (height, width) of the resized evaluation images (areas are scaled to each image).
-    area_at: tuple[int, int] | None = None
+    decision: Decision
     chosen_on: str = ""
     before: CandidateScores | None = None
     after: CandidateScores | None = None
-    # With several defect classes: the class this decision is for (None: the one class).
-    class_id: int | None = None
-    name: str = ""
-    # With a classifier head: the gate chosen (domain.gate) and the image-level scores of the
-    # segmentation rule alone and of the gate, on the calibration images.
-    gate: Gate | None = None
     gate_before: PartScores | None = None
     gate_after: PartScores | None = None
 
-    def __attrs_post_init__(self) -> None:
-        check_pixel_decision(self.threshold, self.min_area, "in the calibration")
+    @property
+    def threshold(self) -> float:
+        return self.decision.threshold
 
-    def min_area_for(self, height: int, width: int) -> int:
-        return scaled_min_area(self.min_area, self.area_at, height, width)
+    @property
+    def min_area(self) -> int:
+        return self.decision.min_area
 
-    def decision(self, origin: str) -> Decision:
-        """The decision chosen (its gate applied; a model whose config only reports the gate
-        takes it as reported), without the search's evidence."""
-        gate = None if self.gate is None else attrs.evolve(self.gate, area_at=self.area_at)
-        return Decision(self.threshold, self.min_area, self.area_at, origin, gate=gate, gated=gate is not None,
-                        class_id=self.class_id, name=self.name)
+    @property
+    def area_at(self) -> tuple[int, int] | None:
+        return self.decision.area_at
+
+    @property
+    def class_id(self) -> int | None:
+        """The class of a model of several; None for the one class."""
+        return self.decision.class_id
+
+    @property
+    def name(self) -> str:
+        return self.decision.name
+
+    @property
+    def gate(self) -> Gate | None:
+        return self.decision.gate
 
 
 def score_candidate(tables: Sequence[ComponentTable], threshold: float, min_area: int) -> CandidateScores:

@@ -53,7 +53,7 @@ class Decision:
     threshold: float
     min_area: int = 0
     area_at: tuple[int, int] | None = None
-    origin: str = "the config"
+    origin: str = attrs.field(default="the config", eq=False)  # where it came from is not what it is
     # The gate's area bar scales as min_area does, from the gate's own area_at, so a --min_area
     # flag leaves it as calibrated.
     gate: Gate | None = None

@@ -5,6 +5,7 @@ import pytest
 
 from unet_defects.adapters.components import ScipyComponents
 from unet_defects.domain.calibration import Calibration, ComponentTable, score_candidate, search
+from unet_defects.domain.decision import Decision
 from unet_defects.domain.errors import ConfigError
 from unet_defects.domain.metrics import ConfusionMatrix, Scores, image_auroc
 
@@ -61,13 +62,13 @@ def test_search_needs_the_baseline_threshold():
 
 
 def test_calibration_scales_min_area_to_the_image_and_rejects_bad_values():
-    calibration = Calibration(threshold=0.4, min_area=10, area_at=(100, 100))
-    assert calibration.min_area_for(200, 200) == 40
-    assert Calibration(threshold=0.4, min_area=10).min_area_for(200, 200) == 10
+    calibration = Calibration(Decision(0.4, 10, (100, 100)))
+    assert calibration.decision.min_area_for(200, 200) == 40
+    assert Calibration(Decision(0.4, 10)).decision.min_area_for(200, 200) == 10
     with pytest.raises(ConfigError, match="threshold"):
-        Calibration(threshold=1.5, min_area=0)
+        Calibration(Decision(1.5, 0))
     with pytest.raises(ConfigError, match="min_area"):
-        Calibration(threshold=0.5, min_area=-1)
+        Calibration(Decision(0.5, -1))
 
 
 def test_scipy_components_remove_small_and_tabulate_with_eight_neighbours():

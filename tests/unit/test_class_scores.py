@@ -117,11 +117,12 @@ def test_calibrated_classes_are_scored_each_under_its_own_threshold():
     predicted pixel (probability sigmoid(0.5) = 0.62), the scratch's 0.5 keeps it."""
     from unet_defects.adapters.fakes import FakeCalibrationStore
     from unet_defects.domain.calibration import Calibration
+    from unet_defects.domain.decision import Decision
 
     world = UseCaseFakes(RunSpec(model_dir="m", max_steps=1))
     topology = UNetSpec(image_shape=(8, 8, 1), encoder_filters=(2, 4), decoder_filters=(2,), num_classes=3)
-    store = FakeCalibrationStore((Calibration(threshold=0.5, min_area=0, class_id=1, name="scratch"),
-                                  Calibration(threshold=0.7, min_area=0, class_id=2, name="dent")))
+    store = FakeCalibrationStore((Calibration(Decision(0.5, 0, class_id=1, name="scratch")),
+                                  Calibration(Decision(0.7, 0, class_id=2, name="dent"))))
     opener = SessionOpener(world.builder, world.checkpoints, world.best, world.engines, topology,
                            TWO_CLASS_DATA, EvalSpec().rule, store)
     world.checkpoints.saved[1] = 1

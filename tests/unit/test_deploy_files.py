@@ -8,6 +8,7 @@ from unet_defects.adapters.calibration_file import JsonCalibrationStore
 from unet_defects.adapters.runtimes.manifest import read_manifest, write_manifest
 from unet_defects.application.values import ExportManifest
 from unet_defects.domain.calibration import Calibration, CandidateScores
+from unet_defects.domain.decision import Decision
 from unet_defects.domain.errors import DataError
 
 MANIFEST = ExportManifest(format="onnx", model_file="model.onnx", step=3, input_size=(64, 64), channels=1,
@@ -18,8 +19,7 @@ def test_calibration_round_trips_and_is_absent_until_written(tmp_path):
     store = JsonCalibrationStore(str(tmp_path))
     assert store.load() is None
     scores = CandidateScores(0.4, 12, 0.7, 1.0, 0.5, 0.6667)
-    calibration = Calibration(threshold=0.4, min_area=12, area_at=(64, 64), chosen_on="5 images",
-                              before=scores, after=scores)
+    calibration = Calibration(Decision(0.4, 12, (64, 64)), chosen_on="5 images", before=scores, after=scores)
     assert store.save([calibration], [[scores.as_dict()]]) == str(tmp_path / "calibration.json")
     assert store.load() == (calibration,)
     assert set(json.loads((tmp_path / "calibration.json").read_text())) >= {"threshold", "min_area", "candidates"}
@@ -27,8 +27,8 @@ def test_calibration_round_trips_and_is_absent_until_written(tmp_path):
 
 def test_a_calibration_of_several_classes_round_trips_and_must_match_the_models_classes(tmp_path):
     store = JsonCalibrationStore(str(tmp_path))
-    chosen = (Calibration(threshold=0.3, min_area=0, class_id=1, name="crack"),
-              Calibration(threshold=0.6, min_area=40, area_at=(64, 64), class_id=3, name="blowhole"))
+    chosen = (Calibration(Decision(0.3, 0, class_id=1, name="crack")),
+              Calibration(Decision(0.6, 40, (64, 64), class_id=3, name="blowhole")))
     store.save(chosen, [[], []])
     saved = json.loads((tmp_path / "calibration.json").read_text())
     assert [entry["class_id"] for entry in saved["classes"]] == [1, 3] and "threshold" not in saved
@@ -38,7 +38,7 @@ def test_a_calibration_of_several_classes_round_trips_and_must_match_the_models_
             store.load(other)
         assert str(error.value) == (f"{tmp_path / 'calibration.json'}: calibrates [1, 3], the model has the classes "
                                     f"{list(other)}; run unet calibrate again or delete it")
-    store.save([Calibration(threshold=0.4, min_area=0)], [[]])
+    store.save([Calibration(Decision(0.4, 0))], [[]])
     with pytest.raises(DataError, match="calibrates one class, the model has the classes \\[1, 2\\]"):
         store.load((1, 2))
 

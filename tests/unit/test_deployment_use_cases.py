@@ -13,6 +13,7 @@ from unet_defects.application.session import SessionOpener
 from unet_defects.application.values import ExportManifest
 from unet_defects.domain.calibration import Calibration
 from unet_defects.domain.data import DataSpec
+from unet_defects.domain.decision import Decision
 from unet_defects.domain.errors import ConfigError
 from unet_defects.domain.experiment import EvalSpec
 from unet_defects.domain.training import RunSpec
@@ -42,7 +43,7 @@ def test_calibrate_removes_the_lone_false_pixel_and_never_scores_below_the_plain
     assert report.num_images == 2
     assert report.found.baseline.defect_Dice == pytest.approx(18 / 19)
     chosen = world.calibration.calibration
-    assert (chosen.threshold, chosen.min_area, chosen.area_at) == (0.5, 4, (8, 8))
+    assert (chosen.threshold, chosen.min_area, chosen.decision.area_at) == (0.5, 4, (8, 8))
     assert chosen.after.defect_Dice == 1.0 >= chosen.before.defect_Dice
     # every candidate is written down: 19 thresholds, the areas 0, 4 and 8 (none past the 9-pixel true defects)
     assert len(world.calibration.tables[0]) == 19 * 3
@@ -53,7 +54,7 @@ def test_evaluation_uses_the_calibration_and_says_so_with_image_auroc():
     plain = world.evaluate.execute()
     assert plain.scores.defect_Dice == pytest.approx(18 / 19)
     assert plain.scores.image_AUROC is None  # every image is defective
-    world.calibration.calibration = Calibration(threshold=0.5, min_area=4)
+    world.calibration.calibration = Calibration(Decision(0.5, 4))
     calibrated = world.evaluate.execute()
     assert calibrated.scores.defect_Dice == 1.0
     assert "min_area 4 from model_dir/calibration.json" in calibrated.decision
@@ -71,7 +72,7 @@ def test_image_auroc_ranks_defective_images_by_their_peak():
 
 def test_predict_applies_the_calibration_and_flags_override_it():
     world = noisy_world()
-    world.calibration.calibration = Calibration(threshold=0.5, min_area=4, area_at=(8, 8))
+    world.calibration.calibration = Calibration(Decision(0.5, 4, (8, 8)))
     image = np.zeros((8, 8), np.uint8)
     for y, x in BLOCK + [(7, 7)]:
         image[y, x] = 255
@@ -117,7 +118,7 @@ def quantizing_export(world: UseCaseFakes, data: DataSpec, int8_formats=INT8_FOR
 
 def test_export_carries_the_calibration_and_checks_int8_and_tta():
     world = noisy_world()
-    world.calibration.calibration = Calibration(threshold=0.4, min_area=6, area_at=(8, 8))
+    world.calibration.calibration = Calibration(Decision(0.4, 6, (8, 8)))
     report = quantizing_export(world, DATA).execute("out", InferenceOptions(tta="flip"), format="openvino", int8=True)
     request = world.exporter.exports["out"]
     (decision,) = request.decisions
@@ -150,5 +151,5 @@ def test_evaluation_counts_defects_found_and_false_alarms_before_and_after_min_a
     assert (plain["defect_recall_small"], plain["defect_recall_medium"], plain["defect_recall_large"]) == \
         (1.0, None, None)
     assert plain["defect_sizes"].startswith("small < 1024 px")
-    world.calibration.calibration = Calibration(threshold=0.5, min_area=4)
+    world.calibration.calibration = Calibration(Decision(0.5, 4))
     assert world.evaluate.execute().as_dict()["defect_precision"] == 1.0

@@ -83,11 +83,12 @@ def test_the_inspect_use_case_runs_on_the_fake_as_on_scipy():
     from unet_defects.application.inspector import InspectionPipeline, InspectUseCase
     from unet_defects.domain.calibration import Calibration
     from unet_defects.domain.data import DataSpec
+    from unet_defects.domain.decision import Decision
     from unet_defects.domain.training import RunSpec
 
     world = UseCaseFakes(RunSpec(model_dir="m", max_steps=1))
     world.train.execute()
-    world.calibration = FakeCalibrationStore(Calibration(threshold=0.5, min_area=3))
+    world.calibration = FakeCalibrationStore(Calibration(Decision(0.5, 3)))
     image = np.zeros((6, 9), np.uint8)
     image[0, 0] = image[2, 2] = image[3, 3] = image[4, 4] = image[1, 7] = image[2, 8] = 255  # 1, 3 and 2 pixels
     data = DataSpec(dataset="DAGM2007Dataset", dataset_path="d", image_shape=(8, 8, 1), normalize_data_method="zero_one")

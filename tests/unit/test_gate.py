@@ -111,7 +111,7 @@ def test_a_component_table_gives_the_gate_its_row_at_the_chosen_min_area():
 def test_the_calibration_file_keeps_the_gate_and_a_file_without_one_reads_as_before(tmp_path):
     store = JsonCalibrationStore(str(tmp_path))
     level = PartScores(0.5, 1.0, 2 / 3, 0.5, 0.7, None)
-    store.save([Calibration(0.4, 8, gate=Gate(0.3, 64), gate_before=level, gate_after=level)], [[]],
+    store.save([Calibration(Decision(0.4, 8, gate=Gate(0.3, 64), gated=True), gate_before=level, gate_after=level)], [[]],
                [[{"threshold": 0.3}]])
     written = json.loads((tmp_path / "calibration.json").read_text())
     assert written["gate"]["threshold"] == 0.3 and written["gate"]["candidates"] == [{"threshold": 0.3}]
@@ -120,7 +120,7 @@ def test_the_calibration_file_keeps_the_gate_and_a_file_without_one_reads_as_bef
     applied = calibrated(0.5, store, (1,), "classifier")[0]
     assert applied.gated and applied.gate == Gate(0.3, 64) and (applied.threshold, applied.min_area) == (0.4, 8)
     assert calibrated(0.5, store, (1,), None)[0].gate is None  # no head: no gate
-    store.save([Calibration(0.4, 8)], [[]])
+    store.save([Calibration(Decision(0.4, 8))], [[]])
     assert "gate" not in json.loads((tmp_path / "calibration.json").read_text())
     assert calibrated(0.5, store, (1,), "none")[0].gate == Gate()  # the head's default gate, reported only
 

@@ -11,6 +11,7 @@ import pytest
 
 from unet_defects.adapters.calibration_file import JsonCalibrationStore
 from unet_defects.domain.calibration import Calibration, CandidateScores, ComponentTable, search
+from unet_defects.domain.decision import Decision
 from unet_defects.domain.gate import Gate, GateCandidate, search_gate, side_by_side
 from unet_defects.domain.metrics import PartScores
 
@@ -51,8 +52,8 @@ def test_without_a_good_part_the_pixel_candidates_write_null_and_the_gate_blocks
     rows = [table.gate_row(0, probability) for table, probability in zip(tables[0.5], (0.9, 0.2))]
     gates = search_gate(rows, (None,))
     assert found.best.false_alarm_rate is None and gates.best.scores.false_alarm_rate is None
-    calibration = Calibration(0.5, 0, before=found.baseline, after=found.best, gate=gates.best.gate,
-                              gate_before=gates.baseline.scores, gate_after=gates.best.scores)
+    calibration = Calibration(Decision(0.5, 0, gate=gates.best.gate, gated=True), before=found.baseline,
+                              after=found.best, gate_before=gates.baseline.scores, gate_after=gates.best.scores)
     store = JsonCalibrationStore(str(tmp_path))
     store.save([calibration], [[c.as_dict() for c in found.candidates]], [[c.as_dict() for c in gates.candidates]])
     written = json.loads((tmp_path / "calibration.json").read_text())

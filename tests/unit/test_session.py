@@ -19,6 +19,7 @@ from unet_defects.application.session import BEST_KEPT, NEWEST, SessionOpener
 from unet_defects.application.values import CheckpointRef, ExportManifest
 from unet_defects.domain.calibration import Calibration
 from unet_defects.domain.data import DataSpec
+from unet_defects.domain.decision import Decision
 from unet_defects.domain.errors import ConfigError
 from unet_defects.domain.masks import DecisionRule
 
@@ -52,7 +53,7 @@ def test_each_command_keeps_its_checkpoint_choice_and_a_named_one_wins():
 
 def test_flags_over_calibration_over_config():
     assert opener().open().decision.describe() == "threshold 0.5 from the config"
-    calibrated = opener(Calibration(threshold=0.4, min_area=6, area_at=(8, 8)))
+    calibrated = opener(Calibration(Decision(0.4, 6, (8, 8))))
     decision = calibrated.open().decision
     assert (decision.threshold, decision.min_area, decision.origin) == (0.4, 6, "model_dir/calibration.json")
     flagged = calibrated.open(InferenceOptions(threshold=0.7)).decision
@@ -64,7 +65,7 @@ def test_flags_over_calibration_over_config():
 
 def test_an_export_wins_over_the_checkpoint_with_its_manifest_and_tta_is_refused_twice():
     engine = FakeEngine(FakeModel(TOPOLOGY))
-    sessions = opener(Calibration(threshold=0.4, min_area=2), {"line": (engine, manifest(tta="flip"))})
+    sessions = opener(Calibration(Decision(0.4, 2)), {"line": (engine, manifest(tta="flip"))})
     session = sessions.open(InferenceOptions(engine="onnxruntime", model="line"))
     assert session.is_export and session.engine is engine and session.step == 7
     assert (session.decision.threshold, session.decision.min_area) == (0.3, 5)
