@@ -91,9 +91,10 @@ class JsonCalibrationStore:
             detail = f"missing key {error}" if isinstance(error, KeyError) else str(error).splitlines()[0]
             raise DataError(f"{self._path}: not a calibration file ({detail}); run unet calibrate again "
                             "or delete it") from None
-        several = len(found) > 1 or found[0].class_id is not None
-        if len(found) != len(class_ids) or (several and [c.class_id for c in found] != list(class_ids)):
-            held = [c.class_id for c in found] if several else "one class"
+        held_ids = [c.decision.class_id for c in found]
+        several = len(found) > 1 or held_ids[0] is not None
+        if len(found) != len(class_ids) or (several and held_ids != list(class_ids)):
+            held = held_ids if several else "one class"
             raise DataError(f"{self._path}: calibrates {held}, the model has the classes {list(class_ids)}; run "
                             "unet calibrate again or delete it")
         return found
@@ -104,7 +105,7 @@ class JsonCalibrationStore:
         class's gate candidates, with a classifier head."""
         self._path.parent.mkdir(parents=True, exist_ok=True)
         gate_tables = list(gate_tables) or [()] * len(calibrations)
-        if len(calibrations) == 1 and calibrations[0].class_id is None:
+        if len(calibrations) == 1 and calibrations[0].decision.class_id is None:
             one = _payload(calibrations[0], tables[0], gate_tables[0])
             order = ("threshold", "min_area", "area_at", "chosen_on", "method", "before", "after", "candidates", "gate")
             payload = {key: METHOD if key == "method" else one[key] for key in order if key in one or key == "method"}

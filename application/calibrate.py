@@ -53,7 +53,8 @@ class CalibrationReport:
         """The decisions chosen and their part-level scores on the calibration images, in one line."""
         lines = []
         for index, (calibration, found) in enumerate(self.chosen):
-            named = f"class {calibration.class_id}: " if calibration.class_id is not None else ""
+            decision = calibration.decision
+            named = f"class {decision.class_id}: " if decision.class_id is not None else ""
             level: PartScores | CandidateScores  # the gate's scores, or the pixel pair's
             if self.gate_decides and index < len(self.gates):
                 gate = self.gates[index].best
@@ -62,7 +63,7 @@ class CalibrationReport:
             else:
                 verdict, level = "the mask alone", found.best
             alarms = "" if level.false_alarm_rate is None else f", false alarms {level.false_alarm_rate:.3f}"
-            lines.append(f"{named}threshold {calibration.threshold:g}, min_area {calibration.min_area}, part verdict by "
+            lines.append(f"{named}threshold {decision.threshold:g}, min_area {decision.min_area}, part verdict by "
                          f"{verdict} (image recall {level.image_recall:.3f}{alarms}, image F1 {level.image_F1:.3f})")
         return "; ".join(lines)
 

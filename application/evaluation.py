@@ -100,12 +100,13 @@ class EvaluateUseCase:
         named = self._classes or tuple((k + 1 if d.class_id is None else d.class_id, d.name)
                                        for k, d in enumerate(session.decisions))
         classes = ClassScoring(named, tally)
+        per_class = classes.per_class(0)
         by_threshold = tuple((rule.threshold, classes.mean(index)) for index, rule in enumerate(rules[1:], start=1))
         balance = DefectBalance.of(sum(per_image, ConfusionMatrix()))
         return EvaluationResult(
             step=session.step,
-            scores=classes.mean(0),
-            per_class=classes.per_class(0),
+            scores=classes.mean(0, per_class),
+            per_class=per_class,
             kaggle_dice=classes.kaggle_dice(),
             num_images=len(per_image),
             per_image_dice=tuple(defect_dice(cm) for cm in per_image),

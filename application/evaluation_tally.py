@@ -11,7 +11,8 @@ from unet_defects.domain.class_scores import kaggle_dice, mean_scores
 from unet_defects.domain.metrics import ConfusionMatrix, Scores, image_auroc
 from unet_defects.domain.operating_point import OperatingPoint
 
-PART_FIELDS = ("image_precision", "image_recall", "image_F1", "image_AUROC")
+# The image-level fields of Scores: the part's, not averaged over classes.
+PART_FIELDS = tuple(name for name in attrs.fields_dict(Scores) if name.startswith("image_"))
 
 
 def _every_one(values: list[float | None]) -> list[float] | None:
@@ -90,16 +91,19 @@ class ClassScoring:
         return [image[klass][rule] for image in flags] if all(flags) else None
 
     def per_class(self, rule: int) -> tuple[tuple[int, str, Scores], ...]:
-        return tuple((class_id, name, Scores.compute(sum(self.images(k, rule), ConfusionMatrix()), self.images(k, rule),
-                                                     [scores[k] for scores in self._tally.class_scores],
-                                                     self._flagged(k, rule)))
-                     for k, (class_id, name) in enumerate(self._classes))
+        return tuple((class_id, name, self._class_scores(k, rule)) for k, (class_id, name) in enumerate(self._classes))
 
-    def mean(self, rule: int) -> Scores:
-        """The pixel scores' means over the classes; the image scores the part's, as the line
-        decides and ranks it: defective when any class flags it, ranked by the part score (its
-        highest class score), so image_AUROC ranks by predict's `score`."""
-        means = mean_scores([scores for _, _, scores in self.per_class(rule)])
+    def _class_scores(self, klass: int, rule: int) -> Scores:
+        counts = self.images(klass, rule)
+        return Scores.compute(sum(counts, ConfusionMatrix()), counts, [scores[klass] for scores in self._tally.class_scores],
+                              self._flagged(klass, rule))
+
+    def mean(self, rule: int, per_class: tuple[tuple[int, str, Scores], ...] | None = None) -> Scores:
+        """The pixel scores' means over the classes (`per_class`: the rule's, when the caller has
+        them already); the image scores the part's, as the line decides and ranks it: defective
+        when any class flags it, ranked by the part score (its highest class score), so
+        image_AUROC ranks by predict's `score`."""
+        means = mean_scores([scores for _, _, scores in (per_class or self.per_class(rule))])
         part = self._tally.rule_scores(rule)
         return attrs.evolve(means, **{name: getattr(part, name) for name in PART_FIELDS})
 

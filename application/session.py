@@ -206,11 +206,12 @@ class SessionOpener:
         assert folder is not None  # open and fresh take this path only with an export
         engine, manifest = self._engines.from_export(options.engine, folder)
         where = f"{folder}/unet_export.json"
-        gates = [c.get("gate") for c in manifest.classes] or [manifest.gate]
-        if any(gates) and not engine.has_classifier:
+        exported = manifest.decisions(where)  # read once, through Decision.from_json
+        gated = any(d.gate is not None for d in exported)
+        if gated and not engine.has_classifier:
             raise ConfigError(f"{where}: the manifest applies a classifier gate, but the model gives no "
                               f"{options.engine} classifier output; export the model again")
-        if check_input and self._gate == "classifier" and not any(gates):
+        if check_input and self._gate == "classifier" and not gated:
             raise ConfigError(f"{where}: the export applies no classifier gate, the config's model.decision_gate is "
                               "classifier; export the model again with the config, or run its model_dir")
         if check_input:
@@ -236,7 +237,7 @@ class SessionOpener:
         # The model's own config with decision_gate none reports the export's gate, as its model_dir does.
         applied = not (check_input and self._gate == "none")
         decisions = tuple(attrs.evolve(d, gated=d.gated and applied).with_flags(options.threshold, options.min_area)
-                          for d in manifest.decisions(where))
+                          for d in exported)
         tta = manifest.tta if manifest.tta != "none" else (options.tta or "none")
         return InferenceSession(
             decisions=decisions, class_id=manifest.class_id,

@@ -18,7 +18,7 @@ import numpy as np
 
 from unet_defects.domain.decision import Decision
 from unet_defects.domain.errors import ConfigError
-from unet_defects.domain.gate import Gate, GateRow, reaching
+from unet_defects.domain.gate import GateRow, reaching
 from unet_defects.domain.metrics import PartScores, part_scores
 
 DEFAULT_THRESHOLDS = tuple(round(0.05 * step, 2) for step in range(1, 20))  # 0.05 .. 0.95
@@ -92,31 +92,6 @@ class Calibration:
     after: CandidateScores | None = None
     gate_before: PartScores | None = None
     gate_after: PartScores | None = None
-
-    @property
-    def threshold(self) -> float:
-        return self.decision.threshold
-
-    @property
-    def min_area(self) -> int:
-        return self.decision.min_area
-
-    @property
-    def area_at(self) -> tuple[int, int] | None:
-        return self.decision.area_at
-
-    @property
-    def class_id(self) -> int | None:
-        """The class of a model of several; None for the one class."""
-        return self.decision.class_id
-
-    @property
-    def name(self) -> str:
-        return self.decision.name
-
-    @property
-    def gate(self) -> Gate | None:
-        return self.decision.gate
 
 
 def score_candidate(tables: Sequence[ComponentTable], threshold: float, min_area: int) -> CandidateScores:

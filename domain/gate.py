@@ -130,13 +130,6 @@ class GateTable:
         return part_scores(self.truth_pixels > 0, kept, tp, fp, int(self.truth_pixels.sum()) - tp, scores)
 
 
-def gated(rows: Sequence[GateRow], gate: Gate, scores: ArrayLike | None = None) -> PartScores:
-    """The scores of the rows' parts under the gate's verdicts, their masks emptied where it
-    calls the part good (`scores`: what image_AUROC ranks the images by). The rows' areas are in
-    pixels of the images the bar was measured on (calibration and evaluation score the same images)."""
-    return GateTable.of(rows).scores(gate, scores)
-
-
 def side_by_side(rows: Sequence[GateRow], peaks: Sequence[float], gate: Gate) -> dict:
     """results.json's `gate` for one class: the gate, and the image-level scores of the
     segmentation rule alone (AUROC by the largest pixel probability) and of the gate (AUROC by

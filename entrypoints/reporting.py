@@ -145,15 +145,16 @@ def print_calibration(report) -> None:
     print(f"calibrated {report.source} on {report.num_images} evaluation images "
           f"({len(report.found.candidates)} candidates" + (" per class" if several else "") + "):")
     if not several:
-        _print_search(report.calibration, report.found, f"; wrote {report.written}")
+        _print_search(report.calibration.decision, report.found, f"; wrote {report.written}")
     else:
         for chosen, found in report.chosen:
-            print(f"class {chosen.class_id}" + (f" {chosen.name}" if chosen.name != f"class {chosen.class_id}" else "")
-                  + ":")
-            _print_search(chosen, found)
+            decision = chosen.decision
+            print(f"class {decision.class_id}"
+                  + (f" {decision.name}" if decision.name != f"class {decision.class_id}" else "") + ":")
+            _print_search(decision, found)
         print(f"wrote {report.written}")
     for (chosen, _), gate in zip(report.chosen, report.gates):
-        print_gate(gate, chosen.class_id)
+        print_gate(gate, chosen.decision.class_id)
     print("predict, export and evaluation of this model_dir now use it; calibrate on data other than your final test")
 
 
@@ -169,7 +170,7 @@ def print_gate(found, class_id: int | None = None) -> None:
           f"{after.image_F1:.4f} (applied with model.decision_gate: classifier)")
 
 
-def _print_search(chosen, found, written: str = "") -> None:
+def _print_search(chosen, found, written: str = "") -> None:  # chosen: the Decision
     """One search's table (the 0.5 rule, the chosen, the best per threshold) and its choice."""
     columns = ("defect_Dice", "image_precision", "image_recall", "image_F1")
     print(f"  {'':<10}{'threshold':>10}{'min_area':>10}" + "".join(f"{c:>17}" for c in columns))

@@ -43,7 +43,7 @@ def test_calibrate_removes_the_lone_false_pixel_and_never_scores_below_the_plain
     assert report.num_images == 2
     assert report.found.baseline.defect_Dice == pytest.approx(18 / 19)
     chosen = world.calibration.calibration
-    assert (chosen.threshold, chosen.min_area, chosen.decision.area_at) == (0.5, 4, (8, 8))
+    assert (chosen.decision.threshold, chosen.decision.min_area, chosen.decision.area_at) == (0.5, 4, (8, 8))
     assert chosen.after.defect_Dice == 1.0 >= chosen.before.defect_Dice
     # every candidate is written down: 19 thresholds, the areas 0, 4 and 8 (none past the 9-pixel true defects)
     assert len(world.calibration.tables[0]) == 19 * 3

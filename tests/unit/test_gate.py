@@ -13,7 +13,7 @@ from unet_defects.application.inspection import inspected
 from unet_defects.domain.calibration import Calibration, ComponentTable
 from unet_defects.domain.decision import Decision
 from unet_defects.domain.errors import ConfigError
-from unet_defects.domain.gate import OPEN, Gate, GateRow, area_bars, gated, search_gate, side_by_side
+from unet_defects.domain.gate import OPEN, Gate, GateRow, GateTable, area_bars, search_gate, side_by_side
 from unet_defects.domain.image_labels import kept_masks
 from unet_defects.domain.metrics import PartScores
 
@@ -71,14 +71,14 @@ ROWS = (  # probability, largest area, tp, fp, truth pixels
 
 
 def test_the_gated_scores_count_parts_and_pixels_by_hand():
-    rule = gated(ROWS, Gate(OPEN))
+    rule = GateTable.of(ROWS).scores(Gate(OPEN))
     # Parts: 2 defective found, 2 false alarms of 3 good parts. Pixels: tp 40, fp 20, fn 8.
     assert rule == PartScores(image_precision=0.5, image_recall=1.0, image_F1=2 / 3, false_alarm_rate=2 / 3,
                               defect_Dice=80 / 108)
-    vetoed = gated(ROWS, Gate(0.5))  # drops part 2 (a miss: fn 3 + 30) and part 3 (its 6 fp)
+    vetoed = GateTable.of(ROWS).scores(Gate(0.5))  # drops part 2 (a miss: fn 3 + 30) and part 3 (its 6 fp)
     assert vetoed.image_recall == 0.5 and vetoed.false_alarm_rate == pytest.approx(1 / 3)
     assert vetoed.defect_Dice == pytest.approx(2 * 15 / (2 * 15 + 9 + 33))
-    overruled = gated(ROWS, Gate(0.5, area_bar=25))  # part 2 stands by its 30-pixel component
+    overruled = GateTable.of(ROWS).scores(Gate(0.5, area_bar=25))  # part 2 stands by its 30-pixel component
     assert overruled.image_recall == 1.0 and overruled.false_alarm_rate == pytest.approx(1 / 3)
     assert overruled.image_precision == pytest.approx(2 / 3)
     block = side_by_side(ROWS, [0.95, 0.9, 0.8, 0.6, 0.1], Gate(0.5, area_bar=25))
@@ -116,7 +116,7 @@ def test_the_calibration_file_keeps_the_gate_and_a_file_without_one_reads_as_bef
     written = json.loads((tmp_path / "calibration.json").read_text())
     assert written["gate"]["threshold"] == 0.3 and written["gate"]["candidates"] == [{"threshold": 0.3}]
     (loaded,) = store.load()
-    assert loaded.gate == Gate(0.3, 64) and loaded.gate_after == level
+    assert loaded.decision.gate == Gate(0.3, 64) and loaded.gate_after == level
     applied = calibrated(0.5, store, (1,), "classifier")[0]
     assert applied.gated and applied.gate == Gate(0.3, 64) and (applied.threshold, applied.min_area) == (0.4, 8)
     assert calibrated(0.5, store, (1,), None)[0].gate is None  # no head: no gate

@@ -38,7 +38,7 @@ def test_calibration_json_reads_and_writes_back_byte_for_byte(tmp_path, variant)
     shutil.copyfile(GOLDEN / variant / "calibration.json.raw", source / "calibration.json")
     (calibration,) = JsonCalibrationStore(str(source)).load()
     parsed = json.loads(raw)
-    assert (calibration.gate is not None) == (variant == "head") == ("gate" in parsed)
+    assert (calibration.decision.gate is not None) == (variant == "head") == ("gate" in parsed)
     gates = [gate_table(parsed["gate"]["candidates"])] if "gate" in parsed else []
     written = JsonCalibrationStore(str(target)).save([calibration], [candidate_table(parsed["candidates"])], gates)
     assert Path(written).read_bytes() == raw

@@ -11,7 +11,7 @@ from unet_defects.application.inspection import inspected
 from unet_defects.domain.calibration import ComponentTable, search
 from unet_defects.domain.decision import Decision
 from unet_defects.domain.errors import ConfigError, DataError
-from unet_defects.domain.gate import OPEN, Gate, GateRow, gated, search_gate
+from unet_defects.domain.gate import OPEN, Gate, GateRow, GateTable, search_gate
 from unet_defects.domain.operating_point import OperatingPoint, recall_at_false_alarm_rate
 from unet_defects.domain.part_score import CLASSIFIER, PEAK, part_score, score_name
 
@@ -30,11 +30,11 @@ def test_the_head_flags_a_part_whose_mask_is_empty_and_the_open_gate_is_the_mask
     assert Gate(0.5).flags(0.8, 0) and not Gate(0.5).flags(0.4, 0)
     assert Gate(OPEN).flags(0.0, 1) and not Gate(OPEN).flags(0.99, 0)
     assert Gate(0.5, area_bar=25).flags(0.4, 30)  # a strong mask overrules a doubting head
-    rule, head = gated(ROWS, Gate(OPEN)), gated(ROWS, Gate(0.5))
+    rule, head = GateTable.of(ROWS).scores(Gate(OPEN)), GateTable.of(ROWS).scores(Gate(0.5))
     assert rule.image_recall == pytest.approx(2 / 3) and rule.false_alarm_rate == pytest.approx(2 / 4)
     # The head finds part 2 (no mask) and drops part 3; vetoes part 5's false alarm, not part 4's.
     assert head.image_recall == pytest.approx(2 / 3) and head.false_alarm_rate == pytest.approx(1 / 4)
-    assert gated(ROWS, Gate(0.35)).image_recall == 1.0
+    assert GateTable.of(ROWS).scores(Gate(0.35)).image_recall == 1.0
 
 
 def test_a_gated_decision_flags_the_part_with_an_empty_mask_and_the_inspection_says_defective():
