@@ -3,11 +3,11 @@ checkpoint, in step order)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 import attrs
 
-from unet_defects.application.evaluation_result import EvaluationResult, collapse_warning
+from unet_defects.application.evaluation_result import EvaluationResult, collapse_warnings
 from unet_defects.application.evaluation_scoring import EvaluationScoring
 from unet_defects.application.evaluation_tally import ClassScoring, EvaluationTally
 from unet_defects.application.options import InferenceOptions
@@ -16,6 +16,7 @@ from unet_defects.application.prediction import describe_decisions
 from unet_defects.application.samples import SampleKeeper
 from unet_defects.application.session import NEWEST, InferenceSession, SessionOpener
 from unet_defects.application.values import BestCheckpoint, CheckpointRef, ImageEvaluation
+from unet_defects.domain.advice import class_collapse_advice
 from unet_defects.domain.defects import DefectCounts
 from unet_defects.domain.experiment import EvalSpec
 from unet_defects.domain.gate import Gate, side_by_side
@@ -44,8 +45,13 @@ class EvaluateUseCase:
         options: InferenceOptions = InferenceOptions(),
         validation: bool = False,  # the reader holds a validation part out of the training images
         classes: tuple[tuple[int, str], ...] = (),  # (class id, name) per model channel
+        # What a collapsed class of several is told to try (domain.advice.class_advice_for);
+        # None: the advice for the config's defaults and this run.
+        class_advice: Sequence[str] | None = None,
     ) -> None:
         self._classes = classes
+        self._class_advice = tuple(class_collapse_advice(time_budget=run.time_budget) if class_advice is None
+                                   else class_advice)
         self._opener = opener
         self._scoring = scoring
         self._checkpoints = checkpoints
@@ -103,10 +109,12 @@ class EvaluateUseCase:
         per_class = classes.per_class(0)
         by_threshold = tuple((rule.threshold, classes.mean(index)) for index, rule in enumerate(rules[1:], start=1))
         balance = DefectBalance.of(sum(per_image, ConfusionMatrix()))
+        class_balance = classes.balances(0)
         return EvaluationResult(
             step=session.step,
             scores=classes.mean(0, per_class),
             per_class=per_class,
+            class_balance=class_balance,
             kaggle_dice=classes.kaggle_dice(),
             num_images=len(per_image),
             per_image_dice=tuple(defect_dice(cm) for cm in per_image),
@@ -114,7 +122,7 @@ class EvaluateUseCase:
             threshold_scores=by_threshold,
             checkpoint=session.path,
             balance=balance,
-            warnings=(collapse_warning(balance),) if balance.collapsed else (),
+            warnings=collapse_warnings(balance, per_class, class_balance, self._class_advice),
             decision=describe_decisions(session) if session.decision.origin != "the config" else self._describe_rule(session),
             tta=session.tta,
             split=split,

@@ -1,6 +1,9 @@
-"""What one evaluation found (results.json's figures), and the warning of a collapsed model."""
+"""What one evaluation found (results.json's figures), and the warnings of a collapsed model
+or of a collapsed defect class."""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import attrs
 
@@ -33,6 +36,7 @@ class EvaluationResult:
     # Each defect class's scores ((class id, name, scores), in channel order; `scores` is then
     # their mean) and the mean Dice over (image, class) pairs.
     per_class: tuple[tuple[int, str, Scores], ...] = ()
+    class_balance: tuple[DefectBalance, ...] = ()  # each class's, in per_class's order
     kaggle_dice: float | None = None
     # With a classifier head: domain.gate.side_by_side, of the one class, or by class id.
     gate: dict | None = None
@@ -43,16 +47,16 @@ class EvaluationResult:
     def as_dict(self) -> dict:
         result = {**self.scores.as_dict(), "image_AUROC_score": self.score_name, "global_step": self.step,
                   "num_images": self.num_images, "checkpoint": self.checkpoint,
-                  "true_defect_fraction": self.balance.true_fraction,
-                  "predicted_defect_fraction": self.balance.predicted_fraction,
-                  "collapsed": self.balance.collapsed, "decision": self.decision, "tta": self.tta,
+                  **balance_fields(self.balance), "decision": self.decision, "tta": self.tta,
                   "split": self.split}
         if self.defects is not None:
             result.update(self.defects.scores(), defect_sizes=SIZE_BOUNDS_TEXT)
         if self.threshold_scores:
             result["thresholds"] = {f"{t:g}": scores.as_dict() for t, scores in self.threshold_scores}
         if len(self.per_class) > 1:  # a one-class model's results name no class
-            result["per_class"] = {str(k): {"name": name, **scores.as_dict()} for k, name, scores in self.per_class}
+            balances = self.class_balance or (None,) * len(self.per_class)  # a result built without them
+            result["per_class"] = {str(k): {"name": name, **scores.as_dict(), **balance_fields(balance)}
+                                   for (k, name, scores), balance in zip(self.per_class, balances)}
             result["kaggle_dice"] = self.kaggle_dice
         if self.gate is not None:
             result["gate"] = self.gate
@@ -70,3 +74,28 @@ def collapse_warning(balance: DefectBalance) -> str:
             f"against {100 * balance.true_fraction:.3f} % in the truth): it has collapsed to background. Most likely "
             "to help: model.loss: bce_dice, train_input.image_fit: crop with train_input.defect_sampling: 0.5, "
             "and model.normalization: batch (configs/params_folder.yaml has all three)")
+
+
+def balance_fields(balance: DefectBalance | None) -> dict:
+    """results.json's defect shares and collapse flag, of the pooled model or of one class."""
+    if balance is None:
+        return {}
+    return {"true_defect_fraction": balance.true_fraction, "predicted_defect_fraction": balance.predicted_fraction,
+            "collapsed": balance.collapsed}
+
+
+def class_collapse_warning(name: str, balance: DefectBalance, advice: Sequence[str]) -> str:
+    """One class of several predicts (almost) none of its defects, whatever the pooled model does."""
+    helps = f"; most likely to help: {', '.join(advice)}" if advice else ""
+    return (f"class {name!r} predicts almost no defect pixels ({100 * balance.predicted_fraction:.3f} % against "
+            f"{100 * balance.true_fraction:.3f} % in the truth): it has collapsed to background{helps}")
+
+
+def collapse_warnings(balance: DefectBalance, per_class: Sequence[tuple[int, str, Scores]],
+                      class_balance: Sequence[DefectBalance], class_advice: Sequence[str]) -> tuple[str, ...]:
+    """The pooled model's collapse, then each collapsed class's (only with several: one class is the pooled model)."""
+    pooled = (collapse_warning(balance),) if balance.collapsed else ()
+    if len(per_class) < 2:
+        return pooled
+    return pooled + tuple(class_collapse_warning(name, found, class_advice)
+                          for (_, name, _), found in zip(per_class, class_balance) if found.collapsed)

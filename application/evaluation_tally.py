@@ -1,6 +1,6 @@
 """What an evaluation gathers over its images: each rule's counts and part verdicts, the part
 scores and the largest pixel probabilities, per class, and the gate's rows; and the scores
-computed from them (each class's, and their mean)."""
+computed from them (each class's, and their mean) and each class's defect balance."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import attrs
 
 from unet_defects.application.values import ImageEvaluation
 from unet_defects.domain.class_scores import kaggle_dice, mean_scores
-from unet_defects.domain.metrics import ConfusionMatrix, Scores, image_auroc
+from unet_defects.domain.metrics import ConfusionMatrix, DefectBalance, Scores, image_auroc
 from unet_defects.domain.operating_point import OperatingPoint
 
 # The image-level fields of Scores: the part's, not averaged over classes.
@@ -106,6 +106,11 @@ class ClassScoring:
         means = mean_scores([scores for _, _, scores in (per_class or self.per_class(rule))])
         part = self._tally.rule_scores(rule)
         return attrs.evolve(means, **{name: getattr(part, name) for name in PART_FIELDS})
+
+    def balances(self, rule: int = 0) -> tuple[DefectBalance, ...]:
+        """Each class's true and predicted defect shares, from the counts its scores come from
+        (so a class that predicts nothing is named collapsed by the pooled rule)."""
+        return tuple(DefectBalance.of(sum(self.images(k, rule), ConfusionMatrix())) for k in range(len(self._classes)))
 
     def kaggle_dice(self) -> float:
         return kaggle_dice([self.images(k, 0) for k in range(len(self._classes))])

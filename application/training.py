@@ -112,7 +112,8 @@ class TrainAndEvaluateOutcome:
 
 def learning_point(result: EvaluationResult) -> LearningPoint:
     return LearningPoint(result.step, result.scores.defect_Dice, result.scores.image_AUROC,
-                         result.balance.true_fraction)
+                         result.balance.true_fraction,
+                         tuple((name, scores.defect_Dice) for _, name, scores in result.per_class))
 
 
 class TrainAndEvaluateUseCase:

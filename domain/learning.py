@@ -27,6 +27,8 @@ class LearningPoint:
     defect_dice: float
     image_auroc: float | None
     true_fraction: float  # the defect share of the evaluated pixels
+    # with several classes, each class's (name, defect Dice): a class that does not learn shows
+    class_dice: tuple[tuple[str, float], ...] = ()
 
     @property
     def chance_dice(self) -> float:
@@ -40,10 +42,13 @@ def _change(now: float | None, before: float | None) -> str:
 
 
 def learning_line(split: str, point: LearningPoint, previous: LearningPoint | None = None) -> str:
-    """`validation at step 500: defect Dice 0.231 (+0.052), image AUROC 0.812 (+0.040)`."""
+    """`validation at step 500: defect Dice 0.231 (+0.052), image AUROC 0.812 (+0.040)`; with
+    several classes the Dice is their mean, each class's after it (`(Crack 0.00, Hole 0.46)`)."""
     before = previous or LearningPoint(0, float("nan"), None, 0.0)
     dice = f"defect Dice {point.defect_dice:.3f}" + (_change(point.defect_dice, before.defect_dice)
                                                       if previous else "")
+    if len(point.class_dice) > 1:
+        dice += " (" + ", ".join(f"{name} {value:.2f}" for name, value in point.class_dice) + ")"
     auroc = ("image AUROC n/a (one kind of image)" if point.image_auroc is None else
              f"image AUROC {point.image_auroc:.3f}" + _change(point.image_auroc, before.image_auroc))
     return f"{split} at step {point.step}: {dice}, {auroc}"

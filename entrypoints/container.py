@@ -47,7 +47,7 @@ from unet_defects.application.session import BEST_KEPT, InferenceSession, Sessio
 from unet_defects.application.training import TrainAndEvaluateUseCase, TrainUseCase
 from unet_defects.configs.loader import load_config, to_mapping
 from unet_defects.configs.store import ParamsFile
-from unet_defects.domain.advice import advice_for
+from unet_defects.domain.advice import advice_for, class_advice_for
 from unet_defects.domain.experiment import ExperimentSpec
 from unet_defects.domain.invocation import Invocation
 
@@ -160,6 +160,7 @@ class Container(containers.DeclarativeContainer):
                                       experiment=experiment),
         classes=providers.Callable(lambda experiment: tuple(zip(experiment.data.classes, experiment.data.class_names)),
                                    experiment=experiment),
+        class_advice=providers.Callable(class_advice_for, experiment=experiment),
     )
     final_evaluation: providers.Factory[FinalEvaluationUseCase] = providers.Factory(
         FinalEvaluationUseCase, evaluate=evaluate, best=best_keeper, artifacts=artifacts,
