@@ -63,8 +63,10 @@ class Inspection:
 
     def summary(self) -> dict:
         """JSON-ready: the verdict without the pixel arrays."""
-        found = {"defective": self.defective, "score": round(self.score, 6),
-                 "defects": [defect.as_dict() for defect in self.defects]}
+        found: dict = {"defective": self.defective, "score": round(self.score, 6)}
+        if self.classes:  # several classes: the verdict names the types found
+            found["types"] = [name for (_, name), flagged in zip(self.classes, self.verdicts) if flagged]
+        found["defects"] = [defect.as_dict() for defect in self.defects]
         if self.image_probabilities is not None:
             found["classifier"] = [round(float(p), 6) for p in self.image_probabilities]
         return found

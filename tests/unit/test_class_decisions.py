@@ -32,9 +32,10 @@ def test_each_class_takes_its_own_threshold_and_min_area_and_its_records_name_it
     assert (crack.class_id, crack.class_name, crack.area) == (1, "crack", 4)
     assert (blowhole.class_id, blowhole.class_name, blowhole.area) == (3, "blowhole", 9)
     assert found.summary()["defects"][1]["class_id"] == 3
+    assert found.summary()["types"] == ["crack", "blowhole"]  # the part's verdict names the types found
     # The same map under one decision for both classes: 0.5 drops the blowhole.
     strict = inspected(two_class_probabilities(), (Decision(0.5), Decision(0.5)), ScipyComponents(), CLASSES)
-    assert [d.class_id for d in strict.defects] == [1, 1]
+    assert [d.class_id for d in strict.defects] == [1, 1] and strict.summary()["types"] == ["crack"]
     with pytest.raises(ValueError, match=r"expected \(H, W, 2\) probabilities"):
         inspected(two_class_probabilities()[..., :1], decisions, ScipyComponents(), CLASSES)
 
@@ -42,6 +43,7 @@ def test_each_class_takes_its_own_threshold_and_min_area_and_its_records_name_it
 def test_one_class_records_carry_no_class_keys():
     found = inspected(two_class_probabilities()[..., :1], (Decision(0.5),), ScipyComponents())
     assert found.mask.shape == (6, 8) and "class_id" not in found.summary()["defects"][0]
+    assert "types" not in found.summary()
 
 
 def test_the_submission_writes_a_row_per_class_that_decodes_back_to_its_mask():
