@@ -48,7 +48,9 @@ class EvaluateUseCase:
         # What a collapsed class of several is told to try (domain.advice.class_advice_for);
         # None: the advice for the config's defaults and this run.
         class_advice: Sequence[str] | None = None,
+        curve_is_sample: bool = False,  # the "curve" split is a sample of the validation part
     ) -> None:
+        self.curve_is_sample = curve_is_sample
         self._classes = classes
         self._class_advice = tuple(class_collapse_advice(time_budget=run.time_budget) if class_advice is None
                                    else class_advice)
@@ -73,8 +75,10 @@ class EvaluateUseCase:
     def execute(self, checkpoint: str | None = None, split: str = "eval") -> EvaluationResult:
         """The given checkpoint, else --checkpoint_path, else the newest readable one; or, with
         --model, that export run by --engine with its manifest's decision. `split`: "eval" (the
-        validation part when there is one, else the evaluation images) or "test"."""
-        if split not in ("eval", "test"):
+        validation part when there is one, else the evaluation images), "curve" (what the
+        evaluations during training score: the validation part, or its train_input.validation_sample)
+        or "test"."""
+        if split not in ("eval", "curve", "test"):
             raise ValueError(f"unknown split {split!r}")
         named = "test" if split == "test" else ("validation" if self._validation else "eval")
         session = self._opener.open(self._options, NEWEST, checkpoint or self._invocation.checkpoint_path)
@@ -83,7 +87,7 @@ class EvaluateUseCase:
                  *self._evaluation.threshold_rules())
         tally, defects, keeper = self._tallied(self._scoring.images(session, rules, split), len(rules))
         result = self._result(session, rules, tally, defects, keeper, named)
-        if split == "eval":  # only the split that chooses checkpoints may keep one
+        if split != "test":  # only the split that chooses checkpoints may keep one
             result = attrs.evolve(result, best=self._keep_if_best(CheckpointRef(session.step, session.path), result.scores))
         written = self._artifacts.write_evaluation(result)
         return attrs.evolve(result, written=tuple(written))

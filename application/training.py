@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 
 import attrs
@@ -113,7 +114,7 @@ class TrainAndEvaluateOutcome:
 def learning_point(result: EvaluationResult) -> LearningPoint:
     return LearningPoint(result.step, result.scores.defect_Dice, result.scores.image_AUROC,
                          result.balance.true_fraction,
-                         tuple((name, scores.defect_Dice) for _, name, scores in result.per_class))
+                         tuple((name, scores.defect_Dice) for _, name, scores in result.per_class), result.num_images)
 
 
 class TrainAndEvaluateUseCase:
@@ -126,7 +127,9 @@ class TrainAndEvaluateUseCase:
 
     def __init__(self, train: TrainUseCase, evaluate: EvaluateUseCase, checkpoints: Checkpoints,
                  observer: TrainingObserver | None = None, advice: Sequence[str] = (),
-                 final: FinalEvaluationUseCase | None = None, calibrate: CalibrateUseCase | None = None) -> None:
+                 final: FinalEvaluationUseCase | None = None, calibrate: CalibrateUseCase | None = None,
+                 clock: Callable[[], float] = time.perf_counter) -> None:
+        self._clock = clock
         self._train = train
         self._evaluate = evaluate
         self._checkpoints = checkpoints
@@ -138,17 +141,23 @@ class TrainAndEvaluateUseCase:
     def execute(self) -> TrainAndEvaluateOutcome:
         results: list[EvaluationResult] = []
 
-        def evaluate_checkpoint(ref: CheckpointRef) -> None:
-            results.append(self._evaluate.execute(ref.path))
-            self._report_learning(results)
+        seconds: list[float] = []
 
-        outcome = self._train.execute(after_checkpoint=evaluate_checkpoint)
+        def evaluate(path: str | None) -> None:
+            tick = self._clock()
+            results.append(self._evaluate.execute(path, split="curve"))
+            seconds.append(self._clock() - tick)
+            self._report_learning(results, seconds[-1])
+
+        outcome = self._train.execute(after_checkpoint=lambda ref: evaluate(ref.path))
         if not results or results[-1].step != outcome.final_step:
             refs = self._checkpoints.list()
-            results.append(self._evaluate.execute(refs[-1].path if refs else None))
+            evaluate(refs[-1].path if refs else None)
         calibration = self._calibrated() if self._final is not None and self._evaluate.has_test_split else None
-        # A calibrated decision scores the validation part anew: its block then shows the decision in force.
-        final = (self._final.execute(chosen=True, known=() if calibration is not None else results)
+        # A calibrated decision scores the validation part anew (its block then shows the decision
+        # in force), and so does a learning curve that scored a sample of it.
+        fresh = calibration is not None or self._evaluate.curve_is_sample
+        final = (self._final.execute(chosen=True, known=() if fresh else results)
                  if self._final is not None else None)
         return TrainAndEvaluateOutcome(outcome, results, final, calibration)
 
@@ -171,10 +180,11 @@ class TrainAndEvaluateUseCase:
         if self._observer is not None:
             self._observer.message(text)
 
-    def _report_learning(self, results: list[EvaluationResult]) -> None:
+    def _report_learning(self, results: list[EvaluationResult], seconds: float | None = None) -> None:
         if self._observer is None:
             return
         points = [learning_point(result) for result in results]
+        points[-1] = attrs.evolve(points[-1], seconds=seconds)
         split = results[-1].split if results[-1].split != "eval" else "evaluation"
         self._observer.message(learning_line(split, points[-1], points[-2] if len(points) > 1 else None))
         reason = not_learning(points)

@@ -76,16 +76,22 @@ class DataSpec:
     # The share of training samples drawn from defective images; with image_fit: crop those
     # crops are centred on one of their defect pixels. 0: every sample drawn alike.
     defect_sampling: float = attrs.field(default=0.0, converter=to_float, validator=number_in(0.0, 1.0))
-    # How the defect-centred draws choose an image: every defective image alike (image), or
-    # every defect type alike (type: the types file names carry, e.g. MT_Crack_...; image when
-    # the names carry none), so a rare type is drawn as often as a common one.
-    defect_sampling_by: str = attrs.field(default="image", validator=one_of(("image", "type")))
+    # How the defect-centred draws choose an image: every defective image alike (image), every
+    # defect type alike (type: the types file names carry, e.g. MT_Crack_...; image when the
+    # names carry none), or every defect class alike (class: with several classes, each draw
+    # centred on a pixel of its class; image with one class), so a rare one is drawn as often
+    # as a common one.
+    defect_sampling_by: str = attrs.field(default="image", validator=one_of(("image", "type", "class")))
     # Hold this share of the training images out as a validation part (stratified by good and
     # defective, and by the defect types file names carry): it chooses the best checkpoint and
     # feeds the learning lines; the test images are then scored only at the end.
     validation_split: float | None = attrs.field(
         default=None, converter=to_float, validator=optional(number_in(0.0, 1.0, low_open=True, high_open=True))
     )
+    # The evaluations during training score a seeded sample of this many validation images, drawn
+    # with the validation part's strata; calibration and the final scores use the whole part.
+    # Unset: the whole part every time.
+    validation_sample: int | None = attrs.field(default=None, validator=optional(int_at_least(1)))
     # Several defect types in one model, one sigmoid channel each. Severstal: the ClassIds of
     # train.csv to learn (class_id is the one-class key). Image folders: the class names, and
     # the masks are then label images (pixel value k = the k-th name, 0 = good).

@@ -29,6 +29,8 @@ class LearningPoint:
     true_fraction: float  # the defect share of the evaluated pixels
     # with several classes, each class's (name, defect Dice): a class that does not learn shows
     class_dice: tuple[tuple[str, float], ...] = ()
+    images: int = 0  # the images the evaluation scored
+    seconds: float | None = None  # and how long it took, when timed
 
     @property
     def chance_dice(self) -> float:
@@ -51,7 +53,8 @@ def learning_line(split: str, point: LearningPoint, previous: LearningPoint | No
         dice += " (" + ", ".join(f"{name} {value:.2f}" for name, value in point.class_dice) + ")"
     auroc = ("image AUROC n/a (one kind of image)" if point.image_auroc is None else
              f"image AUROC {point.image_auroc:.3f}" + _change(point.image_auroc, before.image_auroc))
-    return f"{split} at step {point.step}: {dice}, {auroc}"
+    took = "" if point.seconds is None else f" ({point.images} images in {point.seconds:.1f} s)"
+    return f"{split} at step {point.step}: {dice}, {auroc}{took}"
 
 
 def at_chance(point: LearningPoint) -> list[str]:

@@ -11,6 +11,7 @@ from pathlib import Path
 import attrs
 import numpy as np
 
+from unet_defects.adapters.datasets.validation_part import curve_sample, validation_strata
 from unet_defects.adapters.images import read_gray
 from unet_defects.domain import rle
 from unet_defects.domain.augmentation import AugmentationSpec
@@ -33,12 +34,15 @@ def check_mask_values(mask: np.ndarray, path) -> None:
         raise DataError(f"{path}: a mask must hold only 0 and 255 (or 0 and 1), found {shown}")
 
 
-def check_label_values(mask: np.ndarray, path, names: tuple[str, ...]) -> None:
-    """Label masks hold 0 (good) and 1..K, one value per named class."""
-    values = set(np.unique(mask).tolist()) - set(range(len(names) + 1))
+def check_label_values(mask: np.ndarray, path, names: tuple[str, ...]) -> tuple[int, ...]:
+    """Label masks hold 0 (good) and 1..K, one value per named class; the class channels
+    (value - 1) the mask holds."""
+    found = set(np.unique(mask).tolist())
+    values = found - set(range(len(names) + 1))
     if values:
         raise DataError(f"{path}: mask value {min(values)} names no class (train_input.defect_class_names "
                         f"has {len(names)}: values 1..{len(names)}, 0 for good)")
+    return tuple(sorted(int(value) - 1 for value in found - {0}))
 
 
 def dataset_root(spec: DataSpec) -> Path:
@@ -65,10 +69,13 @@ def split_once(make: Callable[[], tuple[list[Sample], list[Sample]]]) -> Callabl
 
 @attrs.frozen
 class CheckedFile:
-    """What reading a sample once found: its size and whether its mask has a defect pixel."""
+    """What reading a sample once found: its size, whether its mask has a defect pixel, and
+    the class channels (0..K-1) that do: label values 1..K, non-empty Severstal runs, channel 0
+    of a binary mask; none for a part with an image label only (no pixel to centre a draw on)."""
 
     size: tuple[int, int]
     defective: bool
+    classes: tuple[int, ...] = ()
 
 
 def check_readable(samples: list, workers: int = 4, binary_masks: bool = True,
@@ -93,11 +100,11 @@ def check_readable(samples: list, workers: int = 4, binary_masks: bool = True,
             height, width = rle.SEVERSTAL_SHAPE
             raise DataError(f"{sample.image}: is {image.shape[1]}x{image.shape[0]}, but its train.csv runs number "
                             f"the pixels of a {width}x{height} image")
-        defective = any(runs.strip() for runs in sample.runs)
+        classes = tuple(channel for channel, runs in enumerate(sample.runs) if runs.strip())
         if sample.mask is not None:
             mask = read_gray(sample.mask)
             if label_names is not None:
-                check_label_values(mask, sample.mask, label_names)
+                classes = check_label_values(mask, sample.mask, label_names)
             elif binary_masks:
                 check_mask_values(mask, sample.mask)
             if mask.shape != image.shape:
@@ -105,8 +112,9 @@ def check_readable(samples: list, workers: int = 4, binary_masks: bool = True,
                     f"{sample.mask}: mask is {mask.shape[1]}x{mask.shape[0]} but its image is "
                     f"{image.shape[1]}x{image.shape[0]}"
                 )
-            defective = bool(mask.any()) if label_names is not None else bool(binarize_mask(mask, mask_threshold).any())
-        return CheckedFile(image.shape, defective)
+            if label_names is None:
+                classes = (0,) if binarize_mask(mask, mask_threshold).any() else ()
+        return CheckedFile(image.shape, bool(classes), classes)
 
     with ThreadPoolExecutor(max_workers=workers) as pool:
         results = list(pool.map(check, samples))
@@ -127,15 +135,9 @@ def split(samples: list[Sample], share: float, seed: int | None) -> tuple[list[S
 
 
 def only_eval(split: str, source: str) -> None:
-    """Readers without a validation part serve the one evaluation split."""
-    if split != "eval":
+    """Readers without a validation part serve the one evaluation split (the learning curve's too)."""
+    if split not in ("eval", "curve"):
         raise ConfigError(f"train_input.validation_split: {source} have no separate {split} split")
-
-
-def validation_strata(samples: list, checked: list[CheckedFile]) -> list[tuple[bool, str]]:
-    """Each sample's stratum: defective or good, and its type when the file names carry types."""
-    types = types_from_names([Path(sample.image).stem for sample in samples]) or [""] * len(samples)
-    return [(found.defective, kind) for found, kind in zip(checked, types)]
 
 
 class FileDatasetReader:
@@ -175,10 +177,17 @@ class FileDatasetReader:
         return self._checked[key]
 
     def _split(self, split: str) -> tuple[list, list[CheckedFile]]:
+        if split == "curve" and not (self._train.validation_split and self._train.validation_sample):
+            split = "eval"  # no sample asked for: the learning curve scores the whole evaluation split
         if split == "eval":
             split = "validation" if self._train.validation_split else "test"
-        if split not in ("train", "validation", "test"):
+        if split not in ("train", "validation", "test", "curve"):
             raise ValueError(f"unknown split {split!r}")
+        if split == "curve" and split not in self._checked:
+            samples, found = self._split("validation")
+            picked = curve_sample(validation_strata(samples, found, len(self._train.classes)),
+                                  self._train.validation_sample or len(samples), self._seed)
+            self._checked[split] = ([samples[i] for i in picked], [found[i] for i in picked])
         if split not in self._checked:
             if split == "test":
                 self._checked[split] = self._listed("test")
@@ -195,8 +204,8 @@ class FileDatasetReader:
                 if len(samples) < 2:
                     raise DataError(f"{Path(listed[0].image).parent}: one training image with a mask cannot also "
                                     "give a validation part (train_input.validation_split)")
-                kept, held = stratified_split(validation_strata(samples, found), self._train.validation_split,
-                                              self._seed)
+                strata = validation_strata(samples, found, len(self._train.classes))
+                kept, held = stratified_split(strata, self._train.validation_split, self._seed)
                 self._checked["train"] = self._masks_kept([samples[i] for i in kept] + [listed[i] for i in labelled],
                                                           [found[i] for i in kept] + [checked[i] for i in labelled])
                 self._checked["validation"] = ([samples[i] for i in held], [found[i] for i in held])
@@ -245,7 +254,7 @@ class FileDatasetReader:
         return pipeline.training_stream(
             samples, self._train, self._seed, self._augmentation, mask_method=self._mask_method,
             mask_threshold=self._mask_threshold, native_pixels=max(h * w for h, w in (f.size for f in found)),
-            groups=self._defect_groups(samples, found),
+            groups=self._defect_groups(samples, found), held_classes=self._held_classes(samples, found),
         )
 
     def _defect_groups(self, samples: list, found: list[CheckedFile]) -> list[int] | None:
@@ -262,6 +271,20 @@ class FileDatasetReader:
         # A part with its label only has no defect pixel to centre a draw on.
         return [numbers[kind] if checked.defective and not sample.label_only else -1
                 for kind, checked, sample in zip(types, found, samples)]
+
+    def _held_classes(self, samples: list, found: list[CheckedFile]) -> list[tuple[int, ...]] | None:
+        """Each training sample's class channels with a defect pixel, for defect_sampling_by:
+        class; None with one class (drawn by image) or another choice."""
+        spec = self._train
+        if spec.defect_sampling_by != "class" or len(spec.classes) < 2:
+            return None
+        # A part with its label only (masked_fraction keeps its check) has no pixel to centre on.
+        held = [() if sample.label_only else checked.classes for sample, checked in zip(samples, found)]
+        absent = [name for channel, name in enumerate(spec.class_names) if not any(channel in c for c in held)]
+        if absent and spec.defect_sampling > 0:
+            log.warning("train_input.defect_sampling_by: class, but no training image holds %s; the defect draws "
+                        "are shared among the other classes", ", ".join(absent))
+        return held
 
     def evaluation_stream(self, split: str = "eval"):
         from unet_defects.adapters.datasets import pipeline

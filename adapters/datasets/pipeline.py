@@ -8,7 +8,7 @@ with an image label only, all UNKNOWN_DEFECT).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import tensorflow as tf
@@ -163,11 +163,11 @@ def _augment(spec: DataSpec, augmentation: AugmentationSpec, seed: int, crop: bo
         return tf.random.stateless_uniform([], seed=element_seed + salt)
 
     def augment(index, draw_):
-        image, mask, centred = draw_
+        image, mask, centre = draw_
         element_seed = tf.stack([tf.cast(seed, tf.int64), index])
         stacked = tf.concat([image, mask], axis=-1)
         if crop:
-            stacked = crops.crop(stacked, spec, element_seed, centred)
+            stacked = crops.crop(stacked, spec, element_seed, centre)
         if enabled and augmentation.horizontal_flip:
             stacked = tf.cond(draw(element_seed, 1) < 0.5, lambda: tf.image.flip_left_right(stacked), lambda: stacked)
         if enabled and augmentation.vertical_flip:
@@ -204,42 +204,60 @@ def _fits_in_memory(count: int, pixels: int, spec: DataSpec) -> bool:
 def training_stream(samples: Sequence, spec: DataSpec, seed: int | None,
                     augmentation: AugmentationSpec | None = None, mask_method: str = "bilinear",
                     mask_threshold: float | None = None, native_pixels: int | None = None,
-                    groups: Sequence[int] | None = None) -> tf.data.Dataset:
+                    groups: Sequence[int] | None = None,
+                    held_classes: Sequence[Sequence[int]] | None = None) -> tf.data.Dataset:
     """Infinite batches (image NHWC float32, mask NHWC float32 in [0, 1]) from files.
 
     With `image_fit: crop` images are decoded whole (cached when they fit; `native_pixels` is
     their pixel count) and each draw takes a random crop of image_shape from one. `groups`: each
-    sample's defect type (-1: no defect), to share the defect-centred draws among types."""
+    sample's defect type (-1: no defect), to share the defect-centred draws among types;
+    `held_classes`: each sample's class channels with a defect pixel, to share them among
+    classes (several classes only; it wins over `groups`)."""
     load = _load(spec, resize=spec.image_fit != "crop", mask_method=mask_method, mask_threshold=mask_threshold)
-    prepared = _files(samples, len(spec.classes)).map(load, num_parallel_calls=AUTOTUNE)
-    return training_batches(prepared, len(samples), spec, seed, augmentation, native_pixels, groups)
+    files = _files(samples, len(spec.classes))
+    prepared = files.map(load, num_parallel_calls=AUTOTUNE)
+    return training_batches(prepared, len(samples), spec, seed, augmentation, native_pixels, groups, held_classes,
+                            unloaded=(files, load))
 
 
 def training_batches(prepared: tf.data.Dataset, count: int, spec: DataSpec, seed: int | None,
                      augmentation: AugmentationSpec | None = None,
-                     native_pixels: int | None = None, groups: Sequence[int] | None = None) -> tf.data.Dataset:
-    """Fitted, normalized (image, mask) pairs -> cached, shuffled, repeated, augmented batches."""
+                     native_pixels: int | None = None, groups: Sequence[int] | None = None,
+                     held_classes: Sequence[Sequence[int]] | None = None,
+                     unloaded: tuple[tf.data.Dataset, Callable] | None = None) -> tf.data.Dataset:
+    """Fitted, normalized (image, mask) pairs -> cached, shuffled, repeated, augmented batches.
+    `unloaded`: the file elements `prepared` maps from and that map, for the class streams of
+    images too many to cache."""
     seed = 0 if seed is None else seed
     crop = spec.image_fit == "crop"
     augmentation = augmentation or AugmentationSpec()
     pixels = native_pixels if crop and native_pixels else spec.height * spec.width
+    classes = len(spec.classes)
+    buffer = max(1, min(spec.shuffle_buffer_size, count))
     dataset = prepared
-    if _fits_in_memory(count, pixels, spec):
+    cached = _fits_in_memory(count, pixels, spec)
+    if cached:
         dataset = dataset.cache()
-    by_group = groups is not None and spec.defect_sampling > 0
-    if by_group:  # the sample's index travels with it through the shuffle, to look its group up
+    by_class = held_classes is not None and spec.defect_sampling > 0 and classes > 1
+    by_group = groups is not None and spec.defect_sampling > 0 and not by_class
+    if by_group or by_class:  # the sample's index travels with it, to look its group or classes up
         dataset = dataset.enumerate()
-    if spec.shuffle:
-        dataset = dataset.shuffle(max(1, min(spec.shuffle_buffer_size, count)), seed=seed,
-                                  reshuffle_each_iteration=True)
-    if by_group:
-        dataset = crops.with_defect_sampling_by_group(dataset, spec.defect_sampling, seed, list(groups))
+    if by_class:  # each stream shuffled on its own (crops.with_defect_sampling_by_class says why)
+        # Not cached: the streams pick and shuffle file names and decode only what they draw.
+        source, load = (unloaded[0].enumerate(), unloaded[1]) if unloaded and not cached else (dataset, None)
+        dataset = crops.with_defect_sampling_by_class(source, spec.defect_sampling, seed, list(held_classes),
+                                                      classes, buffer if spec.shuffle else None, load)
     else:
-        dataset = crops.with_defect_sampling(dataset, spec.defect_sampling, seed)
+        if spec.shuffle:
+            dataset = dataset.shuffle(buffer, seed=seed, reshuffle_each_iteration=True)
+        if by_group:
+            dataset = crops.with_defect_sampling_by_group(dataset, spec.defect_sampling, seed, list(groups), classes)
+        else:
+            dataset = crops.with_defect_sampling(dataset, spec.defect_sampling, seed, classes)
     if crop or spec.augment_data:
         dataset = dataset.enumerate().map(_augment(spec, augmentation, seed, crop), num_parallel_calls=AUTOTUNE)
     else:
-        dataset = dataset.map(lambda image, mask, centred: (image, mask))
+        dataset = dataset.map(lambda image, mask, centre: (image, mask))
     dataset = dataset.batch(spec.train_batch_size, drop_remainder=True)
     return dataset.prefetch(AUTOTUNE)
 

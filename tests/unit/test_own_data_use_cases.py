@@ -1,5 +1,7 @@
 """Training sized by time, learning made visible, and the test images scored apart, with fakes."""
 
+import itertools
+
 import numpy as np
 
 from tests.unit.test_use_cases import UseCaseFakes, batch
@@ -48,12 +50,15 @@ def test_each_evaluation_prints_a_learning_line_and_a_model_at_chance_is_named_w
     world = at_chance_world(run)
     observer = RecordingObserver()
     advice = ("model.input_downscale: 4 (wide defects)", "a longer runconfig.time_budget")
-    TrainAndEvaluateUseCase(world.train, world.evaluate, world.checkpoints, observer, advice).execute()
+    clock = itertools.count(0.0, 1.5).__next__  # each evaluation takes 1.5 s
+    TrainAndEvaluateUseCase(world.train, world.evaluate, world.checkpoints, observer, advice, clock=clock).execute()
     lines = [event[1] for event in observer.of_kind("message")]
     learning = [line for line in lines if line.startswith("evaluation at step")]
-    assert learning == ["evaluation at step 10: defect Dice 0.000, image AUROC 0.500",
-                        "evaluation at step 20: defect Dice 0.000 (+0.000), image AUROC 0.500 (+0.000)",
-                        "evaluation at step 30: defect Dice 0.000 (+0.000), image AUROC 0.500 (+0.000)"]
+    assert learning == ["evaluation at step 10: defect Dice 0.000, image AUROC 0.500 (2 images in 1.5 s)",
+                        "evaluation at step 20: defect Dice 0.000 (+0.000), image AUROC 0.500 (+0.000) (2 images in "
+                        "1.5 s)",
+                        "evaluation at step 30: defect Dice 0.000 (+0.000), image AUROC 0.500 (+0.000) (2 images in "
+                        "1.5 s)"]
     warnings = [line for line in lines if line.startswith("warning: the model is not learning yet")]
     assert len(warnings) == 2  # from the second evaluation at chance on
     assert "image AUROC 0.500 is within 0.05 of 0.5" in warnings[0]
