@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from unet_defects.domain.class_fingerprint import MAX_LABEL, LabelFacts
 from unet_defects.domain.data import Sample
 from unet_defects.domain.errors import DataError
 from unet_defects.domain.fingerprint import ImageFacts, mask_levels
@@ -60,6 +61,27 @@ def component_geometry(defects: np.ndarray) -> tuple[tuple[int, ...], tuple[floa
     return tuple(int(a) for a in areas), tuple(round(float(w), 2) for w in widths)
 
 
+def label_facts(mask: np.ndarray) -> tuple[LabelFacts, ...]:
+    """Each value above 0 of a mask of small integers measured apart (domain.class_fingerprint);
+    () for any other mask."""
+    from scipy import ndimage
+
+    mask = np.asarray(mask)
+    values = np.unique(mask)
+    if values[-1] > MAX_LABEL or not np.all(values == np.round(values)):
+        return ()
+    found = []
+    for value in (int(v) for v in values if v > 0):
+        mine = mask == value
+        others = (mask > 0) & ~mine
+        bordering = int(np.count_nonzero(mine & ndimage.binary_dilation(others, structure=_EIGHT_NEIGHBOURS))
+                        if others.any() else 0)
+        areas, widths = component_geometry(mine)
+        found.append(LabelFacts(value=value, pixels=int(np.count_nonzero(mine)), component_areas=areas,
+                                component_widths=widths, bordering=bordering))
+    return tuple(found)
+
+
 def measure(image: np.ndarray, mask: np.ndarray | None, name: str, kind: str = "",
             colour: bool = False) -> ImageFacts:
     """The facts of one gray image (H, W) and its raw mask (None: no mask file)."""
@@ -82,7 +104,8 @@ def measure(image: np.ndarray, mask: np.ndarray | None, name: str, kind: str = "
     if 0 < count < defects.size:
         contrast = float((gray[defects].mean() - gray[~defects].mean()) / max(spread, 1e-6))
     return ImageFacts(mask=levels, label_values=labels, defect_pixels=count, component_areas=areas,
-                      component_widths=widths, defect_contrast=contrast, mask_high=int(np.max(mask)), **base)
+                      component_widths=widths, defect_contrast=contrast, mask_high=int(np.max(mask)),
+                      labels=label_facts(mask) if count else (), **base)
 
 
 def measure_sample(sample: Sample, kind: str = "") -> ImageFacts:

@@ -15,7 +15,14 @@ from unet_defects.application.values import StepTiming
 from unet_defects.domain.durations import format_duration
 from unet_defects.domain.fingerprint import DatasetFingerprint, summarize
 from unet_defects.domain.planning import TEST_SPLIT, Choice, DataSplit, Draft, check_plannable, draft, sections
-from unet_defects.domain.run_duration import FINAL_PASSES, Length, length_choices, training_length
+from unet_defects.domain.run_duration import (
+    FINAL_PASSES,
+    Length,
+    curve_images,
+    length_choices,
+    sample_choice,
+    training_length,
+)
 from unet_defects.domain.splitting import types_from_names
 
 
@@ -57,6 +64,10 @@ def describe(fp: DatasetFingerprint) -> tuple[str, ...]:
         + f"; texture gradient ratio x/y {fp.texture_direction:.2f}",
         f"masks: {fp.mask_kind}" + (f" (labels {list(fp.label_values)})" if fp.label_values else ""),
     ]
+    if fp.classes:
+        lines.append(f"{len(fp.classes)} defect types, one class each (train_input.defect_class_names: null merges "
+                     "them into one defect):")
+        lines += [f"  type {c.describe(fp.images)}" for c in fp.classes]
     if fp.types:
         lines.append("types from the file names: " + ", ".join(
             f"{name} {n} ({d} defective)" for name, (n, d) in sorted(fp.types.items())))
@@ -83,7 +94,8 @@ class PlanUseCase:
             float(given.get(("train_input", "train_test_split"), 1 - TEST_SPLIT)))
         kinds = types_from_names([Path(sample.image).stem for sample in samples]) or [""] * len(samples)
         facts = self._fingerprinter.measure(samples, kinds, progress)
-        fingerprint = summarize(facts, where=dataset_path)
+        fingerprint = summarize(facts, where=dataset_path, names=layout.class_names,
+                                names_file=layout.class_names_file)
         for line in describe(fingerprint):
             say(line)
         check_plannable(fingerprint, dataset_path)
@@ -96,13 +108,16 @@ class PlanUseCase:
         else:
             timing, precision = self._fastest(planned, say)
         # the timer evaluated validation images as the run does (tiles, test-time augmentation, scoring)
-        evaluation = timing.seconds_per_evaluation_image * planned.validation_images
+        per_image = timing.seconds_per_evaluation_image
+        sample = curve_images(budget, per_image, planned.validation_images)
         # after training: calibration and the validation part at its decision (the validation
         # images twice), the test images once (about as many: the planner never reads them)
-        length = training_length(budget, timing.seconds_per_step, evaluation, timing.startup_seconds,
-                                 final_passes=FINAL_PASSES)
+        length = training_length(budget, timing.seconds_per_step, per_image * sample, timing.startup_seconds,
+                                 final_passes=FINAL_PASSES,
+                                 final_evaluation_seconds=per_image * planned.validation_images)
         say(length.describe(budget))
-        measured = tuple(c for c in (precision, *length_choices(length, budget))
+        measured = tuple(c for c in (precision, *sample_choice(sample, planned.validation_images, per_image, length),
+                                     *length_choices(length, budget))
                          if c is not None and (c.section, c.key) not in fixed_keys)  # --set wins
         planned = attrs.evolve(planned, choices=planned.choices + measured)
         plan = Plan(fingerprint=fingerprint, layout=layout,

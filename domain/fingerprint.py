@@ -22,13 +22,22 @@ from collections.abc import Sequence
 import attrs
 import numpy as np
 
+from unet_defects.domain.class_fingerprint import (
+    MAX_LABEL,
+    ClassFingerprint,
+    LabelFacts,
+    class_fingerprints,
+    default_names,
+    label_problem,
+    label_values,
+    names_problem,
+)
 from unet_defects.domain.errors import DataError
+from unet_defects.domain.quantiles import Quantiles
 
 # A mask is "two levels" when at most this share of its pixels sits between the darkest and the
 # brightest tenth of its range (JPEG-saved masks smear their edges a little).
 SMEAR_SHARE = 0.02
-# A mask is a label image when it holds 0 and a few small integers (annotation tools' index PNGs).
-MAX_LABEL = 20
 EXPOSURE_VARIES = 0.25
 DIRECTIONAL = 1.3
 
@@ -51,26 +60,6 @@ def mask_levels(mask: np.ndarray) -> tuple[str, tuple[int, ...]]:
     return "other", ()
 
 
-@attrs.frozen
-class Quantiles:
-    low: float  # 10th percentile
-    median: float
-    high: float  # 90th percentile
-    minimum: float
-    maximum: float
-
-    @classmethod
-    def of(cls, values: Sequence[float]) -> Quantiles:
-        if not len(values):
-            return cls(0.0, 0.0, 0.0, 0.0, 0.0)
-        data = np.asarray(values, np.float64)
-        low, median, high = np.percentile(data, [10, 50, 90])
-        return cls(float(low), float(median), float(high), float(data.min()), float(data.max()))
-
-    def as_dict(self, digits: int = 1) -> dict[str, float]:
-        return {key: round(value, digits) for key, value in attrs.asdict(self).items()}
-
-
 @attrs.frozen(kw_only=True)
 class ImageFacts:
     """One image and its mask as the fingerprint sees them (gray levels 0..255)."""
@@ -91,6 +80,7 @@ class ImageFacts:
     step_y: float = 0.0
     kind: str = ""  # the defect type the file name carries, when it carries one
     mask_high: int = 0  # the mask's largest value (255 for 0/255 masks, 1 for 0/1, the top label)
+    labels: tuple[LabelFacts, ...] = ()  # each value above 0 of a mask of small integers
 
     @property
     def defective(self) -> bool:
@@ -116,6 +106,8 @@ class DatasetFingerprint:
     mask_kind: str  # binary, labels, or other (neither: not plannable)
     label_values: tuple[int, ...] = ()
     types: dict[str, tuple[int, int]] = attrs.field(factory=dict)  # type -> (images, defective)
+    # label masks: each defect type (label k, named by classes.txt or class_k) measured apart
+    classes: tuple[ClassFingerprint, ...] = ()
     problem: str | None = None  # why the masks cannot be read as defects (mask_problem)
     # training's train_input.mask_threshold: the mask value from which a pixel is defect
     # (1 for label images and 0/1 masks, 128 for 0/255 masks)
@@ -124,6 +116,10 @@ class DatasetFingerprint:
     @property
     def defective_share(self) -> float:
         return self.defective_images / self.images if self.images else 0.0
+
+    @property
+    def several_classes(self) -> bool:
+        return len(self.classes) > 1
 
     @property
     def exposure_varies(self) -> bool:
@@ -148,21 +144,23 @@ class DatasetFingerprint:
             "texture_direction": round(self.texture_direction, 3), "mask_kind": self.mask_kind,
             "label_values": list(self.label_values), "defect_level": self.defect_level,
             "types": {name: {"images": n, "defective": d} for name, (n, d) in sorted(self.types.items())},
+            **({"classes": [c.as_dict() for c in self.classes]} if self.classes else {}),
         }
 
 
-def mask_problem(facts: Sequence[ImageFacts], where: str) -> str | None:
+def mask_problem(facts: Sequence[ImageFacts], where: str, labelled: bool) -> str | None:
     """Why the masks cannot be read as defects, in one line; None when they can."""
     odd = [f.name for f in facts if f.mask == "other"]
     if odd:
         return (f"{where}: {len(odd)} masks hold neither two levels nor class labels (the first: {odd[0]}); save "
                 "masks as 0/255 or as label images 0, 1, 2, ...")
-    labelled = [f for f in facts if f.mask == "labels"]
-    # a mask holding one class of a label dataset is two-level too ({0, 2}): not a conflict
+    # a mask holding one type of a label dataset is two-level too ({0, 2}): not a conflict
     two_level = [f for f in facts if f.mask == "binary" and f.mask_high > MAX_LABEL]
     if labelled and two_level:
-        return (f"{where}: some masks are label images ({labelled[0].name}: values {list(labelled[0].label_values)})"
-                f" and others two-level ({two_level[0].name}); use one kind")
+        first = next(f for f in facts if f.labels)
+        return (f"{where}: some masks are label images ({first.name}: values "
+                f"{[label.value for label in first.labels]}) and others two-level ({two_level[0].name}: 0 and "
+                f"{two_level[0].mask_high}); use one kind")
     return None
 
 
@@ -174,16 +172,16 @@ def defect_level(labelled: bool, highs: Sequence[int]) -> int:
     return max(1, int(np.ceil(min(highs) / 2)))
 
 
-def summarize(facts: Sequence[ImageFacts], where: str = "dataset") -> DatasetFingerprint:
+def summarize(facts: Sequence[ImageFacts], where: str = "dataset", names: Sequence[str] | None = None,
+              names_file: str = "classes.txt") -> DatasetFingerprint:
     """The fingerprint of every image's facts (domain.planning.check_plannable says whether it
-    can be planned)."""
+    can be planned). `names`: the defect types' names (classes.txt), label k the k-th."""
     if not facts:
         raise DataError(f"{where}: no images")
     kinds = Counter(f.mask for f in facts)
-    labelled = [f for f in facts if f.mask == "labels"]
-    if labelled:  # the one-class masks of a label dataset ({0, 2}) are labels too
-        labelled += [attrs.evolve(f, mask="labels", label_values=(f.mask_high,)) for f in facts
-                     if f.mask == "binary" and 0 < f.mask_high <= MAX_LABEL]
+    values = label_values(facts)
+    labelled = len(values) > 1  # over the dataset: one mask may hold one type only ({0, 2})
+    class_names = (tuple(names) if names is not None else default_names(max(values))) if labelled else ()
     highs = [f.mask_high for f in facts if f.defective]
     defective = [f for f in facts if f.defective]
     pixels = sum(f.height * f.width for f in facts)
@@ -199,6 +197,8 @@ def summarize(facts: Sequence[ImageFacts], where: str = "dataset") -> DatasetFin
         if f.kind:
             n, d = types.get(f.kind, (0, 0))
             types[f.kind] = (n + 1, d + f.defective)
+    problem = (mask_problem(facts, where, labelled) or names_problem(names, labelled, names_file)
+               or (label_problem(facts, names, names_file) if labelled else None))
     return DatasetFingerprint(
         images=len(facts), defective_images=len(defective),
         height=Quantiles.of([f.height for f in facts]), width=Quantiles.of([f.width for f in facts]),
@@ -210,8 +210,9 @@ def summarize(facts: Sequence[ImageFacts], where: str = "dataset") -> DatasetFin
         defect_contrast=float(np.median(contrasts)) if contrasts else None,
         texture_direction=float(direction),
         mask_kind="other" if kinds["other"] else ("labels" if labelled else "binary"),
-        label_values=tuple(sorted({v for f in labelled for v in f.label_values})),
-        defect_level=defect_level(bool(labelled), highs),
+        label_values=values if labelled else (),
+        defect_level=defect_level(labelled, highs),
         types=types,
-        problem=mask_problem(facts, where),
+        classes=class_fingerprints(facts, class_names) if labelled and problem is None else (),
+        problem=problem,
     )

@@ -18,6 +18,7 @@ import attrs
 
 from unet_defects.domain.errors import DataError
 from unet_defects.domain.fingerprint import DatasetFingerprint
+from unet_defects.domain.planned_types import thinnest, type_choices
 from unet_defects.domain.planned_verdict import part_verdict
 from unet_defects.domain.planning_choice import Choice
 
@@ -56,6 +57,8 @@ class DataSplit:
     dataset_path: str
     test_folder: bool  # a train/ and test/ layout: test/ is the test split
     description: str
+    class_names: tuple[str, ...] | None = None  # the defect types a classes.txt names, label k the k-th
+    class_names_file: str = "classes.txt"  # where they were read
 
 
 @attrs.frozen(kw_only=True)
@@ -96,12 +99,12 @@ def check_plannable(fingerprint: DatasetFingerprint, where: str) -> None:
 
 
 def network_downscale(fingerprint: DatasetFingerprint) -> tuple[int, str]:
-    width = fingerprint.component_width.median
+    width, whose = thinnest(fingerprint)
     for k in DOWNSCALES:
         if k > 1 and width / k >= MIN_NETWORK_WIDTH:
-            return k, (f"the median defect is {width:.1f} px wide, still {width / k:.1f} px at 1/{k} scale: the "
+            return k, (f"{whose} is {width:.1f} px wide, still {width / k:.1f} px at 1/{k} scale: the "
                        f"network runs there, {k}x the reach and {k * k}x the images per step")
-    return 1, f"the median defect is {width:.1f} px wide: the network keeps the images' own scale"
+    return 1, f"{whose} is {width:.1f} px wide: the network keeps the images' own scale"
 
 
 def round_up(value: float, multiple: int) -> int:
@@ -159,7 +162,8 @@ def draft(fingerprint: DatasetFingerprint, layout: DataSplit) -> Draft:
     training, validation = held_out(fp, layout)
     batch, batch_reason = batch_size(training, (patch[0] // downscale) * (patch[1] // downscale))
     per_image = fp.exposure_varies
-    sampling = DEFECT_SAMPLING if fp.defective_share < 0.5 else 0.0
+    several = fp.several_classes
+    sampling = DEFECT_SAMPLING if fp.defective_share < 0.5 or several else 0.0
     choices = [
         Choice("train_input", "dataset", "ImageFolderDataset", "your own images/ and masks/"),
         Choice("train_input", "dataset_path", layout.dataset_path, layout.description),
@@ -168,18 +172,25 @@ def draft(fingerprint: DatasetFingerprint, layout: DataSplit) -> Draft:
                "crops at the images' own scale in training, whole images in evaluation"),
         Choice("train_input", "mask_threshold", fp.defect_level,
                f"mask pixels from {fp.defect_level} on are defect (two-level masks)"
-               if fp.mask_kind == "binary" else "label masks: every label above 0 is defect"),
+               if fp.mask_kind == "binary" else "label masks: every label above 0 is defect when the types are "
+               "merged"),
+        *type_choices(fp),
         Choice("train_input", "defect_sampling", sampling,
                (f"{fp.defective_share:.0%} of the images are defective: a third of the crops are centred on a "
-                "defect (nnU-Net's foreground oversampling)") if sampling else
+                "defect (nnU-Net's foreground oversampling)") if sampling and not several else
+               (f"{len(fp.classes)} defect types: a third of the crops are centred on a defect, whatever the share "
+                f"of defective images ({fp.defective_share:.0%})") if sampling else
                f"{fp.defective_share:.0%} of the images are defective: crops are drawn alike"),
-        Choice("train_input", "defect_sampling_by", "image",
-               "every defective image is drawn alike" + (
+        Choice("train_input", "defect_sampling_by", "class" if several else "image",
+               ("the centred crops are shared equally among the types, each centred on a pixel of its type: a rare "
+                "type is drawn as often as a common one (nnU-Net's per-class foreground oversampling)") if several
+               else "every defective image is drawn alike" + (
                    f"; `type` would share the draws among the {sum(1 for _, d in fp.types.values() if d)} defect "
                    "types the names carry (measured no better on the magnetic tiles: docs/own-data.md)"
                    if fp.types and sampling else "")),
         Choice("train_input", "validation_split", VALIDATION_SPLIT,
                f"{validation} images held out, stratified by good/defective"
+               + (" and by the types each mask holds" if several else "")
                + (f" and by the {len(fp.types)} types the file names carry" if fp.types else "")
                + ": they draw the learning curve and calibrate the decision; the test images are scored only at "
                "the end"),
@@ -219,7 +230,8 @@ def draft(fingerprint: DatasetFingerprint, layout: DataSplit) -> Draft:
                "gives poor batch statistics"),
         Choice("model", "loss", "bce_dice",
                f"defects are {fp.defect_pixel_share:.2%} of the pixels: Dice makes them weigh as much as the "
-               "background"),
+               "background" + ("; Dice is computed per type and averaged, so a rare type weighs as much as a common "
+                               "one" if several else "")),
         Choice("model", "mixed_precision", True, "bfloat16 where the CPU has it, else float32"),
         Choice("model", "eval_thresholds", [0.25, 0.5, 0.75], "scores at other thresholds too"),
         Choice("model", "inference_tta", "flip",

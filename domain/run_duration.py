@@ -19,6 +19,9 @@ EVALUATION_SHARE = 0.1
 # evaluation also costs about this much beyond its images (its pipeline, pictures, summaries).
 SAFETY_SHARE = 0.05
 EVALUATION_OVERHEAD = 3.0
+# A learning curve's evaluation scores at least this many validation images (or all, when fewer):
+# a smaller sample's Dice moves too much from one evaluation to the next to read a curve by.
+MIN_CURVE_IMAGES = 50
 # After a planned run's training: calibration on the validation part, that part at the
 # calibrated decision, and the test images: about three evaluations' work.
 FINAL_PASSES = 3
@@ -60,14 +63,26 @@ class Length:
                 f"{format_duration(math.ceil(needed / (1 - SAFETY_SHARE)))} or more fits them")
 
 
+def curve_images(budget: float, seconds_per_image: float, validation_images: int) -> int:
+    """How many validation images each evaluation during training scores: all of them when
+    EVALUATIONS evaluations of them fit EVALUATION_SHARE of the budget, else as many as do, and
+    at least MIN_CURVE_IMAGES (fewer evaluations then fit: evaluations_for)."""
+    each = EVALUATION_SHARE * budget / EVALUATIONS - EVALUATION_OVERHEAD
+    fitting = int(each / max(seconds_per_image, 1e-6))
+    return min(validation_images, max(MIN_CURVE_IMAGES, fitting))
+
+
 def training_length(budget: float, seconds_per_step: float, evaluation_seconds: float,
-                    startup_seconds: float = 0.0, final_passes: int = 0) -> Length:
+                    startup_seconds: float = 0.0, final_passes: int = 0,
+                    final_evaluation_seconds: float | None = None) -> Length:
     """Steps that fit the budget with the start-up, the evaluations of `evaluation_seconds` (their
-    images) each that fit a tenth of it (2 to 8), and `final_passes` passes of the same cost after
-    training (calibration, the validation part at the calibrated decision, the test images)."""
+    images) each that fit a tenth of it (2 to 8), and `final_passes` passes after training
+    (calibration, the validation part at the calibrated decision, the test images), each of
+    `final_evaluation_seconds` (the whole validation part; the evaluations' cost when None)."""
     each = evaluation_seconds + EVALUATION_OVERHEAD
     evaluations = evaluations_for(budget, each)
-    final = final_passes * each
+    final = final_passes * ((evaluation_seconds if final_evaluation_seconds is None else final_evaluation_seconds)
+                            + EVALUATION_OVERHEAD)
     usable = budget * (1 - SAFETY_SHARE) - evaluations * each - startup_seconds - final
     steps = max(evaluations, int(usable / max(seconds_per_step, 1e-6)))
     every = max(1, math.ceil(steps / evaluations))
@@ -124,3 +139,14 @@ def pace_line(planned: float, measured: float, final_step: int, target: int, sto
             line += (f", with the learning-rate schedule at step {final_step + schedule_lead:.0f} of {target} "
                      "(it followed the budget)")
     return line
+
+
+def sample_choice(sample: int, validation: int, seconds_per_image: float, length: Length) -> tuple[Choice, ...]:
+    """train_input.validation_sample when the evaluations during training score a sample."""
+    if sample >= validation:
+        return ()
+    return (Choice("train_input", "validation_sample", sample,
+                   f"each of the {length.evaluations} evaluations during training scores {sample} of the {validation} "
+                   f"validation images ({seconds_per_image:.3f} s an image, timed here), drawn stratified as the "
+                   "validation part is, so that they take about a tenth of the budget; calibration and the final "
+                   "scores use all of them"),)

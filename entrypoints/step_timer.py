@@ -2,7 +2,7 @@
 container and use cases as a run, so that the plan's length comes from measured work, not an
 assumed speed: training steps through the real input pipeline at its steady state (as `unet run
 --mode train_benchmark --with_input_pipeline`, after two epochs' batches drawn ahead), and
-evaluation images of the validation part as the
+evaluation images (a stratified sample of the validation part) as the
 run evaluates them (predict's maps: tiles, test-time augmentation, batching; then each image
 scored in numpy), through fresh weights."""
 
@@ -43,6 +43,9 @@ class ContainerStepTimer:
             training = build_container(sections, {"with_input_pipeline": True}).benchmark().execute(
                 "train_benchmark", self._steps, self._warmup, steady_pipeline=True)
             whole = time.perf_counter() - tick  # the container, the model, the pipeline, tracing and the steps
+            # a stratified sample of the validation part, in a seeded order (its first images are
+            # as mixed in size and type as the part, not the first names of one type)
+            sections.setdefault("train_input", {})["validation_sample"] = EVALUATION_IMAGES + EVALUATION_WARMUP
             evaluation = evaluation_image_seconds(build_container(sections))
         seconds_per_step = training.batch_size / training.images_per_second
         return StepTiming(seconds_per_step=seconds_per_step, seconds_per_evaluation_image=evaluation,
@@ -62,7 +65,7 @@ def evaluation_image_seconds(container: Any) -> float:
     session = container.session_opener().fresh()
     rules = (experiment.evaluation.rule, *experiment.evaluation.threshold_rules())
     components = container.components()
-    stream = container.dataset().evaluation_stream()
+    stream = container.dataset().evaluation_stream("curve")
     batches = -(-(EVALUATION_IMAGES + EVALUATION_WARMUP) // experiment.eval_data.eval_batch_size)
     maps = container.line_maps().run(session, InferenceOptions(), stream, batches,
                                      experiment.evaluation.eval_ignore_classes)

@@ -18,7 +18,10 @@ REAL = ROOT.parent / "shared" / "realdata"
 # mt: the magnetic tiles, many image sizes, 28 % defective, five types. cf: CrackForest, every
 # part defective. mt_rare: a few defective parts among many good ones. tall: tall images (256
 # wide, 1,024 tall) with defects under 1 % of their area. rare: the synthetic stand-in.
-DATASETS = ("mt", "cf", "mt_rare", "tall", "rare")
+# mt_types: the magnetic tiles' five defect types as label masks (Free is background) with a
+# classes.txt. sev_types: the Severstal sample's classes as label masks (the larger ClassId wins
+# where two overlap).
+DATASETS = ("mt", "cf", "mt_rare", "tall", "rare", "mt_types", "sev_types")
 TALL_SIDE, TALL_TILES = 256, 4
 
 
@@ -122,9 +125,61 @@ def synthetic_rare(work: Path) -> Path:
     return root
 
 
+MAGNETIC_TYPES = ("Blowhole", "Break", "Crack", "Fray", "Uneven")
+
+
+def magnetic_tile_types(work: Path) -> Path:
+    """The split of `magnetic_tiles`, each mask a label image: the type's line in classes.txt
+    (the type is in the file name; Free tiles have empty masks)."""
+    import imageio.v3 as iio
+
+    root = work / "magnetic_tile_types"
+    if root.is_dir():
+        return root
+    source = real("magnetic_tile")
+    for split, stems in magnetic_tile_split().items():
+        for folder in ("images", "masks"):
+            (root / split / folder).mkdir(parents=True, exist_ok=True)
+        for stem in stems:
+            kind = stem.split("_")[1]
+            label = MAGNETIC_TYPES.index(kind) + 1 if kind in MAGNETIC_TYPES else 0
+            os.symlink(source / "images" / f"{stem}.jpg", root / split / "images" / f"{stem}.jpg")
+            drawn = iio.imread(source / "masks" / f"{stem}.png") > 127
+            iio.imwrite(root / split / "masks" / f"{stem}.png", (drawn * label).astype(np.uint8))
+    (root / "classes.txt").write_text("\n".join(MAGNETIC_TYPES) + "\n")
+    return root
+
+
+def severstal_types(work: Path) -> Path:
+    """The Severstal sample as images/ and label masks/ (pixel = ClassId, the larger where two
+    overlap) with a classes.txt naming the four classes; one folder, split by the plan."""
+    import csv
+
+    import imageio.v3 as iio
+
+    from unet_defects.domain.rle import decode
+
+    root = work / "severstal_types"
+    if root.is_dir():
+        return root
+    source = real("severstal")
+    labels: dict[str, np.ndarray] = {}
+    with open(source / "train.csv", newline="") as rows:
+        for row in csv.DictReader(rows):
+            mask = labels.setdefault(row["ImageId"], np.zeros((256, 1600), np.uint8))
+            mask[decode(row["EncodedPixels"]) > 0] = int(row["ClassId"])
+    for folder in ("images", "masks"):
+        (root / folder).mkdir(parents=True, exist_ok=True)
+    for path in sorted((source / "train_images").glob("*.jpg")):
+        os.symlink(path, root / "images" / path.name)
+        iio.imwrite(root / "masks" / f"{path.stem}.png", labels.get(path.name, np.zeros((256, 1600), np.uint8)))
+    (root / "classes.txt").write_text("class_1\nclass_2\nclass_3\nclass_4\n")
+    return root
+
+
 def dataset(name: str, work: Path) -> Path:
     makers = {"mt": magnetic_tiles, "mt_rare": magnetic_tiles_rare, "tall": tall_images, "rare": synthetic_rare,
-              "cf": lambda _: real("crackforest")}
+              "cf": lambda _: real("crackforest"), "mt_types": magnetic_tile_types, "sev_types": severstal_types}
     if name not in makers:
         raise SystemExit(f"unknown dataset {name!r}; expected one of {', '.join(DATASETS)}")
     return makers[name](work)

@@ -62,6 +62,32 @@ def test_five_images_are_too_few_to_plan(tmp_path):
     assert "unet: 4 training images, " in result.stderr  # the seeded 80 % of 5
 
 
+def typed(index, drawn):
+    """Label masks of three types, one per defective image in turn."""
+    return (drawn > 0).astype(np.uint8) * (index % 3 + 1)
+
+
+def test_label_masks_that_cannot_be_trained_on_are_refused_naming_the_file_and_the_values(tmp_path):
+    folder(tmp_path / "unnamed", mask=typed)
+    (tmp_path / "unnamed" / "classes.txt").write_text("scratch\ndent\n")
+    line = refused(unet("plan", str(tmp_path / "unnamed")))
+    assert "label value 3 is not named in" in line and "classes.txt (2 names, for values 1..2)" in line
+    folder(tmp_path / "repeated", mask=typed)
+    (tmp_path / "repeated" / "classes.txt").write_text("scratch\ndent\nscratch\n")
+    assert "classes.txt: line 3 repeats the name 'scratch' of line 1" in refused(unet("plan", str(tmp_path / "repeated")))
+    folder(tmp_path / "mixed", mask=lambda index, drawn: drawn if index == 0 else typed(index, drawn))
+    assert "some masks are label images" in refused(unet("plan", str(tmp_path / "mixed")))
+
+    def smeared(index, drawn):  # a JPEG-like edge: 1 and 2 around a square of 3
+        mask = np.zeros_like(drawn)
+        if index < 8:
+            mask[8:18, 18:32], mask[9:17, 19:31], mask[10:16, 20:30] = 1, 2, 3
+        return mask
+
+    folder(tmp_path / "lossy", mask=smeared)
+    assert "label masks look like lossy compression noise" in refused(unet("plan", str(tmp_path / "lossy")))
+
+
 @pytest.mark.slow
 def test_plan_then_run_needs_no_other_setting(tmp_path):
     data = tmp_path / "rare"

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from unet_defects.adapters.fingerprinting import FileFingerprinter, component_geometry, measure
+from unet_defects.domain.class_fingerprint import LabelFacts
 from unet_defects.domain.data import Sample
 from unet_defects.domain.errors import DataError, DataProblems
 from unet_defects.domain.fingerprint import ImageFacts, mask_levels, summarize
@@ -55,7 +56,7 @@ def facts(name, height=100, width=100, defect=0, areas=(), widths=(), mean=128.0
     return ImageFacts(name=name, height=height, width=width, mean=mean, spread=spread, mask=mask if defect else "empty",
                       label_values=labels, defect_pixels=defect, component_areas=areas, component_widths=widths,
                       defect_contrast=-0.5 if defect else None, step_x=step[0], step_y=step[1], kind=kind,
-                      mask_high=high)
+                      mask_high=high, labels=tuple(LabelFacts(value=v, pixels=defect // len(labels)) for v in labels))
 
 
 def test_the_summary_counts_shares_sizes_and_geometry():
@@ -82,7 +83,7 @@ def test_masks_that_cannot_be_read_as_defects_are_named_in_one_line():
     assert odd.mask_kind == "other"
     assert odd.problem.startswith("data: 1 masks hold neither two levels nor class labels (the first: odd)")
     mixed = summarize([facts("a", defect=5, mask="labels", labels=(1, 2)), facts("b", defect=5)])
-    assert "some masks are label images (a: values [1, 2]) and others two-level (b)" in mixed.problem
+    assert "some masks are label images (a: values [1, 2]) and others two-level (b: 0 and 255)" in mixed.problem
     labels = summarize([facts("a", defect=5, mask="labels", labels=(1, 2)), facts("b", defect=3, mask="labels",
                                                                                  labels=(3,))])
     assert labels.problem is None and labels.label_values == (1, 2, 3) and labels.mask_kind == "labels"

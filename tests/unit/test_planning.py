@@ -10,7 +10,13 @@ from unet_defects.configs.plan_file import CommentedPlanFile
 from unet_defects.domain.errors import DataError
 from unet_defects.domain.fingerprint import DatasetFingerprint, Quantiles
 from unet_defects.domain.planning import DEFECT_SAMPLING, MAX_PATCH_SIDE, DataSplit, check_plannable, draft, sections
-from unet_defects.domain.run_duration import EVALUATION_OVERHEAD, EVALUATIONS, length_choices, training_length
+from unet_defects.domain.run_duration import (
+    EVALUATION_OVERHEAD,
+    EVALUATIONS,
+    MIN_CURVE_IMAGES,
+    length_choices,
+    training_length,
+)
 
 LAYOUT = DataSplit(dataset_path="/data/parts", test_folder=True, description="train/ of a train/ and test/ layout")
 
@@ -155,7 +161,7 @@ def test_the_plan_file_says_why_and_loads_back_to_the_same_run(tmp_path):
     assert experiment == build_experiment(plan.mapping())
 
 
-def plan_world(seconds, count=40, defective=12, size=(120, 100)):
+def plan_world(seconds, count=40, defective=12, size=(120, 100), evaluation_image=0.05):
     from unet_defects.adapters.fakes.planning import FakeFingerprinter, FakeStepTimer, FakeSurvey, KeptPlanWriter
     from unet_defects.application.planning import PlanUseCase
     from unet_defects.domain.data import Sample
@@ -168,7 +174,7 @@ def plan_world(seconds, count=40, defective=12, size=(120, 100)):
                                       component_areas=(40,) if i < defective else (),
                                       component_widths=(4.0,) if i < defective else ())
              for i, s in enumerate(samples)}
-    timer, writer = FakeStepTimer(seconds), KeptPlanWriter()
+    timer, writer = FakeStepTimer(seconds, evaluation_image=evaluation_image), KeptPlanWriter()
     use_case = PlanUseCase(FakeSurvey(samples, LAYOUT), FakeFingerprinter(facts), timer, writer)
     return use_case, timer, writer
 
@@ -238,6 +244,18 @@ def test_evaluations_cost_the_timed_validation_image_times_the_validation_images
     validation = round(0.2 * 40)
     assert plan.length.evaluation_seconds == pytest.approx(
         plan.length.evaluations * (0.05 * validation + EVALUATION_OVERHEAD))
+
+
+def test_evaluations_too_slow_for_a_tenth_of_the_budget_score_a_sample_and_the_end_scores_them_all():
+    use_case, _, _ = plan_world({"float32": 0.1}, count=400, defective=120, evaluation_image=1.0)
+    plan, _ = use_case.execute("/d", 600, "a.yaml")
+    validation = round(0.2 * 400)
+    sample = plan.mapping()["train_input"]["validation_sample"]
+    assert sample == MIN_CURVE_IMAGES < validation  # 8 x 80 s would be far more than a tenth of 10 minutes
+    assert plan.length.evaluation_seconds == pytest.approx(plan.length.evaluations * (1.0 * sample + EVALUATION_OVERHEAD))
+    assert plan.length.final_seconds == pytest.approx(3 * (1.0 * validation + EVALUATION_OVERHEAD))
+    quick, _, _ = plan_world({"float32": 0.1}, count=400, defective=120, evaluation_image=0.01)
+    assert "validation_sample" not in quick.execute("/d", 600, "b.yaml")[0].mapping()["train_input"]
 
 
 def reason(plan_draft, section, key):
