@@ -61,11 +61,16 @@ def component_geometry(defects: np.ndarray) -> tuple[tuple[int, ...], tuple[floa
     return tuple(int(a) for a in areas), tuple(round(float(w), 2) for w in widths)
 
 
+def near(pixels: np.ndarray) -> np.ndarray:
+    """The pixels and their 8 neighbours."""
+    from scipy import ndimage
+
+    return ndimage.binary_dilation(pixels, structure=_EIGHT_NEIGHBOURS)
+
+
 def label_facts(mask: np.ndarray) -> tuple[LabelFacts, ...]:
     """Each value above 0 of a mask of small integers measured apart (domain.class_fingerprint);
     () for any other mask."""
-    from scipy import ndimage
-
     mask = np.asarray(mask)
     values = np.unique(mask)
     if values[-1] > MAX_LABEL or not np.all(values == np.round(values)):
@@ -74,23 +79,24 @@ def label_facts(mask: np.ndarray) -> tuple[LabelFacts, ...]:
     for value in (int(v) for v in values if v > 0):
         mine = mask == value
         others = (mask > 0) & ~mine
-        bordering = int(np.count_nonzero(mine & ndimage.binary_dilation(others, structure=_EIGHT_NEIGHBOURS))
-                        if others.any() else 0)
+        bordering = int(np.count_nonzero(mine & near(others))) if others.any() else 0
+        higher = mask > value
+        between = int(np.count_nonzero(mine & near(mask < value) & near(higher))) if higher.any() else 0
         areas, widths = component_geometry(mine)
         found.append(LabelFacts(value=value, pixels=int(np.count_nonzero(mine)), component_areas=areas,
-                                component_widths=widths, bordering=bordering))
+                                component_widths=widths, bordering=bordering, between=between))
     return tuple(found)
 
 
 def measure(image: np.ndarray, mask: np.ndarray | None, name: str, kind: str = "",
-            colour: bool = False) -> ImageFacts:
+            colour: bool = False, mask_file: str = "") -> ImageFacts:
     """The facts of one gray image (H, W) and its raw mask (None: no mask file)."""
     gray = np.asarray(image, np.float64)
     spread = float(gray.std())
     steps = dict(step_x=float(np.abs(np.diff(gray, axis=1)).mean()) if gray.shape[1] > 1 else 0.0,
                  step_y=float(np.abs(np.diff(gray, axis=0)).mean()) if gray.shape[0] > 1 else 0.0)
     base = dict(name=name, height=int(gray.shape[0]), width=int(gray.shape[1]), colour=colour,
-                mean=float(gray.mean()), spread=spread, kind=kind, **steps)
+                mean=float(gray.mean()), spread=spread, kind=kind, mask_file=mask_file, **steps)
     if mask is None:
         return ImageFacts(mask="none", **base)
     if mask.shape != gray.shape:
@@ -118,7 +124,8 @@ def measure_sample(sample: Sample, kind: str = "") -> ImageFacts:
         if mask.shape != gray.shape:
             raise DataError(f"{sample.mask}: mask is {mask.shape[1]}x{mask.shape[0]} but its image is "
                             f"{gray.shape[1]}x{gray.shape[0]}")
-    return measure(gray, mask, Path(sample.image).name, kind, _is_colour(raw))
+    return measure(gray, mask, Path(sample.image).name, kind, _is_colour(raw),
+                   "" if sample.mask is None else str(sample.mask))
 
 
 class FileFingerprinter:

@@ -103,7 +103,11 @@ class ClassScoring:
         them already); the image scores the part's, as the line decides and ranks it: defective
         when any class flags it, ranked by the part score (its highest class score), so
         image_AUROC ranks by predict's `score`."""
-        means = mean_scores([scores for _, _, scores in (per_class or self.per_class(rule))])
+        scored = per_class or self.per_class(rule)
+        # a class with no defect pixel in these images would score 1 by predicting nothing: it
+        # joins the mean only when no class has one
+        present = [scores for (_, _, scores), balance in zip(scored, self.balances(rule)) if balance.true_fraction > 0]
+        means = mean_scores(present or [scores for _, _, scores in scored])
         part = self._tally.rule_scores(rule)
         return attrs.evolve(means, **{name: getattr(part, name) for name in PART_FIELDS})
 

@@ -99,7 +99,9 @@ class PlanUseCase:
         for line in describe(fingerprint):
             say(line)
         check_plannable(fingerprint, dataset_path)
-        planned = with_fixed(draft(fingerprint, layout), fixed)
+        merged = ("train_input", "defect_class_names") in given and given[("train_input", "defect_class_names")] is None
+        # types merged by the user (--set train_input.defect_class_names=null): planned as one defect
+        planned = with_fixed(draft(attrs.evolve(fingerprint, classes=()) if merged else fingerprint, layout), fixed)
         say(f"timing a few training steps of the planned network ({planned.patch[0]}x{planned.patch[1]} crops, "
             f"batch {planned.batch}) on this machine")
         fixed_keys = {(section, key) for section, key, _ in fixed}
@@ -109,7 +111,9 @@ class PlanUseCase:
             timing, precision = self._fastest(planned, say)
         # the timer evaluated validation images as the run does (tiles, test-time augmentation, scoring)
         per_image = timing.seconds_per_evaluation_image
-        sample = curve_images(budget, per_image, planned.validation_images)
+        sample = given.get(("train_input", "validation_sample")) or curve_images(budget, per_image,
+                                                                                 planned.validation_images)
+        sample = min(int(sample), planned.validation_images)
         # after training: calibration and the validation part at its decision (the validation
         # images twice), the test images once (about as many: the planner never reads them)
         length = training_length(budget, timing.seconds_per_step, per_image * sample, timing.startup_seconds,

@@ -23,7 +23,7 @@ from unet_defects.application.values import CheckpointRef, TrainOutcome
 from unet_defects.domain.errors import ConfigError, UnetError
 from unet_defects.domain.experiment import ExperimentSpec
 from unet_defects.domain.invocation import Invocation
-from unet_defects.domain.learning import LearningPoint, learning_line, not_learning
+from unet_defects.domain.learning import STAYS, LearningPoint, learning_line, not_learning
 from unet_defects.domain.run_duration import pace_line
 
 
@@ -114,7 +114,15 @@ class TrainAndEvaluateOutcome:
 def learning_point(result: EvaluationResult) -> LearningPoint:
     return LearningPoint(result.step, result.scores.defect_Dice, result.scores.image_AUROC,
                          result.balance.true_fraction,
-                         tuple((name, scores.defect_Dice) for _, name, scores in result.per_class), result.num_images)
+                         tuple((name, None if balance is not None and balance.true_fraction == 0 else scores.defect_Dice)
+                               for (_, name, scores), balance in
+                               zip(result.per_class, result.class_balance or (None,) * len(result.per_class))),
+                         result.num_images)
+
+
+def collapsed_classes(result: EvaluationResult) -> set[str]:
+    """The names of the classes (of several) that an evaluation found collapsed to background."""
+    return {name for (_, name, _), balance in zip(result.per_class, result.class_balance) if balance.collapsed}
 
 
 class TrainAndEvaluateUseCase:
@@ -130,6 +138,7 @@ class TrainAndEvaluateUseCase:
                  final: FinalEvaluationUseCase | None = None, calibrate: CalibrateUseCase | None = None,
                  clock: Callable[[], float] = time.perf_counter) -> None:
         self._clock = clock
+        self._warned: set[str] = set()  # the collapsed classes already named
         self._train = train
         self._evaluate = evaluate
         self._checkpoints = checkpoints
@@ -191,3 +200,10 @@ class TrainAndEvaluateUseCase:
         if reason:
             advice = f"; most likely to help here: {' and '.join(self._advice)}" if self._advice else ""
             self._observer.message(f"warning: the model is not learning yet ({reason}){advice}")
+        # a class collapsed in the last STAYS evaluations is named once, with what to try
+        stuck = set.intersection(*(collapsed_classes(result) for result in results[-STAYS:])) \
+            if len(results) >= STAYS else set()
+        for name in sorted(stuck - self._warned):
+            self._warned.add(name)
+            self._observer.message(next(f"warning: {text}" for text in results[-1].warnings
+                                        if text.startswith(f"class {name!r}")))

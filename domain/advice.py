@@ -41,7 +41,8 @@ def class_collapse_advice(*, sampling_by: str = "image", sampling: float = 0.0, 
     candidates = [
         (sampling_by != "class", "train_input.defect_sampling_by: class"
          + (f" with {sampling_text}" if raise_sampling else "") + f" (its defects {drawn} more often)"),
-        (sampling_by == "class" and raise_sampling, f"{sampling_text} (its defects {drawn} more often)"),
+        (sampling_by == "class" and raise_sampling, f"{sampling_text} (every type's defects {drawn} more often, "
+                                                    "its share too)"),
         (downscale > 1, "a smaller model.input_downscale (thin defects stay visible)"),
         (time_budget is not None, "a longer runconfig.time_budget"),
         (time_budget is None, "more runconfig.max_steps"),

@@ -7,9 +7,11 @@ above 0 over all its files: a mask may hold one type only ({0, 2}). A `classes.t
 line, line k naming label k) names the types; without one they are `class_1`, `class_2`, ...
 
 Lossy noise: a JPEG-saved label image smears each region's edge into the neighbouring values
-(0, 3 becomes 0, 1, 2, 3 at the edge). Such an in-between value has no region of its own: nearly
-every one of its pixels borders a pixel of another label. A real type's pixels do not, however
-thin: a one-pixel crack borders the background only.
+(0 and 3 become 0, 1, 2, 3 at the edge) and rings specks of one value past the top one. Such a
+value has no region of its own: most of its pixels in a mask lie between a lower and a higher
+value (an edge's in-between), or it comes in specks of a few pixels bordering another label. A
+real type does neither, however thin, even nested in another (a crack across a stain borders
+the stain, but only on the lower side, and is not a speck).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import attrs
+import numpy as np
 
 from unet_defects.domain.quantiles import Quantiles
 
@@ -26,9 +29,10 @@ if TYPE_CHECKING:
 
 # A mask is a label image when it holds 0 and a few small integers (annotation tools' index PNGs).
 MAX_LABEL = 20
-# A label value is lossy noise when more than this share of its pixels, over the dataset, border
-# another label (in-between values of a smeared edge); real types overlap or touch far less.
-NOISE_BORDER_SHARE = 0.5
+# A label value of a mask is lossy noise when more than this share of its pixels lie between a
+# lower and a higher value, or border another label in specks of at most SPECK_AREA pixels.
+NOISE_SHARE = 0.5
+SPECK_AREA = 4
 
 
 @attrs.frozen(kw_only=True)
@@ -41,6 +45,13 @@ class LabelFacts:
     component_areas: tuple[int, ...] = ()
     component_widths: tuple[float, ...] = ()
     bordering: int = 0
+    between: int = 0  # pixels with a lower-valued and a higher-valued neighbour (0 counts as lower)
+
+    @property
+    def lossy(self) -> bool:
+        """Its pixels look like a lossy codec's smear, not a type (the module's docstring)."""
+        specks = bool(self.component_areas) and float(np.median(self.component_areas)) <= SPECK_AREA
+        return self.between > NOISE_SHARE * self.pixels or (specks and self.bordering > NOISE_SHARE * self.pixels)
 
 
 @attrs.frozen(kw_only=True)
@@ -77,11 +88,6 @@ def label_values(facts: Sequence[ImageFacts]) -> tuple[int, ...]:
     return tuple(sorted({label.value for f in facts for label in f.labels}))
 
 
-def is_labelled(facts: Sequence[ImageFacts]) -> bool:
-    """More than one defect type over the dataset's label masks."""
-    return len(label_values(facts)) > 1
-
-
 def class_fingerprints(facts: Sequence[ImageFacts], names: Sequence[str]) -> tuple[ClassFingerprint, ...]:
     """Each named type (label k = names[k - 1]) measured over the images."""
     found = []
@@ -96,25 +102,22 @@ def class_fingerprints(facts: Sequence[ImageFacts], names: Sequence[str]) -> tup
 
 
 def label_problem(facts: Sequence[ImageFacts], names: Sequence[str] | None, names_file: str) -> str | None:
-    """Why label masks cannot be read as the named types, in one line naming a file; None when
-    they can."""
+    """Why label masks cannot be read as the named types, in one line naming a mask file; None
+    when they can. A lossy mask first: its stray values would read as unnamed types."""
+    for f in facts:
+        smeared = [entry.value for entry in f.labels if entry.lossy]
+        if smeared:
+            return (f"{f.mask_file or f.name}: a label mask that looks saved lossily (values "
+                    f"{[entry.value for entry in f.labels]}; value {smeared[0]} lies along the edges between other "
+                    "values or in specks beside them, as a JPEG's smeared edges do); save label masks losslessly "
+                    "(PNG)")
     values = label_values(facts)
     if names is not None and values and max(values) > len(names):
         unnamed = [v for v in values if v > len(names)]
-        where = next(f.name for f in facts if any(entry.value in unnamed for entry in f.labels))
+        where = next(f.mask_file or f.name for f in facts if any(entry.value in unnamed for entry in f.labels))
         return (f"{where}: label value{'s' if len(unnamed) > 1 else ''} {', '.join(map(str, unnamed))} "
                 f"{'are' if len(unnamed) > 1 else 'is'} not named in {names_file} ({len(names)} names, for "
                 f"values 1..{len(names)})")
-    for value in values:
-        entries = [(f.name, entry) for f in facts for entry in f.labels if entry.value == value]
-        pixels = sum(entry.pixels for _, entry in entries)
-        bordering = sum(entry.bordering for _, entry in entries)
-        if bordering > NOISE_BORDER_SHARE * pixels:
-            where, first = max(entries, key=lambda item: item[1].bordering)
-            shown = [entry.value for f in facts if f.name == where for entry in f.labels]
-            return (f"{where}: label masks look like lossy compression noise (values {shown}; "
-                    f"{bordering / max(pixels, 1):.0%} of the pixels of value {value} over all masks border another "
-                    "label, as the smeared edges of a JPEG do); save label masks losslessly (PNG)")
     return None
 
 

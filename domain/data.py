@@ -128,6 +128,11 @@ class DataSpec:
         return self.defect_class_names or tuple(f"class {k}" for k in self.classes)
 
     @property
+    def curve_is_sample(self) -> bool:
+        """The evaluations during training score a sample of the validation part (validation_sample)."""
+        return bool(self.validation_split and self.validation_sample)
+
+    @property
     def label_masks(self) -> bool:
         """Masks are label images (value k = class k) rather than 0/255 pictures."""
         return self.defect_class_names is not None

@@ -81,6 +81,7 @@ class ImageFacts:
     kind: str = ""  # the defect type the file name carries, when it carries one
     mask_high: int = 0  # the mask's largest value (255 for 0/255 masks, 1 for 0/1, the top label)
     labels: tuple[LabelFacts, ...] = ()  # each value above 0 of a mask of small integers
+    mask_file: str = ""  # the mask's path, for messages about it
 
     @property
     def defective(self) -> bool:
@@ -156,11 +157,13 @@ def mask_problem(facts: Sequence[ImageFacts], where: str, labelled: bool) -> str
                 "masks as 0/255 or as label images 0, 1, 2, ...")
     # a mask holding one type of a label dataset is two-level too ({0, 2}): not a conflict
     two_level = [f for f in facts if f.mask == "binary" and f.mask_high > MAX_LABEL]
-    if labelled and two_level:
-        first = next(f for f in facts if f.labels)
-        return (f"{where}: some masks are label images ({first.name}: values "
-                f"{[label.value for label in first.labels]}) and others two-level ({two_level[0].name}: 0 and "
-                f"{two_level[0].mask_high}); use one kind")
+    # label masks ({0, 2} alone is one) beside 0/255 ones; 0/1 beside 0/255 is two-level throughout
+    labels_seen = labelled or any(label.value > 1 for f in facts for label in f.labels)
+    if labels_seen and two_level:
+        first = next(f for f in facts if f.labels and (labelled or f.mask_high > 1))
+        return (f"{where}: some masks are label images ({first.mask_file or first.name}: values "
+                f"{[label.value for label in first.labels]}) and others two-level "
+                f"({two_level[0].mask_file or two_level[0].name}: 0 and {two_level[0].mask_high}); use one kind")
     return None
 
 

@@ -28,7 +28,7 @@ class LearningPoint:
     image_auroc: float | None
     true_fraction: float  # the defect share of the evaluated pixels
     # with several classes, each class's (name, defect Dice): a class that does not learn shows
-    class_dice: tuple[tuple[str, float], ...] = ()
+    class_dice: tuple[tuple[str, float | None], ...] = ()  # None: no defect of the class in these images
     images: int = 0  # the images the evaluation scored
     seconds: float | None = None  # and how long it took, when timed
 
@@ -50,7 +50,8 @@ def learning_line(split: str, point: LearningPoint, previous: LearningPoint | No
     dice = f"defect Dice {point.defect_dice:.3f}" + (_change(point.defect_dice, before.defect_dice)
                                                       if previous else "")
     if len(point.class_dice) > 1:
-        dice += " (" + ", ".join(f"{name} {value:.2f}" for name, value in point.class_dice) + ")"
+        dice += " (" + ", ".join(f"{name} {'n/a' if value is None else f'{value:.2f}'}"
+                                 for name, value in point.class_dice) + ")"
     auroc = ("image AUROC n/a (one kind of image)" if point.image_auroc is None else
              f"image AUROC {point.image_auroc:.3f}" + _change(point.image_auroc, before.image_auroc))
     took = "" if point.seconds is None else f" ({point.images} images in {point.seconds:.1f} s)"

@@ -161,9 +161,7 @@ class Container(containers.DeclarativeContainer):
         classes=providers.Callable(lambda experiment: tuple(zip(experiment.data.classes, experiment.data.class_names)),
                                    experiment=experiment),
         class_advice=providers.Callable(class_advice_for, experiment=experiment),
-        curve_is_sample=providers.Callable(
-            lambda experiment: bool(experiment.data.validation_split and experiment.data.validation_sample),
-            experiment=experiment),
+        curve_is_sample=experiment.provided.data.curve_is_sample,
     )
     final_evaluation: providers.Factory[FinalEvaluationUseCase] = providers.Factory(
         FinalEvaluationUseCase, evaluate=evaluate, best=best_keeper, artifacts=artifacts,

@@ -177,7 +177,7 @@ class FileDatasetReader:
         return self._checked[key]
 
     def _split(self, split: str) -> tuple[list, list[CheckedFile]]:
-        if split == "curve" and not (self._train.validation_split and self._train.validation_sample):
+        if split == "curve" and not self._train.curve_is_sample:
             split = "eval"  # no sample asked for: the learning curve scores the whole evaluation split
         if split == "eval":
             split = "validation" if self._train.validation_split else "test"

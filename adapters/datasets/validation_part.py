@@ -31,17 +31,33 @@ def validation_strata(samples: list, checked: list[CheckedFile], classes: int = 
 
 
 def curve_sample(strata: Sequence[Hashable], count: int, seed: int | None) -> list[int]:
-    """About `count` indices drawn from every stratum in proportion and at least one from each
-    (a rare class's one validation image too), in a seeded order: the first few are as mixed as
-    the whole, so timing them (unet plan) times the part. All of them, in order, when `count`
-    covers them."""
+    """`count` indices (or one a stratum, when there are more strata), drawn from every stratum
+    in proportion and at least one from each (a rare class's one validation image too), in a
+    seeded order: the first few are as mixed as the whole, so timing them (unet plan) times the
+    part. All of them, in order, when `count` covers them."""
     if count >= len(strata):
         return list(range(len(strata)))  # the whole part, in its order
     rng = np.random.default_rng(0 if seed is None else seed)
     groups: dict[Hashable, list[int]] = defaultdict(list)
     for index, stratum in enumerate(strata):
         groups[stratum].append(index)
-    share = count / len(strata)
-    picked = [index for stratum in sorted(groups, key=repr)
-              for index in rng.permutation(groups[stratum])[:max(1, round(share * len(groups[stratum])))]]
+    keys = sorted(groups, key=repr)
+    quotas = apportion([len(groups[key]) for key in keys], count)
+    picked = [index for key, quota in zip(keys, quotas) for index in rng.permutation(groups[key])[:quota]]
     return [int(picked[i]) for i in rng.permutation(len(picked))]
+
+
+def apportion(sizes: Sequence[int], count: int) -> list[int]:
+    """Quotas summing to `count` (at least one each, at most a group's size): one a group first,
+    then the rest by largest remainder of each group's share of what is left."""
+    quotas = [1] * len(sizes)
+    left = count - len(sizes)
+    if left <= 0:
+        return quotas
+    room = [size - 1 for size in sizes]
+    wanted = [left * r / max(sum(room), 1) for r in room]
+    extra = [int(w) for w in wanted]
+    order = sorted(range(len(sizes)), key=lambda i: wanted[i] - extra[i], reverse=True)
+    for i in order[:left - sum(extra)]:
+        extra[i] += 1
+    return [q + min(e, r) for q, e, r in zip(quotas, extra, room)]

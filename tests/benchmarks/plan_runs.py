@@ -40,6 +40,8 @@ def figure(value: float | None) -> str:
     return "  n/a" if value is None else f"{value:.3f}"
 
 
+EVALUATED = re.compile(r"at step \d+: defect Dice .*\(\d+ images in ([0-9.]+) s\)")
+PLANNED_EVALUATION = re.compile(r"evaluations of about ([0-9.]+) s")
 PACE = re.compile(r"training ran at a median ([0-9.]+) s a step, .* the plan's ([0-9.]+) s")
 
 
@@ -97,6 +99,16 @@ def run_one(name: str, data: Path, budget: str, seed: int, work: Path, sets: lis
           f"({row['test'].get('image_AUROC_score')}), image_F1 {row['test']['image_F1']:.3f}", flush=True)
     if line:
         print(f"    test, {line.strip()}", flush=True)
+    for key, entry in sorted(row["test"].get("per_class", {}).items(), key=lambda item: int(item[0])):
+        print(f"    test class {key} {entry['name']}: defect_Dice {entry['defect_Dice']:.3f} image_AUROC "
+              f"{figure(entry.get('image_AUROC'))} image_F1 {figure(entry.get('image_F1'))}"
+              + (" COLLAPSED" if entry.get("collapsed") else ""), flush=True)
+    timed = [float(s) for s in EVALUATED.findall(ran.stdout + ran.stderr)]
+    planned_each = PLANNED_EVALUATION.search(planned.stdout + planned.stderr)
+    if timed and planned_each:
+        each = float(planned_each.group(1))
+        print(f"    evaluations during training: {', '.join(f'{s:.1f}' for s in timed)} s against the plan's {each:.1f} s "
+              f"(median ratio {sorted(timed)[len(timed) // 2] / each:.2f})", flush=True)
     sizes = [row["test"].get(f"defect_recall_{size}") for size in ("small", "medium", "large")]
     print(f"    test defect recall by size (small / medium / large): {' / '.join(figure(v) for v in sizes)}", flush=True)
     for step, dice, auroc in row["curve"]:

@@ -85,7 +85,7 @@ def test_label_masks_that_cannot_be_trained_on_are_refused_naming_the_file_and_t
         return mask
 
     folder(tmp_path / "lossy", mask=smeared)
-    assert "label masks look like lossy compression noise" in refused(unet("plan", str(tmp_path / "lossy")))
+    assert "a label mask that looks saved lossily" in refused(unet("plan", str(tmp_path / "lossy")))
 
 
 @pytest.mark.slow

@@ -142,6 +142,20 @@ def test_training_logs_each_class_dice_and_names_the_collapsed_class():
     line, = [line for line in lines if line.startswith("evaluation at step")]
     assert "(Blowhole 0.50, Break 0.50, Crack 0.00)" in line
     assert "class 'Crack'" in outcome.evaluations[-1].warnings[0]
+    assert not any(line.startswith("warning: class") for line in lines)  # once is not yet a collapse
+
+
+def test_a_class_collapsed_in_two_evaluations_in_a_row_is_named_once_as_training_goes():
+    world = UseCaseFakes(RunSpec(model_dir="m", max_steps=3, save_checkpoints_steps=1))
+    observer = RecordingObserver()
+    TrainAndEvaluateUseCase(world.train, three_class_evaluation(world, class_advice=ADVICE), world.checkpoints,
+                            observer).execute()
+    lines = [event[1] for event in observer.of_kind("message")]
+    named = [i for i, line in enumerate(lines) if line.startswith("warning: class 'Crack' predicts almost no")]
+    learning = [i for i, line in enumerate(lines) if line.startswith("evaluation at step")]
+    assert len(learning) == 3 and len(named) == 1 and learning[1] < named[0] < learning[2]
+    assert lines[named[0]].endswith("most likely to help: train_input.defect_sampling_by: class, a longer "
+                                    "runconfig.time_budget")
 
 
 def test_class_advice_suggests_only_a_change_from_the_current_values():
@@ -152,7 +166,7 @@ def test_class_advice_suggests_only_a_change_from_the_current_values():
     assert crops == ("train_input.defect_sampling_by: class (its defects centred more often)",
                      "a smaller model.input_downscale (thin defects stay visible)", "a longer runconfig.time_budget")
     by_class = class_collapse_advice(sampling_by="class", sampling=0.2, image_fit="crop")
-    assert by_class[0] == "train_input.defect_sampling: 0.5 (its defects centred more often)"
+    assert by_class[0] == "train_input.defect_sampling: 0.5 (every type's defects centred more often, its share too)"
     assert class_collapse_advice(sampling_by="class", sampling=0.8, downscale=1) == ("more runconfig.max_steps",)
     assert not any("input_downscale" in text for text in class_collapse_advice(downscale=1))
 
@@ -174,3 +188,15 @@ def test_the_warning_names_the_class_and_its_shares():
     text = class_collapse_warning("Crack", DefectBalance(0.0021, 0.00001), ("a", "b"))
     assert text == ("class 'Crack' predicts almost no defect pixels (0.001 % against 0.210 % in the truth): it has "
                     "collapsed to background; most likely to help: a, b")
+
+
+def test_a_class_with_no_defect_in_the_images_stays_out_of_the_mean_and_reads_n_a():
+    images, masks = three_class_batch()
+    masks[..., 2] = 0  # no Crack in these images; Crack predicts nothing either (its threshold 0.7)
+    world = UseCaseFakes(RunSpec(model_dir="m", max_steps=1))
+    world.checkpoints.saved[1] = 1
+    result = three_class_evaluation(world, batch=(images, masks), class_advice=ADVICE).execute()
+    assert [scores.defect_Dice for _, _, scores in result.per_class] == [0.5, 0.5, 1.0]  # empty truth, empty mask
+    assert result.scores.defect_Dice == 0.5  # the mean of the classes that have defects here
+    assert learning_line("validation", learning_point(result)) == (
+        "validation at step 1: defect Dice 0.500 (Blowhole 0.50, Break 0.50, Crack n/a), image AUROC 1.000")

@@ -1,6 +1,7 @@
 """Several defect types from label masks: each type measured apart, classes.txt, the masks that
 must not be trained on, and what the plan sets for them."""
 
+import attrs
 import numpy as np
 import pytest
 
@@ -73,7 +74,7 @@ def test_label_masks_saved_lossily_are_refused_with_the_file_and_its_values():
                           (3, slice(11, 19), slice(11, 19)))
         smeared.append(measure(IMAGE, mask, f"s{index}.jpg"))
     fp = summarize(smeared)
-    assert fp.problem.startswith("s0.jpg: label masks look like lossy compression noise (values [1, 2, 3]")
+    assert fp.problem.startswith("s0.jpg: a label mask that looks saved lossily (values [1, 2, 3]")
     assert fp.problem.endswith("save label masks losslessly (PNG)")
 
 
@@ -155,3 +156,56 @@ def test_the_learning_curve_scores_a_sample_sized_to_a_tenth_of_the_budget():
     assert curve_images(600, 0.01, 300) == 300  # all of them fit
     assert curve_images(60, 1.0, 300) == MIN_CURVE_IMAGES  # never fewer than a readable curve needs
     assert curve_images(60, 1.0, 20) == 20
+
+
+def test_one_lossy_mask_among_clean_ones_is_named_and_a_type_nested_in_another_is_not_noise():
+    clean = three_types(12)
+    smeared = label_mask((1, slice(9, 21), slice(9, 21)), (2, slice(10, 20), slice(10, 20)),
+                         (3, slice(11, 19), slice(11, 19)))  # 0 and 3, their edge smeared into 1 and 2
+    found = summarize(clean + [measure(IMAGE, smeared, "x.png", mask_file="/d/masks/x.png")])
+    assert found.problem.startswith("/d/masks/x.png: a label mask that looks saved lossily (values [1, 2, 3]")
+    specks = label_mask((1, slice(5, 25), slice(5, 25)))
+    specks[5, 5] = specks[24, 24] = 2  # a codec's overshoot: single pixels of 2 on the region of 1
+    assert "looks saved lossily" in summarize(clean + [measure(IMAGE, specks, "s.png")]).problem
+    nested = [measure(IMAGE, label_mask((1, slice(5, 30), slice(5, 30)), (2, slice(15, 16), slice(0, 35))),
+                      f"n{i}.png") for i in range(6)]  # a one-pixel crack across a stain, out to the background
+    assert summarize(nested).problem is None and summarize(nested).label_values == (1, 2)
+
+
+def test_one_type_label_masks_beside_0_255_masks_are_refused_and_0_1_beside_0_255_are_not():
+    two = measure(IMAGE, label_mask((2, slice(2, 9), slice(2, 9))), "two.png", mask_file="m/two.png")
+    white = measure(IMAGE, label_mask((255, slice(2, 9), slice(2, 9))), "white.png", mask_file="m/white.png")
+    one = measure(IMAGE, label_mask((1, slice(2, 9), slice(2, 9))), "one.png")
+    assert "some masks are label images (m/two.png: values [2]) and others two-level (m/white.png: 0 and 255)" in (
+        summarize([two, white]).problem)
+    assert summarize([one, white]).problem is None
+
+
+def test_merged_types_are_planned_as_one_defect():
+    from unet_defects.adapters.fakes.planning import FakeFingerprinter, FakeStepTimer, FakeSurvey, KeptPlanWriter
+    from unet_defects.application.planning import PlanUseCase
+    from unet_defects.domain.data import Sample
+
+    facts = [attrs.evolve(f, name=f"/d/images/p{i}.png") for i, f in enumerate(three_types(120)) if i % 4]
+    samples = [Sample(f.name, f.name.replace("images", "masks")) for f in facts]  # every part defective
+    use_case = PlanUseCase(FakeSurvey(samples, LAYOUT), FakeFingerprinter({f.name: f for f in facts}),
+                           FakeStepTimer({"float32": 0.1}), KeptPlanWriter())
+    typed, _ = use_case.execute("/d", 600, "a.yaml")
+    assert typed.mapping()["train_input"]["defect_class_names"] == ["class_1", "class_2", "class_3"]
+    assert typed.mapping()["model"]["classifier_head"] is True  # each type is missing from two thirds of them
+    merged, _ = use_case.execute("/d", 600, "b.yaml", fixed=[("train_input", "defect_class_names", None)])
+    inputs, model = merged.mapping()["train_input"], merged.mapping()["model"]
+    assert inputs["defect_class_names"] is None and inputs["defect_sampling_by"] == "image"
+    assert inputs["defect_sampling"] == 0.0 and model["classifier_head"] is False  # one defect: no good part
+    assert "per type" not in str([c.reason for c in merged.choices])
+
+
+def test_the_sample_takes_exactly_its_size_and_one_of_every_stratum():
+    from unet_defects.adapters.datasets.validation_part import apportion, curve_sample
+
+    assert apportion([10] * 30, 50) == [2] * 20 + [1] * 10
+    assert apportion([100, 5, 3, 1], 20) == [16, 2, 1, 1]
+    strata = ["good"] * 100 + ["crack"] * 5 + ["dent"] * 3 + ["stain"]
+    picked = curve_sample(strata, 20, seed=0)
+    assert len(picked) == 20 and {strata[i] for i in picked} == {"good", "crack", "dent", "stain"}
+    assert curve_sample(strata, 20, seed=0) == picked and curve_sample(strata, 200, 0) == list(range(109))
