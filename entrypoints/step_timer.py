@@ -17,8 +17,9 @@ from unet_defects.application.values import StepTiming
 from unet_defects.domain.errors import DataError
 
 TRAIN_STEPS, TRAIN_WARMUP = 20, 5
-# Validation images timed after the first ones (which trace the network for their shapes).
-EVALUATION_IMAGES, EVALUATION_WARMUP = 12, 2
+# Validation images timed (a stratified sample of the part), in a second pass after a first that
+# traces the network for their shapes.
+EVALUATION_IMAGES = 16  # two full batches of predict's 8 (a part-filled batch costs a full one)
 
 
 class ContainerStepTimer:
@@ -45,7 +46,7 @@ class ContainerStepTimer:
             whole = time.perf_counter() - tick  # the container, the model, the pipeline, tracing and the steps
             # a stratified sample of the validation part, in a seeded order (its first images are
             # as mixed in size and type as the part, not the first names of one type)
-            sections.setdefault("train_input", {})["validation_sample"] = EVALUATION_IMAGES + EVALUATION_WARMUP
+            sections.setdefault("train_input", {})["validation_sample"] = EVALUATION_IMAGES
             evaluation = evaluation_image_seconds(build_container(sections))
         seconds_per_step = training.batch_size / training.images_per_second
         return StepTiming(seconds_per_step=seconds_per_step, seconds_per_evaluation_image=evaluation,
@@ -54,7 +55,10 @@ class ContainerStepTimer:
 
 
 def evaluation_image_seconds(container: Any) -> float:
-    """The mean seconds a validation image's evaluation takes, as a run evaluates it."""
+    """The mean seconds a validation image's evaluation takes, as a run evaluates it: the sample
+    evaluated twice, the second pass timed whole (the first traces the network for its shapes,
+    as a run's first evaluation does). Timed whole, not image by image: images share the
+    network's batches, and an image's maps come back only once its batch is done."""
     import attrs
     import numpy as np
 
@@ -65,26 +69,28 @@ def evaluation_image_seconds(container: Any) -> float:
     session = container.session_opener().fresh()
     rules = (experiment.evaluation.rule, *experiment.evaluation.threshold_rules())
     components = container.components()
-    stream = container.dataset().evaluation_stream("curve")
-    batches = -(-(EVALUATION_IMAGES + EVALUATION_WARMUP) // experiment.eval_data.eval_batch_size)
-    maps = container.line_maps().run(session, InferenceOptions(), stream, batches,
-                                     experiment.evaluation.eval_ignore_classes)
-    seconds, tick = [], time.perf_counter()
-    for index, found in enumerate(maps):
-        # Scored on a map shaped like its truth: fresh weights' maps, near 0.5 everywhere, are a
-        # speckle whose labelling costs many times a trained model's.
-        trained_like = attrs.evolve(found, probabilities=np.where(found.truth, 0.9, 0.1).astype(np.float32))
-        scored = scored_map(index, trained_like, rules, session.decisions, components)
-        picture = scored.picture()
-        components.match(picture.truth, picture.prediction)
-        now = time.perf_counter()
-        seconds.append(now - tick)
-        tick = now
-    timed = seconds[EVALUATION_WARMUP:] or seconds  # a validation part of a few images: all of them
-    if not timed:
+
+    def one_pass() -> tuple[float, int]:
+        stream = container.dataset().evaluation_stream("curve")
+        tick, count = time.perf_counter(), 0
+        maps = container.line_maps().run(session, InferenceOptions(), stream, None,
+                                         experiment.evaluation.eval_ignore_classes)
+        for index, found in enumerate(maps):
+            # Scored on a map shaped like its truth: fresh weights' maps, near 0.5 everywhere, are a
+            # speckle whose labelling costs many times a trained model's.
+            trained_like = attrs.evolve(found, probabilities=np.where(found.truth, 0.9, 0.1).astype(np.float32))
+            scored = scored_map(index, trained_like, rules, session.decisions, components)
+            picture = scored.picture()
+            components.match(picture.truth, picture.prediction)
+            count += 1
+        return time.perf_counter() - tick, count
+
+    one_pass()
+    seconds, count = one_pass()
+    if not count:
         raise DataError("unet plan: the validation part gave no image to time an evaluation on "
                         "(train_input.validation_split)")
-    return sum(timed) / len(timed)
+    return seconds / count
 
 
 def machine_line() -> str:
