@@ -53,9 +53,8 @@ class DatasetReader(Protocol):
     def evaluation_stream(self, split: str = "eval") -> Batches:
         """Every image of a split exactly once, in a fixed order: "eval" (the validation part of
         the training images when train_input.validation_split is set, else the evaluation images),
-        "curve" (what the evaluations during training score: "eval", or a stratified sample of the
-        validation part, train_input.validation_sample) or "test" (the evaluation images, when a
-        validation part chooses checkpoints)."""
+        "curve" ("eval", or its stratified train_input.validation_sample: the learning curve's) or
+        "test" (the evaluation images, when a validation part chooses checkpoints)."""
 
     def training_size(self) -> int:
         """How many training images (or samples) the training stream draws from."""
