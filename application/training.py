@@ -121,7 +121,10 @@ def learning_point(result: EvaluationResult) -> LearningPoint:
 
 
 def collapsed_classes(result: EvaluationResult) -> set[str]:
-    """The names of the classes (of several) that an evaluation found collapsed to background."""
+    """The names of the classes (of several) that an evaluation found collapsed to background; a
+    one-class model's collapse is the model's (evaluation_result.collapse_warning)."""
+    if len(result.per_class) < 2:
+        return set()
     return {name for (_, name, _), balance in zip(result.per_class, result.class_balance) if balance.collapsed}
 
 
@@ -205,5 +208,6 @@ class TrainAndEvaluateUseCase:
             if len(results) >= STAYS else set()
         for name in sorted(stuck - self._warned):
             self._warned.add(name)
-            self._observer.message(next(f"warning: {text}" for text in results[-1].warnings
-                                        if text.startswith(f"class {name!r}")))
+            for text in results[-1].warnings:
+                if text.startswith(f"class {name!r}"):
+                    self._observer.message(f"warning: {text}")

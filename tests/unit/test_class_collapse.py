@@ -200,3 +200,15 @@ def test_a_class_with_no_defect_in_the_images_stays_out_of_the_mean_and_reads_n_
     assert result.scores.defect_Dice == 0.5  # the mean of the classes that have defects here
     assert learning_line("validation", learning_point(result)) == (
         "validation at step 1: defect Dice 0.500 (Blowhole 0.50, Break 0.50, Crack n/a), image AUROC 1.000")
+
+
+def test_a_one_class_model_collapsed_twice_is_told_by_the_learning_warning_alone():
+    world = UseCaseFakes(RunSpec(model_dir="m", max_steps=2, save_checkpoints_steps=1))
+    collapsing = world.evaluate_with(
+        FakeDatasetReader([(np.zeros((2, 8, 8, 1), np.float32), np.ones((2, 8, 8, 1), np.float32))]))
+    observer = RecordingObserver()
+    outcome = TrainAndEvaluateUseCase(world.train, collapsing, world.checkpoints, observer).execute()
+    assert all(result.balance.collapsed for result in outcome.evaluations)
+    lines = [event[1] for event in observer.of_kind("message")]
+    assert len([line for line in lines if line.startswith("evaluation at step")]) == 2
+    assert not any(line.startswith("warning: class") for line in lines)
