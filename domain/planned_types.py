@@ -3,7 +3,6 @@ type the network's scale is chosen for."""
 
 from __future__ import annotations
 
-from unet_defects.domain.class_fingerprint import ClassFingerprint
 from unet_defects.domain.fingerprint import DatasetFingerprint
 from unet_defects.domain.planning_choice import Choice
 
@@ -20,8 +19,12 @@ def type_choices(fp: DatasetFingerprint) -> tuple[Choice, ...]:
                    + (f" ({', '.join(empty)}: no defect in the training images, it cannot learn)" if empty else "")),)
 
 
-def thinnest(fp: DatasetFingerprint) -> ClassFingerprint | None:
-    """The type with the narrowest median defect, of several that the training images hold (a
-    thin type is lost at the scale the others allow); None for one defect."""
+def thinnest(fp: DatasetFingerprint) -> tuple[float, str]:
+    """The median defect width the network's scale must keep visible, and whose it is: the
+    thinnest type's with several types (a thin type is lost at the scale of the others), else
+    that of every defect."""
     learnable = [c for c in fp.classes if c.images]
-    return min(learnable, key=lambda c: c.component_width.median) if len(learnable) > 1 else None
+    if len(learnable) > 1:
+        hardest = min(learnable, key=lambda c: c.component_width.median)
+        return hardest.component_width.median, f"the thinnest type's ({hardest.name}) median defect"
+    return fp.component_width.median, "the median defect"

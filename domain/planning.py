@@ -28,10 +28,6 @@ MIN_DEFECTIVE = 4
 # The network runs at 1/k scale when the median defect stays this many pixels wide there:
 # coarser is k-squared more images per step, which learns faster than resolution does.
 MIN_NETWORK_WIDTH = 2.5
-# With several types, the thinnest type's median defect stays this wide there too: on the
-# five-type magnetic tiles the cracks (5 px) learned at 1/4 (1.25 px; Dice 0.43, against 0.30 at
-# 1/2 in the same 10 minutes), while a type under 3 px wide run at 1/4 was never predicted.
-MIN_TYPE_WIDTH = 1.0
 DOWNSCALES = (4, 2, 1)
 # The patch: the median image at the network's scale, at most this many network pixels a side
 # and at least this few.
@@ -103,19 +99,12 @@ def check_plannable(fingerprint: DatasetFingerprint, where: str) -> None:
 
 
 def network_downscale(fingerprint: DatasetFingerprint) -> tuple[int, str]:
-    """The coarsest scale at which the median defect stays MIN_NETWORK_WIDTH wide and, with
-    several types, the thinnest type's median defect MIN_TYPE_WIDTH."""
-    width = fingerprint.component_width.median
-    thin = thinnest(fingerprint)
+    width, whose = thinnest(fingerprint)
     for k in DOWNSCALES:
-        if k > 1 and width / k >= MIN_NETWORK_WIDTH and (thin is None or thin.component_width.median / k >= MIN_TYPE_WIDTH):
-            kept = ("" if thin is None else f", and the thinnest type's ({thin.name}) "
-                    f"{thin.component_width.median / k:.1f} px")
-            return k, (f"the median defect is {width:.1f} px wide, still {width / k:.1f} px at 1/{k} scale{kept}: the "
+        if k > 1 and width / k >= MIN_NETWORK_WIDTH:
+            return k, (f"{whose} is {width:.1f} px wide, still {width / k:.1f} px at 1/{k} scale: the "
                        f"network runs there, {k}x the reach and {k * k}x the images per step")
-    why = (f"the median defect is {width:.1f} px wide" if thin is None or width / 2 < MIN_NETWORK_WIDTH else
-           f"the thinnest type's ({thin.name}) median defect is {thin.component_width.median:.1f} px wide")
-    return 1, f"{why}: the network keeps the images' own scale"
+    return 1, f"{whose} is {width:.1f} px wide: the network keeps the images' own scale"
 
 
 def round_up(value: float, multiple: int) -> int:

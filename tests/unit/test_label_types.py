@@ -211,7 +211,7 @@ def test_the_sample_takes_exactly_its_size_and_one_of_every_stratum():
     assert curve_sample(strata, 20, seed=0) == picked and curve_sample(strata, 200, 0) == list(range(109))
 
 
-def test_the_scale_keeps_the_thinnest_types_median_a_pixel_wide_and_the_median_defect_two_and_a_half():
+def test_the_scale_keeps_the_thinnest_types_median_two_and_a_half_pixels_wide():
     from unet_defects.domain.class_fingerprint import ClassFingerprint
     from unet_defects.domain.planning import network_downscale
     from unet_defects.domain.quantiles import Quantiles
@@ -220,11 +220,9 @@ def test_the_scale_keeps_the_thinnest_types_median_a_pixel_wide_and_the_median_d
         return ClassFingerprint(label=1, name=name, images=30, pixels=900, components=30,
                                 component_area=Quantiles.of([30]), component_width=Quantiles.of([width]))
 
-    base = summarize(three_types(40))
-    wide = attrs.evolve(base, component_width=Quantiles.of([10.3]))
-    assert network_downscale(attrs.evolve(wide, classes=(kind("hole", 7.6), kind("crack", 5.0))))[0] == 4
-    k, why = network_downscale(attrs.evolve(wide, classes=(kind("hole", 7.6), kind("crack", 2.5))))
-    assert k == 2 and "the thinnest type's (crack) 1.2 px" in why
-    k, why = network_downscale(attrs.evolve(wide, classes=(kind("hole", 7.6), kind("crack", 1.5))))
-    assert k == 1 and why.startswith("the thinnest type's (crack) median defect is 1.5 px wide")
+    wide = attrs.evolve(summarize(three_types(40)), component_width=Quantiles.of([10.3]))
+    k, why = network_downscale(attrs.evolve(wide, classes=(kind("hole", 7.6), kind("crack", 5.0))))
+    assert k == 2 and why.startswith("the thinnest type's (crack) median defect is 5.0 px wide, still 2.5 px")
+    assert network_downscale(attrs.evolve(wide, classes=(kind("hole", 12.0), kind("crack", 10.0))))[0] == 4
+    assert network_downscale(attrs.evolve(wide, classes=(kind("hole", 7.6), kind("crack", 2.5))))[0] == 1
     assert network_downscale(attrs.evolve(wide, classes=()))[0] == 4  # one defect: the median alone, as always
