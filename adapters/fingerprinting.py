@@ -68,15 +68,22 @@ def near(pixels: np.ndarray) -> np.ndarray:
     return ndimage.binary_dilation(pixels, structure=_EIGHT_NEIGHBOURS)
 
 
-def label_facts(mask: np.ndarray) -> tuple[LabelFacts, ...]:
+def label_facts(mask: np.ndarray, whole: tuple[tuple[int, ...], tuple[float, ...]] | None = None
+                ) -> tuple[LabelFacts, ...]:
     """Each value above 0 of a mask of small integers measured apart (domain.class_fingerprint);
-    () for any other mask."""
+    () for any other mask. `whole`: the geometry of all its defect pixels, already measured,
+    which is the one value's of a mask holding one ({0, k}: most masks)."""
     mask = np.asarray(mask)
     values = np.unique(mask)
     if values[-1] > MAX_LABEL or not np.all(values == np.round(values)):
         return ()
+    above = [int(v) for v in values if v > 0]
+    if len(above) == 1 and whole is not None:
+        areas, widths = whole
+        return (LabelFacts(value=above[0], pixels=int(np.count_nonzero(mask)), component_areas=areas,
+                           component_widths=widths),)
     found = []
-    for value in (int(v) for v in values if v > 0):
+    for value in above:
         mine = mask == value
         others = (mask > 0) & ~mine
         bordering = int(np.count_nonzero(mine & near(others))) if others.any() else 0
@@ -102,16 +109,16 @@ def measure(image: np.ndarray, mask: np.ndarray | None, name: str, kind: str = "
     if mask.shape != gray.shape:
         raise DataError(f"{name}: mask is {mask.shape[1]}x{mask.shape[0]} but its image is "
                         f"{gray.shape[1]}x{gray.shape[0]}")
-    levels, labels = mask_levels(mask)
+    levels, _ = mask_levels(mask)
     defects = defect_pixels(mask, levels)
     count = int(np.count_nonzero(defects))
     areas, widths = component_geometry(defects) if count else ((), ())
     contrast = None
     if 0 < count < defects.size:
         contrast = float((gray[defects].mean() - gray[~defects].mean()) / max(spread, 1e-6))
-    return ImageFacts(mask=levels, label_values=labels, defect_pixels=count, component_areas=areas,
+    return ImageFacts(mask=levels, defect_pixels=count, component_areas=areas,
                       component_widths=widths, defect_contrast=contrast, mask_high=int(np.max(mask)),
-                      labels=label_facts(mask) if count else (), **base)
+                      labels=label_facts(mask, (areas, widths)) if count else (), **base)
 
 
 def measure_sample(sample: Sample, kind: str = "") -> ImageFacts:

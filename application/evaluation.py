@@ -113,10 +113,10 @@ class EvaluateUseCase:
         per_class = classes.per_class(0)
         by_threshold = tuple((rule.threshold, classes.mean(index)) for index, rule in enumerate(rules[1:], start=1))
         balance = DefectBalance.of(sum(per_image, ConfusionMatrix()))
-        class_balance = classes.balances(0)
+        class_balance = classes.balances(0)  # each class's shares, once: the mean and the flags read them
         return EvaluationResult(
             step=session.step,
-            scores=classes.mean(0, per_class),
+            scores=classes.mean(0, per_class, class_balance),
             per_class=per_class,
             class_balance=class_balance,
             kaggle_dice=classes.kaggle_dice(),

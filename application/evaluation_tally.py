@@ -98,7 +98,8 @@ class ClassScoring:
         return Scores.compute(sum(counts, ConfusionMatrix()), counts, [scores[klass] for scores in self._tally.class_scores],
                               self._flagged(klass, rule))
 
-    def mean(self, rule: int, per_class: tuple[tuple[int, str, Scores], ...] | None = None) -> Scores:
+    def mean(self, rule: int, per_class: tuple[tuple[int, str, Scores], ...] | None = None,
+             balances: tuple[DefectBalance, ...] | None = None) -> Scores:
         """The pixel scores' means over the classes (`per_class`: the rule's, when the caller has
         them already); the image scores the part's, as the line decides and ranks it: defective
         when any class flags it, ranked by the part score (its highest class score), so
@@ -106,7 +107,8 @@ class ClassScoring:
         scored = per_class or self.per_class(rule)
         # a class with no defect pixel in these images would score 1 by predicting nothing: it
         # joins the mean only when no class has one
-        present = [scores for (_, _, scores), balance in zip(scored, self.balances(rule)) if balance.true_fraction > 0]
+        present = [scores for (_, _, scores), balance in zip(scored, balances or self.balances(rule))
+                   if balance.has_defects]
         means = mean_scores(present or [scores for _, _, scores in scored])
         part = self._tally.rule_scores(rule)
         return attrs.evolve(means, **{name: getattr(part, name) for name in PART_FIELDS})

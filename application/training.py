@@ -114,7 +114,7 @@ class TrainAndEvaluateOutcome:
 def learning_point(result: EvaluationResult) -> LearningPoint:
     return LearningPoint(result.step, result.scores.defect_Dice, result.scores.image_AUROC,
                          result.balance.true_fraction,
-                         tuple((name, None if balance is not None and balance.true_fraction == 0 else scores.defect_Dice)
+                         tuple((name, None if balance is not None and not balance.has_defects else scores.defect_Dice)
                                for (_, name, scores), balance in
                                zip(result.per_class, result.class_balance or (None,) * len(result.per_class))),
                          result.num_images)

@@ -108,7 +108,7 @@ def label_problem(facts: Sequence[ImageFacts], names: Sequence[str] | None, name
         smeared = [entry.value for entry in f.labels if entry.lossy]
         if smeared:
             return (f"{f.mask_file or f.name}: a label mask that looks saved lossily (values "
-                    f"{[entry.value for entry in f.labels]}; value {smeared[0]} lies along the edges between other "
+                    f"{list(f.label_values)}; value {smeared[0]} lies along the edges between other "
                     "values or in specks beside them, as a JPEG's smeared edges do); save label masks losslessly "
                     "(PNG)")
     values = label_values(facts)

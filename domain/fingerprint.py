@@ -71,7 +71,6 @@ class ImageFacts:
     mean: float = 0.0
     spread: float = 0.0
     mask: str = "empty"  # mask_levels, or "none" when the image has no mask file
-    label_values: tuple[int, ...] = ()
     defect_pixels: int = 0
     component_areas: tuple[int, ...] = ()
     component_widths: tuple[float, ...] = ()
@@ -86,6 +85,11 @@ class ImageFacts:
     @property
     def defective(self) -> bool:
         return self.defect_pixels > 0
+
+    @property
+    def label_values(self) -> tuple[int, ...]:
+        """The mask's values above 0, for a mask of small integers."""
+        return tuple(label.value for label in self.labels)
 
 
 @attrs.frozen(kw_only=True)
@@ -162,7 +166,7 @@ def mask_problem(facts: Sequence[ImageFacts], where: str, labelled: bool) -> str
     if labels_seen and two_level:
         first = next(f for f in facts if f.labels and (labelled or f.mask_high > 1))
         return (f"{where}: some masks are label images ({first.mask_file or first.name}: values "
-                f"{[label.value for label in first.labels]}) and others two-level "
+                f"{list(first.label_values)}) and others two-level "
                 f"({two_level[0].mask_file or two_level[0].name}: 0 and {two_level[0].mask_high}); use one kind")
     return None
 

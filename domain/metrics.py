@@ -229,5 +229,10 @@ class DefectBalance:
         return cls(true_fraction=(cm.tp + cm.fn) / total, predicted_fraction=(cm.tp + cm.fp) / total)
 
     @property
+    def has_defects(self) -> bool:
+        """The truth holds defect pixels (a class absent from the images has no Dice to speak of)."""
+        return self.true_fraction > 0
+
+    @property
     def collapsed(self) -> bool:
-        return self.true_fraction > 0 and self.predicted_fraction < COLLAPSE_SHARE * self.true_fraction
+        return self.has_defects and self.predicted_fraction < COLLAPSE_SHARE * self.true_fraction

@@ -57,10 +57,13 @@ def centred_crop(stacked: tf.Tensor, height: int, width: int, element_seed: tf.T
         left = tf.clip_by_value(centre_pixel[1] - width // 2, 0, shape[1] - width)
         return stacked[top:top + height, left:left + width]
 
-    def uniform():
-        return tf.image.stateless_random_crop(stacked, tf.stack([height, width, shape[2]]), seed=element_seed + 7)
+    return tf.cond(count > 0, centred, lambda: uniform_crop(stacked, height, width, element_seed))
 
-    return tf.cond(count > 0, centred, uniform)
+
+def uniform_crop(stacked: tf.Tensor, height: int, width: int, element_seed: tf.Tensor) -> tf.Tensor:
+    """A height x width crop of (H, W, C + K) at a seeded random place."""
+    return tf.image.stateless_random_crop(stacked, tf.stack([height, width, tf.shape(stacked)[2]]),
+                                          seed=element_seed + 7)
 
 
 def crop(stacked: tf.Tensor, spec: DataSpec, element_seed: tf.Tensor, centre: tf.Tensor) -> tf.Tensor:
@@ -70,7 +73,7 @@ def crop(stacked: tf.Tensor, spec: DataSpec, element_seed: tf.Tensor, centre: tf
     size = [spec.height, spec.width, spec.channels + len(spec.classes)]
     cropped = tf.cond(centre >= 0,
                       lambda: centred_crop(stacked, spec.height, spec.width, element_seed, spec.channels, centre),
-                      lambda: tf.image.stateless_random_crop(stacked, size, seed=element_seed + 7))
+                      lambda: uniform_crop(stacked, spec.height, spec.width, element_seed))
     cropped.set_shape(size)
     return cropped
 

@@ -54,7 +54,7 @@ def facts(name, height=100, width=100, defect=0, areas=(), widths=(), mean=128.0
           mask="binary", labels=(), step=(1.0, 1.0), high=None):
     high = high if high is not None else (max(labels) if labels else 255) if defect else 0
     return ImageFacts(name=name, height=height, width=width, mean=mean, spread=spread, mask=mask if defect else "empty",
-                      label_values=labels, defect_pixels=defect, component_areas=areas, component_widths=widths,
+                      defect_pixels=defect, component_areas=areas, component_widths=widths,
                       defect_contrast=-0.5 if defect else None, step_x=step[0], step_y=step[1], kind=kind,
                       mask_high=high, labels=tuple(LabelFacts(value=v, pixels=defect // len(labels)) for v in labels))
 
