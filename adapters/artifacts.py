@@ -5,19 +5,18 @@ from __future__ import annotations
 import csv
 import json
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
 from unet_defects.adapters import summary_tags
+from unet_defects.adapters.atomic_files import write_json_lines, write_text
 from unet_defects.adapters.images import (
     class_overlay,
     colour_mask,
-    list_images,
     overlay,
     probability_picture,
-    read_gray,
     triptych,
     write_png,
 )
@@ -29,9 +28,7 @@ TEST_FOLDER = "test"
 
 
 def write_json(path: Path, payload: dict) -> None:
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_text(json.dumps(payload, indent=2, sort_keys=False) + "\n", encoding="utf-8")
-    os.replace(temporary, path)
+    write_text(path, json.dumps(payload, indent=2, sort_keys=False) + "\n")
 
 
 def sample_panels(sample) -> dict[str, np.ndarray]:
@@ -147,11 +144,7 @@ class FileArtifactStore:
         """One JSON object per line, written whole then moved into place."""
         target = Path(output) / name
         target.parent.mkdir(parents=True, exist_ok=True)
-        temporary = target.with_name(f".{target.name}.tmp")
-        with open(temporary, "w", encoding="utf-8") as handle:
-            handle.writelines(json.dumps(row) + "\n" for row in rows)
-        os.replace(temporary, target)
-        return str(target)
+        return write_json_lines(target, rows)
 
     def write_submission(self, path: str, rows: Sequence[tuple[str, int, str]]) -> str:
         target = Path(path)
@@ -163,33 +156,3 @@ class FileArtifactStore:
             writer.writerows(rows)
         os.replace(temporary, target)
         return str(target)
-
-
-class FileImageSource:
-    """Image files named directly or found in folders (not recursive)."""
-
-    def list(self, inputs: Sequence[str]) -> list[str]:
-        files: list[str] = []
-        for item in inputs:
-            files += [str(p) for p in list_images(item)]
-        return files
-
-    def stream(self, names: Sequence[str], parallel: int = 4) -> Iterator[tuple[str, np.ndarray | None, str]]:
-        """(name, image, "") per file in order, or (name, None, error line) for one that cannot
-        be read. Files are decoded by a tf.data map with `parallel` readers at once."""
-        import tensorflow as tf
-
-        def decode(name: bytes) -> tuple[np.ndarray, bytes]:
-            try:
-                return read_gray(name.decode()), b""
-            except DataError as error:
-                return np.zeros((0, 0), np.uint8), str(error).encode()
-
-        def load(name):
-            image, error = tf.numpy_function(decode, [name], (tf.uint8, tf.string), stateful=False)
-            return name, image, error
-
-        dataset = (tf.data.Dataset.from_tensor_slices(list(names))
-                   .map(load, num_parallel_calls=parallel, deterministic=True).prefetch(parallel))
-        for name, image, error in dataset.as_numpy_iterator():
-            yield name.decode(), (None if error else image), error.decode()

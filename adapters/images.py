@@ -26,11 +26,14 @@ def tf_decodable(path: str | os.PathLike) -> bool:
     return str(path).lower().endswith(TF_DECODABLE_SUFFIXES)
 
 
-def read_gray(path: str | os.PathLike) -> np.ndarray:
-    """An 8-bit grayscale image as a (H, W) uint8 array; gray stored as RGB is accepted."""
+def read_gray(path: str | os.PathLike, max_pixels: int | None = None) -> np.ndarray:
+    """An 8-bit grayscale image as a (H, W) uint8 array; gray stored as RGB is accepted. With
+    `max_pixels`, the size the header declares is checked before any pixel is decoded."""
     import imageio.v3 as iio
 
     path = Path(path)
+    if max_pixels is not None:
+        _check_declared_size(path, max_pixels)
     try:
         image = np.asarray(iio.imread(path))
     except FileNotFoundError:
@@ -39,6 +42,25 @@ def read_gray(path: str | os.PathLike) -> np.ndarray:
         reason = str(error).splitlines()[0] if str(error) else type(error).__name__
         raise DataError(f"{path}: cannot read image ({reason})") from None
     return to_gray_uint8(image, path)
+
+
+def _check_declared_size(path: Path, max_pixels: int) -> None:
+    """Pillow opens a file lazily: the header's size, not the pixels (a 2 KB PNG that claims
+    60000 x 60000 pixels is refused before it is inflated). A file Pillow cannot open is left to
+    the decoder, which says why in its own line."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as opened:
+            width, height = opened.size
+    except FileNotFoundError:
+        raise DataError(f"{path}: image file not found") from None
+    except Image.DecompressionBombError as error:  # past twice Pillow's own limit: far past any sane max_pixels
+        raise DataError(f"{path}: {error}") from None
+    except Exception:  # Pillow raises many types for a broken header (SyntaxError for a bad PNG CRC)
+        return
+    if width * height > max_pixels:
+        raise DataError(f"{path}: {height} x {width} = {width * height:,} pixels, more than --max_pixels {max_pixels:,}")
 
 
 def write_png(path: str | os.PathLike, image: np.ndarray) -> None:

@@ -15,6 +15,7 @@ from unet_defects.application.ports import BestKeeper, Checkpoints, Components, 
 from unet_defects.application.prediction import describe_decisions
 from unet_defects.application.samples import SampleKeeper
 from unet_defects.application.session import NEWEST, InferenceSession, SessionOpener
+from unet_defects.application.tracking import NO_TRACKING, RunTracker, evaluation_metrics
 from unet_defects.application.values import BestCheckpoint, CheckpointRef, ImageEvaluation
 from unet_defects.domain.advice import class_collapse_advice
 from unet_defects.domain.defects import DefectCounts
@@ -49,8 +50,10 @@ class EvaluateUseCase:
         # None: the advice for the config's defaults and this run.
         class_advice: Sequence[str] | None = None,
         curve_is_sample: bool = False,  # the "curve" split is a sample of the validation part
+        tracker: RunTracker = NO_TRACKING,  # every evaluation's scores, at its step
     ) -> None:
         self.curve_is_sample = curve_is_sample
+        self._tracker = tracker
         self._classes = classes
         self._class_advice = tuple(class_collapse_advice(time_budget=run.time_budget) if class_advice is None
                                    else class_advice)
@@ -90,6 +93,8 @@ class EvaluateUseCase:
         if split != "test":  # only the split that chooses checkpoints may keep one
             result = attrs.evolve(result, best=self._keep_if_best(CheckpointRef(session.step, session.path), result.scores))
         written = self._artifacts.write_evaluation(result)
+        if self._tracker.active:
+            self._tracker.log_metrics(result.step, evaluation_metrics(result))
         return attrs.evolve(result, written=tuple(written))
 
     def _tallied(self, images: Iterable[ImageEvaluation],

@@ -10,6 +10,7 @@ from unet_defects.application.options import InferenceOptions
 from unet_defects.application.ports import DatasetReader, Exporter
 from unet_defects.application.prediction import describe_decisions
 from unet_defects.application.session import BEST_KEPT, SessionOpener
+from unet_defects.application.tracking import NO_TRACKING, RunTracker
 from unet_defects.application.values import ExportRequest
 from unet_defects.domain import tta as augmentation
 from unet_defects.domain.errors import ConfigError
@@ -32,10 +33,12 @@ class ExportUseCase:
     """Restore the latest (or given) checkpoint and export it with its preprocessing, its
     decision (the model_dir's calibration unless flags say otherwise) and optional TTA.
     `formats` are the export formats there are, `int8_formats` those that quantize to INT8
-    (None: none does, --int8 is refused)."""
+    (None: none does, --int8 is refused). A tracked model_dir's run gets the export's folder."""
 
     def __init__(self, opener: SessionOpener, exporter: Exporter, formats: Sequence[str],
-                 reader: DatasetReader | None = None, int8_formats: Sequence[str] | None = None) -> None:
+                 reader: DatasetReader | None = None, int8_formats: Sequence[str] | None = None,
+                 tracker: RunTracker = NO_TRACKING) -> None:
+        self._tracker = tracker
         self._opener = opener
         self._exporter = exporter
         self._formats = tuple(formats)
@@ -75,5 +78,6 @@ class ExportUseCase:
             class_id=session.class_id,
         )
         path = self._exporter.export(session.model, request)
+        self._tracker.log_files([path], "export")
         return ExportReport(path=path, step=session.step, threshold=decision.threshold, source=session.source,
                             format=format, int8=int8, decision=describe_decisions(session), tta=tta)

@@ -35,8 +35,20 @@ class MachineFacts:
 
 
 class MachineProbe(Protocol):
-    def facts(self) -> MachineFacts:
-        """This machine and installation, probed."""
+    def facts(self, extras: bool = True) -> MachineFacts:
+        """This machine and installation, probed; `extras=False` leaves `extras` empty (finding
+        which extras are installed takes about a second, which a tracked run does not spend)."""
+
+
+def cpu_line(facts: MachineFacts) -> str:
+    """`unet info`'s CPU line, which a tracked run records too."""
+    return f"{facts.cpu_model}, {facts.cores} cores; {describe_cpu_flags(facts.cpu_flags)}"
+
+
+def gpu_line(facts: MachineFacts) -> str:
+    """`unet info`'s line of the GPUs TensorFlow sees, which a tracked run records too."""
+    return ", ".join(facts.gpus) or ("none (an NVIDIA device is attached)" if facts.nvidia_attached
+                                     else "none (no NVIDIA device attached)")
 
 
 @attrs.frozen

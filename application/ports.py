@@ -229,11 +229,16 @@ class ConfigStore(Protocol):
 
 class ImageSource(Protocol):
     def list(self, inputs: Sequence[str]) -> list[str]:
-        """The image files named by files and folders, in a stable order."""
+        """The image files named by files, folders, globs and list files, each once, in a
+        stable order."""
 
-    def stream(self, names: Sequence[str]) -> Iterator[tuple[str, np.ndarray | None, str]]:
+    def locate(self, name: str) -> str:
+        """Where another process, on this machine or another, reads the file `name` (an
+        absolute path for files)."""
+
+    def stream(self, names: Sequence[str], max_pixels: int | None = None) -> Iterator[tuple[str, np.ndarray | None, str]]:
         """(name, (H, W) uint8 grayscale image, "") per name in order, or (name, None, one-line
-        error) for a file that cannot be read."""
+        error) for a file that cannot be read or declares more than `max_pixels`."""
 
 
 class EvaluationResultLike(Protocol):

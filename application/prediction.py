@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 import attrs
 import numpy as np
 
+from unet_defects.application.inspection import Inspection
 from unet_defects.application.inspector import InspectionPipeline
 from unet_defects.application.options import InferenceOptions
 from unet_defects.application.ports import ImageSource, PredictionWriter
@@ -16,6 +17,7 @@ from unet_defects.domain import rle
 from unet_defects.domain.data import DataSpec
 from unet_defects.domain.decision import decisions_json
 from unet_defects.domain.errors import ConfigError, DataError
+from unet_defects.domain.resumption import stem_clash
 from unet_defects.domain.tiling import PredictGeometry
 
 PREDICTIONS_FILE = "predictions.jsonl"
@@ -67,6 +69,65 @@ def describe_decisions(session: InferenceSession) -> str:
     return "; ".join(f"class {d.class_id}: {d.describe()}" for d in session.decisions)
 
 
+def verdict_line(name: str, inspection: Inspection, session: InferenceSession) -> dict:
+    """An image's predictions.jsonl line: its verdict, its defects and the decision in force."""
+    return {"file": name, **inspection.summary(), **decisions_json(session.decisions)}
+
+
+def checked_inputs(files: Sequence[str], inputs: Sequence[str]) -> Sequence[str]:
+    """The files, or one line when there are none or two would write the same outputs."""
+    if not files:
+        raise DataError(f"{', '.join(inputs)}: no image files found")
+    clash = stem_clash(files)
+    if clash is not None:
+        raise DataError(f"{clash[0]} and {clash[1]}: both would write {Path(clash[0]).stem}_mask.png into the output "
+                        "folder; predict them into separate folders")
+    return files
+
+
+class FilePredictions:
+    """One opened session's work on image files, in `unet predict` and on each Ray worker: each
+    readable file inspected, its masks and overlay written into `output`, its line made."""
+
+    def __init__(self, session: InferenceSession, pipeline: InspectionPipeline, images: ImageSource,
+                 artifacts: PredictionWriter, output: str, options: InferenceOptions = InferenceOptions(),
+                 save_probabilities: bool = False, max_pixels: int | None = None) -> None:
+        self.session = session
+        self._geometry = session.geometry(options)
+        self._pipeline = pipeline
+        self._images = images
+        self._artifacts = artifacts
+        self._output = output
+        self._save_probabilities = save_probabilities
+        self._max_pixels = max_pixels
+
+    @property
+    def geometry(self) -> PredictGeometry:
+        return self._geometry
+
+    def run(self, files: Sequence[str], failures: list[str], read_from: Mapping[str, str] | None = None,
+            ) -> Iterator[tuple[str, dict, np.ndarray, list[str]]]:
+        """(file, its line, its (H, W[, K]) decision, the files written) per readable file, in
+        order; one line per unreadable file into `failures`. `read_from`: where a file is read
+        when not at its name (a worker reads absolute paths; the lines keep the names given)."""
+        class_ids = tuple(class_id for class_id, _ in self.session.classes)
+        for name, image, inspection in self._pipeline.run(self.session, self._geometry,
+                                                          self._readable(files, failures, read_from or {})):
+            written = self._artifacts.write_prediction(self._output, name, image, inspection.probabilities,
+                                                       inspection.mask, self._save_probabilities, class_ids)
+            yield name, verdict_line(name, inspection, self.session), inspection.mask, written
+            del inspection  # a huge image's probabilities go before the next image is read
+
+    def _readable(self, files: Sequence[str], failures: list[str],
+                  read_from: Mapping[str, str]) -> Iterator[tuple[str, np.ndarray]]:
+        names = {read_from.get(name, name): name for name in files}
+        for path, image, error in self._images.stream(list(names), self._max_pixels):
+            if image is None:
+                failures.append(error)
+            else:
+                yield names[path], image
+
+
 class PredictUseCase:
     """Files in, the inspection pipeline the Inspector runs, writers out: masks, overlays and
     one JSON line per image (predictions.jsonl: the verdict and each defect kept).
@@ -93,36 +154,31 @@ class PredictUseCase:
         save_probabilities: bool = False,
         submission: Submission | None = None,
         check_input: bool = True,  # the config is the model's own (not the default preset beside an export)
+        max_pixels: int | None = None,
     ) -> PredictionReport:
         self._artifacts.check_output(output)
-        files = self._images.list(inputs)
-        if not files:
-            raise DataError(f"{', '.join(inputs)}: no image files found")
+        files = checked_inputs(self._images.list(inputs), inputs)
         session = self._opener.open(options, BEST_KEPT, check_input=check_input)
         submission = self._with_class_id(submission, session) if submission is not None else None
-        geometry = session.geometry(options)
+        predictions = FilePredictions(session, self._pipeline, self._images, self._artifacts, output, options,
+                                      save_probabilities, max_pixels)
         written: list[str] = []
         failures: list[str] = []
         rows: list[tuple[str, int, str]] = []
         verdicts: list[dict] = []
-        done = 0
-        class_ids = tuple(class_id for class_id, _ in session.classes)
-        for name, image, inspection in self._pipeline.run(session, geometry, self._readable(files, failures)):
-            written += self._artifacts.write_prediction(output, name, image, inspection.probabilities, inspection.mask,
-                                                        save_probabilities, class_ids)
-            verdicts.append({"file": name, **inspection.summary(), **decisions_json(session.decisions)})
+        for name, line, decision, files_written in predictions.run(files, failures):
+            written += files_written
+            verdicts.append(line)
             if submission is not None:
-                rows += submission.rows(name, inspection.mask)
-            del inspection
-            done += 1
+                rows += submission.rows(name, decision)
             if progress:
-                progress(done + len(failures), len(files))
+                progress(len(verdicts) + len(failures), len(files))
         written.append(self._artifacts.write_lines(output, PREDICTIONS_FILE, verdicts))
         if submission is not None:
             written.append(self._artifacts.write_submission(submission.path, rows))
-        return PredictionReport(step=session.step, source=session.source, images_done=done, written=tuple(written),
-                                failures=tuple(failures), geometry=geometry, decision=describe_decisions(session),
-                                tta=session.tta)
+        return PredictionReport(step=session.step, source=session.source, images_done=len(verdicts),
+                                written=tuple(written), failures=tuple(failures), geometry=predictions.geometry,
+                                decision=describe_decisions(session), tta=session.tta)
 
     def _with_class_id(self, submission: Submission, session) -> Submission:
         """The submission's class: the model's classes, else --class_id (which must be a one-class
@@ -142,10 +198,3 @@ class PredictUseCase:
         if named is None:
             raise ConfigError("--class_id: required with --rle-csv (the config names no train_input.class_id)")
         return attrs.evolve(submission, class_id=named)
-
-    def _readable(self, files: Sequence[str], failures: list[str]) -> Iterator[tuple[str, np.ndarray]]:
-        for name, image, error in self._images.stream(files):
-            if image is None:
-                failures.append(error)
-            else:
-                yield name, image

@@ -269,9 +269,10 @@ def to_mapping(spec: ExperimentSpec) -> dict[str, dict[str, Any]]:
 
 
 def write_resolved(spec: ExperimentSpec, model_dir: str | os.PathLike) -> Path:
-    """Write `<model_dir>/params.yaml` atomically (a temp file renamed over the old one)."""
+    """Write `<model_dir>/params.yaml` atomically (a temp file renamed over the old one). The
+    temporary name is the process's own: the workers of a multi-worker run write it at once."""
     target = Path(model_dir) / "params.yaml"
-    temporary = target.with_suffix(".yaml.tmp")
+    temporary = target.with_suffix(f".yaml.{os.getpid()}.tmp")
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         temporary.write_text(yaml.safe_dump(to_mapping(spec), sort_keys=False), encoding="utf-8")

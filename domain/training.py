@@ -154,6 +154,9 @@ class RunSpec:
     # of the defective parts; None: the best image F1.
     image_recall: float | None = attrs.field(default=None, converter=to_float,
                                              validator=optional(number_in(0.0, 1.0, low_open=True)))
+    # Log the run to MLflow at this tracking URI (a server, or sqlite:///<folder>/mlflow.db);
+    # None: nothing is tracked. The model_dir keeps its run's id, so resuming continues it.
+    tracking_uri: str | None = attrs.field(default=None, validator=optional(is_str))
 
     def __attrs_post_init__(self) -> None:
         if self.executor == "cerebras" and not self.cs_ip:

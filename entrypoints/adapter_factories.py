@@ -5,6 +5,7 @@ returns the port its role is. Every adapter is imported inside its factory, so t
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Any
 
 from unet_defects.application.info import MachineProbe
@@ -23,8 +24,10 @@ from unet_defects.application.ports import (
     Predictor,
     Trainer,
 )
+from unet_defects.application.tracking import NO_TRACKING, RunTracker
 from unet_defects.domain.experiment import ExperimentSpec
 from unet_defects.domain.invocation import Invocation
+from unet_defects.domain.plan_record import PlanRecord
 
 log = logging.getLogger("unet")
 EXPORT_POLICY = "float32"  # what exports compute in (see exporter)
@@ -90,7 +93,8 @@ def checkpoints(experiment: ExperimentSpec) -> Checkpoints:
     return TensorFlowCheckpoints(experiment.run.model_dir)
 
 
-def trainer(experiment: ExperimentSpec, invocation: Invocation, plan, strategy: Any = None) -> Trainer:
+def trainer(experiment: ExperimentSpec, invocation: Invocation, plan, strategy: Any = None,
+            tracker: RunTracker = NO_TRACKING) -> Trainer:
     check_fits(experiment)
     from unet_defects.adapters.tensorflow.trainer import TensorFlowTrainer
 
@@ -99,7 +103,7 @@ def trainer(experiment: ExperimentSpec, invocation: Invocation, plan, strategy: 
         normalization=experiment.eval_data.normalization(), batch_size=experiment.data.train_batch_size,
         image_summaries=experiment.evaluation.log_image_summaries, strategy=strategy,
         device=invocation.device, warm_start=invocation.checkpoint_path, jit=experiment.xla_training()[0],
-        freeze_encoder_steps=experiment.model.freeze_encoder_steps,
+        freeze_encoder_steps=experiment.model.freeze_encoder_steps, tracker=tracker,
     )
 
 
@@ -177,6 +181,37 @@ def int8_formats() -> tuple[str, ...]:
     from unet_defects.adapters.runtimes.catalog import INT8_FORMATS
 
     return INT8_FORMATS
+
+
+def tracker(experiment: ExperimentSpec, uri: str | None) -> RunTracker:
+    """MLflow at `uri`, from the chief alone in a multi-worker run (the workers train the same
+    run); without a URI nothing, and MLflow is not imported."""
+    run = experiment.run
+    if not uri:
+        return NO_TRACKING
+    if run.enable_distributed and run.multiple_workers:
+        from unet_defects.adapters.tensorflow.cluster import read_tf_config
+
+        if read_tf_config("runconfig.multiple_workers").index != 0:
+            return NO_TRACKING
+    from unet_defects.adapters.mlflow_tracking import MlflowTracker
+
+    return MlflowTracker(uri, run.model_dir)
+
+
+def run_outputs(experiment: ExperimentSpec, params_file: str = "") -> tuple[tuple[str, str], ...]:
+    """(file, folder in the tracked run) of what a run leaves, logged at its end when there:
+    params.yaml (configs/store.py), results.json (adapters/artifacts.py), calibration.json,
+    report.png (`unet report`), and the plan file the run was started from, with its reasons."""
+    from unet_defects.adapters.calibration_file import FILE_NAME as CALIBRATION_FILE
+    from unet_defects.configs.store import PARAMS_FILE
+
+    model_dir = Path(experiment.run.model_dir)
+    files = [(model_dir / PARAMS_FILE, ""), (model_dir / "eval" / "results.json", ""),
+             (model_dir / CALIBRATION_FILE, ""), (model_dir / "report.png", "")]
+    if params_file and experiment.plan != PlanRecord():
+        files.append((Path(params_file), "plan"))
+    return tuple((str(path), folder) for path, folder in files)
 
 
 def machine_probe() -> MachineProbe:

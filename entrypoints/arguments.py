@@ -22,6 +22,9 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--time_budget", metavar="DURATION",
                         help="stop training after this long (30m, 1h30m, 90s), checkpoint and evaluate; "
                              "max_steps still ends it first (runconfig.time_budget)")
+    parser.add_argument("--tracking_uri", metavar="URI",
+                        help="log the run to MLflow: a server (http://HOST:5000) or sqlite:///FOLDER/mlflow.db; "
+                             "a resumed run continues its MLflow run (runconfig.tracking_uri)")
     parser.add_argument("--eval_steps", type=int, help="evaluation batches (<= 0: all images)")
     parser.add_argument("--checkpoint_path", help="checkpoint to evaluate or predict with")
     parser.add_argument("--cs_ip", help="Cerebras system address")
@@ -127,11 +130,18 @@ def make_parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="train / evaluate (the reference's run.py)")
     add_run_arguments(run)
+    run.add_argument("--ray", nargs="?", const="", metavar="ADDRESS",
+                     help="train on Ray Train: a local Ray with this machine's cores, or the cluster at ADDRESS "
+                          "(host:6379); model_dir must be shared storage (docs/distributed.md)")
+    run.add_argument("--workers", type=int, metavar="N",
+                     help="with --ray: training workers, one CPU (or GPU) each, in one MultiWorkerMirroredStrategy "
+                          "cluster (default 1)")
     run.set_defaults(command="run")
 
     predict = commands.add_parser("predict", help="predict defect masks for images")
     predict.add_argument("--model_dir", help="a trained model_dir (or --model with an export)")
-    predict.add_argument("--input", required=True, nargs="+", help="image files or folders")
+    predict.add_argument("--input", required=True, nargs="+",
+                         help="image files, folders, globs ('parts/**/*.png', quoted) or .txt files listing paths")
     predict.add_argument("--output", required=True, help="folder for <stem>_mask.png and <stem>_overlay.png")
     predict.add_argument("--threshold", type=float,
                          help="defect probability threshold (default: <model_dir>/calibration.json, the export's "
@@ -151,6 +161,15 @@ def make_parser() -> argparse.ArgumentParser:
                          help="native geometry: largest piece run at once (default: the training image size)")
     predict.add_argument("--tile_overlap", type=int, metavar="PIXELS",
                          help="native geometry: overlap of neighbouring tiles (default: 1/8 of the tile, <= 32)")
+    predict.add_argument("--max_pixels", type=int, metavar="PIXELS",
+                         help="refuse an image whose header declares more pixels than this, before decoding it "
+                              "(one error line; the other images go on)")
+    predict.add_argument("--ray", nargs="?", const="", metavar="ADDRESS",
+                         help="predict on Ray Data: a local Ray with this machine's cores, or the cluster at "
+                              "ADDRESS (host:6379, or ray://host:10001); resumable: a rerun on the same --output "
+                              "skips the images already written")
+    predict.add_argument("--workers", type=int, metavar="N",
+                         help="with --ray: how many workers open the model (default: one per CPU of the cluster)")
     add_model_dir_config_arguments(predict)
     predict.set_defaults(command="predict")
 
@@ -179,6 +198,9 @@ def make_parser() -> argparse.ArgumentParser:
                         help="mask probability threshold stored in the export (default: calibration.json, else the config's)")
     add_min_area_argument(export)
     export.add_argument("--checkpoint_path", help="checkpoint to export (default: the best kept, else the latest)")
+    export.add_argument("--tracking_uri", metavar="URI",
+                        help="the MLflow store whose run of this model_dir gets the export folder (default: the "
+                             "model_dir's runconfig.tracking_uri; unset: nothing is logged)")
     add_geometry_arguments(export)
     add_model_dir_config_arguments(export)
     export.set_defaults(command="export")

@@ -10,7 +10,6 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
-from pathlib import Path
 
 from unet_defects.arguments import make_parser
 from unet_defects.domain.errors import UnetError
@@ -28,7 +27,7 @@ from unet_defects.reporting import (
 log = logging.getLogger("unet")
 
 EXIT_USAGE = 2
-EXIT_FAILURES = 1
+EXIT_FAILURES = 1  # some work failed (unet predict: files it could not read)
 
 
 def _quiet_tensorflow() -> None:
@@ -36,7 +35,7 @@ def _quiet_tensorflow() -> None:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
-def _setup_logging(debug: bool) -> None:
+def setup_logging(debug: bool) -> None:
     """The project's own logger only: TensorFlow's loggers keep their own levels."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s unet: %(message)s", datefmt="%H:%M:%S"))
@@ -52,7 +51,7 @@ def _runconfig_overrides(args: argparse.Namespace) -> dict:
         flags[mode], mode = True, "train"
     return {
         "model_dir": args.model_dir, "mode": mode, "steps": args.steps, "max_steps": args.max_steps,
-        "time_budget": args.time_budget,
+        "time_budget": args.time_budget, "tracking_uri": args.tracking_uri,
         "eval_steps": args.eval_steps, "checkpoint_path": args.checkpoint_path, "cs_ip": args.cs_ip,
         "device": args.device, "warmup_steps": args.warmup_steps,
         "with_input_pipeline": True if args.with_input_pipeline else None,
@@ -76,6 +75,10 @@ RUN_MODES: dict[str, tuple[str, Callable]] = {
 def command_run(args: argparse.Namespace) -> int:
     from unet_defects.container import build_container
 
+    if getattr(args, "ray", None) is not None or getattr(args, "workers", None) is not None:
+        from unet_defects.ray_run import command_run_on_ray
+
+        return command_run_on_ray(args, _runconfig_overrides(args))
     options = inference_options(args, checkpoint=False)
     container = build_container(args.params, _runconfig_overrides(args), args.set, options=options)
     experiment, invocation = container.experiment(), container.invocation()
@@ -83,7 +86,8 @@ def command_run(args: argparse.Namespace) -> int:
     log.info("mode %s, model_dir %s, params %s", mode, experiment.run.model_dir,
              args.params or "built-in demo preset")
     use_case, show = RUN_MODES[mode]
-    return show(getattr(container, use_case)().execute(), experiment) or 0
+    # The use case is built inside the tracked run: the tracker's start-up overlaps TensorFlow's.
+    return show(container.tracked_run().execute(lambda: getattr(container, use_case)().execute()), experiment) or 0
 
 
 def inference_options(args: argparse.Namespace, checkpoint: bool = True):
@@ -100,45 +104,25 @@ def inference_options(args: argparse.Namespace, checkpoint: bool = True):
 
 def _model_dir_container(args: argparse.Namespace):
     """A container from `<model_dir>/params.yaml` (or --params) for a trained model."""
-    from unet_defects.container import build_container
+    from unet_defects.predicting import ModelSpec
 
-    params = args.params or str(Path(args.model_dir) / "params.yaml")
-    if not Path(params).is_file():
-        raise UnetError(f"{params}: no params.yaml in the model_dir; pass --params with the training config")
-    return build_container(params, {"model_dir": args.model_dir}, args.set)
+    return ModelSpec(args.model_dir, args.params, tuple(args.set)).container()
 
 
 def command_predict(args: argparse.Namespace) -> int:
-    from unet_defects.application.prediction import Submission
-    from unet_defects.container import build_container
+    from unet_defects.predicting import command_predict as predict
 
-    if args.model_dir is None and args.model is None:
-        raise UnetError("predict: needs --model_dir (a trained model) or --model (an export)")
-    if args.model is not None and args.model_dir is None:
-        container = build_container(args.params, {}, args.set)  # the export's manifest says the rest
-    else:
-        container = _model_dir_container(args)
-    submission = Submission(args.rle_csv, args.class_id, args.min_total_area) if args.rle_csv else None
-    report = container.predict().execute(
-        args.input, args.output, inference_options(args), progress=progress_printer("predicted"),
-        save_probabilities=args.probabilities, submission=submission, check_input=args.model_dir is not None,
-    )
-    geometry = report.geometry
-    if geometry is not None and geometry.mode == "native":
-        log.info("native resolution: padded to multiples of %d, tiles of %dx%d overlapping by %d pixels",
-                 geometry.stride, *geometry.tile, geometry.overlap)
-    log.info("wrote %d masks and overlays to %s (%s; %s; tta %s)", report.images_done, args.output, report.source,
-             report.decision, report.tta)
-    for failure in report.failures:
-        print(f"unet: failed: {failure}", file=sys.stderr)
-    return EXIT_FAILURES if report.failures else 0
+    return predict(args, inference_options(args))
 
 
 def command_export(args: argparse.Namespace) -> int:
-    report = _model_dir_container(args).export().execute(
+    container = _model_dir_container(args)
+    if args.tracking_uri:  # over the model_dir's own runconfig.tracking_uri
+        container.tracking_uri.override(args.tracking_uri)
+    report = container.tracked_export().execute(lambda: container.export().execute(
         args.output, inference_options(args), format=args.format, int8=args.int8,
         calibration_images=args.calibration_images, name=args.name, max_batch=args.max_batch,
-    )
+    ))
     kind = {"savedmodel": "SavedModel, signatures serving_default and network",
             "triton": "a Triton model repository: config.pbtxt, 1/model.onnx; min_area left to the client (README.md)",
             }.get(report.format, report.format)
@@ -260,7 +244,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
 def run_guarded(handler: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
     """Run a command, mapping the project's errors to one line and an exit status."""
     _quiet_tensorflow()
-    _setup_logging(args.debug)
+    setup_logging(args.debug)
     try:
         return handler(args)
     except UnetError as error:

@@ -21,9 +21,13 @@ from dependency_injector import containers, providers
 
 from unet_defects import adapter_factories as make
 from unet_defects import readers
-from unet_defects.adapters.artifacts import FileArtifactStore, FileImageSource
+from unet_defects.adapters.artifacts import FileArtifactStore
+from unet_defects.adapters.image_files import FileImageSource
+from unet_defects.adapters.prediction_shards import FilePredictionShards
+from unet_defects.adapters.ray_data import RayDataRunner
 from unet_defects.adapters.report_chart import MatplotlibRenderer, TensorBoardHistory
 from unet_defects.adapters.terminal import TerminalObserver
+from unet_defects.application.archive import ArchivePredictUseCase
 from unet_defects.application.batching import ProbabilityMaps
 from unet_defects.application.benchmark import BenchmarkUseCase
 from unet_defects.application.calibrate import CalibrateUseCase
@@ -44,6 +48,7 @@ from unet_defects.application.options import InferenceOptions
 from unet_defects.application.prediction import PredictUseCase
 from unet_defects.application.report import ReportUseCase
 from unet_defects.application.session import BEST_KEPT, InferenceSession, SessionOpener
+from unet_defects.application.tracking import TrackedRun
 from unet_defects.application.training import TrainAndEvaluateUseCase, TrainUseCase
 from unet_defects.configs.loader import load_config, to_mapping
 from unet_defects.configs.store import ParamsFile
@@ -62,6 +67,7 @@ class Container(containers.DeclarativeContainer):
     experiment = providers.Dependency(instance_of=ExperimentSpec)
     invocation = providers.Dependency(instance_of=Invocation, default=Invocation())
     options = providers.Dependency(instance_of=InferenceOptions, default=InferenceOptions())
+    params_file = providers.Dependency(instance_of=str, default="")  # the YAML file read, "" for a mapping
 
     executor_kind = providers.Callable(lambda experiment: experiment.run.executor_name(), experiment=experiment)
     strategy = providers.Singleton(make.strategy, experiment=experiment)
@@ -89,10 +95,13 @@ class Container(containers.DeclarativeContainer):
 
     checkpoints = providers.Singleton(make.checkpoints, experiment=experiment)
     best_keeper = providers.Singleton(make.best_keeper, experiment=experiment)
+    # runconfig.tracking_uri (`unet export --tracking_uri` overrides it): MLflow, else nothing.
+    tracking_uri = providers.Callable(lambda experiment: experiment.run.tracking_uri, experiment=experiment)
+    tracker = providers.Singleton(make.tracker, experiment=experiment, uri=tracking_uri)
     trainer = providers.Selector(
         executor_kind,
         tensorflow=providers.Singleton(make.trainer, experiment=experiment, invocation=invocation, plan=device_plan,
-                                       strategy=strategy),
+                                       strategy=strategy, tracker=tracker),
         cerebras=providers.Singleton(make.cerebras_trainer, experiment=experiment, invocation=invocation,
                                      checkpoints=checkpoints),
     )
@@ -161,7 +170,7 @@ class Container(containers.DeclarativeContainer):
         classes=providers.Callable(lambda experiment: tuple(zip(experiment.data.classes, experiment.data.class_names)),
                                    experiment=experiment),
         class_advice=providers.Callable(class_advice_for, experiment=experiment),
-        curve_is_sample=experiment.provided.data.curve_is_sample,
+        curve_is_sample=experiment.provided.data.curve_is_sample, tracker=tracker,
     )
     final_evaluation: providers.Factory[FinalEvaluationUseCase] = providers.Factory(
         FinalEvaluationUseCase, evaluate=evaluate, best=best_keeper, artifacts=artifacts,
@@ -195,11 +204,16 @@ class Container(containers.DeclarativeContainer):
     )
     export: providers.Factory[ExportUseCase] = providers.Factory(
         ExportUseCase, opener=export_session_opener, exporter=exporter, formats=providers.Callable(make.export_formats),
-        reader=dataset, int8_formats=providers.Callable(make.int8_formats),
+        reader=dataset, int8_formats=providers.Callable(make.int8_formats), tracker=tracker,
     )
     predict: providers.Factory[PredictUseCase] = providers.Factory(
         PredictUseCase, opener=session_opener, pipeline=inspection_pipeline, images=images, artifacts=artifacts,
         data=experiment.provided.eval_data,
+    )
+    # An archive on Ray Data: a local Ray unless the caller gives a runner with an address.
+    archive: providers.Factory[ArchivePredictUseCase] = providers.Factory(
+        ArchivePredictUseCase, opener=session_opener, images=images, artifacts=artifacts,
+        shards=providers.Singleton(FilePredictionShards), runner=providers.Factory(RayDataRunner),
     )
     write_records: providers.Factory[WriteRecordsUseCase] = providers.Factory(
         WriteRecordsUseCase, samples=sample_source, writer=records_writer, data=experiment.provided.data,
@@ -210,6 +224,16 @@ class Container(containers.DeclarativeContainer):
     )
     machine_probe = providers.Singleton(make.machine_probe)
     info: providers.Factory[InfoUseCase] = providers.Factory(InfoUseCase, probe=machine_probe)
+    # A command inside the model_dir's tracked run: `unet run`'s modes (with the machine) and `unet
+    # export` (without: it may run elsewhere). Use cases called without one track nothing.
+    tracked_run: providers.Factory[TrackedRun] = providers.Factory(
+        TrackedRun, tracker=tracker, params=providers.Callable(to_mapping, spec=experiment),
+        outputs=providers.Callable(make.run_outputs, experiment=experiment, params_file=params_file),
+        probe=machine_probe, report=report.provided.execute,
+    )
+    tracked_export: providers.Factory[TrackedRun] = providers.Factory(
+        TrackedRun, tracker=tracker, params=providers.Callable(to_mapping, spec=experiment),
+    )
 
 
 def build_container(
@@ -226,4 +250,5 @@ def build_container(
     if isinstance(source, ExperimentSpec):
         return Container(experiment=source, invocation=invocation or Invocation(), options=options)
     experiment, loaded = load_config(source, runconfig, overrides)
-    return Container(experiment=experiment, invocation=invocation or loaded, options=options)
+    return Container(experiment=experiment, invocation=invocation or loaded, options=options,
+                     params_file=str(source) if isinstance(source, (str, os.PathLike)) else "")

@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import time
 from collections.abc import Callable
 
-from unet_defects.application.info import describe_cpu_flags
+from unet_defects.application.info import cpu_line, gpu_line
 from unet_defects.domain.defects import SIZE_BOUNDS_TEXT, SIZE_NAMES
+from unet_defects.domain.durations import format_duration
 from unet_defects.domain.part_score import PEAK, SCORE_WORDS
 
 log = logging.getLogger("unet")
@@ -199,16 +201,13 @@ def print_info(report, as_json: bool = False) -> None:
         print(json.dumps(report.as_dict(), indent=2))
         return
     facts = report.facts
-    flags = describe_cpu_flags(facts.cpu_flags)
-    gpus = ", ".join(facts.gpus) or ("none (an NVIDIA device is attached)" if facts.nvidia_attached
-                                     else "none (no NVIDIA device attached)")
     threads = [f"{count} ({'TensorFlow chooses' if count == 0 else 'set'})"
                for count in (facts.intra_op_threads, facts.inter_op_threads)]
     extras = ", ".join(f"{extra} {'yes' if installed else 'no'}" for extra, installed in facts.extras) or "none"
     print(f"unet-defects {facts.project_version}, Python {facts.python_version}, TensorFlow {facts.tensorflow_version} "
           f"({', '.join(facts.tensorflow_distributions) or 'distribution unknown'}), Keras {facts.keras_version}")
-    print(f"CPU: {facts.cpu_model}, {facts.cores} cores; {flags}")
-    print(f"GPUs TensorFlow sees: {gpus}")
+    print(f"CPU: {cpu_line(facts)}")
+    print(f"GPUs TensorFlow sees: {gpu_line(facts)}")
     print(f"mixed_precision: True resolves to {report.plan.policy}, {report.plan.data_format} on the "
           f"{report.plan.device}: {report.plan.notes[0].split(': ', 1)[1]}")
     print(f"threads: intra-op {threads[0]}, inter-op {threads[1]}")
@@ -228,5 +227,29 @@ def progress_printer(verb: str) -> Callable[[int, int], None]:
             sys.stderr.flush()
         elif done == total or done % 100 == 0:
             log.info("%s %d/%d files", verb, done, total)
+
+    return show
+
+
+def rate_printer(verb: str, every_seconds: float = 10.0,
+                 clock: Callable[[], float] = time.monotonic) -> Callable[[int, int], None]:
+    """Progress of long work: done of total, the rate so far and the projected end (a line
+    every `every_seconds` when stderr is not a terminal, and at the end)."""
+    interactive = sys.stderr.isatty()
+    started = clock()
+    shown = [started]
+
+    def show(done: int, total: int) -> None:
+        now = clock()
+        rate = done / max(now - started, 1e-9)
+        left = (total - done) / rate if rate > 0 else 0.0
+        end = time.strftime("%H:%M:%S", time.localtime(time.time() + left))
+        line = f"{verb} {done}/{total} files, {rate:.1f} files/s, about {format_duration(left)} left (ends {end})"
+        if interactive:
+            sys.stderr.write(f"\r{line}" + ("\n" if done == total else ""))
+            sys.stderr.flush()
+        elif done == total or now - shown[0] >= every_seconds:
+            shown[0] = now
+            log.info("%s", line)
 
     return show

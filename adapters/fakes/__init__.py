@@ -6,6 +6,7 @@ Which fake stands for which port: tests/unit/test_port_fakes.py (FAKES) holds th
 fails when a port of application/ has none.
 """
 
+from unet_defects.adapters.fakes.archive import DriverKilled, FakeBatchRunner, FakePredictionShards
 from unet_defects.adapters.fakes.components import FakeComponents
 from unet_defects.adapters.fakes.deployment import (
     FakeBenchmarker,
@@ -36,11 +37,13 @@ from unet_defects.adapters.fakes.stores import (
     InMemoryArtifactStore,
     RecordingRenderer,
 )
+from unet_defects.adapters.fakes.tracking import FakeRunTracker
 
 __all__ = [
-    "FakeBenchmarker", "FakeBestKeeper", "FakeCalibrationStore", "FakeCheckpoints", "FakeCompiler", "FakeComponents",
-    "FakeConfigStore", "FakeDatasetReader", "FakeEngine", "FakeEngineTimer", "FakeEngines", "FakeEvaluator",
-    "FakeExporter", "FakeFingerprinter", "FakeImageSource", "FakeMachineProbe", "FakeModel", "FakeModelBuilder",
-    "FakePredictor", "FakeRecordWriter", "FakeRunHistory", "FakeSampleSource", "FakeStepTimer", "FakeSurvey",
-    "FakeTrainer", "InMemoryArtifactStore", "KeptPlanWriter", "RecordingObserver", "RecordingRenderer",
+    "DriverKilled", "FakeBatchRunner", "FakeBenchmarker", "FakeBestKeeper", "FakeCalibrationStore", "FakeCheckpoints",
+    "FakeCompiler", "FakeComponents", "FakeConfigStore", "FakeDatasetReader", "FakeEngine", "FakeEngineTimer",
+    "FakeEngines", "FakeEvaluator", "FakeExporter", "FakeFingerprinter", "FakeImageSource", "FakeMachineProbe",
+    "FakeModel", "FakeModelBuilder", "FakePredictionShards", "FakePredictor", "FakeRecordWriter", "FakeRunHistory",
+    "FakeRunTracker", "FakeSampleSource", "FakeStepTimer", "FakeSurvey", "FakeTrainer", "InMemoryArtifactStore", "KeptPlanWriter",
+    "RecordingObserver", "RecordingRenderer",
 ]

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+import attrs
 import numpy as np
 
 from unet_defects.application.values import ChartPanel, RunScalars
@@ -42,10 +43,16 @@ class FakeImageSource:
     def list(self, inputs: Sequence[str]) -> list[str]:
         return [name for name in self._images if any(name.startswith(item) for item in inputs)]
 
-    def stream(self, names: Sequence[str]) -> Iterator[tuple[str, np.ndarray | None, str]]:
+    def locate(self, name: str) -> str:
+        return name
+
+    def stream(self, names: Sequence[str], max_pixels: int | None = None) -> Iterator[tuple[str, np.ndarray | None, str]]:
         for name in names:
             image = self._images.get(name)
-            yield name, image, "" if image is not None else f"{name}: cannot read image (fake unreadable file)"
+            if image is not None and max_pixels is not None and image.shape[0] * image.shape[1] > max_pixels:
+                yield name, None, f"{name}: more than --max_pixels {max_pixels:,}"
+            else:
+                yield name, image, "" if image is not None else f"{name}: cannot read image (fake unreadable file)"
 
 
 class InMemoryArtifactStore:
@@ -120,5 +127,5 @@ class FakeMachineProbe:
     def __init__(self, facts: Any) -> None:
         self._facts = facts  # an application.info.MachineFacts
 
-    def facts(self) -> Any:
-        return self._facts
+    def facts(self, extras: bool = True) -> Any:
+        return self._facts if extras else attrs.evolve(self._facts, extras=())

@@ -16,8 +16,9 @@ from unet_defects.domain.errors import ConfigError
 from unet_defects.domain.experiment import ExperimentSpec
 
 
-def check_compatible(experiment: ExperimentSpec) -> None:
-    """What this release does not combine with distribution, in one line each."""
+def refuse_combinations(experiment: ExperimentSpec) -> None:
+    """What this release does not combine with distribution, in one line each (a Ray driver
+    checks them too, before any worker has its TF_CONFIG)."""
     run, optimizer = experiment.run, experiment.optimizer
     if not run.enable_distributed:
         if run.multiple_workers:
@@ -31,7 +32,12 @@ def check_compatible(experiment: ExperimentSpec) -> None:
                           "use 'tf_dynamic'")
     if experiment.evaluation.log_image_summaries:
         raise ConfigError("model.log_image_summaries: not combined with enable_distributed yet")
-    if run.multiple_workers:
+
+
+def check_compatible(experiment: ExperimentSpec) -> None:
+    """refuse_combinations, then with multiple_workers this task's TF_CONFIG."""
+    refuse_combinations(experiment)
+    if experiment.run.enable_distributed and experiment.run.multiple_workers:
         read_tf_config("runconfig.multiple_workers")
 
 

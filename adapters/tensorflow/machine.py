@@ -58,7 +58,7 @@ def installed_extras(distribution: str = PROJECT) -> tuple[tuple[str, bool], ...
 
 
 class TensorFlowMachineProbe:
-    def facts(self) -> MachineFacts:
+    def facts(self, extras: bool = True) -> MachineFacts:
         import keras
         import tensorflow as tf
 
@@ -71,5 +71,5 @@ class TensorFlowMachineProbe:
             nvidia_attached=nvidia_device_present(),
             intra_op_threads=tf.config.threading.get_intra_op_parallelism_threads(),
             inter_op_threads=tf.config.threading.get_inter_op_parallelism_threads(),
-            extras=installed_extras(),
+            extras=installed_extras() if extras else (),
         )

@@ -34,6 +34,7 @@ from unet_defects.adapters.tensorflow.device import DevicePlan, device_scope, op
 from unet_defects.adapters.tensorflow.distribution import is_chief, worker_label
 from unet_defects.adapters.tensorflow.training_setup import TrainingSetup, build_training
 from unet_defects.application.ports import TrainingJob
+from unet_defects.application.tracking import NO_TRACKING, RunTracker
 from unet_defects.application.values import CheckpointRef, SamplePicture, TrainOutcome
 from unet_defects.domain.data import denormalize
 from unet_defects.domain.durations import median_step_seconds
@@ -41,6 +42,7 @@ from unet_defects.domain.errors import TrainingDiverged, TrainingInterrupted, Un
 from unet_defects.domain.losses import LossSpec
 from unet_defects.domain.masks import binarize_truth
 from unet_defects.domain.schedules import BudgetPace
+from unet_defects.domain.tracking_names import TRAIN_LEARNING_RATE, TRAIN_LOSS
 from unet_defects.domain.training import OptimizerSpec, RunSpec
 
 log = logging.getLogger("unet")
@@ -72,7 +74,9 @@ class TensorFlowTrainer:
         jit: bool = False,
         freeze_encoder_steps: int = 0,
         clock: Callable[[], float] = time.perf_counter,
+        tracker: RunTracker = NO_TRACKING,
     ) -> None:
+        self._tracker = tracker  # the loss and learning rate (the next step's) at each log step, from the chief
         self._run = run
         self._optimizer_spec = optimizer
         self._plan = plan
@@ -258,6 +262,10 @@ class TensorFlowTrainer:
             if cadence.summary_due(current):
                 self._summaries(summaries, setup, current, loss, images_per_second)
             observer.progressed(current, loss, images_per_second, cadence.log_due(current))
+            if chief and self._tracker.active and (cadence.log_due(current) or current == target):
+                # a distributed optimizer's rate is a MirroredVariable, which float() does not take
+                rate = float(tf.convert_to_tensor(setup.optimizer.learning_rate))
+                self._tracker.log_metrics(current, {TRAIN_LOSS: loss, TRAIN_LEARNING_RATE: rate})
             if stop.signum is not None:
                 path = self._save(writer, current)
                 observer.checkpointed(current, path)

@@ -7,10 +7,9 @@ own adapters and saves the weights it ends with (this worker's copy) to an .npz 
 import sys
 from pathlib import Path
 
-import numpy as np
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+from tests.e2e.multi_worker import save_weights
 from unet_defects.adapters.terminal import TerminalObserver
 from unet_defects.application.ports import TrainingJob
 from unet_defects.container import build_container
@@ -25,9 +24,7 @@ def main() -> None:
                       open_stream=container.dataset().training_stream, target_step=experiment.run.max_steps,
                       observer=TerminalObserver())
     outcome = container.trainer().train(job)
-    model = built[0]
-    replicas = container.strategy().num_replicas_in_sync  # 2 only when the two workers formed a cluster
-    np.savez(out, *model.get_weights(), final_step=outcome.final_step, replicas=replicas)
+    save_weights(out, built[0], outcome.final_step, container.strategy())
 
 
 if __name__ == "__main__":

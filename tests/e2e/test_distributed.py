@@ -7,12 +7,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 import yaml
 
-from tests.conftest import tiny_params
-from unet_defects.container import build_container
+from tests.e2e.multi_worker import check_one_cluster, two_worker_params
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
@@ -29,9 +27,7 @@ def free_ports(count):
 
 
 def test_two_workers_end_with_the_weights_the_chief_saved(tiny_dagm, tmp_path):
-    params = tiny_params(tiny_dagm, tmp_path / "model", max_steps=4, save_checkpoints_steps=4)
-    params["runconfig"].update({"enable_distributed": True, "multiple_workers": True})
-    params["train_input"]["train_batch_size"] = 4  # global: 2 per worker
+    params = two_worker_params(tiny_dagm, tmp_path / "model")
     path = tmp_path / "params.yaml"
     path.write_text(yaml.safe_dump(params))
     workers = [f"127.0.0.1:{port}" for port in free_ports(2)]
@@ -47,25 +43,4 @@ def test_two_workers_end_with_the_weights_the_chief_saved(tiny_dagm, tmp_path):
     outputs = [process.communicate(timeout=110) for process in processes]
     for process, (_, stderr) in zip(processes, outputs):
         assert process.returncode == 0, stderr[-3000:]
-    chief, other = (np.load(tmp_path / f"worker{i}.npz") for i in range(2))
-    assert int(chief["final_step"]) == int(other["final_step"]) == 4
-    assert int(chief["replicas"]) == int(other["replicas"]) == 2  # one cluster, not two lone runs
-    weights = [key for key in chief.files if key not in ("final_step", "replicas")]
-    for key in weights:
-        np.testing.assert_array_equal(chief[key], other[key])
-    # Only the chief wrote checkpoints, into model_dir; the other's scratch folder is gone.
-    assert sorted(p.name for p in (tmp_path / "model").glob("model.ckpt-*.index")) == ["model.ckpt-4.index"]
-    assert not list((tmp_path / "model").glob(".worker-*"))
-    single = dict(params, runconfig={**params["runconfig"], "enable_distributed": False, "multiple_workers": False})
-    container = build_container(single)
-    model = container.builder().build(container.experiment().model)
-    assert container.checkpoints().restore(model).step == 4
-    for key, saved in zip(weights, model.get_weights()):
-        np.testing.assert_array_equal(chief[key], saved)
-    # The YAML batch is global: one process training on batches of 4 lands on nearly the same weights.
-    alone = build_container(dict(single, runconfig={**single["runconfig"], "model_dir": str(tmp_path / "alone")}))
-    alone.train().execute()
-    reference = alone.builder().build(alone.experiment().model)
-    alone.checkpoints().restore(reference)
-    for key, expected in zip(weights, reference.get_weights()):  # measured: at most 3e-8 apart
-        np.testing.assert_allclose(chief[key], expected, atol=1e-6)
+    check_one_cluster(params, tmp_path, [tmp_path / f"worker{index}.npz" for index in range(2)])
