@@ -80,8 +80,9 @@ class MlflowRun:
         self._run_name = run_name
         self._client: Any = None
         self.run_id = ""
+        self._keeps_status = False
 
-    def open(self, params: dict[str, str]) -> None:
+    def open(self, params: dict[str, str], keeps_status: bool = False) -> None:
         from mlflow import MlflowClient
         from mlflow.entities import Param, RunTag
 
@@ -90,13 +91,15 @@ class MlflowRun:
         try:
             client = MlflowClient(tracking_uri=self.uri)
             record = read_record(self._model_dir)
-            run = self._continued(client, record) if record.get("tracking_uri") == self.uri else None
+            run = self._continued(client, record, keeps_status) if record.get("tracking_uri") == self.uri else None
             if run is None:
                 run = client.create_run(self._experiment_id(client), run_name=self._run_name,
                                         tags={"unet.model_dir": str(self._model_dir.absolute())})
         except Exception as error:  # whatever MLflow says of this URI, as one line with what to use
             raise OpenFailed(refusal(self.uri, error)) from None
-        if run.info.run_id != record.get("run_id"):
+        self._keeps_status = keeps_status
+        # The model_dir's run, unless it already has one elsewhere (an export to another store).
+        if run.info.run_id != record.get("run_id") and record.get("tracking_uri", self.uri) == self.uri:
             self._model_dir.mkdir(parents=True, exist_ok=True)  # a first call may get here before the trainer
             write_text(self._model_dir / RECORD_FILE, json.dumps(
                 {"tracking_uri": self.uri, "run_id": run.info.run_id, "experiment_id": run.info.experiment_id},
@@ -108,8 +111,9 @@ class MlflowRun:
         for at in range(0, max(len(items), len(labels)), BATCH):
             client.log_batch(self.run_id, params=items[at:at + BATCH], tags=labels[at:at + BATCH], synchronous=True)
 
-    def _continued(self, client: Any, record: dict) -> Any:
-        """The model_dir's recorded run, running again; None when the store no longer has it."""
+    def _continued(self, client: Any, record: dict, keeps_status: bool) -> Any:
+        """The model_dir's recorded run, running again (unless `keeps_status`); None when the
+        store no longer has it."""
         from mlflow.exceptions import MlflowException
 
         try:
@@ -118,7 +122,8 @@ class MlflowRun:
             return None
         if run.info.lifecycle_stage != "active":  # deleted in the store: start afresh
             return None
-        client.update_run(run.info.run_id, status="RUNNING")
+        if not keeps_status:
+            client.update_run(run.info.run_id, status="RUNNING")
         return run
 
     def _experiment_id(self, client: Any) -> str:
@@ -149,7 +154,8 @@ class MlflowRun:
     def close(self, status: str, tags: dict[str, str]) -> None:
         for key, value in tags.items():
             self._client.set_tag(self.run_id, key, value, synchronous=True)
-        self._client.set_terminated(self.run_id, status)
+        if not self._keeps_status:
+            self._client.set_terminated(self.run_id, status)
 
 
 class OpenFailed(Exception):

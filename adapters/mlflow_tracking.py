@@ -27,6 +27,7 @@ log = logging.getLogger("unet")
 
 MISSING = 'runconfig.tracking_uri: needs MLflow; pip install "unet-defects[track]"'
 HELPER = "unet_defects.adapters.mlflow_store"
+CLOSE_SECONDS = 120  # the end's files (report.png, an export's folder) sent to a server
 
 
 class MlflowTracker:
@@ -43,14 +44,15 @@ class MlflowTracker:
         self._closed = threading.Event()  # the helper answered the close, or ended
         self._closed_as = ""
 
-    def start(self, params: Mapping[str, str]) -> None:
+    def start(self, params: Mapping[str, str], keeps_status: bool = False) -> None:
         if importlib.util.find_spec("mlflow") is None:
             raise UnetError(MISSING)
         # A session of its own: the terminal's Ctrl-C reaches the trainer, which then ends the run KILLED.
         self._helper = subprocess.Popen([sys.executable, "-m", HELPER], stdin=subprocess.PIPE,
                                         stdout=subprocess.PIPE, text=True, start_new_session=True)
         threading.Thread(target=self._read, args=(self._helper,), name="mlflow-answers", daemon=True).start()
-        self._send("open", uri=self._uri, model_dir=self._model_dir, run_name=self._run_name, params=dict(params))
+        self._send("open", uri=self._uri, model_dir=self._model_dir, run_name=self._run_name, params=dict(params),
+                   keeps_status=keeps_status)
 
     def log_metrics(self, step: int, metrics: Mapping[str, float]) -> None:
         if self._failure is not None:
@@ -68,7 +70,11 @@ class MlflowTracker:
         self._send("close", status=status, tags=dict(tags or {}))
         if helper.stdin is not None:
             helper.stdin.close()
-        self._closed.wait()  # not the helper's exit (MLflow's own shutdown takes most of a second): _read reaps it
+        # Not the helper's exit (MLflow's own shutdown takes most of a second): _read reaps it. A
+        # server that hangs does not hang the command: the run is then left as it is.
+        if not self._closed.wait(CLOSE_SECONDS):
+            self._failure = self._failure or f"MLflow at {self._uri}: no answer in {CLOSE_SECONDS} s at the run's end"
+            helper.kill()
         self._helper = None
         if self._failure is None and self._closed_as != status:
             self._failure = f"MLflow at {self._uri}: the tracking process ended before the run did"

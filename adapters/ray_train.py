@@ -9,11 +9,10 @@ only, when a run asks for it (the `scale` extra).
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from unet_defects.adapters.ray_cluster import connected_ray, ray_address
+from unet_defects.adapters.ray_cluster import connected_ray, local_workers, ray_address
 from unet_defects.adapters.runtimes.extras import require
 from unet_defects.adapters.tensorflow.distribution import refuse_combinations
 from unet_defects.domain.errors import ConfigError, UnetError
@@ -82,10 +81,7 @@ class RayTrainRunner:
         self._say = say
 
     def run(self, work: Callable[[], T]) -> T:
-        cores = len(os.sched_getaffinity(0))
-        if self._address is None and self._workers > cores:
-            raise ConfigError(f"--workers {self._workers}: this machine has {cores} cores, one a worker; use "
-                              f"--workers {cores} or a Ray cluster (--ray ADDRESS)")
+        local_workers(self._address, self._workers)
         train = require("ray.train", WHAT, extra="scale")
         tensorflow = require("ray.train.tensorflow", WHAT, extra="scale")
         with connected_ray(self._address, WHAT, self._say) as ray:

@@ -12,33 +12,43 @@ from __future__ import annotations
 
 import functools
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 
 import attrs
 
 from unet_defects.application.archive_ports import BatchOutcome, BatchRunner, Item, PredictionShards
 from unet_defects.application.options import InferenceOptions
 from unet_defects.application.ports import ImageSource, PredictionWriter
-from unet_defects.application.prediction import FilePredictions, checked_inputs, describe_decisions
+from unet_defects.application.prediction import (
+    FilePredictions,
+    checked_inputs,
+    describe_decisions,
+    identity_difference,
+    prediction_identity,
+)
 from unet_defects.application.session import BEST_KEPT, SessionOpener
+from unet_defects.domain.errors import ConfigError, DataError
 from unet_defects.domain.resumption import pending
 
 
 class ArchiveWorker:
-    """A worker's side: one opened model, batches of (name, path) in, their outcome out."""
+    """A worker's side: one opened model, batches of (name, path) in, their outcome out. Opened
+    where the driver's `expected` identity says: the same checkpoint, decisions, TTA and
+    geometry (a calibration written since the driver started would change the lines)."""
 
-    def __init__(self, predictions: FilePredictions) -> None:
+    def __init__(self, predictions: FilePredictions, expected: Mapping | None = None) -> None:
+        difference = "" if expected is None else identity_difference(expected, predictions.identity())
+        if difference:
+            raise ConfigError(f"a worker opened another model than the driver: {difference}; run the command again")
         self._predictions = predictions
 
     def __call__(self, items: Sequence[Item]) -> BatchOutcome:
-        failures: list[str] = []
+        failures: list[tuple[str, str]] = []
         lines = [line for _, line, _, _ in self._predictions.run([name for name, _ in items], failures, dict(items))]
-        written = {line["file"] for line in lines}
-        failed = [name for name, _ in items if name not in written]  # the stream keeps input order
-        return BatchOutcome(tuple(lines), tuple(zip(failed, failures)))
+        return BatchOutcome(tuple(lines), tuple(failures))
 
 
-WorkerOpener = Callable[[InferenceOptions], ArchiveWorker]  # picklable: it runs on each worker
+WorkerOpener = Callable[[InferenceOptions, dict], ArchiveWorker]  # picklable: it runs on each worker
 
 
 @attrs.frozen
@@ -73,22 +83,35 @@ class ArchivePredictUseCase:
         session = self._opener.open(options, BEST_KEPT, check_input=check_input)  # bad flags fail here, once
         # The workers open the checkpoint the driver chose, even if training keeps a better one meanwhile.
         pinned = options if session.is_export else attrs.evolve(options, checkpoint=session.path)
-        done_before = len(files) - len(todo := pending(files, self._shards.done(output)))
+        identity = prediction_identity(session, session.geometry(options))
+        done = self._shards.done(output)
+        self._check_same_run(output, identity, bool(done))
+        done_before = len(files) - len(todo := pending(files, done))
         items = [(name, self._images.locate(name)) for name in todo]
-        started, first, done = self._clock(), None, 0
+        started, first, written_now = self._clock(), None, 0
         failures: list[tuple[str, str]] = []
-        for outcome in self._batches(items, functools.partial(open_worker, pinned)):
+        for outcome in self._batches(items, functools.partial(open_worker, pinned, identity)):
             first = first if first is not None else self._clock() - started
             self._shards.write(output, outcome)
-            done += len(outcome.lines)
+            written_now += len(outcome.lines)
             failures += outcome.failures
             if progress:
-                progress(done + len(failures), len(items))
+                progress(written_now + len(failures), len(items))
         seconds = self._clock() - started
         written = self._shards.merge(output, files)
-        return ArchiveReport(total=len(files), done_before=done_before, done=done, failures=tuple(failures),
+        return ArchiveReport(total=len(files), done_before=done_before, done=written_now, failures=tuple(failures),
                              written=tuple(written), source=session.source, decision=describe_decisions(session),
                              tta=session.tta, seconds=seconds, first_batch_seconds=first or seconds)
+
+    def _check_same_run(self, output: str, identity: dict, has_lines: bool) -> None:
+        """A rerun adds to the lines of the same model and decision, or is refused: the output
+        would mix two models' verdicts."""
+        before = self._shards.recorded_run(output)
+        difference = identity_difference(before, identity) if before is not None and has_lines else ""
+        if difference:
+            raise DataError(f"{output}: its images were predicted with another {difference}; predict into a new "
+                            "--output, or delete its shards/ folder to start over")
+        self._shards.record_run(output, identity)
 
     def _batches(self, items: list[Item], open_worker: Callable[[], ArchiveWorker]) -> Iterator[BatchOutcome]:
         if not items:

@@ -42,14 +42,11 @@ class BatchOutcome:
         return cls(tuple(lines), tuple(failures))
 
 
-def merged(records: Iterable[dict], files: Sequence[str]) -> tuple[list[dict], list[str]]:
-    """Every shard's records as the run's result: the lines of the done files in `files`' order,
-    and the error of each file that failed and is not done (a later run may have done it)."""
-    every = BatchOutcome.from_records(records)
-    lines = {line["file"]: line for line in every.lines}
-    errors = dict(every.failures)
-    return ([lines[name] for name in files if name in lines],
-            [errors[name] for name in files if name in errors and name not in lines])
+def still_failed(failures: Iterable[tuple[str, str]], done: set[str], files: Sequence[str]) -> list[str]:
+    """The error of each of `files` that failed and is not done (a later run may have done it),
+    in `files`' order."""
+    errors = dict(failures)
+    return [errors[name] for name in files if name in errors and name not in done]
 
 
 class BatchRunner(Protocol):
@@ -67,6 +64,12 @@ class PredictionShards(Protocol):
     def write(self, output: str, outcome: BatchOutcome) -> str:
         """The batch's lines and failures as one shard, whole or not at all; return its path."""
 
+    def recorded_run(self, output: str) -> dict | None:
+        """The identity (model, step, decisions, TTA, geometry) the shards were written with."""
+
+    def record_run(self, output: str, identity: dict) -> None:
+        """Keep the identity this run writes its shards with."""
+
     def merge(self, output: str, files: Sequence[str]) -> list[str]:
-        """predictions.jsonl (the done files' lines in `files`' order) and, when some of `files`
-        failed and are not done, errors.txt (one line each); return the paths written."""
+        """predictions.jsonl (every done file's line, shard after shard) and, when some of
+        `files` failed and are not done, errors.txt (one line each); return the paths written."""

@@ -75,12 +75,13 @@ class EvaluateUseCase:
         """Whether test images are scored apart from the split that chooses checkpoints."""
         return self._validation
 
-    def execute(self, checkpoint: str | None = None, split: str = "eval") -> EvaluationResult:
+    def execute(self, checkpoint: str | None = None, split: str = "eval", final: bool = False) -> EvaluationResult:
         """The given checkpoint, else --checkpoint_path, else the newest readable one; or, with
         --model, that export run by --engine with its manifest's decision. `split`: "eval" (the
         validation part when there is one, else the evaluation images), "curve" (what the
         evaluations during training score: the validation part, or its train_input.validation_sample)
-        or "test"."""
+        or "test". `final`: the run's closing scores, at the decision in force (tracked apart from
+        the evaluations during training, whose step they may repeat)."""
         if split not in ("eval", "curve", "test"):
             raise ValueError(f"unknown split {split!r}")
         named = "test" if split == "test" else ("validation" if self._validation else "eval")
@@ -94,7 +95,7 @@ class EvaluateUseCase:
             result = attrs.evolve(result, best=self._keep_if_best(CheckpointRef(session.step, session.path), result.scores))
         written = self._artifacts.write_evaluation(result)
         if self._tracker.active:
-            self._tracker.log_metrics(result.step, evaluation_metrics(result))
+            self._tracker.log_metrics(result.step, evaluation_metrics(result, final))
         return attrs.evolve(result, written=tuple(written))
 
     def _tallied(self, images: Iterable[ImageEvaluation],
@@ -198,8 +199,8 @@ class FinalEvaluationUseCase:
         step = best.checkpoint.step if best is not None else None
         validation = next((r for r in reversed(list(known)) if step is None or r.step == step), None)
         if validation is None or (step is None and not chosen):
-            validation = self._evaluate.execute(checkpoint)
-        test = self._evaluate.execute(checkpoint or validation.checkpoint, split="test")
+            validation = self._evaluate.execute(checkpoint, final=True)
+        test = self._evaluate.execute(checkpoint or validation.checkpoint, split="test", final=True)
         return FinalScores(validation, test, self._artifacts.write_final(validation, test))
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 
@@ -74,6 +75,22 @@ def verdict_line(name: str, inspection: Inspection, session: InferenceSession) -
     return {"file": name, **inspection.summary(), **decisions_json(session.decisions)}
 
 
+def prediction_identity(session: InferenceSession, geometry: PredictGeometry) -> dict:
+    """What makes two processes' lines the same: the model file, its step, the decisions, the
+    TTA and the geometry, as JSON values (a shard folder records it)."""
+    return json.loads(json.dumps({
+        "model": session.path, "step": session.step, "tta": session.tta, "decisions": decisions_json(session.decisions),
+        "geometry": {"mode": geometry.mode, "tile": geometry.tile, "overlap": geometry.overlap}}))
+
+
+def identity_difference(before: Mapping, now: Mapping) -> str:
+    """The first setting that differs between two identities, in words ("" when none)."""
+    for key in now:
+        if before.get(key) != now[key]:
+            return f"{key} {json.dumps(before.get(key))} then, {json.dumps(now[key])} now"
+    return ""
+
+
 def checked_inputs(files: Sequence[str], inputs: Sequence[str]) -> Sequence[str]:
     """The files, or one line when there are none or two would write the same outputs."""
     if not files:
@@ -105,11 +122,12 @@ class FilePredictions:
     def geometry(self) -> PredictGeometry:
         return self._geometry
 
-    def run(self, files: Sequence[str], failures: list[str], read_from: Mapping[str, str] | None = None,
+    def run(self, files: Sequence[str], failures: list[tuple[str, str]], read_from: Mapping[str, str] | None = None,
             ) -> Iterator[tuple[str, dict, np.ndarray, list[str]]]:
         """(file, its line, its (H, W[, K]) decision, the files written) per readable file, in
-        order; one line per unreadable file into `failures`. `read_from`: where a file is read
-        when not at its name (a worker reads absolute paths; the lines keep the names given)."""
+        order; (file, one-line error) per unreadable one into `failures`. `read_from`: where a
+        file is read when not at its name (a worker reads absolute paths; the lines and errors
+        keep the names given)."""
         class_ids = tuple(class_id for class_id, _ in self.session.classes)
         for name, image, inspection in self._pipeline.run(self.session, self._geometry,
                                                           self._readable(files, failures, read_from or {})):
@@ -118,12 +136,15 @@ class FilePredictions:
             yield name, verdict_line(name, inspection, self.session), inspection.mask, written
             del inspection  # a huge image's probabilities go before the next image is read
 
-    def _readable(self, files: Sequence[str], failures: list[str],
+    def identity(self) -> dict:
+        return prediction_identity(self.session, self._geometry)
+
+    def _readable(self, files: Sequence[str], failures: list[tuple[str, str]],
                   read_from: Mapping[str, str]) -> Iterator[tuple[str, np.ndarray]]:
         names = {read_from.get(name, name): name for name in files}
         for path, image, error in self._images.stream(list(names), self._max_pixels):
             if image is None:
-                failures.append(error)
+                failures.append((names[path], error.replace(path, names[path])))
             else:
                 yield names[path], image
 
@@ -163,7 +184,7 @@ class PredictUseCase:
         predictions = FilePredictions(session, self._pipeline, self._images, self._artifacts, output, options,
                                       save_probabilities, max_pixels)
         written: list[str] = []
-        failures: list[str] = []
+        failures: list[tuple[str, str]] = []
         rows: list[tuple[str, int, str]] = []
         verdicts: list[dict] = []
         for name, line, decision, files_written in predictions.run(files, failures):
@@ -177,7 +198,8 @@ class PredictUseCase:
         if submission is not None:
             written.append(self._artifacts.write_submission(submission.path, rows))
         return PredictionReport(step=session.step, source=session.source, images_done=len(verdicts),
-                                written=tuple(written), failures=tuple(failures), geometry=predictions.geometry,
+                                written=tuple(written), failures=tuple(error for _, error in failures),
+                                geometry=predictions.geometry,
                                 decision=describe_decisions(session), tta=session.tta)
 
     def _with_class_id(self, submission: Submission, session) -> Submission:

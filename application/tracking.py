@@ -31,8 +31,10 @@ class RunTracker(Protocol):
 
     active: bool  # False: nothing is tracked, so nothing need be computed for it
 
-    def start(self, params: Mapping[str, str]) -> None:
-        """Continue the model_dir's run, or start one, with these parameters."""
+    def start(self, params: Mapping[str, str], keeps_status: bool = False) -> None:
+        """Continue the model_dir's run, or start one, with these parameters. `keeps_status`:
+        add to the run without marking it running, nor ended by `end` (an export adds its
+        folder to a training run that may have failed, or may still be running)."""
 
     def log_metrics(self, step: int, metrics: Mapping[str, float]) -> None: ...
 
@@ -40,7 +42,8 @@ class RunTracker(Protocol):
         """Copy files (a folder keeps its name) into the run under `folder`; missing ones are skipped."""
 
     def end(self, status: str = FINISHED, tags: Mapping[str, str] | None = None) -> None:
-        """Tag the run and mark it FINISHED, FAILED or KILLED, once everything sent has arrived."""
+        """Tag the run and mark it FINISHED, FAILED or KILLED (not with `keeps_status`), once
+        everything sent has arrived."""
 
 
 class NoTracking:
@@ -48,7 +51,7 @@ class NoTracking:
 
     active = False
 
-    def start(self, params: Mapping[str, str]) -> None:
+    def start(self, params: Mapping[str, str], keeps_status: bool = False) -> None:
         pass
 
     def log_metrics(self, step: int, metrics: Mapping[str, float]) -> None:
@@ -64,11 +67,14 @@ class NoTracking:
 NO_TRACKING = NoTracking()
 
 
-def evaluation_metrics(result: EvaluationResult) -> dict[str, float]:
-    """An evaluation's scores, its classes' (of several) and its thresholds' as metrics of its split."""
+def evaluation_metrics(result: EvaluationResult, final: bool = False) -> dict[str, float]:
+    """An evaluation's scores, its classes' (of several) and its thresholds' as metrics of its
+    split; the closing scores of a split that was also scored during training (`final`) apart:
+    `final_validation/`, as they repeat a step at another decision."""
     classes = [(name, scores.as_dict()) for _, name, scores in result.per_class] if len(result.per_class) > 1 else []
     thresholds = [(threshold, scores.as_dict()) for threshold, scores in result.threshold_scores]
-    return score_metrics(result.split, result.scores.as_dict(), classes, thresholds)
+    split = f"final_{result.split}" if final and result.split != "test" else result.split
+    return score_metrics(split, result.scores.as_dict(), classes, thresholds)
 
 
 class TrackedRun:
@@ -79,20 +85,22 @@ class TrackedRun:
     folder in the run) of the files to log at the end; `probe`: the machine, for `unet info`'s
     CPU and GPU lines, read once the work has set up its devices (None: not recorded, as for an
     export made on another machine); `report`: draws report.png (`unet report`) when the work
-    succeeded, before the files are logged."""
+    succeeded, before the files are logged; `keeps_status`: see RunTracker.start."""
 
     def __init__(self, tracker: RunTracker, params: Mapping[str, Any], outputs: Sequence[tuple[str, str]] = (),
-                 probe: MachineProbe | None = None, report: Callable[[], object] | None = None) -> None:
+                 probe: MachineProbe | None = None, report: Callable[[], object] | None = None,
+                 keeps_status: bool = False) -> None:
         self._tracker = tracker
         self._params = params
         self._outputs = tuple(outputs)
         self._probe = probe
         self._report = report  # draws report.png from the run's summaries, to be logged with the rest
+        self._keeps_status = keeps_status
 
     def execute(self, work: Callable[[], Result]) -> Result:
         if not self._tracker.active:
             return work()
-        self._tracker.start(run_params(self._params))
+        self._tracker.start(run_params(self._params), self._keeps_status)
         status = FAILED
         try:
             result = work()

@@ -5,6 +5,7 @@ returns the port its role is. Every adapter is imported inside its factory, so t
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 from typing import Any
 
@@ -189,7 +190,9 @@ def tracker(experiment: ExperimentSpec, uri: str | None) -> RunTracker:
     run = experiment.run
     if not uri:
         return NO_TRACKING
-    if run.enable_distributed and run.multiple_workers:
+    # A worker of a multi-worker cluster has a TF_CONFIG; a command that does not train (an export,
+    # an evaluation of a model trained on Ray, whose params.yaml keeps multiple_workers) has none.
+    if run.enable_distributed and run.multiple_workers and "TF_CONFIG" in os.environ:
         from unet_defects.adapters.tensorflow.cluster import read_tf_config
 
         if read_tf_config("runconfig.multiple_workers").index != 0:

@@ -27,7 +27,7 @@ from unet_defects.reporting import (
 log = logging.getLogger("unet")
 
 EXIT_USAGE = 2
-EXIT_FAILURES = 1  # some work failed (unet predict: files it could not read)
+EXIT_FAILURES = 1  # some of the work failed (unet predict: files it could not read), or a bug
 
 
 def _quiet_tensorflow() -> None:

@@ -232,7 +232,7 @@ class Container(containers.DeclarativeContainer):
         probe=machine_probe, report=report.provided.execute,
     )
     tracked_export: providers.Factory[TrackedRun] = providers.Factory(
-        TrackedRun, tracker=tracker, params=providers.Callable(to_mapping, spec=experiment),
+        TrackedRun, tracker=tracker, params=providers.Callable(to_mapping, spec=experiment), keeps_status=True,
     )
 
 

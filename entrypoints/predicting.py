@@ -17,8 +17,6 @@ from unet_defects.domain.errors import ConfigError, UnetError
 
 log = logging.getLogger("unet")
 
-EXIT_FAILURES = 1
-
 
 @attrs.frozen
 class ModelSpec:
@@ -34,6 +32,10 @@ class ModelSpec:
         if args.model_dir is None and args.model is None:
             raise UnetError("predict: needs --model_dir (a trained model) or --model (an export)")
         return cls(args.model_dir, args.params, tuple(args.set))
+
+    def absolute(self) -> ModelSpec:
+        """Its paths as every worker, wherever its folder, reads them."""
+        return attrs.evolve(self, model_dir=_absolute(self.model_dir), params=_absolute(self.params))
 
     @property
     def check_input(self) -> bool:
@@ -59,13 +61,18 @@ class WorkerSpec:
     max_pixels: int | None = None
 
 
-def open_worker(spec: WorkerSpec, options: InferenceOptions) -> ArchiveWorker:
-    """A Ray worker's model, opened once: the checkpoint or export the driver pinned in `options`."""
+def _absolute(path: str | None) -> str | None:
+    return None if path is None else str(Path(path).absolute())
+
+
+def open_worker(spec: WorkerSpec, options: InferenceOptions, expected: dict) -> ArchiveWorker:
+    """A Ray worker's model, opened once: the checkpoint or export the driver pinned in
+    `options`, refused unless it is what the driver opened (`expected`)."""
     container = spec.model.container()
     session = container.session_opener().open(options, BEST_KEPT, check_input=spec.model.check_input)
     return ArchiveWorker(FilePredictions(session, container.inspection_pipeline(), container.images(),
                                          container.artifacts(), spec.output, options, spec.save_probabilities,
-                                         spec.max_pixels))
+                                         spec.max_pixels), expected)
 
 
 def command_predict(args: argparse.Namespace, options: InferenceOptions) -> int:
@@ -92,7 +99,13 @@ def command_predict(args: argparse.Namespace, options: InferenceOptions) -> int:
              report.decision, report.tta)
     for failure in report.failures:
         print(f"unet: failed: {failure}", file=sys.stderr)
-    return EXIT_FAILURES if report.failures else 0
+    return exit_status(report.failures)
+
+
+def exit_status(failures) -> int:
+    from unet_defects.cli import EXIT_FAILURES
+
+    return EXIT_FAILURES if failures else 0
 
 
 def _predict_on_ray(args: argparse.Namespace, spec: ModelSpec, options: InferenceOptions) -> int:
@@ -107,6 +120,8 @@ def _predict_on_ray(args: argparse.Namespace, spec: ModelSpec, options: Inferenc
     if args.workers is not None and args.workers < 1:
         raise ConfigError(f"--workers: must be 1 or more, got {args.workers}")
     runner = RayDataRunner(address=args.ray or None, workers=args.workers, say=lambda text: log.info("%s", text))
+    spec = spec.absolute()
+    options = attrs.evolve(options, model=_absolute(options.model), checkpoint=_absolute(options.checkpoint))
     worker = functools.partial(open_worker, WorkerSpec(spec, str(Path(args.output).absolute()), args.probabilities,
                                                        args.max_pixels))
     report = spec.container().archive(runner=runner).execute(
@@ -122,4 +137,4 @@ def _predict_on_ray(args: argparse.Namespace, spec: ModelSpec, options: Inferenc
         print(f"unet: failed: {failure}", file=sys.stderr)
     if report.failures:
         log.info("%d files failed, one line each in %s", len(report.failures), report.written[-1])
-    return EXIT_FAILURES if report.failures else 0
+    return exit_status(report.failures)

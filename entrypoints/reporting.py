@@ -233,18 +233,25 @@ def progress_printer(verb: str) -> Callable[[int, int], None]:
 
 def rate_printer(verb: str, every_seconds: float = 10.0,
                  clock: Callable[[], float] = time.monotonic) -> Callable[[int, int], None]:
-    """Progress of long work: done of total, the rate so far and the projected end (a line
-    every `every_seconds` when stderr is not a terminal, and at the end)."""
+    """Progress of long work: done of total, the rate and the projected end (a line every
+    `every_seconds` when stderr is not a terminal, and at the end). The rate is counted from the
+    first progress on, so a start-up (a cluster, the workers' models) does not drag it down."""
     interactive = sys.stderr.isatty()
-    started = clock()
-    shown = [started]
+    first: list[tuple[int, float]] = []
+    shown = [clock()]
 
     def show(done: int, total: int) -> None:
         now = clock()
-        rate = done / max(now - started, 1e-9)
-        left = (total - done) / rate if rate > 0 else 0.0
-        end = time.strftime("%H:%M:%S", time.localtime(time.time() + left))
-        line = f"{verb} {done}/{total} files, {rate:.1f} files/s, about {format_duration(left)} left (ends {end})"
+        first[:] = first or [(done, now)]
+        since, started = first[0]
+        rate = (done - since) / (now - started) if now > started else 0.0
+        if rate > 0:
+            left = (total - done) / rate
+            end = time.strftime("%H:%M:%S", time.localtime(time.time() + left))
+            pace = f", {rate:.1f} files/s, about {format_duration(left)} left (ends {end})"
+        else:
+            pace = ""
+        line = f"{verb} {done}/{total} files{pace}"
         if interactive:
             sys.stderr.write(f"\r{line}" + ("\n" if done == total else ""))
             sys.stderr.flush()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 
-from unet_defects.application.archive_ports import BatchOutcome, Item, merged
+from unet_defects.application.archive_ports import BatchOutcome, Item, still_failed
 from unet_defects.domain.resumption import shard_name
 
 
@@ -43,6 +43,7 @@ class FakePredictionShards:
         self.shards: dict[str, dict[str, list[dict]]] = {}
         self.merged: dict[str, list[dict]] = {}
         self.errors: dict[str, list[str]] = {}
+        self.runs: dict[str, dict] = {}
 
     def done(self, output: str) -> set[str]:
         return set(self._every(output).files_written)
@@ -52,8 +53,16 @@ class FakePredictionShards:
         self.shards.setdefault(output, {})[name] = outcome.records()
         return f"memory://{output}/shards/{name}"
 
+    def recorded_run(self, output: str) -> dict | None:
+        return self.runs.get(output)
+
+    def record_run(self, output: str, identity: dict) -> None:
+        self.runs[output] = identity
+
     def merge(self, output: str, files: Sequence[str]) -> list[str]:
-        self.merged[output], self.errors[output] = merged(self._every(output).records(), files)
+        every = self._every(output)
+        self.merged[output] = list(every.lines)
+        self.errors[output] = still_failed(every.failures, set(every.files_written), files)
         return [f"memory://{output}/predictions.jsonl"] + ([f"memory://{output}/errors.txt"] if self.errors[output] else [])
 
     def _every(self, output: str) -> BatchOutcome:

@@ -15,10 +15,12 @@ class FakeRunTracker:
         self.files: list[tuple[str, str]] = []  # (path, folder)
         self.status: str | None = None  # set by end
         self.started = False
+        self.keeps_status = False
         self._fail_on_metrics = fail_on_metrics  # a store that went away: raised by log_metrics
 
-    def start(self, params: Mapping[str, str]) -> None:
+    def start(self, params: Mapping[str, str], keeps_status: bool = False) -> None:
         self.started = True
+        self.keeps_status = keeps_status
         self.params.update(params)
 
     def log_metrics(self, step: int, metrics: Mapping[str, float]) -> None:
@@ -34,7 +36,7 @@ class FakeRunTracker:
             self.files += [(path, folder) for path in paths]
 
     def end(self, status: str = "FINISHED", tags: Mapping[str, str] | None = None) -> None:
-        self.status = status
+        self.status = None if self.keeps_status else status
         self.tags.update(tags or {})
 
     def history(self, name: str) -> list[tuple[int, float]]:

@@ -53,8 +53,9 @@ def check_one_cluster(params: dict, tmp_path: Path, outputs: list[Path]) -> floa
     reference = alone.builder().build(alone.experiment().model)
     alone.checkpoints().restore(reference)
     differences = []
-    for key, expected in zip(weights, reference.get_weights()):  # measured: at most 3e-8 apart
-        np.testing.assert_allclose(chief[key], expected, atol=1e-6)
+    for key, expected in zip(weights, reference.get_weights()):  # measured: at most 2.98e-8 apart
+        # within 3e-8, or one float32 rounding of a larger weight (the sums' order differs across workers)
+        np.testing.assert_allclose(chief[key], expected, rtol=2.0**-23, atol=3e-8)
         differences.append(float(np.max(np.abs(chief[key] - expected))))
     return max(differences)
 

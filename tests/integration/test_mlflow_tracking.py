@@ -53,7 +53,8 @@ def test_a_run_logs_its_parameters_losses_scores_by_split_machine_and_files(trac
     assert steps(client, run.info.run_id, "train/loss") == [2, 4]  # log_step_count_steps 2
     rates = client.get_metric_history(run.info.run_id, "train/learning_rate")
     assert [metric.value for metric in rates] == pytest.approx([1e-3, 1e-3])
-    assert steps(client, run.info.run_id, "validation/defect_Dice")[:2] == [2, 4]  # each checkpoint's evaluation
+    assert steps(client, run.info.run_id, "validation/defect_Dice") == [2, 4]  # each checkpoint's evaluation
+    assert steps(client, run.info.run_id, "final_validation/defect_Dice") == [4]  # at the calibrated decision
     assert steps(client, run.info.run_id, "test/defect_Dice") == [4]  # the test images, scored once at the end
     assert not client.get_metric_history(run.info.run_id, "eval/defect_Dice")
     assert {"params.yaml", "results.json", "calibration.json", "report.png"} <= artifacts(client, run.info.run_id)
@@ -74,11 +75,19 @@ def test_a_resumed_run_continues_its_mlflow_run_and_an_export_joins_it(tracked, 
     assert run.data.params["runconfig.max_steps"] == "4" and run.data.tags["changed.runconfig.max_steps"] == "4 -> 6"
     assert len(client.search_runs([run.info.experiment_id])) == 1
 
+    client.set_terminated(first, "FAILED")  # a training that failed after its last checkpoint
     exported = tmp_path / "line"  # the model_dir's params.yaml names the store now
     result = unet_in_process("export", "--model_dir", str(root / "model"), "--output", str(exported))
     assert result.returncode == 0, result.stderr
     assert "export/line/saved_model.pb" in artifacts(client, first, "export/line")
     assert "export/line/unet_export.json" in artifacts(client, first, "export/line")
+    assert client.get_run(first).info.status == "FAILED"  # the export added its folder, nothing else
+
+    elsewhere = f"sqlite:///{tmp_path / 'other.db'}"  # an export into another store: a run there
+    result = unet_in_process("export", "--model_dir", str(root / "model"), "--output", str(tmp_path / "line2"),
+                             "--tracking_uri", elsewhere)
+    assert result.returncode == 0, result.stderr
+    assert json.loads((root / "model" / "mlflow_run.json").read_text())["run_id"] == first  # still the model_dir's
 
 
 def test_a_folder_store_is_one_line_saying_to_use_sqlite(tiny_dagm, tmp_path):

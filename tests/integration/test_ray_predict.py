@@ -19,7 +19,7 @@ import pytest
 from tests.conftest import unet_in_process
 
 ray = pytest.importorskip("ray", reason="the [scale] extra (Ray) is not installed")
-psutil = pytest.importorskip("psutil", reason="psutil (a Ray dependency) finds the worker processes")
+psutil = pytest.importorskip("psutil", reason="psutil (in the [test] extra) finds the worker processes")
 
 pytestmark = pytest.mark.slow
 
@@ -49,7 +49,9 @@ def _outputs(folder: Path) -> dict[str, bytes]:
 
 
 def _lines(folder: Path) -> list[dict]:
-    return [json.loads(line) for line in (folder / "predictions.jsonl").read_text().splitlines()]
+    """predictions.jsonl's lines by file (a Ray run's are grouped by batch)."""
+    lines = [json.loads(line) for line in (folder / "predictions.jsonl").read_text().splitlines()]
+    return sorted(lines, key=lambda line: line["file"])
 
 
 def _shard_files(folder: Path) -> list[str]:
@@ -75,13 +77,14 @@ def test_ray_writes_what_one_process_writes_and_bad_files_are_one_line_each(loca
     gray = iio.imread(inputs / "part000.png")
     iio.imwrite(inputs / "part_16bit.png", gray.astype(np.uint16) * 257, extension=".png")
     iio.imwrite(inputs / "part_rgb.png", np.stack([gray, gray // 2, 255 - gray], axis=2), extension=".png")
+    iio.imwrite(inputs / "part_rgba.png", np.stack([gray, gray, gray, 255 - gray], axis=2), extension=".png")
     one = _predict(trained_tiny, inputs, tmp_path / "one")
     assert one.returncode == 0, one.stderr
     spread = _predict(trained_tiny, inputs, tmp_path / "ray", "--ray", "--workers", "2")
     assert spread.returncode == 0, spread.stderr
-    assert _lines(tmp_path / "ray") == _lines(tmp_path / "one")  # the scores to the last digit, in input order
+    assert _lines(tmp_path / "ray") == _lines(tmp_path / "one")  # the scores to the last digit
     assert _outputs(tmp_path / "ray") == _outputs(tmp_path / "one")  # masks and overlays to the byte
-    assert "predicted 12/12 files" in spread.stderr
+    assert "predicted 13/13 files" in spread.stderr
 
     (inputs / "truncated.png").write_bytes((inputs / "part001.png").read_bytes()[:60])
     (inputs / "notes.png").write_text("a text file named .png")
@@ -91,8 +94,37 @@ def test_ray_writes_what_one_process_writes_and_bad_files_are_one_line_each(loca
     errors = (tmp_path / "ray" / "errors.txt").read_text().splitlines()
     assert len(errors) == 3 and all(str(inputs) in line for line in errors)
     assert any("large.png: 80 x 80 = 6,400 pixels, more than --max_pixels 5,000" in line for line in errors)
-    assert "12 of 15 images were written by an earlier run" in again.stderr
-    assert len(_lines(tmp_path / "ray")) == 12
+    assert "13 of 16 images were written by an earlier run" in again.stderr
+    assert len(_lines(tmp_path / "ray")) == 13
+    calibrated = _predict(trained_tiny, inputs, tmp_path / "ray", "--ray", "--threshold", "0.3")
+    assert calibrated.returncode == 2 and "its images were predicted with another decisions" in calibrated.stderr
+
+
+def test_an_export_with_tta_on_ray_writes_what_one_process_writes(local_ray, tiny_exports, tmp_path):
+    inputs = _parts(tmp_path / "parts", 6)
+    flags = ("--model", str(tiny_exports["onnx"]), "--engine", "onnxruntime", "--tta", "flip", "--debug")
+    one = unet_in_process("predict", "--input", str(inputs), "--output", str(tmp_path / "one"), *flags)
+    assert one.returncode == 0, one.stderr
+    spread = unet_in_process("predict", "--input", str(inputs), "--output", str(tmp_path / "ray"), *flags, "--ray")
+    assert spread.returncode == 0, spread.stderr
+    assert _lines(tmp_path / "ray") == _lines(tmp_path / "one")
+    assert _outputs(tmp_path / "ray") == _outputs(tmp_path / "one")
+
+
+def test_a_workers_project_error_ends_the_run_in_its_one_line(local_ray, tmp_path):
+    import functools
+
+    from unet_defects.adapters.ray_data import RayDataRunner
+    from unet_defects.domain.errors import UnetError
+    from unet_defects.predicting import ModelSpec, WorkerSpec, open_worker
+
+    inputs = _parts(tmp_path / "parts", 2)
+    spec = WorkerSpec(ModelSpec(str(tmp_path / "gone"), None), str(tmp_path / "out"))  # a node without the model
+    items = [(str(path), str(path)) for path in sorted(inputs.glob("*.png"))]
+    with pytest.raises(UnetError) as raised:
+        list(RayDataRunner(workers=1).run(items, functools.partial(open_worker, spec, None, {})))
+    assert str(raised.value) == f"{tmp_path / 'gone' / 'params.yaml'}: no params.yaml in the model_dir; pass --params " \
+                                "with the training config"
 
 
 def _workers() -> list:

@@ -3,7 +3,6 @@ hold (a retried batch replaces its own), a killed driver's rerun writing each im
 
 from __future__ import annotations
 
-import functools
 import json
 
 import numpy as np
@@ -13,13 +12,13 @@ from tests.unit.test_use_cases import UseCaseFakes
 from unet_defects.adapters.fakes import DriverKilled, FakeBatchRunner, FakeImageSource, FakePredictionShards
 from unet_defects.adapters.prediction_shards import ERRORS_FILE, SHARDS_FOLDER, FilePredictionShards
 from unet_defects.application.archive import ArchivePredictUseCase, ArchiveWorker
-from unet_defects.application.archive_ports import BatchOutcome, merged
+from unet_defects.application.archive_ports import BatchOutcome, still_failed
 from unet_defects.application.batching import ProbabilityMaps
 from unet_defects.application.inspector import InspectionPipeline
 from unet_defects.application.options import InferenceOptions
 from unet_defects.application.prediction import FilePredictions
 from unet_defects.domain.data import DataSpec
-from unet_defects.domain.errors import DataError
+from unet_defects.domain.errors import ConfigError, DataError
 from unet_defects.domain.resumption import is_shard, pending, shard_name, stem_clash
 from unet_defects.domain.training import RunSpec
 
@@ -38,12 +37,11 @@ def test_pending_keeps_the_order_and_stem_clashes_are_found():
     assert stem_clash(["x/a.png", "x/b.png"]) is None
 
 
-def test_records_round_trip_and_merge_in_input_order():
+def test_records_round_trip_and_a_failure_done_later_is_no_error():
     outcome = BatchOutcome(({"file": "b", "score": 0.5},), (("c", "c: cannot read image"),))
     assert BatchOutcome.from_records(json.loads(json.dumps(r)) for r in outcome.records()) == outcome
-    later = BatchOutcome(({"file": "c", "score": 0.1},))
-    lines, errors = merged([*outcome.records(), *later.records(), {"file": "d", "error": "d: bad"}], ["d", "c", "b"])
-    assert [line["file"] for line in lines] == ["c", "b"] and errors == ["d: bad"]
+    failures = [*outcome.failures, ("d", "d: bad")]
+    assert still_failed(failures, {"b", "c"}, ["d", "c", "b"]) == ["d: bad"]
 
 
 def test_file_shards_are_whole_and_a_batch_written_twice_is_one_shard(tmp_path):
@@ -59,7 +57,17 @@ def test_file_shards_are_whole_and_a_batch_written_twice_is_one_shard(tmp_path):
     assert shards.merge(output, ["b.png", "a.png"]) == [str(tmp_path / "predictions.jsonl")]
     assert not (tmp_path / ERRORS_FILE).exists()
     lines = [json.loads(line)["file"] for line in (tmp_path / "predictions.jsonl").read_text().splitlines()]
-    assert lines == ["b.png", "a.png"]
+    assert sorted(lines) == ["a.png", "b.png"]
+
+
+def test_a_half_written_shard_is_no_batch_and_a_broken_one_is_named(tmp_path):
+    shards, folder = FilePredictionShards(), tmp_path / SHARDS_FOLDER
+    shards.write(str(tmp_path), BatchOutcome(({"file": "a.png"},)))
+    folder.joinpath(".predictions-0123.jsonl.tmp").write_text('{"file": "b.png"}\n{"fi')  # the driver killed mid-write
+    assert shards.done(str(tmp_path)) == {"a.png"} and not list(folder.glob(".*.tmp"))
+    folder.joinpath("predictions-broken.jsonl").write_text('{"file": "c.png"}\n{"fi\n')
+    with pytest.raises(DataError, match=r"predictions-broken.jsonl: line 2 is not JSON"):
+        shards.done(str(tmp_path))
 
 
 class ArchiveWorld:
@@ -70,12 +78,12 @@ class ArchiveWorld:
         self.shards = FakePredictionShards()
         self.opened: list[InferenceOptions] = []
 
-    def open_worker(self, options: InferenceOptions) -> ArchiveWorker:
+    def open_worker(self, options: InferenceOptions, expected: dict) -> ArchiveWorker:
         self.opened.append(options)
         session = self.world.opener(DATA).open(options)
         pipeline = InspectionPipeline(ProbabilityMaps(self.world.predictor, 2), self.world.components)
         return ArchiveWorker(FilePredictions(session, pipeline, self.images, self.world.artifacts, "out", options,
-                                             max_pixels=30))
+                                             max_pixels=30), expected)
 
     def archive(self, runner: FakeBatchRunner) -> ArchivePredictUseCase:
         return ArchivePredictUseCase(self.world.opener(DATA), self.images, self.world.artifacts, self.shards, runner)
@@ -105,7 +113,7 @@ def test_the_lines_are_predicts_and_the_workers_open_the_checkpoint_the_driver_c
 def test_a_retried_batch_is_written_once_and_a_killed_drivers_rerun_finishes_the_rest():
     world = ArchiveWorld(_images(9))
     with pytest.raises(DriverKilled):
-        list(world.execute(FakeBatchRunner(batch_size=3, retried=[0], killed_after=2)) for _ in [0])
+        world.execute(FakeBatchRunner(batch_size=3, retried=[0], killed_after=2))
     assert world.shards.done("out") == {f"in/{index:02d}.png" for index in range(6)}
     runner = FakeBatchRunner(batch_size=3, retried=[1])
     report = world.execute(runner)
@@ -125,4 +133,17 @@ def test_inputs_that_would_overwrite_each_other_are_refused():
     with pytest.raises(DataError, match=r"in/a/part.png and in/b/part.png: both would write part_mask.png"):
         world.execute(FakeBatchRunner())
     with pytest.raises(DataError, match="no image files found"):
-        world.archive(FakeBatchRunner()).execute(["nowhere/"], "out", functools.partial(world.open_worker))
+        world.archive(FakeBatchRunner()).execute(["nowhere/"], "out", world.open_worker)
+
+
+def test_a_rerun_with_another_decision_is_refused_and_a_worker_must_open_the_drivers_model():
+    world = ArchiveWorld(_images(4))
+    world.execute(FakeBatchRunner())
+    with pytest.raises(DataError, match=r"out: its images were predicted with another decisions .* then, .* now; "
+                                         r"predict into a new --output"):
+        world.archive(FakeBatchRunner()).execute(["in/"], "out", world.open_worker, InferenceOptions(threshold=0.9))
+    assert world.archive(FakeBatchRunner()).execute(["in/"], "fresh", world.open_worker,
+                                                    InferenceOptions(threshold=0.9)).done == 4
+    expected = world.shards.recorded_run("out")
+    with pytest.raises(ConfigError, match=r"a worker opened another model than the driver: decisions"):
+        world.open_worker(InferenceOptions(threshold=0.9), expected)

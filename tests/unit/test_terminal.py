@@ -39,3 +39,21 @@ def test_each_checkpoint_line_projects_the_end_so_a_short_run_shows_it_too(caplo
         observer.checkpointed(1, "/m/model.ckpt-1")
     line, = [r.getMessage() for r in caplog.records if "checkpoint saved" in r.getMessage()]
     assert re.fullmatch(r"checkpoint saved: /m/model\.ckpt-1 \(projected end \d\d:\d\d \((step 8|time budget)\)\)", line)
+
+
+def test_the_rate_printer_counts_from_the_first_progress_and_projects_the_end(monkeypatch, caplog):
+    import logging
+
+    from unet_defects.reporting import rate_printer
+
+    monkeypatch.setattr("sys.stderr.isatty", lambda: False, raising=False)
+    times = iter([0.0, 40.0, 45.0, 50.0])  # made at 0; the first batch after a 40 s start-up
+    show = rate_printer("predicted", every_seconds=0, clock=lambda: next(times))
+    with caplog.at_level(logging.INFO, logger="unet"):
+        show(64, 640)
+        show(128, 640)
+        show(640, 640)
+    lines = [record.getMessage() for record in caplog.records]
+    assert lines[0] == "predicted 64/640 files"
+    assert lines[1].startswith("predicted 128/640 files, 12.8 files/s, about 40s left")
+    assert lines[2].startswith("predicted 640/640 files, 57.6 files/s, about 0s left")

@@ -145,8 +145,9 @@ def test_an_export_is_logged_to_the_run_under_export():
     from unet_defects.application.export import ExportUseCase
 
     export = ExportUseCase(world.opener(), world.exporter, EXPORT_FORMATS, tracker=tracker)
-    report = TrackedRun(tracker, {}).execute(lambda: export.execute("line"))
-    assert tracker.files == [(report.path, "export")] and tracker.status == "FINISHED"
+    report = TrackedRun(tracker, {}, keeps_status=True).execute(lambda: export.execute("line"))
+    assert tracker.files == [(report.path, "export")] and tracker.keeps_status
+    assert tracker.status is None  # the training run's own status (failed, running) is left as it is
 
 
 def test_a_folder_store_is_refused_with_the_sqlite_store_to_use():
@@ -227,3 +228,22 @@ def test_the_run_leaves_its_files_and_the_plan_it_was_started_from():
     planned = run_outputs(build_experiment({**sections, "plan": {"dataset_path": "d", "budget": "30m"}}), "plan.yaml")
     assert planned == plain + (("plan.yaml", "plan"),)
     assert run_outputs(build_experiment({**sections, "plan": {"dataset_path": "d"}}), "") == plain  # a mapping: no file
+
+
+@pytest.mark.parametrize("tf_config, tracked", [
+    (None, True),  # an export or evaluation of a model trained on several workers: no cluster, tracked
+    ({"cluster": {"worker": ["a:1", "b:1"]}, "task": {"type": "worker", "index": 0}}, True),  # the chief
+    ({"cluster": {"worker": ["a:1", "b:1"]}, "task": {"type": "worker", "index": 1}}, False),
+])
+def test_only_a_clusters_chief_tracks_and_a_command_outside_a_cluster_does(monkeypatch, tf_config, tracked):
+    from unet_defects.adapter_factories import tracker
+    from unet_defects.configs.loader import build_experiment
+
+    if tf_config is None:
+        monkeypatch.delenv("TF_CONFIG", raising=False)
+    else:
+        monkeypatch.setenv("TF_CONFIG", json.dumps(tf_config))
+    experiment = build_experiment({"train_input": {"dataset": "external", "image_shape": [8, 8, 1]},
+                                   "runconfig": {"model_dir": "m", "enable_distributed": True,
+                                                 "multiple_workers": True}})
+    assert tracker(experiment, "sqlite:///m/mlflow.db").active is tracked
