@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from unet_defects.adapters.images import is_palette_png, read_mask
 from unet_defects.domain.class_fingerprint import MAX_LABEL, LabelFacts
 from unet_defects.domain.data import Sample
 from unet_defects.domain.errors import DataError
@@ -127,6 +128,8 @@ def measure_sample(sample: Sample, kind: str = "") -> ImageFacts:
     mask = None
     if sample.mask is not None:
         raw_mask = _read(Path(sample.mask))
+        if raw_mask.ndim == 3 and is_palette_png(Path(sample.mask).read_bytes()[:26]):
+            raw_mask = read_mask(sample.mask)  # a palette PNG's indices, as training reads them
         mask = raw_mask[..., 0] if raw_mask.ndim == 3 else raw_mask
         if mask.shape != gray.shape:
             raise DataError(f"{sample.mask}: mask is {mask.shape[1]}x{mask.shape[0]} but its image is "

@@ -44,6 +44,37 @@ def read_gray(path: str | os.PathLike, max_pixels: int | None = None) -> np.ndar
     return to_gray_uint8(image, path)
 
 
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+PNG_PALETTE = 3  # the IHDR colour type of an indexed-colour PNG (byte 25 of the file)
+
+
+def is_palette_png(head: bytes) -> bool:
+    """Whether a file's first 26 bytes are an indexed-colour PNG's."""
+    return head.startswith(PNG_SIGNATURE) and len(head) > 25 and head[12:16] == b"IHDR" and head[25] == PNG_PALETTE
+
+
+def read_mask(path: str | os.PathLike) -> np.ndarray:
+    """A mask file as (H, W) uint8: an indexed-colour (palette) PNG's indices, as VOC and most
+    labelling tools write a class per index (0 the background); any other file by `read_gray`."""
+    path = Path(path)
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(26)
+    except FileNotFoundError:
+        raise DataError(f"{path}: image file not found") from None
+    if not is_palette_png(head):
+        return read_gray(path)
+    from PIL import Image
+
+    try:
+        with Image.open(path) as opened:
+            indices = np.asarray(opened)  # mode "P": the indices, not the colours
+    except Exception as error:  # Pillow raises many types for broken files
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise DataError(f"{path}: cannot read image ({reason})") from None
+    return indices.astype(np.uint8)
+
+
 def _check_declared_size(path: Path, max_pixels: int) -> None:
     """Pillow opens a file lazily: the header's size, not the pixels (a 2 KB PNG that claims
     60000 x 60000 pixels is refused before it is inflated). A file Pillow cannot open is left to

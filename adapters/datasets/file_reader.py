@@ -12,7 +12,7 @@ import attrs
 import numpy as np
 
 from unet_defects.adapters.datasets.validation_part import curve_sample, validation_strata
-from unet_defects.adapters.images import read_gray
+from unet_defects.adapters.images import read_gray, read_mask
 from unet_defects.domain import rle
 from unet_defects.domain.augmentation import AugmentationSpec
 from unet_defects.domain.data import DataSpec, Sample
@@ -102,7 +102,7 @@ def check_readable(samples: list, workers: int = 4, binary_masks: bool = True,
                             f"the pixels of a {width}x{height} image")
         classes = tuple(channel for channel, runs in enumerate(sample.runs) if runs.strip())
         if sample.mask is not None:
-            mask = read_gray(sample.mask)
+            mask = read_mask(sample.mask)
             if label_names is not None:
                 classes = check_label_values(mask, sample.mask, label_names)
             elif binary_masks:

@@ -14,7 +14,7 @@ import numpy as np
 import tensorflow as tf
 
 from unet_defects.adapters.datasets import crops
-from unet_defects.adapters.images import TF_DECODABLE_SUFFIXES
+from unet_defects.adapters.images import PNG_PALETTE, PNG_SIGNATURE, TF_DECODABLE_SUFFIXES
 from unet_defects.domain.augmentation import AugmentationSpec
 from unet_defects.domain.data import DataSpec
 from unet_defects.domain.image_labels import UNKNOWN_DEFECT
@@ -43,6 +43,29 @@ def _to_gray(image: tf.Tensor) -> tf.Tensor:
         return tf.cond(same, lambda: rgb[..., :1], lambda: luma)
 
     return tf.cond(tf.shape(image)[-1] >= 3, from_rgb, lambda: image[..., :1])
+
+
+def _read_mask_with_pillow(path: bytes | np.ndarray) -> np.ndarray:
+    from unet_defects.adapters.images import read_mask
+
+    return read_mask(np.asarray(path).item().decode())  # bytes in tf.data, a 0-d array when eager
+
+
+def decode_mask(path: tf.Tensor) -> tf.Tensor:
+    """A mask file's (H, W, 1) values: a palette PNG's indices (images.read_mask), read by Pillow,
+    as TensorFlow would give its colours; any other file as `_decode` reads an image."""
+
+    def indices():
+        return tf.cast(tf.numpy_function(_read_mask_with_pillow, [path], tf.uint8, stateful=False)[..., None],
+                       tf.float32)
+
+    head = tf.strings.substr(tf.io.read_file(path), 0, 26)
+    palette = tf.logical_and(tf.strings.length(head) == 26,
+                             tf.logical_and(tf.strings.substr(head, 0, 8) == PNG_SIGNATURE,
+                                            tf.strings.substr(head, 25, 1) == bytes([PNG_PALETTE])))
+    mask = tf.cond(palette, indices, lambda: _decode(path, 1))
+    mask.set_shape([None, None, 1])
+    return mask
 
 
 def _decode(path: tf.Tensor, channels: int) -> tf.Tensor:
@@ -139,7 +162,7 @@ def _load(spec: DataSpec, resize: bool, mask_method: str, mask_threshold: float 
 
         def drawn():
             return tf.cond(tf.strings.length(mask_path) > 0,
-                           lambda: _mask_channels(_decode(mask_path, 1), spec, mask_threshold), from_runs)
+                           lambda: _mask_channels(decode_mask(mask_path), spec, mask_threshold), from_runs)
 
         # A part with an image label only: every pixel unknown (no pixel loss), the part defective.
         mask = tf.cond(label_only, lambda: tf.fill([shape[0], shape[1], count], UNKNOWN_DEFECT), drawn)

@@ -48,14 +48,14 @@ def encode_sample(sample, mask_threshold: float | None = None) -> bytes:
     """One tf.train.Example (serialized) of a file sample: image and 0/255 mask as PNG."""
     import tensorflow as tf
 
-    from unet_defects.adapters.images import read_gray
+    from unet_defects.adapters.images import read_gray, read_mask
 
     image = read_gray(sample.image)
     # The file itself when TensorFlow decodes it (byte-exact, and decoded exactly as the file
     # pipeline decodes it); otherwise (TIFF) its gray pixels as PNG.
     image_bytes = Path(sample.image).read_bytes() if tf_decodable(sample.image) else _png(image)
     if sample.mask is not None:
-        mask = binarize_mask(read_gray(sample.mask), mask_threshold)
+        mask = binarize_mask(read_mask(sample.mask), mask_threshold)
     elif sample.runs[0]:
         mask = rle.decode(sample.runs[0], image.shape)
     else:

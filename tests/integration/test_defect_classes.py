@@ -63,8 +63,21 @@ def test_severstal_classes_the_csv_never_uses_are_one_line(synthetic_severstal, 
     assert str(caught.value) == f"{root / 'train.csv'}: no row of class 2 (train_input.defect_classes [1, 2])"
 
 
-def label_folders(root, values=(1, 2)):
-    """images/ and masks/ of 32x32 parts: a bright square per class, its label value in the mask."""
+# VOC's first colours: what a palette PNG shows for indices 0 (good), 1 and 2 (its classes).
+VOC_PALETTE = [0, 0, 0, 128, 0, 0, 0, 128, 0] + [0] * (256 * 3 - 9)
+
+
+def write_palette_png(path, indices):
+    from PIL import Image
+
+    picture = Image.fromarray(indices, mode="P")
+    picture.putpalette(VOC_PALETTE)
+    picture.save(path)
+
+
+def label_folders(root, values=(1, 2), palette=False):
+    """images/ and masks/ of 32x32 parts: a bright square per class, its label value in the mask
+    (`palette`: an indexed-colour PNG's index, as VOC and labelling tools write masks)."""
     (root / "images").mkdir(parents=True)
     (root / "masks").mkdir()
     rng = np.random.default_rng(0)
@@ -77,7 +90,10 @@ def label_folders(root, values=(1, 2)):
             image[top:top + 8, left:left + 8] = 40 + 45 * value
             mask[top:top + 8, left:left + 8] = value
         iio.imwrite(root / "images" / f"part{index:02d}.png", image)
-        iio.imwrite(root / "masks" / f"part{index:02d}.png", mask)
+        if palette:
+            write_palette_png(root / "masks" / f"part{index:02d}.png", mask)
+        else:
+            iio.imwrite(root / "masks" / f"part{index:02d}.png", mask)
     return root
 
 
@@ -86,17 +102,24 @@ def folder_spec(root, **keys):
                     eval_batch_size=4, train_test_split=0.5, seed=2, defect_class_names=["crack", "blowhole"], **keys)
 
 
-def test_label_masks_become_one_channel_per_named_class(tmp_path):
-    root = label_folders(tmp_path / "parts")
+@pytest.mark.parametrize("palette", [False, True], ids=["gray", "palette"])
+def test_label_masks_become_one_channel_per_named_class(tmp_path, palette):
+    from unet_defects.adapters.fingerprinting import measure_sample
+    from unet_defects.adapters.images import read_mask
+
+    root = label_folders(tmp_path / "parts", palette=palette)
     spec = folder_spec(root)
     reader = open_image_folder(spec, spec)
     samples = reader.samples("eval")
     masks = np.concatenate([m.numpy() for _, m in reader.evaluation_stream()])
     assert masks.shape == (len(samples), 32, 32, 2)
     for sample, mask in zip(samples, masks):
-        labels = iio.imread(root / "masks" / sample.image.name)
+        labels = read_mask(root / "masks" / sample.image.name)
+        assert labels.max() <= 2  # the indices, not the palette's colours (128 for both classes)
         for channel in (0, 1):
             np.testing.assert_array_equal(mask[..., channel] > 0.5, labels == channel + 1)
+        facts = measure_sample(sample)  # what unet plan measures: the same label values
+        assert facts.label_values == tuple(int(value) for value in np.unique(labels) if value)
     images, train_masks = next(iter(reader.training_stream()))
     assert tuple(images.shape) == (4, 32, 32, 1) and tuple(train_masks.shape) == (4, 32, 32, 2)
 

@@ -52,3 +52,23 @@ def test_a_list_file_that_is_not_text_is_one_line(tmp_path):
     listing.write_bytes(b"\xff\xfe\x00bad")
     with pytest.raises(DataError, match="paths.txt: not a text file of image paths"):
         FileImageSource().list([str(listing)])
+
+
+def test_a_palette_mask_is_read_as_its_indices_and_any_other_as_gray(tmp_path):
+    from PIL import Image
+
+    from unet_defects.adapters.images import is_palette_png, read_mask
+
+    indices = np.zeros((6, 5), np.uint8)
+    indices[1, 1], indices[4, 3] = 1, 2
+    picture = Image.fromarray(indices, mode="P")
+    picture.putpalette([0, 0, 0, 200, 30, 30, 30, 200, 30] + [0] * (256 * 3 - 9))
+    picture.save(tmp_path / "palette.png")
+    assert is_palette_png((tmp_path / "palette.png").read_bytes()[:26])
+    np.testing.assert_array_equal(read_mask(tmp_path / "palette.png"), indices)
+    assert iio.imread(tmp_path / "palette.png").shape == (6, 5, 3)  # imageio gives the colours
+    iio.imwrite(tmp_path / "gray.png", indices * 100, extension=".png")
+    assert not is_palette_png((tmp_path / "gray.png").read_bytes()[:26])
+    np.testing.assert_array_equal(read_mask(tmp_path / "gray.png"), indices * 100)
+    with pytest.raises(DataError, match="missing.png: image file not found"):
+        read_mask(tmp_path / "missing.png")
