@@ -15,8 +15,8 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from unet_defects.adapters.atomic_files import atomic_writer, write_json_lines, write_text
-from unet_defects.application.archive_ports import FAILURE_KEY, BatchOutcome, still_failed
 from unet_defects.application.prediction import PREDICTIONS_FILE
+from unet_defects.application.prediction_ports import FAILURE_KEY, BatchOutcome, still_failed
 from unet_defects.domain.errors import DataError
 from unet_defects.domain.resumption import SHARD_PREFIX, is_shard, shard_name
 

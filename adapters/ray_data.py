@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator, Sequence
 
 from unet_defects.adapters.ray_cluster import connected_ray, local_workers, project_error
 from unet_defects.adapters.runtimes.extras import require
-from unet_defects.application.archive_ports import BatchOutcome, Item
+from unet_defects.application.prediction_ports import BatchOutcome, Item
 from unet_defects.domain.errors import UnetError
 
 

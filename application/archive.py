@@ -16,15 +16,21 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 
 import attrs
 
-from unet_defects.application.archive_ports import BatchOutcome, BatchRunner, Item, PredictionShards
 from unet_defects.application.options import InferenceOptions
-from unet_defects.application.ports import ImageSource, PredictionWriter
 from unet_defects.application.prediction import (
     FilePredictions,
     checked_inputs,
     describe_decisions,
     identity_difference,
     prediction_identity,
+)
+from unet_defects.application.prediction_ports import (
+    BatchOutcome,
+    BatchRunner,
+    ImageSource,
+    Item,
+    PredictionShards,
+    PredictionWriter,
 )
 from unet_defects.application.session import BEST_KEPT, SessionOpener
 from unet_defects.domain.errors import ConfigError, DataError

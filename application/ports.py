@@ -227,20 +227,6 @@ class ConfigStore(Protocol):
         """Record the configuration in the model_dir; return where."""
 
 
-class ImageSource(Protocol):
-    def list(self, inputs: Sequence[str]) -> list[str]:
-        """The image files named by files, folders, globs and list files, each once, in a
-        stable order."""
-
-    def locate(self, name: str) -> str:
-        """Where another process, on this machine or another, reads the file `name` (an
-        absolute path for files)."""
-
-    def stream(self, names: Sequence[str], max_pixels: int | None = None) -> Iterator[tuple[str, np.ndarray | None, str]]:
-        """(name, (H, W) uint8 grayscale image, "") per name in order, or (name, None, one-line
-        error) for a file that cannot be read or declares more than `max_pixels`."""
-
-
 class EvaluationResultLike(Protocol):
     # Read-only: the results are frozen.
     @property
@@ -263,27 +249,6 @@ class ResultStore(Protocol):
 
     def write_final(self, validation: EvaluationResultLike, test: EvaluationResultLike) -> str:
         """The run's results: the test's scores at the top, both splits' in their own blocks."""
-
-
-class PredictionWriter(Protocol):
-    """What `unet predict` leaves in its output folder (masks, overlays, predictions.jsonl) and
-    the Severstal submission."""
-
-    def write_prediction(
-        self, output: str, name: str, image: np.ndarray, probabilities: np.ndarray, decision: np.ndarray,
-        save_probabilities: bool = False, class_ids: Sequence[int] = (),
-    ) -> list[str]:
-        """Persist one image's mask and overlay (and probabilities); return what was written.
-        With `class_ids` (several classes) the arrays are (H, W, K): a mask per class."""
-
-    def write_submission(self, path: str, rows: Sequence[tuple[str, int, str]]) -> str:
-        """Write `ImageId,ClassId,EncodedPixels` rows as a CSV file; return its path."""
-
-    def check_output(self, output: str) -> None:
-        """Fail in one line, before any work, when `output` cannot be a folder of results."""
-
-    def write_lines(self, output: str, name: str, rows: Sequence[dict]) -> str:
-        """Write one JSON object per line into `output/name`; return its path."""
 
 
 class RunHistory(Protocol):

@@ -12,7 +12,7 @@ import numpy as np
 from unet_defects.application.inspection import Inspection
 from unet_defects.application.inspector import InspectionPipeline
 from unet_defects.application.options import InferenceOptions
-from unet_defects.application.ports import ImageSource, PredictionWriter
+from unet_defects.application.prediction_ports import ImageSource, PredictionWriter
 from unet_defects.application.session import BEST_KEPT, InferenceSession, SessionOpener, named_class
 from unet_defects.domain import rle
 from unet_defects.domain.data import DataSpec

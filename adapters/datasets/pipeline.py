@@ -1,5 +1,5 @@
-"""tf.data pipelines shared by the file-based readers: decode, fit to image_shape, normalize,
-augment, batch.
+"""tf.data pipelines shared by the file-based readers: fit to image_shape, normalize, augment,
+batch (the files' decoding: decoding.py).
 
 An element names its image file and where its mask comes from: a mask file, a Severstal RLE
 string (decoded in the graph), or neither (a defect-free image, all background; or, for a part
@@ -10,11 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-import numpy as np
 import tensorflow as tf
 
 from unet_defects.adapters.datasets import crops
-from unet_defects.adapters.images import PNG_PALETTE, PNG_SIGNATURE, TF_DECODABLE_SUFFIXES
+from unet_defects.adapters.datasets.decoding import decode_file, decode_mask, decode_rle
 from unet_defects.domain.augmentation import AugmentationSpec
 from unet_defects.domain.data import DataSpec
 from unet_defects.domain.image_labels import UNKNOWN_DEFECT
@@ -22,103 +21,6 @@ from unet_defects.domain.masks import TRUTH_THRESHOLD
 
 AUTOTUNE = tf.data.AUTOTUNE
 CACHE_BUDGET = 2 * 1024**3  # bytes of decoded images kept in memory between epochs
-# libjpeg's accurate integer DCT, as Pillow (and so `unet predict`'s imageio) decodes: TensorFlow's
-# default, the fast one, moved half of a magnetic tile's pixels by up to 5 gray levels.
-JPEG_DCT = "INTEGER_ACCURATE"
-
-
-def _read_with_imageio(path: bytes) -> np.ndarray:
-    from unet_defects.adapters.images import read_gray
-
-    return read_gray(path.decode())
-
-
-def _to_gray(image: tf.Tensor) -> tf.Tensor:
-    """(H, W, C) -> (H, W, 1): gray stored as RGB(A) keeps its value, colour becomes ITU-R 601 luma."""
-
-    def from_rgb():
-        rgb = image[..., :3]
-        same = tf.reduce_all(rgb[..., 0] == rgb[..., 1]) & tf.reduce_all(rgb[..., 1] == rgb[..., 2])
-        luma = tf.round(tf.tensordot(rgb, tf.constant([0.299, 0.587, 0.114], tf.float32), 1))[..., None]
-        return tf.cond(same, lambda: rgb[..., :1], lambda: luma)
-
-    return tf.cond(tf.shape(image)[-1] >= 3, from_rgb, lambda: image[..., :1])
-
-
-def _read_mask_with_pillow(path: bytes | np.ndarray) -> np.ndarray:
-    from unet_defects.adapters.images import read_mask
-
-    return read_mask(np.asarray(path).item().decode())  # bytes in tf.data, a 0-d array when eager
-
-
-def decode_mask(path: tf.Tensor) -> tf.Tensor:
-    """A mask file's (H, W, 1) values: a palette PNG's indices (images.read_mask), read by Pillow,
-    as TensorFlow would give its colours; any other file as `_decode` reads an image."""
-
-    def indices():
-        return tf.cast(tf.numpy_function(_read_mask_with_pillow, [path], tf.uint8, stateful=False)[..., None],
-                       tf.float32)
-
-    head = tf.strings.substr(tf.io.read_file(path), 0, 26)
-    palette = tf.logical_and(tf.strings.length(head) == 26,
-                             tf.logical_and(tf.strings.substr(head, 0, 8) == PNG_SIGNATURE,
-                                            tf.strings.substr(head, 25, 1) == bytes([PNG_PALETTE])))
-    mask = tf.cond(palette, indices, lambda: _decode(path, 1))
-    mask.set_shape([None, None, 1])
-    return mask
-
-
-def _decode(path: tf.Tensor, channels: int) -> tf.Tensor:
-    """PNG, JPEG, BMP and GIF in the graph (by content); other formats (TIFF) through imageio."""
-
-    def by_tensorflow():
-        return decode_bytes(tf.io.read_file(path), channels)
-
-    def by_imageio():
-        gray = tf.numpy_function(_read_with_imageio, [path], tf.uint8, stateful=False)
-        return tf.tile(tf.cast(gray[..., None], tf.float32), [1, 1, channels])
-
-    lowered = tf.strings.lower(path)
-    decodable = tf.reduce_any([tf.strings.regex_full_match(lowered, f".*\\{suffix}")
-                               for suffix in TF_DECODABLE_SUFFIXES])
-    image = tf.cond(decodable, by_tensorflow, by_imageio)
-    image.set_shape([None, None, channels])
-    return image
-
-
-def decode_bytes(raw: tf.Tensor, channels: int) -> tf.Tensor:
-    """Encoded PNG/JPEG/BMP/GIF bytes -> (H, W, channels) float32 pixel values."""
-    if channels != 1:
-        image = tf.cond(
-            tf.io.is_jpeg(raw),
-            lambda: tf.cast(tf.io.decode_jpeg(raw, channels=channels, dct_method=JPEG_DCT), tf.float32),
-            lambda: tf.cast(tf.io.decode_image(raw, channels=channels, expand_animations=False), tf.float32),
-        )
-        image.set_shape([None, None, channels])
-        return image
-    # JPEG: the decoder's own luma plane. Others (BMP cannot decode to one channel): as
-    # adapters.images.read_gray converts, so that every reader sees the same pixels.
-    image = tf.cond(
-        tf.io.is_jpeg(raw),
-        lambda: tf.cast(tf.io.decode_jpeg(raw, channels=1, dct_method=JPEG_DCT), tf.float32),
-        lambda: _to_gray(tf.cast(tf.io.decode_image(raw, channels=0, expand_animations=False), tf.float32)),
-    )
-    image.set_shape([None, None, 1])
-    return image
-
-
-def decode_rle(encoded: tf.Tensor, height: tf.Tensor, width: tf.Tensor) -> tf.Tensor:
-    """A Severstal RLE string (1-based starts, column-major) as an (H, W, 1) float 0/1 mask.
-    Rows are validated by the domain codec before training; this is its in-graph twin."""
-    tokens = tf.strings.to_number(tf.strings.split(encoded), tf.int64)
-    starts, lengths = tokens[0::2] - 1, tokens[1::2]
-    size = tf.cast(height * width, tf.int64)
-    ones = tf.ones_like(starts, tf.int32)
-    delta = tf.zeros([size + 1], tf.int32)
-    delta = tf.tensor_scatter_nd_add(delta, starts[:, None], ones)
-    delta = tf.tensor_scatter_nd_add(delta, (starts + lengths)[:, None], -ones)
-    flat = tf.cumsum(delta)[:size]
-    return tf.cast(tf.transpose(tf.reshape(flat, [width, height]))[..., None], tf.float32)
 
 
 def _binary(mask: tf.Tensor, threshold: float | None) -> tf.Tensor:
@@ -154,7 +56,7 @@ def _load(spec: DataSpec, resize: bool, mask_method: str, mask_threshold: float 
     count = len(spec.classes)
 
     def load(image_path, mask_path, encoded, label_only):
-        image = _decode(image_path, spec.channels)
+        image = decode_file(image_path, spec.channels)
         shape = tf.shape(image)
 
         def from_runs():  # all zeros for empty strings

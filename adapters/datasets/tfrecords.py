@@ -217,7 +217,7 @@ class TfRecordsReader:
     def _parse_own(self, spec: DataSpec, training: bool):
         import tensorflow as tf
 
-        from unet_defects.adapters.datasets import pipeline
+        from unet_defects.adapters.datasets import decoding, pipeline
 
         crop = spec.image_fit == "crop"
         fitted = pipeline.fit(spec, resize=not crop, mask_method=self._mask_method)
@@ -225,7 +225,7 @@ class TfRecordsReader:
 
         def parse(record):
             example = tf.io.parse_single_example(record, keys)
-            image = pipeline.decode_bytes(example["image_bytes"], spec.channels)
+            image = decoding.decode_bytes(example["image_bytes"], spec.channels)
             shape = tf.shape(image)
             mask = tf.cond(tf.strings.length(example["mask_png"]) > 0,
                            lambda: tf.cast(tf.io.decode_png(example["mask_png"], channels=1), tf.float32) / 255.0,

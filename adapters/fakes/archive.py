@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 
-from unet_defects.application.archive_ports import BatchOutcome, Item, still_failed
+from unet_defects.application.prediction_ports import BatchOutcome, Item, still_failed
 from unet_defects.domain.resumption import shard_name
 
 

@@ -19,7 +19,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from unet_defects.adapters.artifacts import sample_panels
 from unet_defects.adapters.guards import StopSignals, check_writable
 from unet_defects.adapters.locking import ModelDirLock
 from unet_defects.adapters.tensorflow.checkpoints import (
@@ -32,15 +31,14 @@ from unet_defects.adapters.tensorflow.checkpoints import (
 )
 from unet_defects.adapters.tensorflow.device import DevicePlan, device_scope, op_determinism_enabled
 from unet_defects.adapters.tensorflow.distribution import is_chief, worker_label
+from unet_defects.adapters.tensorflow.previews import write_previews
 from unet_defects.adapters.tensorflow.training_setup import TrainingSetup, build_training
 from unet_defects.application.ports import TrainingJob
 from unet_defects.application.tracking import NO_TRACKING, RunTracker
-from unet_defects.application.values import CheckpointRef, SamplePicture, TrainOutcome
-from unet_defects.domain.data import denormalize
+from unet_defects.application.values import CheckpointRef, TrainOutcome
 from unet_defects.domain.durations import median_step_seconds
 from unet_defects.domain.errors import TrainingDiverged, TrainingInterrupted, UnetError
 from unet_defects.domain.losses import LossSpec
-from unet_defects.domain.masks import binarize_truth
 from unet_defects.domain.schedules import BudgetPace
 from unet_defects.domain.tracking_names import TRAIN_LEARNING_RATE, TRAIN_LOSS
 from unet_defects.domain.training import OptimizerSpec, RunSpec
@@ -186,18 +184,6 @@ class TensorFlowTrainer:
             stream = stream.with_options(options)
         return self._strategy.experimental_distribute_dataset(stream)
 
-    def _write_previews(self, images, masks, probabilities) -> None:
-        """Input, true and predicted masks (at probability 0.5) and both overlays of a few
-        training images, into the default summary writer."""
-        import tensorflow as tf
-
-        for index, (image, mask, probability) in enumerate(zip(images.numpy(), masks.numpy(), probabilities.numpy())):
-            sample = SamplePicture(index=index, image=denormalize(image[..., 0], self._normalization),
-                                   truth=binarize_truth(mask.max(axis=-1)),  # every class together
-                                   prediction=probability.max(axis=-1) > 0.5)
-            for kind, picture in sample_panels(sample).items():
-                tf.summary.image(f"train_samples/{index}/{kind}", picture[None])
-
     def _save(self, writer: CheckpointWriter, step: int) -> str:
         import tensorflow as tf
 
@@ -221,7 +207,7 @@ class TensorFlowTrainer:
             if self._plan.policy == "mixed_float16":
                 tf.summary.scalar("loss_scale", setup.train_step.loss_scale)
             if self._image_summaries:
-                self._write_previews(*setup.train_step.preview())
+                write_previews(*setup.train_step.preview(), self._normalization)
         summaries.flush()
 
     def _loop(self, run_steps, setup: TrainingSetup, writer: CheckpointWriter, summaries, start: int,
@@ -263,9 +249,7 @@ class TensorFlowTrainer:
                 self._summaries(summaries, setup, current, loss, images_per_second)
             observer.progressed(current, loss, images_per_second, cadence.log_due(current))
             if chief and self._tracker.active and (cadence.log_due(current) or current == target):
-                # a distributed optimizer's rate is a MirroredVariable, which float() does not take
-                rate = float(tf.convert_to_tensor(setup.optimizer.learning_rate))
-                self._tracker.log_metrics(current, {TRAIN_LOSS: loss, TRAIN_LEARNING_RATE: rate})
+                self._tracker.log_metrics(current, {TRAIN_LOSS: loss, TRAIN_LEARNING_RATE: setup.learning_rate()})
             if stop.signum is not None:
                 path = self._save(writer, current)
                 observer.checkpointed(current, path)

@@ -24,6 +24,13 @@ class TrainingSetup:
     # budget starts anew)
     schedule_lead: Any = None
 
+    def learning_rate(self) -> float:
+        """The next step's rate, lead included (a distributed optimizer's is a MirroredVariable,
+        which float() does not take)."""
+        import tensorflow as tf
+
+        return float(tf.convert_to_tensor(self.optimizer.learning_rate))
+
     def checkpoint(self, model: Any) -> Any:
         """A tf.train.Checkpoint of everything a resumed run needs."""
         import tensorflow as tf

@@ -112,7 +112,7 @@ def test_a_jpeg_decodes_in_the_pipeline_to_the_pixels_predict_reads(tmp_path, co
     half the pixels of a real photograph by up to 5 gray levels)."""
     import tensorflow as tf
 
-    from unet_defects.adapters.datasets.pipeline import decode_bytes
+    from unet_defects.adapters.datasets.decoding import decode_bytes
 
     rng = np.random.default_rng(3)
     texture = np.clip(rng.normal(120, 40, (48, 64)).cumsum(axis=1) / 8 % 256, 0, 255).astype(np.uint8)

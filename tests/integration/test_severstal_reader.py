@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from unet_defects.adapters.datasets.pipeline import decode_rle
+from unet_defects.adapters.datasets.decoding import decode_rle
 from unet_defects.adapters.datasets.severstal import open_severstal
 from unet_defects.adapters.datasets.severstal_csv import read_train_csv
 from unet_defects.adapters.datasets.synthetic_severstal import SyntheticSeverstalSpec, generate

@@ -12,11 +12,11 @@ from tests.unit.test_use_cases import UseCaseFakes
 from unet_defects.adapters.fakes import DriverKilled, FakeBatchRunner, FakeImageSource, FakePredictionShards
 from unet_defects.adapters.prediction_shards import ERRORS_FILE, SHARDS_FOLDER, FilePredictionShards
 from unet_defects.application.archive import ArchivePredictUseCase, ArchiveWorker
-from unet_defects.application.archive_ports import BatchOutcome, still_failed
 from unet_defects.application.batching import ProbabilityMaps
 from unet_defects.application.inspector import InspectionPipeline
 from unet_defects.application.options import InferenceOptions
 from unet_defects.application.prediction import FilePredictions
+from unet_defects.application.prediction_ports import BatchOutcome, still_failed
 from unet_defects.domain.data import DataSpec
 from unet_defects.domain.errors import ConfigError, DataError
 from unet_defects.domain.resumption import is_shard, pending, shard_name, stem_clash

@@ -1,4 +1,5 @@
-"""Ports of the archive use case: the batch engine that spreads batches over workers, and the
+"""Ports of `unet predict`: the image files in and the output folder's files out (one process),
+and for an archive on a batch engine, the engine that spreads batches over workers and the
 output folder's store of shards."""
 
 from __future__ import annotations
@@ -7,6 +8,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Protocol
 
 import attrs
+import numpy as np
 
 FAILURE_KEY = "error"  # a record holding it is a file that failed, not a line
 Item = tuple[str, str]  # (the file's name as given, where a worker reads it: an absolute path)
@@ -47,6 +49,41 @@ def still_failed(failures: Iterable[tuple[str, str]], done: set[str], files: Seq
     in `files`' order."""
     errors = dict(failures)
     return [errors[name] for name in files if name in errors and name not in done]
+
+
+class ImageSource(Protocol):
+    def list(self, inputs: Sequence[str]) -> list[str]:
+        """The image files named by files, folders, globs and list files, each once, in a
+        stable order."""
+
+    def locate(self, name: str) -> str:
+        """Where another process, on this machine or another, reads the file `name` (an
+        absolute path for files)."""
+
+    def stream(self, names: Sequence[str], max_pixels: int | None = None) -> Iterator[tuple[str, np.ndarray | None, str]]:
+        """(name, (H, W) uint8 grayscale image, "") per name in order, or (name, None, one-line
+        error) for a file that cannot be read or declares more than `max_pixels`."""
+
+
+class PredictionWriter(Protocol):
+    """What `unet predict` leaves in its output folder (masks, overlays, predictions.jsonl) and
+    the Severstal submission."""
+
+    def write_prediction(
+        self, output: str, name: str, image: np.ndarray, probabilities: np.ndarray, decision: np.ndarray,
+        save_probabilities: bool = False, class_ids: Sequence[int] = (),
+    ) -> list[str]:
+        """Persist one image's mask and overlay (and probabilities); return what was written.
+        With `class_ids` (several classes) the arrays are (H, W, K): a mask per class."""
+
+    def write_submission(self, path: str, rows: Sequence[tuple[str, int, str]]) -> str:
+        """Write `ImageId,ClassId,EncodedPixels` rows as a CSV file; return its path."""
+
+    def check_output(self, output: str) -> None:
+        """Fail in one line, before any work, when `output` cannot be a folder of results."""
+
+    def write_lines(self, output: str, name: str, rows: Sequence[dict]) -> str:
+        """Write one JSON object per line into `output/name`; return its path."""
 
 
 class BatchRunner(Protocol):
