@@ -9,7 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
-from unet_defects.adapters.images import is_palette_png, read_mask
+from unet_defects.adapters.image_headers import is_palette_png
+from unet_defects.adapters.images import read_mask
 from unet_defects.domain.class_fingerprint import MAX_LABEL, LabelFacts
 from unet_defects.domain.data import Sample
 from unet_defects.domain.errors import DataError

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from unet_defects.adapters.image_headers import HeaderError, declared_size, image_kind, is_palette_png
 from unet_defects.domain.errors import DataError
 from unet_defects.domain.gray import to_gray_uint8
 from unet_defects.domain.tiling import row_strips
@@ -44,15 +45,6 @@ def read_gray(path: str | os.PathLike, max_pixels: int | None = None) -> np.ndar
     return to_gray_uint8(image, path)
 
 
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-PNG_PALETTE = 3  # the IHDR colour type of an indexed-colour PNG (byte 25 of the file)
-
-
-def is_palette_png(head: bytes) -> bool:
-    """Whether a file's first 26 bytes are an indexed-colour PNG's."""
-    return head.startswith(PNG_SIGNATURE) and len(head) > 25 and head[12:16] == b"IHDR" and head[25] == PNG_PALETTE
-
-
 def read_mask(path: str | os.PathLike) -> np.ndarray:
     """A mask file as (H, W) uint8: an indexed-colour (palette) PNG's indices, as VOC and most
     labelling tools write a class per index (0 the background); any other file by `read_gray`."""
@@ -76,19 +68,16 @@ def read_mask(path: str | os.PathLike) -> np.ndarray:
 
 
 def _check_declared_size(path: Path, max_pixels: int) -> None:
-    """Pillow opens a file lazily: the header's size, not the pixels (a 2 KB PNG that claims
-    60000 x 60000 pixels is refused before it is inflated). A file Pillow cannot open is left to
+    """The size the header declares (image_headers, as the server checks an upload), before any
+    pixel is decoded. A file that is not a known image, or whose header is cut short, is left to
     the decoder, which says why in its own line."""
-    from PIL import Image
-
     try:
-        with Image.open(path) as opened:
-            width, height = opened.size
+        data = path.read_bytes()  # the compressed file; the decoder then reads it from the page cache
     except FileNotFoundError:
         raise DataError(f"{path}: image file not found") from None
-    except Image.DecompressionBombError as error:  # past twice Pillow's own limit: far past any sane max_pixels
-        raise DataError(f"{path}: {error}") from None
-    except Exception:  # Pillow raises many types for a broken header (SyntaxError for a bad PNG CRC)
+    try:
+        height, width = declared_size(data, image_kind(data)[0])
+    except HeaderError:
         return
     if width * height > max_pixels:
         raise DataError(f"{path}: {height} x {width} = {width * height:,} pixels, more than --max_pixels {max_pixels:,}")

@@ -7,7 +7,8 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
-from unet_defects.adapters.images import PNG_PALETTE, PNG_SIGNATURE, TF_DECODABLE_SUFFIXES
+from unet_defects.adapters.image_headers import PNG_PALETTE, PNG_SIGNATURE
+from unet_defects.adapters.images import TF_DECODABLE_SUFFIXES
 
 # libjpeg's accurate integer DCT, as Pillow (and so `unet predict`'s imageio) decodes: TensorFlow's
 # default, the fast one, moved half of a magnetic tile's pixels by up to 5 gray levels.

@@ -57,7 +57,8 @@ def test_a_list_file_that_is_not_text_is_one_line(tmp_path):
 def test_a_palette_mask_is_read_as_its_indices_and_any_other_as_gray(tmp_path):
     from PIL import Image
 
-    from unet_defects.adapters.images import is_palette_png, read_mask
+    from unet_defects.adapters.image_headers import is_palette_png
+    from unet_defects.adapters.images import read_mask
 
     indices = np.zeros((6, 5), np.uint8)
     indices[1, 1], indices[4, 3] = 1, 2

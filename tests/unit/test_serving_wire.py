@@ -12,12 +12,13 @@ import pytest
 
 pytest.importorskip("starlette")
 
+from unet_defects.adapters.image_headers import declared_size, image_kind
 from unet_defects.domain.errors import ConfigError
 from unet_defects.serving import v2
 from unet_defects.serving.errors import BadRequest, TooLarge
 from unet_defects.serving.http import _inflated
 from unet_defects.serving.settings import ServeSettings, check_exposure, is_loopback, read_token
-from unet_defects.serving.uploads import declared_size, decode_upload, image_kind
+from unet_defects.serving.uploads import decode_upload
 
 MAX = 10_000
 
