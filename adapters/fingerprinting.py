@@ -9,15 +9,15 @@ from pathlib import Path
 
 import numpy as np
 
+from unet_defects.adapters.components import EIGHT_NEIGHBOURS
 from unet_defects.adapters.image_headers import is_palette_png
 from unet_defects.adapters.images import read_mask
+from unet_defects.domain import rle
 from unet_defects.domain.class_fingerprint import MAX_LABEL, LabelFacts
 from unet_defects.domain.data import Sample
 from unet_defects.domain.errors import DataError
 from unet_defects.domain.fingerprint import ImageFacts, mask_levels
 from unet_defects.domain.gray import to_gray_uint8
-
-_EIGHT_NEIGHBOURS = np.ones((3, 3), bool)
 
 
 def _read(path: Path) -> np.ndarray:
@@ -53,7 +53,7 @@ def component_geometry(defects: np.ndarray) -> tuple[tuple[int, ...], tuple[floa
     it (a one-pixel line is 1 wide)."""
     from scipy import ndimage
 
-    labels, count = ndimage.label(defects, structure=_EIGHT_NEIGHBOURS)
+    labels, count = ndimage.label(defects, structure=EIGHT_NEIGHBOURS)
     if not count:
         return (), ()
     areas = np.bincount(labels.ravel(), minlength=count + 1)[1:]
@@ -67,7 +67,7 @@ def near(pixels: np.ndarray) -> np.ndarray:
     """The pixels and their 8 neighbours."""
     from scipy import ndimage
 
-    return ndimage.binary_dilation(pixels, structure=_EIGHT_NEIGHBOURS)
+    return ndimage.binary_dilation(pixels, structure=EIGHT_NEIGHBOURS)
 
 
 def label_facts(mask: np.ndarray, whole: tuple[tuple[int, ...], tuple[float, ...]] | None = None
@@ -135,6 +135,11 @@ def measure_sample(sample: Sample, kind: str = "") -> ImageFacts:
         if mask.shape != gray.shape:
             raise DataError(f"{sample.mask}: mask is {mask.shape[1]}x{mask.shape[0]} but its image is "
                             f"{gray.shape[1]}x{gray.shape[0]}")
+    elif any(sample.runs):  # annotations' drawn masks, measured as label images (a later class wins an overlap)
+        sample.check_size(gray.shape)
+        mask = np.zeros(gray.shape, np.uint8)
+        for value, runs in enumerate(sample.runs, start=1):
+            mask[rle.decode(runs, gray.shape)] = value
     return measure(gray, mask, Path(sample.image).name, kind, _is_colour(raw),
                    "" if sample.mask is None else str(sample.mask))
 

@@ -14,6 +14,7 @@ from unet_defects.application.planning_ports import DatasetSurvey, Fingerprinter
 from unet_defects.application.values import StepTiming
 from unet_defects.domain.durations import format_duration
 from unet_defects.domain.fingerprint import DatasetFingerprint, summarize
+from unet_defects.domain.layouts import layout as dataset_layout
 from unet_defects.domain.planning import TEST_SPLIT, Choice, DataSplit, Draft, check_plannable, draft, sections
 from unet_defects.domain.run_duration import (
     FINAL_PASSES,
@@ -91,11 +92,13 @@ class PlanUseCase:
         given = {(section, key): value for section, key, value in fixed}
         samples, layout = self._survey.training_samples(  # the split training will make, --set included
             dataset_path, int(given.get(("train_input", "seed"), 0)),
-            float(given.get(("train_input", "train_test_split"), 1 - TEST_SPLIT)))
+            float(given.get(("train_input", "train_test_split"), 1 - TEST_SPLIT)),
+            given.get(("train_input", "defect_class_names")), given.get(("train_input", "category_map")))
         kinds = types_from_names([Path(sample.image).stem for sample in samples]) or [""] * len(samples)
         facts = self._fingerprinter.measure(samples, kinds, progress)
         fingerprint = summarize(facts, where=dataset_path, names=layout.class_names,
-                                names_file=layout.class_names_file)
+                                names_file=layout.class_names_file,
+                                drawn=not dataset_layout(layout.dataset).mask_threshold)  # annotations: no mask files
         for line in describe(fingerprint):
             say(line)
         check_plannable(fingerprint, dataset_path)

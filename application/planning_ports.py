@@ -13,9 +13,13 @@ from unet_defects.domain.planning import DataSplit
 
 
 class DatasetSurvey(Protocol):
-    def training_samples(self, dataset_path: str, seed: int = 0, keep: float = 0.8) -> tuple[list[Sample], DataSplit]:
+    def training_samples(self, dataset_path: str, seed: int = 0, keep: float = 0.8,
+                         class_names: Sequence[str] | None = None, category_map: Mapping[str, str] | None = None,
+                         ) -> tuple[list[Sample], DataSplit]:
         """The images a plan may read (never the test split: for a single folder, the share
-        `keep` that training's seeded split keeps) and where they come from."""
+        `keep` that training's seeded split keeps) and where they come from. Annotations'
+        categories are chosen as the user's `class_names` and `category_map` say (--set), else
+        each category is a class."""
 
 
 class Fingerprinter(Protocol):

@@ -101,10 +101,11 @@ def class_fingerprints(facts: Sequence[ImageFacts], names: Sequence[str]) -> tup
     return tuple(found)
 
 
-def label_problem(facts: Sequence[ImageFacts], names: Sequence[str] | None, names_file: str) -> str | None:
+def label_problem(facts: Sequence[ImageFacts], names: Sequence[str] | None, names_file: str,
+                  lossy_check: bool = True) -> str | None:
     """Why label masks cannot be read as the named types, in one line naming a mask file; None
     when they can. A lossy mask first: its stray values would read as unnamed types."""
-    for f in facts:
+    for f in facts if lossy_check else ():
         smeared = [entry.value for entry in f.labels if entry.lossy]
         if smeared:
             return (f"{f.mask_file or f.name}: a label mask that looks saved lossily (values "

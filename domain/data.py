@@ -8,11 +8,13 @@ from typing import ClassVar
 import attrs
 import numpy as np
 
+from unet_defects.domain.defect_classes import category_map as _category_map
 from unet_defects.domain.defect_classes import check_classes
 from unet_defects.domain.defect_classes import class_names as _class_names
-from unet_defects.domain.errors import ConfigError
+from unet_defects.domain.errors import ConfigError, DataError
 from unet_defects.domain.image_labels import check_image_labels
 from unet_defects.domain.layouts import FILE_LAYOUTS, layout
+from unet_defects.domain.rle import SEVERSTAL_SHAPE
 from unet_defects.domain.validation import (
     class_count,
     image_shape,
@@ -94,12 +96,16 @@ class DataSpec:
     validation_sample: int | None = attrs.field(default=None, validator=optional(int_at_least(1)))
     # Several defect types in one model, one sigmoid channel each. Severstal: the ClassIds of
     # train.csv to learn (class_id is the one-class key). Image folders: the class names, and
-    # the masks are then label images (pixel value k = the k-th name, 0 = good).
+    # the masks are then label images (pixel value k = the k-th name, 0 = good). Annotations:
+    # the categories learnt, in channel order (unset: every category one defect class).
     defect_classes: tuple[int, ...] | None = attrs.field(
         default=None, converter=to_tuple, validator=optional(int_tuple(1, min_length=1))
     )
     defect_class_names: tuple[str, ...] | None = attrs.field(default=None, converter=to_tuple,
                                                              validator=optional(_class_names))
+    # Annotations (CocoDataset, ...): category name -> class name, applied before
+    # defect_class_names selects; several categories given one name are merged into one class.
+    category_map: dict[str, str] | None = attrs.field(default=None, validator=_category_map)
     # Parts with an image-level label only (domain.image_labels): DAGM rows flagged defective
     # without a mask, an own-folders defective/ folder; and the share of masks kept.
     image_labels_only: bool = attrs.field(default=False, validator=is_bool)
@@ -167,19 +173,30 @@ class DataSpec:
 
 @attrs.frozen
 class Sample:
-    """One image file and its mask: a mask file, a Severstal RLE string (a tuple of them, one
+    """One image file and its mask: a mask file, an RLE string (domain.rle; a tuple of them, one
     per class, with several classes), or neither (defect-free, unless `label_only`: defective
-    with no mask drawn, domain.image_labels)."""
+    with no mask drawn, domain.image_labels). The runs number the pixels of `size` (height,
+    width): Severstal's 256x1600, or the size an annotation gives; `source` names where they
+    were read (a file and its entry), for errors."""
 
     image: Path
     mask: Path | None
     encoded: str | tuple[str, ...] = ""
     label_only: bool = False
+    size: tuple[int, int] = SEVERSTAL_SHAPE
+    source: str = "train.csv"
 
     @property
     def runs(self) -> tuple[str, ...]:
         """The RLE strings, one per class."""
         return self.encoded if isinstance(self.encoded, tuple) else (self.encoded,)
+
+    def check_size(self, shape: tuple[int, ...]) -> None:
+        """The image's (height, width) is the size its runs number; column-major numbering
+        means the same runs on another height would be another mask."""
+        if any(self.runs) and tuple(shape[:2]) != self.size:
+            raise DataError(f"{self.image}: is {shape[1]}x{shape[0]}, but {self.source} numbers the pixels of a "
+                            f"{self.size[1]}x{self.size[0]} image")
 
 
 def normalize(raw: np.ndarray, scale_offset: tuple[float, float]) -> np.ndarray:

@@ -2,7 +2,8 @@
 
 One class is the reference's task (`train_input.class_id` picks Severstal's ClassId or DAGM's
 ClassN folder). Several classes give one sigmoid channel each: `defect_classes` for Severstal's
-ClassIds, `defect_class_names` for image folders whose masks are label images.
+ClassIds, `defect_class_names` for image folders whose masks are label images and for the
+categories of annotations (which `category_map` may rename or merge first).
 """
 
 from __future__ import annotations
@@ -37,9 +38,13 @@ def check_classes(spec: Any) -> None:
                               + ("takes train_input.defect_class_names" if family == "folder" else "has one class"))
         if len(set(spec.defect_classes)) != len(spec.defect_classes):
             raise ConfigError(f"train_input.defect_classes: a class is listed twice in {list(spec.defect_classes)}")
-    if spec.defect_class_names is not None and family != "folder":
-        raise ConfigError(f"train_input.defect_class_names: for ImageFolderDataset label masks; {spec.dataset} "
+    if spec.defect_class_names is not None and family not in ("folder", "annotations"):
+        raise ConfigError(f"train_input.defect_class_names: for ImageFolderDataset label masks and annotations' "
+                          f"categories; {spec.dataset} "
                           + ("takes train_input.defect_classes" if family == "severstal" else "has one class"))
+    if spec.category_map is not None and family != "annotations":
+        raise ConfigError(f"train_input.category_map: renames the categories of annotations (CocoDataset and the "
+                          f"other annotation layouts); {spec.dataset} has none")
     if record.tfrecords and len(spec.classes) > 1:
         raise ConfigError(f"train_input.defect_classes: {spec.dataset} holds one mask per image; read the "
                           "images with SeverstalDataset for several classes")
@@ -48,3 +53,13 @@ def check_classes(spec: Any) -> None:
         named = f"{count} defect classes" if count > 1 else "one defect class"
         raise ConfigError(f"train_input.num_classes: must be {spec.class_total} ({named} + 1 for the background), "
                           f"got {spec.num_classes}")
+
+
+def category_map(instance: Any, attribute: Any, value: Any) -> None:
+    """category_map: a mapping of category names to class names."""
+    if value is None:
+        return
+    if not isinstance(value, dict) or not value or not all(
+            isinstance(k, str) and isinstance(v, str) and k.strip() and v.strip() for k, v in value.items()):
+        raise ConfigError(f"train_input.category_map: expected a mapping of category names to class names, "
+                          f"got {value!r}")

@@ -180,9 +180,11 @@ def defect_level(labelled: bool, highs: Sequence[int]) -> int:
 
 
 def summarize(facts: Sequence[ImageFacts], where: str = "dataset", names: Sequence[str] | None = None,
-              names_file: str = "classes.txt") -> DatasetFingerprint:
+              names_file: str = "classes.txt", drawn: bool = False) -> DatasetFingerprint:
     """The fingerprint of every image's facts (domain.planning.check_plannable says whether it
-    can be planned). `names`: the defect types' names (classes.txt), label k the k-th."""
+    can be planned). `names`: the defect types' names (classes.txt), label k the k-th; `drawn`:
+    the masks were drawn from annotations' shapes (no file that could have been saved lossily;
+    two categories may touch)."""
     if not facts:
         raise DataError(f"{where}: no images")
     kinds = Counter(f.mask for f in facts)
@@ -205,7 +207,7 @@ def summarize(facts: Sequence[ImageFacts], where: str = "dataset", names: Sequen
             n, d = types.get(f.kind, (0, 0))
             types[f.kind] = (n + 1, d + f.defective)
     problem = (mask_problem(facts, where, labelled) or names_problem(names, labelled, names_file)
-               or (label_problem(facts, names, names_file) if labelled else None))
+               or (label_problem(facts, names, names_file, lossy_check=not drawn) if labelled else None))
     return DatasetFingerprint(
         images=len(facts), defective_images=len(defective),
         height=Quantiles.of([f.height for f in facts]), width=Quantiles.of([f.width for f in facts]),

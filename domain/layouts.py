@@ -32,7 +32,7 @@ SEVERSTAL: _LayoutDefaults = {"brightness": 0.2, "mask_resize": "nearest"}
 @attrs.frozen
 class Layout:
     name: str  # train_input.dataset
-    family: str  # dagm, severstal, folder, tfrecords or external: where the data comes from
+    family: str  # dagm, severstal, folder, annotations, tfrecords or external: where the data comes from
     reads_files: bool = False  # samples listed from image files (validation_split, write-tfrecords)
     tfrecords: bool = False  # read from TFRecords shards written by unet write-tfrecords
     mask_resize: str = "bilinear"  # how masks meet image_shape
@@ -52,11 +52,18 @@ LAYOUTS = (
     Layout("SeverstalDataset", "severstal", reads_files=True, **SEVERSTAL),
     Layout("SeverstalTFRecordsDataset", "severstal", tfrecords=True, **SEVERSTAL),
     Layout("ImageFolderDataset", "folder", reads_files=True, mask_threshold=True),  # your images/ and masks/
+    # Your images and a labelling tool's annotations (adapters/datasets/annotations/)
+    Layout("CocoDataset", "annotations", reads_files=True),  # a COCO instances JSON
+    Layout("LabelMeDataset", "annotations", reads_files=True),  # a LabelMe .json beside each image
+    Layout("LabelStudioDataset", "annotations", reads_files=True),  # a Label Studio JSON export
+    Layout("CvatDataset", "annotations", reads_files=True),  # CVAT for images 1.1 XML
     Layout("TFRecordsDataset", "tfrecords", tfrecords=True),  # written by unet write-tfrecords from any of the above
 )
 LAYOUT_NAMES = tuple(record.name for record in LAYOUTS)
 # The layouts read from image files, whose training images can give a validation part.
 FILE_LAYOUTS = tuple(record.name for record in LAYOUTS if record.reads_files)
+# The layouts read from a labelling tool's annotations: category names are their classes.
+ANNOTATION_LAYOUTS = tuple(record.name for record in LAYOUTS if record.family == "annotations")
 
 
 def layout(name: str) -> Layout:

@@ -7,14 +7,16 @@ from unet_defects.domain.fingerprint import DatasetFingerprint
 from unet_defects.domain.planning_choice import Choice
 
 
-def type_choices(fp: DatasetFingerprint) -> tuple[Choice, ...]:
-    """One class per defect type of label masks, or nothing (one defect)."""
+def type_choices(fp: DatasetFingerprint, found: str = "in the label masks, label k the k-th name",
+                 ) -> tuple[Choice, ...]:
+    """One class per defect type (of label masks, or annotations' categories: `found` says
+    where), or nothing (one defect)."""
     if not fp.several_classes:
         return ()
     names = [c.name for c in fp.classes]
     empty = [c.name for c in fp.classes if not c.images]
     return (Choice("train_input", "defect_class_names", names,
-                   f"{len(names)} defect types in the label masks, label k the k-th name: one class each, with its own "
+                   f"{len(names)} defect types {found}: one class each, with its own "
                    "mask, scores, decision and verdict; `defect_class_names: null` merges them into one defect"
                    + (f" ({', '.join(empty)}: no defect in the training images, it cannot learn)" if empty else "")),)
 

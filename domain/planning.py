@@ -18,6 +18,7 @@ import attrs
 
 from unet_defects.domain.errors import DataError
 from unet_defects.domain.fingerprint import DatasetFingerprint
+from unet_defects.domain.layouts import layout as dataset_layout
 from unet_defects.domain.planned_types import thinnest, type_choices
 from unet_defects.domain.planned_verdict import part_verdict
 from unet_defects.domain.planning_choice import Choice
@@ -59,6 +60,7 @@ class DataSplit:
     description: str
     class_names: tuple[str, ...] | None = None  # the defect types a classes.txt names, label k the k-th
     class_names_file: str = "classes.txt"  # where they were read
+    dataset: str = "ImageFolderDataset"  # the layout found (train_input.dataset)
 
 
 @attrs.frozen(kw_only=True)
@@ -165,16 +167,17 @@ def draft(fingerprint: DatasetFingerprint, layout: DataSplit) -> Draft:
     several = fp.several_classes
     sampling = DEFECT_SAMPLING if fp.defective_share < 0.5 or several else 0.0
     choices = [
-        Choice("train_input", "dataset", "ImageFolderDataset", "your own images/ and masks/"),
+        Choice("train_input", "dataset", layout.dataset, "the layout found in the folder"),
         Choice("train_input", "dataset_path", layout.dataset_path, layout.description),
         Choice("train_input", "image_shape", [patch[0], patch[1], 1], patch_reason),
         Choice("train_input", "image_fit", "crop",
                "crops at the images' own scale in training, whole images in evaluation"),
-        Choice("train_input", "mask_threshold", fp.defect_level,
-               f"mask pixels from {fp.defect_level} on are defect (two-level masks)"
-               if fp.mask_kind == "binary" else "label masks: every label above 0 is defect when the types are "
-               "merged"),
-        *type_choices(fp),
+        *((Choice("train_input", "mask_threshold", fp.defect_level,
+                  f"mask pixels from {fp.defect_level} on are defect (two-level masks)"
+                  if fp.mask_kind == "binary" else "label masks: every label above 0 is defect when the types are "
+                  "merged"),) if dataset_layout(layout.dataset).mask_threshold else ()),  # annotations draw masks
+        *type_choices(fp, "in the label masks, label k the k-th name" if dataset_layout(layout.dataset).mask_threshold
+                      else f"among the categories of {PurePath(layout.class_names_file).name}"),
         Choice("train_input", "defect_sampling", sampling,
                (f"{fp.defective_share:.0%} of the images are defective: a third of the crops are centred on a "
                 "defect (nnU-Net's foreground oversampling)") if sampling and not several else

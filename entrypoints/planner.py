@@ -12,7 +12,7 @@ from unet_defects.application.planning import PlanUseCase
 
 
 class Planning(containers.DeclarativeContainer):
-    survey = providers.Singleton(lambda: _import("unet_defects.adapters.datasets.survey", "ImageFolderSurvey")())
+    survey = providers.Singleton(lambda: _import("unet_defects.adapters.datasets.survey", "FolderSurvey")())
     fingerprinter = providers.Singleton(lambda: _import("unet_defects.adapters.fingerprinting", "FileFingerprinter")())
     timer = providers.Singleton(lambda: _import("unet_defects.step_timer", "ContainerStepTimer")())
     writer = providers.Singleton(lambda: _import("unet_defects.configs.plan_file", "CommentedPlanFile")())

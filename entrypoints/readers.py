@@ -37,6 +37,13 @@ def image_folder_reader(experiment: ExperimentSpec):
                              experiment.augmentation, experiment.model.stride)
 
 
+def annotations_reader(experiment: ExperimentSpec):
+    from unet_defects.adapters.datasets.annotated import open_annotated
+
+    return open_annotated(experiment.data, experiment.eval_data, experiment.run.tf_random_seed,
+                          experiment.augmentation, experiment.model.stride)
+
+
 def tfrecords_reader(experiment: ExperimentSpec):
     from unet_defects.adapters.datasets.tfrecords import TfRecordsReader
 
@@ -68,6 +75,7 @@ READERS = {
     "dagm": dagm_reader,
     "severstal": severstal_reader,
     "folder": image_folder_reader,
+    "annotations": annotations_reader,
     "tfrecords": tfrecords_reader,
 }
 

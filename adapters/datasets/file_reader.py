@@ -13,7 +13,6 @@ import numpy as np
 
 from unet_defects.adapters.datasets.validation_part import curve_sample, validation_strata
 from unet_defects.adapters.images import read_gray, read_mask
-from unet_defects.domain import rle
 from unet_defects.domain.augmentation import AugmentationSpec
 from unet_defects.domain.data import DataSpec, Sample
 from unet_defects.domain.errors import ConfigError, DataError, DataProblems
@@ -55,6 +54,25 @@ def dataset_root(spec: DataSpec) -> Path:
     return root
 
 
+OWN_DATA_SPLIT = 0.8  # your own folders without train/ and test/: the seeded share training keeps
+
+
+def split_folders(root: Path) -> tuple[Path, Path] | None:
+    """(train/, test/) when the dataset folder holds both, each a split of its own; else None."""
+    return (root / "train", root / "test") if (root / "train").is_dir() and (root / "test").is_dir() else None
+
+
+def own_splits(root: Path, spec: DataSpec, seed: int | None,
+               listing: Callable[[Path, bool], list[Sample]]) -> tuple[list[Sample], list[Sample]]:
+    """Training and test samples of your own folder: train/ and test/ each listed (`listing`'s flag:
+    the training side), or one folder split by a seeded `train_test_split`."""
+    folders = split_folders(root)
+    if folders is not None:
+        return listing(folders[0], True), listing(folders[1], False)
+    share = OWN_DATA_SPLIT if spec.train_test_split is None else spec.train_test_split
+    return split(listing(root, True), share, spec.split_seed(seed))
+
+
 def split_once(make: Callable[[], tuple[list[Sample], list[Sample]]]) -> Callable[[str], list[Sample]]:
     """A `list_split` that lists and splits the samples on first use, then serves both sides."""
     parts: dict[str, list[Sample]] = {}
@@ -94,12 +112,7 @@ def check_readable(samples: list, workers: int = 4, binary_masks: bool = True,
         image = read_gray(sample.image)
         if sample.label_only:  # defective by its label; no mask to check
             return CheckedFile(image.shape, True)
-        if any(sample.runs) and image.shape != rle.SEVERSTAL_SHAPE:
-            # The rows were validated (decoded) against this shape when train.csv was read, and
-            # column-major numbering means the same runs on another height would be another mask.
-            height, width = rle.SEVERSTAL_SHAPE
-            raise DataError(f"{sample.image}: is {image.shape[1]}x{image.shape[0]}, but its train.csv runs number "
-                            f"the pixels of a {width}x{height} image")
+        sample.check_size(image.shape)  # train.csv's rows were decoded, an annotation's shapes drawn, at its size
         classes = tuple(channel for channel, runs in enumerate(sample.runs) if runs.strip())
         if sample.mask is not None:
             mask = read_mask(sample.mask)

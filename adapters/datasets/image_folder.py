@@ -13,13 +13,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from unet_defects.adapters.datasets.file_reader import FileDatasetReader, dataset_root, split, split_once
+from unet_defects.adapters.datasets.file_reader import (
+    FileDatasetReader,
+    dataset_root,
+    own_splits,
+    split_folders,
+    split_once,
+)
 from unet_defects.adapters.images import IMAGE_SUFFIXES
 from unet_defects.domain.augmentation import AugmentationSpec
 from unet_defects.domain.data import DataSpec, Sample
 from unet_defects.domain.errors import DataError
-
-DEFAULT_SPLIT = 0.8
 
 
 def _files_by_stem(folder: Path) -> dict[str, Path]:
@@ -75,14 +79,10 @@ def open_image_folder(train: DataSpec, evaluation: DataSpec, seed: int | None = 
     root = dataset_root(train)
 
     def both_splits() -> tuple[list[Sample], list[Sample]]:
-        if (root / "train").is_dir() and (root / "test").is_dir():
-            training, testing = _usable(root / "train", train), _usable(root / "test", train)
-            unmasked = root / "train"
-        else:
-            share = DEFAULT_SPLIT if train.train_test_split is None else train.train_test_split
-            training, testing = split(_usable(root, train), share, train.split_seed(seed))
-            unmasked = root
+        training, testing = own_splits(root, train, seed, lambda folder, _: _usable(folder, train))
         if train.image_labels_only:  # training only: they have no pixels to score
+            folders = split_folders(root)
+            unmasked = root if folders is None else folders[0]
             training = training + labelled_defective(unmasked, required=train.masked_fraction >= 1.0)
         return training, testing
 

@@ -1,16 +1,22 @@
-"""ImageFolderSurvey: which images of an own-data folder a plan may read. A train/ and test/
-layout gives train/; one images/ and masks/ pair gives the seeded share that training keeps
-(the rest is the test split, which the planner never reads)."""
+"""FolderSurvey: which images of an own-data folder a plan may read, in whichever layout it is
+(images/ and masks/, or a labelling tool's annotations: layout_detection). A train/ and test/
+layout gives train/; one folder gives the seeded share that training keeps (the rest is the test
+split, which the planner never reads)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from unet_defects.adapters.datasets.annotated import chosen_samples, read_annotations
 from unet_defects.adapters.datasets.file_reader import split
 from unet_defects.adapters.datasets.image_folder import list_pairs
+from unet_defects.adapters.datasets.layout_detection import EXPECTED, detect_layout, training_folder
+from unet_defects.domain.annotations import category_order
 from unet_defects.domain.class_fingerprint import parse_class_names
 from unet_defects.domain.data import Sample
 from unet_defects.domain.errors import DataError
+from unet_defects.domain.layouts import ANNOTATION_LAYOUTS
 from unet_defects.domain.planning import TEST_SPLIT, DataSplit
 
 CLASS_NAMES_FILE = "classes.txt"
@@ -36,28 +42,46 @@ def read_class_names(root: Path) -> tuple[tuple[str, ...] | None, str]:
     return parse_class_names(text, str(path)), str(path)
 
 
-class ImageFolderSurvey:
-    def training_samples(self, dataset_path: str, seed: int = 0,
-                         keep: float = 1 - TEST_SPLIT) -> tuple[list[Sample], DataSplit]:
+class FolderSurvey:
+    def training_samples(self, dataset_path: str, seed: int = 0, keep: float = 1 - TEST_SPLIT,
+                         class_names: Sequence[str] | None = None, category_map: Mapping[str, str] | None = None,
+                         ) -> tuple[list[Sample], DataSplit]:
         root = Path(dataset_path)
         if not root.is_dir():
-            raise DataError(f"{root}: not a folder (unet plan takes a folder of images/ and masks/, or of train/ "
-                            "and test/ each holding both)")
-        names, names_file = read_class_names(root)
-        named = dict(class_names=names, class_names_file=names_file)
-        if (root / "train").is_dir() and (root / "test").is_dir():
-            samples = self._pairs(root / "train")
-            return samples, DataSplit(dataset_path=str(root), test_folder=True,
-                                      description="train/ of a train/ and test/ layout (test/ is not read when "
-                                                  "planning)", **named)
-        samples = self._pairs(root)
+            raise DataError(f"{root}: not a folder (unet plan takes a folder of {EXPECTED}, or of train/ and test/ "
+                            "each holding one)")
+        dataset = detect_layout(root)
+        test_folder = training_folder(root) != root
+        if dataset in ANNOTATION_LAYOUTS:
+            samples, named, what = self._annotated(training_folder(root), dataset, class_names, category_map)
+        else:
+            names, names_file = read_class_names(root)
+            named = dict(class_names=names, class_names_file=names_file)
+            samples, what = self._pairs(training_folder(root)), "images/ and masks/"
+        if test_folder:
+            return samples, DataSplit(dataset_path=str(root), test_folder=True, dataset=dataset,
+                                      description=f"train/ of a train/ and test/ layout of {what} (test/ is not read "
+                                                  "when planning)", **named)
         if len(samples) < 2:
-            return samples, DataSplit(dataset_path=str(root), test_folder=False, description="one image", **named)
+            return samples, DataSplit(dataset_path=str(root), test_folder=False, dataset=dataset,
+                                      description="one image", **named)
         kept, _ = split(samples, keep, seed)  # as training splits it (train_test_split, seed)
-        return kept, DataSplit(dataset_path=str(root), test_folder=False,
-                               description=f"one images/ and masks/ folder: the seeded {keep:.0%} that "
-                                           f"training keeps (the other {1 - keep:.0%} are the test images, not read "
-                                           "when planning)", **named)
+        return kept, DataSplit(dataset_path=str(root), test_folder=False, dataset=dataset,
+                               description=f"one folder of {what}: the seeded {keep:.0%} that training keeps (the "
+                                           f"other {1 - keep:.0%} are the test images, not read when planning)",
+                               **named)
+
+    @staticmethod
+    def _annotated(folder: Path, dataset: str, class_names: Sequence[str] | None,
+                   category_map: Mapping[str, str] | None) -> tuple[list[Sample], dict, str]:
+        """The annotated images, a class per category (or per name the user gave, after their
+        category_map) when there are several: the plan writes them as defect_class_names."""
+        found = read_annotations(folder, dataset)
+        renamed = category_order([(category_map or {}).get(c, c) for c in found.categories])
+        names = tuple(class_names) if class_names else (renamed if len(renamed) > 1 else None)
+        named = dict(class_names=names, class_names_file=found.source)
+        return (chosen_samples(found, names, category_map), named,
+                f"{dataset} annotations ({Path(found.source).name})")
 
     @staticmethod
     def _pairs(folder: Path) -> list[Sample]:

@@ -18,7 +18,8 @@ class FakeSurvey:
     def __init__(self, samples: Sequence[Sample], layout: DataSplit) -> None:
         self._samples, self._layout = list(samples), layout
 
-    def training_samples(self, dataset_path: str, seed: int = 0, keep: float = 0.8) -> tuple[list[Sample], DataSplit]:
+    def training_samples(self, dataset_path: str, seed: int = 0, keep: float = 0.8, class_names=None,
+                         category_map=None) -> tuple[list[Sample], DataSplit]:
         self.asked = (seed, keep)
         return self._samples, self._layout
 

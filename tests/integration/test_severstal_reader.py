@@ -111,6 +111,6 @@ def test_an_image_of_another_size_than_its_runs_is_named(synthetic_severstal, tm
     reader = open_severstal(spec(root), spec(root))
     victim = reader.samples("train")[0].image
     iio.imwrite(victim, np.zeros((256, 800, 3), np.uint8), quality=95)
-    with pytest.raises(DataError, match=f"{victim.name}: is 800x256, but its train.csv runs number the pixels "
+    with pytest.raises(DataError, match=f"{victim.name}: is 800x256, but train.csv numbers the pixels "
                                         "of a 1600x256 image"):
         open_severstal(spec(root), spec(root)).training_size()

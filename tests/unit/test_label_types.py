@@ -5,7 +5,7 @@ import attrs
 import numpy as np
 import pytest
 
-from unet_defects.adapters.datasets.survey import ImageFolderSurvey
+from unet_defects.adapters.datasets.survey import FolderSurvey
 from unet_defects.adapters.fingerprinting import label_facts, measure
 from unet_defects.domain.class_fingerprint import parse_class_names
 from unet_defects.domain.errors import DataError
@@ -106,17 +106,17 @@ def folder(root, names=None, where="."):
 
 def test_the_survey_reads_classes_txt_from_the_dataset_folder_or_beside_train_masks(tmp_path):
     folder(tmp_path / "one", "hole\ncrack\n")
-    _, layout = ImageFolderSurvey().training_samples(str(tmp_path / "one"), keep=0.5)
+    _, layout = FolderSurvey().training_samples(str(tmp_path / "one"), keep=0.5)
     assert layout.class_names == ("hole", "crack") and layout.class_names_file.endswith("one/classes.txt")
     folder(tmp_path / "split" / "train", "a\nb\n")
     folder(tmp_path / "split" / "test")
-    _, layout = ImageFolderSurvey().training_samples(str(tmp_path / "split"))
+    _, layout = FolderSurvey().training_samples(str(tmp_path / "split"))
     assert layout.class_names == ("a", "b") and layout.class_names_file.endswith("train/classes.txt")
     folder(tmp_path / "bad", "a\na\n")
     with pytest.raises(DataError, match=r"bad/classes.txt: line 2 repeats the name 'a'"):
-        ImageFolderSurvey().training_samples(str(tmp_path / "bad"), keep=0.5)
+        FolderSurvey().training_samples(str(tmp_path / "bad"), keep=0.5)
     folder(tmp_path / "none")
-    assert ImageFolderSurvey().training_samples(str(tmp_path / "none"), keep=0.5)[1].class_names is None
+    assert FolderSurvey().training_samples(str(tmp_path / "none"), keep=0.5)[1].class_names is None
 
 
 def chosen(plan_draft, section, key):

@@ -11,7 +11,7 @@ from unet_defects.adapters.runtimes import catalog
 from unet_defects.domain.augmentation import AugmentationSpec
 from unet_defects.domain.data import DataSpec
 from unet_defects.domain.errors import ConfigError
-from unet_defects.domain.layouts import FILE_LAYOUTS, LAYOUT_NAMES, LAYOUTS, layout
+from unet_defects.domain.layouts import ANNOTATION_LAYOUTS, FILE_LAYOUTS, LAYOUT_NAMES, LAYOUTS, layout
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -45,11 +45,12 @@ def test_every_runtime_module_defines_open_engine_and_convert_when_it_converts(r
 def test_every_layout_has_a_reader_and_a_one_line_lookup_error():
     assert LAYOUT_NAMES[0] == "external" and len(set(LAYOUT_NAMES)) == len(LAYOUTS)
     assert all(record.reader in readers.READERS for record in LAYOUTS)
-    assert FILE_LAYOUTS == ("DAGM2007Dataset", "SeverstalDataset", "ImageFolderDataset")
+    assert FILE_LAYOUTS == ("DAGM2007Dataset", "SeverstalDataset", "ImageFolderDataset", *ANNOTATION_LAYOUTS)
+    assert ANNOTATION_LAYOUTS == ("CocoDataset", "LabelMeDataset", "LabelStudioDataset", "CvatDataset")
     assert [record.name for record in LAYOUTS if record.tfrecords] == [
         "DAGM2007TFRecordsDataset", "SeverstalTFRecordsDataset", "TFRecordsDataset"]
     with pytest.raises(ConfigError, match=r"^train_input.dataset: unknown value 'Caltech'; expected one of: "
-                                          r"DAGM2007Dataset, .*, external$"):
+                                          r"CocoDataset, .*, external$"):
         layout("Caltech")
     with pytest.raises(ConfigError, match="train_input.dataset: unknown value 'Caltech'"):
         DataSpec(dataset="Caltech", image_shape=(8, 8, 1))
@@ -62,5 +63,5 @@ def test_what_the_consumers_read_from_a_layout():
     assert AugmentationSpec(brightness=0.1).brightness_for("SeverstalDataset") == 0.1
     assert [record.name for record in LAYOUTS if record.mask_threshold] == ["ImageFolderDataset"]
     with pytest.raises(ConfigError, match="validation_split: not supported for TFRecordsDataset yet; it holds images "
-                                          "out of DAGM2007Dataset, SeverstalDataset, ImageFolderDataset"):
+                                          "out of DAGM2007Dataset, SeverstalDataset, ImageFolderDataset, Coco"):
         DataSpec(dataset="TFRecordsDataset", image_shape=(8, 8, 1), validation_split=0.2)

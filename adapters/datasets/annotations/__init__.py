@@ -1,0 +1,1 @@
+"""Labelling tools' annotation formats read as images and shapes (domain.annotations)."""
