@@ -12,7 +12,7 @@ import numpy as np
 from unet_defects.application.inspection import Inspection
 from unet_defects.application.inspector import InspectionPipeline
 from unet_defects.application.options import InferenceOptions
-from unet_defects.application.prediction_ports import ImageSource, PredictionWriter
+from unet_defects.application.prediction_ports import ImageSource, PredictionWriter, ProposalsOpener, ProposalWriter
 from unet_defects.application.session import BEST_KEPT, InferenceSession, SessionOpener, named_class
 from unet_defects.domain import rle
 from unet_defects.domain.data import DataSpec
@@ -91,6 +91,11 @@ def identity_difference(before: Mapping, now: Mapping) -> str:
     return ""
 
 
+def proposal_classes(session: InferenceSession) -> list[str]:
+    """A name per output channel, as proposals label their shapes ("defect" for a one-class model)."""
+    return [name for _, name in session.classes] or ["defect"]
+
+
 def checked_inputs(files: Sequence[str], inputs: Sequence[str]) -> Sequence[str]:
     """The files, or one line when there are none or two would write the same outputs."""
     if not files:
@@ -108,8 +113,10 @@ class FilePredictions:
 
     def __init__(self, session: InferenceSession, pipeline: InspectionPipeline, images: ImageSource,
                  artifacts: PredictionWriter, output: str, options: InferenceOptions = InferenceOptions(),
-                 save_probabilities: bool = False, max_pixels: int | None = None) -> None:
+                 save_probabilities: bool = False, max_pixels: int | None = None,
+                 proposals: ProposalWriter | None = None) -> None:
         self.session = session
+        self._proposals = proposals
         self._geometry = session.geometry(options)
         self._pipeline = pipeline
         self._images = images
@@ -129,12 +136,20 @@ class FilePredictions:
         file is read when not at its name (a worker reads absolute paths; the lines and errors
         keep the names given)."""
         class_ids = tuple(class_id for class_id, _ in self.session.classes)
-        for name, image, inspection in self._pipeline.run(self.session, self._geometry,
-                                                          self._readable(files, failures, read_from or {})):
+        for name, image, inspection in self.inspections(files, failures, read_from):
             written = self._artifacts.write_prediction(self._output, name, image, inspection.probabilities,
                                                        inspection.mask, self._save_probabilities, class_ids)
+            if self._proposals is not None:
+                written += self._proposals.add(name, (read_from or {}).get(name, name), inspection.class_masks,
+                                               inspection.class_probabilities)
             yield name, verdict_line(name, inspection, self.session), inspection.mask, written
             del inspection  # a huge image's probabilities go before the next image is read
+
+    def inspections(self, files: Sequence[str], failures: list[tuple[str, str]],
+                    read_from: Mapping[str, str] | None = None) -> Iterator[tuple[str, np.ndarray, Inspection]]:
+        """(file, its image, its inspection) per readable file, in order, nothing written;
+        failures as `run`'s."""
+        return self._pipeline.run(self.session, self._geometry, self._readable(files, failures, read_from or {}))
 
     def identity(self) -> dict:
         return prediction_identity(self.session, self._geometry)
@@ -159,8 +174,9 @@ class PredictUseCase:
     """
 
     def __init__(self, opener: SessionOpener, pipeline: InspectionPipeline, images: ImageSource,
-                 artifacts: PredictionWriter, data: DataSpec) -> None:
+                 artifacts: PredictionWriter, data: DataSpec, proposals: ProposalsOpener | None = None) -> None:
         self._opener = opener
+        self._proposals = proposals
         self._pipeline = pipeline
         self._images = images
         self._artifacts = artifacts
@@ -176,13 +192,15 @@ class PredictUseCase:
         submission: Submission | None = None,
         check_input: bool = True,  # the config is the model's own (not the default preset beside an export)
         max_pixels: int | None = None,
+        annotations: Sequence[str] = (),  # also write the kept defects in these formats (coco, labelme)
     ) -> PredictionReport:
         self._artifacts.check_output(output)
         files = checked_inputs(self._images.list(inputs), inputs)
         session = self._opener.open(options, BEST_KEPT, check_input=check_input)
         submission = self._with_class_id(submission, session) if submission is not None else None
+        proposals = self._open_proposals(annotations, output, session)
         predictions = FilePredictions(session, self._pipeline, self._images, self._artifacts, output, options,
-                                      save_probabilities, max_pixels)
+                                      save_probabilities, max_pixels, proposals)
         written: list[str] = []
         failures: list[tuple[str, str]] = []
         rows: list[tuple[str, int, str]] = []
@@ -195,12 +213,21 @@ class PredictUseCase:
             if progress:
                 progress(len(verdicts) + len(failures), len(files))
         written.append(self._artifacts.write_lines(output, PREDICTIONS_FILE, verdicts))
+        if proposals is not None:
+            written += proposals.close()
         if submission is not None:
             written.append(self._artifacts.write_submission(submission.path, rows))
         return PredictionReport(step=session.step, source=session.source, images_done=len(verdicts),
                                 written=tuple(written), failures=tuple(error for _, error in failures),
                                 geometry=predictions.geometry,
                                 decision=describe_decisions(session), tta=session.tta)
+
+    def _open_proposals(self, formats: Sequence[str], output: str, session: InferenceSession) -> ProposalWriter | None:
+        if not formats:
+            return None
+        if self._proposals is None:
+            raise ConfigError("--annotations: this predictor has no proposal writer")
+        return self._proposals(formats, output, proposal_classes(session))
 
     def _with_class_id(self, submission: Submission, session) -> Submission:
         """The submission's class: the model's classes, else --class_id (which must be a one-class

@@ -86,6 +86,21 @@ class PredictionWriter(Protocol):
         """Write one JSON object per line into `output/name`; return its path."""
 
 
+class ProposalWriter(Protocol):
+    """The kept defects of each image in a labelling tool's format (COCO, LabelMe), for a person
+    to open and correct: the model's proposals."""
+
+    def add(self, name: str, image_file: str, masks: np.ndarray, probabilities: np.ndarray) -> list[str]:
+        """One image's (H, W, K) decided masks and probabilities; the files written now."""
+
+    def close(self) -> list[str]:
+        """The files written at the end (a format holding every image in one file)."""
+
+
+# (formats, output folder, a class name per channel) -> the writer of those formats
+ProposalsOpener = Callable[[Sequence[str], str, Sequence[str]], ProposalWriter]
+
+
 class BatchRunner(Protocol):
     def run(self, items: Sequence[Item], open_worker: Callable[[], Callable[[Sequence[Item]], BatchOutcome]],
             ) -> Iterator[BatchOutcome]:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 
+from unet_defects.adapters.annotation_exports.proposals import ANNOTATION_FORMATS
 from unet_defects.adapters.runtimes.catalog import ALL_EXPORT_FORMATS, ENGINE_NAMES
 from unet_defects.domain.tiling import GEOMETRIES
 from unet_defects.domain.training import MODES
 from unet_defects.domain.tta import TTA_MODES
+from unet_defects.reviewing import add_review_parser
 
 
 def add_run_arguments(parser: argparse.ArgumentParser) -> None:
@@ -54,6 +56,13 @@ def add_min_area_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--min_area", type=int, metavar="PIXELS",
                         help="remove predicted defect components smaller than this (default: calibration.json's, "
                              "else 0)")
+
+
+def add_tile_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--tile", type=tile_size, metavar="HxW",
+                        help="native geometry: largest piece run at once (default: the training image size)")
+    parser.add_argument("--tile_overlap", type=int, metavar="PIXELS",
+                        help="native geometry: overlap of neighbouring tiles (default: 1/8 of the tile, <= 32)")
 
 
 def number_list(kind: type):
@@ -157,13 +166,14 @@ def make_parser() -> argparse.ArgumentParser:
                          help="submission: leave a row empty when the predicted area is below this many pixels")
     add_inference_arguments(predict, "predict")
     add_geometry_arguments(predict)
-    predict.add_argument("--tile", type=tile_size, metavar="HxW",
-                         help="native geometry: largest piece run at once (default: the training image size)")
-    predict.add_argument("--tile_overlap", type=int, metavar="PIXELS",
-                         help="native geometry: overlap of neighbouring tiles (default: 1/8 of the tile, <= 32)")
+    add_tile_arguments(predict)
     predict.add_argument("--max_pixels", type=int, metavar="PIXELS",
                          help="refuse an image whose header declares more pixels than this, before decoding it "
                               "(one error line; the other images go on)")
+    predict.add_argument("--annotations", nargs="+", choices=ANNOTATION_FORMATS, default=[], metavar="FORMAT",
+                         help="also write the kept defects for correction in a labelling tool: coco "
+                              "(predictions.coco.json, RLE masks, for CVAT) and/or labelme (labelme/: each image and "
+                              "its .json of polygons)")
     predict.add_argument("--ray", nargs="?", const="", metavar="ADDRESS",
                          help="predict on Ray Data: a local Ray with this machine's cores, or the cluster at "
                               "ADDRESS (host:6379, or ray://host:10001); resumable: a rerun on the same --output "
@@ -172,6 +182,8 @@ def make_parser() -> argparse.ArgumentParser:
                          help="with --ray: how many workers open the model (default: one per CPU of the cluster)")
     add_model_dir_config_arguments(predict)
     predict.set_defaults(command="predict")
+
+    add_review_parser(commands)
 
     report = commands.add_parser("report", help="draw the training loss and evaluation scores into report.png")
     report.add_argument("--model_dir", required=True)
@@ -236,7 +248,8 @@ def make_parser() -> argparse.ArgumentParser:
 
     plan = commands.add_parser(
         "plan", help="read your own images/ and masks/ once and write a params file sized to a time budget")
-    plan.add_argument("dataset_path", help="images/ and masks/, or train/ and test/ each holding both")
+    plan.add_argument("dataset_path", help="images/ and masks/, or your images with COCO, LabelMe, Label Studio or "
+                                           "CVAT annotations; or train/ and test/ each holding one")
     plan.add_argument("--budget", default="30m", metavar="DURATION",
                       help="training time the plan fits on this machine, evaluations included (default 30m)")
     plan.add_argument("--output", default="plan.yaml", help="params file to write (default plan.yaml)")

@@ -115,6 +115,12 @@ def command_predict(args: argparse.Namespace) -> int:
     return predict(args, inference_options(args))
 
 
+def command_review(args: argparse.Namespace) -> int:
+    from unet_defects.reviewing import command_review as review
+
+    return review(args, inference_options(args))
+
+
 def command_export(args: argparse.Namespace) -> int:
     container = _model_dir_container(args)
     if args.tracking_uri:  # over the model_dir's own runconfig.tracking_uri
@@ -228,6 +234,7 @@ def command_synth_rare(args: argparse.Namespace) -> int:
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "run": command_run,
     "predict": command_predict,
+    "review": command_review,
     "export": command_export,
     "calibrate": command_calibrate,
     "serve": command_serve,

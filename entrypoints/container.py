@@ -21,11 +21,13 @@ from dependency_injector import containers, providers
 
 from unet_defects import adapter_factories as make
 from unet_defects import readers
+from unet_defects.adapters.annotation_exports.proposals import ProposalFiles
 from unet_defects.adapters.artifacts import FileArtifactStore
 from unet_defects.adapters.image_files import FileImageSource
 from unet_defects.adapters.prediction_shards import FilePredictionShards
 from unet_defects.adapters.ray_data import RayDataRunner
 from unet_defects.adapters.report_chart import MatplotlibRenderer, TensorBoardHistory
+from unet_defects.adapters.review_files import ReviewFiles
 from unet_defects.adapters.terminal import TerminalObserver
 from unet_defects.application.archive import ArchivePredictUseCase
 from unet_defects.application.batching import ProbabilityMaps
@@ -47,6 +49,7 @@ from unet_defects.application.line_maps import LineMaps
 from unet_defects.application.options import InferenceOptions
 from unet_defects.application.prediction import PredictUseCase
 from unet_defects.application.report import ReportUseCase
+from unet_defects.application.review import ReviewUseCase
 from unet_defects.application.session import BEST_KEPT, InferenceSession, SessionOpener
 from unet_defects.application.tracking import TrackedRun
 from unet_defects.application.training import TrainAndEvaluateUseCase, TrainUseCase
@@ -127,6 +130,7 @@ class Container(containers.DeclarativeContainer):
         image_summaries=experiment.provided.evaluation.log_image_summaries,
     )
     images = providers.Singleton(FileImageSource)
+    proposals = providers.Object(ProposalFiles)  # the model's proposals as COCO or LabelMe files
     history = providers.Factory(TensorBoardHistory, model_dir=experiment.provided.run.model_dir)
     renderer = providers.Singleton(MatplotlibRenderer)
     records_writer = providers.Singleton(readers.records_writer, experiment=experiment)
@@ -208,7 +212,11 @@ class Container(containers.DeclarativeContainer):
     )
     predict: providers.Factory[PredictUseCase] = providers.Factory(
         PredictUseCase, opener=session_opener, pipeline=inspection_pipeline, images=images, artifacts=artifacts,
-        data=experiment.provided.eval_data,
+        data=experiment.provided.eval_data, proposals=proposals,
+    )
+    review: providers.Factory[ReviewUseCase] = providers.Factory(
+        ReviewUseCase, opener=session_opener, pipeline=inspection_pipeline, images=images, artifacts=artifacts,
+        proposals=proposals, writer=providers.Singleton(ReviewFiles),
     )
     # An archive on Ray Data: a local Ray unless the caller gives a runner with an address.
     archive: providers.Factory[ArchivePredictUseCase] = providers.Factory(

@@ -30,7 +30,7 @@ class ModelSpec:
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> ModelSpec:
         if args.model_dir is None and args.model is None:
-            raise UnetError("predict: needs --model_dir (a trained model) or --model (an export)")
+            raise UnetError(f"{args.command}: needs --model_dir (a trained model) or --model (an export)")
         return cls(args.model_dir, args.params, tuple(args.set))
 
     def absolute(self) -> ModelSpec:
@@ -89,7 +89,7 @@ def command_predict(args: argparse.Namespace, options: InferenceOptions) -> int:
     submission = Submission(args.rle_csv, args.class_id, args.min_total_area) if args.rle_csv else None
     report = spec.container().predict().execute(
         args.input, args.output, options, progress=progress_printer("predicted"), save_probabilities=args.probabilities,
-        submission=submission, check_input=spec.check_input, max_pixels=args.max_pixels,
+        submission=submission, check_input=spec.check_input, max_pixels=args.max_pixels, annotations=args.annotations,
     )
     geometry = report.geometry
     if geometry is not None and geometry.mode == "native":
@@ -114,6 +114,9 @@ def _predict_on_ray(args: argparse.Namespace, spec: ModelSpec, options: Inferenc
     from unet_defects.adapters.ray_data import RayDataRunner
     from unet_defects.reporting import rate_printer
 
+    if args.annotations:
+        raise ConfigError("--annotations: not with --ray yet (the proposals are written by one process); run unet "
+                          "predict without --ray on the images to review")
     if args.rle_csv:
         raise ConfigError("--rle-csv: not with --ray (a submission is one file in input order; run unet predict "
                           "without --ray, or read predictions.jsonl)")
