@@ -78,7 +78,8 @@ class ReviewUseCase:
             written += paths
         if proposals is not None:
             written += proposals.close()
-        rows = [{"rank": rank, "file": name, "chosen": name in chosen, "margin": round(measured.margin, 6),
+        kept = set(chosen)
+        rows = [{"rank": rank, "file": name, "chosen": name in kept, "margin": round(measured.margin, 6),
                  "pixels": round(measured.pixels, 6), **verdicts[name]}
                 for rank, (name, measured) in enumerate(ranked, start=1)]
         about = {"model": session.source, "step": session.step, "by": by, "count": count,

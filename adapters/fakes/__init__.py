@@ -17,6 +17,7 @@ from unet_defects.adapters.fakes.deployment import (
 )
 from unet_defects.adapters.fakes.engines import FakeCalibrationStore, FakeEngine, FakeEngines
 from unet_defects.adapters.fakes.planning import FakeFingerprinter, FakeStepTimer, FakeSurvey, KeptPlanWriter
+from unet_defects.adapters.fakes.review import FakeProposalWriter, FakeReviewWriter
 from unet_defects.adapters.fakes.roles import (
     FakeBestKeeper,
     FakeCheckpoints,
@@ -40,10 +41,11 @@ from unet_defects.adapters.fakes.stores import (
 from unet_defects.adapters.fakes.tracking import FakeRunTracker
 
 __all__ = [
-    "DriverKilled", "FakeBatchRunner", "FakeBenchmarker", "FakeBestKeeper", "FakeCalibrationStore", "FakeCheckpoints",
-    "FakeCompiler", "FakeComponents", "FakeConfigStore", "FakeDatasetReader", "FakeEngine", "FakeEngineTimer",
-    "FakeEngines", "FakeEvaluator", "FakeExporter", "FakeFingerprinter", "FakeImageSource", "FakeMachineProbe",
-    "FakeModel", "FakeModelBuilder", "FakePredictionShards", "FakePredictor", "FakeRecordWriter", "FakeRunHistory",
-    "FakeRunTracker", "FakeSampleSource", "FakeStepTimer", "FakeSurvey", "FakeTrainer", "InMemoryArtifactStore", "KeptPlanWriter",
+    "DriverKilled", "FakeBatchRunner", "FakeBenchmarker", "FakeBestKeeper", "FakeCalibrationStore",
+    "FakeCheckpoints", "FakeCompiler", "FakeComponents", "FakeConfigStore", "FakeDatasetReader", "FakeEngine",
+    "FakeEngineTimer", "FakeEngines", "FakeEvaluator", "FakeExporter", "FakeFingerprinter", "FakeImageSource",
+    "FakeMachineProbe", "FakeModel", "FakeModelBuilder", "FakePredictionShards", "FakePredictor",
+    "FakeProposalWriter", "FakeRecordWriter", "FakeReviewWriter", "FakeRunHistory", "FakeRunTracker",
+    "FakeSampleSource", "FakeStepTimer", "FakeSurvey", "FakeTrainer", "InMemoryArtifactStore", "KeptPlanWriter",
     "RecordingObserver", "RecordingRenderer",
 ]

@@ -28,3 +28,27 @@ def star(rng, cx, cy, radius, corners=7) -> np.ndarray:
     angles = np.sort(rng.uniform(0, 2 * np.pi, corners))
     radii = rng.uniform(0.3, 1.0, corners) * radius
     return np.column_stack([cx + radii * np.cos(angles), cy + radii * np.sin(angles)])
+
+
+def masks_of(found, item, names) -> list[np.ndarray]:
+    """The masks a reader's image draws, one per class `names` chooses (None: one class)."""
+    from unet_defects.domain import rle
+    from unet_defects.domain.annotations import choose_classes, class_runs
+
+    runs = class_runs(item, choose_classes(found.categories, names, None, found.source))
+    return [rle.decode(run, item.size) for run in runs]
+
+
+def error_of(read, folder, names=None) -> str:
+    """The one-line DataError reading `folder` with `read` and drawing its masks gives."""
+    import pytest
+
+    from unet_defects.domain.errors import DataError
+
+    with pytest.raises(DataError) as caught:
+        found = read(folder)
+        for item in found.images:
+            masks_of(found, item, names)
+    message = str(caught.value)
+    assert "\n" not in message
+    return message

@@ -292,3 +292,32 @@ def test_labelme_proposals_never_overwrite_a_reviewers_files(tmp_path):
     (tmp_path / "labelme" / "part.json").write_text("{}")
     with pytest.raises(DataError, match=r"labelme: holds LabelMe files already \(part.json, ...\)"):
         ProposalFiles(["labelme"], str(tmp_path), ["defect"])
+
+
+def test_proposals_of_several_classes_read_back_class_by_class(tmp_path):
+    """What unet predict --annotations writes for a model of two classes is read back by the
+    readers as the same masks, channel by channel, with the model's names as defect_class_names."""
+    from scipy import ndimage
+
+    from unet_defects.adapters.annotation_exports.proposals import ProposalFiles
+
+    rng = np.random.default_rng(9)
+    names = ("scratch", "dent")
+    proposals = ProposalFiles(["coco", "labelme"], str(tmp_path / "out"), names)
+    truth = {}
+    for index in range(3):
+        image = tmp_path / "in" / "images" / f"part{index}.png"
+        image.parent.mkdir(parents=True, exist_ok=True)
+        write_png(image, np.full((H, W), 100, np.uint8))
+        masks = np.stack([blob(rng), blob(rng) & (index != 1)], axis=-1)  # part1: no dent
+        truth[image.name] = masks
+        proposals.add(str(image), str(image), masks, rng.random((H, W, 2)).astype(np.float32))
+    (coco_file,) = proposals.close()
+    Path(coco_file).rename(tmp_path / "in" / "predictions.coco.json")
+    for found, exact in ((read_coco(tmp_path / "in"), True), (read_labelme(tmp_path / "out" / "labelme"), False)):
+        for sample in chosen_samples(found, names, None):
+            drawn = np.stack([rle.decode(runs, (H, W)) for runs in sample.runs], axis=-1)
+            expected = truth[sample.image.name]
+            if not exact:  # LabelMe's polygons have no holes
+                expected = np.stack([ndimage.binary_fill_holes(expected[..., k]) for k in range(2)], axis=-1)
+            assert np.array_equal(drawn, expected), (found.source, sample.image.name)

@@ -6,12 +6,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.unit.drawn_truth import box_pixels, centres_inside, star
+from tests.unit.drawn_truth import box_pixels, centres_inside, error_of, masks_of, star
 from unet_defects.adapters.datasets.annotations.cvat_xml import read_cvat_xml
 from unet_defects.adapters.images import write_png
-from unet_defects.domain import rle
-from unet_defects.domain.annotations import choose_classes, class_runs
-from unet_defects.domain.errors import DataError
 
 
 def cvat_rle(box: np.ndarray) -> str:
@@ -64,9 +61,8 @@ def write(folder: Path, text: str, images: dict[str, tuple[int, int]], name: str
     return path
 
 
-def masks_of(found, item, names) -> list[np.ndarray]:
-    runs = class_runs(item, choose_classes(found.categories, names, None, found.source))
-    return [rle.decode(run, item.size) for run in runs]
+def error(folder, names=None) -> str:
+    return error_of(read_cvat_xml, folder, names)
 
 
 def test_an_export_reads_pixel_for_pixel(tmp_path):
@@ -121,38 +117,28 @@ def test_labels_of_a_project_or_a_job(tmp_path, holder):
     assert read_cvat_xml(tmp_path).categories == ("b", "a")
 
 
-def error_of(folder: Path, names=None) -> str:
-    with pytest.raises(DataError) as caught:
-        found = read_cvat_xml(folder)
-        for item in found.images:
-            masks_of(found, item, names)
-    message = str(caught.value)
-    assert "\n" not in message
-    return message
-
-
 def test_a_missing_image_is_named(tmp_path):
     path = tmp_path / "annotations.xml"
     path.write_text(document(["d"], image(3, "absent.png", (8, 8))))
-    assert error_of(tmp_path).startswith(f"{path}: image 3 (absent.png): its image 'absent.png' is not found")
+    assert error(tmp_path).startswith(f"{path}: image 3 (absent.png): its image 'absent.png' is not found")
 
 
 def test_a_polygon_of_two_points_is_named(tmp_path):
     path = write(tmp_path, document(["d"], image(2, "a.png", (20, 20), polygon("d", [(1.5, 2.5), (8.5, 9.5)]))),
                  {"a.png": (20, 20)})
-    assert error_of(tmp_path) == f"{path}: image 2 (a.png) polygon 0: a polygon needs at least 3 points, got 2"
+    assert error(tmp_path) == f"{path}: image 2 (a.png) polygon 0: a polygon needs at least 3 points, got 2"
 
 
 def test_a_vertex_outside_the_image_is_named(tmp_path):
     shapes = [box("d", 1.5, 1.5, 3.5, 3.5), polygon("d", [(1.5, 2.5), (8.5, 19.5), (3.5, 27.0)])]
     path = write(tmp_path, document(["d"], image(2, "a.png", (20, 20), *shapes)), {"a.png": (20, 20)})
-    assert error_of(tmp_path) == f"{path}: image 2 (a.png) polygon 1: vertex (3.5, 27) is outside the 20x20 image"
+    assert error(tmp_path) == f"{path}: image 2 (a.png) polygon 1: vertex (3.5, 27) is outside the 20x20 image"
 
 
 def test_an_unknown_label_is_named(tmp_path):
     path = write(tmp_path, document(["dent", "scratch"], image(5, "a.png", (20, 20), box("crack", 1, 1, 4, 4))),
                  {"a.png": (20, 20)})
-    assert error_of(tmp_path) == (f"{path}: image 5 (a.png) box 0: unknown category 'crack' (its <meta> declares "
+    assert error(tmp_path) == (f"{path}: image 5 (a.png) box 0: unknown category 'crack' (its <meta> declares "
                                   "dent, scratch)")
 
 
@@ -160,25 +146,25 @@ def test_malformed_xml_is_named_with_its_line_and_column(tmp_path):
     path = tmp_path / "annotations.xml"
     path.write_text('<?xml version="1.0"?>\n<annotations>\n<image id="0" name="a.png" width="8" height="8">\n'
                     '<box label="d" xtl="1" ytl=1 xbr="2" ybr="2"/>\n</image>\n</annotations>\n')
-    assert error_of(tmp_path) == f"{path}: not valid XML (line 4, column 28: not well-formed (invalid token))"
+    assert error(tmp_path) == f"{path}: not valid XML (line 4, column 28: not well-formed (invalid token))"
 
 
 def test_a_mask_box_outside_the_image_is_named(tmp_path):
     crop = np.ones((4, 5), dtype=bool)
     path = write(tmp_path, document(["d"], image(1, "a.png", (10, 12), mask("d", 9, 2, crop))), {"a.png": (10, 12)})
-    assert error_of(tmp_path) == (f"{path}: image 1 (a.png) mask 0: its mask box 5x4 at (9, 2) is outside the 12x10 "
+    assert error(tmp_path) == (f"{path}: image 1 (a.png) mask 0: its mask box 5x4 at (9, 2) is outside the 12x10 "
                                   "image")
 
 
 def test_mask_runs_that_miss_its_box_are_named(tmp_path):
     element = '<mask label="d" rle="3, 4, 5" left="1" top="1" width="4" height="4"/>'
     path = write(tmp_path, document(["d"], image(1, "a.png", (10, 12), element)), {"a.png": (10, 12)})
-    assert error_of(tmp_path) == (f"{path}: image 1 (a.png) mask 0: its rle runs sum to 12, not the 16 pixels of its "
+    assert error(tmp_path) == (f"{path}: image 1 (a.png) mask 0: its rle runs sum to 12, not the 16 pixels of its "
                                   "4x4 box")
 
 
 def test_the_xml_is_found_once(tmp_path):
-    assert "no CVAT annotation file" in error_of(tmp_path)
+    assert "no CVAT annotation file" in error(tmp_path)
     for name in ("one.xml", "two.xml"):
         (tmp_path / name).write_text(document(["d"]))
-    assert error_of(tmp_path) == f"{tmp_path}: two CVAT annotation files, one.xml and two.xml; keep one"
+    assert error(tmp_path) == f"{tmp_path}: two CVAT annotation files, one.xml and two.xml; keep one"

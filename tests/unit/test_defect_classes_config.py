@@ -39,7 +39,8 @@ def test_label_masks_of_named_classes_for_image_folders():
     ("SeverstalDataset", {"defect_classes": [1, 2, 3, 4], "num_classes": 2},
      "train_input.num_classes: must be 5 (4 defect classes + 1 for the background), got 2"),
     ("SeverstalDataset", {"defect_class_names": ["a", "b"]},
-     "train_input.defect_class_names: for ImageFolderDataset label masks; SeverstalDataset takes train_input.defect_classes"),
+     "train_input.defect_class_names: for ImageFolderDataset label masks and annotations' categories; "
+     "SeverstalDataset takes train_input.defect_classes"),
     ("ImageFolderDataset", {"defect_class_names": ["crack", "crack"]}, "train_input.defect_class_names: 'crack' is named twice"),
     ("SeverstalTFRecordsDataset", {"defect_classes": [1, 2]},
      "train_input.defect_classes: SeverstalTFRecordsDataset holds one mask per image; read the images with "

@@ -8,13 +8,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.unit.drawn_truth import box_pixels, centres_inside, star
+from tests.unit.drawn_truth import box_pixels, centres_inside, error_of, masks_of, star
 from unet_defects.adapters.datasets.annotations import brush_rle
 from unet_defects.adapters.datasets.annotations.label_studio import read_label_studio
 from unet_defects.adapters.images import write_png
-from unet_defects.domain import rle
 from unet_defects.domain.annotations import choose_classes, class_runs
-from unet_defects.domain.errors import DataError
 
 DATA = Path(__file__).resolve().parent / "data"
 
@@ -74,6 +72,10 @@ def brush_encode(values, word: int = 8, fields=(3, 4, 8, 16)) -> tuple[list[int]
 def rgba(mask: np.ndarray) -> np.ndarray:
     """A mask as Label Studio's encoder flattens it: each value 4 times, row by row."""
     return np.repeat(mask.astype(np.int64).ravel(), 4)
+
+
+def error(folder, names=None) -> str:
+    return error_of(read_label_studio, folder, names)
 
 
 @pytest.mark.parametrize("name", sorted(sdk_masks()))
@@ -173,11 +175,6 @@ def export(folder: Path, tasks: list, name: str = "project-1-at-2024-05-01-10-00
     return path
 
 
-def masks_of(found, item, names) -> list[np.ndarray]:
-    runs = class_runs(item, choose_classes(found.categories, names, None, found.source))
-    return [rle.decode(run, item.size) for run in runs]
-
-
 def test_an_export_reads_pixel_for_pixel(tmp_path):
     rng = np.random.default_rng(11)
     big, small, plain = (40, 60), (9, 11), (17, 23)  # the good part is given no size: nothing is drawn on it
@@ -247,53 +244,43 @@ def test_the_first_annotation_not_cancelled_is_read(tmp_path):
     assert read_label_studio(tmp_path).categories == ("second",)
 
 
-def error_of(folder: Path, names=None) -> str:
-    with pytest.raises(DataError) as caught:
-        found = read_label_studio(folder)
-        for item in found.images:
-            masks_of(found, item, names)
-    message = str(caught.value)
-    assert "\n" not in message
-    return message
-
-
 def test_a_missing_image_is_named(tmp_path):
     path = export(tmp_path, [task(7, "/data/upload/3/0f0f0f0f-absent.png", ([], False))])
-    assert error_of(tmp_path).startswith(f"{path}: task 7: its image '/data/upload/3/0f0f0f0f-absent.png' is not found")
+    assert error(tmp_path).startswith(f"{path}: task 7: its image '/data/upload/3/0f0f0f0f-absent.png' is not found")
 
 
 def test_a_polygon_of_two_points_is_named(tmp_path):
     image(tmp_path, "a.png", 20, 20)
     two = polygon_region([(1.5, 2.5), (8.5, 9.5)], "d", (20, 20), "xy")
     path = export(tmp_path, [task(3, "a.png", ([two], False))])
-    assert error_of(tmp_path) == f"{path}: task 3 result 'xy': a polygon needs at least 3 points, got 2"
+    assert error(tmp_path) == f"{path}: task 3 result 'xy': a polygon needs at least 3 points, got 2"
 
 
 def test_a_vertex_outside_the_image_is_named(tmp_path):
     image(tmp_path, "a.png", 20, 20)
     vertices = [(1.5, 2.5), (8.5, 9.5), (25.0, 3.5)]
     path = export(tmp_path, [task(4, "a.png", ([polygon_region(vertices, "d", (20, 20), "far")], False))])
-    assert error_of(tmp_path).startswith(f"{path}: task 4 result 'far': vertex (25, 3.5) is outside the 20x20 image")
+    assert error(tmp_path).startswith(f"{path}: task 4 result 'far': vertex (25, 3.5) is outside the 20x20 image")
 
 
 def test_malformed_json_is_named_with_its_line(tmp_path):
     path = tmp_path / "export.json"
     path.write_text('[{"id": 1, "data": {"image": "a.png"},\n "annotations": [}]\n')
-    assert error_of(tmp_path).startswith(f"{path}: not valid JSON (line 2, column 18")
+    assert error(tmp_path).startswith(f"{path}: not valid JSON (line 2, column 18")
 
 
 def test_a_brush_of_another_size_than_its_image_is_named(tmp_path):
     image(tmp_path, "a.png", 10, 11)
     encoded = json.loads((DATA / "label_studio_brush.json").read_text())["noise_9x11"]
     path = export(tmp_path, [task(5, "a.png", ([brush_region(encoded, "d", (10, 11), "brush")], False))])
-    assert error_of(tmp_path) == (f"{path}: task 5 result 'brush': cannot decode its brush RLE (it holds 396 values, "
+    assert error(tmp_path) == (f"{path}: task 5 result 'brush': cannot decode its brush RLE (it holds 396 values, "
                                   "not the 440 of a 11x10 RGBA image)")
 
 
 def test_the_export_is_found_once(tmp_path):
-    assert "no Label Studio export" in error_of(tmp_path)
+    assert "no Label Studio export" in error(tmp_path)
     (tmp_path / "other.json").write_text('{"images": []}')
-    assert "no Label Studio export" in error_of(tmp_path)
+    assert "no Label Studio export" in error(tmp_path)
     export(tmp_path, [task(1, "a.png")], "one.json")
     export(tmp_path, [task(1, "a.png")], "two.json")
-    assert error_of(tmp_path) == f"{tmp_path}: two Label Studio exports, one.json and two.json; keep one per folder"
+    assert error(tmp_path) == f"{tmp_path}: two Label Studio exports, one.json and two.json; keep one per folder"

@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from adapters.fakes.stores import FakeImageSource
 from tests.unit.test_use_cases import UseCaseFakes
+from unet_defects.adapters.fakes import FakeImageSource, FakeProposalWriter, FakeReviewWriter
 from unet_defects.application.inspector import InspectionPipeline
 from unet_defects.application.line_maps import ProbabilityMaps
 from unet_defects.application.review import ReviewUseCase
@@ -44,24 +44,6 @@ def test_the_least_sure_come_first_by_either_measure():
         most_uncertain(scored, "entropy")
 
 
-class RecordingProposals:
-    def __init__(self, formats, output, class_names) -> None:
-        self.formats, self.class_names, self.added = tuple(formats), tuple(class_names), []
-
-    def add(self, name, image_file, masks, probabilities):
-        self.added.append((name, masks.shape))
-        return [f"{name}.json"]
-
-    def close(self):
-        return ["proposals.json"]
-
-
-class RecordingReview:
-    def write(self, output, name, rows, about):
-        self.rows, self.about = list(rows), about
-        return [f"{output}/{name}.json", f"{output}/{name}.csv"]
-
-
 def test_review_scores_every_image_once_and_writes_the_chosen_ones_proposals():
     world = UseCaseFakes(RunSpec(model_dir="m", max_steps=1))
     world.train.execute()
@@ -73,10 +55,10 @@ def test_review_scores_every_image_once_and_writes_the_chosen_ones_proposals():
     images["in/broken.png"] = None
     data = DataSpec(dataset="DAGM2007Dataset", dataset_path="d", image_shape=(8, 8, 1), normalize_data_method="zero_one")
     opened = []
-    review_files = RecordingReview()
+    review_files = FakeReviewWriter()
 
     def proposals(formats, output, class_names):
-        opened.append(RecordingProposals(formats, output, class_names))
+        opened.append(FakeProposalWriter(formats, output, class_names))
         return opened[-1]
 
     use_case = ReviewUseCase(world.opener(data), InspectionPipeline(ProbabilityMaps(world.predictor), world.components),
@@ -93,6 +75,6 @@ def test_review_scores_every_image_once_and_writes_the_chosen_ones_proposals():
     assert [row["file"] for row in review_files.rows] == [name for name, _ in report.ranked]
     assert [row["chosen"] for row in review_files.rows] == [True, True, False, False, False]
     assert {"margin", "pixels", "score", "defective"} <= set(review_files.rows[0])
-    assert review_files.about["by"] == "margin" and "proposals.json" in report.written
+    assert review_files.about["by"] == "margin" and "out/proposals.json" in report.written and writer.closed
     with pytest.raises(ConfigError, match="--count: must be 1 or more"):
         use_case.execute(["in/"], "out", count=0)
