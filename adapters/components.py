@@ -16,7 +16,7 @@ from unet_defects.domain.defects import (
 EIGHT_NEIGHBOURS = np.ones((3, 3), bool)
 
 
-def labelled(decision: np.ndarray) -> tuple[np.ndarray, int]:
+def label_components(decision: np.ndarray) -> tuple[np.ndarray, int]:
     """The 8-connected components of a boolean mask as a label image (1..count) and their count:
     what every component in the project is (records, min_area, calibration, exports)."""
     from scipy import ndimage
@@ -30,17 +30,17 @@ class ScipyComponents:
         decision = np.asarray(decision, bool)
         if min_area <= 1 or not decision.any():
             return decision
-        return large_components(*labelled(decision), min_area)
+        return large_components(*label_components(decision), min_area)
 
     def table(self, decision: np.ndarray, truth: np.ndarray) -> ComponentTable:
         """Each component's area and how many of its pixels are true defect."""
-        return ComponentTable.of_labels(*labelled(decision), truth)
+        return ComponentTable.of_labels(*label_components(decision), truth)
 
     def records(self, probabilities: np.ndarray, decision: np.ndarray) -> list[DefectRecord]:
         """A record per component of the decision, largest first, with the probabilities in it."""
-        labels, count = labelled(decision)
+        labels, count = label_components(decision)
         return records_from_labels(labels, count, probabilities)
 
     def match(self, truth: np.ndarray, decision: np.ndarray, counted: np.ndarray | None = None) -> DefectCounts:
         """Defect-level counts: true components touched by the decision's components, and back."""
-        return match_from_labels(*labelled(truth), *labelled(decision), counted=counted)
+        return match_from_labels(*label_components(truth), *label_components(decision), counted=counted)

@@ -14,20 +14,11 @@ from pathlib import Path
 
 import numpy as np
 
-from unet_defects.adapters.annotation_exports.contours import Component, Proposal, proposals_of
+from unet_defects.adapters.annotation_exports.contours import Component, Proposal, check_arrays, proposals_of
 from unet_defects.adapters.atomic_files import write_text
 
 FILE_NAME = "predictions.coco.json"
 SUPERCATEGORY = "defect"
-
-
-def check_arrays(name: str, size: tuple[int, int], masks: np.ndarray, probabilities: np.ndarray,
-                 classes: int) -> None:
-    """Masks and probabilities of (H, W, K), the image's size and one channel per class."""
-    expected = (*size, classes)
-    for what, array in (("masks", masks), ("probabilities", probabilities)):
-        if tuple(np.shape(array)) != expected:
-            raise ValueError(f"{name}: {what} must be (height, width, classes) = {expected}, got {np.shape(array)}")
 
 
 def component_counts(component: Component, height: int) -> list[int]:

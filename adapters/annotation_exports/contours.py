@@ -14,7 +14,7 @@ from typing import NamedTuple, cast
 
 import numpy as np
 
-from unet_defects.adapters.components import labelled
+from unet_defects.adapters.components import label_components
 
 # Just under one half: at a saddle (two pixels touching at a corner only) the contour then joins
 # them, as 8-connectivity does, instead of splitting them in two; the edges move by 1e-6 px.
@@ -43,7 +43,7 @@ def components(mask: np.ndarray) -> list[Component]:
     """The 8-connected components of a boolean (H, W) mask, in raster order of their first pixel."""
     from scipy import ndimage
 
-    labels, _ = labelled(mask)  # the components records count, so a polygon is one of them
+    labels, _ = label_components(mask)  # the components records count, so a polygon is one of them
     return [Component(box, labels[box] == label)
             for label, box in enumerate(ndimage.find_objects(labels), 1) if box is not None]
 
@@ -64,6 +64,15 @@ def outline(component: Component) -> Polygon:
     ring = ring + (component.box[1].start - 0.5, component.box[0].start - 0.5)
     points = np.round(simplify(ring, TOLERANCE), _DECIMALS) + 0.0  # + 0.0: no -0.0 in the files
     return [(float(x), float(y)) for x, y in points]
+
+
+def check_arrays(name: str, size: tuple[int, int], masks: np.ndarray, probabilities: np.ndarray,
+                 classes: int) -> None:
+    """Masks and probabilities of (H, W, K), the image's size and one channel per class."""
+    expected = (*size, classes)
+    for what, array in (("masks", masks), ("probabilities", probabilities)):
+        if tuple(np.shape(array)) != expected:
+            raise ValueError(f"{name}: {what} must be (height, width, classes) = {expected}, got {np.shape(array)}")
 
 
 class Proposal(NamedTuple):

@@ -17,8 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from unet_defects.adapters.annotation_exports.coco_export import check_arrays
-from unet_defects.adapters.annotation_exports.contours import Proposal, outline, proposals_of
+from unet_defects.adapters.annotation_exports.contours import Proposal, check_arrays, outline, proposals_of
 from unet_defects.adapters.atomic_files import write_text
 from unet_defects.domain.errors import DataError
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
-from unet_defects.adapters.annotation_exports.coco_export import CocoExport, check_arrays
-from unet_defects.adapters.annotation_exports.contours import proposals_of
+from unet_defects.adapters.annotation_exports.coco_export import CocoExport
+from unet_defects.adapters.annotation_exports.contours import check_arrays, proposals_of
 from unet_defects.adapters.annotation_exports.labelme_export import LabelMeExport
 from unet_defects.domain.errors import ConfigError
 

@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from unet_defects.adapters.components import ScipyComponents, labelled
+from unet_defects.adapters.components import ScipyComponents, label_components
 from unet_defects.adapters.fakes import FakeComponents
 from unet_defects.adapters.fakes.components import flood_labels
 
@@ -26,7 +26,7 @@ def masks_and_maps(draw):
 @given(arrays(bool, SHAPES))
 def test_the_flood_fill_labels_as_scipy_does_numbering_included(mask):
     labels, count = flood_labels(mask)
-    expected, expected_count = labelled(mask)
+    expected, expected_count = label_components(mask)
     assert count == expected_count
     np.testing.assert_array_equal(labels, expected)
 
