@@ -20,6 +20,7 @@ from unet_defects.adapters.images import (
     triptych,
     write_png,
 )
+from unet_defects.adapters.results_table import write_results_table
 from unet_defects.domain.errors import DataError
 from unet_defects.domain.masks import to_uint8_mask
 
@@ -63,6 +64,8 @@ class FileArtifactStore:
         write_json(by_step, payload)
         write_json(latest, payload)
         written = [str(latest), str(by_step)]
+        table = write_results_table(self._eval_dir)
+        written += [table] if table else []
         self._write_scalars(result, folder)
         if result.samples:
             samples = folder / "samples"
@@ -78,6 +81,10 @@ class FileArtifactStore:
         target = self._eval_dir / "results.json"
         write_json(target, {**test.as_dict(), "validation": validation.as_dict(), "test": test.as_dict()})
         return str(target)
+
+    def write_table(self) -> str | None:
+        """eval/results.csv from the evaluations already written (unet report on any model_dir)."""
+        return write_results_table(self._eval_dir)
 
     def _write_scalars(self, result, folder: Path) -> None:
         """The scores as TensorBoard scalars under <model_dir>/eval (a test split's in eval/test)."""

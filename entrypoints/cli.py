@@ -158,8 +158,12 @@ def command_calibrate(args: argparse.Namespace) -> int:
 
 
 def command_report(args: argparse.Namespace) -> int:
-    outcome = _model_dir_container(args).report().execute(args.output)
+    container = _model_dir_container(args)
+    outcome = container.report().execute(args.output)
     print(f"wrote {outcome.path} ({'; '.join(outcome.panels)})")
+    table = container.artifacts().write_table()  # older model_dirs get theirs too
+    if table:
+        print(f"wrote {table} (one row per evaluation: step, split, every score)")
     return 0
 
 

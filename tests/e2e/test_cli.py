@@ -192,6 +192,9 @@ def test_predict_at_native_resolution_tiles_a_wide_image_and_report_draws_the_ru
     assert report.returncode == 0, report.stderr
     assert f"wrote {model}/report.png (training loss; evaluation scores" in report.stdout
     assert iio.imread(root / "model" / "report.png").shape[2] in (3, 4)
+    table = (root / "model" / "eval" / "results.csv").read_text().splitlines()  # the eval's row, written by it
+    assert f"wrote {model}/eval/results.csv (one row per evaluation" in report.stdout
+    assert table[0].startswith("step,split,num_images,checkpoint,") and len(table) >= 2
 
 
 def test_a_bad_yaml_key_is_one_line_naming_the_key(tiny_dagm, tmp_path):
