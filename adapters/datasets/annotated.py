@@ -14,7 +14,8 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
-from unet_defects.adapters.datasets.file_reader import FileDatasetReader, dataset_root, own_splits, split_once
+from unet_defects.adapters.datasets.file_reader import FileDatasetReader
+from unet_defects.adapters.datasets.splits import dataset_root, own_splits, split_once
 from unet_defects.domain.annotations import AnnotationSet, ClassChoice, choose_classes, class_runs
 from unet_defects.domain.augmentation import AugmentationSpec
 from unet_defects.domain.data import DataSpec, Sample

@@ -11,7 +11,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from unet_defects.adapters.datasets.dagm_labels import LabelRow, read_labels
-from unet_defects.adapters.datasets.file_reader import FileDatasetReader, dataset_root
+from unet_defects.adapters.datasets.file_reader import FileDatasetReader
+from unet_defects.adapters.datasets.splits import dataset_root
 from unet_defects.domain.augmentation import AugmentationSpec
 from unet_defects.domain.data import DataSpec, Sample
 from unet_defects.domain.errors import ConfigError, DataError

@@ -13,13 +13,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from unet_defects.adapters.datasets.file_reader import (
-    FileDatasetReader,
-    dataset_root,
-    own_splits,
-    split_folders,
-    split_once,
-)
+from unet_defects.adapters.datasets.file_reader import FileDatasetReader
+from unet_defects.adapters.datasets.splits import dataset_root, own_splits, split_folders, split_once
 from unet_defects.adapters.images import IMAGE_SUFFIXES
 from unet_defects.domain.augmentation import AugmentationSpec
 from unet_defects.domain.data import DataSpec, Sample

@@ -11,7 +11,7 @@ from unet_defects.adapters.datasets.annotations.cvat_xml import locate_cvat_file
 from unet_defects.adapters.datasets.annotations.files import image_files
 from unet_defects.adapters.datasets.annotations.label_studio import locate_export
 from unet_defects.adapters.datasets.annotations.labelme import labelme_folder
-from unet_defects.adapters.datasets.file_reader import split_folders
+from unet_defects.adapters.datasets.splits import split_folders
 from unet_defects.domain.errors import DataError
 
 EXPECTED = ("images/ and masks/, a COCO .json, LabelMe .json files beside the images, a Label Studio JSON export "

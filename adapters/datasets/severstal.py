@@ -11,8 +11,9 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from unet_defects.adapters.datasets.file_reader import FileDatasetReader, dataset_root, split, split_once
+from unet_defects.adapters.datasets.file_reader import FileDatasetReader
 from unet_defects.adapters.datasets.severstal_csv import CLASS_IDS, read_train_csv
+from unet_defects.adapters.datasets.splits import dataset_root, split, split_once
 from unet_defects.adapters.images import IMAGE_SUFFIXES
 from unet_defects.domain.augmentation import AugmentationSpec
 from unet_defects.domain.data import DataSpec, Sample

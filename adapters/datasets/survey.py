@@ -9,9 +9,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from unet_defects.adapters.datasets.annotated import chosen_samples, read_annotations
-from unet_defects.adapters.datasets.file_reader import split
 from unet_defects.adapters.datasets.image_folder import list_pairs
 from unet_defects.adapters.datasets.layout_detection import EXPECTED, detect_layout, training_folder
+from unet_defects.adapters.datasets.splits import split
 from unet_defects.domain.annotations import category_order
 from unet_defects.domain.class_fingerprint import parse_class_names
 from unet_defects.domain.data import Sample

@@ -22,7 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
-from unet_defects.adapters.datasets.file_reader import dataset_root, only_eval
+from unet_defects.adapters.datasets.file_reader import only_eval
+from unet_defects.adapters.datasets.splits import dataset_root
 from unet_defects.adapters.images import tf_decodable
 from unet_defects.adapters.tensorflow.cluster import read_tf_config
 from unet_defects.domain import rle
