@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from unet_defects.adapters.components import EIGHT_NEIGHBOURS
+from unet_defects.adapters.components import EIGHT_NEIGHBOURS, label_components
 from unet_defects.adapters.image_headers import is_palette_png
 from unet_defects.adapters.images import read_mask
 from unet_defects.domain import rle
@@ -53,7 +53,7 @@ def component_geometry(defects: np.ndarray) -> tuple[tuple[int, ...], tuple[floa
     it (a one-pixel line is 1 wide)."""
     from scipy import ndimage
 
-    labels, count = ndimage.label(defects, structure=EIGHT_NEIGHBOURS)
+    labels, count = label_components(defects)
     if not count:
         return (), ()
     areas = np.bincount(labels.ravel(), minlength=count + 1)[1:]
@@ -123,14 +123,22 @@ def measure(image: np.ndarray, mask: np.ndarray | None, name: str, kind: str = "
                       labels=label_facts(mask, (areas, widths)) if count else (), **base)
 
 
+def _palette(path: Path) -> bool:
+    """An indexed-colour PNG, by its first bytes (a file that cannot be opened is left to the reader's error)."""
+    try:
+        with open(path, "rb") as handle:
+            return is_palette_png(handle.read(26))
+    except OSError:
+        return False
+
+
 def measure_sample(sample: Sample, kind: str = "") -> ImageFacts:
     raw = _read(Path(sample.image))
     gray = to_gray_uint8(raw, sample.image)
     mask = None
     if sample.mask is not None:
-        raw_mask = _read(Path(sample.mask))
-        if raw_mask.ndim == 3 and is_palette_png(Path(sample.mask).read_bytes()[:26]):
-            raw_mask = read_mask(sample.mask)  # a palette PNG's indices, as training reads them
+        # a palette PNG's indices, as training reads them; any other mask decoded once as it is
+        raw_mask = read_mask(sample.mask) if _palette(Path(sample.mask)) else _read(Path(sample.mask))
         mask = raw_mask[..., 0] if raw_mask.ndim == 3 else raw_mask
         if mask.shape != gray.shape:
             raise DataError(f"{sample.mask}: mask is {mask.shape[1]}x{mask.shape[0]} but its image is "

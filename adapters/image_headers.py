@@ -34,6 +34,25 @@ def image_kind(data: bytes, what: str = "the body") -> tuple[str, str]:
     raise HeaderError(f"{what} is not a {KINDS_TEXT} image (it starts with {start})")
 
 
+HEAD_BYTES = 4096  # enough for a PNG's or BMP's header; a JPEG's may lie past it, after its metadata
+
+
+def file_size(path) -> tuple[int, int]:
+    """(height, width) a file's header declares, reading its first bytes and further only while
+    the header is cut short (a JPEG's may follow its metadata); HeaderError or OSError."""
+    with open(path, "rb") as file:
+        head = file.read(HEAD_BYTES)
+        kind, _ = image_kind(head, f"the file {getattr(path, 'name', path)}")
+        while True:
+            try:
+                return declared_size(head, kind)
+            except HeaderError:
+                more = file.read(max(len(head), HEAD_BYTES))
+                if not more:
+                    raise
+                head += more
+
+
 def declared_size(data: bytes, kind: str) -> tuple[int, int]:
     """(height, width) from the file's header, or HeaderError when it is cut short or broken."""
     try:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from unet_defects.adapters.image_headers import HeaderError, declared_size, image_kind, is_palette_png
+from unet_defects.adapters.image_headers import HeaderError, file_size, is_palette_png
 from unet_defects.domain.errors import DataError
 from unet_defects.domain.gray import to_gray_uint8
 from unet_defects.domain.tiling import row_strips
@@ -56,14 +56,21 @@ def read_mask(path: str | os.PathLike) -> np.ndarray:
         raise DataError(f"{path}: image file not found") from None
     if not is_palette_png(head):
         return read_gray(path)
+    return palette_indices(path.read_bytes(), path)
+
+
+def palette_indices(data: bytes, where: str | os.PathLike) -> np.ndarray:
+    """A palette PNG's (H, W) indices from its bytes (Pillow's mode "P": the indices, not the colours)."""
+    import io
+
     from PIL import Image
 
     try:
-        with Image.open(path) as opened:
-            indices = np.asarray(opened)  # mode "P": the indices, not the colours
+        with Image.open(io.BytesIO(data)) as opened:
+            indices = np.asarray(opened)
     except Exception as error:  # Pillow raises many types for broken files
         reason = str(error).splitlines()[0] if str(error) else type(error).__name__
-        raise DataError(f"{path}: cannot read image ({reason})") from None
+        raise DataError(f"{where}: cannot read image ({reason})") from None
     return indices.astype(np.uint8)
 
 
@@ -72,12 +79,10 @@ def _check_declared_size(path: Path, max_pixels: int) -> None:
     pixel is decoded. A file that is not a known image, or whose header is cut short, is left to
     the decoder, which says why in its own line."""
     try:
-        data = path.read_bytes()  # the compressed file; the decoder then reads it from the page cache
+        height, width = file_size(path)  # its first bytes only
     except FileNotFoundError:
         raise DataError(f"{path}: image file not found") from None
-    try:
-        height, width = declared_size(data, image_kind(data)[0])
-    except HeaderError:
+    except (OSError, HeaderError):
         return
     if width * height > max_pixels:
         raise DataError(f"{path}: {height} x {width} = {width * height:,} pixels, more than --max_pixels {max_pixels:,}")

@@ -140,6 +140,11 @@ def choose_classes(categories: Sequence[str], names: Sequence[str] | None,
     return ClassChoice(channels, len(names), tuple(c for c in categories if c not in channels))
 
 
+def class_names_of(categories: Sequence[str], category_map: Mapping[str, str] | None) -> tuple[str, ...]:
+    """The class names the categories become under `category_map`, once each, in their order."""
+    return category_order([(category_map or {}).get(category, category) for category in categories])
+
+
 def class_runs(annotated: AnnotatedImage, choice: ClassChoice) -> tuple[str, ...]:
     """One RLE string per class channel: the union of the shapes of its categories."""
     if not annotated.shapes:

@@ -6,6 +6,7 @@ import argparse
 
 from unet_defects.adapters.annotation_exports.proposals import ANNOTATION_FORMATS
 from unet_defects.adapters.runtimes.catalog import ALL_EXPORT_FORMATS, ENGINE_NAMES
+from unet_defects.argument_types import number_list, positive_int, tile_size
 from unet_defects.domain.tiling import GEOMETRIES
 from unet_defects.domain.training import MODES
 from unet_defects.domain.tta import TTA_MODES
@@ -65,22 +66,10 @@ def add_tile_arguments(parser: argparse.ArgumentParser) -> None:
                         help="native geometry: overlap of neighbouring tiles (default: 1/8 of the tile, <= 32)")
 
 
-def number_list(kind: type):
-    def parse(text: str) -> list:
-        try:
-            return [kind(item) for item in text.split(",") if item.strip()]
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") from None
-
-    return parse
-
-
-def tile_size(text: str) -> tuple[int, int]:
-    height, _, width = text.lower().partition("x")
-    try:
-        return int(height), int(width or height)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected HxW such as 256x256, got {text!r}") from None
+def add_max_pixels_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--max_pixels", type=positive_int, metavar="PIXELS",
+                        help="refuse an image whose header declares more pixels than this, before decoding it "
+                             "(one error line; the other images go on)")
 
 
 def add_model_dir_config_arguments(parser: argparse.ArgumentParser) -> None:
@@ -167,9 +156,7 @@ def make_parser() -> argparse.ArgumentParser:
     add_inference_arguments(predict, "predict")
     add_geometry_arguments(predict)
     add_tile_arguments(predict)
-    predict.add_argument("--max_pixels", type=int, metavar="PIXELS",
-                         help="refuse an image whose header declares more pixels than this, before decoding it "
-                              "(one error line; the other images go on)")
+    add_max_pixels_argument(predict)
     predict.add_argument("--annotations", nargs="+", choices=ANNOTATION_FORMATS, default=[], metavar="FORMAT",
                          help="also write the kept defects for correction in a labelling tool: coco "
                               "(predictions.coco.json, RLE masks, for CVAT) and/or labelme (labelme/: each image and "

@@ -80,8 +80,6 @@ def command_predict(args: argparse.Namespace, options: InferenceOptions) -> int:
     from unet_defects.reporting import progress_printer
 
     spec = ModelSpec.from_args(args)
-    if args.max_pixels is not None and args.max_pixels < 1:
-        raise ConfigError(f"--max_pixels: must be 1 or more, got {args.max_pixels}")
     if args.ray is not None:
         return _predict_on_ray(args, spec, options)
     if args.workers is not None:

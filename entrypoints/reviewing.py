@@ -8,7 +8,6 @@ import logging
 import sys
 
 from unet_defects.adapters.annotation_exports.proposals import ANNOTATION_FORMATS
-from unet_defects.domain.errors import ConfigError
 from unet_defects.domain.review import MEASURES, PIXEL_BAND
 
 log = logging.getLogger("unet")
@@ -18,6 +17,7 @@ def add_review_parser(commands) -> None:
     from unet_defects.arguments import (
         add_geometry_arguments,
         add_inference_arguments,
+        add_max_pixels_argument,
         add_min_area_argument,
         add_model_dir_config_arguments,
         add_tile_arguments,
@@ -43,8 +43,7 @@ def add_review_parser(commands) -> None:
     add_inference_arguments(review, "review")
     add_geometry_arguments(review)
     add_tile_arguments(review)
-    review.add_argument("--max_pixels", type=int, metavar="PIXELS",
-                        help="refuse an image whose header declares more pixels than this, before decoding it")
+    add_max_pixels_argument(review)
     add_model_dir_config_arguments(review)
     review.set_defaults(command="review")
 
@@ -54,8 +53,6 @@ def command_review(args: argparse.Namespace, options) -> int:
     from unet_defects.reporting import progress_printer
 
     spec = ModelSpec.from_args(args)
-    if args.max_pixels is not None and args.max_pixels < 1:
-        raise ConfigError(f"--max_pixels: must be 1 or more, got {args.max_pixels}")
     report = spec.container().review().execute(args.input, args.output, args.count, args.by, args.annotations,
                                                options, progress=progress_printer("scored"),
                                                check_input=spec.check_input, max_pixels=args.max_pixels)

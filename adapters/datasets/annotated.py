@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import importlib
 import logging
-from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from unet_defects.adapters.datasets.file_reader import FileDatasetReader
 from unet_defects.adapters.datasets.splits import dataset_root, own_splits, split_once
@@ -32,13 +32,12 @@ FORMATS = {
 }
 
 
-def format_reader(dataset: str) -> Callable[[Path], AnnotationSet]:
+def read_annotations(folder: Path, dataset: str, located: Any = None) -> AnnotationSet:
+    """What the layout's own reader finds in `folder` (`located`: its annotation file and content,
+    when the layout's detection parsed them already; LabelMe's files are each an image's own)."""
     module, function = FORMATS[dataset]
-    return getattr(importlib.import_module(f"unet_defects.adapters.datasets.annotations.{module}"), function)
-
-
-def read_annotations(folder: Path, dataset: str) -> AnnotationSet:
-    return format_reader(dataset)(folder)
+    reader = getattr(importlib.import_module(f"unet_defects.adapters.datasets.annotations.{module}"), function)
+    return reader(folder) if located is None else reader(folder, located)
 
 
 def annotated_samples(found: AnnotationSet, choice: ClassChoice, several: bool) -> list[Sample]:

@@ -25,10 +25,10 @@ def _read_with_imageio(path: bytes | np.ndarray) -> np.ndarray:
     return read_gray(_name(path))
 
 
-def _read_mask_with_pillow(path: bytes | np.ndarray) -> np.ndarray:
-    from unet_defects.adapters.images import read_mask
+def _palette_indices(raw: bytes | np.ndarray, path: bytes | np.ndarray) -> np.ndarray:
+    from unet_defects.adapters.images import palette_indices
 
-    return read_mask(_name(path))
+    return palette_indices(np.asarray(raw).item(), _name(path))  # the bytes the graph read: the file once
 
 
 def _to_gray(image: tf.Tensor) -> tf.Tensor:
@@ -51,7 +51,7 @@ def decode_mask(path: tf.Tensor) -> tf.Tensor:
                              tf.strings.substr(raw, 25, 1) == bytes([PNG_PALETTE]))
 
     def indices():
-        return tf.cast(tf.numpy_function(_read_mask_with_pillow, [path], tf.uint8, stateful=False)[..., None],
+        return tf.cast(tf.numpy_function(_palette_indices, [raw, path], tf.uint8, stateful=False)[..., None],
                        tf.float32)
 
     mask = tf.cond(palette, indices, lambda: decode_file(path, 1, raw))

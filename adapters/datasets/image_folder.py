@@ -14,7 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from unet_defects.adapters.datasets.file_reader import FileDatasetReader
-from unet_defects.adapters.datasets.splits import dataset_root, own_splits, split_folders, split_once
+from unet_defects.adapters.datasets.splits import dataset_root, own_splits, split_once, training_folder
 from unet_defects.adapters.images import IMAGE_SUFFIXES
 from unet_defects.domain.augmentation import AugmentationSpec
 from unet_defects.domain.data import DataSpec, Sample
@@ -76,9 +76,7 @@ def open_image_folder(train: DataSpec, evaluation: DataSpec, seed: int | None = 
     def both_splits() -> tuple[list[Sample], list[Sample]]:
         training, testing = own_splits(root, train, seed, lambda folder, _: _usable(folder, train))
         if train.image_labels_only:  # training only: they have no pixels to score
-            folders = split_folders(root)
-            unmasked = root if folders is None else folders[0]
-            training = training + labelled_defective(unmasked, required=train.masked_fraction >= 1.0)
+            training = training + labelled_defective(training_folder(root), required=train.masked_fraction >= 1.0)
         return training, testing
 
     return FileDatasetReader("image_folder", train, evaluation, split_once(both_splits), seed, augmentation, stride,

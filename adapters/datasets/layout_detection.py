@@ -5,23 +5,18 @@ locator. Its train/ folder decides for a train/ and test/ layout."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from unet_defects.adapters.datasets.annotations.coco import locate_coco
 from unet_defects.adapters.datasets.annotations.cvat_xml import locate_cvat_file
 from unet_defects.adapters.datasets.annotations.files import image_files
 from unet_defects.adapters.datasets.annotations.label_studio import locate_export
 from unet_defects.adapters.datasets.annotations.labelme import labelme_folder
-from unet_defects.adapters.datasets.splits import split_folders
+from unet_defects.adapters.datasets.splits import training_folder
 from unet_defects.domain.errors import DataError
 
 EXPECTED = ("images/ and masks/, a COCO .json, LabelMe .json files beside the images, a Label Studio JSON export "
             "or CVAT's annotations.xml (docs/datasets.md)")
-
-
-def training_folder(root: Path) -> Path:
-    """The folder whose files say the layout: train/ of a train/ and test/ layout, else `root`."""
-    folders = split_folders(root)
-    return root if folders is None else folders[0]
 
 
 def _is_labelme(folder: Path) -> bool:
@@ -31,19 +26,30 @@ def _is_labelme(folder: Path) -> bool:
     return bool(stems) and any(path.stem in stems for path in where.glob("*.json"))
 
 
-def detect_layout(root: Path) -> str:
-    """The train_input.dataset that reads `root`, or one line saying what was looked for."""
+def detect(root: Path) -> tuple[str, Any]:
+    """The train_input.dataset that reads `root`, and the annotation file and content its
+    detection found (None when there is none to pass on: images/ and masks/, LabelMe's files),
+    each file parsed once; or one line saying what was looked for."""
     folder = training_folder(root)
     if (folder / "images").is_dir() and (folder / "masks").is_dir():
-        return "ImageFolderDataset"
-    if locate_cvat_file(folder) is not None:
-        return "CvatDataset"
+        return "ImageFolderDataset", None
+    cvat = locate_cvat_file(folder)
+    if cvat is not None:
+        return "CvatDataset", cvat
     if _is_labelme(folder):
-        return "LabelMeDataset"
-    if locate_coco(folder) is not None:
-        return "CocoDataset"
-    if locate_export(folder) is not None:
-        return "LabelStudioDataset"
+        return "LabelMeDataset", None
+    parsed: dict[Path, Any] = {}  # a .json parsed for COCO is not parsed again for Label Studio
+    coco = locate_coco(folder, parsed)
+    if coco is not None:
+        return "CocoDataset", coco
+    export = locate_export(folder, parsed)
+    if export is not None:
+        return "LabelStudioDataset", export
     if (folder / "images").is_dir():  # images/ alone: ImageFolderDataset's own check says masks/ is missing
-        return "ImageFolderDataset"
+        return "ImageFolderDataset", None
     raise DataError(f"{folder}: no dataset found; expected {EXPECTED}")
+
+
+def detect_layout(root: Path) -> str:
+    """The train_input.dataset that reads `root`."""
+    return detect(root)[0]

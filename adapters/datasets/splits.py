@@ -30,6 +30,12 @@ def split_folders(root: Path) -> tuple[Path, Path] | None:
     return (root / "train", root / "test") if (root / "train").is_dir() and (root / "test").is_dir() else None
 
 
+def training_folder(root: Path) -> Path:
+    """The folder that holds the training images: train/ of a train/ and test/ layout, else `root`."""
+    folders = split_folders(root)
+    return root if folders is None else folders[0]
+
+
 def own_splits(root: Path, spec: DataSpec, seed: int | None,
                listing: Callable[[Path, bool], list[Sample]]) -> tuple[list[Sample], list[Sample]]:
     """Training and test samples of your own folder: train/ and test/ each listed (`listing`'s flag:

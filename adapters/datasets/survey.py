@@ -7,12 +7,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from unet_defects.adapters.datasets.annotated import chosen_samples, read_annotations
 from unet_defects.adapters.datasets.image_folder import list_pairs
-from unet_defects.adapters.datasets.layout_detection import EXPECTED, detect_layout, training_folder
-from unet_defects.adapters.datasets.splits import split
-from unet_defects.domain.annotations import category_order
+from unet_defects.adapters.datasets.layout_detection import EXPECTED, detect
+from unet_defects.adapters.datasets.splits import split, training_folder
+from unet_defects.domain.annotations import class_names_of
 from unet_defects.domain.class_fingerprint import parse_class_names
 from unet_defects.domain.data import Sample
 from unet_defects.domain.errors import DataError
@@ -50,14 +51,15 @@ class FolderSurvey:
         if not root.is_dir():
             raise DataError(f"{root}: not a folder (unet plan takes a folder of {EXPECTED}, or of train/ and test/ "
                             "each holding one)")
-        dataset = detect_layout(root)
-        test_folder = training_folder(root) != root
+        dataset, located = detect(root)
+        folder = training_folder(root)
+        test_folder = folder != root
         if dataset in ANNOTATION_LAYOUTS:
-            samples, named, what = self._annotated(training_folder(root), dataset, class_names, category_map)
+            samples, named, what = self._annotated(folder, dataset, located, class_names, category_map)
         else:
             names, names_file = read_class_names(root)
             named = dict(class_names=names, class_names_file=names_file)
-            samples, what = self._pairs(training_folder(root)), "images/ and masks/"
+            samples, what = self._pairs(folder), "images/ and masks/"
         if test_folder:
             return samples, DataSplit(dataset_path=str(root), test_folder=True, dataset=dataset,
                                       description=f"train/ of a train/ and test/ layout of {what} (test/ is not read "
@@ -72,12 +74,12 @@ class FolderSurvey:
                                **named)
 
     @staticmethod
-    def _annotated(folder: Path, dataset: str, class_names: Sequence[str] | None,
+    def _annotated(folder: Path, dataset: str, located: Any, class_names: Sequence[str] | None,
                    category_map: Mapping[str, str] | None) -> tuple[list[Sample], dict, str]:
         """The annotated images, a class per category (or per name the user gave, after their
         category_map) when there are several: the plan writes them as defect_class_names."""
-        found = read_annotations(folder, dataset)
-        renamed = category_order([(category_map or {}).get(c, c) for c in found.categories])
+        found = read_annotations(folder, dataset, located)  # the file detection parsed
+        renamed = class_names_of(found.categories, category_map)
         names = tuple(class_names) if class_names else (renamed if len(renamed) > 1 else None)
         named = dict(class_names=names, class_names_file=found.source)
         return (chosen_samples(found, names, category_map), named,

@@ -4,11 +4,10 @@ import numpy as np
 import pytest
 
 from unet_defects.adapters.datasets import pipeline
-from unet_defects.domain.data import Sample
 from unet_defects.adapters.datasets.image_folder import open_image_folder
 from unet_defects.adapters.images import write_png
 from unet_defects.domain.augmentation import AugmentationSpec
-from unet_defects.domain.data import DataSpec
+from unet_defects.domain.data import DataSpec, Sample
 from unet_defects.domain.errors import DataError
 
 

@@ -321,3 +321,15 @@ def test_proposals_of_several_classes_read_back_class_by_class(tmp_path):
             if not exact:  # LabelMe's polygons have no holes
                 expected = np.stack([ndimage.binary_fill_holes(expected[..., k]) for k in range(2)], axis=-1)
             assert np.array_equal(drawn, expected), (found.source, sample.image.name)
+
+
+def test_planning_parses_the_annotation_file_once(tmp_path, monkeypatch):
+    """Detection hands the file it parsed to the reader."""
+    from unet_defects.adapters.datasets.annotations import files
+
+    write_coco(tmp_path, [{"image_id": 10, "category_id": 3, "segmentation": coco_rle(blob(np.random.default_rng(10)))}])
+    parsed = []
+    real = files._parse_json
+    monkeypatch.setattr(files, "_parse_json", lambda path: parsed.append(path) or real(path))
+    FolderSurvey().training_samples(str(tmp_path), keep=0.75)
+    assert parsed == [tmp_path / "annotations.json"]

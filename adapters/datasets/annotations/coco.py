@@ -33,11 +33,11 @@ def is_coco(value: Any) -> bool:
     return isinstance(value, dict) and all(key in value for key in COCO_KEYS)
 
 
-def locate_coco(folder: Path) -> tuple[Path, dict] | None:
+def locate_coco(folder: Path, parsed: dict[Path, Any] | None = None) -> tuple[Path, dict] | None:
     """The one COCO JSON of `folder` (in it or in its annotations/ folder) and its content; None
     when there is none."""
     candidates = sorted([*folder.glob("*.json"), *(folder / "annotations").glob("*.json")])
-    found = [(path, document) for path in candidates if is_coco(document := load_json(path))]
+    found = [(path, document) for path in candidates if is_coco(document := load_json(path, parsed))]
     if len(found) > 1:
         raise DataError(f"{folder}: two COCO annotation files, {found[0][0].name} and {found[1][0].name}; keep one "
                         "per folder")
@@ -100,10 +100,11 @@ def _shapes(annotation: dict, category: str, size: tuple[int, int], where: str) 
     raise DataError(f"{where}: no segmentation (polygons or RLE) and no bbox")
 
 
-def read_coco(folder: Path) -> AnnotationSet:
-    """The images and categories of the COCO file of `folder`; its images are found beside the
-    file, in images/ beside it, in `folder` or in folder/images/."""
-    located = locate_coco(folder)
+def read_coco(folder: Path, located: tuple[Path, dict] | None = None) -> AnnotationSet:
+    """The images and categories of the COCO file of `folder` (`located`: the file and its content,
+    when a search found them); its images are found beside the file, in images/ beside it, in
+    `folder` or in folder/images/."""
+    located = located or locate_coco(folder)
     if located is None:
         raise DataError(f"{folder}: no COCO annotation file (a .json with images, annotations and categories, in "
                         "the folder or its annotations/ folder)")

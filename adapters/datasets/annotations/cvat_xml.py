@@ -57,8 +57,9 @@ def locate_cvat_file(folder: Path) -> tuple[Path, ElementTree.Element] | None:
     return found[0] if found else None
 
 
-def find_cvat_file(folder: Path) -> tuple[Path, ElementTree.Element]:
-    located = locate_cvat_file(folder)
+def find_cvat_file(folder: Path, located: tuple[Path, ElementTree.Element] | None = None,
+                   ) -> tuple[Path, ElementTree.Element]:
+    located = located or locate_cvat_file(folder)
     if located is None:
         raise DataError(f"{folder}: no CVAT annotation file ({DEFAULT_NAME} or a .xml rooted in <{ROOT_TAG}>, as "
                         "CVAT for images 1.1 exports)")
@@ -164,9 +165,9 @@ def _image(element: ElementTree.Element, path: Path, categories: tuple[str, ...]
     return AnnotatedImage(image, size, tuple(s for s in shapes if s is not None), where)
 
 
-def read_cvat_xml(folder: Path) -> AnnotationSet:
+def read_cvat_xml(folder: Path, located: tuple[Path, ElementTree.Element] | None = None) -> AnnotationSet:
     """The images of the CVAT XML of `folder` and the labels its <meta> declares."""
-    path, root = find_cvat_file(folder)
+    path, root = find_cvat_file(folder, located)
     categories = declared_labels(root)
     finder = ImageFinder([path.parent, path.parent / IMAGES_FOLDER, folder, folder / IMAGES_FOLDER])
     images = tuple(_image(element, path, categories, finder) for element in root.iterfind("image"))

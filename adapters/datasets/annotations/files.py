@@ -11,18 +11,28 @@ from collections.abc import Sequence
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from unet_defects.adapters.image_headers import HeaderError, declared_size, image_kind
+from unet_defects.adapters.image_headers import HeaderError, file_size
 from unet_defects.adapters.images import IMAGE_SUFFIXES
 from unet_defects.domain.errors import DataError
 
 IMAGES_FOLDER = "images"
-HEAD_BYTES = 4096  # enough for a PNG's or BMP's header; a JPEG's may lie past it, after its metadata
 # Label Studio stores an upload as "<8 hex digits>-<the file's name>"
 UPLOAD_PREFIX = re.compile(r"^[0-9a-f]{8}-", re.IGNORECASE)
 
 
-def load_json(path: Path) -> Any:
-    """The file's JSON value; one line naming the file, line and column when it does not parse."""
+def load_json(path: Path, parsed: dict[Path, Any] | None = None) -> Any:
+    """The file's JSON value; one line naming the file, line and column when it does not parse.
+    `parsed`: the files one search has parsed already (a file is parsed once however many
+    formats look at it)."""
+    if parsed is not None and path in parsed:
+        return parsed[path]
+    value = _parse_json(path)
+    if parsed is not None:
+        parsed[path] = value
+    return value
+
+
+def _parse_json(path: Path) -> Any:
     try:
         text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as error:
@@ -99,19 +109,9 @@ def size_of(height: Any, width: Any, where: str) -> tuple[int, int]:
 
 
 def header_size(path: Path, where: str) -> tuple[int, int]:
-    """(height, width) from the image file's header, reading further while it is cut short."""
+    """(height, width) from the image file's header."""
     try:
-        with path.open("rb") as file:
-            head = file.read(HEAD_BYTES)
-            kind, _ = image_kind(head, f"the file {path.name}")
-            while True:
-                try:
-                    return declared_size(head, kind)
-                except HeaderError:
-                    more = file.read(max(len(head), HEAD_BYTES))
-                    if not more:
-                        raise
-                    head += more
+        return file_size(path)
     except (OSError, HeaderError) as error:
         raise DataError(f"{where}: cannot size its image {path} ({error})") from None
 

@@ -41,17 +41,17 @@ def is_export(value: Any) -> bool:
             and all(isinstance(task, dict) and isinstance(task.get("data"), dict) for task in value))
 
 
-def locate_export(folder: Path) -> tuple[Path, list[dict]] | None:
+def locate_export(folder: Path, parsed: dict[Path, Any] | None = None) -> tuple[Path, list[dict]] | None:
     """The one Label Studio JSON export of `folder` and its tasks; None when there is none."""
-    found = [(path, document) for path in sorted(folder.glob("*.json")) if is_export(document := load_json(path))]
+    found = [(path, document) for path in sorted(folder.glob("*.json")) if is_export(document := load_json(path, parsed))]
     if len(found) > 1:
         first, second = found[0][0].name, found[1][0].name
         raise DataError(f"{folder}: two Label Studio exports, {first} and {second}; keep one per folder")
     return found[0] if found else None
 
 
-def find_export(folder: Path) -> tuple[Path, list[dict]]:
-    located = locate_export(folder)
+def find_export(folder: Path, located: tuple[Path, list[dict]] | None = None) -> tuple[Path, list[dict]]:
+    located = located or locate_export(folder)
     if located is None:
         raise DataError(f"{folder}: no Label Studio export (a .json list of tasks, each with 'data', as its JSON "
                         "export writes)")
@@ -155,9 +155,9 @@ def _task(task: dict, path: Path, finder: ImageFinder) -> AnnotatedImage | None:
     return AnnotatedImage(image, size, tuple(shapes), where)
 
 
-def read_label_studio(folder: Path) -> AnnotationSet:
+def read_label_studio(folder: Path, located: tuple[Path, list[dict]] | None = None) -> AnnotationSet:
     """The labelled tasks of the Label Studio export in `folder` and the label names drawn."""
-    path, tasks = find_export(folder)
+    path, tasks = find_export(folder, located)
     finder = ImageFinder([folder, folder / IMAGES_FOLDER])
     read = [_task(task, path, finder) for task in tasks]
     images = tuple(item for item in read if item is not None)
