@@ -141,6 +141,9 @@ class EvaluateUseCase:
             score_name=score_name(session.has_classifier),
             peak_auroc=tally.peak_auroc() if session.has_classifier else None,
             operating_point=tally.operating_point(),
+            part_scores=tuple(tally.scores),
+            part_truth=tuple(tally.defective()),
+            part_flagged=tuple(tally.flagged[0]),
         )
 
     def _gate_scores(self, session: InferenceSession, rows: list[tuple], peaks: list[tuple]) -> dict | None:

@@ -43,6 +43,12 @@ class EvaluationResult:
     score_name: str = PEAK  # what image_AUROC ranks parts by (domain.part_score)
     peak_auroc: float | None = None  # with a head: image_AUROC by the largest pixel probability, beside it
     operating_point: OperatingPoint | None = None  # the part verdicts (first rule) and the ranking
+    # Per image, in reading order: the part score (None when the image has none), the truth
+    # (a defect pixel in its mask) and the verdict at the decision in force; the curves and the
+    # drift reference read them.
+    part_scores: tuple[float | None, ...] = ()
+    part_truth: tuple[bool, ...] = ()
+    part_flagged: tuple[bool, ...] = ()
 
     def as_dict(self) -> dict:
         result = {**self.scores.as_dict(), "image_AUROC_score": self.score_name, "global_step": self.step,
