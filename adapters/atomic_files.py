@@ -37,3 +37,11 @@ def write_json_lines(target: str | os.PathLike, rows: Iterable[dict], durable: b
     with atomic_writer(target, durable) as handle:
         handle.writelines(json.dumps(row) + "\n" for row in rows)
     return str(target)
+
+
+def write_bytes(target: str | os.PathLike, data: bytes) -> str:
+    target = Path(target)
+    temporary = target.with_name(f".{target.name}.tmp")
+    temporary.write_bytes(data)
+    os.replace(temporary, target)
+    return str(target)
