@@ -161,6 +161,8 @@ def command_report(args: argparse.Namespace) -> int:
     container = _model_dir_container(args)
     outcome = container.report().execute(args.output)
     print(f"wrote {outcome.path} ({'; '.join(outcome.panels)})")
+    print(f"wrote {container.report_page().execute(outcome.path)} (the run on one page: its configuration, "
+          "learning curves, evaluation pictures, decision and scores)")
     table = container.artifacts().write_table()  # older model_dirs get theirs too
     if table:
         print(f"wrote {table} (one row per evaluation: step, split, every score)")

@@ -27,7 +27,9 @@ from unet_defects.adapters.image_files import FileImageSource
 from unet_defects.adapters.prediction_shards import FilePredictionShards
 from unet_defects.adapters.ray_data import RayDataRunner
 from unet_defects.adapters.report_chart import MatplotlibRenderer, TensorBoardHistory
+from unet_defects.adapters.report_html import HtmlPageWriter
 from unet_defects.adapters.review_files import ReviewFiles
+from unet_defects.adapters.run_files import ModelDirFiles
 from unet_defects.adapters.terminal import TerminalObserver
 from unet_defects.application.archive import ArchivePredictUseCase
 from unet_defects.application.batching import ProbabilityMaps
@@ -49,6 +51,7 @@ from unet_defects.application.line_maps import LineMaps
 from unet_defects.application.options import InferenceOptions
 from unet_defects.application.prediction import PredictUseCase
 from unet_defects.application.report import ReportUseCase
+from unet_defects.application.report_page import ReportPageUseCase
 from unet_defects.application.review import ReviewUseCase
 from unet_defects.application.session import BEST_KEPT, InferenceSession, SessionOpener
 from unet_defects.application.tracking import TrackedRun
@@ -229,6 +232,11 @@ class Container(containers.DeclarativeContainer):
     )
     report: providers.Factory[ReportUseCase] = providers.Factory(
         ReportUseCase, history=history, renderer=renderer, model_dir=experiment.provided.run.model_dir,
+    )
+    # report.html: the run on one self-contained page (unet report).
+    report_page: providers.Factory[ReportPageUseCase] = providers.Factory(
+        ReportPageUseCase, files=providers.Factory(ModelDirFiles, model_dir=experiment.provided.run.model_dir),
+        writer=providers.Singleton(HtmlPageWriter), experiment=experiment,
     )
     machine_probe = providers.Singleton(make.machine_probe)
     info: providers.Factory[InfoUseCase] = providers.Factory(InfoUseCase, probe=machine_probe)

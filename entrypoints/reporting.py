@@ -11,23 +11,10 @@ from collections.abc import Callable
 from unet_defects.application.info import cpu_line, gpu_line
 from unet_defects.domain.defects import SIZE_BOUNDS_TEXT, SIZE_NAMES
 from unet_defects.domain.durations import format_duration
-from unet_defects.domain.part_score import PEAK, SCORE_WORDS
+from unet_defects.domain.part_score import PEAK
+from unet_defects.domain.score_meanings import meaning
 
 log = logging.getLogger("unet")
-
-DESCRIPTIONS = {
-    "mIOU": "mean IoU of background and defect (reference)",
-    "DSC": "mean Dice of background and defect (reference)",
-    "MPCA": "mean per-class accuracy (reference)",
-    "Acc": "pixel accuracy (reference)",
-    "defect_IoU": "IoU of the defect class alone",
-    "defect_Dice": "Dice of the defect class alone",
-    "per_image_Dice": "mean per-image defect Dice, empty/empty = 1",
-    "image_precision": "images predicted defective that are (any predicted pixel)",
-    "image_recall": "defective images predicted defective",
-    "image_F1": "F1 of the image-level decision",
-    "image_AUROC": "AUROC of defective vs good images, ranked by the part score",
-}
 
 
 def _figure(value: float | None) -> str:
@@ -86,7 +73,7 @@ def print_evaluation(results, experiment) -> None:
         if several:
             print(f"  (each score: the mean of its {len(result.per_class)} classes' below)")
         for name in names:
-            about = DESCRIPTIONS[name] + (f": {SCORE_WORDS[result.score_name]}" if name == "image_AUROC" else "")
+            about = meaning(name, result.score_name)
             if name == "image_AUROC" and result.score_name != PEAK:
                 about += f" (by the largest probability: {_figure(result.peak_auroc).strip()})"
             print(f"  {name:<15} {_figure(scores[name])}   {about}")

@@ -17,6 +17,7 @@ from unet_defects.adapters.fakes.deployment import (
 )
 from unet_defects.adapters.fakes.engines import FakeCalibrationStore, FakeEngine, FakeEngines
 from unet_defects.adapters.fakes.planning import FakeFingerprinter, FakeStepTimer, FakeSurvey, KeptPlanWriter
+from unet_defects.adapters.fakes.report_page import FakePageWriter, FakeRunFiles
 from unet_defects.adapters.fakes.review import FakeProposalWriter, FakeReviewWriter
 from unet_defects.adapters.fakes.roles import (
     FakeBestKeeper,
@@ -44,8 +45,8 @@ __all__ = [
     "DriverKilled", "FakeBatchRunner", "FakeBenchmarker", "FakeBestKeeper", "FakeCalibrationStore",
     "FakeCheckpoints", "FakeCompiler", "FakeComponents", "FakeConfigStore", "FakeDatasetReader", "FakeEngine",
     "FakeEngineTimer", "FakeEngines", "FakeEvaluator", "FakeExporter", "FakeFingerprinter", "FakeImageSource",
-    "FakeMachineProbe", "FakeModel", "FakeModelBuilder", "FakePredictionShards", "FakePredictor",
-    "FakeProposalWriter", "FakeRecordWriter", "FakeReviewWriter", "FakeRunHistory", "FakeRunTracker",
+    "FakeMachineProbe", "FakeModel", "FakeModelBuilder", "FakePageWriter", "FakePredictionShards", "FakePredictor",
+    "FakeProposalWriter", "FakeRecordWriter", "FakeReviewWriter", "FakeRunFiles", "FakeRunHistory", "FakeRunTracker",
     "FakeSampleSource", "FakeStepTimer", "FakeSurvey", "FakeTrainer", "InMemoryArtifactStore", "KeptPlanWriter",
     "RecordingObserver", "RecordingRenderer",
 ]

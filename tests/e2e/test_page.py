@@ -2,7 +2,6 @@
 uploads an image and sees the verdict, the boxes and a table equal to /v1/inspect's answer."""
 
 import json
-import shutil
 import urllib.request
 
 import imageio.v3 as iio
@@ -16,21 +15,6 @@ from unet_defects.serving.runner import serving_in_thread
 from unet_defects.serving.settings import ServeSettings
 
 pytestmark = pytest.mark.slow
-
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-
-
-@pytest.fixture(scope="module")
-def browser():
-    playwright_api = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed (the test extra)")
-    if CHROMIUM is None:
-        pytest.skip("no chromium here: apt-get install chromium (.ci/run does)")
-    with playwright_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                             args=["--no-sandbox", "--disable-gpu"])
-        yield browser
-        browser.close()
-
 
 IMAGE = np.random.default_rng(11).integers(0, 256, (48, 64), dtype=np.uint8)
 
