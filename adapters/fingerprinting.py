@@ -15,6 +15,7 @@ from unet_defects.adapters.images import read_mask
 from unet_defects.domain import rle
 from unet_defects.domain.class_fingerprint import MAX_LABEL, LabelFacts
 from unet_defects.domain.data import Sample
+from unet_defects.domain.drift import gray_statistics
 from unet_defects.domain.errors import DataError
 from unet_defects.domain.fingerprint import ImageFacts, mask_levels
 from unet_defects.domain.gray import to_gray_uint8
@@ -100,12 +101,12 @@ def label_facts(mask: np.ndarray, whole: tuple[tuple[int, ...], tuple[float, ...
 def measure(image: np.ndarray, mask: np.ndarray | None, name: str, kind: str = "",
             colour: bool = False, mask_file: str = "") -> ImageFacts:
     """The facts of one gray image (H, W) and its raw mask (None: no mask file)."""
+    mean, spread = gray_statistics(np.asarray(image))  # the drift reference's figures too
     gray = np.asarray(image, np.float64)
-    spread = float(gray.std())
     steps = dict(step_x=float(np.abs(np.diff(gray, axis=1)).mean()) if gray.shape[1] > 1 else 0.0,
                  step_y=float(np.abs(np.diff(gray, axis=0)).mean()) if gray.shape[0] > 1 else 0.0)
     base = dict(name=name, height=int(gray.shape[0]), width=int(gray.shape[1]), colour=colour,
-                mean=float(gray.mean()), spread=spread, kind=kind, mask_file=mask_file, **steps)
+                mean=mean, spread=spread, kind=kind, mask_file=mask_file, **steps)
     if mask is None:
         return ImageFacts(mask="none", **base)
     if mask.shape != gray.shape:

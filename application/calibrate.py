@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 import attrs
 import numpy as np
 
+from unet_defects.application.drift_recording import DriftRecorder
 from unet_defects.application.line_maps import LineMaps, evaluation_maps
 from unet_defects.application.options import InferenceOptions
 from unet_defects.application.ports import CalibrationStore, Components, DatasetReader, Evaluator
@@ -24,8 +25,9 @@ from unet_defects.domain.calibration import (
 from unet_defects.domain.decision import Decision
 from unet_defects.domain.errors import DataError
 from unet_defects.domain.experiment import EvalSpec
-from unet_defects.domain.gate import GateSearch, area_bars, check_recall_target, search_gate
+from unet_defects.domain.gate import GateSearch, GateTable, area_bars, check_recall_target, search_gate
 from unet_defects.domain.metrics import PartScores
+from unet_defects.domain.part_score import part_score
 from unet_defects.domain.training import RunSpec
 
 
@@ -77,7 +79,9 @@ class CalibrateUseCase:
     """
 
     def __init__(self, opener: SessionOpener, reader: DatasetReader, evaluator: Evaluator, components: Components,
-                 store: CalibrationStore, evaluation: EvalSpec, run: RunSpec, line_maps: LineMaps | None = None) -> None:
+                 store: CalibrationStore, evaluation: EvalSpec, run: RunSpec, line_maps: LineMaps | None = None,
+                 drift: DriftRecorder | None = None) -> None:
+        self._drift = drift  # the parts' scores and verdicts at the chosen decision: the drift reference's
         self._line_maps = line_maps  # maps as predict makes them (the native geometry's tiles)
         self._opener = opener
         self._reader = reader
@@ -104,6 +108,7 @@ class CalibrateUseCase:
         tables: list[dict[float, list]] = [{threshold: [] for threshold in thresholds} for _ in classes]
         true_areas: list[list[int]] = [[] for _ in classes]  # each class's true defect components
         classified: list = []  # per image: the classifier head's (K,) probabilities, with a head
+        peaks: list[list[float]] = []  # per image: each class's largest probability (the part score's)
         count = 0
         stream, batches, ignored = self._reader.evaluation_stream(), self._run.eval_batches(), \
             self._evaluation.eval_ignore_classes
@@ -118,6 +123,8 @@ class CalibrateUseCase:
                     by_threshold[threshold].append(self._components.table(decision, truth))
             if found.image_probabilities is not None:
                 classified.append(found.image_probabilities)
+            peaks.append([float(found.probabilities[..., k][found.counted[..., k]].max(initial=0.0))
+                          for k in range(len(tables))])
             count += 1
             if progress:
                 progress(count)
@@ -126,6 +133,7 @@ class CalibrateUseCase:
         native = session.mode == "native"
         chosen: list[tuple[Calibration, CalibrationSearch]] = []
         gates: list[GateSearch] = []
+        flagged = np.zeros(count, bool)  # each part's verdict at the decisions chosen
         head = len(classified) == count
         by_gate = head and session.gated  # the gate is the part's verdict; else the mask is
         target = f"the fewest false alarms at image recall >= {image_recall:g}" if image_recall is not None else ""
@@ -156,9 +164,16 @@ class CalibrateUseCase:
                 gate = attrs.evolve(gates[-1].best.gate, area_at=area_at)  # applied (the file's verdict)
                 calibration = attrs.evolve(calibration, decision=attrs.evolve(decision, gate=gate, gated=True),
                                            gate_before=gates[-1].baseline.scores, gate_after=gates[-1].best.scores)
+            flagged |= (GateTable.of(rows).flags(gates[-1].best.gate) if head and by_gate else
+                        [table.counts(result.best.min_area)[3] for table in by_threshold[result.best.threshold]])
             chosen.append((calibration, result))
         written = self._store.save([calibration for calibration, _ in chosen],
                                    [[c.as_dict() for c in result.candidates] for _, result in chosen],
                                    [[c.as_dict() for c in found.candidates] for found in gates])
+        if self._drift is not None:
+            scores = [part_score(image, None if not head else [float(p) for p in classified[i]])
+                      for i, image in enumerate(peaks)]
+            self._drift.record_scores(scores, flagged.tolist(), f"{count} calibration images ({source}), the "
+                                      "decision chosen")
         return CalibrationReport(chosen=tuple(chosen), num_images=count, source=source, written=written,
                                  gates=tuple(gates), gate_decides=by_gate)

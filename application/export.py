@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 import attrs
 
+from unet_defects.application.drift_ports import DriftReferenceStore
 from unet_defects.application.options import InferenceOptions
 from unet_defects.application.ports import DatasetReader, Exporter
 from unet_defects.application.prediction import describe_decisions
@@ -27,6 +28,7 @@ class ExportReport:
     int8: bool = False
     decision: str = ""
     tta: str = "none"
+    drift_reference: bool = False  # the model_dir's drift reference went into the manifest
 
 
 class ExportUseCase:
@@ -37,7 +39,8 @@ class ExportUseCase:
 
     def __init__(self, opener: SessionOpener, exporter: Exporter, formats: Sequence[str],
                  reader: DatasetReader | None = None, int8_formats: Sequence[str] | None = None,
-                 tracker: RunTracker = NO_TRACKING) -> None:
+                 tracker: RunTracker = NO_TRACKING, drift: DriftReferenceStore | None = None) -> None:
+        self._drift = drift
         self._tracker = tracker
         self._opener = opener
         self._exporter = exporter
@@ -78,6 +81,8 @@ class ExportUseCase:
             class_id=session.class_id,
         )
         path = self._exporter.export(session.model, request)
+        carried = self._drift is not None and self._drift.carry(path)
         self._tracker.log_files([path], "export")
         return ExportReport(path=path, step=session.step, threshold=decision.threshold, source=session.source,
-                            format=format, int8=int8, decision=describe_decisions(session), tta=tta)
+                            format=format, int8=int8, decision=describe_decisions(session), tta=tta,
+                            drift_reference=carried)

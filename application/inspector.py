@@ -5,15 +5,18 @@ service and for the server."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
 from unet_defects.application.batching import Item, Key, ProbabilityMaps, Result
+from unet_defects.application.drift_monitor import DriftMonitor
 from unet_defects.application.inspection import Inspection, inspected
 from unet_defects.application.options import InferenceOptions
 from unet_defects.application.ports import Components
 from unet_defects.application.session import InferenceSession
+from unet_defects.domain.drift_reference import DriftReference
+from unet_defects.domain.drift_window import DriftFigures, DriftSettings
 from unet_defects.domain.gray import checked_image
 from unet_defects.domain.tiling import PredictGeometry
 
@@ -51,10 +54,16 @@ class InspectUseCase:
     calibration, or export with manifest; flags over either), the same normalization, the same
     batching or tiling, the same decision. Thread-safe: one lock around the model, so calls
     from several threads run one at a time through it; the decision (threshold, min_area,
-    the gate) and the records run outside it."""
+    the gate) and the records run outside it.
+
+    Each image also feeds the drift window (`drift`: the last N images against the model's
+    `reference`; `alarm` hears one line when a statistic passes its bound)."""
 
     def __init__(self, session: InferenceSession, pipeline: InspectionPipeline,
-                 options: InferenceOptions = InferenceOptions(), max_pixels: int = DEFAULT_MAX_PIXELS) -> None:
+                 options: InferenceOptions = InferenceOptions(), max_pixels: int = DEFAULT_MAX_PIXELS,
+                 reference: DriftReference | None = None, drift: DriftSettings = DriftSettings(),
+                 alarm: Callable[[str], None] | None = None) -> None:
+        self._monitor = DriftMonitor(reference, drift, alarm)
         self._session = session
         self._geometry = session.geometry(options)
         self._pipeline = pipeline
@@ -82,4 +91,10 @@ class InspectUseCase:
         with self._lock:  # the model's work; the decisions run outside, in each caller's thread
             maps = {key: (probabilities, classified) for key, _, probabilities, classified in
                     self._pipeline.maps(self._session, self._geometry, enumerate(gray))}
-        return [self._pipeline.decide(self._session, *maps[index]) for index in range(len(gray))]
+        found = [self._pipeline.decide(self._session, *maps[index]) for index in range(len(gray))]
+        self._monitor.observe(gray, found)
+        return found
+
+    def drift(self) -> DriftFigures:
+        """The drift window's figures now, against the model's reference (docs/serve.md, Drift)."""
+        return self._monitor.figures()

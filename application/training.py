@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 import attrs
 
 from unet_defects.application.calibrate import CalibrateUseCase, CalibrationReport
+from unet_defects.application.drift_recording import DriftRecorder
 from unet_defects.application.evaluation import EvaluateUseCase, FinalEvaluationUseCase, FinalScores
 from unet_defects.application.evaluation_result import EvaluationResult
 from unet_defects.application.ports import (
@@ -47,7 +48,9 @@ class TrainUseCase:
         config_store: ConfigStore,
         experiment: ExperimentSpec,
         invocation: Invocation,
+        drift: DriftRecorder | None = None,  # the training images' statistics, the drift reference's inputs
     ) -> None:
+        self._drift = drift
         self._builder = builder
         self._reader = reader
         self._checkpoints = checkpoints
@@ -72,6 +75,7 @@ class TrainUseCase:
             return TrainOutcome(start_step=start, final_step=start)
         cost = self._experiment.training_cost(target - start)
         self._observer.message(f"training steps {start}..{target} costs {cost.describe()}")
+        self._record_drift_inputs()
         topology = self._experiment.model
         # The trainer builds the model before it opens the stream: building seeds the framework
         # (tf_random_seed), which the data pipeline's shuffling then follows.
@@ -84,6 +88,18 @@ class TrainUseCase:
             self._observer.message(pace_line(planned, outcome.median_step_seconds, outcome.final_step, target,
                                              outcome.stopped_by, outcome.schedule_lead))
         return outcome
+
+    def _record_drift_inputs(self) -> None:
+        """What the line's images are compared with; a failure warns and training goes on."""
+        if self._drift is None:
+            return
+        try:
+            written = self._drift.record_inputs()
+        except (UnetError, OSError) as error:
+            self._observer.message(f"warning: no drift reference of the training images ({error})")
+            return
+        if written:
+            self._observer.message(f"drift reference: the training images' statistics written to {written}")
 
     def _record_configuration(self) -> None:
         """Resuming into a model_dir trained with other weight shapes fails here, in one line,
@@ -139,7 +155,8 @@ class TrainAndEvaluateUseCase:
     def __init__(self, train: TrainUseCase, evaluate: EvaluateUseCase, checkpoints: Checkpoints,
                  observer: TrainingObserver | None = None, advice: Sequence[str] = (),
                  final: FinalEvaluationUseCase | None = None, calibrate: CalibrateUseCase | None = None,
-                 clock: Callable[[], float] = time.perf_counter) -> None:
+                 clock: Callable[[], float] = time.perf_counter, drift: DriftRecorder | None = None) -> None:
+        self._drift = drift  # the held-out parts' scores, the drift reference's other half
         self._clock = clock
         self._warned: set[str] = set()  # the collapsed classes already named
         self._train = train
@@ -157,6 +174,8 @@ class TrainAndEvaluateUseCase:
 
         def evaluate(path: str | None) -> None:
             tick = self._clock()
+            if results:  # only the last evaluation's pictures may be drawn: the others' inputs go
+                results[-1] = attrs.evolve(results[-1], pictures=None)
             results.append(self._evaluate.execute(path, split="curve"))
             seconds.append(self._clock() - tick)
             self._report_learning(results, seconds[-1])
@@ -171,7 +190,21 @@ class TrainAndEvaluateUseCase:
         fresh = calibration is not None or self._evaluate.curve_is_sample
         final = (self._final.execute(chosen=True, known=() if fresh else results)
                  if self._final is not None else None)
+        if final is None:  # no test split: the last evaluation's pictures are the run's
+            self._evaluate.draw(results[-1])
+        self._record_drift_scores(final.validation if final is not None else results[-1])
         return TrainAndEvaluateOutcome(outcome, results, final, calibration)
+
+    def _record_drift_scores(self, held_out: EvaluationResult) -> None:
+        """The last evaluation on the held-out split (validation or eval, never test): its part
+        scores and verdicts at the decision in force."""
+        if self._drift is None:
+            return
+        source = (f"{held_out.num_images} {held_out.split} images at step {held_out.step}, "
+                  f"{held_out.decision or 'the decision in force'}")
+        written = self._drift.record_scores(held_out.part_scores, held_out.part_flagged, source)
+        if written:
+            self._message(f"drift reference: the {held_out.split} parts' scores written to {written}")
 
     def _calibrated(self) -> CalibrationReport | None:
         """The chosen checkpoint's decision calibrated on the validation part, or None (not asked

@@ -9,7 +9,9 @@ import os
 from pathlib import Path
 from typing import Any
 
+from unet_defects.application.drift_ports import DriftReferenceStore, TrainingImages
 from unet_defects.application.info import MachineProbe
+from unet_defects.application.options import InferenceOptions
 from unet_defects.application.ports import (
     Benchmarker,
     BestKeeper,
@@ -23,6 +25,7 @@ from unet_defects.application.ports import (
     Exporter,
     ModelBuilder,
     Predictor,
+    SampleSource,
     Trainer,
 )
 from unet_defects.application.tracking import NO_TRACKING, RunTracker
@@ -156,6 +159,18 @@ def engine_timer() -> EngineTimer:
     from unet_defects.adapters.engine_timer import EngineTimer
 
     return EngineTimer()
+
+
+def drift_references(experiment: ExperimentSpec, options: InferenceOptions) -> DriftReferenceStore:
+    from unet_defects.adapters.drift_files import FileDriftReferences
+
+    return FileDriftReferences(experiment.run.model_dir, export=options.model)
+
+
+def training_images(source: SampleSource | None) -> TrainingImages:
+    from unet_defects.adapters.drift_files import FileTrainingImages
+
+    return FileTrainingImages(source)
 
 
 def calibration_store(experiment: ExperimentSpec) -> CalibrationStore:

@@ -16,7 +16,7 @@ from several threads run one at a time through it; the decision's labelling runs
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -25,9 +25,11 @@ from unet_defects.application.inspection import Inspection
 from unet_defects.application.inspector import DEFAULT_MAX_PIXELS, InspectUseCase
 from unet_defects.application.options import DEFAULT_ENGINE, InferenceOptions
 from unet_defects.application.session import InferenceSession
+from unet_defects.domain.drift import STATISTICS
+from unet_defects.domain.drift_window import DEFAULT_MIN_IMAGES, DEFAULT_WINDOW, DriftFigures, DriftSettings
 from unet_defects.domain.errors import ConfigError, UnetError
 
-__all__ = ["DEFAULT_MAX_PIXELS", "Inspection", "Inspector"]
+__all__ = ["DEFAULT_MAX_PIXELS", "DriftFigures", "Inspection", "Inspector"]
 
 
 class Inspector:
@@ -42,15 +44,25 @@ class Inspector:
     def open(cls, model_dir: str | None = None, export: str | None = None, engine: str = DEFAULT_ENGINE,
              tta: str | None = None, threshold: float | None = None, min_area: int | None = None,
              geometry: str | None = None, max_pixels: int = DEFAULT_MAX_PIXELS,
-             checkpoint: str | None = None, batch_size: int = 8) -> Inspector:
+             checkpoint: str | None = None, batch_size: int = 8, drift_window: int = DEFAULT_WINDOW,
+             drift_min_images: int = DEFAULT_MIN_IMAGES, drift_bounds: float | Mapping[str, float] | None = None,
+             on_drift: Callable[[str], None] | None = None) -> Inspector:
         """A model_dir's checkpoint (the given one, else the best kept, else the newest) with its
-        calibration, or an export with its manifest; the arguments override either."""
+        calibration, or an export with its manifest; the arguments override either.
+
+        Drift (docs/serve.md): the last `drift_window` images (0: off) against the model's
+        reference, judged from `drift_min_images` on; `drift_bounds`: a PSI bound for every
+        statistic, or some statistics' by name; `on_drift` hears one line when a statistic
+        passes its bound."""
         from unet_defects.container import build_container
 
         if (model_dir is None) == (export is None):
             raise ConfigError("Inspector.open: give one of model_dir (a trained model) or export (unet export)")
         if max_pixels < 1:
             raise ConfigError(f"Inspector.open: max_pixels must be 1 or more, got {max_pixels}")
+        bounds = dict(drift_bounds or {}) if not isinstance(drift_bounds, (int, float)) else \
+            dict.fromkeys(STATISTICS, float(drift_bounds))
+        drift = DriftSettings(window=drift_window, min_images=drift_min_images, bounds=bounds)
         options = InferenceOptions(engine=engine, model=export, checkpoint=checkpoint, tta=tta,
                                    threshold=threshold, min_area=min_area, geometry=geometry)
         if model_dir is not None:
@@ -61,7 +73,7 @@ class Inspector:
         else:
             container = build_container(None, options=options)  # the export's manifest says the rest
         return cls(container.inspect(max_pixels=max_pixels, pipeline__maps__batch_size=batch_size,
-                                     session__check_input=model_dir is not None))
+                                     session__check_input=model_dir is not None, drift=drift, alarm=on_drift))
 
     @property
     def session(self) -> InferenceSession:
@@ -80,3 +92,9 @@ class Inspector:
     def inspect_many(self, images: Sequence[np.ndarray]) -> list[Inspection]:
         """Each image's Inspection, in order; images of one size share batches."""
         return self._use_case.inspect_many(images)
+
+    def drift(self) -> DriftFigures:
+        """The drift window's figures now: each statistic's PSI against the model's reference,
+        its bound, the window's mean and the reference's (`.as_dict()` for JSON); a model without
+        a reference says so in `.note` and gives the window's figures only."""
+        return self._use_case.drift()

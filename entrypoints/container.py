@@ -37,6 +37,7 @@ from unet_defects.application.benchmark import BenchmarkUseCase
 from unet_defects.application.calibrate import CalibrateUseCase
 from unet_defects.application.compilation import CompileUseCase
 from unet_defects.application.conversion import WriteRecordsUseCase
+from unet_defects.application.drift_recording import DriftRecorder
 from unet_defects.application.evaluation import (
     EvaluateAllUseCase,
     EvaluateSplitsUseCase,
@@ -156,13 +157,20 @@ class Container(containers.DeclarativeContainer):
         InspectionPipeline, maps=probability_maps, components=components,
     )
     inspection_session = providers.Factory(_opened_session, opener=session_opener, options=options, check_input=True)
+    # Drift on the line: the model's reference (the model_dir's file, or an export's manifest
+    # copy); training writes its inputs' half, the held-out evaluation or calibrate its scores'.
+    drift_references = providers.Singleton(make.drift_references, experiment=experiment, options=options)
+    drift_recorder: providers.Factory[DriftRecorder] = providers.Factory(
+        DriftRecorder, store=drift_references, images=providers.Singleton(make.training_images, source=sample_source),
+    )
     inspect: providers.Factory[InspectUseCase] = providers.Factory(
         InspectUseCase, session=inspection_session, pipeline=inspection_pipeline, options=options,
+        reference=drift_references.provided.load.call(),
     )
 
     train: providers.Factory[TrainUseCase] = providers.Factory(
         TrainUseCase, builder=builder, reader=dataset, checkpoints=checkpoints, trainer=trainer, observer=observer,
-        config_store=config_store, experiment=experiment, invocation=invocation,
+        config_store=config_store, experiment=experiment, invocation=invocation, drift=drift_recorder,
     )
     evaluation_scoring: providers.Factory[EvaluationScoring] = providers.Factory(
         EvaluationScoring, reader=dataset, evaluator=evaluator, evaluation=experiment.provided.evaluation,
@@ -188,7 +196,7 @@ class Container(containers.DeclarativeContainer):
     calibrate: providers.Factory[CalibrateUseCase] = providers.Factory(
         CalibrateUseCase, opener=session_opener, reader=dataset, evaluator=evaluator, components=components,
         store=calibration_store, evaluation=experiment.provided.evaluation, run=experiment.provided.run,
-        line_maps=line_maps,
+        line_maps=line_maps, drift=drift_recorder,
     )
     evaluate_all: providers.Factory[EvaluateAllUseCase] = providers.Factory(
         EvaluateAllUseCase, evaluate=evaluate, checkpoints=checkpoints,
@@ -198,6 +206,7 @@ class Container(containers.DeclarativeContainer):
         advice=providers.Callable(advice_for, experiment=experiment), final=final_evaluation,
         calibrate=providers.Callable(lambda experiment, use_case: use_case if experiment.run.calibrate else None,
                                      experiment=experiment, use_case=calibrate),
+        drift=drift_recorder,
     )
     benchmark: providers.Factory[BenchmarkUseCase] = providers.Factory(
         BenchmarkUseCase, builder=builder, reader=benchmark_reader, benchmarker=benchmarker,
@@ -211,7 +220,7 @@ class Container(containers.DeclarativeContainer):
     )
     export: providers.Factory[ExportUseCase] = providers.Factory(
         ExportUseCase, opener=export_session_opener, exporter=exporter, formats=providers.Callable(make.export_formats),
-        reader=dataset, int8_formats=providers.Callable(make.int8_formats), tracker=tracker,
+        reader=dataset, int8_formats=providers.Callable(make.int8_formats), tracker=tracker, drift=drift_references,
     )
     predict: providers.Factory[PredictUseCase] = providers.Factory(
         PredictUseCase, opener=session_opener, pipeline=inspection_pipeline, images=images, artifacts=artifacts,

@@ -19,6 +19,9 @@ _FIELDS = {field.name for field in attrs.fields(ExportManifest)}
 CLASS_KEYS = {"class_id", "name", "threshold", "min_area"}  # each entry of `classes` (several defect classes)
 GATE_KEYS = {"threshold", "area_bar", "area_at"}  # a classifier gate, at the top (one class) or in each class's entry
 _REQUIRED = {field.name for field in attrs.fields(ExportManifest) if field.default is attrs.NOTHING}
+# The model_dir's drift reference (domain.drift_reference), copied in by the export; a manifest
+# without it (older exports) reads as before.
+DRIFT_KEY = "drift_reference"
 
 
 def write_manifest(directory: str | Path, manifest: ExportManifest) -> str:
@@ -64,6 +67,7 @@ def read_manifest(directory: str | Path) -> ExportManifest:
     if version not in READABLE:
         raise DataError(f"{path}: written by another version of unet-defects (manifest_version {version}, this "
                         f"one reads {', '.join(map(str, READABLE))}); export the model again")
+    payload.pop(DRIFT_KEY, None)  # read_drift_payload's
     unknown = sorted(set(payload) - _FIELDS)
     if unknown:
         raise DataError(f"{path}: unknown keys {', '.join(unknown)}")
@@ -93,3 +97,20 @@ def read_manifest(directory: str | Path) -> ExportManifest:
         return ExportManifest(**payload)
     except (TypeError, ValueError) as error:
         raise DataError(f"{path}: {str(error).splitlines()[0]}") from None
+
+
+def read_drift_payload(directory: str | Path) -> tuple[str, object]:
+    """(the manifest's path, its drift reference as JSON, None when it holds none)."""
+    read_manifest(directory)  # the one check of the file
+    path = Path(directory) / MANIFEST
+    return str(path), json.loads(path.read_text(encoding="utf-8")).get(DRIFT_KEY)
+
+
+def carry_drift_payload(directory: str | Path, reference: dict) -> str:
+    """The manifest written again with the drift reference in it."""
+    read_manifest(directory)
+    path = Path(directory) / MANIFEST
+    payload = json.loads(path.read_text(encoding="utf-8"))
+    payload[DRIFT_KEY] = reference
+    write_json(path, payload)
+    return str(path)

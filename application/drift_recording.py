@@ -1,0 +1,52 @@
+"""Writing the drift reference: the training images' statistics before training, the held-out
+parts' scores after the last evaluation of training or by `unet calibrate`."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import attrs
+
+from unet_defects.application.drift_ports import DriftReferenceStore, TrainingImages
+from unet_defects.domain.drift import gray_statistics
+from unet_defects.domain.drift_reference import DriftReference, InputReference, ScoreReference
+from unet_defects.domain.errors import DataError
+
+REFERENCE_IMAGES = 500  # at most: a bounded, seeded sample, read once
+REFERENCE_SEED = 0
+
+
+class DriftRecorder:
+    """Each half of the reference written when it is known; the other half kept as it was."""
+
+    def __init__(self, store: DriftReferenceStore, images: TrainingImages | None = None,
+                 limit: int = REFERENCE_IMAGES, seed: int = REFERENCE_SEED) -> None:
+        self._store = store
+        self._images = images
+        self._limit = limit
+        self._seed = seed
+
+    def record_inputs(self) -> str | None:
+        """The training images' mean gray, exposure spread and size; None when there are no
+        image files to read (arrays, TFRecords)."""
+        if self._images is None:
+            return None
+        total, images = self._images.sample(self._limit, self._seed)
+        rows = [(*gray_statistics(image), image.shape[0] * image.shape[1]) for image in images]
+        if not rows:
+            return None
+        sampled = f"{len(rows)} of {total}, seed {self._seed}" if len(rows) < total else f"all {total}"
+        inputs = InputReference.of(rows, f"the training images ({sampled})")
+        return self._store.save(attrs.evolve(self._current(), inputs=inputs))
+
+    def record_scores(self, scores: Sequence[float | None], flagged: Sequence[bool], source: str) -> str | None:
+        """Held-out parts' scores and verdicts at the decision in force; None without a part."""
+        if not any(score is not None for score in scores):
+            return None
+        return self._store.save(attrs.evolve(self._current(), scores=ScoreReference.of(scores, flagged, source)))
+
+    def _current(self) -> DriftReference:
+        try:
+            return self._store.load() or DriftReference()
+        except DataError:  # a damaged file is written anew rather than stopping the run
+            return DriftReference()

@@ -1,0 +1,104 @@
+"""Drift on the line: how far what arrives has moved from what the model was trained on.
+
+Five statistics, one value per image: its mean gray level, its exposure spread (the standard
+deviation of its gray levels: the planner's `mean` and `spread` of an image, one computation
+here for both), its size in pixels, its part score (domain.part_score) and whether it was
+flagged (1 or 0, so the mean of a window is the share of parts flagged).
+
+Each is compared by its population stability index (PSI) over the reference's decile bins:
+the sum over the bins of (window share - reference share) * ln(window share / reference share).
+Deciles that coincide (every training image the same size, most parts good) merge into one
+edge, so a bin is never empty by construction on the reference's side; a bin that holds no
+image on either side counts as FLOOR, so one empty bin gives a large, finite term.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import attrs
+import numpy as np
+
+from unet_defects.domain.errors import DataError
+
+MEAN_GRAY, EXPOSURE_SPREAD, SIZE, PART_SCORE, FLAGGED = (
+    "mean_gray", "exposure_spread", "size", "part_score", "flagged_share")
+INPUT_STATISTICS = (MEAN_GRAY, EXPOSURE_SPREAD, SIZE)  # of the image alone: the training images give them
+SCORE_STATISTICS = (PART_SCORE, FLAGGED)  # of the model's verdict: held-out parts give them
+STATISTICS = INPUT_STATISTICS + SCORE_STATISTICS
+BINS = 10  # deciles
+FLOOR = 1e-4  # the share an empty bin counts as
+
+_LEVELS = np.arange(256, dtype=np.float64)
+
+
+def gray_statistics(gray: np.ndarray) -> tuple[float, float]:
+    """An image's mean gray level and exposure spread (standard deviation of its gray levels).
+    A uint8 image is summed through its 256-bin histogram: the same figures, several times
+    faster than over its pixels (the Inspector computes them for every image)."""
+    if gray.dtype == np.uint8:
+        counts = np.bincount(gray.ravel(), minlength=256).astype(np.float64)
+        pixels = counts.sum()
+        mean = float(counts @ _LEVELS) / pixels
+        return mean, float(np.sqrt(max(float(counts @ (_LEVELS * _LEVELS)) / pixels - mean * mean, 0.0)))
+    values = np.asarray(gray, np.float64)
+    return float(values.mean()), float(values.std())
+
+
+def psi(expected: np.ndarray | Sequence[float], actual: np.ndarray | Sequence[float], floor: float = FLOOR) -> float:
+    """The population stability index of `actual` shares against `expected` ones, bin by bin."""
+    e = np.maximum(np.asarray(expected, np.float64), floor)
+    a = np.maximum(np.asarray(actual, np.float64), floor)
+    return float(np.sum((a - e) * np.log(a / e)))
+
+
+@attrs.frozen
+class Distribution:
+    """A statistic's reference: its inner bin edges (bin i holds the values in (edges[i-1],
+    edges[i]]; the first and last bins are open), each bin's share, the mean and the count."""
+
+    edges: tuple[float, ...] = attrs.field(converter=lambda v: tuple(float(x) for x in v))
+    shares: tuple[float, ...] = attrs.field(converter=lambda v: tuple(float(x) for x in v))
+    mean: float
+    count: int
+
+    def __attrs_post_init__(self) -> None:
+        if len(self.shares) != len(self.edges) + 1:
+            raise ValueError(f"{len(self.shares)} shares for {len(self.edges)} edges (expected one more)")
+        if any(b <= a for a, b in zip(self.edges, self.edges[1:])):
+            raise ValueError(f"edges must increase, got {list(self.edges)}")
+
+    @classmethod
+    def of(cls, values: Sequence[float] | np.ndarray, bins: int = BINS) -> Distribution:
+        data = np.asarray(values, np.float64)
+        if not data.size:
+            raise ValueError("a distribution of no values")
+        edges = np.unique(np.quantile(data, np.arange(1, bins) / bins))
+        return cls(edges, _shares(edges, data), float(data.mean()), int(data.size))
+
+    def shares_of(self, values: np.ndarray) -> np.ndarray:
+        """The share of `values` in each of this distribution's bins."""
+        return _shares(np.asarray(self.edges), np.asarray(values, np.float64))
+
+    def psi(self, values: np.ndarray) -> float:
+        """The PSI of `values` (a window) against this reference."""
+        return psi(self.shares, self.shares_of(values))
+
+    def as_dict(self) -> dict:
+        return {"edges": [round(e, 6) for e in self.edges], "shares": [round(s, 6) for s in self.shares],
+                "mean": round(self.mean, 6), "count": self.count}
+
+    @classmethod
+    def from_dict(cls, payload: object, where: str) -> Distribution:
+        if not isinstance(payload, Mapping) or set(payload) != {"edges", "shares", "mean", "count"}:
+            raise DataError(f"{where}: expected edges, shares, mean and count")
+        try:
+            return cls(payload["edges"], payload["shares"], float(payload["mean"]), int(payload["count"]))
+        except (TypeError, ValueError) as error:
+            raise DataError(f"{where}: {str(error).splitlines()[0]}") from None
+
+
+def _shares(edges: np.ndarray, data: np.ndarray) -> np.ndarray:
+    if not data.size:
+        return np.zeros(len(edges) + 1)
+    return np.bincount(np.searchsorted(edges, data, side="left"), minlength=len(edges) + 1) / data.size
