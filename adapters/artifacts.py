@@ -28,6 +28,11 @@ SAMPLE_LABELS = ("best", "worst", "typical")
 TEST_FOLDER = "test"
 
 
+def split_folder(eval_dir: Path, split: str) -> Path:
+    """eval/ for the split that chooses checkpoints, eval/test/ for the test images scored apart."""
+    return eval_dir / TEST_FOLDER if split == "test" else eval_dir
+
+
 def write_json(path: Path, payload: dict) -> None:
     write_text(path, json.dumps(payload, indent=2, sort_keys=False) + "\n")
 
@@ -52,8 +57,7 @@ class FileArtifactStore:
         self._image_summaries = image_summaries
 
     def _folder(self, result) -> Path:
-        """eval/ for the split that chooses checkpoints, eval/test/ for the test images scored apart."""
-        return self._eval_dir / TEST_FOLDER if getattr(result, "split", "eval") == "test" else self._eval_dir
+        return split_folder(self._eval_dir, getattr(result, "split", "eval"))
 
     def write_evaluation(self, result) -> list[str]:
         folder = self._folder(result)

@@ -2,24 +2,18 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from pathlib import Path
 
 from unet_defects.adapters import summary_tags
 from unet_defects.adapters.artifacts import TEST_FOLDER
+from unet_defects.adapters.figures import pyplot, save_figure
 from unet_defects.application.values import ChartPanel, RunScalars
-from unet_defects.domain.errors import UnetError
 
 
 class MatplotlibRenderer:
     def draw(self, path: str, title: str, panels: Sequence[ChartPanel]) -> str:
-        import matplotlib
-
-        matplotlib.use("Agg")  # no display on servers and CI
-        import matplotlib.pyplot as plt
-
-        figure, axes = plt.subplots(len(panels), 1, figsize=(8, 3.2 * len(panels)), squeeze=False)
+        figure, axes = pyplot().subplots(len(panels), 1, figsize=(8, 3.2 * len(panels)), squeeze=False)
         for axis, panel in zip(axes[:, 0], panels):
             for label, points in panel.lines:
                 xs, ys = zip(*points)
@@ -30,17 +24,7 @@ class MatplotlibRenderer:
             axis.legend(fontsize="small")
         figure.suptitle(title)
         figure.tight_layout()
-        target = Path(path)
-        temporary = target.with_name(f".{target.stem}.tmp.png")
-        try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            figure.savefig(temporary, dpi=100)
-            os.replace(temporary, target)
-        except OSError as error:
-            raise UnetError(f"{target}: cannot write the report ({error.strerror})") from None
-        finally:
-            plt.close(figure)
-        return str(target)
+        return save_figure(figure, path)
 
 
 class TensorBoardHistory:

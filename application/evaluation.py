@@ -7,16 +7,18 @@ from collections.abc import Iterable, Sequence
 
 import attrs
 
+from unet_defects.application.evaluation_pictures import picture_inputs
 from unet_defects.application.evaluation_result import EvaluationResult, collapse_warnings
 from unet_defects.application.evaluation_scoring import EvaluationScoring
 from unet_defects.application.evaluation_tally import ClassScoring, EvaluationTally
 from unet_defects.application.options import InferenceOptions
-from unet_defects.application.ports import BestKeeper, Checkpoints, Components, ResultStore
+from unet_defects.application.ports import BestKeeper, Checkpoints, Components, PictureWriter, ResultStore
 from unet_defects.application.prediction import describe_decisions
 from unet_defects.application.samples import SampleKeeper
 from unet_defects.application.session import NEWEST, InferenceSession, SessionOpener
 from unet_defects.application.tracking import NO_TRACKING, RunTracker, evaluation_metrics
 from unet_defects.application.values import BestCheckpoint, CheckpointRef, ImageEvaluation
+from unet_defects.application.worst_images import WorstImages
 from unet_defects.domain.advice import class_collapse_advice
 from unet_defects.domain.defects import DefectCounts
 from unet_defects.domain.experiment import EvalSpec
@@ -51,7 +53,9 @@ class EvaluateUseCase:
         class_advice: Sequence[str] | None = None,
         curve_is_sample: bool = False,  # the "curve" split is a sample of the validation part
         tracker: RunTracker = NO_TRACKING,  # every evaluation's scores, at its step
+        pictures: PictureWriter | None = None,  # the curves, the confusion matrices, the worst images
     ) -> None:
+        self._pictures = pictures
         self.curve_is_sample = curve_is_sample
         self._tracker = tracker
         self._classes = classes
@@ -89,25 +93,42 @@ class EvaluateUseCase:
         decision = session.decision
         rules = (self._evaluation.rule if decision.origin == "the config" else DecisionRule(threshold=decision.threshold),
                  *self._evaluation.threshold_rules())
-        tally, defects, keeper = self._tallied(self._scoring.images(session, rules, split), len(rules))
+        worst = WorstImages()
+        tally, defects, keeper = self._tallied(self._scoring.images(session, rules, split), len(rules), worst)
         result = self._result(session, rules, tally, defects, keeper, named)
+        inputs = picture_inputs(tally, session.decisions, [name for _, name, _ in result.per_class], named,
+                                session.step, result.score_name, result.decision, worst, self._scoring.names(split))
+        result = attrs.evolve(result, pictures=inputs)
         if split != "test":  # only the split that chooses checkpoints may keep one
             result = attrs.evolve(result, best=self._keep_if_best(CheckpointRef(session.step, session.path), result.scores))
         written = self._artifacts.write_evaluation(result)
+        if split != "curve":  # the learning curve's evaluations draw none: the last one is drawn by draw()
+            written += self.draw(result)
         if self._tracker.active:
             self._tracker.log_metrics(result.step, evaluation_metrics(result, final))
         return attrs.evolve(result, written=tuple(written))
 
-    def _tallied(self, images: Iterable[ImageEvaluation],
-                 rules: int) -> tuple[EvaluationTally, DefectCounts, SampleKeeper]:
-        """The images' counts, their defects matched (scored in numpy) and the sample pictures kept."""
+    def draw(self, result: EvaluationResult) -> list[str]:
+        """The evaluation's pictures, in its split's folder (none without a picture writer)."""
+        if self._pictures is None or result.pictures is None:
+            return []
+        return self._pictures.write(result.pictures)
+
+    def _tallied(self, images: Iterable[ImageEvaluation], rules: int,
+                 worst: WorstImages) -> tuple[EvaluationTally, DefectCounts, SampleKeeper]:
+        """The images' counts, their defects matched (scored in numpy), the sample pictures and
+        the worst images kept."""
         tally, defects, keeper = EvaluationTally(rules), DefectCounts(), SampleKeeper(self._sample_reservoir)
         for index, image in enumerate(images):
             tally.add(image)
             if self._components is not None:  # defect-level counts, on the picture's cut to the image
                 picture = image.picture()
                 defects = defects + self._components.match(picture.truth, picture.prediction)
-            keeper.offer(index, defect_dice(image.counts[0]), image.picture)
+            dice = defect_dice(image.counts[0])
+            keeper.offer(index, dice, image.picture)
+            truth = image.counts[0]
+            worst.offer(index, dice, image.part_score, truth.tp + truth.fn > 0,
+                        image.defective(0), image.picture)
         return tally, defects, keeper
 
     def _result(self, session: InferenceSession, rules: tuple[DecisionRule, ...], tally: EvaluationTally,
@@ -203,6 +224,8 @@ class FinalEvaluationUseCase:
         validation = next((r for r in reversed(list(known)) if step is None or r.step == step), None)
         if validation is None or (step is None and not chosen):
             validation = self._evaluate.execute(checkpoint, final=True)
+        else:  # a learning-curve evaluation, which drew no pictures
+            self._evaluate.draw(validation)
         test = self._evaluate.execute(checkpoint or validation.checkpoint, split="test", final=True)
         return FinalScores(validation, test, self._artifacts.write_final(validation, test))
 

@@ -4,6 +4,7 @@ or of a collapsed defect class."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import attrs
 
@@ -49,6 +50,8 @@ class EvaluationResult:
     part_scores: tuple[float | None, ...] = ()
     part_truth: tuple[bool, ...] = ()
     part_flagged: tuple[bool, ...] = ()
+    # What the evaluation's pictures are drawn from (application.evaluation_pictures), not JSON.
+    pictures: Any = attrs.field(default=None, eq=False, repr=False)
 
     def as_dict(self) -> dict:
         result = {**self.scores.as_dict(), "image_AUROC_score": self.score_name, "global_step": self.step,

@@ -41,6 +41,10 @@ class EvaluationScoring:
         maps = evaluation_maps(self._line_maps, self._evaluator, session, self._options, stream, batches, ignored)
         return (scored_map(index, found, rules, session.decisions, self._components) for index, found in enumerate(maps))
 
+    def names(self, split: str) -> list[str]:
+        """Each image's name in the split's order, when the reader knows them."""
+        return self._reader.evaluation_names(split)
+
     def in_numpy(self, session: InferenceSession) -> bool:
         """The one choice, asked once per opened session: numpy (as predict decides) for what the
         graph cannot do: the native geometry, whose maps are predict's (tiles and all); ignored

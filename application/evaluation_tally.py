@@ -5,6 +5,7 @@ computed from them (each class's, and their mean) and each class's defect balanc
 from __future__ import annotations
 
 import attrs
+import numpy as np
 
 from unet_defects.application.values import ImageEvaluation
 from unet_defects.domain.class_scores import kaggle_dice, mean_scores
@@ -33,6 +34,9 @@ class EvaluationTally:
     class_scores: list[tuple[float, ...]] = attrs.field(factory=list)  # [image][class]
     class_peaks: list[tuple[float, ...]] = attrs.field(factory=list)  # [image][class]
     gate_rows: list[tuple] = attrs.field(factory=list)  # [image][class], with a classifier head
+    # (K, 2, bins): each class's counted pixels by probability bin, summed (None: an image had none)
+    histograms: np.ndarray | None = None
+    _unbinned: bool = False
 
     def __attrs_post_init__(self) -> None:
         self.counts = [[] for _ in range(self.rules)]
@@ -49,6 +53,10 @@ class EvaluationTally:
         self.class_scores.append(image.class_scores or image.class_peaks)
         self.class_peaks.append(image.class_peaks)
         self.gate_rows.append(image.gate_rows)
+        if image.class_histograms is None or self._unbinned:
+            self._unbinned, self.histograms = True, None
+        else:
+            self.histograms = image.class_histograms + (0 if self.histograms is None else self.histograms)
 
     @property
     def images(self) -> int:

@@ -10,6 +10,7 @@ import numpy as np
 
 from unet_defects.application.ports import Components
 from unet_defects.application.values import EvaluatedMap, ImageEvaluation, SamplePicture
+from unet_defects.domain.curves import pixel_histogram
 from unet_defects.domain.decision import Decision
 from unet_defects.domain.masks import DecisionRule
 from unet_defects.domain.metrics import ConfusionMatrix
@@ -59,5 +60,7 @@ def scored_map(index: int, found: EvaluatedMap, rules: Sequence[DecisionRule], d
         return SamplePicture(index=index, image=found.image, truth=truth.any(axis=-1),
                              prediction=np.logical_or.reduce(first))
 
-    return attrs.evolve(ImageEvaluation.from_class_counts(rows, peaks, picture), gate_rows=tuple(gate_rows),
+    histograms = np.stack([pixel_histogram(found.probabilities[..., k], found.truth[..., k], found.counted[..., k])
+                           for k in range(len(decisions))])
+    return attrs.evolve(ImageEvaluation.from_class_counts(rows, peaks, picture, histograms), gate_rows=tuple(gate_rows),
                         class_flagged=tuple(zip(*flags)), class_scores=tuple(scores))

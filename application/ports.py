@@ -56,6 +56,10 @@ class DatasetReader(Protocol):
         "curve" ("eval", or its stratified train_input.validation_sample: the learning curve's) or
         "test" (the evaluation images, when a validation part chooses checkpoints)."""
 
+    def evaluation_names(self, split: str = "eval") -> list[str]:
+        """Each image's name in evaluation_stream(split)'s order (the worst-images mosaic writes
+        them); empty when the images have none (records, arrays)."""
+
     def training_size(self) -> int:
         """How many training images (or samples) the training stream draws from."""
 
@@ -249,6 +253,15 @@ class ResultStore(Protocol):
 
     def write_final(self, validation: EvaluationResultLike, test: EvaluationResultLike) -> str:
         """The run's results: the test's scores at the top, both splits' in their own blocks."""
+
+
+class PictureWriter(Protocol):
+    def write(self, pictures: Any) -> list[str]:
+        """Draw an evaluation's pictures (application.evaluation_pictures.EvaluationPictures) in
+        its split's folder, and keep what they were drawn from."""
+
+    def redraw(self) -> list[str]:
+        """Every split's pictures drawn again from what was kept (`unet report`)."""
 
 
 class RunHistory(Protocol):

@@ -74,6 +74,8 @@ class ImageEvaluation:
     class_flagged: tuple[tuple[bool, ...], ...] = ()
     # With a classifier head: each class's segmentation-rule mask as the gate sees it (domain.gate).
     gate_rows: tuple[Any, ...] = ()
+    # (K, 2, bins) int64: each class's counted pixels by probability bin (domain.curves), or None.
+    class_histograms: np.ndarray | None = attrs.field(default=None, eq=False)
 
     @property
     def counts(self) -> tuple[ConfusionMatrix, ...]:
@@ -97,12 +99,13 @@ class ImageEvaluation:
         return counts.tp + counts.fp > 0
 
     @classmethod
-    def from_class_counts(cls, rows: Any, peaks: Any, picture: Callable[[], SamplePicture]) -> ImageEvaluation:
-        """From (rules, classes, 4) counts and each class's peak."""
+    def from_class_counts(cls, rows: Any, peaks: Any, picture: Callable[[], SamplePicture],
+                          histograms: np.ndarray | None = None) -> ImageEvaluation:
+        """From (rules, classes, 4) counts and each class's peak (and pixel histograms)."""
         rules, classes = len(rows), len(rows[0])
         return cls(class_counts=tuple(tuple(ConfusionMatrix.from_counts(rows[r][c]) for r in range(rules))
                                       for c in range(classes)),
-                   picture=picture, class_peaks=tuple(float(p) for p in peaks))
+                   picture=picture, class_peaks=tuple(float(p) for p in peaks), class_histograms=histograms)
 
 
 @attrs.frozen(eq=False)

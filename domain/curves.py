@@ -59,10 +59,12 @@ class Curve:
         return float(np.sum(gained * self.precision))
 
     def at(self, threshold: float) -> tuple[float, float, float]:
-        """(precision, recall, F1) of the highest curve threshold at or below `threshold` (the
-        curve's point a rule at `threshold` sits on)."""
-        below = np.nonzero(self.thresholds <= threshold + 1e-12)[0]
-        position = int(below[0]) if len(below) else len(self.thresholds) - 1
+        """(precision, recall, F1) of a rule that flags what scores at `threshold` or above: the
+        curve's point at its lowest threshold still at or above it (nothing flagged above them all)."""
+        above = np.nonzero(self.thresholds >= threshold - 1e-12)[0]
+        if not len(above):
+            return 1.0, 0.0, 0.0
+        position = int(above[-1])
         return float(self.precision[position]), float(self.recall[position]), float(self.f1[position])
 
 

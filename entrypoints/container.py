@@ -24,6 +24,7 @@ from unet_defects import readers
 from unet_defects.adapters.annotation_exports.proposals import ProposalFiles
 from unet_defects.adapters.artifacts import FileArtifactStore
 from unet_defects.adapters.image_files import FileImageSource
+from unet_defects.adapters.picture_files import FilePictureWriter
 from unet_defects.adapters.prediction_shards import FilePredictionShards
 from unet_defects.adapters.ray_data import RayDataRunner
 from unet_defects.adapters.report_chart import MatplotlibRenderer, TensorBoardHistory
@@ -136,6 +137,7 @@ class Container(containers.DeclarativeContainer):
     images = providers.Singleton(FileImageSource)
     proposals = providers.Object(ProposalFiles)  # the model's proposals as COCO or LabelMe files
     history = providers.Factory(TensorBoardHistory, model_dir=experiment.provided.run.model_dir)
+    pictures = providers.Singleton(FilePictureWriter, model_dir=experiment.provided.run.model_dir)
     renderer = providers.Singleton(MatplotlibRenderer)
     records_writer = providers.Singleton(readers.records_writer, experiment=experiment)
 
@@ -185,7 +187,7 @@ class Container(containers.DeclarativeContainer):
         classes=providers.Callable(lambda experiment: tuple(zip(experiment.data.classes, experiment.data.class_names)),
                                    experiment=experiment),
         class_advice=providers.Callable(class_advice_for, experiment=experiment),
-        curve_is_sample=experiment.provided.data.curve_is_sample, tracker=tracker,
+        curve_is_sample=experiment.provided.data.curve_is_sample, tracker=tracker, pictures=pictures,
     )
     final_evaluation: providers.Factory[FinalEvaluationUseCase] = providers.Factory(
         FinalEvaluationUseCase, evaluate=evaluate, best=best_keeper, artifacts=artifacts,

@@ -48,6 +48,10 @@ class ArrayDatasetReader:
         dataset = dataset.shuffle(len(self._train[0]), seed=self._seed).repeat()
         return dataset.batch(self._batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
 
+    def evaluation_names(self, split: str = "eval") -> list[str]:
+        """None: arrays have no names."""
+        return []
+
     def evaluation_stream(self, split: str = "eval"):
         import tensorflow as tf
 

@@ -248,6 +248,10 @@ class FileDatasetReader:
                         "are shared among the other classes", ", ".join(absent))
         return held
 
+    def evaluation_names(self, split: str = "eval") -> list[str]:
+        """Each evaluation image's file (its folder and name: DAGM's classes reuse names)."""
+        return ["/".join(sample.image.parts[-2:]) for sample in self._split(split)[0]]
+
     def evaluation_stream(self, split: str = "eval"):
         from unet_defects.adapters.datasets import pipeline
 

@@ -26,6 +26,10 @@ class RandomBatchReader:
     def training_stream(self):
         return self._batch(self._data.train_batch_size)
 
+    def evaluation_names(self, split: str = "eval") -> list[str]:
+        """None: random images have no names."""
+        return []
+
     def evaluation_stream(self, split: str = "eval"):
         only_eval(split, "random batches")
         return self._batch(self._data.eval_batch_size)

@@ -260,6 +260,10 @@ class TfRecordsReader:
         return pipeline.training_batches(prepared, self.training_size(), self._train, self._seed,
                                          self._augmentation)
 
+    def evaluation_names(self, split: str = "eval") -> list[str]:
+        """None: the records keep no file names."""
+        return []
+
     def evaluation_stream(self, split: str = "eval"):
         from unet_defects.adapters.datasets import pipeline
 

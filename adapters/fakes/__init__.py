@@ -17,6 +17,7 @@ from unet_defects.adapters.fakes.deployment import (
 )
 from unet_defects.adapters.fakes.drift import FakeDriftReferenceStore, FakeTrainingImages
 from unet_defects.adapters.fakes.engines import FakeCalibrationStore, FakeEngine, FakeEngines
+from unet_defects.adapters.fakes.pictures import FakePictureWriter
 from unet_defects.adapters.fakes.planning import FakeFingerprinter, FakeStepTimer, FakeSurvey, KeptPlanWriter
 from unet_defects.adapters.fakes.report_page import FakePageWriter, FakeRunFiles
 from unet_defects.adapters.fakes.review import FakeProposalWriter, FakeReviewWriter
@@ -43,13 +44,12 @@ from unet_defects.adapters.fakes.stores import (
 from unet_defects.adapters.fakes.tracking import FakeRunTracker
 
 __all__ = [
-    "DriverKilled", "FakeBatchRunner", "FakeBenchmarker", "FakeBestKeeper", "FakeCalibrationStore",
-    "FakeCheckpoints", "FakeCompiler", "FakeComponents", "FakeConfigStore", "FakeDatasetReader",
-    "FakeDriftReferenceStore", "FakeEngine",
+    "DriverKilled", "FakeBatchRunner", "FakeBenchmarker", "FakeBestKeeper", "FakeCalibrationStore", "FakeCheckpoints",
+    "FakeCompiler", "FakeComponents", "FakeConfigStore", "FakeDatasetReader", "FakeDriftReferenceStore", "FakeEngine",
     "FakeEngineTimer", "FakeEngines", "FakeEvaluator", "FakeExporter", "FakeFingerprinter", "FakeImageSource",
-    "FakeMachineProbe", "FakeModel", "FakeModelBuilder", "FakePageWriter", "FakePredictionShards", "FakePredictor",
-    "FakeProposalWriter", "FakeRecordWriter", "FakeReviewWriter", "FakeRunFiles", "FakeRunHistory", "FakeRunTracker",
-    "FakeSampleSource", "FakeStepTimer", "FakeSurvey", "FakeTrainer", "FakeTrainingImages",
-    "InMemoryArtifactStore", "KeptPlanWriter",
-    "RecordingObserver", "RecordingRenderer",
+    "FakeMachineProbe", "FakeModel", "FakeModelBuilder", "FakePageWriter", "FakePictureWriter",
+    "FakePredictionShards", "FakePredictor", "FakeProposalWriter", "FakeRecordWriter", "FakeReviewWriter",
+    "FakeRunFiles", "FakeRunHistory", "FakeRunTracker", "FakeSampleSource", "FakeStepTimer", "FakeSurvey",
+    "FakeTrainer", "FakeTrainingImages", "InMemoryArtifactStore", "KeptPlanWriter", "RecordingObserver",
+    "RecordingRenderer",
 ]

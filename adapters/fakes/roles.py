@@ -26,6 +26,7 @@ from unet_defects.application.values import (
     SamplePicture,
     TrainOutcome,
 )
+from unet_defects.domain.curves import pixel_histogram
 from unet_defects.domain.errors import CheckpointError
 from unet_defects.domain.masks import DecisionRule, binarize_truth
 from unet_defects.domain.metrics import ConfusionMatrix
@@ -76,6 +77,9 @@ class FakeDatasetReader:
 
     def training_size(self) -> int:
         return sum(len(images) for images, _ in self._train)
+
+    def evaluation_names(self, split: str = "eval") -> list[str]:
+        return []
 
     def evaluation_stream(self, split: str = "eval") -> list[tuple[np.ndarray, np.ndarray]]:
         if split == "test" and self._test is not None:
@@ -190,9 +194,12 @@ class FakeEvaluator:
                          for c in classes] for d in decisions]
                 peaks = [float(1.0 / (1.0 + np.exp(-logits[..., c][weights[..., c]].max())))
                          if weights[..., c].any() else 0.0 for c in classes]
+                probabilities = 1.0 / (1.0 + np.exp(-logits))
+                histograms = np.stack([pixel_histogram(probabilities[..., c], truth[..., c], weights[..., c])
+                                       for c in classes])
                 yield ImageEvaluation.from_class_counts(
                     rows, peaks, lambda n=index, g=gray, t=truth, d=decisions[0]: SamplePicture(
-                        n, g, t.any(axis=-1), d.any(axis=-1)))
+                        n, g, t.any(axis=-1), d.any(axis=-1)), histograms)
                 index += 1
 
 

@@ -11,6 +11,7 @@ from unet_defects.adapters.tensorflow.device import device_scope
 from unet_defects.adapters.tensorflow.outputs import pixel_logits
 from unet_defects.application.ports import InferenceEngine
 from unet_defects.application.values import EvaluatedMap, ImageEvaluation, LabelledImage, SamplePicture
+from unet_defects.domain.curves import HISTOGRAM_BINS
 from unet_defects.domain.data import denormalize
 from unet_defects.domain.masks import TRUTH_THRESHOLD, DecisionRule, binarize_truth
 from unet_defects.domain.sampling import PAD_LABEL, unpadded_size
@@ -18,7 +19,8 @@ from unet_defects.domain.sampling import PAD_LABEL, unpadded_size
 
 def _counter(model: Any, rules: Sequence[DecisionRule], ignore_labels: Sequence[int]) -> Any:
     """A compiled function: per-image (tn, fp, fn, tp) counts under each rule for each class,
-    shape (batch, rules, classes, 4), the first rule's decision masks and each class's peak."""
+    shape (batch, rules, classes, 4), the first rule's decision masks, each class's peak and its
+    counted pixels by probability bin (batch, classes, 2, bins; domain.curves)."""
     import tensorflow as tf
 
     cutoff = tf.constant([rule.logit_cutoff for rule in rules], tf.float32)
@@ -43,9 +45,25 @@ def _counter(model: Any, rules: Sequence[DecisionRule], ignore_labels: Sequence[
         )
         # Each class's largest counted logit, as a probability (the image_AUROC score).
         peak = tf.sigmoid(tf.reduce_max(tf.where(keep, logits, -1e9), axis=[1, 2]))  # (batch, classes)
-        return counts, predicted[..., 0], peak
+        return counts, predicted[..., 0], peak, _histograms(logits, truth[..., 0], keep)
 
     return count
+
+
+def _histograms(logits: Any, truth: Any, keep: Any) -> Any:
+    """(batch, classes, 2, bins) int64: the kept pixels by probability bin, background then
+    defect (domain.curves.pixel_histogram's bins), one bincount over the batch."""
+    import tensorflow as tf
+
+    bins = HISTOGRAM_BINS
+    shape = tf.shape(logits)
+    batch, classes = shape[0], shape[3]
+    binned = tf.clip_by_value(tf.cast(tf.floor(tf.sigmoid(logits) * bins), tf.int32), 0, bins - 1)
+    cell = (tf.range(batch)[:, None, None, None] * classes + tf.range(classes)[None, None, None, :]) * 2
+    index = (cell + tf.cast(truth, tf.int32)) * bins + binned
+    size = batch * classes * 2 * bins
+    counts = tf.math.bincount(tf.boolean_mask(index, keep), minlength=size, maxlength=size, dtype=tf.int64)
+    return tf.reshape(counts, [batch, classes, 2, bins])
 
 
 class TensorFlowEvaluator:
@@ -65,9 +83,11 @@ class TensorFlowEvaluator:
             for batch_index, (images, masks) in enumerate(stream):
                 if max_batches is not None and batch_index >= max_batches:
                     break
-                counts, predicted, peaks = count(images, masks)
-                for position, (rows, peak) in enumerate(zip(counts.numpy(), peaks.numpy())):  # (rules, classes, 4)
-                    yield ImageEvaluation.from_class_counts(rows, peak, self._picture(index, images, masks, predicted, position))
+                counts, predicted, peaks, histograms = count(images, masks)
+                for position, (rows, peak, histogram) in enumerate(zip(counts.numpy(), peaks.numpy(),
+                                                                       histograms.numpy())):  # (rules, classes, 4)
+                    yield ImageEvaluation.from_class_counts(
+                        rows, peak, self._picture(index, images, masks, predicted, position), histogram)
                     index += 1
 
     def maps(self, engine: InferenceEngine, stream: Any, max_batches: int | None = None,
