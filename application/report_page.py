@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
+from unet_defects.application.evaluation_pictures import PICTURE_FILES
 from unet_defects.application.report_page_ports import (
     CalibrationSummary,
     PageWriter,
@@ -26,24 +27,26 @@ from unet_defects.domain.score_meanings import meaning
 PAGE_FILE = "report.html"
 CURVES_FILE = "report.png"
 PAGE_SCORES = (*SCORE_NAMES, "defect_recall", "defect_precision")
-# Each evaluation folder's pictures, in reading order: (file, title, how to read it).
-EVALUATION_PICTURES = (
-    ("pr_curves.png", "Precision and recall",
+# Each evaluation picture's title and how to read it.
+PICTURE_CAPTIONS = {
+    "pr_curves.png": ("Precision and recall",
      "Precision against recall as the threshold sweeps, for pixels and for whole parts, with the average precision "
      "in the legend. The closer a curve hugs the top right corner, the fewer false alarms each found defect costs."),
-    ("threshold_curves.png", "Scores by threshold",
+    "threshold_curves.png": ("Scores by threshold",
      "Precision, recall and F1 at each probability threshold, the threshold in force marked. Moving left of the mark "
      "catches more defects and raises more false alarms; moving right does the opposite."),
-    ("confusion.png", "Part verdicts",
+    "confusion.png": ("Part verdicts",
      "Good and defective parts against what the decision in force said of them. The diagonal holds the right "
      "verdicts; off it are the missed defects and the good parts stopped."),
-    ("worst_dice.png", "Worst segmented images",
+    "worst_dice.png": ("Worst segmented images",
      "The images with the lowest Dice, truth and prediction outlined in two colours, the score and the file name on "
      "each tile. A shared look among them (a defect type, a texture, the lighting) says what to add to training."),
-    ("false_alarms.png", "Strongest false alarms",
+    "false_alarms.png": ("Strongest false alarms",
      "The good images the model scored as most defective. Look-alikes repeated here (dust, edges, glare) call for "
      "more good images of that kind in training."),
-)
+}
+# Each evaluation folder's pictures, in reading order: (file, title, how to read it).
+EVALUATION_PICTURES = tuple((name, *PICTURE_CAPTIONS[name]) for name in PICTURE_FILES)
 # (split of RunFiles.picture, heading): the test images first, when scored apart.
 EVALUATION_FOLDERS = (("test", "Test images (eval/test/)"),
                       ("validation", "Validation images, which chose the checkpoint (eval/)"))
