@@ -112,6 +112,9 @@ def add_serve_parser(commands) -> None:
         ("--max_pixels", int, "largest image, or batch of images, in pixels"),
         ("--request_timeout_s", float, "longest wait for a body or a result"),
         ("--report_every_s", float, "a traffic line on the terminal this often while busy"),
+        ("--drift_window", int, "the last images drift is measured over (0: off)"),
+        ("--drift_min_images", int, "images the drift window holds before it judges"),
+        ("--drift_bounds", str, "the PSI past which a statistic has drifted: one for all, or NAME=PSI,..."),
     ]
     for flag, kind, text in flags:
         value = default[flag[2:]]

@@ -43,7 +43,7 @@ class ServedModel:
         self.inspector = inspector
         self.settings = settings
         self.engine = engine
-        self.metrics = ServerMetrics(lambda: self.worker.depth)
+        self.metrics = ServerMetrics(lambda: self.worker.depth, drift=inspector.drift)
         self.worker = BatchingWorker(inspector.inspect_many, settings.max_batch, settings.max_delay_ms / 1000,
                                      settings.max_queue, on_batch=self.metrics.batch)
         self.accepting = True
@@ -114,7 +114,8 @@ class ServedModel:
         return ids.index(number)
 
 
-_FIXED_LABELS = {"/": "page", "/v1/inspect": "inspect", "/metrics": "metrics", "/v2": "server_metadata"}
+_FIXED_LABELS = {"/": "page", "/v1/inspect": "inspect", "/v1/drift": "drift", "/metrics": "metrics",
+                 "/v2": "server_metadata"}
 
 
 def endpoint_label(path: str) -> str:
@@ -233,6 +234,9 @@ def create_app(door: ServedModel) -> Starlette:
     async def metrics(request: Request) -> Response:
         return Response(door.metrics.exposition(), media_type=CONTENT_TYPE)
 
+    async def drift(request: Request) -> Response:
+        return JSONResponse(door.inspector.drift().as_dict())
+
     async def index(request: Request) -> Response:
         return HTMLResponse(page)
 
@@ -267,7 +271,7 @@ def create_app(door: ServedModel) -> Starlette:
         Route(model, model_metadata), Route(versioned, model_metadata),
         Route(model + "/ready", model_ready), Route(versioned + "/ready", model_ready),
         Route(model + "/infer", infer, methods=["POST"]), Route(versioned + "/infer", infer, methods=["POST"]),
-        Route("/v1/inspect", inspect, methods=["POST"]),
+        Route("/v1/inspect", inspect, methods=["POST"]), Route("/v1/drift", drift),
     ]
     app = Starlette(routes=routes, lifespan=lifespan,
                     exception_handlers={HttpError: http_error, 404: not_found, 405: not_found,

@@ -8,10 +8,14 @@ _count) as Prometheus scrapes it; each server keeps its own registry, so two in 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 
 import numpy as np
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, disable_created_metrics, generate_latest
+from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+from unet_defects.domain.drift_window import DriftFigures
 
 disable_created_metrics()  # the *_created series only double what a scrape's own time says
 
@@ -20,9 +24,43 @@ BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64)
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 
 
+class DriftGauges:
+    """The Inspector's drift figures, read once per scrape: a gauge per statistic for its PSI
+    (absent without a reference), its bound, the window's mean and the reference's."""
+
+    def __init__(self, figures: Callable[[], DriftFigures]) -> None:
+        self._figures = figures
+
+    def collect(self):
+        found = self._figures()
+        by_statistic = {
+            "psi": ("unet_drift_psi", "Population stability index of the window against the model's reference"),
+            "bound": ("unet_drift_bound", "The PSI past which the statistic has drifted (--drift_bounds)"),
+            "window": ("unet_drift_window_value", "The window's mean of the statistic (flagged_share: the share)"),
+            "reference": ("unet_drift_reference_value", "The reference's mean of the statistic"),
+        }
+        for key, (name, text) in by_statistic.items():
+            family = GaugeMetricFamily(name, text, labels=["statistic"])
+            for statistic in found.statistics:
+                value = getattr(statistic, key)
+                if value is not None:
+                    family.add_metric([statistic.name], value)
+            yield family
+        drifted = GaugeMetricFamily("unet_drift_drifted", "1 while the statistic is past its bound in a judged window",
+                                    labels=["statistic"])
+        for statistic in found.statistics:
+            drifted.add_metric([statistic.name], float(statistic.name in found.drifted))
+        yield drifted
+        yield GaugeMetricFamily("unet_drift_window_images", "Images the drift window holds", value=found.images)
+        yield GaugeMetricFamily("unet_drift_judged", "1 once the window holds enough images and the model has a "
+                                "reference", value=float(found.judged))
+
+
 class ServerMetrics:
-    def __init__(self, queue_depth) -> None:
+    def __init__(self, queue_depth, drift: Callable[[], DriftFigures] | None = None) -> None:
         self.registry = CollectorRegistry()
+        if drift is not None:
+            self.registry.register(DriftGauges(drift))
         self._requests = Counter("unet_requests", "HTTP requests answered, by endpoint and status",
                                  ["endpoint", "status"], registry=self.registry)
         self._latency = Histogram("unet_request_seconds", "Time from a request's arrival to its answer",

@@ -70,10 +70,22 @@ def serve(inspector: Inspector, settings: ServeSettings, engine: str, host: str,
                 if settings.max_batch > 1 else "off (--max_batch 1)")
     say(f"unet serve: batching {batching}; queue {settings.max_queue} requests; "
         f"token {'required' if settings.token else 'not required'}; SIGTERM or Ctrl-C stops it")
+    drift = inspector.drift()
+    say(f"unet serve: drift over the last {settings.drift_window} images against {drift.reference} (at /v1/drift)"
+        if drift.reference is not None and settings.drift_window else f"unet serve: drift: {drift.note}")
     server.run(sockets=[sock])
     counts = door.metrics
     say(f"unet serve: stopped; {counts.accepted} requests accepted, {counts.answered} answered")
     return 0
+
+
+def drift_line(text: str) -> str:
+    """The terminal's line for the Inspector's drift alarm (a statistic past its bound)."""
+    return f"unet serve: warning: {text}"
+
+
+def drift_warning(text: str) -> None:
+    print(drift_line(text), flush=True)
 
 
 def _address(host: str, port: int) -> str:

@@ -8,6 +8,7 @@ from pathlib import Path
 import attrs
 
 from unet_defects.api import DEFAULT_MAX_PIXELS
+from unet_defects.domain.drift_window import DEFAULT_BOUND, DEFAULT_MIN_IMAGES, DEFAULT_WINDOW, DriftSettings, parse_bounds
 from unet_defects.domain.errors import ConfigError
 from unet_defects.domain.validation import check_model_name
 
@@ -25,6 +26,9 @@ class ServeSettings:
     token: str | None = None  # Authorization: Bearer <token> on every endpoint but health and the page
     request_timeout_s: float = 60.0  # reading a body, or waiting for its result
     report_every_s: float = 60.0  # a traffic line on the terminal while busy
+    drift_window: int = DEFAULT_WINDOW  # the last images the drift figures cover (0: off)
+    drift_min_images: int = DEFAULT_MIN_IMAGES  # no drift judged below
+    drift_bounds: str = f"{DEFAULT_BOUND:g}"  # a PSI for every statistic, or NAME=PSI,... (docs/serve.md)
 
     def __attrs_post_init__(self) -> None:
         for key in ("max_batch", "max_queue", "max_pixels"):
@@ -36,6 +40,11 @@ class ServeSettings:
         if self.max_delay_ms < 0:
             raise ConfigError(f"--max_delay_ms: must be 0 or more, got {self.max_delay_ms}")
         check_model_name(self.name)
+        self.drift  # checked here, before a model is opened
+
+    @property
+    def drift(self) -> DriftSettings:
+        return DriftSettings(self.drift_window, self.drift_min_images, parse_bounds(self.drift_bounds))
 
     @property
     def max_body_bytes(self) -> int:

@@ -328,6 +328,7 @@ class HeldInspector:
 
     def __init__(self, real: Inspector) -> None:
         self.session = real.session
+        self.drift = real.drift
         self.gate = threading.Event()
         self.entered = threading.Event()
         self.sizes: list[int] = []

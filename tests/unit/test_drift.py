@@ -142,3 +142,14 @@ def test_without_a_reference_the_figures_say_so_and_judge_nothing():
     inputs_only = DriftReference(InputReference.of([(60.0, 30.0, 1024)] * 10, "training"))
     half = drift_figures(inputs_only, window, DriftSettings(window=10, min_images=5))
     assert half.statistic("part_score").psi is None and "run unet calibrate" in half.note
+
+
+def test_the_serve_flags_make_the_drift_settings_and_refuse_bad_ones_in_one_line():
+    from unet_defects.serving.settings import ServeSettings
+
+    assert ServeSettings().drift == DriftSettings()
+    assert ServeSettings(drift_bounds="flagged_share=0.5").drift.bounds["flagged_share"] == 0.5
+    with pytest.raises(ConfigError, match="--drift_bounds 'loud'"):
+        ServeSettings(drift_bounds="loud")
+    with pytest.raises(ConfigError, match="drift_min_images: must be 1 or more"):
+        ServeSettings(drift_min_images=0)

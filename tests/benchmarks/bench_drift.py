@@ -1,0 +1,105 @@
+"""What the drift window costs `inspect_many`, and the PSI a window shows when nothing drifted.
+
+    python tests/benchmarks/bench_drift.py [--rounds 15]
+
+Speed: a model trained 2 steps on a synthetic DAGM-layout dataset (speed does not depend on
+what it learned) in a temporary model_dir; `inspect_many` of 64 images with the drift window
+(the default 500 images) and without it (`drift_window=0`), in alternating rounds, medians of
+images/s; the target is at most 2 % slower. Two models: the reference topology (filters 32-256)
+at 256x256, a line's case, and a narrow one (4-16) at 64x64, where the model's time is smallest
+and the window's share largest. Beside the ratio, the window's own time per image
+(DriftMonitor.observe on the same images), which is steadier than a difference of two speeds.
+
+Noise: the PSI of a window drawn from the reference's own distribution (a reference of 500
+values, 2000 trials), for a continuous statistic (mean gray, the part score) and the flagged
+share at several base rates, by window size: what the bound and the minimum window must clear
+(docs/serve.md, Drift). It prints the CPU and its flags first; nothing here asserts a figure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np  # noqa: E402
+
+from tests.benchmarks.bench_inspector import NARROW, REFERENCE, trained  # noqa: E402
+from unet_defects.adapters.hardware import cpu_flags, cpu_model  # noqa: E402
+from unet_defects.application.info import describe_cpu_flags  # noqa: E402
+from unet_defects.domain.drift import Distribution  # noqa: E402
+
+
+def speed(model_dir: Path, size: int, rounds: int) -> None:
+    from unet_defects.adapters.drift_files import FileDriftReferences
+    from unet_defects.api import Inspector
+    from unet_defects.application.drift_monitor import DriftMonitor
+
+    rng = np.random.default_rng(0)
+    images = [rng.integers(0, 256, (size, size), dtype=np.uint8) for _ in range(64)]
+    with_window = Inspector.open(model_dir=str(model_dir), batch_size=8)
+    without = Inspector.open(model_dir=str(model_dir), batch_size=8, drift_window=0)
+    rates: dict[str, list[float]] = {"with": [], "without": []}
+    for inspector in (with_window, without):
+        inspector.inspect_many(images)  # warm-up: the graph is traced once
+    for _ in range(rounds):
+        for label, inspector in (("with", with_window), ("without", without)):
+            tick = time.perf_counter()
+            inspector.inspect_many(images)
+            rates[label].append(len(images) / (time.perf_counter() - tick))
+    found = without.inspect_many(images)
+    monitor = DriftMonitor(FileDriftReferences(str(model_dir)).load())
+    observe = []
+    for _ in range(rounds):
+        tick = time.perf_counter()
+        monitor.observe(images, found)
+        observe.append((time.perf_counter() - tick) / len(images))
+    on, off = statistics.median(rates["with"]), statistics.median(rates["without"])
+    window_us = 1e6 * statistics.median(observe)
+    print(f"{size}x{size} {'reference' if size == 256 else 'narrow'}: without the window {off:8.1f} images/s, "
+          f"with it {on:8.1f} images/s, ratio {on / off:.3f} ({100 * (1 - on / off):+.1f} % slower); "
+          f"the window's own time {window_us:.1f} us/image = {100 * window_us * off / 1e6:.2f} % of an image's",
+          flush=True)
+
+
+def noise(trials: int = 2000) -> None:
+    rng = np.random.default_rng(0)
+    draws = {
+        "continuous (normal)": lambda n: rng.normal(128, 20, n),
+        "part score (beta 0.3, 3)": lambda n: rng.beta(0.3, 3, n),
+        **{f"flagged share {p:.0%}": (lambda p: lambda n: (rng.random(n) < p).astype(float))(p)
+           for p in (0.02, 0.05, 0.2, 0.5)},
+    }
+    print(f"\nPSI of a window drawn from the reference itself (reference of 500, {trials} trials): "
+          "mean / 99th / 99.9th percentile / max")
+    for label, draw in draws.items():
+        cells = []
+        for window in (100, 200, 500):
+            found = np.array([Distribution.of(draw(500)).psi(draw(window)) for _ in range(trials)])
+            cells.append(f"{window}: {found.mean():.3f}/{np.percentile(found, 99):.3f}/"
+                         f"{np.percentile(found, 99.9):.3f}/{found.max():.3f}")
+        print(f"  {label:<26}" + "   ".join(cells), flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=15)
+    args = parser.parse_args()
+    print(f"CPU: {os.cpu_count()} cores, {cpu_model()}; {describe_cpu_flags(cpu_flags())}", flush=True)
+    with tempfile.TemporaryDirectory(prefix="bench-drift-") as folder:
+        work = Path(folder)
+        speed(trained(work, REFERENCE, 256, "reference"), 256, args.rounds)
+        speed(trained(work, NARROW, 64, "narrow"), 64, args.rounds)
+    noise()
+
+
+if __name__ == "__main__":
+    main()
