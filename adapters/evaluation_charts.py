@@ -3,25 +3,42 @@ and F1 against the threshold, the part-level confusion matrices, and the worst i
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from unet_defects.adapters.figures import pyplot, save_figure
+from unet_defects.adapters.mosaic import draw_mosaic
 from unet_defects.application.evaluation_pictures import EvaluationPictures, PartColumn
-from unet_defects.application.worst_images import Tile
 from unet_defects.domain.curves import Curve, part_curve, pixel_curve
 from unet_defects.domain.operating_point import OperatingPoint
 from unet_defects.domain.part_score import SCORE_WORDS
 
-TRUTH_COLOUR, PREDICTION_COLOUR = "#1fbf3f", "#e8202a"
-MOSAIC_COLUMNS = 4
+PREDICTION_COLOUR = "#e8202a"
 
 
 def _columns(pictures: EvaluationPictures) -> tuple[PartColumn, ...]:
     return (pictures.part, *pictures.classes)
+
+
+def _grid(rows: int, columns: int, width: float, height: float, left: float = 0.85, across: float = 0.9,
+          top: float = 0.85) -> tuple[Any, Any]:
+    """A figure of rows x columns axes, each `width` x `height` inches, with `left` and `across`
+    inches for the labels and ticks left of each and a band of `top` inches for the figure's
+    title. Fixed margins, not tight_layout: measuring every label first doubles the drawing time."""
+    right, bottom, down = 0.25, 0.6, 0.95  # inches
+    figure_width = left + right + columns * width + (columns - 1) * across
+    figure_height = top + bottom + rows * height + (rows - 1) * down
+    figure, axes = pyplot().subplots(rows, columns, figsize=(figure_width, figure_height), squeeze=False)
+    figure.subplots_adjust(left=left / figure_width, right=1 - right / figure_width, top=1 - top / figure_height,
+                           bottom=bottom / figure_height, wspace=across / width, hspace=down / height)
+    return figure, axes
+
+
+def _title(figure: Any, text: str) -> None:
+    """The figure's title in the band _grid leaves above the axes' titles, however tall the figure."""
+    figure.suptitle(text, y=1 - 0.12 / figure.get_figheight(), va="top", fontsize="large")
 
 
 def _curves(column: PartColumn) -> tuple[Curve | None, Curve | None]:
@@ -33,6 +50,10 @@ def _no_curve(axis: Any, why: str) -> None:
     axis.text(0.5, 0.5, why, ha="center", va="center", wrap=True, transform=axis.transAxes)
     axis.set_xticks([])
     axis.set_yticks([])
+
+
+def score_words(pictures: EvaluationPictures) -> str:
+    return SCORE_WORDS.get(pictures.score_name, "the part score")
 
 
 def _operating(column: PartColumn) -> OperatingPoint:
@@ -50,10 +71,10 @@ def _why_none(column: PartColumn, pixels: bool) -> str:
 def draw_pr_curves(pictures: EvaluationPictures, path: Path) -> str:
     """Precision against recall, pixels on the left, parts on the right, a row per class."""
     columns = _columns(pictures)
-    figure, axes = pyplot().subplots(len(columns), 2, figsize=(11, 4.2 * len(columns)), squeeze=False)
+    figure, axes = _grid(len(columns), 2, 4.6, 3.3)
     for row, column in zip(axes, columns):
         for axis, curve, pixels in zip(row, _curves(column), (True, False)):
-            kind = "pixels" if pixels else f"parts, ranked by {SCORE_WORDS.get(pictures.score_name, 'the part score')}"
+            kind = "pixels" if pixels else f"parts, ranked by {score_words(pictures)}"
             axis.set_title(f"{column.name}: {kind}", fontsize="medium")
             if curve is None or not curve.positives:
                 _no_curve(axis, _why_none(column, pixels))
@@ -76,37 +97,41 @@ def draw_pr_curves(pictures: EvaluationPictures, path: Path) -> str:
             axis.set_ylim(-0.02, 1.02)
             axis.grid(alpha=0.3)
             axis.legend(loc="lower left", fontsize="small")
-    figure.suptitle(f"Precision-recall, {pictures.title}")
-    figure.tight_layout()
+    _title(figure, f"Precision-recall, {pictures.title}")
     return save_figure(figure, path)
 
 
 def draw_threshold_curves(pictures: EvaluationPictures, path: Path) -> str:
-    """Precision, recall and F1 against the threshold, pixels and parts, the decision's marked."""
+    """Precision, recall and F1 against the threshold, pixels and parts, the decision's marked;
+    one legend for every panel, each panel's best F1 in its title."""
     columns = _columns(pictures)
-    figure, axes = pyplot().subplots(len(columns), 2, figsize=(11, 4.2 * len(columns)), squeeze=False)
+    figure, axes = _grid(len(columns), 2, 4.6, 3.3, top=1.15)
     for row, column in zip(axes, columns):
         for axis, curve, pixels in zip(row, _curves(column), (True, False)):
-            axis.set_title(f"{column.name}: {'pixels' if pixels else 'parts'}", fontsize="medium")
+            name = f"{column.name}: {'pixels' if pixels else 'parts'}"
             if curve is None or not curve.positives:
+                axis.set_title(name, fontsize="medium")
                 _no_curve(axis, _why_none(column, pixels))
                 continue
             style = "steps-post" if not pixels else "default"
-            for values, label in ((curve.precision, "precision"), (curve.recall, "recall"), (curve.f1, "F1")):
+            # where a threshold flags nothing its precision is a convention, not a measurement
+            precision = np.where(curve.flagged > 0, curve.precision, np.nan)
+            for values, label in ((precision, "precision"), (curve.recall, "recall"), (curve.f1, "F1")):
                 axis.plot(curve.thresholds, values, drawstyle=style, label=label)
             threshold = column.pixel_threshold if pixels else column.part_threshold
             if threshold is not None:
-                axis.axvline(threshold, color="black", linestyle="--", label=f"the decision's threshold {threshold:g}")
+                axis.axvline(threshold, color="black", linestyle="--", label="the decision's threshold")
             best = int(np.argmax(curve.f1))
-            axis.plot([curve.thresholds[best]], [curve.f1[best]], "o", color="grey",
-                      label=f"best F1 {curve.f1[best]:.3f} at {curve.thresholds[best]:.3g}")
-            axis.set_xlabel("probability threshold" if pixels else
-                            f"threshold on {SCORE_WORDS.get(pictures.score_name, 'the part score')}")
+            axis.plot([curve.thresholds[best]], [curve.f1[best]], "o", color="grey", label="the best F1")
+            at = "" if threshold is None else f"F1 {curve.at(threshold)[2]:.3f} at {threshold:g}, "
+            axis.set_title(f"{name}\n{at}best {curve.f1[best]:.3f} at {curve.thresholds[best]:.3g}", fontsize="medium")
+            axis.set_xlabel("probability threshold" if pixels else f"threshold on {score_words(pictures)}")
             axis.set_ylim(-0.02, 1.02)
             axis.grid(alpha=0.3)
-            axis.legend(loc="lower left", fontsize="small")
-    figure.suptitle(f"Precision, recall and F1 against the threshold, {pictures.title}")
-    figure.tight_layout()
+    handles = {label: handle for axis in axes.flat for handle, label in zip(*axis.get_legend_handles_labels())}
+    figure.legend(handles.values(), handles.keys(), loc="upper center", ncol=len(handles), frameon=False,
+                  bbox_to_anchor=(0.5, 1 - 0.45 / figure.get_figheight()))
+    _title(figure, f"Precision, recall and F1 against the threshold, {pictures.title}")
     return save_figure(figure, path)
 
 
@@ -130,7 +155,7 @@ def draw_confusion(pictures: EvaluationPictures, path: Path) -> str:
     shown = _matrices(pictures)
     columns = min(len(shown), 3)
     rows = -(-len(shown) // columns)
-    figure, axes = pyplot().subplots(rows, columns, figsize=(4.6 * columns, 4.2 * rows), squeeze=False)
+    figure, axes = _grid(rows, columns, 3.3, 3.0, left=1.45, across=1.5)
     for axis in axes.flat[len(shown):]:
         axis.axis("off")
     for axis, (title, point) in zip(axes.flat, shown):
@@ -147,34 +172,7 @@ def draw_confusion(pictures: EvaluationPictures, path: Path) -> str:
         axis.set_xlabel("the line's verdict")
         axis.set_ylabel("truth")
         axis.set_title(title, fontsize="medium")
-    figure.suptitle(f"Part verdicts, {pictures.title}\n({pictures.decision})", fontsize="medium")
-    figure.tight_layout()
-    return save_figure(figure, path)
-
-
-def draw_mosaic(tiles: Sequence[Tile], figure_name: str, title: str, path: Path) -> str:
-    """The tiles: each image in gray, the truth outlined in green, the prediction in red, with its
-    name and the figure it was chosen by."""
-    plt = pyplot()
-    if not tiles:
-        figure, axis = plt.subplots(figsize=(8, 2))
-        _no_curve(axis, f"no image to show: {title.split(',')[0].lower()}")
-        figure.suptitle(title)
-        return save_figure(figure, path)
-    columns = min(len(tiles), MOSAIC_COLUMNS)
-    rows = -(-len(tiles) // columns)
-    figure, axes = plt.subplots(rows, columns, figsize=(3.6 * columns, 4.3 * rows), squeeze=False)
-    for axis in axes.flat:
-        axis.axis("off")
-    for axis, tile in zip(axes.flat, tiles):
-        picture = tile.picture
-        axis.imshow(picture.image, cmap="gray", vmin=0, vmax=255, interpolation="nearest")
-        for mask, colour in ((picture.truth, TRUTH_COLOUR), (picture.prediction, PREDICTION_COLOUR)):
-            if mask.any() and not mask.all():
-                axis.contour(mask.astype(np.float32), levels=[0.5], colors=[colour], linewidths=1.2)
-        axis.set_title(f"{tile.name[-34:]}\n{figure_name} {tile.figure:.3f}", fontsize="small")
-    figure.suptitle(f"{title}\n(green: truth, red: prediction)", fontsize="medium")
-    figure.tight_layout()
+    _title(figure, f"Part verdicts, {pictures.title}")
     return save_figure(figure, path)
 
 
@@ -185,6 +183,7 @@ def draw_all(pictures: EvaluationPictures, folder: Path) -> list[str]:
         draw_confusion(pictures, folder / "confusion.png"),
         draw_mosaic(pictures.worst_dice, "Dice", f"Lowest per-image defect Dice, {pictures.title}",
                     folder / "worst_dice.png"),
-        draw_mosaic(pictures.false_alarms, "score", f"Highest-scored good parts (false alarms), {pictures.title}",
+        draw_mosaic(pictures.false_alarms, "score",
+                    f"Highest-scored good parts (false alarms), {pictures.title}, by {score_words(pictures)}",
                     folder / "false_alarms.png"),
     ]

@@ -114,6 +114,10 @@ class EvaluateUseCase:
             return []
         return self._pictures.write(result.pictures)
 
+    def drawn(self, result: EvaluationResult) -> EvaluationResult:
+        """The result with its pictures drawn, among the files it wrote."""
+        return attrs.evolve(result, written=(*result.written, *self.draw(result)))
+
     def _tallied(self, images: Iterable[ImageEvaluation], rules: int,
                  worst: WorstImages) -> tuple[EvaluationTally, DefectCounts, SampleKeeper]:
         """The images' counts, their defects matched (scored in numpy), the sample pictures and
@@ -225,7 +229,7 @@ class FinalEvaluationUseCase:
         if validation is None or (step is None and not chosen):
             validation = self._evaluate.execute(checkpoint, final=True)
         else:  # a learning-curve evaluation, which drew no pictures
-            self._evaluate.draw(validation)
+            validation = self._evaluate.drawn(validation)
         test = self._evaluate.execute(checkpoint or validation.checkpoint, split="test", final=True)
         return FinalScores(validation, test, self._artifacts.write_final(validation, test))
 

@@ -191,7 +191,7 @@ class TrainAndEvaluateUseCase:
         final = (self._final.execute(chosen=True, known=() if fresh else results)
                  if self._final is not None else None)
         if final is None:  # no test split: the last evaluation's pictures are the run's
-            self._evaluate.draw(results[-1])
+            results[-1] = self._evaluate.drawn(results[-1])
         self._record_drift_scores(final.validation if final is not None else results[-1])
         return TrainAndEvaluateOutcome(outcome, results, final, calibration)
 

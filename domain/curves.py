@@ -45,6 +45,7 @@ class Curve:
     precision: np.ndarray
     recall: np.ndarray
     positives: int  # the defect pixels or defective parts in the truth
+    flagged: np.ndarray  # what each threshold flags (precision is 1 by convention where it flags nothing)
 
     @property
     def f1(self) -> np.ndarray:
@@ -72,7 +73,7 @@ def _curve(thresholds: np.ndarray, positives_above: np.ndarray, negatives_above:
     flagged = positives_above + negatives_above
     precision = np.divide(positives_above, flagged, out=np.ones(len(flagged)), where=flagged > 0)
     recall = positives_above / positives if positives else np.zeros(len(flagged))
-    return Curve(thresholds=thresholds, precision=precision, recall=recall, positives=int(positives))
+    return Curve(thresholds=thresholds, precision=precision, recall=recall, positives=int(positives), flagged=flagged)
 
 
 def pixel_curve(histogram: np.ndarray) -> Curve:

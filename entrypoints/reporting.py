@@ -8,6 +8,7 @@ import sys
 import time
 from collections.abc import Callable
 
+from unet_defects.application.evaluation_pictures import PICTURE_FILES
 from unet_defects.application.info import cpu_line, gpu_line
 from unet_defects.domain.defects import SIZE_BOUNDS_TEXT, SIZE_NAMES
 from unet_defects.domain.durations import format_duration
@@ -104,6 +105,10 @@ def print_evaluation(results, experiment) -> None:
         for path in result.written:
             if path.endswith("results.json") or "/samples/" in path:
                 print(f"  wrote {path}")
+        pictures = [path for path in result.written if path.endswith(PICTURE_FILES)]
+        if pictures:
+            folder, _, _ = pictures[0].rpartition("/")
+            print(f"  wrote {', '.join(path.rpartition('/')[2] for path in pictures)} in {folder or '.'}")
         if result.split == "test":
             print("  (scored once, after training: the test images chose nothing)")
 
