@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from unet_defects.application.inspection import Inspection
-from unet_defects.domain.drift import gray_statistics
+from unet_defects.domain.drift import gray_statistics_of
 from unet_defects.domain.drift_reference import DriftReference
 from unet_defects.domain.drift_window import REARM, DriftFigures, DriftSettings, DriftWindow, drift_figures
 
@@ -43,8 +43,8 @@ class DriftMonitor:
         """Each (H, W) uint8 image with its inspection."""
         if not self._settings.window:
             return
-        rows = np.array([(*gray_statistics(image), image.shape[0] * image.shape[1], found.score, found.defective)
-                         for image, found in zip(images, inspections)], np.float64)
+        rows = np.column_stack([gray_statistics_of(images), [image.shape[0] * image.shape[1] for image in images],
+                                [found.score for found in inspections], [found.defective for found in inspections]])
         with self._lock:
             self._window.add(rows)
             self._since_check += len(rows)

@@ -76,9 +76,10 @@ class DriftWindow:
 
     def add(self, rows: np.ndarray) -> None:
         size = len(self._rows)
-        for row in rows[-size:] if size else ():
-            self._rows[self._next] = row
-            self._next = (self._next + 1) % size
+        if size:
+            kept = rows[-size:]
+            self._rows[(self._next + np.arange(len(kept))) % size] = kept
+            self._next = (self._next + len(kept)) % size
         self.held = min(self.held + len(rows), size)
         self.seen += len(rows)
 

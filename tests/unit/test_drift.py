@@ -153,3 +153,14 @@ def test_the_serve_flags_make_the_drift_settings_and_refuse_bad_ones_in_one_line
         ServeSettings(drift_bounds="loud")
     with pytest.raises(ConfigError, match="drift_min_images: must be 1 or more"):
         ServeSettings(drift_min_images=0)
+
+
+def test_a_batch_of_images_is_summed_exactly_whatever_its_shapes_and_chunks(monkeypatch):
+    import unet_defects.domain.drift as drift
+
+    rng = np.random.default_rng(4)
+    images = [rng.integers(0, 256, shape, dtype=np.uint8) for shape in ((5, 7), (9, 3), (5, 7), (40, 40))]
+    images.append(rng.random((6, 6)).astype(np.float32) * 255)
+    expected = [(i.astype(np.float64).mean(), i.astype(np.float64).std()) for i in images]
+    monkeypatch.setattr(drift, "_CHUNK", 64)  # several images per stack, and an image summed in parts
+    np.testing.assert_allclose(drift.gray_statistics_of(images), expected, rtol=1e-9, atol=1e-9)
