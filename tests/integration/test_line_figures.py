@@ -60,3 +60,26 @@ def test_evaluation_predict_and_the_inspector_give_the_same_part_scores_and_verd
         assert found.score == pytest.approx(line["score"], abs=1e-6) and found.defective == line["defective"]
         mask = iio.imread(root / "out" / f"{path.stem}_mask.png") > 0
         assert np.array_equal(found.mask, mask)
+
+
+def test_the_run_draws_its_pictures_from_the_figures_the_line_gets(line_model):
+    """The validation and the test images' pictures are drawn at the run's end, from the part
+    scores and verdicts that predict gives the same images, the rule and the gate apart."""
+    from unet_defects.adapters.picture_files import PICTURE_DATA, load_pictures
+    from unet_defects.application.evaluation_pictures import PICTURE_FILES
+
+    root, container, done = line_model
+    for folder in (root / "model" / "eval", root / "model" / "eval" / "test"):
+        assert all((folder / name).stat().st_size > 0 for name in PICTURE_FILES), folder
+    drawn = load_pictures(root / "model" / "eval" / "test" / PICTURE_DATA)
+    test = done.final.test
+    assert (drawn.split, drawn.step, drawn.gated) == ("test", test.step, True)
+    assert drawn.part.scores == test.part_scores and drawn.part.flagged == test.part_flagged
+    assert len(drawn.part.rule_flagged) == len(drawn.part.gate_flagged) == test.num_images
+    assert drawn.part.flagged == drawn.part.gate_flagged  # the gate decides
+    container.predict().execute([str(root / "data" / "test" / "images")], str(root / "out_pictures"))
+    lines = [json.loads(line) for line in (root / "out_pictures" / "predictions.jsonl").read_text().splitlines()]
+    assert sorted(drawn.part.scores) == pytest.approx(sorted(line["score"] for line in lines), abs=1e-6)
+    names = {f"images/{path.name}" for path in (root / "data" / "test" / "images").iterdir()}
+    assert {tile.name for tile in drawn.worst_dice + drawn.false_alarms} <= names
+    assert drawn.part.histogram.sum() == sum(iio.imread(path).size for path in (root / "data" / "test" / "images").iterdir())
