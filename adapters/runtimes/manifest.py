@@ -107,10 +107,14 @@ def read_drift_payload(directory: str | Path) -> tuple[str, object]:
 
 
 def carry_drift_payload(directory: str | Path, reference: dict) -> str:
-    """The manifest written again with the drift reference in it."""
-    read_manifest(directory)
+    """The manifest just written (a Triton repository's too) written again with the drift reference in it."""
     path = Path(directory) / MANIFEST
-    payload = json.loads(path.read_text(encoding="utf-8"))
+    try:
+        payload = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise DataError(f"{path}: cannot add the drift reference ({str(error).splitlines()[0]})") from None
+    if not isinstance(payload, dict):
+        raise DataError(f"{path}: expected a JSON object")
     payload[DRIFT_KEY] = reference
     write_json(path, payload)
     return str(path)
