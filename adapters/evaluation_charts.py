@@ -9,13 +9,13 @@ from typing import Any
 import numpy as np
 
 from unet_defects.adapters.figures import pyplot, save_figure
-from unet_defects.adapters.mosaic import draw_mosaic
+from unet_defects.adapters.mosaic import PREDICTION, draw_mosaic
 from unet_defects.application.evaluation_pictures import EvaluationPictures, PartColumn
 from unet_defects.domain.curves import Curve, part_curve, pixel_curve
 from unet_defects.domain.operating_point import OperatingPoint
 from unet_defects.domain.part_score import SCORE_WORDS
 
-PREDICTION_COLOUR = "#e8202a"
+PREDICTION_COLOUR = "#{:02x}{:02x}{:02x}".format(*PREDICTION)  # the mosaics' prediction outline
 
 
 def _columns(pictures: EvaluationPictures) -> tuple[PartColumn, ...]:
@@ -60,6 +60,21 @@ def _operating(column: PartColumn) -> OperatingPoint:
     return OperatingPoint.of(column.truth, column.flagged)
 
 
+def _at_decision(column: PartColumn, pixels: bool) -> tuple[float, float, float] | None:
+    """(precision, recall, F1) of the decision in force: the pixels it keeps (after min_area and
+    the gate), or the parts' verdicts; None when it flags nothing or nothing is defective."""
+    if pixels:
+        tp, fp, fn = column.pixel_counts
+        found, flagged, positives = tp, tp + fp, tp + fn
+    else:
+        point = _operating(column)
+        found, flagged, positives = point.found, point.found + point.stopped, point.defective
+    if not flagged or not positives:
+        return None
+    precision, recall = found / flagged, found / positives
+    return precision, recall, (2 * precision * recall / (precision + recall) if found else 0.0)
+
+
 def _why_none(column: PartColumn, pixels: bool) -> str:
     if pixels:
         return "no pixel histogram\n(an evaluation of an older version)"
@@ -79,18 +94,20 @@ def draw_pr_curves(pictures: EvaluationPictures, path: Path) -> str:
             if curve is None or not curve.positives:
                 _no_curve(axis, _why_none(column, pixels))
                 continue
-            axis.plot(curve.recall, curve.precision, drawstyle="steps-post" if not pixels else "default",
-                      label=f"precision-recall (AP {curve.average_precision:.3f})")
+            if pixels:
+                axis.plot(curve.recall, curve.precision, label=f"precision-recall (AP {curve.average_precision:.3f})")
+            else:  # each recall step at the precision the AP weighs it by (its upper end's)
+                axis.plot(np.concatenate([[0.0], curve.recall]), np.concatenate([curve.precision[:1], curve.precision]),
+                          drawstyle="steps-pre", label=f"precision-recall (AP {curve.average_precision:.3f})")
             threshold = column.pixel_threshold if pixels else column.part_threshold
             if threshold is not None:
                 precision, recall, _ = curve.at(threshold)
-                axis.plot([recall], [precision], "o", color="black", label=f"threshold {threshold:g}")
-            if not pixels:
-                point = _operating(column)
-                flagged = point.found + point.stopped
-                if point.recall is not None and flagged:
-                    axis.plot([point.recall], [point.found / flagged], "*", markersize=12, color=PREDICTION_COLOUR,
-                              label="the decision's verdicts")
+                alone = "the threshold alone" if pixels else "a threshold"
+                axis.plot([recall], [precision], "o", color="black", label=f"{alone} at {threshold:g}")
+            decided = _at_decision(column, pixels)
+            if decided is not None:
+                axis.plot([decided[1]], [decided[0]], "*", markersize=12, color=PREDICTION_COLOUR,
+                          label="the decision in force")
             axis.set_xlabel("recall")
             axis.set_ylabel("precision")
             axis.set_xlim(-0.02, 1.02)
@@ -123,7 +140,8 @@ def draw_threshold_curves(pictures: EvaluationPictures, path: Path) -> str:
                 axis.axvline(threshold, color="black", linestyle="--", label="the decision's threshold")
             best = int(np.argmax(curve.f1))
             axis.plot([curve.thresholds[best]], [curve.f1[best]], "o", color="grey", label="the best F1")
-            at = "" if threshold is None else f"F1 {curve.at(threshold)[2]:.3f} at {threshold:g}, "
+            decided = _at_decision(column, pixels)
+            at = "" if decided is None else f"F1 {decided[2]:.3f} at the decision, "
             axis.set_title(f"{name}\n{at}best {curve.f1[best]:.3f} at {curve.thresholds[best]:.3g}", fontsize="medium")
             axis.set_xlabel("probability threshold" if pixels else f"threshold on {score_words(pictures)}")
             axis.set_ylim(-0.02, 1.02)
@@ -135,45 +153,57 @@ def draw_threshold_curves(pictures: EvaluationPictures, path: Path) -> str:
     return save_figure(figure, path)
 
 
-def _matrices(pictures: EvaluationPictures) -> list[tuple[str, OperatingPoint]]:
-    """The part's matrix at the decision in force; with a classifier head, the segmentation rule's
-    and the gate's apart (the one in force said); then each class's at the decision in force."""
-    part = pictures.part
-    if part.rule_flagged and part.gate_flagged:
-        in_force = " (in force)"
-        shown = [(f"{part.name}: the segmentation rule{'' if pictures.gated else in_force}",
-                  OperatingPoint.of(part.truth, part.rule_flagged)),
-                 (f"{part.name}: the classifier gate{in_force if pictures.gated else ''}",
-                  OperatingPoint.of(part.truth, part.gate_flagged))]
-    else:
-        shown = [(f"{part.name}: the decision", _operating(part))]
-    return shown + [(f"{column.name}: the decision", _operating(column)) for column in pictures.classes]
+def _matrices(pictures: EvaluationPictures) -> list[list[tuple[str, OperatingPoint]]]:
+    """Rows of matrices: the part's, then each class's. With a classifier head each row holds the
+    segmentation rule's verdicts and the gate's apart (the one in force said); else the decision's."""
+    rows = []
+    for column in _columns(pictures):
+        if column.rule_flagged and column.gate_flagged:
+            rule, gate = ("", " (in force)") if pictures.gated else (" (in force)", "")
+            rows.append([(f"{column.name}: the segmentation rule{rule}", OperatingPoint.of(column.truth, column.rule_flagged)),
+                         (f"{column.name}: the classifier gate{gate}", OperatingPoint.of(column.truth, column.gate_flagged))])
+        else:
+            rows.append([(f"{column.name}: the decision", _operating(column))])
+    return rows
+
+
+def _matrix(axis: Any, title: str, point: OperatingPoint) -> None:
+    cells = np.array([[point.good - point.stopped, point.stopped], [point.defective - point.found, point.found]])
+    totals = cells.sum(axis=1, keepdims=True)
+    shares = np.divide(cells, totals, out=np.zeros(cells.shape), where=totals > 0)
+    axis.imshow(shares, cmap="Blues", vmin=0, vmax=1)
+    for (i, j), count in np.ndenumerate(cells):
+        axis.text(j, i, f"{count}\n{100 * shares[i, j]:.0f} % of row", ha="center", va="center",
+                  color="white" if shares[i, j] > 0.6 else "black")
+    axis.set_xticks([0, 1], ["called good", "called defective"])
+    axis.set_yticks([0, 1], ["good part", "defective part"])
+    axis.set_xlabel("the line's verdict")
+    axis.set_ylabel("truth")
+    axis.set_title(title, fontsize="medium")
 
 
 def draw_confusion(pictures: EvaluationPictures, path: Path) -> str:
-    """The parts' 2x2 matrix at the decision in force (and the rule alone, with a head), per class."""
-    shown = _matrices(pictures)
-    columns = min(len(shown), 3)
-    rows = -(-len(shown) // columns)
-    figure, axes = _grid(rows, columns, 3.3, 3.0, left=1.45, across=1.5)
-    for axis in axes.flat[len(shown):]:
-        axis.axis("off")
-    for axis, (title, point) in zip(axes.flat, shown):
-        cells = np.array([[point.good - point.stopped, point.stopped],
-                          [point.defective - point.found, point.found]])
-        totals = cells.sum(axis=1, keepdims=True)
-        shares = np.divide(cells, totals, out=np.zeros(cells.shape), where=totals > 0)
-        axis.imshow(shares, cmap="Blues", vmin=0, vmax=1)
-        for (i, j), count in np.ndenumerate(cells):
-            axis.text(j, i, f"{count}\n{100 * shares[i, j]:.0f} % of row", ha="center", va="center",
-                      color="white" if shares[i, j] > 0.6 else "black")
-        axis.set_xticks([0, 1], ["called good", "called defective"])
-        axis.set_yticks([0, 1], ["good part", "defective part"])
-        axis.set_xlabel("the line's verdict")
-        axis.set_ylabel("truth")
-        axis.set_title(title, fontsize="medium")
+    """The parts' 2x2 matrices at the decision in force: the part's, then each class's; with a
+    classifier head, the rule's and the gate's side by side in each row."""
+    rows = _matrices(pictures)
+    if max(len(row) for row in rows) == 1:  # one matrix a row: laid out three across
+        flat = [row[0] for row in rows]
+        rows = [flat[start:start + 3] for start in range(0, len(flat), 3)]
+    columns = max(len(row) for row in rows)
+    figure, axes = _grid(len(rows), columns, 3.3, 3.0, left=1.45, across=1.5)
+    for axis_row, row in zip(axes, rows):
+        for axis in axis_row[len(row):]:
+            axis.axis("off")
+        for axis, (title, point) in zip(axis_row, row):
+            _matrix(axis, title, point)
     _title(figure, f"Part verdicts, {pictures.title}")
     return save_figure(figure, path)
+
+
+def _alarms_title(pictures: EvaluationPictures) -> str:
+    flagged = sum(bool(tile.flagged) for tile in pictures.false_alarms)
+    alarms = f"{flagged} of them false alarms" if flagged else "none of them flagged"
+    return f"Highest-scored good parts by {score_words(pictures)} ({alarms}), {pictures.title}"
 
 
 def draw_all(pictures: EvaluationPictures, folder: Path) -> list[str]:
@@ -183,7 +213,5 @@ def draw_all(pictures: EvaluationPictures, folder: Path) -> list[str]:
         draw_confusion(pictures, folder / "confusion.png"),
         draw_mosaic(pictures.worst_dice, "Dice", f"Lowest per-image defect Dice, {pictures.title}",
                     folder / "worst_dice.png"),
-        draw_mosaic(pictures.false_alarms, "score",
-                    f"Highest-scored good parts (false alarms), {pictures.title}, by {score_words(pictures)}",
-                    folder / "false_alarms.png"),
+        draw_mosaic(pictures.false_alarms, "score", _alarms_title(pictures), folder / "false_alarms.png"),
     ]

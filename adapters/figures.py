@@ -26,7 +26,8 @@ def save_figure(figure: Any, path: str | Path, dpi: int = 100) -> str:
     temporary = target.with_name(f".{target.stem}.tmp.png")
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        figure.savefig(temporary, dpi=dpi)
+        # zlib's fastest level: a quarter of the drawing time saved for files about a third larger
+        figure.savefig(temporary, dpi=dpi, pil_kwargs={"compress_level": 1})
         os.replace(temporary, target)
     except OSError as error:
         raise UnetError(f"{target}: cannot write the picture ({error.strerror})") from None

@@ -4,24 +4,26 @@ figure it was chosen by above it. (matplotlib would take ten times as long for t
 
 from __future__ import annotations
 
+import io
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from unet_defects.adapters.images import write_png
-from unet_defects.application.worst_images import Tile
+from unet_defects.adapters.atomic_files import write_bytes
+from unet_defects.application.worst_images import TILE_SIDE, Tile
 
 TRUTH, PREDICTION, BOTH = (31, 191, 63), (232, 32, 42), (250, 210, 20)
 COLUMNS = 4
-TILE = 320  # the longest side of a tile's image, in pixels
+TILE = TILE_SIDE  # the longest side of a tile's image, in pixels
 LABEL = 40  # the band above each tile for its two lines
 TITLE = 56  # the band above the mosaic
 GAP = 10
 FONT_SIZE = 15
 
 
-def _font(size: int = FONT_SIZE):
+def _font(size: int = FONT_SIZE) -> Any:
     from PIL import ImageFont
 
     return ImageFont.load_default(size=size)
@@ -88,7 +90,9 @@ def draw_mosaic(tiles: Sequence[Tile], figure_name: str, title: str, path: Path)
         top = TITLE + (position // columns) * (cell_height + GAP)
         name = tile.name if pen.textlength(tile.name, font=font) <= TILE else "..." + tile.name[-34:]
         pen.text((left, top + 2), name, fill="black", font=font)
-        pen.text((left, top + 20), f"{figure_name} {tile.figure:.3f}", fill="black", font=font)
+        verdict = "" if tile.flagged is None else (", flagged" if tile.flagged else ", passed")
+        pen.text((left, top + 20), f"{figure_name} {tile.figure:.3f}{verdict}", fill="black", font=font)
         canvas.paste(Image.fromarray(picture), (left, top + LABEL))
-    write_png(path, np.asarray(canvas))
-    return str(path)
+    encoded = io.BytesIO()
+    canvas.save(encoded, format="PNG", compress_level=1)  # zlib's fastest: the figures' own choice
+    return write_bytes(path, encoded.getvalue())

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import math
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +19,8 @@ from unet_defects.application.evaluation_pictures import EvaluationPictures, Par
 from unet_defects.application.values import SamplePicture
 from unet_defects.application.worst_images import Tile
 from unet_defects.domain.errors import DataError
+
+log = logging.getLogger("unet")
 
 PICTURE_DATA = "pictures.npz"
 FORMAT_VERSION = 1
@@ -30,11 +34,17 @@ def _optional(value: float) -> float | None:
     return None if math.isnan(value) else float(value)
 
 
+def _three(values: np.ndarray) -> tuple[int, int, int]:
+    tp, fp, fn = (int(v) for v in values)
+    return tp, fp, fn
+
+
 def _column_arrays(prefix: str, column: PartColumn) -> dict[str, np.ndarray]:
     arrays = {f"{prefix}scores": np.asarray([_number(score) for score in column.scores], np.float64),
               f"{prefix}truth": np.asarray(column.truth, bool), f"{prefix}flagged": np.asarray(column.flagged, bool),
               f"{prefix}rule_flagged": np.asarray(column.rule_flagged, bool),
-              f"{prefix}gate_flagged": np.asarray(column.gate_flagged, bool)}
+              f"{prefix}gate_flagged": np.asarray(column.gate_flagged, bool),
+              f"{prefix}pixel_counts": np.asarray(column.pixel_counts, np.int64)}
     if column.histogram is not None:
         arrays[f"{prefix}histogram"] = np.asarray(column.histogram, np.int64)
     return arrays
@@ -47,7 +57,8 @@ def _column(prefix: str, facts: dict, arrays: dict) -> PartColumn:
                       flagged=tuple(bool(v) for v in arrays[f"{prefix}flagged"]), histogram=histogram,
                       pixel_threshold=facts["pixel_threshold"], part_threshold=facts["part_threshold"],
                       rule_flagged=tuple(bool(v) for v in arrays[f"{prefix}rule_flagged"]),
-                      gate_flagged=tuple(bool(v) for v in arrays[f"{prefix}gate_flagged"]))
+                      gate_flagged=tuple(bool(v) for v in arrays[f"{prefix}gate_flagged"]),
+                      pixel_counts=_three(arrays[f"{prefix}pixel_counts"]))
 
 
 def _tile_arrays(prefix: str, tile: Tile) -> dict[str, np.ndarray]:
@@ -62,7 +73,8 @@ def save_pictures(pictures: EvaluationPictures, path: Path) -> str:
              "score_name": pictures.score_name, "decision": pictures.decision, "gated": pictures.gated,
              "columns": [{"name": c.name, "pixel_threshold": c.pixel_threshold, "part_threshold": c.part_threshold}
                          for c in columns],
-             "tiles": {kind: [{"index": t.picture.index, "figure": t.figure, "name": t.name} for t in tiles]
+             "tiles": {kind: [{"index": t.picture.index, "figure": t.figure, "name": t.name, "flagged": t.flagged}
+                              for t in tiles]
                        for kind, tiles in (("worst_dice", pictures.worst_dice), ("false_alarms", pictures.false_alarms))}}
     arrays: dict[str, np.ndarray] = {"facts": np.frombuffer(json.dumps(facts).encode(), np.uint8)}
     for position, column in enumerate(columns):
@@ -76,22 +88,26 @@ def save_pictures(pictures: EvaluationPictures, path: Path) -> str:
 
 
 def load_pictures(path: Path) -> EvaluationPictures:
+    """What an evaluation's pictures were drawn from; one line naming the file for anything amiss."""
     try:
         with np.load(path) as stored:
             arrays = {name: stored[name] for name in stored.files}
         facts = json.loads(arrays["facts"].tobytes().decode())
-    except (OSError, ValueError, KeyError) as error:
-        raise DataError(f"{path}: not a pictures file this version reads ({error})") from None
-    if facts.get("version") != FORMAT_VERSION:
-        raise DataError(f"{path}: written by another version (format {facts.get('version')}); evaluate again")
-    columns = [_column(f"column{position}_", column, arrays) for position, column in enumerate(facts["columns"])]
-    tiles = {kind: tuple(Tile(SamplePicture(index=t["index"], image=arrays[f"{kind}{p}_image"],
-                                            truth=arrays[f"{kind}{p}_truth"], prediction=arrays[f"{kind}{p}_prediction"]),
-                              t["figure"], t["name"]) for p, t in enumerate(listed))
-             for kind, listed in facts["tiles"].items()}
-    return EvaluationPictures(split=facts["split"], step=facts["step"], score_name=facts["score_name"],
-                              decision=facts["decision"], part=columns[0], classes=tuple(columns[1:]),
-                              worst_dice=tiles["worst_dice"], false_alarms=tiles["false_alarms"], gated=facts["gated"])
+        if facts.get("version") != FORMAT_VERSION:
+            raise DataError(f"{path}: written by another version (format {facts.get('version')}); evaluate again")
+        columns = [_column(f"column{position}_", column, arrays) for position, column in enumerate(facts["columns"])]
+        tiles = {kind: tuple(Tile(SamplePicture(index=t["index"], image=arrays[f"{kind}{p}_image"],
+                                                truth=arrays[f"{kind}{p}_truth"],
+                                                prediction=arrays[f"{kind}{p}_prediction"]),
+                                  t["figure"], t["name"], t.get("flagged")) for p, t in enumerate(listed))
+                 for kind, listed in facts["tiles"].items()}
+        return EvaluationPictures(split=facts["split"], step=facts["step"], score_name=facts["score_name"],
+                                  decision=facts["decision"], part=columns[0], classes=tuple(columns[1:]),
+                                  worst_dice=tiles["worst_dice"], false_alarms=tiles["false_alarms"],
+                                  gated=facts["gated"])
+    except (OSError, ValueError, KeyError, IndexError, TypeError, zipfile.BadZipFile) as error:
+        raise DataError(f"{path}: not a pictures file this version reads ({type(error).__name__}: {error}); "
+                        "evaluate again") from None
 
 
 class FilePictureWriter:
@@ -112,6 +128,13 @@ class FilePictureWriter:
 
         written: list[str] = []
         for folder in (self._eval_dir, self._eval_dir / TEST_FOLDER):
-            if (folder / PICTURE_DATA).is_file():
+            if not (folder / PICTURE_DATA).is_file():
+                if (folder / "results.json").is_file():
+                    log.warning("%s: no %s (evaluated by an older version): unet run --mode eval draws its pictures",
+                                folder, PICTURE_DATA)
+                continue
+            try:
                 written += draw_all(load_pictures(folder / PICTURE_DATA), folder)
+            except DataError as error:  # one split's bad file leaves the other and the page
+                log.warning("%s", error)
         return written

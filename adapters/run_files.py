@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from unet_defects.adapters.artifacts import TEST_FOLDER
+from unet_defects.adapters.artifacts import split_folder
 from unet_defects.adapters.calibration_file import FILE_NAME as CALIBRATION_FILE
 from unet_defects.application.report_page_ports import RunRecords
 from unet_defects.configs.store import PARAMS_FILE
@@ -24,9 +24,13 @@ class ModelDirFiles:
                           calibration=_json(self._model_dir / CALIBRATION_FILE))
 
     def picture(self, name: str, split: str | None = None) -> bytes | None:
-        folder = {None: Path(), "test": self._eval_dir / TEST_FOLDER, "validation": self._eval_dir}[split]
-        path = folder / name
-        return path.read_bytes() if path.is_file() else None
+        path = (Path() if split is None else split_folder(self._eval_dir, split)) / name
+        if not path.is_file():
+            return None
+        try:
+            return path.read_bytes()
+        except OSError as error:
+            raise DataError(f"{path}: cannot read it ({error.strerror})") from None
 
 
 def _json(path: Path) -> dict | None:

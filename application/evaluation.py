@@ -3,6 +3,7 @@ checkpoint, in step order)."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Sequence
 
 import attrs
@@ -21,6 +22,7 @@ from unet_defects.application.values import BestCheckpoint, CheckpointRef, Image
 from unet_defects.application.worst_images import WorstImages
 from unet_defects.domain.advice import class_collapse_advice
 from unet_defects.domain.defects import DefectCounts
+from unet_defects.domain.errors import UnetError
 from unet_defects.domain.experiment import EvalSpec
 from unet_defects.domain.gate import Gate, side_by_side
 from unet_defects.domain.invocation import Invocation
@@ -28,6 +30,8 @@ from unet_defects.domain.masks import DecisionRule
 from unet_defects.domain.metrics import ConfusionMatrix, DefectBalance, Scores, defect_dice
 from unet_defects.domain.part_score import score_name
 from unet_defects.domain.training import RunSpec
+
+log = logging.getLogger("unet")
 
 
 class EvaluateUseCase:
@@ -96,9 +100,8 @@ class EvaluateUseCase:
         worst = WorstImages()
         tally, defects, keeper = self._tallied(self._scoring.images(session, rules, split), len(rules), worst)
         result = self._result(session, rules, tally, defects, keeper, named)
-        inputs = picture_inputs(tally, session.decisions, [name for _, name, _ in result.per_class], named,
-                                session.step, result.score_name, result.decision, worst, self._scoring.names(split))
-        result = attrs.evolve(result, pictures=inputs)
+        result = attrs.evolve(result, pictures=picture_inputs(result, tally, session.decisions, worst,
+                                                             self._scoring.names(split)))
         if split != "test":  # only the split that chooses checkpoints may keep one
             result = attrs.evolve(result, best=self._keep_if_best(CheckpointRef(session.step, session.path), result.scores))
         written = self._artifacts.write_evaluation(result)
@@ -109,10 +112,15 @@ class EvaluateUseCase:
         return attrs.evolve(result, written=tuple(written))
 
     def draw(self, result: EvaluationResult) -> list[str]:
-        """The evaluation's pictures, in its split's folder (none without a picture writer)."""
+        """The evaluation's pictures, in its split's folder (none without a picture writer). They
+        come second to the scores: a picture that cannot be written is a warning, not a failure."""
         if self._pictures is None or result.pictures is None:
             return []
-        return self._pictures.write(result.pictures)
+        try:
+            return self._pictures.write(result.pictures)
+        except (UnetError, OSError) as error:
+            log.warning("the %s pictures were not drawn: %s", result.split, error)
+            return []
 
     def drawn(self, result: EvaluationResult) -> EvaluationResult:
         """The result with its pictures drawn, among the files it wrote."""
@@ -130,8 +138,8 @@ class EvaluateUseCase:
                 defects = defects + self._components.match(picture.truth, picture.prediction)
             dice = defect_dice(image.counts[0])
             keeper.offer(index, dice, image.picture)
-            truth = image.counts[0]
-            worst.offer(index, dice, image.part_score, truth.tp + truth.fn > 0,
+            counts = image.counts[0]
+            worst.offer(index, dice, counts.fp + counts.fn, image.part_score, counts.tp + counts.fn > 0,
                         image.defective(0), image.picture)
         return tally, defects, keeper
 

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 import attrs
 import numpy as np
 
+from unet_defects.application.evaluation_result import EvaluationResult
 from unet_defects.application.evaluation_tally import EvaluationTally
 from unet_defects.application.worst_images import Tile, WorstImages
 from unet_defects.domain.decision import Decision
@@ -32,6 +33,8 @@ class PartColumn:
     part_threshold: float | None  # where the verdict sits on the part score's axis (None: it does not)
     rule_flagged: tuple[bool, ...] = ()  # with a classifier head: the segmentation rule's verdict alone
     gate_flagged: tuple[bool, ...] = ()  # and the classifier gate's, applied or not
+    # (tp, fp, fn) defect pixels at the decision in force (after min_area and the gate), pooled
+    pixel_counts: tuple[int, int, int] = (0, 0, 0)
 
 
 @attrs.frozen(eq=False)
@@ -66,39 +69,51 @@ def _shared(values: Sequence[float | None]) -> float | None:
     return values[0] if values and len(set(values)) == 1 else None
 
 
-def picture_inputs(tally: EvaluationTally, decisions: Sequence[Decision], names: Sequence[str], split: str,
-                   step: int, score_name: str, decision: str, worst: WorstImages,
-                   image_names: Sequence[str] = ()) -> EvaluationPictures:
+def picture_inputs(result: EvaluationResult, tally: EvaluationTally, decisions: Sequence[Decision],
+                   worst: WorstImages, image_names: Sequence[str] = ()) -> EvaluationPictures:
+    """The pictures' inputs of an evaluation: its result's per-image part figures, the tally's
+    per-class ones and pixel histograms, the decisions in force and the worst images kept."""
+    names = [name for _, name, _ in result.per_class] or ["defect"]
     # one decision may hold for every class (the config's rule)
-    columns = [_class_column(tally, k, name, decisions[min(k, len(decisions) - 1)], score_name)
+    columns = [_class_column(tally, k, name, decisions[min(k, len(decisions) - 1)], result.score_name)
                for k, name in enumerate(names)]
+    gated = any(d.gated for d in decisions)
 
     def pooled(verdicts: list[tuple[bool, ...]]) -> tuple[bool, ...]:  # a part is flagged when a class is
         return tuple(any(flags) for flags in zip(*verdicts)) if all(verdicts) else ()
 
+    counts = tuple(sum(column.pixel_counts[i] for column in columns) for i in range(3))
     part = PartColumn(
-        name="every class" if len(columns) > 1 else columns[0].name, scores=tuple(tally.scores),
-        truth=tuple(tally.defective()), flagged=tuple(tally.flagged[0]),
+        name="every class" if len(columns) > 1 else columns[0].name, scores=result.part_scores,
+        truth=result.part_truth, flagged=result.part_flagged,
         histogram=None if tally.histograms is None else tally.histograms.sum(axis=0),
         pixel_threshold=_shared([column.pixel_threshold for column in columns]),
         part_threshold=_shared([column.part_threshold for column in columns]),
         rule_flagged=pooled([column.rule_flagged for column in columns]),
-        gate_flagged=pooled([column.gate_flagged for column in columns]))
-    return EvaluationPictures(split=split, step=step, score_name=score_name, decision=decision, part=part,
-                              classes=tuple(columns) if len(columns) > 1 else (),
+        gate_flagged=result.part_flagged if gated and columns[0].gate_flagged else
+        pooled([column.gate_flagged for column in columns]),
+        pixel_counts=(counts[0], counts[1], counts[2]))
+    return EvaluationPictures(split=result.split, step=result.step, score_name=result.score_name,
+                              decision=result.decision, part=part, classes=tuple(columns) if len(columns) > 1 else (),
                               worst_dice=worst.by_dice(image_names), false_alarms=worst.false_alarms(image_names),
-                              gated=any(d.gated for d in decisions))
+                              gated=gated)
 
 
 def _class_column(tally: EvaluationTally, k: int, name: str, decision: Decision, score_name: str) -> PartColumn:
     counts = [image[k][0] for image in tally.class_counts]
-    flagged = [image[k][0] for image in tally.class_flagged] if all(tally.class_flagged) else \
-        [cm.tp + cm.fp > 0 for cm in counts]
+    flagged = tuple(image[k][0] for image in tally.class_flagged) if all(tally.class_flagged) else \
+        tuple(cm.tp + cm.fp > 0 for cm in counts)
     rows = GateTable.of([image[k] for image in tally.gate_rows]) if tally.gate_rows and all(tally.gate_rows) else None
+    if rows is None:
+        rule: tuple[bool, ...] = ()
+        gate: tuple[bool, ...] = ()
+    else:  # the gate in force is the verdicts themselves (its area bar scaled to each image)
+        rule = tuple(bool(v) for v in rows.flags(Gate(OPEN)))
+        gate = flagged if decision.gated else tuple(bool(v) for v in rows.flags(decision.gate or Gate()))
     return PartColumn(
         name=name, scores=tuple(scores[k] for scores in tally.class_scores),
-        truth=tuple(cm.tp + cm.fn > 0 for cm in counts), flagged=tuple(flagged),
+        truth=tuple(cm.tp + cm.fn > 0 for cm in counts), flagged=flagged,
         histogram=None if tally.histograms is None else tally.histograms[k],
         pixel_threshold=decision.threshold, part_threshold=_part_threshold(decision, score_name),
-        rule_flagged=() if rows is None else tuple(bool(v) for v in rows.flags(Gate(OPEN))),
-        gate_flagged=() if rows is None else tuple(bool(v) for v in rows.flags(decision.gate or Gate())))
+        rule_flagged=rule, gate_flagged=gate,
+        pixel_counts=(sum(cm.tp for cm in counts), sum(cm.fp for cm in counts), sum(cm.fn for cm in counts)))

@@ -4,7 +4,7 @@ or of a collapsed defect class."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING
 
 import attrs
 
@@ -13,6 +13,9 @@ from unet_defects.domain.defects import SIZE_BOUNDS_TEXT, DefectCounts
 from unet_defects.domain.metrics import DefectBalance, Scores
 from unet_defects.domain.operating_point import OperatingPoint
 from unet_defects.domain.part_score import PEAK
+
+if TYPE_CHECKING:  # the pictures' module reads this one
+    from unet_defects.application.evaluation_pictures import EvaluationPictures
 
 
 @attrs.frozen
@@ -51,7 +54,7 @@ class EvaluationResult:
     part_truth: tuple[bool, ...] = ()
     part_flagged: tuple[bool, ...] = ()
     # What the evaluation's pictures are drawn from (application.evaluation_pictures), not JSON.
-    pictures: Any = attrs.field(default=None, eq=False, repr=False)
+    pictures: EvaluationPictures | None = attrs.field(default=None, eq=False, repr=False)
 
     def as_dict(self) -> dict:
         result = {**self.scores.as_dict(), "image_AUROC_score": self.score_name, "global_step": self.step,

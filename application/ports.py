@@ -9,7 +9,7 @@ consume; everything the application reads comes back as plain values.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import attrs
 import numpy as np
@@ -35,6 +35,9 @@ from unet_defects.domain.defects import DefectCounts, DefectRecord
 from unet_defects.domain.experiment import ExperimentSpec
 from unet_defects.domain.masks import DecisionRule
 from unet_defects.domain.topology import UNetSpec
+
+if TYPE_CHECKING:  # it reads the evaluation's tally, which reads these ports' values
+    from unet_defects.application.evaluation_pictures import EvaluationPictures
 
 # Opaque handles: made by a ModelBuilder or DatasetReader, read only by the role adapters.
 Model = Any
@@ -256,9 +259,8 @@ class ResultStore(Protocol):
 
 
 class PictureWriter(Protocol):
-    def write(self, pictures: Any) -> list[str]:
-        """Draw an evaluation's pictures (application.evaluation_pictures.EvaluationPictures) in
-        its split's folder, and keep what they were drawn from."""
+    def write(self, pictures: EvaluationPictures) -> list[str]:
+        """Draw an evaluation's pictures in its split's folder, and keep what they were drawn from."""
 
     def redraw(self) -> list[str]:
         """Every split's pictures drawn again from what was kept (`unet report`)."""

@@ -89,7 +89,9 @@ class ReportPageUseCase:
         """Each evaluation folder's pictures; `apart`: the test images were scored apart from eval/'s."""
         sets = []
         for split, heading in EVALUATION_FOLDERS:
-            heading = heading if apart or split == "test" else ONE_EVALUATION
+            if split == "test" and not apart:  # eval/test/ left by an earlier run with test images apart
+                continue
+            heading = heading if apart else ONE_EVALUATION
             found = ((title, caption, self._files.picture(name, split)) for name, title, caption in EVALUATION_PICTURES)
             pictures = tuple(Picture(title, caption, png) for title, caption, png in found if png is not None)
             if pictures:

@@ -174,9 +174,13 @@ class TrainAndEvaluateUseCase:
 
         def evaluate(path: str | None) -> None:
             tick = self._clock()
-            if results:  # only the last evaluation's pictures may be drawn: the others' inputs go
-                results[-1] = attrs.evolve(results[-1], pictures=None)
             results.append(self._evaluate.execute(path, split="curve"))
+            # The run's end draws the last evaluation's pictures, or (runconfig.keep_best) the
+            # kept checkpoint's: only those two keep their inputs.
+            kept = max((i for i, result in enumerate(results) if result.best is not None), default=None)
+            for index in range(len(results) - 1):
+                if index != kept and results[index].pictures is not None:
+                    results[index] = attrs.evolve(results[index], pictures=None)
             seconds.append(self._clock() - tick)
             self._report_learning(results, seconds[-1])
 

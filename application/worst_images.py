@@ -14,7 +14,7 @@ import numpy as np
 from unet_defects.application.values import SamplePicture
 
 WORST_IMAGES = 8  # per list: two rows of a mosaic
-TILE_SIDE = 384  # the longest side a tile keeps, in pixels
+TILE_SIDE = 320  # the longest side a tile keeps (and a mosaic shows), in pixels
 
 
 @attrs.frozen(eq=False)
@@ -24,6 +24,7 @@ class Tile:
     picture: SamplePicture
     figure: float
     name: str
+    flagged: bool | None = None  # a good part's verdict (the false alarms' list), else None
 
 
 def shrunk(picture: SamplePicture, side: int = TILE_SIDE) -> SamplePicture:
@@ -39,8 +40,13 @@ def shrunk(picture: SamplePicture, side: int = TILE_SIDE) -> SamplePicture:
         padded[:mask.shape[0], :mask.shape[1]] = mask
         return np.asarray(padded.reshape(height // step, step, width // step, step).any(axis=(1, 3)))
 
-    return SamplePicture(index=picture.index, image=picture.image[::step, ::step], truth=pooled(picture.truth),
+    # a copy, not a view: a view would keep the full-size image alive as long as the tile
+    return SamplePicture(index=picture.index, image=np.ascontiguousarray(picture.image[::step, ::step]),
+                         truth=pooled(picture.truth),
                          prediction=pooled(picture.prediction))
+
+
+Key = tuple[float, ...]
 
 
 class _Kept:
@@ -48,18 +54,20 @@ class _Kept:
 
     def __init__(self, size: int) -> None:
         self._size = size
-        self._heap: list[tuple[float, int, float, SamplePicture]] = []
+        self._heap: list[tuple[Key, int, float, bool | None, SamplePicture]] = []
 
-    def offer(self, key: float, index: int, figure: float, picture: Callable[[], SamplePicture]) -> None:
-        entry = (key, -index, figure)  # on equal keys the earlier image stays
+    def offer(self, key: Key, index: int, figure: float, picture: Callable[[], SamplePicture],
+              flagged: bool | None = None) -> None:
+        entry = (key, -index)  # on equal keys the earlier image stays
         if len(self._heap) < self._size:
-            heapq.heappush(self._heap, (*entry, shrunk(picture())))
-        elif entry > self._heap[0][:3]:
-            heapq.heapreplace(self._heap, (*entry, shrunk(picture())))
+            heapq.heappush(self._heap, (*entry, figure, flagged, shrunk(picture())))
+        elif entry > self._heap[0][:2]:
+            heapq.heapreplace(self._heap, (*entry, figure, flagged, shrunk(picture())))
 
     def tiles(self, names: Sequence[str]) -> tuple[Tile, ...]:
-        ordered = sorted(self._heap, key=lambda item: (-item[0], -item[1]))
-        return tuple(Tile(picture, figure, _name(names, picture.index)) for _, _, figure, picture in ordered)
+        ordered = sorted(self._heap, key=lambda item: (item[0], item[1]), reverse=True)
+        return tuple(Tile(picture, figure, _name(names, picture.index), flagged)
+                     for _, _, figure, flagged, picture in ordered)
 
 
 def _name(names: Sequence[str], index: int) -> str:
@@ -67,25 +75,26 @@ def _name(names: Sequence[str], index: int) -> str:
 
 
 class WorstImages:
-    """The WORST_IMAGES lowest-Dice images (among those whose truth or prediction holds a defect)
-    and the WORST_IMAGES highest-scored good parts."""
+    """The WORST_IMAGES defective parts segmented worst (the lowest defect Dice, and among equal
+    Dice the most pixels wrong: a large missed defect before a small one) and the WORST_IMAGES
+    good parts scored highest (the false alarms a line sees first, flagged or not)."""
 
     def __init__(self, size: int = WORST_IMAGES) -> None:
         self._dice = _Kept(size)
         self._alarms = _Kept(size)
 
-    def offer(self, index: int, dice: float, score: float | None, defective: bool, flagged: bool,
-              picture: Callable[[], SamplePicture]) -> None:
+    def offer(self, index: int, dice: float, wrong_pixels: int, score: float | None, defective: bool,
+              flagged: bool, picture: Callable[[], SamplePicture]) -> None:
         made: list[SamplePicture] = []
 
-        def once() -> SamplePicture:  # one image may enter both lists
+        def once() -> SamplePicture:
             made[:] = made or [picture()]
             return made[0]
 
-        if dice < 1.0:
-            self._dice.offer(-dice, index, dice, once)
-        if not defective and score is not None and (flagged or score > 0):
-            self._alarms.offer(score, index, score, once)
+        if defective and dice < 1.0:
+            self._dice.offer((-dice, float(wrong_pixels)), index, dice, once)
+        elif not defective and score is not None:
+            self._alarms.offer((score,), index, score, once, flagged)
 
     def by_dice(self, names: Sequence[str]) -> tuple[Tile, ...]:
         return self._dice.tiles(names)

@@ -5,19 +5,19 @@ from __future__ import annotations
 from unet_defects.domain.part_score import SCORE_WORDS
 
 MEANINGS = {
-    "mIOU": "mean IoU of background and defect (reference)",
-    "DSC": "mean Dice of background and defect (reference)",
-    "MPCA": "mean per-class accuracy (reference)",
-    "Acc": "pixel accuracy (reference)",
-    "defect_IoU": "IoU of the defect class alone",
-    "defect_Dice": "Dice of the defect class alone",
-    "per_image_Dice": "mean per-image defect Dice, empty/empty = 1",
-    "image_precision": "images predicted defective that are (any predicted pixel)",
-    "image_recall": "defective images predicted defective",
-    "image_F1": "F1 of the image-level decision",
-    "image_AUROC": "AUROC of defective vs good images, ranked by the part score",
-    "defect_recall": "true defects (connected regions) that a predicted region overlaps",
-    "defect_precision": "predicted regions that overlap a true defect",
+    "mIOU": "overlap (IoU) of predicted and true pixels, averaged over background and defect: the reference's headline",
+    "DSC": "Dice of predicted and true pixels, averaged over background and defect: the reference's other headline",
+    "MPCA": "the share of each class's pixels found, averaged over background and defect",
+    "Acc": "the share of all pixels classified right (high whenever defects are rare)",
+    "defect_IoU": "overlap (IoU) of the predicted and the true defect pixels, pooled over the images",
+    "defect_Dice": "Dice of the predicted and the true defect pixels, pooled over the images",
+    "per_image_Dice": "each image's defect Dice, averaged (no defect and none predicted counts 1)",
+    "image_precision": "of the parts the decision calls defective, the share that are",
+    "image_recall": "of the defective parts, the share the decision calls defective",
+    "image_F1": "the harmonic mean of the part precision and recall",
+    "image_AUROC": "the chance that a defective part scores above a good one, ranked by the part score",
+    "defect_recall": "of the true defects (connected regions), the share a predicted region overlaps",
+    "defect_precision": "of the predicted regions, the share that overlap a true defect",
 }
 
 

@@ -14,6 +14,7 @@ from unet_defects.application.evaluation_pictures import PICTURE_FILES, Evaluati
 from unet_defects.application.values import SamplePicture
 from unet_defects.application.worst_images import Tile, WorstImages, shrunk
 from unet_defects.domain.curves import HISTOGRAM_BINS
+from unet_defects.domain.errors import DataError
 from unet_defects.domain.training import RunSpec
 
 
@@ -48,9 +49,10 @@ def test_an_evaluation_draws_its_pictures_and_a_learning_curve_evaluation_does_n
     assert part.histogram.shape == (2, HISTOGRAM_BINS) and part.histogram.sum() == 3 * 64  # every pixel counted
     assert part.histogram[1].sum() == 2  # the two defect pixels
     assert drawn.classes == ()  # one class: the part is the class
-    assert [tile.picture.index for tile in drawn.false_alarms] == [1]
-    assert [tile.picture.index for tile in drawn.worst_dice] == [1, 2]  # both Dice 0, in reading order
-    assert drawn.worst_dice[0].name == "image 1"  # the fake reader names no file
+    assert [(tile.picture.index, tile.flagged) for tile in drawn.false_alarms] == [(1, True)]
+    assert [tile.picture.index for tile in drawn.worst_dice] == [2]  # the missed defect; the good part is an alarm
+    assert drawn.worst_dice[0].name == "image 2"  # the fake reader names no file
+    assert drawn.part.pixel_counts == (1, 1, 1)  # image 0 found, image 1's false pixel, image 2's missed one
 
 
 def test_the_final_scores_draw_a_reused_validation_evaluation():
@@ -72,15 +74,19 @@ def test_the_worst_images_are_kept_in_one_pass_and_pictured_only_when_kept():
             return picture(index)
         return build
 
-    figures = [(0.9, 0.2, True), (0.1, 0.3, True), (1.0, 0.1, False), (0.5, 0.8, False), (0.0, 0.95, False),
-               (1.0, 0.99, True)]
-    for index, (dice, score, defective) in enumerate(figures):
-        worst.offer(index, dice, score, defective, flagged=score > 0.5, picture=make(index))
-    assert [(t.picture.index, t.figure) for t in worst.by_dice(["a", "b", "c", "d", "e"])] == [(4, 0.0), (1, 0.1)]
-    assert [t.name for t in worst.by_dice(["a", "b", "c", "d", "e"])] == ["e", "b"]
-    assert [(t.picture.index, t.figure) for t in worst.false_alarms([])] == [(4, 0.95), (3, 0.8)]
+    # (Dice, wrong pixels, part score, defective)
+    figures = [(0.9, 5, 0.2, True), (0.0, 40, 0.3, True), (1.0, 0, 0.1, False), (0.0, 12, 0.8, False),
+               (0.0, 90, 0.95, True), (1.0, 0, 0.99, True), (0.5, 7, 0.97, False)]
+    for index, (dice, wrong, score, defective) in enumerate(figures):
+        worst.offer(index, dice, wrong, score, defective, flagged=score > 0.5, picture=make(index))
+    names = [f"f{index}" for index in range(len(figures))]
+    # among Dice 0, the most pixels wrong first; good parts are never on the Dice list
+    assert [(t.picture.index, t.figure, t.name) for t in worst.by_dice(names)] == [(4, 0.0, "f4"), (1, 0.0, "f1")]
+    assert [(t.picture.index, t.figure, t.flagged) for t in worst.false_alarms([])] == [(6, 0.97, True),
+                                                                                         (3, 0.8, True)]
     assert 5 not in built  # a defective part with a Dice of 1 is on neither list
-    assert built.count(4) == 1  # in both lists, built once
+    shrunk_tile = worst.by_dice(names)[0].picture
+    assert shrunk_tile.image.base is None or shrunk_tile.image.base.size == shrunk_tile.image.size  # no view kept
 
 
 def test_a_shrunk_tile_keeps_a_thin_defect():
@@ -137,10 +143,23 @@ def test_report_draws_every_split_again_from_what_was_kept(tmp_path):
     assert len(redrawn) == len(PICTURE_FILES)
 
 
-def test_a_pictures_file_of_another_kind_is_named_in_one_line(tmp_path):
+def test_a_pictures_file_of_another_kind_or_cut_short_is_named_in_one_line(tmp_path):
     (tmp_path / PICTURE_DATA).write_bytes(b"not a zip")
-    with pytest.raises(Exception, match=PICTURE_DATA):
+    with pytest.raises(DataError, match=f"{PICTURE_DATA}: not a pictures file"):
         load_pictures(tmp_path / PICTURE_DATA)
+    kept = tmp_path / "kept" / PICTURE_DATA
+    kept.parent.mkdir()
+    save_pictures(pictures_with_a_head_and_two_classes(), kept)
+    kept.write_bytes(kept.read_bytes()[: kept.stat().st_size // 2])
+    with pytest.raises(DataError, match="evaluate again"):
+        load_pictures(kept)
+
+
+def test_report_draws_the_good_split_when_the_other_file_is_broken(tmp_path):
+    writer = FilePictureWriter(str(tmp_path))
+    writer.write(pictures_with_a_head_and_two_classes())  # eval/test/
+    (tmp_path / "eval" / PICTURE_DATA).write_bytes(b"broken")
+    assert len(writer.redraw()) == len(PICTURE_FILES)
 
 
 def test_with_a_head_the_rule_and_the_gate_are_apart_per_class_and_pooled():
@@ -161,10 +180,21 @@ def test_with_a_head_the_rule_and_the_gate_are_apart_per_class_and_pooled():
                                   class_peaks=(0.5, 0.5), class_scores=tuple(p for p, _, _ in classes),
                                   class_flagged=tuple((p >= 0.5,) for p, _, _ in classes), gate_rows=rows))
     decisions = [Decision(threshold=0.5, gate=Gate(threshold=0.5), gated=True, class_id=k) for k in (1, 2)]
-    drawn = picture_inputs(tally, decisions, ["scratch", "dent"], "test", 3, "classifier", "gate", WorstImages())
+    from unet_defects.application.evaluation_result import EvaluationResult
+    from unet_defects.domain.metrics import Scores
+
+    scores = Scores.compute(ConfusionMatrix(), [], None, [])
+    result = EvaluationResult(step=3, scores=scores, num_images=3, per_image_dice=(), split="test",
+                              score_name="classifier", decision="gate", per_class=((1, "scratch", scores),
+                                                                                   (2, "dent", scores)),
+                              part_scores=tuple(tally.scores), part_truth=tuple(tally.defective()),
+                              part_flagged=tuple(tally.flagged[0]))
+    drawn = picture_inputs(result, tally, decisions, WorstImages())
     assert drawn.gated and [c.name for c in drawn.classes] == ["scratch", "dent"]
+    # the gate in force: its verdicts are the decision's own (class_flagged), not recomputed
     assert drawn.classes[0].rule_flagged == (False, True, False) and drawn.classes[0].gate_flagged == (True, False, False)
     assert drawn.classes[1].rule_flagged == (False, True, False) and drawn.classes[1].gate_flagged == (False, False, False)
     assert drawn.part.rule_flagged == (False, True, False) and drawn.part.gate_flagged == (True, False, False)
+    assert drawn.part.pixel_counts == (0, 9, 5)  # every class's at the decision, pooled
     assert drawn.part.truth == (True, True, False) and drawn.part.scores == (0.9, 0.3, 0.1)
     assert drawn.part.part_threshold == 0.5  # the gate's threshold on the head's probability

@@ -153,3 +153,19 @@ def test_a_calibrating_run_chooses_its_decision_on_the_validation_part_before_th
     assert ("warning: calibration on the validation part failed (image_recall 1: no candidate decision reaches it); "
             "the test images are scored with the decision in force before") in [
         text for _, text in observer.of_kind("message")]
+
+
+def test_the_run_draws_the_kept_checkpoints_validation_pictures_and_the_tests_and_keeps_no_others():
+    from unet_defects.adapters.fakes import FakePictureWriter
+
+    run = RunSpec(model_dir="m", max_steps=30, save_checkpoints_steps=10, keep_best="defect_Dice")
+    world = split_world(run)
+    writer = FakePictureWriter()
+    world.evaluate = world.evaluate_with(run=run, validation=True, pictures=writer)
+    final = FinalEvaluationUseCase(world.evaluate, world.best, world.artifacts)
+    done = TrainAndEvaluateUseCase(world.train, world.evaluate, world.checkpoints, final=final).execute()
+    assert world.best.best().checkpoint.step == 10  # kept before the last evaluation (step 30)
+    assert [(pictures.split, pictures.step) for pictures in writer.written] == [("validation", 10), ("test", 10)]
+    held = [result.step for result in done.evaluations if result.pictures is not None]
+    assert held == [10, 30]  # the kept checkpoint's and the last; step 20's inputs were let go
+    assert any(path.startswith("validation/") for path in done.final.validation.written)
