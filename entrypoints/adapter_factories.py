@@ -219,14 +219,21 @@ def tracker(experiment: ExperimentSpec, uri: str | None) -> RunTracker:
 
 def run_outputs(experiment: ExperimentSpec, params_file: str = "") -> tuple[tuple[str, str], ...]:
     """(file, folder in the tracked run) of what a run leaves, logged at its end when there:
-    params.yaml (configs/store.py), results.json (adapters/artifacts.py), calibration.json,
-    report.png (`unet report`), and the plan file the run was started from, with its reasons."""
+    params.yaml (configs/store.py), results.json and results.csv (adapters/artifacts.py),
+    calibration.json, report.png (`unet report`), the drift reference, the evaluation's pictures
+    (the test images' in pictures/test), and the plan file the run was started from, with its reasons."""
     from unet_defects.adapters.calibration_file import FILE_NAME as CALIBRATION_FILE
+    from unet_defects.adapters.drift_files import REFERENCE_FILE
+    from unet_defects.application.evaluation_pictures import PICTURE_FILES
     from unet_defects.configs.store import PARAMS_FILE
 
     model_dir = Path(experiment.run.model_dir)
-    files = [(model_dir / PARAMS_FILE, ""), (model_dir / "eval" / "results.json", ""),
-             (model_dir / CALIBRATION_FILE, ""), (model_dir / "report.png", "")]
+    evaluation = model_dir / "eval"
+    files = [(model_dir / PARAMS_FILE, ""), (evaluation / "results.json", ""), (evaluation / "results.csv", ""),
+             (model_dir / CALIBRATION_FILE, ""), (model_dir / "report.png", ""), (model_dir / REFERENCE_FILE, "")]
+    files += [(folder / name, tracked) for folder, tracked in ((evaluation, "pictures"),
+                                                                (evaluation / "test", "pictures/test"))
+              for name in PICTURE_FILES]
     if params_file and experiment.plan != PlanRecord():
         files.append((Path(params_file), "plan"))
     return tuple((str(path), folder) for path, folder in files)

@@ -219,12 +219,15 @@ def test_the_helper_answers_the_run_then_drops_every_call_after_a_failure(monkey
 
 def test_the_run_leaves_its_files_and_the_plan_it_was_started_from():
     from unet_defects.adapter_factories import run_outputs
+    from unet_defects.application.evaluation_pictures import PICTURE_FILES
     from unet_defects.configs.loader import build_experiment
 
     sections = {"train_input": {"dataset": "external", "image_shape": [8, 8, 1]}, "runconfig": {"model_dir": "m"}}
     plain = run_outputs(build_experiment(sections), "params.yaml")
-    assert plain == (("m/params.yaml", ""), ("m/eval/results.json", ""), ("m/calibration.json", ""),
-                     ("m/report.png", ""))
+    assert plain[:6] == (("m/params.yaml", ""), ("m/eval/results.json", ""), ("m/eval/results.csv", ""),
+                         ("m/calibration.json", ""), ("m/report.png", ""), ("m/drift_reference.json", ""))
+    assert plain[6:] == tuple((f"m/eval/{name}", "pictures") for name in PICTURE_FILES) + \
+        tuple((f"m/eval/test/{name}", "pictures/test") for name in PICTURE_FILES)
     planned = run_outputs(build_experiment({**sections, "plan": {"dataset_path": "d", "budget": "30m"}}), "plan.yaml")
     assert planned == plain + (("plan.yaml", "plan"),)
     assert run_outputs(build_experiment({**sections, "plan": {"dataset_path": "d"}}), "") == plain  # a mapping: no file
