@@ -8,8 +8,16 @@ flagged (1 or 0, so the mean of a window is the share of parts flagged).
 Each is compared by its population stability index (PSI) over the reference's decile bins:
 the sum over the bins of (window share - reference share) * ln(window share / reference share).
 Deciles that coincide (every training image the same size, most parts good) merge into one
-edge, so a bin is never empty by construction on the reference's side; a bin that holds no
-image on either side counts as FLOOR, so one empty bin gives a large, finite term.
+edge; when the lowest edge is the reference's minimum, an edge just below it gives the values
+under the minimum a bin of their own (empty on the reference's side), as the open top bin does
+the values over the maximum. The flagged share has two fixed bins, not flagged and flagged, so
+a rise and a fall both show whatever the reference's share. A bin empty on either side counts
+as FLOOR, so an empty bin gives a large, finite term.
+
+How many bins a statistic is judged over is chosen when it is judged (`judging_bins`): the PSI
+of two samples of one distribution is about chi-square with (bins - 1) degrees of freedom times
+(1/n_reference + 1/n_window), so a small reference is judged over fewer, merged bins, or not at
+all when even two bins' calm PSI would pass its bound (docs/serve.md, Drift).
 """
 
 from __future__ import annotations
@@ -27,7 +35,11 @@ INPUT_STATISTICS = (MEAN_GRAY, EXPOSURE_SPREAD, SIZE)  # of the image alone: the
 SCORE_STATISTICS = (PART_SCORE, FLAGGED)  # of the model's verdict: held-out parts give them
 STATISTICS = INPUT_STATISTICS + SCORE_STATISTICS
 BINS = 10  # deciles
+JUDGING_BINS = (10, 5, 2)  # deciles, merged into quintiles or halves for a small reference
 FLOOR = 1e-4  # the share an empty bin counts as
+# Chi-square's 99.9 % quantile by degrees of freedom: a calm window's PSI stays under it times
+# (1/n_reference + 1/n_window) 999 times in 1000.
+CALM_QUANTILE = {1: 10.83, 2: 13.82, 3: 16.27, 4: 18.47, 5: 20.52, 6: 22.46, 7: 24.32, 8: 26.12, 9: 27.88}
 
 # Pixels summed at once: the squares' uint16 copy stays a few MB whatever the image's size.
 _CHUNK = 1 << 22
@@ -107,7 +119,56 @@ class Distribution:
         if not data.size:
             raise ValueError("a distribution of no values")
         edges = np.unique(np.quantile(data, np.arange(1, bins) / bins))
+        if edges[0] <= data.min():  # the first bin would take the values under the minimum too
+            edges = np.concatenate([[np.nextafter(data.min(), -np.inf)], edges])
         return cls(edges, _shares(edges, data), float(data.mean()), int(data.size))
+
+    @classmethod
+    def of_flags(cls, flags: Sequence[float] | np.ndarray) -> Distribution:
+        """Two fixed bins, 0 and 1: a fall from a share near 1 shows as a rise from near 0 does."""
+        data = np.asarray(flags, np.float64)
+        if not data.size:
+            raise ValueError("a distribution of no values")
+        return cls((0.0,), _shares(np.zeros(1), data), float(data.mean()), int(data.size))
+
+    @property
+    def held_bins(self) -> int:
+        """The bins holding some of the reference's values."""
+        return sum(share > 0 for share in self.shares)
+
+    def calm_psi(self, window: int) -> float:
+        """The PSI a window of `window` images drawn from this distribution stays under 999 times
+        in 1000 (chi-square's approximation; 0 with one bin held: a calm window lands in it)."""
+        freedom = self.held_bins - 1
+        if freedom < 1:
+            return 0.0
+        return CALM_QUANTILE.get(freedom, CALM_QUANTILE[9]) * (1 / self.count + 1 / window)
+
+    def merged(self, bins: int) -> Distribution:
+        """At most `bins` held bins, by merging neighbours at the edges nearest the 1/bins
+        steps of the shares (deciles into quintiles or halves); a bin empty on the reference's
+        side at either end keeps its edge, so values past the reference's range still show."""
+        if self.held_bins <= bins:
+            return self
+        cumulative = np.cumsum(self.shares)[:-1]  # the share under each edge
+        kept = {int(np.argmin(np.abs(cumulative - step / bins))) for step in range(1, bins)}
+        if self.shares[0] == 0:
+            kept.add(0)
+        if self.shares[-1] == 0:
+            kept.add(len(self.edges) - 1)
+        chosen = sorted(kept)
+        bounds = [0, *(index + 1 for index in chosen), len(self.shares)]
+        shares = [sum(self.shares[a:b]) for a, b in zip(bounds, bounds[1:])]
+        return Distribution([self.edges[i] for i in chosen], shares, self.mean, self.count)
+
+    def judging_bins(self, window: int, bound: float) -> Distribution | None:
+        """The finest of deciles, quintiles and halves whose calm PSI over a window of `window`
+        images stays under `bound`; None when none does (the reference is too small for it)."""
+        for bins in JUDGING_BINS:
+            found = self.merged(bins)
+            if found.calm_psi(window) < bound:
+                return found
+        return None
 
     def shares_of(self, values: np.ndarray) -> np.ndarray:
         """The share of `values` in each of this distribution's bins."""
@@ -118,7 +179,9 @@ class Distribution:
         return psi(self.shares, self.shares_of(values))
 
     def as_dict(self) -> dict:
-        return {"edges": [round(e, 6) for e in self.edges], "shares": [round(s, 6) for s in self.shares],
+        # Edges unrounded: a head's scores on good parts are often under 1e-6, and rounded
+        # they would collapse into equal edges, which from_dict refuses.
+        return {"edges": [float(e) for e in self.edges], "shares": [round(s, 6) for s in self.shares],
                 "mean": round(self.mean, 6), "count": self.count}
 
     @classmethod

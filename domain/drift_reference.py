@@ -46,7 +46,7 @@ class ScoreReference:
         if len(scores) != len(flagged):
             raise ValueError(f"{len(scores)} part scores for {len(flagged)} verdicts")
         return cls({PART_SCORE: Distribution.of([s for s in scores if s is not None]),
-                    FLAGGED: Distribution.of([float(f) for f in flagged])}, source)
+                    FLAGGED: Distribution.of_flags([float(f) for f in flagged])}, source)
 
 
 @attrs.frozen

@@ -15,8 +15,8 @@ from unet_defects.domain.errors import ConfigError
 DEFAULT_WINDOW = 500
 # Below this many images a window's PSI is mostly its own sampling noise (docs/serve.md, Drift).
 DEFAULT_MIN_IMAGES = 200
-# PSI above 0.25 is commonly read as a significant shift; a window of 200 images drawn from the
-# reference itself stays under it (docs/serve.md has the measured noise).
+# PSI above 0.25 is commonly read as a significant shift; each statistic is judged over as many
+# bins as keep a calm window's PSI under its bound (Distribution.judging_bins; docs/serve.md).
 DEFAULT_BOUND = 0.25
 # An alarm re-arms once its statistic is back under this share of its bound (no flapping line).
 REARM = 0.5
@@ -27,6 +27,8 @@ def _positive_bounds(bounds: Mapping[str, float]) -> dict[str, float]:
     if unknown:
         raise ConfigError(f"drift bounds: unknown statistic {unknown[0]!r}; expected one of: {', '.join(STATISTICS)}")
     for name, value in bounds.items():
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"drift bounds: {name} must be a number (a PSI), got {value!r}")
         if not value > 0:
             raise ConfigError(f"drift bounds: {name} must be above 0 (a PSI), got {value}")
     return {name: float(bounds.get(name, DEFAULT_BOUND)) for name in STATISTICS}
@@ -101,11 +103,12 @@ class StatisticDrift:
     bound: float
     window: float | None  # the window's mean (for flagged_share: the share flagged)
     reference: float | None  # the reference's mean
+    bins: int | None = None  # the reference's bins it is judged over; None: not judged
 
     def as_dict(self) -> dict:
         rounded = lambda v: None if v is None else round(v, 4)  # noqa: E731
         return {"psi": rounded(self.psi), "bound": self.bound, "window": rounded(self.window),
-                "reference": rounded(self.reference)}
+                "reference": rounded(self.reference), "bins": self.bins}
 
 
 @attrs.frozen
@@ -132,7 +135,10 @@ class DriftFigures:
         return tuple(s.name for s in self.statistics if s.psi is not None and s.psi > s.bound)
 
     def statistic(self, name: str) -> StatisticDrift:
-        return next(s for s in self.statistics if s.name == name)
+        found = [s for s in self.statistics if s.name == name]
+        if not found:
+            raise KeyError(f"no statistic {name!r}; expected one of: {', '.join(s.name for s in self.statistics)}")
+        return found[0]
 
     def as_dict(self) -> dict:
         return {"window": self.window, "images": self.images, "seen": self.seen, "min_images": self.min_images,
@@ -140,19 +146,27 @@ class DriftFigures:
                 "statistics": {s.name: s.as_dict() for s in self.statistics}}
 
 
-def drift_figures(reference: DriftReference | None, window: DriftWindow, settings: DriftSettings) -> DriftFigures:
+def drift_figures(reference: DriftReference | None, window: DriftWindow, settings: DriftSettings,
+                  problem: str = "") -> DriftFigures:
+    """`problem`: why the model's reference could not be read, in words (then `reference` is None)."""
     values = window.values()
     held = reference.distributions() if reference is not None else {}
-    statistics = []
+    statistics, unjudged = [], []
     for column, name in enumerate(STATISTICS):
-        own = values[:, column]
-        found = held.get(name)
+        own, found, bound = values[:, column], held.get(name), settings.bounds[name]
+        judging = None if found is None else found.judging_bins(settings.judging_from, bound)
+        if found is not None and judging is None:
+            unjudged.append(f"{name} not judged: its reference of {found.count} values is too few for a bound of "
+                            f"{bound:g} over {settings.judging_from} images (two bins' calm PSI "
+                            f"{found.merged(2).calm_psi(settings.judging_from):.2f}); raise its bound or record a "
+                            "larger reference")
         statistics.append(StatisticDrift(
-            name, None if found is None or not own.size else found.psi(own), settings.bounds[name],
-            float(own.mean()) if own.size else None, None if found is None else found.mean))
+            name, None if judging is None or not own.size else judging.psi(own), bound,
+            float(own.mean()) if own.size else None, None if found is None else found.mean,
+            None if judging is None else len(judging.shares)))
+    note = "; ".join(filter(None, [problem, _note(reference, window.held, settings), *unjudged]))
     return DriftFigures(settings.window, window.held, window.seen, settings.judging_from,
-                        None if reference is None else reference.describe(), tuple(statistics),
-                        _note(reference, window.held, settings))
+                        None if reference is None else reference.describe(), tuple(statistics), note)
 
 
 def _note(reference: DriftReference | None, held: int, settings: DriftSettings) -> str:

@@ -50,22 +50,57 @@ def test_deciles_split_values_in_tenths_and_a_window_like_them_has_no_drift():
     assert shifted > 1.0
 
 
-def test_ties_merge_the_bins_and_an_empty_bin_counts_as_the_floor():
+def test_ties_merge_the_bins_and_values_past_either_end_of_the_reference_show():
     same = Distribution.of([1024] * 50)  # every training image the same size
-    assert same.edges == (1024.0,) and same.shares == (1.0, 0.0)
+    assert same.edges == (np.nextafter(1024.0, -np.inf), 1024.0) and same.shares == (0.0, 1.0, 0.0)
     assert same.psi(np.full(30, 1024)) == 0.0
-    larger = same.psi(np.full(30, 4096))  # every window image in the reference's empty bin
-    assert np.isfinite(larger) and larger > 10
+    larger = same.psi(np.full(30, 4096))  # every window image in the reference's empty top bin
+    smaller = same.psi(np.full(30, 256))  # and in its empty bin under the minimum
+    assert np.isfinite(larger) and larger > 10 and smaller == pytest.approx(larger)
+    assert same.judging_bins(200, DEFAULT_BOUND) == same  # one bin held: a calm window's PSI is 0
+    mostly_small = Distribution.of([256] * 40 + list(range(300, 360)))  # the minimum tied past the first decile
+    assert mostly_small.psi(np.full(30, 100)) > 10
     assert psi([0.5, 0.5], [1.0, 0.0]) == pytest.approx(0.5 * np.log(2) + (1e-4 - 0.5) * np.log(1e-4 / 0.5))
 
 
 def test_a_flagged_share_five_times_the_reference_passes_the_default_bound():
-    reference = Distribution.of([1.0] * 5 + [0.0] * 95)
+    reference = Distribution.of_flags([1.0] * 5 + [0.0] * 95)
     assert reference.edges == (0.0,) and reference.shares == pytest.approx((0.95, 0.05))
     assert reference.psi(np.array([1.0] * 5 + [0.0] * 95)) == pytest.approx(0.0)
     assert reference.psi(np.array([1.0] * 25 + [0.0] * 75)) > DEFAULT_BOUND
-    none_flagged = Distribution.of([0.0] * 100)
+    none_flagged = Distribution.of_flags([0.0] * 100)
     assert none_flagged.psi(np.array([1.0] * 5 + [0.0] * 95)) > DEFAULT_BOUND  # from 0 % to 5 %
+
+
+def test_a_fall_of_a_flagged_share_near_one_shows_as_a_rise_does():
+    reference = Distribution.of_flags([1.0] * 95 + [0.0] * 5)
+    assert reference.psi(np.array([1.0] * 95 + [0.0] * 5)) == pytest.approx(0.0)
+    assert reference.psi(np.array([1.0] * 70 + [0.0] * 30)) > DEFAULT_BOUND  # from 95 % to 70 %
+    assert reference.psi(np.ones(100)) > 0  # and up to all of them
+
+
+def test_scores_far_under_a_millionth_read_back_as_written():
+    scores = [1e-9 * (1 + i) for i in range(40)] + [0.5, 0.9]  # a head's probabilities on good parts
+    reference = DriftReference(scores=ScoreReference.of(scores, [s > 0.1 for s in scores], "42 validation images"))
+    again = DriftReference.from_dict(reference.as_dict(), "drift_reference.json")
+    assert again.distributions()["part_score"].edges == reference.scores.distributions["part_score"].edges
+
+
+def test_a_small_reference_is_judged_over_fewer_bins_or_not_at_all():
+    rng = np.random.default_rng(3)
+    bins = {n: Distribution.of(rng.normal(0, 1, n)).judging_bins(200, DEFAULT_BOUND) for n in (20, 50, 100, 500)}
+    assert bins[20] is None and bins[50] is None  # 10.83 * (1/50 + 1/200) = 0.27 > 0.25
+    assert len(bins[100].shares) == 2 and len(bins[500].shares) == 10
+    assert bins[100].shares == pytest.approx((0.5, 0.5))
+    quintiles = Distribution.of(np.arange(1000)).merged(5)
+    assert quintiles.shares == pytest.approx((0.2,) * 5) and len(quintiles.edges) == 4
+    window = DriftWindow(200)
+    window.add(_rows(200, 120))
+    small = DriftReference(scores=ScoreReference.of(list(_rows(50, 120)[:, 3]), [False] * 50, "50 validation images"))
+    figures = drift_figures(small, window, DriftSettings(window=200, min_images=200))
+    assert figures.statistic("part_score").psi is None and figures.statistic("part_score").bins is None
+    assert "part_score not judged: its reference of 50 values is too few for a bound of 0.25" in figures.note
+    assert figures.statistic("flagged_share").bins == 2  # one bin held by the reference: judged
 
 
 def test_the_reference_reads_back_what_it_wrote_and_names_the_key_at_fault():
@@ -75,7 +110,7 @@ def test_the_reference_reads_back_what_it_wrote_and_names_the_key_at_fault():
     again = DriftReference.from_dict(reference.as_dict(), "drift_reference.json")
     assert again.distributions()[MEAN_GRAY].edges == pytest.approx(inputs.distributions[MEAN_GRAY].edges)
     assert again.distributions()[FLAGGED].mean == pytest.approx(0.25)
-    assert again.distributions()[SIZE].shares == (1.0, 0.0)
+    assert again.distributions()[SIZE].shares == (0.0, 1.0, 0.0)
     assert DriftReference.from_dict({"version": 1}, "f") == DriftReference()
     payload = reference.as_dict()
     payload["scores"]["part_score"]["shares"] = [1.0]
@@ -100,6 +135,10 @@ def test_settings_check_their_values_and_read_bounds_from_a_flag():
         DriftSettings(window=-1)
     with pytest.raises(ConfigError, match="size must be above 0"):
         DriftSettings(bounds={"size": 0})
+    with pytest.raises(ConfigError, match="drift bounds: size must be a number .a PSI., got 'high'"):
+        DriftSettings(bounds={"size": "high"})
+    with pytest.raises(KeyError, match="no statistic 'brightness'; expected one of: mean_gray"):
+        drift_figures(None, DriftWindow(1), DriftSettings()).statistic("brightness")
 
 
 def _rows(count: int, mean: float, flagged: float = 0.0) -> np.ndarray:
@@ -119,11 +158,11 @@ def test_the_window_keeps_the_last_n_rows():
 def test_figures_judge_only_a_full_enough_window_against_a_reference():
     reference = DriftReference(InputReference.of([(r[0], r[1], int(r[2])) for r in _rows(300, 120)], "training"),
                                ScoreReference.of(list(_rows(300, 120)[:, 3]), [False] * 300, "eval"))
-    settings = DriftSettings(window=100, min_images=50)
+    settings = DriftSettings(window=100, min_images=100)
     window = DriftWindow(100)
     window.add(_rows(40, 60))
     early = drift_figures(reference, window, settings)
-    assert not early.judged and early.drifted == () and "judged from 50 images on" in early.note
+    assert not early.judged and early.drifted == () and "judged from 100 images on" in early.note
     window.add(_rows(60, 60))
     late = drift_figures(reference, window, settings)
     assert late.judged and late.drifted == ("mean_gray",)

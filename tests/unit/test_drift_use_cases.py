@@ -16,7 +16,7 @@ from unet_defects.application.drift_recording import DriftRecorder
 from unet_defects.application.evaluation import FinalEvaluationUseCase
 from unet_defects.application.inspector import InspectionPipeline, InspectUseCase
 from unet_defects.application.training import TrainAndEvaluateUseCase, TrainUseCase
-from unet_defects.domain.drift import FLAGGED, MEAN_GRAY, PART_SCORE, SIZE
+from unet_defects.domain.drift import FLAGGED, MEAN_GRAY, PART_SCORE, SIZE, STATISTICS
 from unet_defects.domain.drift_reference import DriftReference, InputReference, ScoreReference
 from unet_defects.domain.drift_window import DriftSettings
 from unet_defects.domain.invocation import Invocation
@@ -149,7 +149,10 @@ def test_a_model_without_a_reference_inspects_as_before_and_drift_says_so():
 def test_a_darkened_stream_raises_one_alarm_naming_mean_gray_and_again_only_after_it_recovers():
     images = gray_images(40)
     heard: list[str] = []
-    settings = DriftSettings(window=40, min_images=20)
+    # A reference of 40 and windows of 20: the inputs judged over halves, whose calm PSI stays
+    # under 0.81; the fake model's verdicts move with the gray level, so their bounds stand aside.
+    settings = DriftSettings(window=40, min_images=20, bounds={**dict.fromkeys(STATISTICS, 1.0),
+                                                               PART_SCORE: 100.0, FLAGGED: 100.0})
     reference = reference_of(images, inspector(None, settings))
     use_case = inspector(reference, settings, heard.append)
     for _ in range(2):
