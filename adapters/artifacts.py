@@ -37,6 +37,19 @@ def write_json(path: Path, payload: dict) -> None:
     write_text(path, json.dumps(payload, indent=2, sort_keys=False) + "\n")
 
 
+def read_json_object(path: Path) -> dict:
+    """A file holding one JSON object; one line naming the file for anything amiss."""
+    try:
+        payload = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise DataError(f"{path}: cannot read it ({error.strerror or error})") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise DataError(f"{path}: not JSON ({str(error).splitlines()[0]})") from None
+    if not isinstance(payload, dict):
+        raise DataError(f"{path}: expected a JSON object")
+    return payload
+
+
 def sample_panels(sample) -> dict[str, np.ndarray]:
     """The pictures TensorBoard shows for one sample, each (H, W, 3) uint8."""
     gray = np.repeat(np.asarray(sample.image, np.uint8)[..., None], 3, axis=2)

@@ -4,18 +4,16 @@ and its copy in an export's manifest; and the training images it is measured on,
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 
-from unet_defects.adapters.artifacts import write_json
+from unet_defects.adapters.artifacts import read_json_object, write_json
 from unet_defects.adapters.images import read_gray
 from unet_defects.adapters.runtimes.manifest import carry_drift_payload, read_drift_payload
 from unet_defects.application.ports import SampleSource
 from unet_defects.domain.drift_reference import DriftReference
-from unet_defects.domain.errors import DataError
 
 REFERENCE_FILE = "drift_reference.json"
 
@@ -49,11 +47,7 @@ class FileDriftReferences:
     def _own(self) -> DriftReference | None:
         if not self._path.is_file():
             return None
-        try:
-            payload = json.loads(self._path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-            raise DataError(f"{self._path}: not JSON ({str(error).splitlines()[0]})") from None
-        return DriftReference.from_dict(payload, str(self._path))
+        return DriftReference.from_dict(read_json_object(self._path), str(self._path))
 
 
 class FileTrainingImages:

@@ -25,13 +25,18 @@ class DriftMonitor:
     bound."""
 
     def __init__(self, reference: DriftReference | None, settings: DriftSettings = DriftSettings(),
-                 alarm: Callable[[str], None] | None = None, check_every: int = CHECK_EVERY) -> None:
+                 alarm: Callable[[str], None] | None = None, check_every: int = CHECK_EVERY,
+                 problem: str = "") -> None:
+        self._problem = problem  # why the model's reference could not be read (then it is None)
         self._reference = reference
         self._settings = settings
         self._alarm = alarm if reference is not None else None
         self._check_every = check_every
         self._window = DriftWindow(settings.window)
         self._lock = threading.Lock()
+        # Checks one at a time: two threads' checks interleaved could leave an older window's
+        # raised set over a newer one's (an alarm lost, or told twice).
+        self._checking = threading.Lock()
         self._since_check = 0
         self._raised: set[str] = set()
 
@@ -57,12 +62,12 @@ class DriftMonitor:
     def figures(self) -> DriftFigures:
         with self._lock:
             snapshot = self._window.snapshot()
-        return drift_figures(self._reference, snapshot, self._settings)
+        return drift_figures(self._reference, snapshot, self._settings, self._problem)
 
     def _check(self) -> None:
-        figures = self.figures()
-        drifted = set(figures.drifted)
-        with self._lock:
+        with self._checking:  # the figures and the raised state they update, together
+            figures = self.figures()
+            drifted = set(figures.drifted)
             newly = sorted(drifted - self._raised, key=list(s.name for s in figures.statistics).index)
             self._raised |= drifted
             self._raised -= {s.name for s in figures.statistics

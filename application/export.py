@@ -14,7 +14,7 @@ from unet_defects.application.session import BEST_KEPT, SessionOpener
 from unet_defects.application.tracking import NO_TRACKING, RunTracker
 from unet_defects.application.values import ExportRequest
 from unet_defects.domain import tta as augmentation
-from unet_defects.domain.errors import ConfigError
+from unet_defects.domain.errors import ConfigError, DataError
 from unet_defects.domain.validation import check_model_name
 
 
@@ -29,6 +29,7 @@ class ExportReport:
     decision: str = ""
     tta: str = "none"
     drift_reference: bool = False  # the model_dir's drift reference went into the manifest
+    drift_warning: str = ""  # why it did not, when the model_dir's could not be read or copied
 
 
 class ExportUseCase:
@@ -81,8 +82,13 @@ class ExportUseCase:
             class_id=session.class_id,
         )
         path = self._exporter.export(session.model, request)
-        carried = self._drift is not None and self._drift.carry(path)
+        carried, warning = False, ""
+        if self._drift is not None:
+            try:  # the export is written: a reference that cannot be carried leaves it without one
+                carried = self._drift.carry(path)
+            except (DataError, OSError) as error:
+                warning = f"warning: the export holds no drift reference ({error})"
         self._tracker.log_files([path], "export")
         return ExportReport(path=path, step=session.step, threshold=decision.threshold, source=session.source,
                             format=format, int8=int8, decision=describe_decisions(session), tta=tta,
-                            drift_reference=carried)
+                            drift_reference=carried, drift_warning=warning)

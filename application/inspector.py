@@ -11,12 +11,14 @@ import numpy as np
 
 from unet_defects.application.batching import Item, Key, ProbabilityMaps, Result
 from unet_defects.application.drift_monitor import DriftMonitor
+from unet_defects.application.drift_ports import DriftReferenceStore
 from unet_defects.application.inspection import Inspection, inspected
 from unet_defects.application.options import InferenceOptions
 from unet_defects.application.ports import Components
 from unet_defects.application.session import InferenceSession
 from unet_defects.domain.drift_reference import DriftReference
 from unet_defects.domain.drift_window import DriftFigures, DriftSettings
+from unet_defects.domain.errors import DataError
 from unet_defects.domain.gray import checked_image
 from unet_defects.domain.tiling import PredictGeometry
 
@@ -57,13 +59,21 @@ class InspectUseCase:
     the gate) and the records run outside it.
 
     Each image also feeds the drift window (`drift`: the last N images against the model's
-    `reference`; `alarm` hears one line when a statistic passes its bound)."""
+    `reference`, or the one `references` holds; `alarm` hears one line when a statistic passes
+    its bound). A reference that cannot be read leaves the model without one, and the drift
+    figures' note says why: inspecting does not depend on it."""
 
     def __init__(self, session: InferenceSession, pipeline: InspectionPipeline,
                  options: InferenceOptions = InferenceOptions(), max_pixels: int = DEFAULT_MAX_PIXELS,
                  reference: DriftReference | None = None, drift: DriftSettings = DriftSettings(),
-                 alarm: Callable[[str], None] | None = None) -> None:
-        self._monitor = DriftMonitor(reference, drift, alarm)
+                 alarm: Callable[[str], None] | None = None, references: DriftReferenceStore | None = None) -> None:
+        problem = ""
+        if references is not None:
+            try:
+                reference = references.load()
+            except DataError as error:
+                problem = f"warning: the drift reference cannot be read ({error}); no reference"
+        self._monitor = DriftMonitor(reference, drift, alarm, problem=problem)
         self._session = session
         self._geometry = session.geometry(options)
         self._pipeline = pipeline

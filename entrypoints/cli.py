@@ -134,6 +134,8 @@ def command_export(args: argparse.Namespace) -> int:
             }.get(report.format, report.format)
     print(f"exported {report.source} to {report.path} ({kind}{', INT8' if report.int8 else ''}; {report.decision}; "
           f"tta {report.tta})")
+    if report.drift_warning:
+        print(report.drift_warning)
     return 0
 
 

@@ -167,7 +167,7 @@ class Container(containers.DeclarativeContainer):
     )
     inspect: providers.Factory[InspectUseCase] = providers.Factory(
         InspectUseCase, session=inspection_session, pipeline=inspection_pipeline, options=options,
-        reference=drift_references.provided.load.call(),
+        references=drift_references,
     )
 
     train: providers.Factory[TrainUseCase] = providers.Factory(

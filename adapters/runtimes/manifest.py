@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import attrs
 
-from unet_defects.adapters.artifacts import write_json
+from unet_defects.adapters.artifacts import read_json_object, write_json
 from unet_defects.adapters.runtimes.catalog import EXPORT_FORMATS, REPOSITORY_FORMATS
 from unet_defects.application.values import ExportManifest
 from unet_defects.domain.errors import DataError
@@ -57,12 +56,7 @@ def read_manifest(directory: str | Path) -> ExportManifest:
         raise DataError(f"{directory}: no such export folder")
     if not path.is_file():
         raise DataError(f"{directory}: no {MANIFEST} (not an export made by unet export)")
-    try:
-        payload = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise DataError(f"{path}: not JSON ({str(error).splitlines()[0]})") from None
-    if not isinstance(payload, dict):
-        raise DataError(f"{path}: expected a JSON object")
+    payload = read_json_object(path)
     version = payload.get("manifest_version", 1)
     if version not in READABLE:
         raise DataError(f"{path}: written by another version of unet-defects (manifest_version {version}, this "
@@ -103,18 +97,13 @@ def read_drift_payload(directory: str | Path) -> tuple[str, object]:
     """(the manifest's path, its drift reference as JSON, None when it holds none)."""
     read_manifest(directory)  # the one check of the file
     path = Path(directory) / MANIFEST
-    return str(path), json.loads(path.read_text(encoding="utf-8")).get(DRIFT_KEY)
+    return str(path), read_json_object(path).get(DRIFT_KEY)
 
 
 def carry_drift_payload(directory: str | Path, reference: dict) -> str:
     """The manifest just written (a Triton repository's too) written again with the drift reference in it."""
     path = Path(directory) / MANIFEST
-    try:
-        payload = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise DataError(f"{path}: cannot add the drift reference ({str(error).splitlines()[0]})") from None
-    if not isinstance(payload, dict):
-        raise DataError(f"{path}: expected a JSON object")
+    payload = read_json_object(path)
     payload[DRIFT_KEY] = reference
     write_json(path, payload)
     return str(path)

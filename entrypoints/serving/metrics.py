@@ -8,11 +8,11 @@ _count) as Prometheus scrapes it; each server keeps its own registry, so two in 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import numpy as np
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, disable_created_metrics, generate_latest
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from unet_defects.domain.drift_window import DriftFigures
@@ -31,7 +31,7 @@ class DriftGauges:
     def __init__(self, figures: Callable[[], DriftFigures]) -> None:
         self._figures = figures
 
-    def collect(self):
+    def collect(self) -> Iterator[Metric]:
         found = self._figures()
         by_statistic = {
             "psi": ("unet_drift_psi", "Population stability index of the window against the model's reference"),
@@ -57,7 +57,7 @@ class DriftGauges:
 
 
 class ServerMetrics:
-    def __init__(self, queue_depth, drift: Callable[[], DriftFigures] | None = None) -> None:
+    def __init__(self, queue_depth: Callable[[], int], drift: Callable[[], DriftFigures] | None = None) -> None:
         self.registry = CollectorRegistry()
         if drift is not None:
             self.registry.register(DriftGauges(drift))

@@ -19,6 +19,7 @@ from unet_defects.application.training import TrainAndEvaluateUseCase, TrainUseC
 from unet_defects.domain.drift import FLAGGED, MEAN_GRAY, PART_SCORE, SIZE, STATISTICS
 from unet_defects.domain.drift_reference import DriftReference, InputReference, ScoreReference
 from unet_defects.domain.drift_window import DriftSettings
+from unet_defects.domain.errors import DataError
 from unet_defects.domain.invocation import Invocation
 from unet_defects.domain.training import RunSpec
 
@@ -179,3 +180,29 @@ def test_the_window_counts_every_image_from_several_threads():
     for thread in threads:
         thread.join()
     assert use_case.drift().seen == use_case.drift().images == 200
+
+
+class Unreadable(FakeDriftReferenceStore):
+    def load(self):
+        raise DataError("m/drift_reference.json: scores.part_score: edges must increase")
+
+    def carry(self, export_dir):
+        self.load()
+
+
+def test_an_unreadable_reference_leaves_the_inspector_and_the_export_without_one_and_says_why():
+    world = UseCaseFakes(RunSpec(model_dir="m", max_steps=1))
+    world.train.execute()
+    pipeline = InspectionPipeline(ProbabilityMaps(world.predictor), ScipyComponents())
+    use_case = InspectUseCase(world.opener(DATA).open(), pipeline, drift=DriftSettings(window=10, min_images=5),
+                              references=Unreadable())
+    assert len(use_case.inspect_many(gray_images(3))) == 3
+    figures = use_case.drift()
+    assert figures.reference is None and figures.note.startswith(
+        "warning: the drift reference cannot be read (m/drift_reference.json: scores.part_score: edges must")
+    from unet_defects.adapters.runtimes.catalog import EXPORT_FORMATS
+    from unet_defects.application.export import ExportUseCase
+
+    report = ExportUseCase(world.opener(DATA), world.exporter, EXPORT_FORMATS, drift=Unreadable()).execute("c")
+    assert not report.drift_reference and report.path  # the export stands, without the reference
+    assert report.drift_warning.startswith("warning: the export holds no drift reference (m/drift_reference.json")
