@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 import attrs
 import numpy as np
 
-from unet_defects.application.drift_recording import DriftRecorder
+from unet_defects.application.drift_recording import NO_HELD_OUT, DriftRecorder
 from unet_defects.application.line_maps import LineMaps, evaluation_maps
 from unet_defects.application.options import InferenceOptions
 from unet_defects.application.ports import CalibrationStore, Components, DatasetReader, Evaluator
@@ -41,6 +41,7 @@ class CalibrationReport:
     # With a classifier head: each class's gate search, in channel order.
     gates: tuple[GateSearch, ...] = ()
     gate_decides: bool = False  # the gate is the part's verdict (model.decision_gate: classifier)
+    drift: str = ""  # where the parts' scores went as the drift reference, or why they did not
 
     @property
     def calibration(self) -> Calibration:
@@ -80,8 +81,9 @@ class CalibrateUseCase:
 
     def __init__(self, opener: SessionOpener, reader: DatasetReader, evaluator: Evaluator, components: Components,
                  store: CalibrationStore, evaluation: EvalSpec, run: RunSpec, line_maps: LineMaps | None = None,
-                 drift: DriftRecorder | None = None) -> None:
+                 drift: DriftRecorder | None = None, validation: bool = False) -> None:
         self._drift = drift  # the parts' scores and verdicts at the chosen decision: the drift reference's
+        self._validation = validation  # the evaluation images are a validation part, not the test images
         self._line_maps = line_maps  # maps as predict makes them (the native geometry's tiles)
         self._opener = opener
         self._reader = reader
@@ -170,10 +172,13 @@ class CalibrateUseCase:
         written = self._store.save([calibration for calibration, _ in chosen],
                                    [[c.as_dict() for c in result.candidates] for _, result in chosen],
                                    [[c.as_dict() for c in found.candidates] for found in gates])
-        if self._drift is not None:
+        drift = ""
+        if self._drift is not None and not self._validation:
+            drift = NO_HELD_OUT
+        elif self._drift is not None:
             scores = [part_score(image, None if not head else [float(p) for p in classified[i]])
                       for i, image in enumerate(peaks)]
-            self._drift.record_scores(scores, flagged.tolist(), f"{count} calibration images ({source}), the "
-                                      "decision chosen")
+            drift = self._drift.scores_line(scores, flagged.tolist(), f"{count} calibration images ({source}), "
+                                            "the decision chosen", "calibration")
         return CalibrationReport(chosen=tuple(chosen), num_images=count, source=source, written=written,
-                                 gates=tuple(gates), gate_decides=by_gate)
+                                 gates=tuple(gates), gate_decides=by_gate, drift=drift)

@@ -10,10 +10,14 @@ import attrs
 from unet_defects.application.drift_ports import DriftReferenceStore, TrainingImages
 from unet_defects.domain.drift import gray_statistics
 from unet_defects.domain.drift_reference import DriftReference, InputReference, ScoreReference
-from unet_defects.domain.errors import DataError
+from unet_defects.domain.errors import DataError, UnetError
 
 REFERENCE_IMAGES = 500  # at most: a bounded, seeded sample, read once
 REFERENCE_SEED = 0
+# The test images feed nothing, the score reference neither: without a validation part the
+# evaluation images are the test images.
+NO_HELD_OUT = ("no drift reference of the parts' scores: no held-out validation part (the evaluation images are "
+               "the test images); run with train_input.validation_split, or unet calibrate on it")
 
 
 class DriftRecorder:
@@ -44,6 +48,15 @@ class DriftRecorder:
         if not any(score is not None for score in scores):
             return None
         return self._store.save(attrs.evolve(self._current(), scores=ScoreReference.of(scores, flagged, source)))
+
+    def scores_line(self, scores: Sequence[float | None], flagged: Sequence[bool], source: str, parts: str) -> str:
+        """record_scores, told in one line for the log (empty when nothing was written); a
+        failure only warns: the run or calibration it ends has its results written already."""
+        try:
+            written = self.record_scores(scores, flagged, source)
+        except (UnetError, OSError, ValueError) as error:
+            return f"warning: no drift reference of the parts' scores ({error})"
+        return f"drift reference: the {parts} parts' scores written to {written}" if written else ""
 
     def _current(self) -> DriftReference:
         try:

@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 import attrs
 
 from unet_defects.application.calibrate import CalibrateUseCase, CalibrationReport
-from unet_defects.application.drift_recording import DriftRecorder
+from unet_defects.application.drift_recording import NO_HELD_OUT, DriftRecorder
 from unet_defects.application.evaluation import EvaluateUseCase, FinalEvaluationUseCase, FinalScores
 from unet_defects.application.evaluation_result import EvaluationResult
 from unet_defects.application.ports import (
@@ -196,19 +196,24 @@ class TrainAndEvaluateUseCase:
                  if self._final is not None else None)
         if final is None:  # no test split: the last evaluation's pictures are the run's
             results[-1] = self._evaluate.drawn(results[-1])
-        self._record_drift_scores(final.validation if final is not None else results[-1])
+        self._record_drift_scores(final.validation if final is not None else self._kept(results))
         return TrainAndEvaluateOutcome(outcome, results, final, calibration)
 
+    def _kept(self, results: list[EvaluationResult]) -> EvaluationResult:
+        """The evaluation of the checkpoint training leaves (runconfig.keep_best's, else the last)."""
+        return next((result for result in reversed(results) if result.best is not None), results[-1])
+
     def _record_drift_scores(self, held_out: EvaluationResult) -> None:
-        """The last evaluation on the held-out split (validation or eval, never test): its part
-        scores and verdicts at the decision in force."""
+        """The kept checkpoint's parts of the validation part: their scores and verdicts at the
+        decision in force. Without a validation part, none: the evaluation images are the test's."""
         if self._drift is None:
             return
-        source = (f"{held_out.num_images} {held_out.split} images at step {held_out.step}, "
+        if not self._evaluate.has_test_split:
+            self._message(NO_HELD_OUT)
+            return
+        source = (f"{held_out.num_images} validation images at step {held_out.step}, "
                   f"{held_out.decision or 'the decision in force'}")
-        written = self._drift.record_scores(held_out.part_scores, held_out.part_flagged, source)
-        if written:
-            self._message(f"drift reference: the {held_out.split} parts' scores written to {written}")
+        self._message(self._drift.scores_line(held_out.part_scores, held_out.part_flagged, source, "validation"))
 
     def _calibrated(self) -> CalibrationReport | None:
         """The chosen checkpoint's decision calibrated on the validation part, or None (not asked
@@ -226,7 +231,7 @@ class TrainAndEvaluateUseCase:
         return report
 
     def _message(self, text: str) -> None:
-        if self._observer is not None:
+        if self._observer is not None and text:
             self._observer.message(text)
 
     def _report_learning(self, results: list[EvaluationResult], seconds: float | None = None) -> None:

@@ -178,12 +178,14 @@ class Container(containers.DeclarativeContainer):
         EvaluationScoring, reader=dataset, evaluator=evaluator, evaluation=experiment.provided.evaluation,
         run=experiment.provided.run, components=components, options=options, line_maps=line_maps,
     )
+    # A validation part apart from the test images: only it may choose, calibrate, or be a reference.
+    has_validation = providers.Callable(lambda experiment: experiment.data.validation_split is not None,
+                                        experiment=experiment)
     evaluate: providers.Singleton[EvaluateUseCase] = providers.Singleton(
         EvaluateUseCase, opener=session_opener, scoring=evaluation_scoring, checkpoints=checkpoints,
         artifacts=artifacts, evaluation=experiment.provided.evaluation, run=experiment.provided.run,
         invocation=invocation, best=best_keeper, components=components, options=options,
-        validation=providers.Callable(lambda experiment: experiment.data.validation_split is not None,
-                                      experiment=experiment),
+        validation=has_validation,
         classes=providers.Callable(lambda experiment: tuple(zip(experiment.data.classes, experiment.data.class_names)),
                                    experiment=experiment),
         class_advice=providers.Callable(class_advice_for, experiment=experiment),
@@ -199,6 +201,7 @@ class Container(containers.DeclarativeContainer):
         CalibrateUseCase, opener=session_opener, reader=dataset, evaluator=evaluator, components=components,
         store=calibration_store, evaluation=experiment.provided.evaluation, run=experiment.provided.run,
         line_maps=line_maps, drift=drift_recorder,
+        validation=has_validation,
     )
     evaluate_all: providers.Factory[EvaluateAllUseCase] = providers.Factory(
         EvaluateAllUseCase, evaluate=evaluate, checkpoints=checkpoints,

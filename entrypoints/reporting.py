@@ -150,6 +150,8 @@ def print_calibration(report) -> None:
     for (chosen, _), gate in zip(report.chosen, report.gates):
         print_gate(gate, chosen.decision.class_id)
     print("predict, export and evaluation of this model_dir now use it; calibrate on data other than your final test")
+    if report.drift:
+        print(report.drift)
 
 
 def print_gate(found, class_id: int | None = None) -> None:

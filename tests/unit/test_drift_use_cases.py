@@ -12,7 +12,7 @@ from tests.unit.test_use_cases import UseCaseFakes
 from unet_defects.adapters.components import ScipyComponents
 from unet_defects.adapters.fakes import FakeDriftReferenceStore, FakeTrainingImages, RecordingObserver
 from unet_defects.application.batching import ProbabilityMaps
-from unet_defects.application.drift_recording import DriftRecorder
+from unet_defects.application.drift_recording import NO_HELD_OUT, DriftRecorder
 from unet_defects.application.evaluation import FinalEvaluationUseCase
 from unet_defects.application.inspector import InspectionPipeline, InspectUseCase
 from unet_defects.application.training import TrainAndEvaluateUseCase, TrainUseCase
@@ -70,7 +70,7 @@ def test_training_writes_the_input_half_before_it_trains_and_a_failure_only_warn
         text for _, text in again.observer.of_kind("message")]
 
 
-def test_train_and_eval_writes_the_score_half_from_the_validation_part_never_the_test():
+def test_train_and_eval_writes_the_score_half_from_the_kept_checkpoint_on_the_validation_part():
     run = RunSpec(model_dir="m", max_steps=20, save_checkpoints_steps=10, keep_best="defect_Dice")
     world = split_world(run)
     store, drift = recorder()
@@ -79,24 +79,56 @@ def test_train_and_eval_writes_the_score_half_from_the_validation_part_never_the
     done = TrainAndEvaluateUseCase(world.train, world.evaluate, world.checkpoints, observer, final=final,
                                    drift=drift).execute()
     scores = store.reference.scores
+    assert done.final.validation.step == world.best.best().checkpoint.step  # the kept checkpoint's
     assert scores.source.startswith(f"2 validation images at step {done.final.validation.step}")
     assert scores.distributions[PART_SCORE].count == 2 == done.final.validation.num_images
     assert scores.distributions[FLAGGED].mean == pytest.approx(np.mean(done.final.validation.part_flagged))
-    # without a validation part: the last evaluation of training, on the evaluation images
+    # without the final evaluation, the kept checkpoint's evaluation during training
+    world = split_world(run)
+    store, drift = recorder()
+    done = TrainAndEvaluateUseCase(world.train, world.evaluate, world.checkpoints, drift=drift).execute()
+    kept = next(result for result in reversed(done.evaluations) if result.best is not None)
+    assert store.reference.scores.source.startswith(f"2 validation images at step {kept.step}")
+
+
+def test_without_a_validation_part_the_test_images_feed_no_score_reference():
     plain = UseCaseFakes(RunSpec(model_dir="m", max_steps=10, save_checkpoints_steps=5))
     store, drift = recorder()
-    TrainAndEvaluateUseCase(plain.train, plain.evaluate, plain.checkpoints, drift=drift).execute()
-    assert store.reference.scores.source.startswith("2 eval images at step 10")
+    observer = RecordingObserver()
+    TrainAndEvaluateUseCase(plain.train, plain.evaluate, plain.checkpoints, observer, drift=drift).execute()
+    assert store.reference is None or store.reference.scores is None
+    assert NO_HELD_OUT in [text for _, text in observer.of_kind("message")]
+    assert "run with train_input.validation_split, or unet calibrate on it" in NO_HELD_OUT
 
 
-def test_calibrate_writes_the_scores_and_verdicts_at_the_decision_it_chose():
+def test_a_score_reference_that_cannot_be_written_warns_and_the_run_stands():
+    class Broken(FakeDriftReferenceStore):
+        def save(self, reference):
+            raise OSError("disk full")
+
+    world = split_world(RunSpec(model_dir="m", max_steps=20, save_checkpoints_steps=10))
+    observer = RecordingObserver()
+    final = FinalEvaluationUseCase(world.evaluate, world.best, world.artifacts)
+    done = TrainAndEvaluateUseCase(world.train, world.evaluate, world.checkpoints, observer, final=final,
+                                   drift=DriftRecorder(Broken())).execute()
+    assert done.final is not None
+    assert "warning: no drift reference of the parts' scores (disk full)" in [
+        text for _, text in observer.of_kind("message")]
+
+
+def calibrate(drift: DriftRecorder, validation: bool):
     from unet_defects.application.calibrate import CalibrateUseCase
     from unet_defects.domain.experiment import EvalSpec
 
     world = noisy_world()
+    use_case = CalibrateUseCase(world.opener(DATA), world.reader, world.evaluator, world.components,
+                                world.calibration, EvalSpec(), world.run, drift=drift, validation=validation)
+    return world, use_case.execute()
+
+
+def test_calibrate_writes_the_scores_and_verdicts_at_the_decision_it_chose():
     store, drift = recorder()
-    CalibrateUseCase(world.opener(DATA), world.reader, world.evaluator, world.components, world.calibration,
-                     EvalSpec(), world.run, drift=drift).execute()
+    world, report = calibrate(drift, validation=True)
     scores = store.reference.scores
     assert scores.distributions[FLAGGED].mean == 1.0  # both images keep their true block at (0.5, 4)
     evaluated = world.evaluate.execute()  # the same parts scored by evaluation, at the decision chosen
@@ -104,6 +136,20 @@ def test_calibrate_writes_the_scores_and_verdicts_at_the_decision_it_chose():
     assert scores.distributions[PART_SCORE].mean == pytest.approx(np.mean(evaluated.part_scores))
     assert scores.distributions[FLAGGED].mean == np.mean(evaluated.part_flagged)
     assert scores.source.startswith("2 calibration images (")
+    assert report.drift == "drift reference: the calibration parts' scores written to memory://drift_reference.json"
+
+
+def test_calibrate_without_a_validation_part_writes_no_score_reference_and_a_failure_only_warns():
+    store, drift = recorder()
+    _, report = calibrate(drift, validation=False)
+    assert store.reference is None and report.drift == NO_HELD_OUT
+
+    class Broken(FakeDriftReferenceStore):
+        def save(self, reference):
+            raise ValueError("a distribution of no values")
+
+    _, report = calibrate(DriftRecorder(Broken()), validation=True)
+    assert report.written and report.drift == "warning: no drift reference of the parts' scores (a distribution of no values)"
 
 
 def test_export_carries_the_reference_into_its_folder_when_there_is_one():
