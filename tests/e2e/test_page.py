@@ -72,6 +72,21 @@ def test_an_upload_shows_the_verdict_and_the_defects_table(browser, address, thr
     corner = page.eval_on_selector(
         "#view", f"c => Array.from(c.getContext('2d').getImageData({max(x0 - 1, 0)}, {max(y0 - 1, 0)}, 1, 1).data)")
     assert corner[0] > 200 and corner[1] < 80 and corner[2] < 80  # the first defect's box is drawn in red
+    # The drift table, drawn again after the page's upload (the second image seen), shows /v1/drift's figures.
+    page.wait_for_function("() => document.querySelector('#drift-note').textContent.includes('(2 seen)')",
+                           timeout=30_000)
+    request = urllib.request.Request(f"http://{address}/v1/drift", headers={"Authorization": "Bearer page-token"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        drift = json.load(response)
+    shown = page.eval_on_selector_all("#drift tbody tr",
+                                      "rows => rows.map(r => Array.from(r.cells).map(c => c.textContent))")
+    assert [row[0] for row in shown] == list(drift["statistics"])
+    for name, psi, bound, window, reference in shown:
+        figures = drift["statistics"][name]
+        assert float(bound) == figures["bound"] and float(window) == pytest.approx(figures["window"], abs=0.0005)
+        assert psi == ("-" if figures["psi"] is None else f"{figures['psi']:.3f}")
+        assert reference == ("-" if figures["reference"] is None else f"{figures['reference']:.3f}")
+    assert drift["note"] in page.text_content("#drift-note")
     page.screenshot(path=str(tmp_path / "page.png"), full_page=True)
     assert (tmp_path / "page.png").stat().st_size > 1000
 

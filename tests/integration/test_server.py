@@ -312,6 +312,7 @@ def test_a_token_guards_every_endpoint_but_health_and_the_page(inspector):
         client = httpclient.InferenceServerClient(address)
         for path, headers, message in [("/v2/models/unet", {}, "a missing token"),
                                        ("/metrics", {"Authorization": "Bearer s3cre"}, "a wrong token"),
+                                       ("/v1/drift", {}, "a missing token"),
                                        ("/v2/models/unet", {"Authorization": "Basic s3cret"}, "a wrong token")]:
             assert_fault(address, 401, message, method="GET", path=path, headers=headers)
             assert request(address, "GET", path, headers=good)[0] == 200
