@@ -138,8 +138,9 @@ class Distribution:
 
     def calm_psi(self, window: int) -> float:
         """The PSI a window of `window` images drawn from this distribution stays under 999 times
-        in 1000 (chi-square's approximation; 0 with one bin held: a calm window lands in it)."""
-        freedom = self.held_bins - 1
+        in 1000 (chi-square's approximation). Every bin counts, those the reference left empty
+        too: 20 parts none flagged do not show that the line flags none."""
+        freedom = len(self.shares) - 1
         if freedom < 1:
             return 0.0
         return CALM_QUANTILE.get(freedom, CALM_QUANTILE[9]) * (1 / self.count + 1 / window)

@@ -37,8 +37,9 @@ def test_darkened_uploads_move_the_gauges_and_print_one_warning(trained_tiny, ti
     model_dir = copied(trained_tiny, tmp_path_factory, "served")
     training = [read_gray(path) for path in sorted((tiny_dagm / "Class1" / "Train").glob("*.PNG"))]
     printed: list[str] = []
-    # Training's reference of 12 images, over halves: calm under 10.83 * (1/12 + 1/40) = 1.17.
-    settings = ServeSettings(drift_window=60, drift_min_images=40, drift_bounds="1.5")
+    # Training's reference of 12 images: calm under 10.83 * (1/12 + 1/40) = 1.17 over halves, and
+    # 13.82 * (1/12 + 1/40) = 1.50 over the size's three bins.
+    settings = ServeSettings(drift_window=60, drift_min_images=40, drift_bounds="2")
     inspector = Inspector.open(model_dir=str(model_dir), drift_window=settings.drift_window,
                                drift_min_images=settings.drift_min_images, drift_bounds=settings.drift.bounds,
                                on_drift=lambda text: printed.append(drift_line(text)))  # as unet serve prints
@@ -56,11 +57,11 @@ def test_darkened_uploads_move_the_gauges_and_print_one_warning(trained_tiny, ti
         status, after = get(address, "/metrics")
         _, figures = get(address, "/v1/drift")
     assert status == 200
-    assert gauge(after, "unet_drift_psi", "mean_gray") > 1.5
+    assert gauge(after, "unet_drift_psi", "mean_gray") > 2
     assert gauge(after, "unet_drift_drifted", "mean_gray") == 1.0
     assert gauge(after, "unet_drift_window_value", "mean_gray") < 0.75 * gauge(after, "unet_drift_reference_value",
                                                                                 "mean_gray")
-    assert gauge(after, "unet_drift_bound", "size") == 1.5 and gauge(after, "unet_drift_drifted", "size") == 0.0
+    assert gauge(after, "unet_drift_bound", "size") == 2 and gauge(after, "unet_drift_drifted", "size") == 0.0
     assert "unet_drift_window_images 60.0" in after and "unet_drift_judged 1.0" in after
     answer = json.loads(figures)
     assert answer["judged"] and "mean_gray" in answer["drifted"] and answer["seen"] == 90
