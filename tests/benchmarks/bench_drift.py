@@ -16,7 +16,7 @@ and the window's share largest. Beside the ratio, the window's own time per imag
 Noise: the PSI of a window drawn from the reference's own distribution (a reference of 500
 values, 2000 trials), for a continuous statistic (mean gray, the part score) and the flagged
 share at several base rates, by window size: what the bound and the minimum window must clear
-(docs/serve.md, Drift). Then, for references of 20, 50, 100 and 500 values and windows of 200,
+(docs/serve.md, Drift). Then, for references of 20, 50, 100, 250 and 500 values and windows of 200,
 how often a calm window passes 0.25 over fixed deciles and under the judging rule (the bins
 chosen by chi-square's calm PSI, or not judged). `--noise_only` runs these alone (seconds).
 It prints the CPU and its flags first; nothing here asserts a figure.
@@ -129,7 +129,7 @@ def small_references(trials: int = 2000, window: int = 200, bound: float = 0.25)
           "and under the rule (its bins; - : not judged)")
     for label, draw in draws.items():
         cells = []
-        for size in (20, 50, 100, 500):
+        for size in (20, 50, 100, 250, 500):
             deciles, ruled, bins = 0, 0, set()
             for _ in range(trials):
                 values = draw(size)
