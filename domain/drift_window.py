@@ -164,7 +164,8 @@ def drift_figures(reference: DriftReference | None, window: DriftWindow, setting
             name, None if judging is None or not own.size else judging.psi(own), bound,
             float(own.mean()) if own.size else None, None if found is None else found.mean,
             None if judging is None else len(judging.shares)))
-    note = "; ".join(filter(None, [problem, _note(reference, window.held, settings), *unjudged]))
+    told = problem if problem and reference is None else _note(reference, window.held, settings)
+    note = "; ".join(filter(None, [told, *unjudged]))
     return DriftFigures(settings.window, window.held, window.seen, settings.judging_from,
                         None if reference is None else reference.describe(), tuple(statistics), note)
 
