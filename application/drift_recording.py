@@ -32,16 +32,19 @@ class DriftRecorder:
 
     def record_inputs(self) -> str | None:
         """The training images' mean gray, exposure spread and size; None when there are no
-        image files to read (arrays, TFRecords)."""
+        image files to read (arrays, TFRecords), or when a run before this one (resumed) measured
+        the same sample already: its images are read only once."""
         if self._images is None:
             return None
-        total, images = self._images.sample(self._limit, self._seed)
-        rows = [(*gray_statistics(image), image.shape[0] * image.shape[1]) for image in images]
-        if not rows:
+        total, images = self._images.sample(self._limit, self._seed)  # read as they are iterated
+        taken = min(total, self._limit)
+        sampled = f"{taken} of {total}, seed {self._seed}" if taken < total else f"all {total}"
+        source = f"the training images ({sampled})"
+        current = self._current()
+        if not total or (current.inputs is not None and current.inputs.source == source):
             return None
-        sampled = f"{len(rows)} of {total}, seed {self._seed}" if len(rows) < total else f"all {total}"
-        inputs = InputReference.of(rows, f"the training images ({sampled})")
-        return self._store.save(attrs.evolve(self._current(), inputs=inputs))
+        rows = [(*gray_statistics(image), image.shape[0] * image.shape[1]) for image in images]
+        return self._store.save(attrs.evolve(current, inputs=InputReference.of(rows, source)))
 
     def record_scores(self, scores: Sequence[float | None], flagged: Sequence[bool], source: str) -> str | None:
         """Held-out parts' scores and verdicts at the decision in force; None without a part."""

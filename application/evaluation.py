@@ -18,7 +18,7 @@ from unet_defects.application.prediction import describe_decisions
 from unet_defects.application.samples import SampleKeeper
 from unet_defects.application.session import NEWEST, InferenceSession, SessionOpener
 from unet_defects.application.tracking import NO_TRACKING, RunTracker, evaluation_metrics
-from unet_defects.application.values import BestCheckpoint, CheckpointRef, ImageEvaluation
+from unet_defects.application.values import BestCheckpoint, CheckpointRef, ImageEvaluation, built_once
 from unet_defects.application.worst_images import WorstImages
 from unet_defects.domain.advice import class_collapse_advice
 from unet_defects.domain.defects import DefectCounts
@@ -133,14 +133,15 @@ class EvaluateUseCase:
         tally, defects, keeper = EvaluationTally(rules), DefectCounts(), SampleKeeper(self._sample_reservoir)
         for index, image in enumerate(images):
             tally.add(image)
+            picture = built_once(image.picture)  # one build for the match, the samples and the worst
             if self._components is not None:  # defect-level counts, on the picture's cut to the image
-                picture = image.picture()
-                defects = defects + self._components.match(picture.truth, picture.prediction)
-            dice = defect_dice(image.counts[0])
-            keeper.offer(index, dice, image.picture)
+                cut = picture()
+                defects = defects + self._components.match(cut.truth, cut.prediction)
             counts = image.counts[0]
+            dice = defect_dice(counts)
+            keeper.offer(index, dice, picture)
             worst.offer(index, dice, counts.fp + counts.fn, image.part_score, counts.tp + counts.fn > 0,
-                        image.defective(0), image.picture)
+                        image.defective(0), picture)
         return tally, defects, keeper
 
     def _result(self, session: InferenceSession, rules: tuple[DecisionRule, ...], tally: EvaluationTally,

@@ -16,7 +16,6 @@ from unet_defects.application.inspection import Inspection, inspected
 from unet_defects.application.options import InferenceOptions
 from unet_defects.application.ports import Components
 from unet_defects.application.session import InferenceSession
-from unet_defects.domain.drift_reference import DriftReference
 from unet_defects.domain.drift_window import DriftFigures, DriftSettings
 from unet_defects.domain.errors import DataError
 from unet_defects.domain.gray import checked_image
@@ -58,16 +57,16 @@ class InspectUseCase:
     from several threads run one at a time through it; the decision (threshold, min_area,
     the gate) and the records run outside it.
 
-    Each image also feeds the drift window (`drift`: the last N images against the model's
-    `reference`, or the one `references` holds; `alarm` hears one line when a statistic passes
-    its bound). A reference that cannot be read leaves the model without one, and the drift
-    figures' note says why: inspecting does not depend on it."""
+    Each image also feeds the drift window (`drift`: the last N images against the reference
+    `references` holds; `alarm` hears one line when a statistic passes its bound). A reference
+    that cannot be read leaves the model without one, and the drift figures' note says why:
+    inspecting does not depend on it."""
 
     def __init__(self, session: InferenceSession, pipeline: InspectionPipeline,
                  options: InferenceOptions = InferenceOptions(), max_pixels: int = DEFAULT_MAX_PIXELS,
-                 reference: DriftReference | None = None, drift: DriftSettings = DriftSettings(),
-                 alarm: Callable[[str], None] | None = None, references: DriftReferenceStore | None = None) -> None:
-        problem = ""
+                 drift: DriftSettings = DriftSettings(), alarm: Callable[[str], None] | None = None,
+                 references: DriftReferenceStore | None = None) -> None:
+        problem, reference = "", None
         if references is not None:
             try:
                 reference = references.load()

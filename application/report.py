@@ -6,7 +6,7 @@ from pathlib import Path
 
 import attrs
 
-from unet_defects.application.ports import ChartRenderer, RunHistory
+from unet_defects.application.ports import ChartRenderer, PictureWriter, RunHistory
 from unet_defects.application.values import ChartPanel, Series
 from unet_defects.domain.errors import DataError
 
@@ -18,10 +18,13 @@ THRESHOLD_SCORES = ("defect_IoU", "defect_Dice", "per_image_Dice")
 class ReportOutcome:
     path: str
     panels: tuple[str, ...]
+    pictures: tuple[str, ...] = ()  # the evaluation pictures drawn again
 
 
 class ReportUseCase:
-    def __init__(self, history: RunHistory, renderer: ChartRenderer, model_dir: str) -> None:
+    def __init__(self, history: RunHistory, renderer: ChartRenderer, model_dir: str,
+                 pictures: PictureWriter | None = None) -> None:
+        self._pictures = pictures  # each split's evaluation pictures, drawn again from what they kept
         self._history = history
         self._renderer = renderer
         self._model_dir = model_dir
@@ -46,7 +49,8 @@ class ReportUseCase:
             raise DataError(f"{self._model_dir}: no training or evaluation summaries found; train first")
         path = output or str(Path(self._model_dir) / "report.png")
         written = self._renderer.draw(path, f"UNet run {self._model_dir}", panels)
-        return ReportOutcome(written, tuple(panel.title for panel in panels))
+        pictures = tuple(self._pictures.redraw()) if self._pictures is not None else ()
+        return ReportOutcome(written, tuple(panel.title for panel in panels), pictures)
 
     @staticmethod
     def _last_step_by_threshold(by_threshold: dict[float, dict[str, Series]]) -> tuple[int, tuple] | None:

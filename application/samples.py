@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 
-from unet_defects.application.values import SamplePicture
+from unet_defects.application.values import SamplePicture, built_once
 
 
 class SampleKeeper:
@@ -22,13 +22,7 @@ class SampleKeeper:
         self._seen = 0
 
     def offer(self, index: int, dice: float, picture: Callable[[], SamplePicture]) -> None:
-        made: SamplePicture | None = None
-
-        def get() -> SamplePicture:
-            nonlocal made
-            made = made or picture()
-            return made
-
+        get = built_once(picture)
         if self._best is None or dice > self._best[0]:
             self._best = (dice, get())
         if self._worst is None or dice < self._worst[0]:

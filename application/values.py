@@ -118,6 +118,19 @@ class LabelledImage:
     counted: np.ndarray
 
 
+def built_once(picture: Callable[[], SamplePicture]) -> Callable[[], SamplePicture]:
+    """The picture built on the first call and kept: the defect match, the sample pictures and the
+    worst images may each ask for one image's."""
+    made: list[SamplePicture] = []
+
+    def get() -> SamplePicture:
+        if not made:
+            made.append(picture())
+        return made[0]
+
+    return get
+
+
 @attrs.frozen(eq=False)
 class EvaluatedMap:
     """One evaluation image at its own (unpadded) size: the picture, the engine's defect

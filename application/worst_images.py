@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 import attrs
 import numpy as np
 
-from unet_defects.application.values import SamplePicture
+from unet_defects.application.values import SamplePicture, built_once
 
 WORST_IMAGES = 8  # per list: two rows of a mosaic
 TILE_SIDE = 320  # the longest side a tile keeps (and a mosaic shows), in pixels
@@ -85,12 +85,7 @@ class WorstImages:
 
     def offer(self, index: int, dice: float, wrong_pixels: int, score: float | None, defective: bool,
               flagged: bool, picture: Callable[[], SamplePicture]) -> None:
-        made: list[SamplePicture] = []
-
-        def once() -> SamplePicture:
-            made[:] = made or [picture()]
-            return made[0]
-
+        once = built_once(picture)  # one image may enter both lists
         if defective and dice < 1.0:
             self._dice.offer((-dice, float(wrong_pixels)), index, dice, once)
         elif not defective and score is not None:

@@ -163,9 +163,8 @@ def command_report(args: argparse.Namespace) -> int:
     container = _model_dir_container(args)
     outcome = container.report().execute(args.output)
     print(f"wrote {outcome.path} ({'; '.join(outcome.panels)})")
-    pictures = container.pictures().redraw()  # what each split's last evaluation kept, drawn again
-    if pictures:
-        print(f"wrote {len(pictures)} evaluation pictures: {', '.join(pictures)}")
+    if outcome.pictures:
+        print(f"wrote {len(outcome.pictures)} evaluation pictures: {', '.join(outcome.pictures)}")
     print(f"wrote {container.report_page().execute(outcome.path)} (the run on one page: its configuration, "
           "learning curves, evaluation pictures, decision and scores)")
     table = container.artifacts().write_table()  # older model_dirs get theirs too

@@ -246,6 +246,7 @@ class Container(containers.DeclarativeContainer):
     )
     report: providers.Factory[ReportUseCase] = providers.Factory(
         ReportUseCase, history=history, renderer=renderer, model_dir=experiment.provided.run.model_dir,
+        pictures=pictures,
     )
     # report.html: the run on one self-contained page (unet report).
     report_page: providers.Factory[ReportPageUseCase] = providers.Factory(

@@ -47,6 +47,15 @@ def test_the_recorder_measures_a_bounded_seeded_sample_and_keeps_the_other_half(
     assert DriftRecorder(FakeDriftReferenceStore()).record_inputs() is None  # no image files: nothing written
 
 
+def test_a_resumed_run_does_not_read_the_same_sample_again():
+    store, drift = recorder(gray_images(8), limit=5)
+    assert drift.record_inputs() is not None
+    measured = store.reference.inputs
+    drift._images = FakeTrainingImages([np.zeros((2, 2), np.uint8)] * 8)  # other pixels, the same sample
+    assert drift.record_inputs() is None and store.reference.inputs == measured
+    assert recorder(gray_images(9), store.reference, limit=5)[1].record_inputs() is not None  # another dataset
+
+
 def test_training_writes_the_input_half_before_it_trains_and_a_failure_only_warns():
     world = UseCaseFakes(RunSpec(model_dir="m", max_steps=4))
     store, drift = recorder(gray_images(6))
@@ -169,7 +178,8 @@ def inspector(reference: DriftReference | None, settings: DriftSettings, alarm=N
     world = UseCaseFakes(RunSpec(model_dir="m", max_steps=1))
     world.train.execute()
     pipeline = InspectionPipeline(ProbabilityMaps(world.predictor), ScipyComponents())
-    return InspectUseCase(world.opener(DATA).open(), pipeline, reference=reference, drift=settings, alarm=alarm)
+    return InspectUseCase(world.opener(DATA).open(), pipeline, drift=settings, alarm=alarm,
+                          references=FakeDriftReferenceStore(reference))
 
 
 def reference_of(images: list[np.ndarray], use_case: InspectUseCase) -> DriftReference:

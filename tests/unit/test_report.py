@@ -45,3 +45,11 @@ def test_report_draws_loss_scores_and_the_threshold_curve_of_the_last_evaluation
 def test_report_without_any_summaries_says_to_train_first():
     with pytest.raises(DataError, match="m: no training or evaluation summaries found"):
         ReportUseCase(FakeHistory({}, {}), RecordingRenderer(), "m").execute()
+
+
+def test_report_draws_the_evaluation_pictures_again_after_its_chart():
+    from unet_defects.adapters.fakes import FakePictureWriter
+
+    pictures = FakePictureWriter()
+    outcome = ReportUseCase(FakeHistory({"loss": [(0, 0.9)]}, {}), RecordingRenderer(), "m", pictures).execute()
+    assert pictures.redrawn == 1 and outcome.pictures == ()  # nothing kept yet: nothing drawn
